@@ -1,0 +1,855 @@
+"""Statistics over result tables: collapse shares, survival curves, comparisons.
+
+Every function here is pure: it takes a ``runs`` table (one row per simulated
+truce, columns as in ``docs/RESULTS.md``) and returns a new table or a plain
+dictionary. The estimators come from :mod:`scipy.stats` (Wilson intervals,
+Kaplan–Meier, the log-rank test); the only arithmetic written here is the
+bookkeeping around them (risk sets for the log-rank hazard ratio, Newcombe's
+combination of two Wilson intervals).
+
+Groups are given by ``by``: usually ``"arm"`` (a comparison) or ``"point"``
+(a sweep), or a list of columns (e.g. two swept parameters for a heatmap).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ORIGINS: tuple[str, ...] = ("deliberate", "loophole", "accident", "spoiler", "indiscipline")
+"""The origins a violation (and so a collapse) can have, in display order."""
+
+DEFAULT_HORIZONS: tuple[int, ...] = (30, 90, 180)
+SUMMARY_VERSION = 1
+
+CAUSE_PHRASES: dict[str, str] = {
+    "deliberate": "deliberate violations",
+    "loophole": "strikes through loopholes",
+    "accident": "accidents",
+    "spoiler": "spoiler attacks",
+    "indiscipline": "indiscipline (units acting without orders)",
+}
+"""Plain-language names of the causes of collapse."""
+
+By = str | Sequence[str]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _by_list(by: By) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _iter_groups(runs: pd.DataFrame, by: By) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
+    """Yield ``({column: value}, rows)`` per group.
+
+    String groups (arms) keep their order of first appearance; numeric groups
+    (design points, swept values) are sorted.
+    """
+    cols = _by_list(by)
+    numeric = all(pd.api.types.is_numeric_dtype(runs[c]) for c in cols)
+    for key, rows in runs.groupby(cols, sort=numeric, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        yield {c: _plain(v) for c, v in zip(cols, key, strict=True)}, rows
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy / pandas scalars into plain Python, NaN and NA into None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Recursively convert a structure to plain JSON types (NaN becomes None).
+
+    Args:
+        obj: dicts, lists, tuples, numpy / pandas scalars and arrays.
+
+    Returns:
+        The same structure built from dict, list, str, int, float, bool, None.
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray | pd.Series):
+        return [to_jsonable(v) for v in obj]
+    return _plain(obj)
+
+
+def _group_horizon(rows: pd.DataFrame) -> int:
+    """The days simulated for a group (the censoring time)."""
+    return int(rows["horizon"].max())
+
+
+def _censored(rows: pd.DataFrame) -> stats.CensoredData:
+    """Days held as right-censored data: collapses are events, the rest censored."""
+    held = rows["days_held"].to_numpy(dtype=float)
+    collapsed = rows["collapsed"].to_numpy(dtype=bool)
+    return stats.CensoredData(uncensored=held[collapsed], right=held[~collapsed])
+
+
+def _collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
+    day = rows["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    return int((rows["collapsed"].to_numpy(dtype=bool) & (day <= horizon)).sum())
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Share ``k/n`` with its Wilson score interval.
+
+    Uses ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``.
+
+    Args:
+        k: number of successes (e.g. truces collapsed).
+        n: number of trials (truces simulated).
+        level: confidence level of the interval.
+
+    Returns:
+        ``(share, low, high)``; three NaNs when ``n == 0``.
+    """
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return (k / n, float(ci.low), float(ci.high))
+
+
+def newcombe_difference(
+    k_a: int, n_a: int, k_b: int, n_b: int, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of two shares ``b − a`` with Newcombe's hybrid score interval.
+
+    Newcombe, R. G. (1998), "Interval estimation for the difference between
+    independent proportions: comparison of eleven methods", *Statistics in
+    Medicine* 17:873–890, method 10: the interval is built from the two
+    Wilson intervals ``(l_a, u_a)`` and ``(l_b, u_b)`` as
+    ``d − sqrt((p_b − l_b)² + (u_a − p_a)²)`` to
+    ``d + sqrt((u_b − p_b)² + (p_a − l_a)²)``.
+
+    Args:
+        k_a: successes in group a.
+        n_a: trials in group a.
+        k_b: successes in group b.
+        n_b: trials in group b.
+        level: confidence level.
+
+    Returns:
+        ``(difference, low, high)``; NaNs when either group is empty.
+    """
+    p_a, l_a, u_a = wilson(k_a, n_a, level)
+    p_b, l_b, u_b = wilson(k_b, n_b, level)
+    d = p_b - p_a
+    low = d - math.sqrt((p_b - l_b) ** 2 + (u_a - p_a) ** 2)
+    high = d + math.sqrt((u_b - p_b) ** 2 + (p_a - l_a) ** 2)
+    return (d, low, high)
+
+
+# --------------------------------------------------------------------------- collapse shares
+
+
+def collapse_by_horizon(
+    runs: pd.DataFrame,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    by: By = "arm",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Share of truces collapsed within each horizon, with Wilson intervals.
+
+    A truce counts as collapsed within ``h`` days when ``collapsed`` and
+    ``collapse_day <= h``. The runs' own horizon (column ``horizon``) is always
+    added. A requested horizon longer than the days simulated is skipped: a
+    truce still holding at the end is censored there, so its fate by a later
+    day is unknown and the share would be understated.
+
+    Args:
+        runs: the runs table.
+        horizons: days after the start of the truce.
+        by: grouping column(s).
+        level: confidence level of the Wilson intervals.
+
+    Returns:
+        One row per group and horizon: ``[*by, horizon, n, collapsed, share,
+        low, high]``.
+    """
+    out = [
+        {**key, **row}
+        for key, rows in _iter_groups(runs, by)
+        for row in _collapse_rows(rows, horizons, level)
+    ]
+    columns = [*_by_list(by), "horizon", "n", "collapsed", "share", "low", "high"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def _collapse_rows(rows: pd.DataFrame, horizons: Sequence[int], level: float) -> list[dict]:
+    """Collapse shares of one group (see :func:`collapse_by_horizon`)."""
+    simulated = _group_horizon(rows)
+    out = []
+    for h in sorted({int(h) for h in horizons if h <= simulated} | {simulated}):
+        k = _collapsed_within(rows, h)
+        share, low, high = wilson(k, len(rows), level)
+        out.append(
+            {"horizon": h, "n": len(rows), "collapsed": k, "share": share, "low": low, "high": high}
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def _km_interval(sf: Any, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise interval of a Kaplan–Meier curve.
+
+    Log-log (Kalbfleisch–Prentice) where it is defined; where it is not
+    (survival exactly 1 or 0) the linear Greenwood interval, and where that
+    is undefined too, the estimate itself.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            loglog = sf.confidence_interval(confidence_level=level, method="log-log")
+            low, high = loglog.low.probabilities, loglog.high.probabilities
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            low = high = np.full_like(sf.probabilities, np.nan)
+        linear = sf.confidence_interval(confidence_level=level, method="linear")
+    point = sf.probabilities
+    low = np.where(np.isnan(low), linear.low.probabilities, low)
+    high = np.where(np.isnan(high), linear.high.probabilities, high)
+    low = np.clip(np.where(np.isnan(low), point, low), 0.0, 1.0)
+    high = np.clip(np.where(np.isnan(high), point, high), 0.0, 1.0)
+    return low, high
+
+
+def _survival_steps(rows: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Kaplan–Meier step table of one group, from day 0 to its horizon."""
+    sf = stats.ecdf(_censored(rows)).sf
+    low, high = _km_interval(sf, level)
+    days = sf.quantiles.astype(int)
+    held = np.sort(rows["days_held"].to_numpy(dtype=int))
+    at_risk = len(held) - np.searchsorted(held, days, side="left")
+    table = pd.DataFrame(
+        {"day": days, "survival": sf.probabilities, "low": low, "high": high, "at_risk": at_risk}
+    )
+    start = pd.DataFrame(
+        {"day": [0], "survival": [1.0], "low": [1.0], "high": [1.0], "at_risk": [len(held)]}
+    )
+    table = pd.concat([start, table], ignore_index=True)
+    horizon = _group_horizon(rows)
+    if table["day"].iloc[-1] < horizon:
+        last = table.iloc[[-1]].assign(day=horizon, at_risk=int((held >= horizon).sum()))
+        table = pd.concat([table, last], ignore_index=True)
+    return table
+
+
+def survival(runs: pd.DataFrame, by: By = "arm", level: float = 0.95) -> pd.DataFrame:
+    """Kaplan–Meier survival of ``days_held`` per group, with confidence bands.
+
+    A collapse is the event; a truce still holding at the horizon is
+    right-censored there. The estimate is ``scipy.stats.ecdf`` on
+    ``scipy.stats.CensoredData``; the band is its log-log interval (linear
+    where log-log is undefined).
+
+    Args:
+        runs: the runs table.
+        by: grouping column(s).
+        level: confidence level of the band.
+
+    Returns:
+        A step table ``[*by, day, survival, low, high, at_risk]``: one row for
+        day 0 (survival 1), one per day on which a truce collapsed or was
+        censored, and one for the horizon. ``survival`` holds from that day
+        until the next row's day; ``at_risk`` is the number of truces still
+        holding at the start of that day.
+    """
+    parts = [_survival_steps(rows, level).assign(**key) for key, rows in _iter_groups(runs, by)]
+    columns = [*_by_list(by), "day", "survival", "low", "high", "at_risk"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def median_days_held(runs: pd.DataFrame) -> float:
+    """Kaplan–Meier median of days held, for one group.
+
+    The median is the first day on which the estimated survival is 0.5 or
+    less.
+
+    Args:
+        runs: the rows of one arm or design point.
+
+    Returns:
+        The day, or NaN when survival never drops to 0.5 within the horizon
+        (report it as "more than <horizon> days").
+    """
+    if runs.empty:
+        return math.nan
+    sf = stats.ecdf(_censored(runs)).sf
+    reached = np.flatnonzero(sf.probabilities <= 0.5)
+    return float(sf.quantiles[reached[0]]) if reached.size else math.nan
+
+
+def median_collapse_day(runs: pd.DataFrame) -> float:
+    """Median day of collapse among the truces that collapsed (one group).
+
+    Args:
+        runs: the rows of one arm or design point.
+
+    Returns:
+        The median, or NaN when no truce collapsed.
+    """
+    days = runs.loc[runs["collapsed"].astype(bool), "collapse_day"].astype(float)
+    return float(days.median()) if len(days) else math.nan
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+@dataclass(frozen=True)
+class ObservedExpected:
+    """Log-rank bookkeeping of two groups: observed and expected events, variance."""
+
+    observed_a: int
+    expected_a: float
+    observed_b: int
+    expected_b: float
+    variance: float
+
+
+def observed_expected(a: pd.DataFrame, b: pd.DataFrame) -> ObservedExpected:
+    """Observed and expected collapses of two groups over the pooled risk sets.
+
+    At each day ``t`` on which some truce collapsed, with ``n`` truces at risk
+    (``n_a`` of them in group a) and ``d`` collapses, group a expects
+    ``d · n_a / n`` of them; the hypergeometric variance of group a's count
+    is ``d · (n_a/n) · (n_b/n) · (n − d)/(n − 1)``. Sums over ``t`` give E and V.
+
+    Args:
+        a: runs of group a.
+        b: runs of group b.
+
+    Returns:
+        The counts, expectations and the log-rank variance.
+    """
+    held_a, held_b = (np.sort(g["days_held"].to_numpy(dtype=float)) for g in (a, b))
+    ev_a = a.loc[a["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
+    ev_b = b.loc[b["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
+    times = np.unique(np.concatenate([ev_a, ev_b]))
+    n_a = len(held_a) - np.searchsorted(held_a, times, side="left")
+    n_b = len(held_b) - np.searchsorted(held_b, times, side="left")
+    d = (ev_a[:, None] == times).sum(axis=0) + (ev_b[:, None] == times).sum(axis=0)
+    n = n_a + n_b
+    expected_a = float(np.sum(d * n_a / n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(n > 1, d * (n_a / n) * (n_b / n) * (n - d) / (n - 1), 0.0)
+    return ObservedExpected(
+        observed_a=len(ev_a),
+        expected_a=expected_a,
+        observed_b=len(ev_b),
+        expected_b=float(d.sum()) - expected_a,
+        variance=float(v.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two groups compared: log-rank test, hazard ratio, differences of shares."""
+
+    by: str
+    a: Any
+    b: Any
+    n_a: int
+    n_b: int
+    level: float
+    logrank_statistic: float
+    logrank_p: float
+    observed_a: int
+    expected_a: float
+    observed_b: int
+    expected_b: float
+    hazard_ratio: float
+    hazard_ratio_low: float
+    hazard_ratio_high: float
+    differences: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (NaN becomes None)."""
+        return to_jsonable(asdict(self))
+
+
+def _hazard_ratio(oe: ObservedExpected, level: float) -> tuple[float, float, float]:
+    """Log-rank (Peto) hazard ratio b vs a with its interval."""
+    if min(oe.expected_a, oe.expected_b) <= 0 or oe.observed_a == 0:
+        return (math.nan, math.nan, math.nan)
+    hr = (oe.observed_b / oe.expected_b) / (oe.observed_a / oe.expected_a)
+    if oe.observed_b == 0:
+        return (hr, math.nan, math.nan)
+    half = _z(level) * math.sqrt(1 / oe.expected_a + 1 / oe.expected_b)
+    return (hr, hr * math.exp(-half), hr * math.exp(half))
+
+
+def compare_arms(
+    runs: pd.DataFrame,
+    a: Any,
+    b: Any,
+    by: str = "arm",
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    level: float = 0.95,
+) -> Comparison:
+    """Compare group ``b`` with group ``a`` (the reference).
+
+    - Log-rank test of the two survival curves (``scipy.stats.logrank``,
+      two-sided).
+    - Hazard ratio of b vs a by the log-rank estimator
+      ``HR = (O_b/E_b) / (O_a/E_a)`` with interval
+      ``exp(log HR ± z·sqrt(1/E_a + 1/E_b))``, where O and E are observed and
+      expected collapses over the pooled risk sets (:func:`observed_expected`).
+      scipy has no Cox model; this is the standard estimator that goes with
+      the log-rank test (Peto et al. 1977, *Br J Cancer* 35:1–39; Machin,
+      Cheung & Parmar, *Survival Analysis: A Practical Approach*, 2nd ed.,
+      2006, §5.2). It is close to the Cox estimate when the hazard ratio is
+      moderate (roughly 1/3 to 3).
+    - Difference of collapse shares (b − a) within each horizon that both
+      groups simulated, with Newcombe's hybrid score interval.
+
+    Args:
+        runs: the runs table.
+        a: the reference group's value in column ``by``.
+        b: the other group's value.
+        by: the grouping column.
+        horizons: days for the differences of shares.
+        level: confidence level of every interval.
+
+    Returns:
+        A :class:`Comparison`; ``.to_dict()`` gives plain JSON.
+
+    Raises:
+        KeyError: if either group has no rows.
+    """
+    rows_a, rows_b = runs[runs[by] == a], runs[runs[by] == b]
+    for name, rows in ((a, rows_a), (b, rows_b)):
+        if rows.empty:
+            raise KeyError(f"no runs with {by} == {name!r}")
+    oe = observed_expected(rows_a, rows_b)
+    if oe.variance > 0:  # otherwise the test statistic is 0/0
+        test = stats.logrank(x=_censored(rows_a), y=_censored(rows_b))
+        statistic, p = float(test.statistic), float(test.pvalue)
+    else:
+        statistic, p = math.nan, math.nan
+    hr, hr_low, hr_high = _hazard_ratio(oe, level)
+    common = min(_group_horizon(rows_a), _group_horizon(rows_b))
+    differences = []
+    for h in sorted({int(h) for h in horizons if h <= common} | {common}):
+        k_a, k_b = _collapsed_within(rows_a, h), _collapsed_within(rows_b, h)
+        d, low, high = newcombe_difference(k_a, len(rows_a), k_b, len(rows_b), level)
+        differences.append({"horizon": h, "difference": d, "low": low, "high": high})
+    return Comparison(
+        by=by,
+        a=_plain(a),
+        b=_plain(b),
+        n_a=len(rows_a),
+        n_b=len(rows_b),
+        level=level,
+        logrank_statistic=statistic,
+        logrank_p=p,
+        observed_a=oe.observed_a,
+        expected_a=oe.expected_a,
+        observed_b=oe.observed_b,
+        expected_b=oe.expected_b,
+        hazard_ratio=hr,
+        hazard_ratio_low=hr_low,
+        hazard_ratio_high=hr_high,
+        differences=differences,
+    )
+
+
+# --------------------------------------------------------------------------- causes, violations
+
+
+def cause_shares(runs: pd.DataFrame, by: By = "arm", level: float = 0.95) -> pd.DataFrame:
+    """Share of each cause among the truces that collapsed, per group.
+
+    Args:
+        runs: the runs table.
+        by: grouping column(s).
+        level: confidence level of the Wilson intervals.
+
+    Returns:
+        ``[*by, cause, count, collapsed, share, low, high]``: every origin in
+        :data:`ORIGINS` order (zero counts included), then any other cause
+        found. ``share`` is NaN for a group in which nothing collapsed.
+    """
+    found = runs.loc[runs["collapsed"].astype(bool), "cause"].dropna().unique()
+    causes = list(ORIGINS) + sorted(str(c) for c in found if c not in ORIGINS)
+    out = [
+        {**key, **row}
+        for key, rows in _iter_groups(runs, by)
+        for row in _cause_rows(rows, causes, level)
+    ]
+    columns = [*_by_list(by), "cause", "count", "collapsed", "share", "low", "high"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def _cause_rows(rows: pd.DataFrame, causes: Sequence[str], level: float) -> list[dict]:
+    """Cause shares of one group (see :func:`cause_shares`)."""
+    collapsed = rows["collapsed"].astype(bool)
+    counts = rows.loc[collapsed, "cause"].value_counts()
+    total = int(collapsed.sum())
+    out = []
+    for cause in causes:
+        k = int(counts.get(cause, 0))
+        share, low, high = wilson(k, total, level)
+        out.append(
+            {"cause": cause, "count": k, "collapsed": total, "share": share}
+            | {"low": low, "high": high}
+        )
+    return out
+
+
+def _prefixed_columns(runs: pd.DataFrame, prefix: str) -> dict[str, str]:
+    """Map ``name -> column`` for columns ``<prefix><name>``."""
+    return {c[len(prefix) :]: c for c in runs.columns if c.startswith(prefix) and c != prefix}
+
+
+def origin_columns(runs: pd.DataFrame) -> dict[str, str]:
+    """``origin -> column`` for the ``violations_<origin>`` columns, in display order."""
+    found = _prefixed_columns(runs, "violations_")
+    ordered = [o for o in ORIGINS if o in found] + sorted(o for o in found if o not in ORIGINS)
+    return {o: found[o] for o in ordered}
+
+
+def party_columns(table: pd.DataFrame) -> dict[str, str]:
+    """``party -> column`` for the ``party_<name>`` columns, sorted by name."""
+    found = _prefixed_columns(table, "party_")
+    return {p: found[p] for p in sorted(found)}
+
+
+def _means(runs: pd.DataFrame, by: By, columns: dict[str, str], label: str) -> pd.DataFrame:
+    out = []
+    for key, rows in _iter_groups(runs, by):
+        for name, col in columns.items():
+            values = rows[col].astype(float)
+            out.append({**key, label: name, "mean": values.mean(), "total": values.sum()})
+    return pd.DataFrame(out, columns=[*_by_list(by), label, "mean", "total"])
+
+
+def violations_by_origin(runs: pd.DataFrame, by: By = "arm") -> pd.DataFrame:
+    """Mean violations per truce by origin, per group.
+
+    Args:
+        runs: the runs table (columns ``violations_<origin>``).
+        by: grouping column(s).
+
+    Returns:
+        ``[*by, origin, mean, total]``.
+    """
+    return _means(runs, by, origin_columns(runs), "origin")
+
+
+def violations_by_party(runs: pd.DataFrame, by: By = "arm") -> pd.DataFrame:
+    """Mean violations per truce committed by each party, per group.
+
+    Args:
+        runs: the runs table (columns ``party_<name>``).
+        by: grouping column(s).
+
+    Returns:
+        ``[*by, party, mean, total]``.
+    """
+    return _means(runs, by, party_columns(runs), "party")
+
+
+def attribution(runs: pd.DataFrame, by: By = "arm", level: float = 0.95) -> pd.DataFrame:
+    """Share of violations detected, and detected and correctly attributed.
+
+    Pooled over the truces of a group: ``sum(detected) / sum(violations)``.
+    The Wilson interval treats violations as independent trials; violations
+    within one truce are correlated, so read it as a lower bound on the
+    uncertainty.
+
+    Args:
+        runs: the runs table.
+        by: grouping column(s).
+        level: confidence level.
+
+    Returns:
+        ``[*by, truces, violations, detected, detected_share, detected_low,
+        detected_high, attributed, attributed_share, attributed_low,
+        attributed_high, retaliations, wrong_retaliations]``.
+    """
+    out = []
+    for key, rows in _iter_groups(runs, by):
+        total = int(rows["violations"].sum())
+        row: dict[str, Any] = {**key, "truces": len(rows), "violations": total}
+        for what in ("detected", "attributed"):
+            k = int(rows[what].sum())
+            share, low, high = wilson(k, total, level)
+            row |= {what: k, f"{what}_share": share, f"{what}_low": low, f"{what}_high": high}
+        for what in ("retaliations", "wrong_retaliations"):
+            row[what] = int(rows[what].sum()) if what in rows else None
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def swept_columns(runs: pd.DataFrame) -> list[str]:
+    """Columns that hold swept parameters (named by dotted path, e.g. ``monitors.coverage``)."""
+    return [c for c in runs.columns if "." in c]
+
+
+def _group_summary(key: dict, rows: pd.DataFrame, horizons: Sequence[int], level: float) -> dict:
+    found = rows.loc[rows["collapsed"].astype(bool), "cause"].dropna().unique()
+    causes = [c for c in _cause_rows(rows, sorted(map(str, found)), level) if c["count"] > 0]
+    causes.sort(key=lambda c: (-c["count"], c["cause"]))
+    median = median_days_held(rows)
+    params = {c: _plain(rows[c].iloc[0]) for c in swept_columns(rows) if rows[c].nunique() == 1}
+    return {
+        **key,
+        "replicates": len(rows),
+        "horizon": _group_horizon(rows),
+        **({"parameters": params} if params else {}),
+        "collapsed": int(rows["collapsed"].astype(bool).sum()),
+        "collapse": _collapse_rows(rows, horizons, level),
+        "median_days_held": median,
+        "median_days_held_reached": not math.isnan(median),
+        "median_collapse_day": median_collapse_day(rows),
+        "causes": [{k: c[k] for k in ("cause", "count", "share", "low", "high")} for c in causes],
+    }
+
+
+def summarize(
+    runs: pd.DataFrame,
+    by: str = "arm",
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    level: float = 0.95,
+    order: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON summary of a results set (``summary.json``, ``--json``).
+
+    Args:
+        runs: the runs table.
+        by: ``"arm"`` or ``"point"``.
+        horizons: days for the collapse shares (the runs' horizon is added;
+            longer ones are skipped, see :func:`collapse_by_horizon`).
+        level: confidence level of every interval.
+        order: the groups in the order to report them (e.g. the arms as the
+            scenario lists them); by default arms keep their order of
+            appearance and points are sorted. The first arm is the reference
+            of the comparisons.
+
+    Returns:
+        ``{"summary_version", "by", "level", "horizons", "groups",
+        "comparisons"}``. Each group has ``replicates``, ``horizon``,
+        ``collapsed``, ``collapse`` (per horizon: ``n``, ``collapsed``,
+        ``share``, ``low``, ``high``), ``median_days_held`` (Kaplan–Meier,
+        null when survival never reached 0.5) with
+        ``median_days_held_reached``, ``median_collapse_day`` (among collapsed)
+        and ``causes`` (share of collapses, most common first); in a sweep also
+        ``parameters``. With two or more arms, ``comparisons`` holds each arm
+        compared with the first (:func:`compare_arms`). Only plain JSON types.
+    """
+    groups = [_group_summary(key, rows, horizons, level) for key, rows in _iter_groups(runs, by)]
+    if order is not None:
+        rank = {_plain(v): i for i, v in enumerate(order)}
+        groups.sort(key=lambda g: rank.get(g[by], len(rank)))
+    comparisons = []
+    if by == "arm" and len(groups) >= 2:
+        ref = groups[0][by]
+        comparisons = [
+            compare_arms(runs, ref, g[by], by=by, horizons=horizons, level=level).to_dict()
+            for g in groups[1:]
+        ]
+    return to_jsonable(
+        {
+            "summary_version": SUMMARY_VERSION,
+            "by": by,
+            "level": level,
+            "horizons": [int(h) for h in horizons],
+            "groups": groups,
+            "comparisons": comparisons,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- plain language
+
+
+def pct(share: float) -> str:
+    """A share as a whole percentage, e.g. ``0.613 -> "61%"``."""
+    return f"{share * 100:.0f}%"
+
+
+def pct_range(low: float, high: float) -> str:
+    """An interval of shares, e.g. ``"58–64%"``."""
+    return f"{low * 100:.0f}–{high * 100:.0f}%"
+
+
+def _p_value(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _headline(group: dict, horizon: int) -> dict:
+    """The group's collapse row at ``horizon``, or the nearest one available."""
+    rows = group["collapse"]
+    return min(rows, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _describe_point(group: dict, by: str) -> str:
+    params = group.get("parameters") or {}
+    settings = ", ".join(f"{k} = {v}" for k, v in params.items())
+    return f"{by} {group[by]}" + (f": {settings}" if settings else "")
+
+
+def _collapse_sentence(summary: dict, horizon: int, label: Any) -> str:
+    groups, by = summary["groups"], summary["by"]
+    level = f"{summary['level'] * 100:.0f}% CI"
+    if by == "point" and len(groups) > 1:
+        rows = [(g, _headline(g, horizon)) for g in groups]
+        lo = min(rows, key=lambda gr: gr[1]["share"])
+        hi = max(rows, key=lambda gr: gr[1]["share"])
+        h = hi[1]["horizon"]
+        return (
+            f"Across {len(groups):,} design points, the share of simulated truces that "
+            f"collapsed within {h} days ranged from {pct(lo[1]['share'])} "
+            f"({_describe_point(lo[0], by)}; {level} {pct_range(lo[1]['low'], lo[1]['high'])}) "
+            f"to {pct(hi[1]['share'])} ({_describe_point(hi[0], by)}; "
+            f"{level} {pct_range(hi[1]['low'], hi[1]['high'])})."
+        )
+    parts = []
+    for i, g in enumerate(groups):
+        r = _headline(g, horizon)
+        ci = f"({level} {pct_range(r['low'], r['high'])})"
+        if len(groups) == 1:
+            parts.append(
+                f"Of {r['n']:,} simulated truces, {pct(r['share'])} collapsed within "
+                f"{r['horizon']} days {ci}"
+            )
+        elif i == 0:
+            parts.append(
+                f"{_cap(label(g))}, {pct(r['share'])} of {r['n']:,} simulated truces collapsed "
+                f"within {r['horizon']} days {ci}"
+            )
+        else:
+            parts.append(f"{label(g)}, {pct(r['share'])} of {r['n']:,} {ci}")
+    return "; ".join(parts) + "."
+
+
+def _median_sentence(summary: dict, label: Any) -> str:
+    groups = summary["groups"]
+    if len(groups) == 1:
+        g = groups[0]
+        if g["median_days_held_reached"]:
+            return (
+                f"Half of the simulated truces had collapsed by day "
+                f"{g['median_days_held']:.0f} (Kaplan–Meier median)."
+            )
+        return f"More than half of the simulated truces still held at day {g['horizon']}."
+
+    def phrase(g: dict) -> str:
+        if g["median_days_held_reached"]:
+            return f"{g['median_days_held']:.0f} days {label(g)}"
+        return f"more than {g['horizon']} days (the end of the simulation) {label(g)}"
+
+    return "Median time a truce held (Kaplan–Meier): " + "; ".join(map(phrase, groups)) + "."
+
+
+def _cause_sentence(summary: dict, label: Any) -> str:
+    groups = summary["groups"]
+
+    def phrase(g: dict) -> str:
+        where = "" if len(groups) == 1 else f" {label(g)}"
+        if not g["causes"]:
+            return f"none{where} (no truce collapsed)"
+        top = g["causes"][0]
+        name = CAUSE_PHRASES.get(top["cause"], top["cause"])
+        return f"{name}{where} ({pct(top['share'])} of {g['collapsed']:,} collapses)"
+
+    return "The most common cause of collapse was " + "; ".join(map(phrase, groups)) + "."
+
+
+def _points(x: float) -> str:
+    """Percentage points with a real minus sign, e.g. ``-0.28 -> "−28"``."""
+    return f"{x * 100:+.0f}".replace("-", "−")
+
+
+def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
+    level = f"{c['level'] * 100:.0f}% CI"
+    text = ""
+    if c["hazard_ratio"] is not None and c["hazard_ratio_low"] is not None:
+        text = (
+            f"Truces {label(c['b'])} collapsed at {c['hazard_ratio']:.2f} times the "
+            f"rate of truces {label(c['a'])} (hazard ratio "
+            f"{c['hazard_ratio']:.2f}, {level} {c['hazard_ratio_low']:.2f}–"
+            f"{c['hazard_ratio_high']:.2f}"
+            + (f"; log-rank {_p_value(c['logrank_p'])}" if c["logrank_p"] is not None else "")
+            + "). "
+        )
+    diffs = c["differences"]
+    if diffs:
+        d = min(diffs, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+        text += (
+            f"Within {d['horizon']} days, the share collapsed differed by "
+            f"{_points(d['difference'])} percentage points ({level} "
+            f"{_points(d['low'])} to {_points(d['high'])})."
+        )
+    return text.strip()
+
+
+def plain_summary(
+    summary: dict[str, Any],
+    horizon: int = 90,
+    labels: Mapping[Any, str] | None = None,
+) -> list[str]:
+    """Plain-language sentences from a :func:`summarize` dictionary.
+
+    Every number is formatted from ``summary`` itself, so the text and the
+    JSON agree (shares as whole percentages, see :func:`pct`).
+
+    Args:
+        summary: the output of :func:`summarize` (or a loaded summary.json).
+        horizon: the headline horizon in days (the nearest available is used).
+        labels: optional phrases for arms, e.g. ``{"unmonitored": "without
+            monitors"}``; by default an arm reads as ``in the “name” arm``.
+
+    Returns:
+        A few sentences: collapse share at the headline horizon per group,
+        the Kaplan–Meier medians, the most common cause of collapse, and for
+        each comparison the hazard ratio and the difference of shares.
+    """
+    by = summary["by"]
+    labels = dict(labels or {})
+
+    def label(group_or_value: Any) -> str:
+        value = group_or_value[by] if isinstance(group_or_value, dict) else group_or_value
+        if value in labels:
+            return labels[value]
+        if by == "arm":
+            return f"in the “{value}” arm"
+        return f"at {by} {value}"
+
+    sentences = [_collapse_sentence(summary, horizon, label)]
+    if by != "point" or len(summary["groups"]) == 1:
+        sentences += [_median_sentence(summary, label), _cause_sentence(summary, label)]
+    sentences += [_comparison_sentence(c, label, horizon) for c in summary.get("comparisons", [])]
+    return [s for s in sentences if s]

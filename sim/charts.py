@@ -1,0 +1,792 @@
+"""Charts as pure functions of result tables (plotly figures; never runs a model).
+
+Every function takes tables described in ``docs/RESULTS.md`` (``runs``, or the
+``days`` and ``events`` of one truce) and returns a
+``plotly.graph_objects.Figure``. Titles, axis labels and hover texts are
+plain language with units. Colours come from the Okabe–Ito palette, which
+readers with colour-vision deficiencies can tell apart, and
+:func:`colors_for` gives the same origin, party or arm the same colour in
+every chart.
+
+Names taken from a scenario file (arms, parties, parameters) are
+HTML-escaped before they reach plotly, which renders a subset of HTML tags in
+its texts; escaped, they show as typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sim import analysis
+
+# Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable
+# with the common colour-vision deficiencies.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+_O = OKABE_ITO
+PALETTE: tuple[str, ...] = tuple(
+    _O[c]
+    for c in (
+        "blue",
+        "vermillion",
+        "bluish green",
+        "orange",
+        "reddish purple",
+        "sky blue",
+        "black",
+        "yellow",
+    )
+)
+"""Order in which names without a fixed colour are given one."""
+
+FIXED_COLORS: dict[str, dict[str, str]] = {
+    "origin": {
+        "deliberate": _O["vermillion"],
+        "loophole": _O["orange"],
+        "accident": _O["sky blue"],
+        "spoiler": _O["reddish purple"],
+        "indiscipline": _O["bluish green"],
+    },
+    "arm": {"unmonitored": _O["vermillion"], "monitored": _O["blue"]},
+    "party": {"government": _O["blue"]},
+}
+"""Names whose colour never changes, per kind."""
+
+ORIGIN_LABELS: dict[str, str] = {
+    "deliberate": "deliberate violation",
+    "loophole": "strike through a loophole",
+    "accident": "accident",
+    "spoiler": "spoiler attack",
+    "indiscipline": "indiscipline",
+}
+"""Short plain-language names of origins, for legends."""
+
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+DAY_AXIS = "days since the truce began"
+NEUTRAL = "#555555"
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def _preferred(kind: str, name: str) -> str:
+    fixed = FIXED_COLORS.get(kind, {})
+    if name in fixed:
+        return fixed[name]
+    digest = hashlib.sha256(f"{kind}:{name}".encode()).digest()
+    return PALETTE[digest[0] % len(PALETTE)]
+
+
+def color_for(kind: str, name: Any) -> str:
+    """The colour of one name of a kind (``origin``, ``party``, ``arm``, ``point``).
+
+    Stable across calls and processes: fixed for well-known names (the five
+    origins, ``monitored``/``unmonitored``, ``government``), otherwise chosen
+    from the name's hash. Use :func:`colors_for` when several names share a
+    chart, so that they never collide.
+
+    Args:
+        kind: what the name is.
+        name: the name.
+
+    Returns:
+        A hex colour from the Okabe–Ito palette.
+    """
+    return _preferred(kind, str(name))
+
+
+def colors_for(kind: str, names: Iterable[Any]) -> dict[Any, str]:
+    """Distinct colours for a set of names, the same for the same set every time.
+
+    Names with a fixed colour keep it; the others, in sorted order, take their
+    hash-preferred colour when it is free, otherwise the next free one in
+    :data:`PALETTE` (cycling only past eight names).
+
+    Args:
+        kind: what the names are (see :func:`color_for`).
+        names: the names shown together.
+
+    Returns:
+        ``{name: colour}``.
+    """
+    unique = list(dict.fromkeys(names))
+    fixed = FIXED_COLORS.get(kind, {})
+    out = {n: fixed[str(n)] for n in unique if str(n) in fixed}
+    used = set(out.values())
+    for n in sorted((n for n in unique if n not in out), key=str):
+        color = _preferred(kind, str(n))
+        if color in used:
+            free = [c for c in PALETTE if c not in used]
+            color = free[0] if free else PALETTE[len(out) % len(PALETTE)]
+        out[n] = color
+        used.add(color)
+    return {n: out[n] for n in unique}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _text(value: Any) -> str:
+    """Escape a name for plotly text (which renders a subset of HTML)."""
+    return html.escape(str(value), quote=False)
+
+
+def _kind(by: str) -> str:
+    return by if by in ("arm", "point") else "group"
+
+
+def _group_label(by: str, value: Any) -> str:
+    if by == "arm":
+        return _text(value)
+    return _text(f"{by} {value}" if by == "point" else f"{by} = {value}")
+
+
+def _ci(low: float, high: float, level: float = 0.95) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    return f" ({level * 100:.0f}% CI {analysis.pct_range(low, high)})"
+
+
+def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 540) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 22}},
+        font={"family": FONT, "size": 16, "color": "#222222"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0},
+        hoverlabel={"font": {"size": 15, "family": FONT}},
+        margin={"l": 80, "r": 30, "t": 80, "b": 110},
+        height=height,
+    )
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def _share_axis(fig: go.Figure, **where: Any) -> None:
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", **where)
+
+
+# --------------------------------------------------------------------------- shared traces
+
+
+def _band(
+    x: Sequence,
+    mid: Sequence,
+    low: Sequence,
+    high: Sequence,
+    color: str,
+    name: str,
+    hovertext: Sequence[str],
+    shape: str = "linear",
+    showlegend: bool = True,
+) -> list[go.Scatter]:
+    """A line with a shaded confidence band: upper edge, lower edge (filled), line."""
+    edge = {"width": 0, "shape": shape}
+    return [
+        go.Scatter(
+            x=x,
+            y=high,
+            mode="lines",
+            line=edge,
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=name,
+        ),
+        go.Scatter(
+            x=x,
+            y=low,
+            mode="lines",
+            line=edge,
+            fill="tonexty",
+            fillcolor=_rgba(color, 0.2),
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=name,
+        ),
+        go.Scatter(
+            x=x,
+            y=mid,
+            mode="lines+markers" if shape == "linear" else "lines",
+            line={"color": color, "width": 3, "shape": shape},
+            name=name,
+            legendgroup=name,
+            showlegend=showlegend,
+            hovertext=list(hovertext),
+            hovertemplate="%{hovertext}<extra></extra>",
+        ),
+    ]
+
+
+def _day_marker(fig: go.Figure, day: float, text: str, color: str, dash: str) -> None:
+    """A vertical line across the whole figure with a label at the top."""
+    fig.add_shape(
+        type="line",
+        x0=day,
+        x1=day,
+        xref="x",
+        yref="paper",
+        y0=0,
+        y1=1,
+        line={"color": color, "width": 2, "dash": dash},
+    )
+    fig.add_annotation(
+        x=day,
+        xref="x",
+        y=1.0,
+        yref="paper",
+        text=text,
+        showarrow=False,
+        xanchor="left",
+        yanchor="bottom",
+        font={"color": color, "size": 14},
+    )
+
+
+# --------------------------------------------------------------------------- survival, bars
+
+
+def survival_chart(
+    data: pd.DataFrame,
+    by: str = "arm",
+    level: float = 0.95,
+    horizons: Sequence[int] = analysis.DEFAULT_HORIZONS,
+) -> go.Figure:
+    """Kaplan–Meier curves per group with shaded confidence bands.
+
+    Args:
+        data: a runs table, or a step table from :func:`sim.analysis.survival`.
+        by: grouping column.
+        level: confidence level of the bands (when computed here).
+        horizons: days marked with dotted vertical lines.
+
+    Returns:
+        Per group three traces (band edges and curve), lines at the horizons.
+    """
+    is_table = {"survival", "low", "high", "day"} <= set(data.columns)
+    table = data if is_table else analysis.survival(data, by=by, level=level)
+    groups = list(dict.fromkeys(table[by]))
+    colors = colors_for(_kind(by), groups)
+    fig = go.Figure()
+    for group in groups:
+        curve = table[table[by] == group]
+        name = _group_label(by, group)
+        hover = [
+            f"{name}<br>day {d}: {analysis.pct(s)} still holding{_ci(lo, hi, level)}"
+            f"<br>{n:,} truces still holding at the start of the day"
+            for d, s, lo, hi, n in curve[["day", "survival", "low", "high", "at_risk"]].itertuples(
+                index=False
+            )
+        ]
+        fig.add_traces(
+            _band(
+                curve["day"],
+                curve["survival"],
+                curve["low"],
+                curve["high"],
+                colors[group],
+                name,
+                hover,
+                shape="hv",
+            )
+        )
+    last = table["day"].max() if len(table) else 0
+    for h in horizons:
+        if h <= last:
+            fig.add_vline(
+                x=h,
+                line={"dash": "dot", "color": NEUTRAL, "width": 1.5},
+                annotation_text=f"{h} days",
+                annotation_position="top right",
+                annotation_font={"color": NEUTRAL, "size": 14},
+            )
+    _style(
+        fig,
+        "How long the simulated truces held",
+        DAY_AXIS,
+        "share of truces still holding",
+    )
+    _share_axis(fig)
+    fig.update_xaxes(range=[0, last])
+    return fig
+
+
+def collapse_bars(
+    runs: pd.DataFrame,
+    by: str = "arm",
+    horizons: Sequence[int] = analysis.DEFAULT_HORIZONS,
+    level: float = 0.95,
+) -> go.Figure:
+    """Share of truces collapsed within each horizon: grouped bars with Wilson whiskers.
+
+    Args:
+        runs: the runs table.
+        by: grouping column.
+        horizons: days after the start (the runs' horizon is added).
+        level: confidence level of the whiskers.
+
+    Returns:
+        One bar trace per group.
+    """
+    table = analysis.collapse_by_horizon(runs, horizons, by=by, level=level)
+    groups = list(dict.fromkeys(table[by]))
+    colors = colors_for(_kind(by), groups)
+    fig = go.Figure()
+    for group in groups:
+        rows = table[table[by] == group]
+        name = _group_label(by, group)
+        x = [f"within {h} days" for h in rows["horizon"]]
+        hover = [
+            f"{name}<br>{analysis.pct(s)} collapsed within {h} days{_ci(lo, hi, level)}"
+            f"<br>{k:,} of {n:,} truces"
+            for h, s, lo, hi, k, n in rows[
+                ["horizon", "share", "low", "high", "collapsed", "n"]
+            ].itertuples(index=False)
+        ]
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=rows["share"],
+                name=name,
+                marker_color=colors[group],
+                error_y={
+                    "type": "data",
+                    "array": rows["high"] - rows["share"],
+                    "arrayminus": rows["share"] - rows["low"],
+                    "color": "#333333",
+                    "thickness": 2,
+                    "width": 6,
+                },
+                hovertext=hover,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    _style(
+        fig,
+        f"Share of truces that collapsed, with {level * 100:.0f}% intervals",
+        "time since the truce began",
+        "share of truces collapsed",
+    )
+    _share_axis(fig)
+    return fig
+
+
+def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
+    """Causes of collapse: stacked bars of the share of collapses per group.
+
+    Args:
+        runs: the runs table.
+        by: grouping column (``arm`` or ``point``).
+
+    Returns:
+        One bar trace per cause, stacked; groups on the x axis.
+    """
+    table = analysis.cause_shares(runs, by=by)
+    causes = list(dict.fromkeys(table["cause"]))
+    colors = colors_for("origin", causes)
+    fig = go.Figure()
+    for cause in causes:
+        rows = table[table["cause"] == cause]
+        label = _text(ORIGIN_LABELS.get(cause, cause))
+        hover = [
+            f"{_group_label(by, g)}<br>{label}: {analysis.pct(s) if k else '0%'} of "
+            f"{n:,} collapses ({k:,})"
+            for g, s, k, n in rows[[by, "share", "count", "collapsed"]].itertuples(index=False)
+        ]
+        fig.add_trace(
+            go.Bar(
+                x=[_group_label(by, g) for g in rows[by]],
+                y=rows["share"].fillna(0),
+                name=label,
+                marker_color=colors[cause],
+                hovertext=hover,
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    _style(
+        fig,
+        "What caused the collapses",
+        "design point" if by == "point" else "",
+        "share of collapsed truces",
+    )
+    _share_axis(fig)
+    fig.update_xaxes(type="category")
+    return fig
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def _at_horizon(runs: pd.DataFrame, by: list[str], horizon: int, level: float) -> pd.DataFrame:
+    """Collapse shares at ``horizon`` (or the days simulated, if fewer) per group."""
+    table = analysis.collapse_by_horizon(runs, (horizon,), by=by, level=level)
+    best = table[table["horizon"] <= horizon].groupby(by)["horizon"].transform("max")
+    table = table[table["horizon"] == best.reindex(table.index)]
+    return table.reset_index(drop=True)
+
+
+def _horizon_words(table: pd.DataFrame) -> str:
+    days = sorted(set(table["horizon"]))
+    return f"{days[0]} days" if len(days) == 1 else f"{days[0]}–{days[-1]} days"
+
+
+def sweep_heatmap(
+    runs: pd.DataFrame, x: str, y: str, horizon: int = 90, level: float = 0.95
+) -> go.Figure:
+    """Share collapsed within ``horizon`` days over two swept parameters.
+
+    A grid of values (full factorial) gives a heatmap; scattered designs (Latin
+    hypercube, Sobol) give a scatter of the design points coloured the same way.
+
+    Args:
+        runs: the runs table with swept columns ``x`` and ``y`` (dotted paths).
+        x: parameter on the horizontal axis.
+        y: parameter on the vertical axis.
+        horizon: days after the start.
+        level: confidence level shown in the hover text.
+
+    Returns:
+        A figure with one heatmap (or scatter) trace.
+    """
+    table = _at_horizon(runs, [x, y], horizon, level)
+    hover = [
+        f"{_text(x)} = {a}<br>{_text(y)} = {b}<br>{analysis.pct(s)} collapsed"
+        f"{_ci(lo, hi, level)}<br>{n:,} truces"
+        for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
+    ]
+    scale = {"colorscale": "Cividis", "zmin": 0, "zmax": 1}
+    bar = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
+    xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
+    if len(table) == len(xs) * len(ys):
+        grid = table.assign(hover=hover).set_index([y, x])
+        index = pd.MultiIndex.from_product([ys, xs])
+        z = grid["share"].reindex(index).to_numpy().reshape(len(ys), len(xs))
+        text = grid["hover"].reindex(index).to_numpy().reshape(len(ys), len(xs))
+        trace = go.Heatmap(
+            x=[_text(v) for v in xs],
+            y=[_text(v) for v in ys],
+            z=z,
+            hovertext=text,
+            hovertemplate="%{hovertext}<extra></extra>",
+            texttemplate="%{z:.0%}",
+            textfont={"size": 16},
+            colorbar=bar,
+            **scale,
+        )
+        axis_type = "category"
+    else:
+        trace = go.Scatter(
+            x=table[x],
+            y=table[y],
+            mode="markers",
+            marker={"color": table["share"], "size": 14, "colorbar": bar, **scale},
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            showlegend=False,
+        )
+        axis_type = "-"
+    fig = go.Figure(trace)
+    _style(
+        fig,
+        f"Share of truces collapsed within {_horizon_words(table)}",
+        _text(x),
+        _text(y),
+    )
+    fig.update_xaxes(type=axis_type)
+    fig.update_yaxes(type=axis_type)
+    return fig
+
+
+def _sweep_band_traces(
+    table: pd.DataFrame, x: str, color: str, name: str, level: float, showlegend: bool
+) -> list[go.Scatter]:
+    table = table.sort_values(x)
+    hover = [
+        f"{name}<br>{_text(x)} = {v}: {analysis.pct(s)} collapsed{_ci(lo, hi, level)}"
+        f"<br>{n:,} truces"
+        for v, s, lo, hi, n in table[[x, "share", "low", "high", "n"]].itertuples(index=False)
+    ]
+    return _band(
+        table[x],
+        table["share"],
+        table["low"],
+        table["high"],
+        color,
+        name,
+        hover,
+        showlegend=showlegend,
+    )
+
+
+def sweep_line(
+    runs: pd.DataFrame,
+    x: str,
+    horizon: int = 90,
+    by: str | None = None,
+    level: float = 0.95,
+) -> go.Figure:
+    """Share collapsed within ``horizon`` days against one swept parameter, with Wilson band.
+
+    Runs at the same value of ``x`` are pooled (over any other swept parameter).
+
+    Args:
+        runs: the runs table with swept column ``x``.
+        x: the parameter (dotted path).
+        horizon: days after the start.
+        by: optional column giving one line per group (e.g. ``arm``).
+        level: confidence level of the band.
+
+    Returns:
+        Per line three traces (band edges and line).
+    """
+    cols = [x] if by is None else [by, x]
+    table = _at_horizon(runs, cols, horizon, level)
+    fig = go.Figure()
+    if by is None:
+        fig.add_traces(
+            _sweep_band_traces(table, x, PALETTE[0], "share collapsed", level, showlegend=False)
+        )
+    else:
+        groups = list(dict.fromkeys(table[by]))
+        colors = colors_for(_kind(by), groups)
+        for g in groups:
+            name = _group_label(by, g)
+            fig.add_traces(
+                _sweep_band_traces(table[table[by] == g], x, colors[g], name, level, True)
+            )
+    _style(
+        fig,
+        f"Share of truces collapsed within {_horizon_words(table)}, by {_text(x)}",
+        _text(x),
+        "share of truces collapsed",
+    )
+    _share_axis(fig)
+    return fig
+
+
+def sweep_small_multiples(
+    runs: pd.DataFrame,
+    params: Sequence[str],
+    horizon: int = 90,
+    level: float = 0.95,
+    columns: int = 3,
+) -> go.Figure:
+    """One panel per swept parameter: share collapsed against it, pooled over the others.
+
+    Args:
+        runs: the runs table with the swept columns.
+        params: the parameters (dotted paths), one panel each.
+        horizon: days after the start.
+        level: confidence level of the bands.
+        columns: panels per row.
+
+    Returns:
+        A figure with ``len(params)`` panels sharing the vertical axis.
+    """
+    params = list(params)
+    cols = max(1, min(columns, len(params)))
+    nrows = math.ceil(len(params) / cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=[_text(p) for p in params],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.18 if nrows > 1 else 0.1,
+    )
+    words = ""
+    for i, p in enumerate(params):
+        table = _at_horizon(runs, [p], horizon, level)
+        words = _horizon_words(table)
+        row, col = divmod(i, cols)
+        for trace in _sweep_band_traces(table, p, PALETTE[0], "share collapsed", level, False):
+            fig.add_trace(trace, row=row + 1, col=col + 1)
+        fig.update_xaxes(title_text=_text(p), row=row + 1, col=col + 1)
+    _style(
+        fig,
+        f"Share of truces collapsed within {words}, by each swept parameter "
+        "(pooled over the others)",
+        "",
+        "",
+        height=max(420, 360 * nrows),
+    )
+    for i, p in enumerate(params):
+        fig.update_xaxes(title_text=_text(p), row=i // cols + 1, col=i % cols + 1)
+    _share_axis(fig)
+    fig.update_yaxes(title_text="share of truces collapsed", col=1)
+    return fig
+
+
+# --------------------------------------------------------------------------- one truce
+
+
+def _event_hover(events: pd.DataFrame) -> pd.DataFrame:
+    """One hover text per day: the day's event sentences (at most five)."""
+    rows = []
+    for day, group in events.dropna(subset=["text"]).groupby("day"):
+        lines = [_text(t) for t in group["text"]]
+        more = f"<br>… and {len(lines) - 5} more" if len(lines) > 5 else ""
+        rows.append({"day": day, "hover": f"day {day}<br>" + "<br>".join(lines[:5]) + more})
+    return pd.DataFrame(rows, columns=["day", "hover"])
+
+
+def timeline_chart(
+    days: pd.DataFrame, events: pd.DataFrame | None = None, stack: str = "origin"
+) -> go.Figure:
+    """One simulated truce day by day.
+
+    Top row: violations per day, stacked by origin (or by party), with the
+    day's events as hover markers. Bottom row: each principal party's trust
+    in its adversaries (solid) and war fatigue (dashed), and the monitoring
+    coverage (dotted). The lead time before the start is shaded; the monitors'
+    withdrawal and the collapse (with its cause) are marked.
+
+    Args:
+        days: the ``days`` table of one truce.
+        events: its ``events`` table (optional).
+        stack: ``"origin"`` or ``"party"``.
+
+    Returns:
+        A two-row figure sharing the day axis.
+
+    Raises:
+        ValueError: if ``stack`` is neither ``origin`` nor ``party``.
+    """
+    if stack not in ("origin", "party"):
+        raise ValueError(f"stack must be 'origin' or 'party', not {stack!r}")
+    events = events if events is not None else pd.DataFrame(columns=["day", "kind", "text"])
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.6, 0.4],
+        vertical_spacing=0.1,
+        subplot_titles=("Violations per day", "Trust, war fatigue and monitoring"),
+    )
+    parties = list(analysis.party_columns(days))
+    principals = [c[len("trust_") :] for c in days.columns if c.startswith("trust_")]
+    party_colors = colors_for("party", sorted(set(parties) | set(principals)))
+    if stack == "origin":
+        columns = analysis.origin_columns(days)
+        colors = colors_for("origin", columns)
+        labels = {o: ORIGIN_LABELS.get(o, o) for o in columns}
+    else:
+        columns = analysis.party_columns(days)
+        colors, labels = party_colors, {p: p for p in columns}
+    for name, col in columns.items():
+        label = _text(labels[name])
+        fig.add_trace(
+            go.Bar(
+                x=days["day"],
+                y=days[col],
+                name=label,
+                marker_color=colors[name],
+                hovertemplate=f"day %{{x}}: %{{y}} × {label}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.update_layout(barmode="stack", bargap=0.1)
+    hover = _event_hover(events)
+    if len(hover):
+        height = days.set_index("day")["violence"].reindex(hover["day"]).fillna(0).to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=hover["day"],
+                y=height + 0.5,
+                mode="markers",
+                marker={"symbol": "triangle-down", "size": 9, "color": NEUTRAL},
+                name="events (hover to read)",
+                hovertext=hover["hover"],
+                hovertemplate="%{hovertext}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    for p in principals:
+        for what, dash in (("trust", "solid"), ("fatigue", "dash")):
+            col = f"{what}_{p}"
+            if col not in days:
+                continue
+            label = _text(f"{p}: {'trust' if what == 'trust' else 'war fatigue'}")
+            fig.add_trace(
+                go.Scatter(
+                    x=days["day"],
+                    y=days[col],
+                    mode="lines",
+                    name=label,
+                    line={"color": party_colors[p], "dash": dash, "width": 2.5},
+                    hovertemplate=f"day %{{x}}: {label} %{{y:.2f}}<extra></extra>",
+                ),
+                row=2,
+                col=1,
+            )
+    if "coverage" in days and days["coverage"].max() > 0:
+        fig.add_trace(
+            go.Scatter(
+                x=days["day"],
+                y=days["coverage"],
+                mode="lines",
+                name="monitoring coverage",
+                line={"color": NEUTRAL, "dash": "dot", "width": 2},
+                hovertemplate="day %{x}: monitoring coverage %{y:.0%}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    first = days["day"].min()
+    if first <= 0:
+        fig.add_vrect(
+            x0=first - 0.5,
+            x1=0.5,
+            fillcolor="#999999",
+            opacity=0.15,
+            line_width=0,
+            annotation_text="before the start",
+            annotation_position="top left",
+        )
+    _mark_events(fig, events)
+    _style(fig, "One simulated truce, day by day", "", "", height=720)
+    fig.update_xaxes(title_text=DAY_AXIS + " (day 1 = start)", row=2, col=1)
+    fig.update_yaxes(title_text="violations", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="level (0–1)", range=[0, 1.05], row=2, col=1)
+    return fig
+
+
+def _mark_events(fig: go.Figure, events: pd.DataFrame) -> None:
+    """Vertical markers for the monitors' withdrawal and the collapse."""
+    if "kind" not in events:
+        return
+    for row in events[events["kind"] == "monitor_withdrawal"].itertuples():
+        _day_marker(fig, row.day, f"monitors withdrew (day {row.day})", NEUTRAL, "dash")
+    for row in events[events["kind"] == "collapse"].itertuples():
+        cause = getattr(row, "origin", None)
+        because = (
+            f": {analysis.CAUSE_PHRASES.get(cause, cause)}"
+            if isinstance(cause, str) and cause
+            else ""
+        )
+        text = _text(f"truce collapsed (day {row.day}){because}")
+        _day_marker(fig, row.day, text, OKABE_ITO["vermillion"], "solid")

@@ -1,0 +1,643 @@
+"""Scenario schema: YAML files validated into typed, frozen config objects.
+
+Every parameter has its default, range and a one-line description here, in one
+place (the Starsim convention); ``docs/MODEL.md`` gives the source behind each.
+Unknown keys are rejected with the list of valid ones. ``load_scenario`` reads a
+file (with ``extends:`` inheritance and dotted ``--set`` overrides) and turns
+every problem into one :class:`ScenarioError` naming the file, the line, the
+field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+RESERVED_NAMES = frozenset({"foreign_forces", "none", "all"})
+ORIGINS = ("deliberate", "loophole", "accident", "spoiler", "indiscipline")
+
+Unit = Annotated[float, Ge(0.0), Le(1.0)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=40)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _f(default: Any, description: str, **bounds: Any) -> Any:
+    """A field with a default, an optional range and a one-line description."""
+    return Field(default, description=description, **bounds)
+
+
+# --------------------------------------------------------------------------- terms
+
+
+class Collapse(_Frozen):
+    """When the truce counts as collapsed (mechanism 10)."""
+
+    threshold: int = _f(2, "violations in one day that count as a day of high violence", ge=1, le=50)
+    window: int = _f(7, "days looked back over (W)", ge=1, le=60)
+    days_above: int = _f(3, "high-violence days within the window that end the truce (K)", ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _k_within_w(self) -> Collapse:
+        if self.days_above > self.window:
+            raise PydanticCustomError(
+                "reference",
+                "days_above ({k}) cannot exceed window ({w})",
+                {"path": "truce.collapse.days_above", "k": self.days_above, "w": self.window},
+            )
+        return self
+
+
+class Truce(_Frozen):
+    """The terms of the truce."""
+
+    horizon: int = _f(365, "days simulated after the truce starts", ge=1, le=3650)
+    lead_time: int = _f(7, "days between announcement and start (pre-truce land grab)", ge=0, le=90)
+    exempted: tuple[Name, ...] = _f((), "excluded groups that may still be struck under the truce")
+    loophole_width: Unit = _f(
+        0.5, "share of sponsors' strike tempo that continues under the exemptions"
+    )
+    collapse: Collapse = _f(Collapse(), "the collapse rule")
+
+
+# --------------------------------------------------------------------------- actors
+
+
+class Party(_Frozen):
+    """A principal party to the truce (government or opposition faction)."""
+
+    name: Name = _f(..., "identifier used in results and overrides (lower case, _)")
+    label: str = _f("", "display name", max_length=80)
+    strength: Unit = _f(0.5, "relative military strength")
+    resolve: Unit = _f(0.5, "hardline resolve: weight on military gains")
+    fatigue: Unit = _f(0.3, "war fatigue at the start (ripeness)")
+    cohesion: Unit = _f(0.8, "control of its own units (1 = full discipline)")
+    trust: Unit = _f(0.5, "trust in its adversaries before the announcement")
+
+
+class Government(Party):
+    """The government side."""
+
+    name: Name = _f("government", "identifier used in results and overrides")
+    strength: Unit = _f(0.6, "relative military strength")
+
+
+class Faction(Party):
+    """An opposition faction that is party to the truce."""
+
+    entanglement: Unit = _f(
+        0.2, "share of its positions co-located with exempted groups (the separation problem)"
+    )
+
+
+class ExcludedGroup(_Frozen):
+    """A group left out of the truce (a spoiler, e.g. ISIS or Nusra)."""
+
+    name: Name = _f(..., "identifier used in results and overrides")
+    label: str = _f("", "display name", max_length=80)
+    strength: Unit = _f(0.4, "military strength")
+    spoiler_intent: Unit = _f(0.5, "will to wreck the truce (Stedman's limited → total)")
+
+
+class Sponsor(_Frozen):
+    """An outside power backing one side."""
+
+    name: Name = _f(..., "identifier used in results and overrides")
+    label: str = _f("", "display name", max_length=80)
+    clients: tuple[Name, ...] = _f(..., "parties it backs (all on one side)", min_length=1)
+    leverage: Unit = _f(0.5, "how much its clients depend on its support")
+    commitment: Unit = _f(0.5, "how much it wants the truce to hold")
+    strike_tempo: float = _f(1.0, "strikes per day on exempted groups", ge=0.0, le=20.0)
+    dissent: Unit = _f(0.1, "internal dissent: chance of off-script strikes")
+    air_force: bool = _f(True, "flies its own aircraft in the theatre")
+
+
+class Monitors(_Frozen):
+    """A monitoring mission (absent when the section is null)."""
+
+    coverage: Unit = _f(0.5, "share of the front the mission observes")
+    detection: Unit = _f(0.8, "chance a violation in covered ground is detected")
+    attribution: Unit = _f(0.85, "chance a detected violation is attributed to the right party")
+    risk_tolerance: int = _f(6, "attacks on monitors the mission absorbs before withdrawing", ge=0, le=1000)
+    verification_delay: int = _f(2, "days before a verified report reaches the parties", ge=0, le=30)
+
+
+class Deconfliction(_Frozen):
+    """Foreign air forces over the theatre and their coordination."""
+
+    air_forces: int = _f(2, "foreign air forces flying in the theatre", ge=0, le=20)
+    level: Unit = _f(0.5, "coordination between them (notified strikes, shared reports)")
+
+
+class Constants(_Frozen):
+    """Global constants shared by every scenario (fitted by ``truce calibrate``)."""
+
+    base_propensity: Annotated[float, Ge(0.0), Le(0.5)] = _f(
+        0.01, "daily chance of a deliberate violation at zero net gain, no fatigue"
+    )
+    gain_sensitivity: Annotated[float, Ge(0.0), Le(20.0)] = _f(
+        4.0, "how sharply defection responds to net expected gain"
+    )
+    reputation_cost: Annotated[float, Ge(0.0), Le(5.0)] = _f(
+        0.5, "cost of a violation that the mission sees, before sponsor sanctions"
+    )
+    restraint_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
+        0.8, "weight of sponsors' leverage × commitment on their clients"
+    )
+    sanction_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
+        1.5, "expected cost of a verified violation through sponsor sanctions"
+    )
+    sanction_strength: Unit = _f(0.03, "strength a sanctioned party loses per verified violation")
+    indiscipline_rate: Unit = _f(0.04, "daily chance of an unauthorised violation at cohesion 0")
+    offscript_rate: Unit = _f(0.05, "daily chance of an off-script sponsor strike at dissent 1")
+    loophole_hit: Unit = _f(0.08, "chance a strike under an exemption hits a fully entangled party")
+    accident_rate: Unit = _f(0.004, "daily incidents per pair of uncoordinated air forces")
+    spoiler_rate: Unit = _f(0.15, "daily attack chance of an excluded group at strength × intent 1")
+    spoiler_calm_boost: Annotated[float, Ge(0.0), Le(10.0)] = _f(
+        1.0, "extra spoiler activity once the truce has held calm (relative)"
+    )
+    calm_days: Annotated[int, Ge(1), Le(365)] = _f(
+        30, "calm days over which spoiler activity and regrouping build up"
+    )
+    blame_bias: Unit = _f(0.8, "chance an unattributed attack is blamed on the adversary")
+    trust_loss: Unit = _f(0.2, "share of trust lost per perceived violation")
+    forgiveness: Unit = _f(0.045, "daily recovery of trust toward its starting level")
+    retaliation_threshold: Unit = _f(0.3, "trust below which a party retaliates")
+    retaliation_rate: Unit = _f(0.8, "daily chance of retaliation at zero trust")
+    withdrawal_trust: Unit = _f(0.03, "trust below which a party withdraws from the truce")
+    fatigue_gain: Unit = _f(0.01, "fatigue gained per violation suffered")
+    fatigue_recovery: Unit = _f(0.002, "fatigue lost per calm day")
+    regroup_rate: Unit = _f(0.004, "daily share of the strength gap the weaker side recovers in calm")
+    regroup_weight: Annotated[float, Ge(0.0), Le(10.0)] = _f(
+        2.0, "weight of the adversary's regrouping in the stronger side's gain"
+    )
+    land_grab_rate: Unit = _f(0.5, "daily chance of a land-grab attack before the start, at resolve 1")
+    monitor_exposure: Unit = _f(0.05, "chance a violation in covered ground hits monitors")
+    access_threshold: Annotated[int, Ge(0), Le(50)] = _f(
+        1, "violations per day at or below which humanitarian access is possible"
+    )
+    escalation_rate: Unit = _f(0.08, "daily chance a collapsed truce turns into a full offensive")
+    initial_spread: Annotated[float, Ge(0.0), Le(0.3)] = _f(
+        0.05, "spread of initial strength, fatigue and trust across replicates"
+    )
+
+
+class Observed(_Frozen):
+    """What happened to a historical truce (for the hindcast)."""
+
+    days_held: int = _f(..., "days the truce held", ge=0, le=3650)
+    low: int | None = _f(None, "lower end when the record gives a range", ge=0)
+    high: int | None = _f(None, "upper end when the record gives a range", ge=0)
+    source: str = _f(..., "where the figure comes from")
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(_Frozen):
+    """A complete scenario: the truce, its actors and the model's constants."""
+
+    name: str = _f("scenario", "scenario name (used for the results folder)", max_length=80)
+    description: str = _f("", "one-line description", max_length=400)
+    truce: Truce = _f(Truce(), "the terms of the truce")
+    government: Government = _f(Government(), "the government")
+    factions: tuple[Faction, ...] = _f(
+        (Faction(name="faction_a"),), "opposition factions party to the truce", min_length=1
+    )
+    excluded: tuple[ExcludedGroup, ...] = _f((), "groups left out of the truce (spoilers)")
+    sponsors: tuple[Sponsor, ...] = _f((), "outside powers and the parties they back")
+    monitors: Monitors | None = _f(None, "the monitoring mission; null for none")
+    deconfliction: Deconfliction = _f(Deconfliction(), "foreign air forces and their coordination")
+    constants: Constants = _f(Constants(), "global constants shared by every scenario")
+    replicates: int = _f(1000, "simulated truces per run", ge=1, le=100_000_000)
+    seed: int = _f(20160227, "root random seed", ge=0, le=2**63 - 1)
+    observed: Observed | None = _f(None, "observed outcome of a historical truce")
+    sources: dict[str, str] = _f({}, "sources for situational values, by dotted path")
+    compare: dict[str, dict[str, Any]] = _f({}, "named arms: dotted overrides per arm")
+    sweep: dict[str, Any] | None = _f(None, "a sweep design (grid, points, lhs, sobol, morris)")
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        for path, message in reference_problems(self):
+            raise PydanticCustomError("reference", "{message}", {"path": path, "message": message})
+        return self
+
+    # ---- conveniences used by the model and the reports
+    @property
+    def principals(self) -> tuple[Party, ...]:
+        """The government followed by the factions."""
+        return (self.government, *self.factions)
+
+    @property
+    def party_names(self) -> tuple[str, ...]:
+        """Every actor that can commit a violation, in result-column order."""
+        return (
+            *(p.name for p in self.principals),
+            *(g.name for g in self.excluded),
+            *(s.name for s in self.sponsors),
+            "foreign_forces",
+        )
+
+    def label(self, name: str) -> str:
+        """Display name of an actor (its label, else its name)."""
+        for actor in (*self.principals, *self.excluded, *self.sponsors):
+            if actor.name == name:
+                return actor.label or actor.name.replace("_", " ").title()
+        return name.replace("_", " ")
+
+
+def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
+    """Cross-reference problems as (dotted path, message) pairs."""
+    seen: dict[str, str] = {}
+    groups = [("government", [s.government]), ("factions", s.factions)]
+    groups += [("excluded", s.excluded), ("sponsors", s.sponsors)]
+    for section, actors in groups:
+        for i, actor in enumerate(actors):
+            path = section if section == "government" else f"{section}.{i}"
+            if actor.name in RESERVED_NAMES:
+                yield f"{path}.name", f"'{actor.name}' is a reserved name"
+            if actor.name in seen:
+                yield f"{path}.name", f"the name '{actor.name}' is already used by {seen[actor.name]}"
+            seen[actor.name] = path
+    principals = {p.name for p in s.principals}
+    excluded = {g.name for g in s.excluded}
+    for i, name in enumerate(s.truce.exempted):
+        if name not in excluded:
+            yield (
+                f"truce.exempted.{i}",
+                f"'{name}' is not a defined excluded group (defined: {_listing(excluded)})",
+            )
+    for i, sp in enumerate(s.sponsors):
+        for j, client in enumerate(sp.clients):
+            if client not in principals:
+                yield (
+                    f"sponsors.{i}.clients.{j}",
+                    f"'{client}' is not a party to the truce (parties: {_listing(principals)})",
+                )
+        sides = {c == s.government.name for c in sp.clients if c in principals}
+        if len(sides) > 1:
+            yield f"sponsors.{i}.clients", "a sponsor cannot back both the government and a faction"
+    flying = sum(sp.air_force for sp in s.sponsors)
+    if s.deconfliction.air_forces < flying:
+        yield (
+            "deconfliction.air_forces",
+            f"{s.deconfliction.air_forces} is fewer than the {flying} sponsors with air_force: true",
+        )
+
+
+def _listing(names: Iterable[str]) -> str:
+    names = sorted(names)
+    return ", ".join(names) if names else "none"
+
+
+# =========================================================================== loading
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used, with where and why."""
+
+    def __init__(
+        self, file: str | Path, message: str, line: int | None = None, field: str | None = None
+    ):
+        self.file, self.line, self.field, self.message = str(file), line, field, message
+        where = self.file + (f", line {line}" if line else "")
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None
+) -> Scenario:
+    """Read, merge (``extends:``), override and validate a scenario file.
+
+    Args:
+        path: the YAML file.
+        overrides: dotted ``key=value`` strings (as given to ``--set``) or a mapping
+            of dotted paths to values.
+
+    Returns:
+        The validated, frozen scenario.
+
+    Raises:
+        ScenarioError: naming the file, line, field and what was expected.
+    """
+    path = Path(path)
+    data, lines = _read_with_extends(path, chain=())
+    data.setdefault("name", path.stem)
+    set_lines: dict[tuple, tuple[str, int | None]] = {}
+    for key, value in _parse_overrides(overrides):
+        try:
+            data = apply_override(data, key, value)
+        except KeyError as exc:
+            raise ScenarioError("--set", exc.args[0], field=key) from None
+        set_lines[tuple(key.split("."))] = ("--set", None)
+    lines.update(set_lines)
+    return validate(data, path, lines)
+
+
+def validate(data: Mapping[str, Any], path: str | Path = "<scenario>", lines=None) -> Scenario:
+    """Validate a raw mapping into a :class:`Scenario`, converting errors."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _convert(exc, Path(path), lines or {}) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict, dict[tuple, tuple[str, int | None]]]:
+    """Load one YAML file with ``safe_load`` semantics, and the line of each key."""
+    if not path.is_file():
+        raise ScenarioError(path, "file not found" if not path.exists() else "not a file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(path, f"YAML syntax error: {problem}", line=line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "expected a mapping of sections at the top level", line=1)
+    lines: dict[tuple, tuple[str, int | None]] = {}
+    _collect_lines(node, (), str(path), lines)
+    return data, lines
+
+
+def _collect_lines(node: Any, prefix: tuple, file: str, out: dict) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*prefix, str(key_node.value))
+            out[key] = (file, key_node.start_mark.line + 1)
+            _collect_lines(value_node, key, file, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            key = (*prefix, str(i))
+            out[key] = (file, item.start_mark.line + 1)
+            _collect_lines(item, key, file, out)
+
+
+def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
+    resolved = path.resolve()
+    if resolved in chain:
+        loop = " → ".join(p.name for p in (*chain, resolved))
+        raise ScenarioError(chain[-1], f"circular extends: {loop}", field="extends")
+    data, lines = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, lines
+    if not isinstance(parent, str):
+        line = lines.get(("extends",), (None, None))[1]
+        raise ScenarioError(path, "expected the name of a YAML file", line=line, field="extends")
+    parent_path = (path.parent / parent).resolve()
+    if not parent_path.exists():
+        line = lines.get(("extends",), (None, None))[1]
+        raise ScenarioError(path, f"file not found: {parent}", line=line, field="extends")
+    base, base_lines = _read_with_extends(parent_path, (*chain, resolved))
+    base.pop("name", None)
+    base_lines.update(lines)
+    return _deep_merge(base, data), base_lines
+
+
+def _deep_merge(base: dict, top: Mapping) -> dict:
+    """Merge ``top`` over ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_overrides(overrides: Any) -> list[tuple[str, Any]]:
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        return list(overrides.items())
+    pairs = []
+    for item in overrides:
+        key, sep, raw = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError("--set", f"expected key=value, got '{item}'")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+def apply_override(data: Mapping[str, Any], dotted: str, value: Any) -> dict:
+    """Return a copy of ``data`` with ``dotted`` set to ``value``.
+
+    List items are addressed by index (``factions.0.strength``) or by their
+    ``name`` (``factions.faction_a.strength``).
+
+    Raises:
+        KeyError: with a readable message when the path does not exist.
+    """
+    parts = dotted.split(".")
+    root = _copy(data)
+    node: Any = root
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        here = ".".join(parts[:depth]) or "the scenario"
+        if isinstance(node, list):
+            index = _list_index(node, part)
+            if index is None:
+                names = [str(x.get("name")) for x in node if isinstance(x, dict)]
+                raise KeyError(f"no item '{part}' in {here} (items: {', '.join(names) or 'none'})")
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = _default_section(parts[: depth + 1])
+                node = node[part]
+        else:
+            raise KeyError(f"{here} is a value, not a section")
+    return root
+
+
+def _default_section(path: list[str]) -> Any:
+    """An empty section to fill, or a list copied from the schema's default."""
+    field = _field_for(tuple(path))
+    default = getattr(field, "default", None) if field is not None else None
+    if isinstance(default, tuple):
+        return [d.model_dump() if isinstance(d, BaseModel) else d for d in default]
+    return {}
+
+
+def _list_index(items: list, part: str) -> int | None:
+    if part.isdigit():
+        return int(part) if int(part) < len(items) else None
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return i
+    return None
+
+
+def _copy(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {k: _copy(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_copy(v) for v in x]
+    return x
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config class that holds the field at ``loc`` (None if not a model)."""
+    model: Any = Scenario
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        if isinstance(part, int) or str(part).isdigit():
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        for inner in typing.get_args(arg):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def _field_for(loc: tuple) -> Any:
+    """The pydantic field at ``loc`` (trailing list indices stripped), or None."""
+    parts = list(loc)
+    while parts and str(parts[-1]).isdigit():
+        parts.pop()
+    if not parts:
+        return None
+    holder = _model_at(tuple(parts[:-1]))
+    return holder.model_fields.get(str(parts[-1])) if holder else None
+
+
+def _expected(field: Any) -> str:
+    """Plain-language statement of what a field accepts."""
+    if field is None:
+        return "a valid value"
+    ann = field.annotation
+    if typing.get_origin(ann) in (types.UnionType, typing.Union):
+        non_none = [a for a in typing.get_args(ann) if a is not type(None)]
+        ann = non_none[0] if non_none else ann
+        nullable = " (or null)"
+    else:
+        nullable = ""
+    kind = {
+        float: "a number",
+        int: "a whole number",
+        bool: "true or false",
+        str: "text",
+    }.get(ann)
+    if kind is None:
+        origin = typing.get_origin(ann)
+        if origin is tuple:
+            kind = "a list"
+        elif origin is dict:
+            kind = "a mapping"
+        elif typing.get_origin(ann) is Literal:
+            kind = "one of " + ", ".join(map(repr, typing.get_args(ann)))
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
+            kind = "a section with keys: " + ", ".join(ann.model_fields)
+        else:
+            kind = "a valid value"
+    low = high = None
+    for m in field.metadata:
+        if isinstance(m, Ge | Gt):
+            low = getattr(m, "ge", None) if isinstance(m, Ge) else m.gt
+        if isinstance(m, Le | Lt):
+            high = getattr(m, "le", None) if isinstance(m, Le) else m.lt
+    if low is not None and high is not None:
+        kind += f" between {low} and {high}"
+    elif low is not None:
+        kind += f" of at least {low}"
+    elif high is not None:
+        kind += f" of at most {high}"
+    return kind + nullable
+
+
+def _convert(exc: ValidationError, path: Path, lines: Mapping[tuple, tuple]) -> ScenarioError:
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    if err["type"] == "reference":
+        loc = tuple(ctx["path"].split("."))
+        message = err["msg"]
+    elif err["type"] == "extra_forbidden":
+        holder = _model_at(loc[:-1])
+        valid = list(holder.model_fields) if holder else []
+        guess = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        message = f"unknown key; {hint}valid keys here: {', '.join(valid)}"
+    elif err["type"] == "missing":
+        message = f"required; expected {_expected(_field_for(loc))}"
+    else:
+        got = err.get("input")
+        shown = repr(got) if not isinstance(got, dict | list) else type(got).__name__
+        message = f"expected {_expected(_field_for(loc))}, got {shown}"
+        if err["type"] == "string_pattern_mismatch":
+            message = f"expected a name in lower case letters, digits and _, got {shown}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    file, line = _locate(loc, lines, path)
+    return ScenarioError(file, message, line=line, field=".".join(map(str, loc)))
+
+
+def _locate(loc: tuple, lines: Mapping[tuple, tuple], default: Path) -> tuple[str, int | None]:
+    key = tuple(str(p) for p in loc)
+    while key:
+        if key in lines:
+            return lines[key]
+        key = key[:-1]
+    return str(default), None
+
+
+def field_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, Any]]:
+    """Every leaf parameter with its default, range and description (for docs and the app)."""
+    rows = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        inner = _inner_model(field.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not Scenario:
+            item = "[]." if typing.get_origin(field.annotation) is tuple else "."
+            rows += field_table(inner, path + item)
+            continue
+        rows.append(
+            {
+                "path": path,
+                "default": field.default,
+                "expected": _expected(field),
+                "description": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,133 @@
+"""Pure, vectorised decision rules and state updates.
+
+Every function takes and returns NumPy arrays whose last axis is the replicate
+axis (length R), so one call decides for all replicate truces at once. None of
+them touches a model or a random generator: they are unit-tested directly.
+The equations are numbered as in ``docs/MODEL.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def restraint(leverage_x_commitment: np.ndarray) -> np.ndarray:
+    """(E1) Combined restraint a party's sponsors impose: 1 − Π(1 − leverage·commitment).
+
+    Args:
+        leverage_x_commitment: shape (n_sponsors,) or (n_sponsors, R); empty for none.
+    """
+    lc = np.asarray(leverage_x_commitment, dtype=float)
+    if lc.size == 0:
+        return np.zeros(lc.shape[1:] if lc.ndim > 1 else ())
+    return 1.0 - np.prod(1.0 - lc, axis=0)
+
+
+def defection_probability(
+    advantage: np.ndarray,
+    regroup: np.ndarray,
+    resolve: float | np.ndarray,
+    fatigue: np.ndarray,
+    restraint_level: float | np.ndarray,
+    p_detect: float | np.ndarray,
+    *,
+    base_propensity: float,
+    gain_sensitivity: float,
+    regroup_weight: float,
+    restraint_weight: float,
+    reputation_cost: float,
+    sanction_weight: float,
+) -> np.ndarray:
+    """(E2–E4) Daily chance that a party deliberately violates the truce.
+
+    gain = resolve · (advantage + regroup_weight · regroup)
+    cost = restraint_weight · restraint + p_detect · (reputation_cost + sanction_weight · restraint)
+    p    = base_propensity · exp(gain_sensitivity · (gain − cost)) · (1 − fatigue), clipped to [0, 1]
+    """
+    gain = resolve * (advantage + regroup_weight * regroup)
+    cost = restraint_weight * restraint_level + p_detect * (
+        reputation_cost + sanction_weight * restraint_level
+    )
+    p = base_propensity * np.exp(gain_sensitivity * (gain - cost)) * (1.0 - fatigue)
+    return np.clip(p, 0.0, 1.0)
+
+
+def rate_to_probability(rate: float | np.ndarray) -> np.ndarray:
+    """(E5) Chance of at least one event in a day for a Poisson rate per day."""
+    return -np.expm1(-np.maximum(rate, 0.0))
+
+
+def loophole_hit_probability(
+    strike_tempo: float, loophole_width: float, loophole_hit: float, entanglement: np.ndarray
+) -> np.ndarray:
+    """(E6) Daily chance that strikes under the exemptions hit an entangled truce party."""
+    return rate_to_probability(strike_tempo * loophole_width * loophole_hit * entanglement)
+
+
+def accident_probability(air_forces: int, deconfliction: float, accident_rate: float) -> float:
+    """(E7) Daily chance of an incident among foreign forces: rises with pairs of air forces."""
+    pairs = air_forces * (air_forces - 1) / 2.0
+    return float(rate_to_probability(accident_rate * pairs * (1.0 - deconfliction)))
+
+
+def spoiler_probability(
+    strength: float, intent: float, calm: np.ndarray, spoiler_rate: float, calm_boost: float
+) -> np.ndarray:
+    """(E8) Daily attack chance of an excluded group; grows as the truce holds calm."""
+    return np.clip(spoiler_rate * strength * intent * (1.0 + calm_boost * calm), 0.0, 1.0)
+
+
+def retaliation_probability(
+    trust: np.ndarray, fatigue: np.ndarray, threshold: float, rate: float
+) -> np.ndarray:
+    """(E9) Daily chance of retaliating: zero above the threshold, ``rate`` at zero trust."""
+    if threshold <= 0:
+        return np.zeros_like(trust)
+    shortfall = np.clip(1.0 - trust / threshold, 0.0, 1.0)
+    return np.clip(rate * shortfall * (1.0 - fatigue), 0.0, 1.0)
+
+
+def update_trust(
+    trust: np.ndarray,
+    baseline: np.ndarray,
+    perceived: np.ndarray,
+    trust_loss: float,
+    forgiveness: float,
+) -> np.ndarray:
+    """(E10) Perceived violations cut trust multiplicatively; a quiet day lets it recover.
+
+    trust' = trust · (1 − trust_loss)^perceived                  if perceived > 0
+    trust' = trust + forgiveness · (baseline − trust)             otherwise
+    """
+    hit = trust * (1.0 - trust_loss) ** perceived
+    healed = trust + forgiveness * np.maximum(baseline - trust, 0.0)
+    return np.clip(np.where(perceived > 0, hit, healed), 0.0, 1.0)
+
+
+def update_fatigue(
+    fatigue: np.ndarray, suffered: np.ndarray, calm: np.ndarray, gain: float, recovery: float
+) -> np.ndarray:
+    """(E11) Fighting raises fatigue; calm days let it recover."""
+    return np.clip(fatigue + gain * suffered - recovery * calm, 0.0, 1.0)
+
+
+def regroup(strength: np.ndarray, adversary: np.ndarray, calm: np.ndarray, rate: float) -> np.ndarray:
+    """(E12) In calm, the weaker side recovers a share of the strength gap."""
+    gap = np.maximum(adversary - strength, 0.0)
+    return np.clip(strength + rate * gap * calm, 0.0, 1.0)
+
+
+def collapse_now(high_days: np.ndarray, days_above: int) -> np.ndarray:
+    """(E13) Violence rule: at least K high-violence days in the window."""
+    return high_days >= days_above
+
+
+def dominant_origin(origin_counts: np.ndarray) -> np.ndarray:
+    """(E14) Index of the most frequent origin (axis 0); ties go to the earlier origin."""
+    return np.argmax(origin_counts, axis=0)
+
+
+def escalation_days(u: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray, rate: float) -> np.ndarray:
+    """(E15) Days from collapse to a full offensive: geometric, slower when parties are tired."""
+    p = np.clip(rate * (1.0 - fatigue) * (0.5 + resolve), 1e-6, 1.0 - 1e-9)
+    return np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-p))).astype(np.int64)

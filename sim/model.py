@@ -1,0 +1,535 @@
+"""The ceasefire model: R replicate truces stepped in lockstep as one Mesa model.
+
+The model owns the activation order of a day, the shared tables (trust between
+parties, the day's acts), the collapse rule and the per-replicate outputs. With
+``replicates=1`` it is an ordinary Mesa model that ``mesa.batch_run``, a
+``DataCollector`` and SolaraViz drive as usual.
+
+One day (see ``docs/MODEL.md``, "Process overview"):
+
+1. sponsors strike exempted groups (loopholes) and, through dissent, off-script;
+2. foreign air forces have accidents;
+3. excluded groups attack (spoilers);
+4. principal parties decide: deliberate defection, indiscipline, retaliation;
+5. the monitoring mission detects and attributes; it may be attacked and withdraw;
+6. victims perceive violations: trust, grievances, sponsor sanctions, verified corrections;
+7. fatigue and regrouping;
+8. the collapse rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim import decisions as dec
+from sim.agents import (
+    ACCIDENT,
+    DELIBERATE,
+    Acts,
+    ExcludedGroup,
+    Faction,
+    Government,
+    MonitorMission,
+    Principal,
+    Sponsor,
+)
+from sim.config import ORIGINS, Scenario, apply_override, load_scenario, validate
+from sim.streams import make_streams
+
+TRIGGERS = ("violence", "withdrawal")
+
+
+def resolve_scenario(scenario: Scenario | str | Path | None, overrides: Mapping[str, Any]) -> Scenario:
+    """A validated scenario from an object or a file, with dotted overrides applied."""
+    if scenario is None:
+        scenario = Scenario()
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario, overrides)
+    if not overrides:
+        return scenario
+    data = scenario.model_dump()
+    for key, value in overrides.items():
+        data = apply_override(data, key, value)
+    return validate(data)
+
+
+class CeasefireModel(mesa.Model):
+    """R replicate truces of one scenario, stepped one day at a time.
+
+    Args:
+        scenario: a :class:`Scenario`, a path to a YAML file, or None for the defaults.
+        replicates: number of replicate truces (defaults to ``scenario.replicates``).
+        seed: root seed (defaults to ``scenario.seed``).
+        chunk: chunk index; with ``seed`` it fixes every random stream.
+        record: keep a day-by-day trace and event log of replicate ``trace_replicate``.
+        trace_replicate: which replicate to trace.
+        **overrides: dotted parameter paths and values, e.g. ``**{"monitors.coverage": 0.8}``
+            (what ``mesa.batch_run`` passes for swept parameters).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        replicates: int | None = None,
+        seed: int | None = None,
+        chunk: int = 0,
+        record: bool = False,
+        trace_replicate: int = 0,
+        **overrides: Any,
+    ):
+        self.scenario = resolve_scenario(scenario, overrides)
+        s = self.scenario
+        self.root_seed = int(s.seed if seed is None else seed)
+        super().__init__(seed=self.root_seed)
+        self.r = int(s.replicates if replicates is None else replicates)
+        self.chunk = chunk
+        self.constants = s.constants
+        self.streams = make_streams(self.root_seed, chunk)
+        self.horizon = s.truce.horizon
+        self.day = 0
+        self.record = record
+        self.trace_replicate = trace_replicate
+        self._build_structure()
+        self._build_state()
+        self._build_agents()
+        self._land_grab()
+        self.start_trust = self._mean_trust()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "day": "day",
+                "holding": lambda m: float(m.alive.mean()),
+                "violence": lambda m: float(m.violence.mean()),
+                "trust": lambda m: float(m._mean_trust().mean()),
+            }
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ set-up
+    def _build_structure(self) -> None:
+        s = self.scenario
+        self.n_factions = len(s.factions)
+        self.n_principals = 1 + self.n_factions
+        self.party_names = s.party_names
+        self.principal_index = {p.name: i for i, p in enumerate(s.principals)}
+        f, p = self.n_factions, self.n_principals
+        # Directed trust edges: victim holds trust in blamed. Edges 0..F-1: government in
+        # faction k; edges F..2F-1: faction k in the government.
+        self.edge_victim = np.r_[np.zeros(f, np.int64), np.arange(1, p)]
+        self.edge_blamed = np.r_[np.arange(1, p), np.zeros(f, np.int64)]
+        self.edge_index = np.full((p, p), -1, np.int64)
+        self.edge_index[self.edge_victim, self.edge_blamed] = np.arange(2 * f)
+        self.edges_of = [np.flatnonzero(self.edge_victim == i) for i in range(p)]
+        weights = np.array([0.1 + fc.entanglement for fc in s.factions])
+        self.blame_cdf = np.cumsum(weights) / weights.sum()
+
+    def _build_state(self) -> None:
+        s, c, r = self.scenario, self.constants, self.r
+        rng = self.streams["init"]
+        principals = s.principals
+        jitter = rng.uniform(-1.0, 1.0, size=(3, self.n_principals, r)) * c.initial_spread
+        base = np.array([[p.strength, p.fatigue, p.trust] for p in principals]).T[:, :, None]
+        self.strength, self.fatigue, trust_by_party = np.clip(base + jitter, 0.0, 1.0)
+        self.trust = trust_by_party[self.edge_victim].copy()
+        self.trust_baseline = self.trust.copy()
+        self.grievance = np.full(self.trust.shape, DELIBERATE, np.int64)
+        self.grievance_wrong = np.zeros(self.trust.shape, bool)
+        self.alive = np.ones(r, bool)
+        self.violence = np.zeros(r, np.int64)
+        self.calm_streak = np.zeros(r, np.int64)
+        self.calm = np.zeros(r)
+        w = s.truce.collapse.window
+        self.high_window = np.zeros((w, r), bool)
+        self.origin_window = np.zeros((w, len(ORIGINS), r), np.int64)
+        self.origin_total = np.zeros((len(ORIGINS), r), np.int64)
+        self.party_total = np.zeros((len(self.party_names), r), np.int64)
+        self.retaliations = np.zeros(r, np.int64)
+        self.wrong_retaliations = np.zeros(r, np.int64)
+        self.detected = np.zeros(r, np.int64)
+        self.attributed = np.zeros(r, np.int64)
+        self.access_days = np.zeros(r, np.int64)
+        self.first_violator = np.full(r, -1, np.int64)
+        self.first_violation_day = np.full(r, -1, np.int64)
+        self.collapse_day = np.full(r, -1, np.int64)
+        self.cause = np.full(r, -1, np.int64)
+        self.trigger = np.full(r, -1, np.int64)
+        self.escalation = np.full(r, -1, np.int64)
+        self.pre_truce_violations = np.zeros(r, np.int64)
+        self.escalation_u = self.streams["escalation"].random(r)
+        delay = s.monitors.verification_delay if s.monitors else 0
+        self.pending = np.zeros((delay + 1, self.trust.shape[0], r), np.int64)
+        self.days_log: list[dict[str, Any]] = []
+        self.events_log: list[dict[str, Any]] = []
+
+    def _build_agents(self) -> None:
+        s = self.scenario
+        n_p, n_e = self.n_principals, len(s.excluded)
+        n_rows = len(s.sponsors) * (self.n_factions + 1) + 1 + n_e + 2 * n_p + 2 * self.n_factions
+        self.acts = Acts(n_rows, self.r)
+        self.government = Government(self, s.government, 0)
+        self.factions = [Faction(self, fc, i + 1) for i, fc in enumerate(s.factions)]
+        self.principals: list[Principal] = [self.government, *self.factions]
+        self.excluded_groups = [ExcludedGroup(self, g, n_p + i) for i, g in enumerate(s.excluded)]
+        self.sponsors = [Sponsor(self, sp, n_p + n_e + i) for i, sp in enumerate(s.sponsors)]
+        for sp in self.sponsors:
+            for client in sp.clients:
+                self.principals[client].sponsors.append(sp)
+        self.mission = MonitorMission(self, s.monitors)
+        self.slot_accident = self.acts.slots(1, "accident")
+        self.slot_retaliation = self.acts.slots(2 * self.n_factions, "retaliation", True)
+        base = self.slot_retaliation.start
+        self.retaliation_rows = [slice(base + e[0], base + e[-1] + 1) for e in self.edges_of]
+        flying = [sp.party for sp in self.sponsors if sp.config.air_force]
+        air = s.deconfliction.air_forces
+        self.air_force_party = np.array(flying + [len(self.party_names) - 1] * (air - len(flying)))
+        self.p_accident = dec.accident_probability(
+            air, s.deconfliction.level, self.constants.accident_rate
+        )
+        self.sanction_cut = np.array(
+            [self.constants.sanction_strength * p.restraint() for p in self.principals]
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def pick_adversary(self, index: int, u: np.ndarray) -> np.ndarray:
+        """The adversary a party strikes: the government, or a faction chosen by ``u``."""
+        if index != 0:
+            return np.zeros(self.r, np.int64)
+        k = np.minimum((u * self.n_factions).astype(np.int64), self.n_factions - 1)
+        return 1 + k
+
+    def misblame(self, target: np.ndarray, u_blame: np.ndarray, u_whom: np.ndarray) -> np.ndarray:
+        """Edge along which a victim blames its adversary for an attack it did not make.
+
+        A hit government blames a faction (the more entangled, the likelier); a hit
+        faction blames the government. With chance 1 − ``blame_bias`` the victim sees
+        it for what it was and blames nobody (−1).
+        """
+        faction = 1 + np.searchsorted(self.blame_cdf, u_whom, side="right").clip(
+            0, self.n_factions - 1
+        )
+        whom = np.where(target == 0, faction, 0)
+        edge = self.edge_index[target, whom]
+        return np.where(u_blame < self.constants.blame_bias, edge, -1)
+
+    def _mean_trust(self) -> np.ndarray:
+        return self.trust.mean(0)
+
+    # ------------------------------------------------------------------ one day
+    def step(self) -> None:
+        """Advance every live replicate truce by one day."""
+        self.day += 1
+        acts = self.acts
+        acts.reset()
+        n, r = acts.n, self.r
+        # Draws come first and always in the same shapes: common random numbers.
+        u_loop = self.streams["loopholes"].random((len(self.sponsors), self.n_factions, r))
+        u_off = self.streams["dissent"].random((len(self.sponsors), 2, r))
+        u_acc = self.streams["accidents"].random((5, r))
+        u_spoil = self.streams["spoilers"].random((len(self.excluded_groups), 4, r))
+        u_dec = self.streams["decisions"].random((self.n_principals, 3, r))
+        u_ret = self.streams["decisions"].random((2 * self.n_factions, r))
+        u_mon = self.streams["monitoring"].random((3, n, r))
+
+        for i, sponsor in enumerate(self.sponsors):
+            sponsor.strike(acts, u_loop[i], u_off[i])
+        self._accidents(acts, u_acc)
+        for i, group in enumerate(self.excluded_groups):
+            group.attack(acts, u_spoil[i])
+        for i, party in enumerate(self.principals):
+            party.decide(acts, u_dec[i])
+            party.retaliate(acts, self.retaliation_rows[i], u_ret[self.edges_of[i]])
+        acts.fired &= self.alive
+        detected, correct = self.mission.observe(acts, u_mon)
+        self._perceive(acts, correct)
+        self._tally(acts, detected, correct)
+        suffered = self._count(acts.target, acts.fired, self.n_principals)
+        calm = self.violence <= self.constants.access_threshold
+        for i, party in enumerate(self.principals):
+            party.recover(suffered[i], calm, self.alive)
+        self._check_collapse()
+        if self.record:
+            self._record_day(acts, detected, correct)
+        self.datacollector.collect(self)
+        self.running = bool(self.alive.any()) and self.day < self.horizon
+
+    def _accidents(self, acts: Acts, u: np.ndarray) -> None:
+        """(E7) Incidents among foreign air forces, blamed on an adversary unless owned up to."""
+        s = self.slot_accident
+        n_air = len(self.air_force_party)
+        target = np.minimum((u[1] * self.n_principals).astype(np.int64), self.n_principals - 1)
+        acts.fired[s] = u[0] < self.p_accident
+        if n_air:
+            k = np.minimum((u[2] * n_air).astype(np.int64), n_air - 1)
+            acts.actor[s] = self.air_force_party[k]
+        acts.target[s] = target
+        acts.blamed[s] = self.misblame(target, u[3], u[4])
+        acts.origin[s] = ACCIDENT
+        # Coordinated forces share reports: the force that erred owns up (deconfliction).
+        acts.admitted[s] = u[4] < self.scenario.deconfliction.level
+
+    def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+        """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
+        cols = np.broadcast_to(np.arange(self.r), index.shape)
+        flat = index[mask] * self.r + cols[mask]
+        return np.bincount(flat, minlength=size * self.r).reshape(size, self.r)
+
+    def _perceive(self, acts: Acts, correct: np.ndarray) -> None:
+        """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections."""
+        c = self.constants
+        blamed_party = np.where(acts.blamed >= 0, self.edge_blamed[acts.blamed], -1)
+        misattributed = (acts.blamed >= 0) & (blamed_party != acts.culprit)
+        delay = self.mission.delay
+        corrected_now = misattributed & (acts.admitted | (correct & (delay == 0)))
+        corrected_later = misattributed & correct & ~corrected_now
+        perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now
+        n_edges = self.trust.shape[0]
+        counts = self._count(acts.blamed, perceived, n_edges)
+        # Verified reports due today undo one misread violation each (verification delay).
+        if delay:
+            slot = self.day % (delay + 1)
+            due = self.pending[slot] * self.alive
+            if due.any():
+                self.trust = np.minimum(1.0, self.trust / (1.0 - c.trust_loss) ** due)
+                self.grievance_wrong &= due == 0
+            self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)
+        new_trust = dec.update_trust(self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness)
+        self.trust = np.where(self.alive, new_trust, self.trust)
+        # Grievances: the latest perceived violation on each edge, and whether it was misread.
+        rows, cols = np.nonzero(perceived)
+        edges = acts.blamed[rows, cols]
+        self.grievance[edges, cols] = acts.origin[rows, cols]
+        self.grievance_wrong[edges, cols] = misattributed[rows, cols]
+        # Sponsors sanction their clients for violations the mission verified (E4).
+        verified = acts.fired & correct & (acts.actor < self.n_principals)
+        sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
+        self.strength -= self.sanction_cut[:, None] * sanctions
+        np.clip(self.strength, 0.0, 1.0, out=self.strength)
+        self._sanctions = sanctions
+
+    def _tally(self, acts: Acts, detected: np.ndarray, correct: np.ndarray) -> None:
+        fired = acts.fired
+        self.violence = fired.sum(0)
+        by_origin = self._count(acts.origin, fired, len(ORIGINS))
+        self.origin_total += by_origin
+        self.party_total += self._count(acts.actor, fired, len(self.party_names))
+        ret = fired & acts.retaliation[:, None]
+        self.retaliations += ret.sum(0)
+        self.wrong_retaliations += (ret & acts.wrong).sum(0)
+        self.detected += detected.sum(0)
+        self.attributed += correct.sum(0)
+        first = fired.any(0) & (self.first_violation_day < 0)
+        if first.any():
+            row = np.argmax(fired, axis=0)
+            self.first_violator[first] = acts.actor[row, np.arange(self.r)][first]
+            self.first_violation_day[first] = self.day
+        w = self.day % len(self.high_window)
+        self.high_window[w] = self.violence >= self.scenario.truce.collapse.threshold
+        self.origin_window[w] = by_origin
+        calm = self.violence <= self.constants.access_threshold
+        self.access_days += calm & self.alive
+        self.calm_streak = np.where(self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak)
+        self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
+
+    def _check_collapse(self) -> None:
+        """(E13–E14) The violence rule or a withdrawal ends a truce; record its cause."""
+        c, rule = self.constants, self.scenario.truce.collapse
+        violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
+        party_trust = np.stack([self.trust[e].mean(0) for e in self.edges_of])
+        withdrawn = (party_trust < c.withdrawal_trust).any(0)
+        ending = self.alive & (violent | withdrawn)
+        if not ending.any():
+            return
+        window = self.origin_window.sum(0)
+        counts = np.where(window.sum(0) > 0, window, self.origin_total + self._pre_origin)
+        self.cause[ending] = dec.dominant_origin(counts)[ending]
+        self.trigger[ending] = np.where(violent, 0, 1)[ending]
+        self.collapse_day[ending] = self.day
+        mean_fatigue = self.fatigue.mean(0)
+        resolve = np.mean([p.config.resolve for p in self.principals])
+        esc = dec.escalation_days(self.escalation_u, mean_fatigue, resolve, c.escalation_rate)
+        self.escalation[ending] = esc[ending]
+        self.alive &= ~ending
+
+    # ------------------------------------------------------------------ before the start
+    def _land_grab(self) -> None:
+        """(E16) Lead time between announcement and start: everyone grabs ground."""
+        c = self.constants
+        rng = self.streams["land_grab"]
+        self._pre_origin = np.zeros((len(ORIGINS), self.r), np.int64)
+        resolve = np.array([p.config.resolve for p in self.principals])[:, None]
+        lead = self.scenario.truce.lead_time
+        for day in range(-lead + 1, 1):
+            u = rng.random((2, self.n_principals, self.r))
+            fired = u[0] < c.land_grab_rate * resolve
+            target = np.stack([self.pick_adversary(i, u[1, i]) for i in range(self.n_principals)])
+            actor = np.broadcast_to(np.arange(self.n_principals)[:, None], fired.shape)
+            edges = self.edge_index[target, actor]
+            counts = self._count(edges, fired, self.trust.shape[0])
+            self.trust = dec.update_trust(
+                self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
+            )
+            suffered = self._count(target, fired, self.n_principals)
+            self.fatigue = np.clip(self.fatigue + c.fatigue_gain * suffered, 0, 1)
+            self.pre_truce_violations += fired.sum(0)
+            self._pre_origin[DELIBERATE] += fired.sum(0)
+            if self.record:
+                self._record_lead_day(day, fired, target)
+        for p in self.principals:  # agents keep views into the shared state
+            p.strength, p.fatigue = self.strength[p.index], self.fatigue[p.index]
+        self.start_adversary_strength = np.stack([p.adversary_strength() for p in self.principals])
+
+    # ------------------------------------------------------------------ running and outputs
+    def run(self) -> CeasefireModel:
+        """Step until every replicate has collapsed or reached the horizon."""
+        while self.running:
+            self.step()
+        return self
+
+    def results(self) -> pd.DataFrame:
+        """One row per replicate truce (columns as in ``docs/RESULTS.md``)."""
+        collapsed = self.collapse_day > 0
+        names = np.array(self.party_names, dtype=object)
+        origins = np.array(ORIGINS, dtype=object)
+
+        def nullable(values: np.ndarray, mask: np.ndarray) -> pd.arrays.IntegerArray:
+            return pd.arrays.IntegerArray(np.where(mask, values, 0).astype(np.int64), ~mask)
+
+        violations = self.origin_total.sum(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            detected_share = np.where(violations > 0, self.detected / violations, np.nan)
+            attributed_share = np.where(violations > 0, self.attributed / violations, np.nan)
+        has_first = self.first_violation_day > 0
+        data: dict[str, Any] = {
+            "replicate": np.arange(self.r, dtype=np.int64),
+            "horizon": np.full(self.r, self.horizon, np.int64),
+            "collapsed": collapsed,
+            "collapse_day": nullable(self.collapse_day, collapsed),
+            "days_held": np.where(collapsed, self.collapse_day, self.horizon).astype(np.int64),
+            "cause": pd.array(np.where(collapsed, origins[self.cause.clip(0)], None), dtype="string"),
+            "collapse_trigger": pd.array(
+                np.where(collapsed, np.array(TRIGGERS, dtype=object)[self.trigger.clip(0)], None),
+                dtype="string",
+            ),
+            "first_violator": pd.array(
+                np.where(has_first, names[self.first_violator.clip(0)], None), dtype="string"
+            ),
+            "first_violation_day": nullable(self.first_violation_day, has_first),
+            "violations": violations,
+        }
+        for k, origin in enumerate(ORIGINS):
+            data[f"violations_{origin}"] = self.origin_total[k]
+        for k, name in enumerate(self.party_names):
+            data[f"party_{name}"] = self.party_total[k]
+        withdrew = self.mission.withdrawal_day > 0
+        data |= {
+            "retaliations": self.retaliations,
+            "wrong_retaliations": self.wrong_retaliations,
+            "detected": self.detected,
+            "attributed": self.attributed,
+            "detected_share": detected_share,
+            "attributed_share": attributed_share,
+            "monitor_withdrawal_day": nullable(self.mission.withdrawal_day, withdrew),
+            "access_days": self.access_days,
+            "start_trust": self.start_trust,
+            "pre_truce_violations": self.pre_truce_violations,
+            "escalation_days": nullable(self.escalation, collapsed),
+        }
+        return pd.DataFrame(data)
+
+    # ------------------------------------------------------------------ tracing one truce
+    def _record_lead_day(self, day: int, fired: np.ndarray, target: np.ndarray) -> None:
+        r0 = self.trace_replicate
+        for i in np.flatnonzero(fired[:, r0]):
+            self._event(day, "violation", i, target[i, r0], "deliberate", blamed=i, land_grab=True)
+        self._day_row(day, "lead", int(fired[:, r0].sum()), {}, {})
+
+    def _record_day(self, acts: Acts, detected: np.ndarray, correct: np.ndarray) -> None:
+        r0 = self.trace_replicate
+        by_origin: dict[str, int] = {}
+        by_party: dict[str, int] = {}
+        for row in np.flatnonzero(acts.fired[:, r0]):
+            origin = ORIGINS[acts.origin[row, r0]]
+            actor = self.party_names[acts.actor[row, r0]]
+            by_origin[origin] = by_origin.get(origin, 0) + 1
+            by_party[actor] = by_party.get(actor, 0) + 1
+            edge = acts.blamed[row, r0]
+            blamed = self.edge_blamed[edge] if edge >= 0 else -1
+            self._event(
+                self.day,
+                "retaliation" if acts.retaliation[row] else "violation",
+                acts.actor[row, r0],
+                acts.target[row, r0],
+                origin,
+                blamed=blamed,
+                detected=bool(detected[row, r0]),
+                correct=bool(correct[row, r0]),
+                culprit=acts.culprit[row, r0],
+                admitted=bool(acts.admitted[row, r0]),
+                wrong=bool(acts.wrong[row, r0]),
+                channel=acts.kind[row],
+            )
+        for i, n in enumerate(self._sanctions[:, r0]):
+            if n:
+                self._event(self.day, "sanction", i, i, "", blamed=-1)
+        if self.collapse_day[r0] == self.day:
+            self._event(
+                self.day, "collapse", -1, -1, ORIGINS[self.cause[r0]], blamed=-1,
+                trigger=TRIGGERS[self.trigger[r0]],
+            )
+        phase = "truce" if self.alive[r0] or self.collapse_day[r0] == self.day else "collapsed"
+        self._day_row(self.day, phase, int(self.violence[r0]), by_origin, by_party)
+
+    def log_mission(self, hits: np.ndarray, leaving: np.ndarray) -> None:
+        """Record attacks on the mission and its withdrawal in the trace."""
+        if not self.record:
+            return
+        r0 = self.trace_replicate
+        for row in np.flatnonzero(hits[:, r0]):
+            self._event(self.day, "monitor_attack", self.acts.actor[row, r0], -1, "", blamed=-1)
+        if leaving[r0]:
+            self._event(self.day, "monitor_withdrawal", -1, -1, "", blamed=-1)
+
+    def _event(self, day: int, kind: str, actor: int, target: int, origin: str, *, blamed: int,
+               **extra: Any) -> None:
+        from sim.narrative import describe
+
+        event = {
+            "day": int(day),
+            "kind": kind,
+            "actor": self.party_names[actor] if actor >= 0 else "",
+            "target": self.party_names[target] if target >= 0 else "",
+            "origin": origin,
+            "blamed": self.party_names[blamed] if blamed >= 0 else "",
+            "detected": bool(extra.pop("detected", False)),
+            "correct": bool(extra.pop("correct", False)),
+        }
+        culprit = extra.pop("culprit", -1)
+        event["culprit"] = self.party_names[culprit] if culprit >= 0 else ""
+        event |= extra
+        event["text"] = describe(event, self.scenario)
+        self.events_log.append(event)
+
+    def _day_row(self, day: int, phase: str, violence: int, by_origin: dict, by_party: dict) -> None:
+        r0 = self.trace_replicate
+        row: dict[str, Any] = {"day": day, "phase": phase, "violence": violence}
+        row |= {f"violations_{o}": by_origin.get(o, 0) for o in ORIGINS}
+        row |= {f"party_{p}": by_party.get(p, 0) for p in self.party_names}
+        for p in self.principals:
+            row[f"trust_{p.name}"] = float(self.trust[p.edges, r0].mean())
+            row[f"fatigue_{p.name}"] = float(self.fatigue[p.index, r0])
+        row["coverage"] = float(self.mission.coverage()[r0])
+        row["holding"] = bool(self.alive[r0])
+        self.days_log.append(row)
+
+    def trace_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The day-by-day table and the event log of the traced replicate."""
+        columns = ["day", "kind", "actor", "target", "origin", "blamed", "detected", "correct", "text"]
+        events = pd.DataFrame(self.events_log)
+        if events.empty:
+            events = pd.DataFrame(columns=columns)
+        return pd.DataFrame(self.days_log), events
