@@ -173,7 +173,14 @@ def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int =
         template="plotly_white",
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 22}},
         font={"family": FONT, "size": 16, "color": "#222222"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.16,
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "normal",
+        },
         hoverlabel={"font": {"size": 15, "family": FONT}},
         margin={"l": 80, "r": 30, "t": 80, "b": 110},
         height=height,
@@ -317,7 +324,7 @@ def survival_chart(
                 x=h,
                 line={"dash": "dot", "color": NEUTRAL, "width": 1.5},
                 annotation_text=f"{h} days",
-                annotation_position="top right",
+                annotation_position="top left",
                 annotation_font={"color": NEUTRAL, "size": 14},
             )
     _style(
@@ -420,11 +427,14 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
                 y=rows["share"].fillna(0),
                 name=label,
                 marker_color=colors[cause],
+                texttemplate="%{y:.0%}",
+                textposition="inside",
+                insidetextanchor="middle",
                 hovertext=hover,
                 hovertemplate="%{hovertext}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", uniformtext={"minsize": 13, "mode": "hide"})
     _style(
         fig,
         "What caused the collapses",
@@ -683,7 +693,6 @@ def timeline_chart(
         shared_xaxes=True,
         row_heights=[0.6, 0.4],
         vertical_spacing=0.1,
-        subplot_titles=("Violations per day", "Trust, war fatigue and monitoring"),
     )
     parties = list(analysis.party_columns(days))
     principals = [c[len("trust_") :] for c in days.columns if c.startswith("trust_")]
@@ -764,14 +773,23 @@ def timeline_chart(
             fillcolor="#999999",
             opacity=0.15,
             line_width=0,
-            annotation_text="before the start",
-            annotation_position="top left",
+        )
+        fig.add_annotation(
+            x=first - 0.5,
+            xref="x",
+            y=1,
+            yref="y domain",
+            text="before the start",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"color": NEUTRAL, "size": 14},
         )
     _mark_events(fig, events)
     _style(fig, "One simulated truce, day by day", "", "", height=720)
     fig.update_xaxes(title_text=DAY_AXIS + " (day 1 = start)", row=2, col=1)
-    fig.update_yaxes(title_text="violations", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="level (0–1)", range=[0, 1.05], row=2, col=1)
+    fig.update_yaxes(title_text="violations per day", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="trust, fatigue, coverage (0–1)", range=[0, 1.05], row=2, col=1)
     return fig
 
 

@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11 and pip:
+#   make demo   runs the main job (a monitored vs unmonitored comparison, with a report)
+#   make test   installs the test extras and runs lint and the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP_BASE := $(VENV)/.installed-base
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(STAMP_BASE)
+
+demo: $(STAMP_BASE)
+	$(BIN)/truce run scenarios/unmonitored.yaml
+	$(BIN)/truce run scenarios/monitored.yaml
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
+
+test: $(STAMP_TEST) lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+format: $(STAMP_TEST)
+	$(BIN)/ruff format sim tests benchmarks
+	$(BIN)/ruff check --fix sim tests benchmarks
+
+bench: $(STAMP_BASE)
+	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

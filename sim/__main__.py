@@ -1,0 +1,5 @@
+"""``python -m sim`` runs the ``truce`` command."""
+
+from sim.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""Results on disk: ``results/<scenario>/<timestamp>/`` with Parquet parts and a manifest.
+
+Writes are atomic (a temporary file in the same folder, then ``os.replace``), so
+a file that exists is complete. The manifest's ``status`` says whether the run
+finished (``complete``) or stopped part-way (``running``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.json"
+RUNS = "runs"
+
+
+def slug(name: str) -> str:
+    """A folder-safe version of a scenario name."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
+    return cleaned or "scenario"
+
+
+def new_run_dir(root: Path | str, name: str) -> Path:
+    """A fresh, empty folder ``root/<name>/<timestamp>`` (suffixed if taken)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = Path(root) / slug(name)
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        path = base / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a results folder under {base}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either absent or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Mapping[str, Any]) -> None:
+    """Atomically write a JSON document."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON document."""
+    return json.loads(Path(path).read_text())
+
+
+def part_path(run_dir: Path, name: str) -> Path:
+    """Where a Parquet part named ``name`` lives."""
+    return Path(run_dir) / RUNS / f"{name}.parquet"
+
+
+def write_part(run_dir: Path, name: str, table: pd.DataFrame) -> Path:
+    """Atomically write one Parquet part of the runs table."""
+    path = part_path(run_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_runs(run_dir: Path | str) -> pd.DataFrame:
+    """The whole runs table of a results folder, parts in name order."""
+    parts = sorted((Path(run_dir) / RUNS).glob("*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"no result parts in {Path(run_dir) / RUNS}")
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)

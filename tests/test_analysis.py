@@ -1,0 +1,377 @@
+"""Tests of sim.analysis against small cases worked out by hand, plus properties.
+
+Tolerances: values computed here by hand-written closed forms and by scipy
+differ only by floating-point rounding, so 1e-9 (relative) is used; published
+values rounded to four decimals are compared to within 5e-5.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_tables import ORIGINS, make_runs, make_sweep_runs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import analysis as A
+
+Z95 = NormalDist().inv_cdf(0.975)
+TIGHT = 1e-9
+
+
+def table(arm: str, horizon: int, collapses: list[int], held: int, causes=None) -> pd.DataFrame:
+    """Runs of one arm: truces collapsing on the given days, ``held`` more held to the end."""
+    n = len(collapses) + held
+    causes = list(causes or ["spoiler"] * len(collapses)) + [None] * held
+    days = collapses + [horizon] * held
+    return pd.DataFrame(
+        {
+            "arm": arm,
+            "point": 0,
+            "horizon": horizon,
+            "collapsed": [True] * len(collapses) + [False] * held,
+            "collapse_day": pd.array(collapses + [None] * held, dtype="Int64"),
+            "days_held": days,
+            "cause": pd.array(causes, dtype="string"),
+            "replicate": range(n),
+        }
+    )
+
+
+# ---------------------------------------------------------------- Wilson, Newcombe
+
+
+def test_wilson_matches_closed_form_for_3_of_10():
+    k, n, z = 3, 10, Z95
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    share, low, high = A.wilson(k, n)
+    assert share == pytest.approx(0.3, rel=TIGHT)
+    assert low == pytest.approx(centre - half, rel=TIGHT)
+    assert high == pytest.approx(centre + half, rel=TIGHT)
+
+
+def test_wilson_of_nothing_is_nan():
+    assert all(math.isnan(v) for v in A.wilson(0, 0))
+
+
+def test_wilson_extremes_stay_in_unit_interval():
+    share, low, high = A.wilson(0, 20)
+    assert share == 0 and low == 0 and 0 < high < 1
+    share, low, high = A.wilson(20, 20)
+    assert share == 1 and high == pytest.approx(1) and 0 < low < 1
+
+
+def test_newcombe_reproduces_the_published_example():
+    # Newcombe (1998), Stat Med 17:873, Table II example (a): 56/70 − 48/80 = 0.2,
+    # method 10 (hybrid score) gives 0.0524 to 0.3339, published to four decimals.
+    d, low, high = A.newcombe_difference(48, 80, 56, 70)
+    assert d == pytest.approx(0.2, rel=TIGHT)
+    assert low == pytest.approx(0.0524, abs=5e-5)
+    assert high == pytest.approx(0.3339, abs=5e-5)
+
+
+# ---------------------------------------------------------------- collapse by horizon
+
+SIX = table("x", 10, [2, 4, 4, 7], held=2)
+# Six truces, horizon 10: collapses on days 2, 4, 4, 7; two hold to day 10.
+
+
+def test_collapse_by_horizon_by_hand():
+    got = A.collapse_by_horizon(SIX, horizons=(3, 5, 30), by="arm")
+    # Within 3 days: the day-2 collapse (1 of 6). Within 5: days 2, 4, 4 (3 of 6).
+    # 30 > the 10 days simulated: skipped. The horizon (10) is added: 4 of 6.
+    assert got["horizon"].tolist() == [3, 5, 10]
+    assert got["collapsed"].tolist() == [1, 3, 4]
+    assert got["n"].tolist() == [6, 6, 6]
+    for _, row in got.iterrows():
+        share, low, high = A.wilson(row["collapsed"], 6)
+        assert (row["share"], row["low"], row["high"]) == (share, low, high)
+
+
+def test_collapse_by_horizon_groups_by_several_columns():
+    runs = make_sweep_runs()
+    got = A.collapse_by_horizon(runs, (90,), by=["monitors.coverage", "truce.loophole_width"])
+    at90 = got[got["horizon"] == 90]
+    assert len(at90) == 6 and (at90["n"] == 80).all()
+    one = runs[(runs["monitors.coverage"] == 0.5) & (runs["truce.loophole_width"] == 1)]
+    expected = int((one["collapsed"] & (one["collapse_day"] <= 90)).sum())
+    row = at90[(at90["monitors.coverage"] == 0.5) & (at90["truce.loophole_width"] == 1)]
+    assert row["collapsed"].item() == expected
+
+
+# ---------------------------------------------------------------- Kaplan–Meier
+
+
+def test_kaplan_meier_six_truces_by_hand():
+    # day 0: 6 at risk, S = 1
+    # day 2: 6 at risk, 1 collapse  -> S = 5/6
+    # day 4: 5 at risk, 2 collapses -> S = 5/6 · 3/5 = 1/2
+    # day 7: 3 at risk, 1 collapse  -> S = 1/2 · 2/3 = 1/3
+    # day 10: 2 at risk, censored   -> S = 1/3
+    got = A.survival(SIX, by="arm")
+    assert got["day"].tolist() == [0, 2, 4, 7, 10]
+    assert got["survival"].tolist() == pytest.approx([1, 5 / 6, 1 / 2, 1 / 3, 1 / 3], rel=TIGHT)
+    assert got["at_risk"].tolist() == [6, 6, 5, 3, 2]
+    # Log-log band at day 4: Greenwood sum = 1/(6·5) + 2/(5·3) = 1/6;
+    # se of log(−log S) = sqrt(1/6) / |log S|; band = S ** exp(± z · se).
+    se = math.sqrt(1 / 6) / abs(math.log(0.5))
+    day4 = got[got["day"] == 4].iloc[0]
+    assert day4["low"] == pytest.approx(0.5 ** math.exp(Z95 * se), rel=TIGHT)
+    assert day4["high"] == pytest.approx(0.5 ** math.exp(-Z95 * se), rel=TIGHT)
+    assert got.iloc[0][["low", "high"]].tolist() == [1, 1]
+
+
+def test_medians_by_hand():
+    assert A.median_days_held(SIX) == 4  # first day with S <= 1/2
+    assert A.median_collapse_day(SIX) == 4  # median of 2, 4, 4, 7
+
+
+def test_median_not_reached_is_nan():
+    runs = table("x", 30, [5, 9], held=8)  # S never below 0.8
+    assert math.isnan(A.median_days_held(runs))
+    assert A.median_collapse_day(runs) == 7
+    assert math.isnan(A.median_collapse_day(table("x", 30, [], held=3)))
+
+
+def test_survival_when_nothing_collapsed_runs_flat_to_the_horizon():
+    got = A.survival(table("x", 30, [], held=5))
+    assert got["day"].tolist() == [0, 30]
+    assert got["survival"].tolist() == [1, 1]
+    assert not got[["low", "high"]].isna().any().any()
+
+
+def test_survival_when_everything_collapsed_ends_at_zero_and_reaches_the_horizon():
+    got = A.survival(table("x", 30, [3, 5, 8], held=0))
+    assert got["survival"].iloc[-1] == 0 and got["day"].iloc[-1] == 30
+    assert not got[["low", "high"]].isna().any().any()
+
+
+# ---------------------------------------------------------------- log-rank, hazard ratio
+
+
+def test_logrank_three_event_times_by_hand():
+    a = table("a", 5, [1, 3], held=1)
+    b = table("b", 5, [2], held=2)
+    # t=1: n_a=3 n_b=3 d=1 -> E_a = 3/6,  V = (3/6)(3/6)(5/5)
+    # t=2: n_a=2 n_b=3 d=1 -> E_a = 2/5,  V = (2/5)(3/5)(4/4)
+    # t=3: n_a=2 n_b=2 d=1 -> E_a = 2/4,  V = (2/4)(2/4)(3/3)
+    e_a = 3 / 6 + 2 / 5 + 2 / 4
+    v = 0.25 + 0.24 + 0.25
+    o_a, o_b, e_b = 2, 1, 3 - e_a
+    chi2 = (o_a - e_a) ** 2 / v
+    p = math.erfc(math.sqrt(chi2 / 2))  # chi-square(1) tail
+    hr = (o_b / e_b) / (o_a / e_a)
+    half = Z95 * math.sqrt(1 / e_a + 1 / e_b)
+
+    oe = A.observed_expected(a, b)
+    assert (oe.observed_a, oe.observed_b) == (o_a, o_b)
+    assert oe.expected_a == pytest.approx(e_a, rel=TIGHT)
+    assert oe.expected_b == pytest.approx(e_b, rel=TIGHT)
+    assert oe.variance == pytest.approx(v, rel=TIGHT)
+
+    c = A.compare_arms(pd.concat([a, b]), "a", "b", horizons=(2,))
+    assert c.logrank_p == pytest.approx(p, rel=1e-7)
+    assert c.hazard_ratio == pytest.approx(hr, rel=TIGHT)
+    assert c.hazard_ratio_low == pytest.approx(hr * math.exp(-half), rel=TIGHT)
+    assert c.hazard_ratio_high == pytest.approx(hr * math.exp(half), rel=TIGHT)
+    # Within 2 days: a 1/3, b 1/3; within 5: a 2/3, b 1/3.
+    assert [d["horizon"] for d in c.differences] == [2, 5]
+    assert c.differences[0]["difference"] == pytest.approx(0, abs=TIGHT)
+    assert c.differences[1]["difference"] == pytest.approx(-1 / 3, rel=TIGHT)
+
+
+def test_logrank_with_tied_collapses_by_hand():
+    a = table("a", 3, [1, 1], held=1)
+    b = table("b", 3, [1, 2], held=1)
+    # t=1: n=6, d=3 (2 in a) -> E_a = 3·3/6; V = 3·(1/2)(1/2)·(6−3)/(6−1)
+    # t=2: n=3 (1 in a), d=1 -> E_a = 1/3;  V = (1/3)(2/3)
+    e_a = 1.5 + 1 / 3
+    v = 3 * 0.25 * 3 / 5 + (1 / 3) * (2 / 3)
+    p = math.erfc(math.sqrt((2 - e_a) ** 2 / v / 2))
+    c = A.compare_arms(pd.concat([a, b]), "a", "b")
+    assert c.expected_a == pytest.approx(e_a, rel=TIGHT)
+    assert c.logrank_p == pytest.approx(p, rel=1e-7)
+
+
+def test_hazard_ratio_is_antisymmetric_and_detects_the_safer_arm():
+    runs = make_runs(n=400, seed=3)
+    ab = A.compare_arms(runs, "unmonitored", "monitored")
+    ba = A.compare_arms(runs, "monitored", "unmonitored")
+    assert ab.hazard_ratio * ba.hazard_ratio == pytest.approx(1, rel=TIGHT)
+    # True hazard ratio is 0.004/0.012 = 1/3; 400 truces per arm pin it well.
+    assert ab.hazard_ratio_low < 1 / 3 < ab.hazard_ratio_high
+    assert ab.logrank_p < 1e-6
+    assert all(d["high"] < 0 for d in ab.differences)
+    json.dumps(ab.to_dict(), allow_nan=False)
+
+
+def test_compare_arms_without_any_collapse_gives_nan_not_an_error():
+    runs = pd.concat([table("a", 10, [], held=3), table("b", 10, [], held=3)])
+    c = A.compare_arms(runs, "a", "b")
+    assert math.isnan(c.logrank_p) and math.isnan(c.hazard_ratio)
+    assert c.to_dict()["hazard_ratio"] is None
+
+
+def test_compare_arms_unknown_arm():
+    with pytest.raises(KeyError):
+        A.compare_arms(SIX, "x", "nope")
+
+
+# ---------------------------------------------------------------- causes, violations
+
+
+def test_cause_shares_by_hand():
+    runs = pd.concat(
+        [
+            table("a", 10, [1, 2, 3, 4], held=1, causes=["spoiler", "spoiler", "accident", "x"]),
+            table("b", 10, [], held=2),
+        ]
+    )
+    got = A.cause_shares(runs).set_index(["arm", "cause"])
+    assert list(got.loc["a"].index) == [*ORIGINS, "x"]
+    assert got.loc[("a", "spoiler"), "share"] == 0.5
+    assert got.loc[("a", "accident"), "count"] == 1
+    assert got.loc[("a", "deliberate"), "share"] == 0
+    assert got.loc["a", "share"].sum() == pytest.approx(1)
+    assert got.loc["b", "share"].isna().all()  # nothing collapsed in b
+
+
+def test_violations_and_attribution():
+    runs = make_runs(n=50)
+    by_origin = A.violations_by_origin(runs)
+    assert by_origin["origin"].unique().tolist() == list(ORIGINS)
+    one = runs[runs["arm"] == "monitored"]
+    row = by_origin[(by_origin["arm"] == "monitored") & (by_origin["origin"] == "spoiler")]
+    assert row["mean"].item() == pytest.approx(one["violations_spoiler"].mean(), rel=TIGHT)
+    by_party = A.violations_by_party(runs)
+    assert set(by_party["party"]) == {"government", "faction_north", "isis"}
+    # Party means add up to the mean number of violations per truce.
+    total = by_party[by_party["arm"] == "monitored"]["mean"].sum()
+    assert total == pytest.approx(one["violations"].mean(), rel=TIGHT)
+    att = A.attribution(runs).set_index("arm")
+    assert att.loc["monitored", "detected_share"] == pytest.approx(
+        one["detected"].sum() / one["violations"].sum(), rel=TIGHT
+    )
+    assert (att["attributed_share"] <= att["detected_share"]).all()
+
+
+# ---------------------------------------------------------------- summary and text
+
+
+def test_summary_is_plain_json_and_consistent():
+    runs = make_runs(n=120, horizon=120)
+    summary = A.summarize(runs, horizons=(30, 90, 180))
+    text = json.dumps(summary, allow_nan=False)
+    assert json.loads(text) == summary
+    assert [g["arm"] for g in summary["groups"]] == ["unmonitored", "monitored"]
+    for g in summary["groups"]:
+        assert g["replicates"] == 120
+        assert [c["horizon"] for c in g["collapse"]] == [30, 90, 120]  # 180 > 120 skipped
+        assert g["median_days_held_reached"] == (g["median_days_held"] is not None)
+        assert sum(c["count"] for c in g["causes"]) == g["collapsed"]
+    comparison = summary["comparisons"][0]
+    assert (comparison["a"], comparison["b"]) == ("unmonitored", "monitored")
+
+
+def test_summary_order_and_sweep_parameters():
+    runs = make_runs(n=30)
+    summary = A.summarize(runs, order=["monitored", "unmonitored"])
+    assert [g["arm"] for g in summary["groups"]] == ["monitored", "unmonitored"]
+    assert summary["comparisons"][0]["a"] == "monitored"
+    sweep = A.summarize(make_sweep_runs(), by="point")
+    assert [g["point"] for g in sweep["groups"]] == list(range(6))
+    assert sweep["groups"][5]["parameters"] == {
+        "monitors.coverage": 1.0,
+        "truce.loophole_width": 1,
+    }
+    assert sweep["comparisons"] == []
+
+
+def test_median_not_reached_is_null_in_json():
+    summary = A.summarize(table("x", 30, [5], held=9))
+    g = summary["groups"][0]
+    assert g["median_days_held"] is None and g["median_days_held_reached"] is False
+    assert "More than half of the simulated truces still held at day 30." in A.plain_summary(
+        summary
+    )
+
+
+def test_plain_summary_numbers_come_from_the_summary():
+    runs = make_runs(n=200)
+    summary = A.summarize(runs)
+    labels = {"unmonitored": "without monitors", "monitored": "with monitors"}
+    text = " ".join(A.plain_summary(summary, horizon=90, labels=labels))
+    at90 = [next(c for c in g["collapse"] if c["horizon"] == 90) for g in summary["groups"]]
+    first = re.search(r"Without monitors, (\d+)% of 200 .*? \(95% CI (\d+)–(\d+)%\)", text)
+    assert first, text
+    assert [int(x) for x in first.groups()] == [
+        round(at90[0]["share"] * 100),
+        round(at90[0]["low"] * 100),
+        round(at90[0]["high"] * 100),
+    ]
+    second = re.search(r"with monitors, (\d+)% of 200 \(95% CI (\d+)–(\d+)%\)", text)
+    assert [int(x) for x in second.groups()] == [
+        round(at90[1]["share"] * 100),
+        round(at90[1]["low"] * 100),
+        round(at90[1]["high"] * 100),
+    ]
+    hr = summary["comparisons"][0]["hazard_ratio"]
+    assert f"hazard ratio {hr:.2f}" in text
+    top = summary["groups"][0]["causes"][0]
+    assert f"{A.CAUSE_PHRASES[top['cause']]} without monitors ({round(top['share'] * 100)}%" in text
+
+
+def test_plain_summary_single_run_and_sweep():
+    single = A.plain_summary(A.summarize(make_runs({"only": 0.01}, n=100)))
+    assert single[0].startswith("Of 100 simulated truces, ")
+    sweep = A.plain_summary(A.summarize(make_sweep_runs(), by="point"))
+    assert sweep[0].startswith("Across 6 design points")
+    assert "monitors.coverage = " in sweep[0]
+
+
+# ---------------------------------------------------------------- properties
+
+
+@st.composite
+def random_runs(draw):
+    horizon = draw(st.integers(1, 60))
+    arms = []
+    for arm in ("a", "b"):
+        days = draw(st.lists(st.integers(1, horizon + 5), min_size=1, max_size=25))
+        collapses = [d for d in days if d <= horizon]
+        arms.append(table(arm, horizon, collapses, held=len(days) - len(collapses)))
+    return pd.concat(arms, ignore_index=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_runs())
+def test_properties_of_shares_and_survival(runs):
+    shares = A.collapse_by_horizon(runs, horizons=(1, 7, 30))
+    assert ((shares["share"] >= 0) & (shares["share"] <= 1)).all()
+    assert (shares["low"] <= shares["share"] + 1e-12).all()
+    assert (shares["share"] <= shares["high"] + 1e-12).all()
+    km = A.survival(runs)
+    for arm, curve in km.groupby("arm"):
+        rows = runs[runs["arm"] == arm]
+        s = curve["survival"].to_numpy()
+        assert s[0] == 1 and (np.diff(s) <= 1e-12).all()
+        assert (np.diff(curve["at_risk"].to_numpy()) <= 0).all()
+        assert (curve["low"] <= curve["survival"] + 1e-12).all()
+        assert (curve["survival"] <= curve["high"] + 1e-12).all()
+        assert curve["day"].iloc[-1] == rows["horizon"].iloc[0]
+        # Censoring happens only at the horizon, so Kaplan–Meier equals the
+        # share of truces that had not collapsed by each day.
+        for day, value in zip(curve["day"], s, strict=True):
+            fallen = rows["collapsed"] & (rows["days_held"] <= day)
+            assert value == pytest.approx(1 - fallen.mean(), abs=1e-12)
+    causes = A.cause_shares(runs).dropna(subset=["share"])
+    assert ((causes["low"] <= causes["share"]) & (causes["share"] <= causes["high"])).all()
+    json.dumps(A.summarize(runs), allow_nan=False)
