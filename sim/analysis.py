@@ -701,7 +701,8 @@ def pct_range(low: float, high: float) -> str:
     return f"{low * 100:.0f}–{high * 100:.0f}%"
 
 
-def _p_value(p: float) -> str:
+def p_value(p: float) -> str:
+    """A p-value in words, e.g. ``"p = 0.034"`` or ``"p < 0.001"``."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
@@ -788,7 +789,7 @@ def _cause_sentence(summary: dict, label: Any) -> str:
     return "The most common cause of collapse was " + "; ".join(map(phrase, groups)) + "."
 
 
-def _points(x: float) -> str:
+def points(x: float) -> str:
     """Percentage points with a real minus sign, e.g. ``-0.28 -> "−28"``."""
     return f"{x * 100:+.0f}".replace("-", "−")
 
@@ -802,7 +803,7 @@ def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
             f"rate of truces {label(c['a'])} (hazard ratio "
             f"{c['hazard_ratio']:.2f}, {level} {c['hazard_ratio_low']:.2f}–"
             f"{c['hazard_ratio_high']:.2f}"
-            + (f"; log-rank {_p_value(c['logrank_p'])}" if c["logrank_p"] is not None else "")
+            + (f"; log-rank {p_value(c['logrank_p'])}" if c["logrank_p"] is not None else "")
             + "). "
         )
     diffs = c["differences"]
@@ -810,8 +811,8 @@ def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
         d = min(diffs, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
         text += (
             f"Within {d['horizon']} days, the share collapsed differed by "
-            f"{_points(d['difference'])} percentage points ({level} "
-            f"{_points(d['low'])} to {_points(d['high'])})."
+            f"{points(d['difference'])} percentage points ({level} "
+            f"{points(d['low'])} to {points(d['high'])})."
         )
     return text.strip()
 

@@ -68,6 +68,9 @@ FIXED_COLORS: dict[str, dict[str, str]] = {
 }
 """Names whose colour never changes, per kind."""
 
+ORDINAL_KINDS = frozenset({"point", "group"})
+"""Kinds whose names take the palette in sorted order rather than by hash."""
+
 ORIGIN_LABELS: dict[str, str] = {
     "deliberate": "deliberate violation",
     "loophole": "strike through a loophole",
@@ -131,7 +134,7 @@ def colors_for(kind: str, names: Iterable[Any]) -> dict[Any, str]:
     used = set(out.values())
     for n in sorted((n for n in unique if n not in out), key=str):
         color = _preferred(kind, str(n))
-        if color in used:
+        if kind in ORDINAL_KINDS or color in used:
             free = [c for c in PALETTE if c not in used]
             color = free[0] if free else PALETTE[len(out) % len(PALETTE)]
         out[n] = color
@@ -156,10 +159,20 @@ def _kind(by: str) -> str:
     return by if by in ("arm", "point") else "group"
 
 
-def _group_label(by: str, value: Any) -> str:
+def _group_labels(table: pd.DataFrame, by: str) -> dict[Any, str]:
+    """Display names of the groups, in order; design points show their settings."""
+    groups = list(dict.fromkeys(table[by]))
     if by == "arm":
-        return _text(value)
-    return _text(f"{by} {value}" if by == "point" else f"{by} = {value}")
+        return {g: _text(g) for g in groups}
+    if by != "point":
+        return {g: _text(f"{by} = {g}") for g in groups}
+    swept = analysis.swept_columns(table)
+    first = table.drop_duplicates(by).set_index(by)
+    labels = {}
+    for g in groups:
+        settings = ", ".join(f"{c} = {first.loc[g, c]}" for c in swept)
+        labels[g] = _text(f"point {g}" + (f" ({settings})" if settings else ""))
+    return labels
 
 
 def _ci(low: float, high: float, level: float = 0.95) -> str:
@@ -207,6 +220,7 @@ def _band(
     hovertext: Sequence[str],
     shape: str = "linear",
     showlegend: bool = True,
+    alpha: float = 0.2,
 ) -> list[go.Scatter]:
     """A line with a shaded confidence band: upper edge, lower edge (filled), line."""
     edge = {"width": 0, "shape": shape}
@@ -226,7 +240,7 @@ def _band(
             mode="lines",
             line=edge,
             fill="tonexty",
-            fillcolor=_rgba(color, 0.2),
+            fillcolor=_rgba(color, alpha),
             hoverinfo="skip",
             showlegend=False,
             legendgroup=name,
@@ -292,12 +306,12 @@ def survival_chart(
     """
     is_table = {"survival", "low", "high", "day"} <= set(data.columns)
     table = data if is_table else analysis.survival(data, by=by, level=level)
-    groups = list(dict.fromkeys(table[by]))
-    colors = colors_for(_kind(by), groups)
+    labels = _group_labels(data, by)
+    colors = colors_for(_kind(by), labels)
+    alpha = 0.2 if len(labels) <= 3 else 0.08
     fig = go.Figure()
-    for group in groups:
+    for group, name in labels.items():
         curve = table[table[by] == group]
-        name = _group_label(by, group)
         hover = [
             f"{name}<br>day {d}: {analysis.pct(s)} still holding{_ci(lo, hi, level)}"
             f"<br>{n:,} truces still holding at the start of the day"
@@ -315,6 +329,7 @@ def survival_chart(
                 name,
                 hover,
                 shape="hv",
+                alpha=alpha,
             )
         )
     last = table["day"].max() if len(table) else 0
@@ -356,12 +371,11 @@ def collapse_bars(
         One bar trace per group.
     """
     table = analysis.collapse_by_horizon(runs, horizons, by=by, level=level)
-    groups = list(dict.fromkeys(table[by]))
-    colors = colors_for(_kind(by), groups)
+    labels = _group_labels(runs, by)
+    colors = colors_for(_kind(by), labels)
     fig = go.Figure()
-    for group in groups:
+    for group, name in labels.items():
         rows = table[table[by] == group]
-        name = _group_label(by, group)
         x = [f"within {h} days" for h in rows["horizon"]]
         hover = [
             f"{name}<br>{analysis.pct(s)} collapsed within {h} days{_ci(lo, hi, level)}"
@@ -410,6 +424,8 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
         One bar trace per cause, stacked; groups on the x axis.
     """
     table = analysis.cause_shares(runs, by=by)
+    names = _group_labels(runs, by)
+    short = {g: _text(f"point {g}") for g in names} if by == "point" else names
     causes = list(dict.fromkeys(table["cause"]))
     colors = colors_for("origin", causes)
     fig = go.Figure()
@@ -417,13 +433,12 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
         rows = table[table["cause"] == cause]
         label = _text(ORIGIN_LABELS.get(cause, cause))
         hover = [
-            f"{_group_label(by, g)}<br>{label}: {analysis.pct(s) if k else '0%'} of "
-            f"{n:,} collapses ({k:,})"
+            f"{names[g]}<br>{label}: {analysis.pct(s) if k else '0%'} of {n:,} collapses ({k:,})"
             for g, s, k, n in rows[[by, "share", "count", "collapsed"]].itertuples(index=False)
         ]
         fig.add_trace(
             go.Bar(
-                x=[_group_label(by, g) for g in rows[by]],
+                x=[short[g] for g in rows[by]],
                 y=rows["share"].fillna(0),
                 name=label,
                 marker_color=colors[cause],
@@ -511,7 +526,14 @@ def sweep_heatmap(
             x=table[x],
             y=table[y],
             mode="markers",
-            marker={"color": table["share"], "size": 14, "colorbar": bar, **scale},
+            marker={
+                "color": table["share"],
+                "size": 14,
+                "colorbar": bar,
+                "colorscale": scale["colorscale"],
+                "cmin": 0,
+                "cmax": 1,
+            },
             hovertext=hover,
             hovertemplate="%{hovertext}<extra></extra>",
             showlegend=False,
@@ -579,10 +601,9 @@ def sweep_line(
             _sweep_band_traces(table, x, PALETTE[0], "share collapsed", level, showlegend=False)
         )
     else:
-        groups = list(dict.fromkeys(table[by]))
-        colors = colors_for(_kind(by), groups)
-        for g in groups:
-            name = _group_label(by, g)
+        labels = _group_labels(runs, by)
+        colors = colors_for(_kind(by), labels)
+        for g, name in labels.items():
             fig.add_traces(
                 _sweep_band_traces(table[table[by] == g], x, colors[g], name, level, True)
             )
@@ -789,7 +810,7 @@ def timeline_chart(
     _style(fig, "One simulated truce, day by day", "", "", height=720)
     fig.update_xaxes(title_text=DAY_AXIS + " (day 1 = start)", row=2, col=1)
     fig.update_yaxes(title_text="violations per day", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="trust, fatigue, coverage (0–1)", range=[0, 1.05], row=2, col=1)
+    fig.update_yaxes(title_text="level (0–1)", range=[0, 1.05], row=2, col=1)
     return fig
 
 

@@ -37,6 +37,30 @@ Sets = Annotated[
 ]
 OutDir = Annotated[Path, typer.Option("--out", help="Results root folder.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")]
+Engine = Annotated[
+    str,
+    typer.Option("--engine", help="Where chunks run: local (process pool), serial, or dask."),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", "-w", min=1, help="Worker processes (default: the number of cores)."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address (tcp://host:port); "
+                 "without it --engine dask starts a LocalCluster.", show_default=False),
+]
+Resume = Annotated[
+    str | None,
+    typer.Option("--resume", is_flag=False, flag_value="latest", metavar="[DIR]",
+                 help="Finish an interrupted run: DIR, or alone (after the scenario) for the "
+                 "latest unfinished run of this command.", show_default=False),
+]
+NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
+ChunkSize = Annotated[
+    int,
+    typer.Option("--chunk-size", min=1, help="Replicates per chunk (part of the result's identity)."),
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -81,23 +105,110 @@ def run(
     set_: Sets = None,
     out_dir: OutDir = Path("results"),
     as_json: AsJson = False,
+    engine: Engine = "local",
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = None,
+    no_report: NoReport = False,
 ) -> None:
     """Run a scenario and summarise how often, how soon and why its truces collapse."""
-    from sim.display import progress_bar, summary_tables
-    from sim.experiment import run as run_experiment
+    _experiment_command("run", **locals())
 
+
+@app.command()
+@handles_bad_input
+def compare(
+    scenario: ScenarioArg,
+    replicates: Replicates = None,
+    seed: Seed = None,
+    set_: Sets = None,
+    out_dir: OutDir = Path("results"),
+    as_json: AsJson = False,
+    engine: Engine = "local",
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = None,
+    no_report: NoReport = False,
+    chunk_size: ChunkSize = 1000,
+) -> None:
+    """Run the scenario's compare: arms on common random numbers and compare them."""
+    _experiment_command("compare", **locals())
+
+
+@app.command()
+@handles_bad_input
+def sweep(
+    scenario: ScenarioArg,
+    replicates: Replicates = None,
+    seed: Seed = None,
+    set_: Sets = None,
+    out_dir: OutDir = Path("results"),
+    as_json: AsJson = False,
+    engine: Engine = "local",
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = None,
+    no_report: NoReport = False,
+    chunk_size: ChunkSize = 1000,
+) -> None:
+    """Run the scenario's sweep: design and summarise each design point."""
+    _experiment_command("sweep", **locals())
+
+
+def _experiment_command(kind: str, *, scenario: Path, set_: list[str] | None, as_json: bool,
+                        out_dir: Path, resume: str | None, no_report: bool, engine: str,
+                        chunk_size: int = 1000, **options: Any) -> None:
+    """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
+    from sim import display, experiment
+    from sim.executors import ENGINES
+
+    if engine not in ENGINES:
+        fail(f"--engine: unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     resolved = load(scenario, set_)
-    total = replicates or resolved.replicates
-    with progress_bar(f"Simulating {resolved.name}", total) as update:
-        result = run_experiment(resolved, replicates=replicates, seed=seed, out=out_dir, progress=update)
+    if kind == "compare" and not resolved.compare:
+        fail(f"{scenario}: compare: the scenario has no compare: block (named arms)")
+    if kind == "sweep" and resolved.sweep is None:
+        fail(f"{scenario}: sweep: the scenario has no sweep: block")
+    if resume not in (None, "latest") and not Path(resume).is_dir():
+        fail(f"--resume: no such results folder: {resume}")
+    arms = len(resolved.compare) if kind == "compare" else 1
+    total = (options["replicates"] or resolved.replicates) * arms
+    function = getattr(experiment, kind)
+    label = {"run": "Simulating", "compare": "Comparing", "sweep": "Sweeping"}[kind]
+    try:
+        with display.progress_bar(f"{label} {resolved.name}", total) as update:
+            result = function(resolved, out=out_dir, progress=update, engine=engine,
+                              resume=True if resume == "latest" else resume,
+                              chunk_size=chunk_size, keep_runs=False, **options)
+    except experiment.ExperimentFailed as exc:
+        for f in exc.failures:
+            err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
+        fail(f"{len(exc.failures)} chunk(s) failed; the rest is stored in {exc.result.path}. "
+             f"Fix the cause and re-run with --resume {exc.result.path}", code=1)
+    except KeyboardInterrupt:
+        fail("interrupted; finished chunks are stored. Re-run the same command with --resume "
+             "to complete it.", code=130)
+    report = None
+    if not no_report:
+        report, note = experiment.write_report(result)
+        if note:
+            err.print(f"note: {note}", highlight=False)
     summary = result.summary_dict
     if as_json:
-        emit_json({"scenario": resolved.name, "seed": result.manifest["seed"],
-                   "results": str(result.path), **summary})
+        emit_json({"scenario": resolved.name, "kind": kind, "seed": result.manifest["seed"],
+                   "engine": result.manifest["engine"], "results": str(result.path),
+                   "report": str(report) if report else None, **summary})
         return
-    for table in summary_tables(summary, f"{resolved.name}: {resolved.description}".rstrip(": ")):
+    title = f"{resolved.name}: {resolved.description}".rstrip(": ")
+    tables = (
+        [display.sweep_table(summary, title)] if kind == "sweep"
+        else [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
+    )
+    for table in tables:
         out.print(table)
-    out.print(f"Seed {result.manifest['seed']}; results in [bold]{result.path}[/]")
+    out.print(f"Seed {result.manifest['seed']}; results in [bold]{result.path}[/]", highlight=False)
+    if report:
+        out.print(f"Report: [bold]{report}[/]", highlight=False)
 
 
 @app.command()
@@ -137,6 +248,116 @@ def list_scenarios(
         name, description = summary_line(path)
         table.add_row(str(path.relative_to(folder)), name, description)
     out.print(table)
+
+
+@app.command("app")
+def classroom_app(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file to open first (default: the bundled ones).")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+) -> None:
+    """Start the classroom demo in the browser: sliders, step, moving plots."""
+    from sim.app import serve
+
+    out.print(f"Classroom demo at [bold]http://{host}:{port}/[/] (Ctrl+C to stop)", highlight=False)
+    raise typer.Exit(serve(scenario, host, port))
+
+
+@app.command()
+@handles_bad_input
+def story(
+    scenario: ScenarioArg,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the truce to tell.")] = 0,
+    find: Annotated[
+        str | None,
+        typer.Option("--find", help="Start at --seed and pick the first truce that ends this way: collapse|survive."),
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Where to write the page (default: results/stories/).")
+    ] = None,
+    set_: Sets = None,
+) -> None:
+    """Tell one seeded truce day by day, in words and as an annotated timeline page."""
+    from sim import story as st
+
+    if find is not None and find not in st.ENDINGS:
+        fail(f"--find must be one of {', '.join(st.ENDINGS)}, not {find!r}")
+    resolved = load(scenario, set_)
+    if find is not None:
+        try:
+            seed = st.find_seed(resolved, find, start=seed)
+        except st.NoSuchStory as exc:
+            fail(str(exc), code=1)
+    told = st.tell(resolved, seed)
+    for line in told.lines:
+        out.print(line, highlight=False, markup=False)
+    path = st.write_html(told, html_path or st.default_html_path(scenario, seed))
+    out.print(f"Page with the annotated timeline: [bold]{path}[/]", highlight=False)
+
+
+@app.command()
+@handles_bad_input
+def hindcast(
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="History folders (default: scenarios/history).", show_default=False),
+    ] = None,
+    replicates: Annotated[
+        int, typer.Option("--replicates", "-n", min=1, help="Simulated truces per scenario.")
+    ] = 1000,
+    as_json: AsJson = False,
+    out_dir: OutDir = Path("results"),
+) -> None:
+    """Hold the model against history: simulated vs observed truce durations and stylized facts."""
+    from sim import hindcast as hc
+    from sim.storage import new_run_dir
+
+    result = hc.hindcast(dirs, replicates=replicates)
+    report = hc.write_report(result, new_run_dir(out_dir, "hindcast") / "report.html")
+    if as_json:
+        emit_json({**result.to_dict(), "report": str(report)})
+        return
+    for table in hc.rich_tables(result):
+        out.print(table)
+    out.print(f"Report with the chart: [bold]{report}[/]", highlight=False)
+
+
+@app.command()
+@handles_bad_input
+def calibrate(
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 200,
+    replicates: Annotated[
+        int, typer.Option("--replicates", "-n", min=1, help="Truces per scenario and point.")
+    ] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the design.")] = 20120412,
+    accept: Annotated[
+        float, typer.Option("--accept", min=0.0, max=1.0, help="Share of points accepted.")
+    ] = 0.1,
+    refine: Annotated[int, typer.Option("--refine", min=1, help="Best points re-run.")] = 5,
+    refine_replicates: Annotated[
+        int, typer.Option("--refine-replicates", min=1, help="Truces per scenario when refining.")
+    ] = 1000,
+    as_json: AsJson = False,
+    out_dir: OutDir = Path("results"),
+) -> None:
+    """Fit the global constants to the historical truces and stylized facts (ABC rejection)."""
+    from sim import calibrate as cal
+    from sim.display import progress_bar
+
+    if accept <= 0:
+        fail("--accept must be above 0")
+    with progress_bar("Calibrating", budget + min(refine, budget)) as update:
+        result = cal.calibrate(budget, replicates, seed, accept, refine, refine_replicates,
+                               out=out_dir, progress=update)
+    if as_json:
+        emit_json({"results": str(result.path), "constants": result.best, "fit": result.best_fit,
+                   "seed": seed, "budget": budget, "accepted": len(result.accepted)})
+        return
+    out.print(result.posterior().to_string(float_format=lambda x: f"{x:.4g}"), highlight=False)
+    out.print(f"Fit of the estimate: distance {result.best_fit['distance']:.3f}; "
+              f"results in [bold]{result.path}[/]", highlight=False)
 
 
 def main() -> None:

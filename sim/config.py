@@ -19,8 +19,17 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from sim.designs import Sweep, check_designs, parse_compare
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 RESERVED_NAMES = frozenset({"foreign_forces", "none", "all"})
@@ -169,13 +178,15 @@ class Constants(_Frozen):
         1.0, "extra spoiler activity once the truce has held calm (relative)"
     )
     calm_days: Annotated[int, Ge(1), Le(365)] = _f(
-        30, "calm days over which spoiler activity and regrouping build up"
+        30, "calm days over which spoiler activity builds up"
     )
     blame_bias: Unit = _f(0.8, "chance an unattributed attack is blamed on the adversary")
     trust_loss: Unit = _f(0.2, "share of trust lost per perceived violation")
     forgiveness: Unit = _f(0.045, "daily recovery of trust toward its starting level")
     retaliation_threshold: Unit = _f(0.3, "trust below which a party retaliates")
-    retaliation_rate: Unit = _f(0.8, "daily chance of retaliation at zero trust")
+    retaliation_rate: Unit = _f(
+        0.8, "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)"
+    )
     withdrawal_trust: Unit = _f(0.03, "trust below which a party withdraws from the truce")
     fatigue_gain: Unit = _f(0.01, "fatigue gained per violation suffered")
     fatigue_recovery: Unit = _f(0.002, "fatigue lost per calm day")
@@ -188,7 +199,9 @@ class Constants(_Frozen):
     access_threshold: Annotated[int, Ge(0), Le(50)] = _f(
         1, "violations per day at or below which humanitarian access is possible"
     )
-    escalation_rate: Unit = _f(0.08, "daily chance a collapsed truce turns into a full offensive")
+    escalation_rate: Unit = _f(
+        0.08, "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)"
+    )
     initial_spread: Annotated[float, Ge(0.0), Le(0.3)] = _f(
         0.05, "spread of initial strength, fatigue and trust across replicates"
     )
@@ -226,11 +239,22 @@ class Scenario(_Frozen):
     observed: Observed | None = _f(None, "observed outcome of a historical truce")
     sources: dict[str, str] = _f({}, "sources for situational values, by dotted path")
     compare: dict[str, dict[str, Any]] = _f({}, "named arms: dotted overrides per arm")
-    sweep: dict[str, Any] | None = _f(None, "a sweep design (grid, points, lhs, sobol, morris)")
+    sweep: Sweep | None = _f(None, "a sweep design (grid, points, lhs, sobol, morris)")
+
+    @field_validator("compare", mode="before")
+    @classmethod
+    def _parse_compare(cls, value: Any) -> Any:
+        return parse_compare(value)
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
         for path, message in reference_problems(self):
+            raise PydanticCustomError("reference", "{message}", {"path": path, "message": message})
+        return self
+
+    @model_validator(mode="after")
+    def _check_designs(self) -> Scenario:
+        for path, message in check_designs(self):
             raise PydanticCustomError("reference", "{message}", {"path": path, "message": message})
         return self
 

@@ -18,11 +18,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sim.analysis import pct, pct_range
-
 
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     """One table of collapse shares per group, then causes, from ``summarize``'s output."""
+    from sim.analysis import pct, pct_range
+
     by = summary["by"]
     horizons = sorted({row["horizon"] for g in summary["groups"] for row in g["collapse"]})
     main = Table(title=title, title_justify="left")
@@ -73,11 +73,88 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         TimeRemainingColumn(),
         console=console,
         transient=False,
+        auto_refresh=False,  # no refresh thread: safe to fork workers, redrawn on each update
     ) as bar:
         task = bar.add_task(description, total=total, rate="")
 
         def update(done: int, total_: int) -> None:
             elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, completed=done, total=total_, rate=f"{done / elapsed:,.0f} truces/s")
+            bar.update(task, completed=done, total=total_, rate=f"{done / elapsed:,.0f} truces/s",
+                       refresh=True)
 
         yield update
+
+
+def comparison_tables(summary: dict[str, Any]) -> list[Table]:
+    """Each arm against the first: difference of collapse shares, log-rank p, hazard ratio."""
+    from sim.analysis import p_value
+
+    tables = []
+    for c in summary.get("comparisons", []):
+        t = Table(title=f"{c['b']} vs {c['a']} (common random numbers)", title_justify="left")
+        t.add_column("Measure")
+        t.add_column(f"{c['b']} − {c['a']}", justify="right")
+        t.add_column(f"{c['level']:.0%} CI", justify="right")
+        for d in c["differences"]:
+            t.add_row(
+                f"Collapsed ≤ {d['horizon']} d (difference)",
+                _points(d["difference"]),
+                f"{_points(d['low'])} to {_points(d['high'])}",
+            )
+        hr, low, high = c["hazard_ratio"], c["hazard_ratio_low"], c["hazard_ratio_high"]
+        t.add_row(
+            "Hazard ratio (log-rank)",
+            _num(hr),
+            f"{_num(low)} to {_num(high)}",
+        )
+        p = c["logrank_p"]
+        t.add_row("Log-rank p-value", p_value(p) if p is not None else "—", "")
+        tables.append(t)
+    return tables
+
+
+def sweep_table(summary: dict[str, Any], title: str) -> Table:
+    """One row per design point: swept values, collapse shares with intervals, median."""
+    from sim.analysis import pct, pct_range
+
+    groups = summary["groups"]
+    params = list(dict.fromkeys(k for g in groups for k in g.get("parameters", {})))
+    horizons = sorted({row["horizon"] for g in groups for row in g["collapse"]})
+    t = Table(title=title, title_justify="left")
+    t.add_column("Point", justify="right")
+    for p in params:
+        t.add_column(p, justify="right")
+    t.add_column("Replicates", justify="right")
+    for h in horizons:
+        t.add_column(f"Collapsed ≤ {h} d\n(95% CI)", justify="right")
+    t.add_column("Median days held", justify="right")
+    for g in groups:
+        by_h = {row["horizon"]: row for row in g["collapse"]}
+        cells = [
+            f"{pct(r['share'])} ({pct_range(r['low'], r['high'])})" if (r := by_h.get(h)) else "—"
+            for h in horizons
+        ]
+        values = g.get("parameters", {})
+        median = g["median_days_held"]
+        t.add_row(
+            str(g["point"]),
+            *(_value(values.get(p)) for p in params),
+            f"{g['replicates']:,}",
+            *cells,
+            f"{median:.0f}" if median is not None else f"> {g['horizon']}",
+        )
+    return t
+
+
+def _points(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:+.1f} pts"
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _value(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    return "—" if x is None else str(x)

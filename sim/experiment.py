@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import analysis, storage
+from sim import storage
 from sim.config import Scenario
 from sim.model import resolve_scenario
 from sim.provenance import git_commit, now, versions
-from sim.runner import CHUNK_SIZE, Chunk, chunks, run_one
+from sim.runner import CHUNK_SIZE, chunks
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -28,14 +28,33 @@ class Result:
     """The outcome of an experiment: the per-truce table and how it was made."""
 
     scenario: Scenario
-    runs: pd.DataFrame
+    runs: pd.DataFrame | None
     manifest: dict[str, Any]
     path: Path | None = None
     summary_dict: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self, horizons: Iterable[int] = analysis.DEFAULT_HORIZONS) -> pd.DataFrame:
-        """Collapse shares by horizon with 95% Wilson intervals, one row per group."""
-        return analysis.collapse_by_horizon(self.runs, horizons=tuple(horizons), by="arm")
+    @property
+    def by(self) -> str:
+        """How the groups are named: ``"point"`` for a sweep, else ``"arm"``."""
+        return "point" if self.manifest.get("kind") == "sweep" else "arm"
+
+    def load_runs(self) -> pd.DataFrame:
+        """The runs table (read from the results folder when it was not kept)."""
+        if self.runs is None:
+            if self.path is None:
+                raise ValueError("the runs were neither kept nor stored")
+            self.runs = storage.read_runs(self.path)
+        return self.runs
+
+    def summary(self, horizons: Iterable[int] = (30, 90, 180)) -> pd.DataFrame:
+        """Collapse shares by horizon with 95% Wilson intervals, one row per arm or point."""
+        from sim import analysis
+
+        runs = self.load_runs()
+        by = self.by
+        if by == "point":
+            by = ["point", *analysis.swept_columns(runs)]
+        return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
 
 
 def manifest_for(
@@ -60,6 +79,18 @@ def manifest_for(
     }
 
 
+class ExperimentFailed(RuntimeError):
+    """Some tasks raised; the others are stored and ``resume`` re-runs the failed ones."""
+
+    def __init__(self, result: Result, failures: list[dict[str, str]]):
+        self.result, self.failures = result, failures
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        super().__init__(
+            f"{len(failures)} chunk(s) failed; first: {first['where']}: {first['error']}{more}"
+        )
+
+
 def run(
     scenario: Scenario | str | Path,
     *,
@@ -69,6 +100,11 @@ def run(
     out: str | Path | None = "results",
     chunk_size: int = CHUNK_SIZE,
     progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
 ) -> Result:
     """Simulate one scenario and (unless ``out`` is None) store the result.
 
@@ -80,35 +116,280 @@ def run(
         out: results root; the run goes to ``out/<scenario>/<timestamp>/``.
         chunk_size: replicates per chunk (part of the result's identity).
         progress: called with (replicates done, replicates in all) after each chunk.
+        engine: ``"local"`` (process pool), ``"serial"`` or ``"dask"``.
+        workers: processes or Dask workers (default: the number of cores).
+        scheduler: a Dask scheduler address (``engine="dask"``).
+        resume: a results folder to complete, or True for the latest unfinished
+            folder of this experiment under ``out``.
+        keep_runs: load the runs table into ``Result.runs`` (False keeps
+            memory flat for huge runs; read it later with ``Result.load_runs()``).
     """
+    return _experiment("run", scenario, **_args(locals()))
+
+
+def compare(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
+) -> Result:
+    """Run the scenario's ``compare:`` arms on common random numbers.
+
+    Chunk ``c`` of every arm uses the same seed, so two arms that differ in one
+    lever share their initial states and exogenous draws. The summary compares
+    each arm with the first (difference of collapse shares, log-rank test,
+    hazard ratio). Arguments as for :func:`run`.
+    """
+    return _experiment("compare", scenario, **_args(locals()))
+
+
+def sweep(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
+) -> Result:
+    """Run every design point of the scenario's ``sweep:`` block.
+
+    Every point uses the same chunk seeds. The runs table has one column per
+    swept parameter (named by its dotted path); the summary has one group per
+    design point. Arguments as for :func:`run`.
+    """
+    return _experiment("sweep", scenario, **_args(locals()))
+
+
+def _args(local: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in local.items() if k != "scenario"}
+
+
+#: Columns the summary needs; read alone so that memory stays flat.
+SUMMARY_COLUMNS = ("arm", "point", "horizon", "collapsed", "collapse_day", "days_held", "cause")
+
+
+def _strip(scenario: Scenario) -> Scenario:
+    return scenario.model_copy(update={"compare": {}, "sweep": None})
+
+
+def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("kind", "scenario", "seed", "replicates", "chunk_size", "design")
+    return {k: manifest.get(k) for k in keys}
+
+
+def _find_resumable(out: str | Path, name: str, identity: dict[str, Any]) -> Path | None:
+    base = Path(out) / storage.slug(name)
+    for folder in sorted(base.glob("*"), reverse=True):
+        path = folder / storage.MANIFEST
+        if not path.is_file():
+            continue
+        try:
+            manifest = storage.read_json(path)
+        except ValueError:
+            continue
+        if manifest.get("status") != "complete" and _identity(manifest) == identity:
+            return folder
+    return None
+
+
+def _experiment(
+    kind: str,
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None,
+    seed: int | None,
+    overrides: Mapping[str, Any] | None,
+    out: str | Path | None,
+    chunk_size: int,
+    progress: ProgressCallback | None,
+    engine: str,
+    workers: int | None,
+    scheduler: str | None,
+    resume: str | Path | bool | None,
+    keep_runs: bool,
+) -> Result:
+    from sim.config import ScenarioError
+    from sim.designs import design_table, expand
+    from sim.executors import choose_engine, open_executor
+    from sim.runner import Task, execute
+
     resolved = resolve_scenario(scenario, overrides or {})
     seed = resolved.seed if seed is None else seed
     replicates = resolved.replicates if replicates is None else replicates
     resolved = resolved.model_copy(update={"seed": seed, "replicates": replicates})
-    manifest = manifest_for(resolved, seed, replicates, chunk_size, "run", arms=[resolved.name])
-    run_dir = storage.new_run_dir(out, resolved.name) if out is not None else None
+    try:
+        rows = expand(resolved, kind)
+    except ValueError as exc:
+        raise ScenarioError(getattr(scenario, "name", scenario), str(exc), field=kind) from None
+    base = _strip(resolved)
+    arms = list(dict.fromkeys(r.arm for r in rows))
+    cs = chunks(replicates, chunk_size)
+    design = design_table(rows)
+    manifest = manifest_for(resolved, seed, replicates, chunk_size, kind, arms=arms, design=design)
+    manifest["tasks"] = len(rows) * len(cs)
+
+    run_dir: Path | None = None
+    done_names: set[str] = set()
+    if resume:
+        if out is None and resume is True:
+            raise ScenarioError("--resume", "nothing to resume without a results folder")
+        run_dir = (
+            _find_resumable(out, resolved.name, _identity(manifest))
+            if resume is True
+            else Path(resume)
+        )
+        if run_dir is None:
+            raise ScenarioError(
+                "--resume",
+                f"no unfinished {kind} of '{resolved.name}' with "
+                f"these settings under {Path(out) / storage.slug(resolved.name)}",
+            )
+        if not (run_dir / storage.MANIFEST).is_file():
+            raise ScenarioError(run_dir, "not a results folder (no manifest.json)")
+        previous = storage.read_json(run_dir / storage.MANIFEST)
+        if _identity(previous) != _identity(manifest):
+            diff = [k for k, v in _identity(manifest).items() if previous.get(k) != v]
+            raise ScenarioError(
+                run_dir,
+                "cannot resume: the folder holds a different experiment "
+                f"(differs in {', '.join(diff)})",
+            )
+        done_names = storage.finished_parts(run_dir)
+        manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
+    elif out is not None:
+        run_dir = storage.new_run_dir(out, resolved.name)
+
+    tasks = []
+    for arm_index, arm in enumerate(arms):
+        for row in (r for r in rows if r.arm == arm):
+            scen = base if not row.overrides else resolve_scenario(base, row.overrides)
+            params = tuple(row.overrides.items()) if kind == "sweep" else ()
+            for c in cs:
+                tasks.append(
+                    Task(
+                        scen,
+                        seed,
+                        c,
+                        arm,
+                        arm_index,
+                        row.point,
+                        params,
+                        str(run_dir) if run_dir is not None else None,
+                    )
+                )
+    todo = [t for t in tasks if t.name not in done_names]
+    plan = choose_engine(engine, workers, len(todo))
+    used, n_workers = plan.engine, plan.workers
+    manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
+    if plan.start_method:
+        manifest["start_method"] = plan.start_method
+    if used == "dask" and scheduler:
+        manifest["scheduler"] = scheduler
     if run_dir is not None:
         storage.write_json(run_dir / storage.MANIFEST, manifest)
-    parts, done = [], 0
-    for c in chunks(replicates, chunk_size):
-        table = _arm_chunk(resolved, seed, c, resolved.name)
-        if run_dir is not None:
-            storage.write_part(run_dir, f"arm-0-chunk-{c.index:06d}", table)
-        parts.append(table)
-        done += c.size
+
+    total = replicates * len(rows)
+    done = total - sum(t.chunk.size for t in todo)
+    tables: dict[str, pd.DataFrame] = {}
+    failures: list[dict[str, str]] = []
+    if progress:
+        progress(done, total)
+
+    def on_result(task: Task, outcome: Any) -> None:
+        nonlocal done
+        if hasattr(outcome, "traceback"):
+            failures.append(
+                {
+                    "part": outcome.name,
+                    "where": outcome.where,
+                    "error": outcome.error,
+                    "traceback": outcome.traceback,
+                }
+            )
+            return
+        if outcome.table is not None:
+            tables[outcome.name] = outcome.table
+        done += task.chunk.size
         if progress:
-            progress(done, replicates)
-    runs = pd.concat(parts, ignore_index=True)
-    summary = analysis.summarize(runs, by="arm")
-    manifest |= {"status": "complete", "finished": now()}
+            progress(done, total)
+
+    if todo:
+        with open_executor(used, n_workers, scheduler, plan.start_method) as executor:
+            execute(
+                todo, executor, on_result, window=max(2, 2 * n_workers), while_waiting=_prefetch
+            )
+
+    from sim import analysis
+
+    by = "point" if kind == "sweep" else "arm"
     if run_dir is not None:
-        storage.write_json(run_dir / storage.SUMMARY, summary)
+        swept = list(dict.fromkeys(k for r in rows for k in r.overrides)) if kind == "sweep" else []
+        light = storage.read_runs(run_dir, columns=[*SUMMARY_COLUMNS, *swept])
+    else:
+        light = (
+            pd.concat([tables[k] for k in sorted(tables)], ignore_index=True) if tables else None
+        )
+    summary = (
+        analysis.summarize(light, by=by, order=arms if by == "arm" else None)
+        if light is not None and len(light)
+        else {}
+    )
+    del light
+    manifest |= {
+        "status": "failed" if failures else "complete",
+        "finished": now(),
+        "failures": failures,
+    }
+    if run_dir is not None:
+        if summary:
+            storage.write_json(run_dir / storage.SUMMARY, summary)
         storage.write_json(run_dir / storage.MANIFEST, manifest)
-    return Result(resolved, runs, manifest, run_dir, summary)
+    if run_dir is not None and keep_runs:
+        runs = (
+            storage.read_runs(run_dir) if not failures or storage.finished_parts(run_dir) else None
+        )
+    elif keep_runs and tables:
+        runs = pd.concat([tables[k] for k in sorted(tables)], ignore_index=True)
+    else:
+        runs = None
+    result = Result(resolved, runs, manifest, run_dir, summary)
+    if failures:
+        raise ExperimentFailed(result, failures)
+    return result
 
 
-def _arm_chunk(scenario: Scenario, seed: int, c: Chunk, arm: str, point: int = 0) -> pd.DataFrame:
-    table = run_one(scenario, seed, c.size, c.index, c.start)
-    table.insert(0, "point", point)
-    table.insert(0, "arm", arm)
-    return table
+def _prefetch() -> None:
+    """Load the statistics code while workers simulate (it takes a good part of a second)."""
+    import sim.analysis  # noqa: F401
+
+
+def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str | None]:
+    """Write ``report.html`` next to the results, if :mod:`sim.report` is available.
+
+    Returns:
+        (the report's path, None) or (None, a note saying why it was skipped).
+    """
+    path = result_or_dir.path if isinstance(result_or_dir, Result) else Path(result_or_dir)
+    if path is None:
+        return None, "no results folder, so no report"
+    try:
+        from sim.report import build_report
+    except ImportError as exc:
+        return None, f"report skipped: sim.report is not available ({exc})"
+    return build_report(Path(path)), None

@@ -162,15 +162,17 @@ class CeasefireModel(mesa.Model):
         self.pre_truce_violations = np.zeros(r, np.int64)
         self.escalation_u = self.streams["escalation"].random(r)
         delay = s.monitors.verification_delay if s.monitors else 0
-        self.pending = np.zeros((delay + 1, self.trust.shape[0], r), np.int64)
+        # Ring buffer of corrections: written on day t, applied on day t + delay.
+        self.pending = np.zeros((max(delay, 1), self.trust.shape[0], r), np.int64)
+        # Fixed random priorities break ties when several violations open a truce on one day.
+        self.first_priority = self.streams["order"].random((self.acts_rows(), r))
         self.days_log: list[dict[str, Any]] = []
         self.events_log: list[dict[str, Any]] = []
 
     def _build_agents(self) -> None:
         s = self.scenario
         n_p, n_e = self.n_principals, len(s.excluded)
-        n_rows = len(s.sponsors) * (self.n_factions + 1) + 1 + n_e + 2 * n_p + 2 * self.n_factions
-        self.acts = Acts(n_rows, self.r)
+        self.acts = Acts(self.acts_rows(), self.r)
         self.government = Government(self, s.government, 0)
         self.factions = [Faction(self, fc, i + 1) for i, fc in enumerate(s.factions)]
         self.principals: list[Principal] = [self.government, *self.factions]
@@ -195,6 +197,11 @@ class CeasefireModel(mesa.Model):
         )
 
     # ------------------------------------------------------------------ helpers
+    def acts_rows(self) -> int:
+        """Rows of the day's acts table: one per channel that can produce a violation."""
+        s, f = self.scenario, self.n_factions
+        return len(s.sponsors) * (f + 1) + 1 + len(s.excluded) + 2 * self.n_principals + 2 * f
+
     def pick_adversary(self, index: int, u: np.ndarray) -> np.ndarray:
         """The adversary a party strikes: the government, or a faction chosen by ``u``."""
         if index != 0:
@@ -229,7 +236,7 @@ class CeasefireModel(mesa.Model):
         # Draws come first and always in the same shapes: common random numbers.
         u_loop = self.streams["loopholes"].random((len(self.sponsors), self.n_factions, r))
         u_off = self.streams["dissent"].random((len(self.sponsors), 2, r))
-        u_acc = self.streams["accidents"].random((5, r))
+        u_acc = self.streams["accidents"].random((6, r))
         u_spoil = self.streams["spoilers"].random((len(self.excluded_groups), 4, r))
         u_dec = self.streams["decisions"].random((self.n_principals, 3, r))
         u_ret = self.streams["decisions"].random((2 * self.n_factions, r))
@@ -270,7 +277,7 @@ class CeasefireModel(mesa.Model):
         acts.blamed[s] = self.misblame(target, u[3], u[4])
         acts.origin[s] = ACCIDENT
         # Coordinated forces share reports: the force that erred owns up (deconfliction).
-        acts.admitted[s] = u[4] < self.scenario.deconfliction.level
+        acts.admitted[s] = u[5] < self.scenario.deconfliction.level
 
     def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
         """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
@@ -291,10 +298,12 @@ class CeasefireModel(mesa.Model):
         counts = self._count(acts.blamed, perceived, n_edges)
         # Verified reports due today undo one misread violation each (verification delay).
         if delay:
-            slot = self.day % (delay + 1)
+            slot = self.day % delay
             due = self.pending[slot] * self.alive
             if due.any():
-                self.trust = np.minimum(1.0, self.trust / (1.0 - c.trust_loss) ** due)
+                restored = self.trust / (1.0 - c.trust_loss) ** due
+                ceiling = np.maximum(self.trust_baseline, self.trust)
+                self.trust = np.minimum(restored, ceiling)
                 self.grievance_wrong &= due == 0
             self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)
         new_trust = dec.update_trust(self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness)
@@ -324,7 +333,7 @@ class CeasefireModel(mesa.Model):
         self.attributed += correct.sum(0)
         first = fired.any(0) & (self.first_violation_day < 0)
         if first.any():
-            row = np.argmax(fired, axis=0)
+            row = np.argmax(fired * self.first_priority, axis=0)
             self.first_violator[first] = acts.actor[row, np.arange(self.r)][first]
             self.first_violation_day[first] = self.day
         w = self.day % len(self.high_window)

@@ -1,8 +1,16 @@
-"""Plain-language sentences for the events of one simulated truce."""
+"""Plain-language sentences for the events of one simulated truce.
+
+The model calls :func:`describe` once per event as it records a traced truce.
+:func:`narrate_day` turns one day's events into a short paragraph and adds
+what no single event says: which party was hit that day and held its fire.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from sim.config import Scenario
 
@@ -14,21 +22,53 @@ _ORIGIN_WORDS = {
     "indiscipline": "an unauthorised attack",
 }
 
+_CAUSE_WORDS = {
+    "deliberate": "deliberate violations",
+    "loophole": "strikes through the loopholes",
+    "accident": "accidents among foreign forces",
+    "spoiler": "spoiler attacks",
+    "indiscipline": "units acting without orders",
+}
+
 
 def origin_phrase(origin: str) -> str:
     """How an origin reads in a sentence ("a spoiler attack")."""
     return _ORIGIN_WORDS.get(origin, origin or "violence")
 
 
+def cause_phrase(origin: str) -> str:
+    """How the cause of a collapse reads ("spoiler attacks")."""
+    return _CAUSE_WORDS.get(origin, origin or "violence")
+
+
+def _flag(event: Mapping[str, Any], key: str) -> bool:
+    """A boolean column of an event (missing or NaN reads as False)."""
+    value = event.get(key)
+    return isinstance(value, bool | np.bool_) and bool(value)
+
+
+def _names(event: Mapping[str, Any], scenario: Scenario) -> tuple[str, str, str]:
+    def name(key: str) -> str:
+        value = event.get(key)
+        return scenario.label(value) if isinstance(value, str) and value else ""
+
+    return name("actor"), name("target"), name("blamed")
+
+
 def describe(event: dict[str, Any], scenario: Scenario) -> str:
-    """One sentence for one event of a traced truce."""
-    name = scenario.label
-    actor = name(event["actor"]) if event.get("actor") else ""
-    target = name(event["target"]) if event.get("target") else ""
-    blamed = name(event["blamed"]) if event.get("blamed") else ""
+    """One sentence for one event of a traced truce.
+
+    Args:
+        event: one row of the ``events`` table (before its ``text`` is set).
+        scenario: the scenario, for display names.
+
+    Returns:
+        A plain-language sentence ending with a full stop.
+    """
+    actor, target, blamed = _names(event, scenario)
     kind, origin = event["kind"], event.get("origin", "")
     if kind == "monitor_attack":
-        return f"Monitors' patrol is attacked{' by ' + actor if actor else ''}."
+        return f"A monitors' patrol is attacked{' by ' + actor if actor else ''}."
     if kind == "monitor_withdrawal":
         return "The monitoring mission suspends operations and withdraws."
     if kind == "sanction":
@@ -36,27 +76,88 @@ def describe(event: dict[str, Any], scenario: Scenario) -> str:
     if kind == "collapse":
         trigger = event.get("trigger", "violence")
         how = "a party walks out" if trigger == "withdrawal" else "violence stays high"
-        return f"The truce collapses ({how}); cause: {origin_phrase(origin)}."
-    if event.get("land_grab"):
+        return f"The truce collapses on day {event['day']} ({how}) — cause: {cause_phrase(origin)}."
+    if _flag(event, "land_grab"):
         return f"Before the start, {actor} grabs ground from {target}."
     if kind == "retaliation":
-        wrong = " — answering a violation it did not commit" if event.get("wrong") else ""
-        return f"{actor} retaliates against {target}{wrong}."
+        if _flag(event, "wrong"):
+            return (
+                f"{target}, blamed for {origin_phrase(origin)} it did not carry out, "
+                f"is struck by {actor} in retaliation."
+            )
+        return f"{actor} retaliates against {target}."
+    return _violation(event, actor, target, blamed, origin) + "."
+
+
+def _violation(event: Mapping[str, Any], actor: str, target: str, blamed: str, origin: str) -> str:
     what = origin_phrase(origin)
     if origin == "loophole":
         text = f"{actor}'s strike on an exempted group hits {target}"
-    elif origin in ("spoiler", "accident"):
-        text = f"{what.capitalize()} by {actor} hits {target}"
+    elif origin == "accident":
+        text = f"A misdirected strike by {actor} hits {target}"
+    elif origin == "spoiler":
+        text = f"A spoiler attack by {actor} hits {target}"
+    elif origin == "indiscipline":
+        text = f"Units of {actor} attack {target} without orders"
     else:
         text = f"{what.capitalize()} by {actor} on {target}"
-    if event.get("admitted"):
+    if _flag(event, "admitted"):
         text += f"; {actor} owns up through the deconfliction channel"
-    elif event.get("correct"):
-        text += f"; monitors attribute it correctly to {actor}"
-    elif event.get("detected"):
+    elif _flag(event, "correct"):
+        text += "; monitors attribute it correctly"
+    elif _flag(event, "detected"):
         text += "; monitors see it but misattribute it"
-    if blamed and not event.get("admitted") and blamed != event.get("culprit"):
-        text += f"; {target} blames {blamed}"
-    elif blamed and origin in ("spoiler", "accident"):
-        text += f"; {target} blames {blamed}"
-    return text + "."
+    culprit = event.get("culprit") or event.get("actor")
+    if event.get("blamed") and not _flag(event, "admitted"):
+        if event.get("blamed") != culprit:
+            but = ", but" if _flag(event, "correct") else ";"
+            text += f"{but} {target} wrongly blames {blamed}"
+        elif origin in ("spoiler", "accident"):
+            text += f"; {target} blames {blamed}"
+    return text
+
+
+def held_fire(day_events: Iterable[Mapping[str, Any]], principals: Iterable[str]) -> list[str]:
+    """Principal parties hit on a day (during the truce) that did not retaliate that day.
+
+    Args:
+        day_events: the events of one day.
+        principals: names of the principal parties (government and factions).
+
+    Returns:
+        Their names, in the order they were first hit.
+    """
+    rows = list(day_events)
+    principals = set(principals)
+    hit = [
+        e["target"]
+        for e in rows
+        if e["kind"] in ("violation", "retaliation") and not _flag(e, "land_grab")
+    ]
+    answered = {e["actor"] for e in rows if e["kind"] == "retaliation"}
+    return [p for p in dict.fromkeys(hit) if p in principals and p not in answered]
+
+
+def narrate_day(day: int, day_events: Iterable[Mapping[str, Any]], scenario: Scenario) -> str:
+    """One day of a truce as a short paragraph ("Day 3: …; the government holds fire.").
+
+    Args:
+        day: the day number (≤ 0 before the start).
+        day_events: the events of that day, with their ``text``.
+        scenario: the scenario, for display names.
+
+    Returns:
+        The paragraph, or an empty string for a day without events.
+    """
+    rows = list(day_events)
+    if not rows:
+        return ""
+    sentences = [str(e.get("text") or describe(dict(e), scenario)) for e in rows]
+    collapsed = any(e["kind"] == "collapse" for e in rows)
+    quiet = held_fire(rows, (p.name for p in scenario.principals))
+    if quiet and not collapsed:
+        who = " and ".join(scenario.label(p) for p in quiet)
+        verb = "hold" if len(quiet) > 1 else "holds"
+        sentences.append(f"{who} {verb} fire.")
+    when = f"Day {day}" if day > 0 else f"Day {day} (before the start)"
+    return f"{when}: " + " ".join(sentences)

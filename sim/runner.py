@@ -9,6 +9,7 @@ spread over workers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,9 @@ def chunks(replicates: int, chunk_size: int = CHUNK_SIZE) -> list[Chunk]:
     ]
 
 
-def run_one(scenario: Scenario, seed: int, replicates: int, chunk: int = 0, start: int = 0) -> pd.DataFrame:
+def run_one(
+    scenario: Scenario, seed: int, replicates: int, chunk: int = 0, start: int = 0
+) -> pd.DataFrame:
     """Simulate ``replicates`` truces of ``scenario`` and return one row per truce.
 
     Args:
@@ -83,6 +86,132 @@ def run_serial(
     return pd.concat(parts, ignore_index=True)
 
 
+# --------------------------------------------------------------------------- sweeps
+
+
+@dataclass(frozen=True)
+class Task:
+    """One chunk of one arm or design point: the unit of work sent to an executor."""
+
+    scenario: Scenario
+    seed: int
+    chunk: Chunk
+    arm: str
+    arm_index: int = 0
+    point: int = 0
+    parameters: tuple[tuple[str, Any], ...] = ()
+    run_dir: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The name of this task's Parquet part (sorts as arm, point, chunk)."""
+        return f"arm-{self.arm_index:03d}-point-{self.point:07d}-chunk-{self.chunk.index:06d}"
+
+    @property
+    def where(self) -> str:
+        """Arm, design point, chunk and seed, for error messages."""
+        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters)
+        return (
+            f"arm '{self.arm}', point {self.point}{' (' + params + ')' if params else ''}, "
+            f"chunk {self.chunk.index} (replicates {self.chunk.start}–"
+            f"{self.chunk.start + self.chunk.size - 1}), seed {self.seed}"
+        )
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task that raised: where, and the error with its traceback."""
+
+    name: str
+    where: str
+    error: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A finished task: its part name, rows, and the table unless it went to disk."""
+
+    name: str
+    rows: int
+    table: pd.DataFrame | None = None
+
+
+def task_table(task: Task) -> pd.DataFrame:
+    """The runs table of one task: ``arm``, ``point``, swept parameters, then the model's."""
+    c = task.chunk
+    table = run_one(task.scenario, task.seed, c.size, c.index, c.start)
+    table.insert(0, "point", task.point)
+    table.insert(0, "arm", task.arm)
+    for i, (name, value) in enumerate(task.parameters):
+        table.insert(2 + i, name, value)
+    return table
+
+
+def run_task(task: Task) -> TaskDone | TaskFailure:
+    """Run one task; write its part when it has a results folder.
+
+    Exceptions are caught and returned as a :class:`TaskFailure` naming the arm,
+    design point, chunk and seed, so one failing point does not lose the sweep.
+    Top-level and picklable: this is what the executors run.
+    """
+    import traceback
+
+    try:
+        table = task_table(task)
+        if task.run_dir is None:
+            return TaskDone(task.name, len(table), table)
+        from sim.storage import write_part
+
+        write_part(Path(task.run_dir), task.name, table)
+        return TaskDone(task.name, len(table))
+    except Exception as exc:  # reported to the driver, which carries on
+        return TaskFailure(
+            task.name, task.where, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        )
+
+
+def execute(
+    tasks: list[Task],
+    executor: Any,
+    on_result: Callable[[Task, TaskDone | TaskFailure], Any],
+    window: int = 8,
+    while_waiting: Callable[[], Any] | None = None,
+) -> None:
+    """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
+
+    Results are handed to ``on_result`` in completion order. A bounded window
+    keeps memory flat however many tasks there are. ``while_waiting`` is
+    called once, after the first tasks are submitted. On an interrupt
+    (Ctrl-C) pending tasks are cancelled and the exception propagates.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending: dict[Any, Task] = {}
+    queue = iter(tasks)
+    try:
+        for task in itertools.islice(queue, window):
+            pending[executor.submit(run_task, task)] = task
+        if while_waiting is not None:
+            while_waiting()
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker itself died
+                    outcome = TaskFailure(task.name, task.where, f"{type(exc).__name__}: {exc}", "")
+                on_result(task, outcome)
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[executor.submit(run_task, nxt)] = nxt
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+
+
 @dataclass
 class Trace:
     """One simulated truce, day by day."""
@@ -95,8 +224,13 @@ class Trace:
     outcome: dict[str, Any]
 
 
-def trace(scenario: Scenario | str | Path, seed: int | None = None, replicate: int = 0,
-          chunk_size: int = CHUNK_SIZE, **overrides: Any) -> Trace:
+def trace(
+    scenario: Scenario | str | Path,
+    seed: int | None = None,
+    replicate: int = 0,
+    chunk_size: int = CHUNK_SIZE,
+    **overrides: Any,
+) -> Trace:
     """Re-run the chunk holding ``replicate`` and keep that truce's day-by-day record.
 
     The traced truce is the same one that row ``replicate`` of a run with this seed
@@ -104,11 +238,20 @@ def trace(scenario: Scenario | str | Path, seed: int | None = None, replicate: i
     """
     resolved = resolve_scenario(scenario, overrides)
     seed = resolved.seed if seed is None else seed
-    chunk = next(c for c in chunks(max(resolved.replicates, replicate + 1), chunk_size)
-                 if c.start <= replicate < c.start + c.size)
+    chunk = next(
+        c
+        for c in chunks(max(resolved.replicates, replicate + 1), chunk_size)
+        if c.start <= replicate < c.start + c.size
+    )
     local = replicate - chunk.start
-    model = CeasefireModel(resolved, replicates=chunk.size, seed=seed, chunk=chunk.index,
-                           record=True, trace_replicate=local).run()
+    model = CeasefireModel(
+        resolved,
+        replicates=chunk.size,
+        seed=seed,
+        chunk=chunk.index,
+        record=True,
+        trace_replicate=local,
+    ).run()
     days, events = model.trace_tables()
     outcome = model.results().iloc[local].to_dict()
     outcome["replicate"] = replicate

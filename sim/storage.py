@@ -89,9 +89,25 @@ def write_part(run_dir: Path, name: str, table: pd.DataFrame) -> Path:
     return path
 
 
-def read_runs(run_dir: Path | str) -> pd.DataFrame:
-    """The whole runs table of a results folder, parts in name order."""
+def finished_parts(run_dir: Path | str) -> set[str]:
+    """Names of the parts already written (complete, since writes are atomic)."""
+    return {p.stem for p in (Path(run_dir) / RUNS).glob("*.parquet")}
+
+
+def read_runs(run_dir: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The whole runs table of a results folder, parts in name order.
+
+    Args:
+        run_dir: the results folder.
+        columns: read only these columns (those a part lacks are skipped).
+    """
     parts = sorted((Path(run_dir) / RUNS).glob("*.parquet"))
     if not parts:
         raise FileNotFoundError(f"no result parts in {Path(run_dir) / RUNS}")
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    if columns is None:
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(parts[0]).names)
+    wanted = [c for c in dict.fromkeys(columns) if c in present]
+    return pd.concat([pd.read_parquet(p, columns=wanted) for p in parts], ignore_index=True)

@@ -21,6 +21,7 @@ STREAMS: dict[str, int] = {
     "spoilers": 6,
     "monitoring": 7,
     "escalation": 8,
+    "order": 9,
 }
 
 

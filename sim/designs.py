@@ -1,0 +1,482 @@
+"""Experiment designs in YAML: named arms (``compare:``) and sweeps (``sweep:``).
+
+A ``compare:`` block names arms, each a mapping of dotted overrides::
+
+    compare:
+      unmonitored: {monitors: null}
+      monitored: {monitors.coverage: 0.6}
+
+A ``sweep:`` block holds exactly one design:
+
+- ``grid``: full factorial over value lists or ``{low, high, steps}`` ranges;
+- ``points``: hand-picked combinations (BehaviorSpace-style subexperiments);
+  a point whose values are lists is itself expanded as a small grid;
+- ``lhs``: a Latin hypercube of ``n`` points within ``bounds``;
+- ``sobol``: Saltelli's sampling for Sobol indices (SALib), ``n`` base samples;
+- ``morris``: Morris elementary-effects trajectories (SALib).
+
+:func:`expand` turns a scenario's design into a table, one row per arm or
+design point. Parameters whose current value is a whole number are rounded
+when they are sampled from bounds. Problems become ``reference`` errors with a
+dotted path, which :mod:`sim.config` turns into a :class:`~sim.config.ScenarioError`
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
+
+KINDS = ("grid", "points", "lhs", "sobol", "morris")
+MAX_POINTS = 1_000_000
+
+
+def _problem(path: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("reference", "{message}", {"path": path, "message": message})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _number(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _problem(path, f"expected a number, got {value!r}")
+    return value
+
+
+class Bounds(_Frozen):
+    """The interval a sampled parameter is drawn from."""
+
+    low: float
+    high: float
+
+
+class Span(_Frozen):
+    """An evenly spaced range of grid values (both ends included)."""
+
+    low: float
+    high: float
+    steps: int
+
+    def values(self) -> list[float]:
+        """The grid values."""
+        step = (self.high - self.low) / (self.steps - 1)
+        return [self.low + i * step for i in range(self.steps)]
+
+
+class Lhs(_Frozen):
+    """A Latin hypercube (``scipy.stats.qmc.LatinHypercube``)."""
+
+    n: int
+    bounds: dict[str, Bounds]
+    seed: int | None = None
+
+
+class Sobol(_Frozen):
+    """Saltelli's sampling for Sobol indices (``SALib.sample.sobol``)."""
+
+    n: int
+    bounds: dict[str, Bounds]
+    second_order: bool = False
+    seed: int | None = None
+
+
+class Morris(_Frozen):
+    """Morris trajectories (``SALib.sample.morris``)."""
+
+    trajectories: int = 10
+    levels: int = 4
+    bounds: dict[str, Bounds]
+    seed: int | None = None
+
+
+class Sweep(_Frozen):
+    """One sweep design; exactly one of the fields is set."""
+
+    grid: dict[str, tuple[Any, ...] | Span] | None = None
+    points: tuple[dict[str, Any], ...] | None = None
+    lhs: Lhs | None = None
+    sobol: Sobol | None = None
+    morris: Morris | None = None
+
+    @property
+    def kind(self) -> str:
+        """Which design this is."""
+        return next(k for k in KINDS if getattr(self, k) is not None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, data: Any) -> Any:
+        return parse_sweep(data)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _mapping(value: Any, path: str, what: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise _problem(path, f"expected {what}, got {type(value).__name__}")
+    if not value:
+        raise _problem(path, f"expected {what}, got an empty mapping")
+    return value
+
+
+def _keys(value: Mapping, path: str, allowed: Iterable[str], required: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    for key in value:
+        if key not in allowed:
+            raise _problem(f"{path}.{key}", f"unknown key; valid keys here: {', '.join(allowed)}")
+    for key in required:
+        if key not in value:
+            raise _problem(f"{path}.{key}", "required")
+
+
+def _count(value: Any, path: str, low: int, high: int = MAX_POINTS) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _problem(path, f"expected a whole number between {low} and {high}, got {value!r}")
+    return value
+
+
+def _bounds(value: Any, path: str) -> dict:
+    value = _mapping(value, path, "a mapping of low and high")
+    _keys(value, path, ("low", "high"), ("low", "high"))
+    low, high = _number(value["low"], f"{path}.low"), _number(value["high"], f"{path}.high")
+    if not low < high:
+        raise _problem(path, f"bounds reversed or empty: low ({low}) must be below high ({high})")
+    return {"low": low, "high": high}
+
+
+def _bounds_map(value: Any, path: str) -> dict:
+    value = _mapping(value, path, "a mapping of parameter paths to {low, high}")
+    return {str(k): _bounds(v, f"{path}.{k}") for k, v in value.items()}
+
+
+def parse_sweep(data: Any) -> dict:
+    """Check a raw ``sweep:`` mapping and normalise it; raise clear ``reference`` errors."""
+    if isinstance(data, Sweep):
+        return data.model_dump()
+    data = _mapping(data, "sweep", "a mapping with one of: " + ", ".join(KINDS))
+    _keys(data, "sweep", KINDS, ())
+    kinds = [k for k in KINDS if k in data]
+    if len(kinds) != 1:
+        raise _problem("sweep", f"expected exactly one design, got {', '.join(kinds)}")
+    kind = kinds[0]
+    path, value = f"sweep.{kind}", data[kind]
+    if kind == "grid":
+        grid = {}
+        for name, values in _mapping(value, path, "a mapping of parameter paths").items():
+            where = f"{path}.{name}"
+            if isinstance(values, Mapping):
+                _keys(values, where, ("low", "high", "steps"), ("low", "high", "steps"))
+                span = _bounds({"low": values["low"], "high": values["high"]}, where)
+                grid[str(name)] = {**span, "steps": _count(values["steps"], f"{where}.steps", 2)}
+            elif isinstance(values, list | tuple):
+                if not values:
+                    raise _problem(where, "empty list of values")
+                grid[str(name)] = tuple(values)
+            else:
+                raise _problem(
+                    where, f"expected a list of values or {{low, high, steps}}, got {values!r}"
+                )
+        return {"grid": grid}
+    if kind == "points":
+        if not isinstance(value, list | tuple) or not value:
+            raise _problem(path, "expected a non-empty list of points (mappings of parameters)")
+        points = []
+        for i, point in enumerate(value):
+            point = _mapping(point, f"{path}.{i}", "a mapping of parameter paths to values")
+            for name, v in point.items():
+                if isinstance(v, list | tuple) and not v:
+                    raise _problem(f"{path}.{i}.{name}", "empty list of values")
+            points.append({str(k): v for k, v in point.items()})
+        return {"points": tuple(points)}
+    value = _mapping(value, path, "a mapping")
+    if kind == "lhs":
+        _keys(value, path, ("n", "bounds", "seed"), ("n", "bounds"))
+        out = {"n": _count(value["n"], f"{path}.n", 1)}
+    elif kind == "sobol":
+        _keys(value, path, ("n", "bounds", "second_order", "seed"), ("n", "bounds"))
+        n = _count(value["n"], f"{path}.n", 1, 65536)
+        if n & (n - 1):
+            raise _problem(f"{path}.n", f"expected a power of two (Sobol sequence), got {n}")
+        out = {"n": n, "second_order": bool(value.get("second_order", False))}
+    else:
+        _keys(value, path, ("trajectories", "levels", "bounds", "seed"), ("bounds",))
+        out = {
+            "trajectories": _count(value.get("trajectories", 10), f"{path}.trajectories", 2),
+            "levels": _count(value.get("levels", 4), f"{path}.levels", 2, 100),
+        }
+        if out["levels"] % 2:
+            raise _problem(f"{path}.levels", f"expected an even number, got {out['levels']}")
+    if value.get("seed") is not None:
+        out["seed"] = _count(value["seed"], f"{path}.seed", 0, 2**32 - 1)
+    out["bounds"] = _bounds_map(value["bounds"], f"{path}.bounds")
+    if kind in ("sobol", "morris") and len(out["bounds"]) < 2:
+        raise _problem(f"{path}.bounds", f"{kind} needs at least two parameters")
+    return {kind: out}
+
+
+def parse_compare(data: Any) -> dict[str, dict[str, Any]]:
+    """Check a raw ``compare:`` mapping: two or more named arms of dotted overrides."""
+    if data is None or data == {}:
+        return {}
+    data = _mapping(data, "compare", "a mapping of arm names to overrides")
+    if len(data) < 2:
+        raise _problem("compare", f"expected at least two arms, got {len(data)}")
+    arms = {}
+    for name, overrides in data.items():
+        if isinstance(name, bool):
+            raise _problem(
+                f"compare.{str(name).lower()}",
+                "arm names must be text; YAML reads "
+                "on/off/yes/no as true/false, so quote them ('on')",
+            )
+        if not isinstance(name, str) or not name.strip() or len(name) > 60:
+            raise _problem(f"compare.{name}", "expected an arm name (text, 1 to 60 characters)")
+        if overrides is None:
+            overrides = {}
+        if not isinstance(overrides, Mapping):
+            raise _problem(
+                f"compare.{name}",
+                f"expected a mapping of dotted parameter paths to values, got {overrides!r}",
+            )
+        arms[name] = {str(k): v for k, v in overrides.items()}
+    return arms
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+@dataclass(frozen=True)
+class DesignRow:
+    """One arm or design point: its label, index and overrides."""
+
+    arm: str
+    point: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def _base_data(scenario: Scenario) -> dict:
+    return scenario.model_dump(mode="json", exclude={"compare", "sweep"})
+
+
+def _get(data: Any, dotted: str) -> Any:
+    """The value at a dotted path of a dumped scenario (None if absent)."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            match = [
+                x
+                for i, x in enumerate(node)
+                if str(i) == part or (isinstance(x, dict) and x.get("name") == part)
+            ]
+            node = match[0] if match else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _integer_params(scenario: Scenario, names: Iterable[str]) -> set[str]:
+    """Parameters whose value in the scenario (or the schema default) is a whole number."""
+    from sim.config import Scenario as _Scenario
+    from sim.config import _field_for
+
+    data, default = _base_data(scenario), _Scenario().model_dump(mode="json")
+    out = set()
+    for name in names:
+        value = _get(data, name)
+        value = _get(default, name) if value is None else value
+        if value is None:  # a section absent in the scenario: ask the schema
+            parts = name.split(".")
+            tries = [parts] + [[*parts[:i], "0", *parts[i + 1 :]] for i in range(len(parts))]
+            field = next((f for t in tries if (f := _field_for(tuple(t))) is not None), None)
+            if field is not None and field.annotation is int:
+                out.add(name)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.add(name)
+    return out
+
+
+def _sampled(scenario: Scenario, bounds: Mapping[str, Bounds], matrix: Any) -> list[dict]:
+    names = list(bounds)
+    ints = _integer_params(scenario, names)
+    rows = []
+    for sample in matrix:
+        row = {}
+        for name, x in zip(names, sample, strict=True):
+            row[name] = int(round(float(x))) if name in ints else float(x)
+        rows.append(row)
+    return rows
+
+
+def _problem_spec(bounds: Mapping[str, Bounds]) -> dict:
+    return {
+        "num_vars": len(bounds),
+        "names": list(bounds),
+        "bounds": [[b.low, b.high] for b in bounds.values()],
+    }
+
+
+def sweep_points(scenario: Scenario, sweep: Sweep | None = None) -> list[dict[str, Any]]:
+    """The design points of a sweep, each a mapping of dotted paths to values."""
+    sweep = sweep if sweep is not None else scenario.sweep
+    if sweep is None:
+        return [{}]
+    seed = scenario.seed % 2**32
+    if sweep.grid is not None:
+        axes = {k: (v.values() if isinstance(v, Span) else list(v)) for k, v in sweep.grid.items()}
+        ints = _integer_params(scenario, [k for k, v in sweep.grid.items() if isinstance(v, Span)])
+        for name in ints:
+            axes[name] = list(dict.fromkeys(int(round(x)) for x in axes[name]))
+        return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+    if sweep.points is not None:
+        out = []
+        for point in sweep.points:
+            axes = {k: (list(v) if isinstance(v, list | tuple) else [v]) for k, v in point.items()}
+            out += [dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())]
+        return out
+    if sweep.lhs is not None:
+        from scipy.stats import qmc
+
+        lhs = sweep.lhs
+        unit = qmc.LatinHypercube(
+            d=len(lhs.bounds), seed=lhs.seed if lhs.seed is not None else seed
+        ).random(lhs.n)
+        spec = _problem_spec(lhs.bounds)
+        lows = [b[0] for b in spec["bounds"]]
+        highs = [b[1] for b in spec["bounds"]]
+        return _sampled(scenario, lhs.bounds, qmc.scale(unit, lows, highs))
+    if sweep.sobol is not None:
+        from SALib.sample import sobol as sobol_sample
+
+        s = sweep.sobol
+        matrix = sobol_sample.sample(
+            _problem_spec(s.bounds),
+            s.n,
+            calc_second_order=s.second_order,
+            scramble=True,
+            seed=s.seed if s.seed is not None else seed,
+        )
+        return _sampled(scenario, s.bounds, matrix)
+    from SALib.sample import morris as morris_sample
+
+    m = sweep.morris
+    matrix = morris_sample.sample(
+        _problem_spec(m.bounds),
+        m.trajectories,
+        num_levels=m.levels,
+        seed=m.seed if m.seed is not None else seed,
+    )
+    return _sampled(scenario, m.bounds, matrix)
+
+
+def expand(scenario: Scenario, kind: str) -> list[DesignRow]:
+    """The design table of an experiment.
+
+    Args:
+        scenario: the validated scenario.
+        kind: ``"run"`` (one row), ``"compare"`` (one row per arm, point 0) or
+            ``"sweep"`` (one row per design point, arm = the scenario's name).
+
+    Raises:
+        ValueError: if the scenario has no design of that kind.
+    """
+    if kind == "run":
+        return [DesignRow(scenario.name, 0, {})]
+    if kind == "compare":
+        if not scenario.compare:
+            raise ValueError("the scenario has no compare: block (named arms)")
+        return [DesignRow(arm, 0, dict(o)) for arm, o in scenario.compare.items()]
+    if kind == "sweep":
+        if scenario.sweep is None:
+            raise ValueError("the scenario has no sweep: block")
+        return [DesignRow(scenario.name, i, p) for i, p in enumerate(sweep_points(scenario))]
+    raise ValueError(f"unknown experiment kind {kind!r}")
+
+
+def design_table(rows: Iterable[DesignRow]) -> list[dict[str, Any]]:
+    """Plain-JSON records of a design (for the manifest)."""
+    return [{"arm": r.arm, "point": r.point, "overrides": r.overrides} for r in rows]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _override_problem(base: dict, overrides: Mapping[str, Any]) -> str | None:
+    """Why these overrides do not give a valid scenario (None if they do)."""
+    from sim.config import Scenario as _Scenario
+    from sim.config import apply_override
+
+    data = base
+    for key, value in overrides.items():
+        try:
+            data = apply_override(data, key, value)
+        except KeyError as exc:
+            return f"unknown parameter path '{key}': {exc.args[0]}"
+    try:
+        _Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(map(str, err["loc"])) or (err.get("ctx") or {}).get("path", "")
+        if err["type"] == "extra_forbidden":
+            return f"unknown parameter path '{where}'"
+        if err["type"] == "reference":
+            return err["msg"]
+        return f"invalid value for {where}: {err['msg']} (got {err.get('input')!r})"
+    return None
+
+
+def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
+    """Problems with the scenario's designs as (dotted path, message) pairs.
+
+    Every arm is applied and validated; every swept parameter is tried at each
+    grid value, each point, and both ends of its bounds.
+    """
+    if not scenario.compare and scenario.sweep is None:
+        return
+    base = _base_data(scenario)
+    for arm, overrides in scenario.compare.items():
+        problem = _override_problem(base, overrides)
+        if problem:
+            yield f"compare.{arm}", problem
+    sweep = scenario.sweep
+    if sweep is None:
+        return
+    kind = sweep.kind
+    if kind == "grid":
+        for name, values in sweep.grid.items():
+            tries = [values.low, values.high] if isinstance(values, Span) else list(values)
+            ints = _integer_params(scenario, [name]) if isinstance(values, Span) else set()
+            for v in tries:
+                problem = _override_problem(base, {name: int(round(v)) if ints else v})
+                if problem:
+                    yield f"sweep.grid.{name}", problem
+                    break
+    elif kind == "points":
+        for i, point in enumerate(sweep.points):
+            for combo in sweep_points(scenario, Sweep(points=(point,))):
+                problem = _override_problem(base, combo)
+                if problem:
+                    yield f"sweep.points.{i}", problem
+                    break
+    else:
+        bounds = getattr(sweep, kind).bounds
+        ints = _integer_params(scenario, bounds)
+        for name, b in bounds.items():
+            for v in (b.low, b.high):
+                problem = _override_problem(base, {name: int(round(v)) if name in ints else v})
+                if problem:
+                    yield f"sweep.{kind}.bounds.{name}", problem
+                    break

@@ -1,0 +1,146 @@
+"""Where chunks run: in this process, in local processes, or on a Dask cluster.
+
+Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
+(:func:`sim.runner.execute`) does not know which one it is using:
+
+- ``serial``: in this process, one task at a time (:class:`SerialExecutor`);
+- ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` with the
+  ``spawn`` start method (the default engine; ``workers`` defaults to the
+  number of cores available to this process);
+- ``dask``: ``Client(...).get_executor()`` on a running scheduler
+  (``scheduler="tcp://host:port"``, e.g. one started by dask-jobqueue on
+  SLURM) or on a ``LocalCluster`` started for the run and closed after it.
+
+Nothing is started at import time; heavy imports happen inside :func:`open_executor`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+ENGINES = ("local", "serial", "dask")
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SerialExecutor(Executor):
+    """Runs each task in this process when it is submitted (no pool, no pickling)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(*args, **kwargs)`` now and return its finished future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            future.set_exception(exc)
+        return future
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The engine, worker count and process start method actually used."""
+
+    engine: str
+    workers: int
+    start_method: str | None = None
+
+
+def choose_engine(engine: str, workers: int | None, tasks: int) -> Plan:
+    """Decide how to run ``tasks`` chunks on ``engine``.
+
+    With ``local`` and no worker count asked for, small jobs are run cheaply:
+    one task runs in this process (``serial``); up to two tasks per core run
+    in ``fork``-started workers, which start in milliseconds because they
+    inherit the loaded model code (``spawn`` workers import NumPy, pandas and
+    Mesa afresh, about a second each, which would dominate a two-second
+    comparison). Larger jobs, and any explicit ``workers``, use ``spawn``.
+    Workers are never more than tasks. Results do not depend on the plan.
+
+    Raises:
+        ValueError: for an unknown engine or a worker count below 1.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if engine == "serial" or (engine == "local" and workers is None and tasks <= 1):
+        return Plan("serial", 1)
+    n = workers if workers is not None else default_workers()
+    if engine == "dask":
+        return Plan("dask", n)
+    n = max(1, min(n, tasks))
+    small = workers is None and tasks <= 2 * n and "fork" in _start_methods()
+    return Plan("local", n, "fork" if small else "spawn")
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+@contextmanager
+def open_executor(
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    start_method: str | None = None,
+) -> Iterator[Executor]:
+    """An executor for ``engine``, shut down (and its cluster closed) on exit.
+
+    Args:
+        engine: ``"serial"``, ``"local"`` or ``"dask"``.
+        workers: processes (``local``) or LocalCluster workers (``dask``).
+        scheduler: address of a running Dask scheduler; without it a
+            LocalCluster is started for the run.
+        start_method: ``"spawn"`` (default) or ``"fork"`` for local processes.
+    """
+    if engine == "serial":
+        yield SerialExecutor()
+    elif engine == "local":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            max_workers=workers or default_workers(),
+            mp_context=multiprocessing.get_context(start_method or "spawn"),
+        )
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    elif engine == "dask":
+        from dask.distributed import Client, LocalCluster
+
+        cluster = None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(
+                n_workers=workers or default_workers(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(cluster)
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")

@@ -1,0 +1,522 @@
+"""The hindcast: simulated against observed durations of historical truces.
+
+:func:`hindcast` runs every scenario of the history folder(s) with the global
+constants of ``sim/config.py`` and tabulates, per truce, the observed days held
+against the simulated median, the 50% and 80% intervals and the share of
+simulated truces that outlived the observed one. It also measures the stylized
+facts of ``EVIDENCE.md`` on the baseline scenarios (monitored vs unmonitored):
+the monitoring hazard ratio, the share collapsing within 365 days, the days
+from collapse to sustained high violence, and the hazard by the truce's age.
+
+The functions here are also the fit measures of ``sim.calibrate``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import analysis
+from sim.config import Constants, Scenario, ScenarioError, load_scenario
+from sim.runner import run_serial
+
+#: Simulated truces per history scenario by default.
+DEFAULT_REPLICATES = 1000
+#: The folder of history scenarios and of the baseline scenarios.
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+HISTORY = SCENARIOS / "history"
+
+#: Stylized-fact targets (EVIDENCE.md).
+HR_TARGET = (0.15, 0.45)  # Fortna (2008): peacekeepers cut the risk by 55-85%
+COLLAPSE_365_TARGET = 0.80  # ETH/PRIO ceasefire data via The Economist (2025): ~4 in 5
+ESCALATION_TARGET = 13.0  # War is Boring (2016): offensive on average within 13 days
+AGE_BANDS = ((0, 30), (30, 90), (90, 180), (180, 365))
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def history_files(dirs: Iterable[str | Path] | None = None) -> list[Path]:
+    """The YAML files of the history folder(s), sorted by name.
+
+    Raises:
+        ScenarioError: if a folder does not exist or holds no scenario.
+    """
+    folders = [Path(d) for d in dirs] if dirs else [HISTORY]
+    files: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise ScenarioError(folder, "not a folder of history scenarios")
+        found = sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+        if not found:
+            raise ScenarioError(folder, "no scenario files (*.yaml) in this folder")
+        files += found
+    return files
+
+
+def load_history(dirs: Iterable[str | Path] | None = None) -> list[Scenario]:
+    """Load every history scenario; each must state its ``observed`` outcome.
+
+    Raises:
+        ScenarioError: on a file that does not validate or has no ``observed``.
+    """
+    scenarios = []
+    for path in history_files(dirs):
+        s = load_scenario(path)
+        if s.observed is None:
+            raise ScenarioError(
+                path, "a history scenario needs an observed: section", field="observed"
+            )
+        scenarios.append(s)
+    return scenarios
+
+
+def with_constants(scenario: Scenario, constants: Constants | Mapping[str, Any] | None) -> Scenario:
+    """The scenario with its global constants replaced (validated) or left as they are."""
+    if constants is None:
+        return scenario
+    if not isinstance(constants, Constants):
+        constants = Constants(**{**scenario.constants.model_dump(), **dict(constants)})
+    return scenario.model_copy(update={"constants": constants})
+
+
+def simulate(scenario: Scenario, replicates: int, seed: int | None = None) -> pd.DataFrame:
+    """Per-truce table of ``replicates`` simulated truces (in this process)."""
+    return run_serial(scenario, seed=scenario.seed if seed is None else seed, replicates=replicates)
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def outlived_share(days_held: np.ndarray, observed: float) -> float:
+    """Share of simulated truces that held longer than the observed one (ties count half)."""
+    d = np.asarray(days_held, dtype=float)
+    return float(np.mean(d > observed) + 0.5 * np.mean(d == observed))
+
+
+def truce_row(scenario: Scenario, runs: pd.DataFrame) -> dict[str, Any]:
+    """One line of the hindcast table.
+
+    Quantiles are of ``days_held``, censored at the horizon: a quantile equal to
+    the horizon means "at least the horizon" (flagged in ``censored``). An
+    observed range (``low``–``high``) counts as inside an interval when the two
+    overlap.
+    """
+    obs = scenario.observed
+    days = runs["days_held"].to_numpy(dtype=float)
+    q10, q25, q50, q75, q90 = np.quantile(days, [0.1, 0.25, 0.5, 0.75, 0.9])
+    low = obs.low if obs.low is not None else obs.days_held
+    high = obs.high if obs.high is not None else obs.days_held
+
+    def inside(a: float, b: float) -> bool:
+        return bool(low <= b and high >= a)
+
+    return {
+        "truce": scenario.name,
+        "description": scenario.description,
+        "observed": obs.days_held,
+        "observed_low": low,
+        "observed_high": high,
+        "source": obs.source,
+        "replicates": len(runs),
+        "median": float(q50),
+        "p25": float(q25),
+        "p75": float(q75),
+        "p10": float(q10),
+        "p90": float(q90),
+        "in_50": inside(q25, q75),
+        "in_80": inside(q10, q90),
+        "outlived": outlived_share(days, obs.days_held),
+        "collapsed_share": float(runs["collapsed"].mean()),
+        "horizon": int(scenario.truce.horizon),
+        "censored": bool(q90 >= scenario.truce.horizon),
+        "main_cause": _main_cause(runs),
+    }
+
+
+def _main_cause(runs: pd.DataFrame) -> str | None:
+    causes = runs["cause"].dropna()
+    return str(causes.value_counts().index[0]) if len(causes) else None
+
+
+def hazard_by_age(runs: pd.DataFrame, bands: Sequence[tuple[int, int]] = AGE_BANDS) -> list[dict]:
+    """Collapses per 30 truce-days at risk in each age band, with a 95% Poisson interval.
+
+    The interval is the exact (Garwood) chi-square interval on the count of
+    collapses, divided by the exposure.
+    """
+    from scipy import stats
+
+    days = runs["days_held"].to_numpy(dtype=float)
+    collapsed = runs["collapsed"].to_numpy(dtype=bool)
+    rows = []
+    for a, b in bands:
+        exposure = np.clip(days, a, b) - a
+        events = int(np.sum(collapsed & (days > a) & (days <= b)))
+        at_risk = float(exposure.sum())
+        if at_risk <= 0:
+            rows.append(
+                {
+                    "from": a,
+                    "to": b,
+                    "events": events,
+                    "rate": math.nan,
+                    "low": math.nan,
+                    "high": math.nan,
+                }
+            )
+            continue
+        lo = stats.chi2.ppf(0.025, 2 * events) / 2 if events else 0.0
+        hi = stats.chi2.ppf(0.975, 2 * events + 2) / 2
+        scale = 30.0 / at_risk
+        rows.append(
+            {
+                "from": a,
+                "to": b,
+                "events": events,
+                "rate": events * scale,
+                "low": lo * scale,
+                "high": hi * scale,
+            }
+        )
+    return rows
+
+
+def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[str, Any]:
+    """The stylized-fact checks on the baseline scenario, each with target and interval.
+
+    Args:
+        unmonitored: runs of the baseline without monitors.
+        monitored: runs of the same baseline with monitors (same seeds).
+    """
+    both = pd.concat(
+        [unmonitored.assign(arm="unmonitored"), monitored.assign(arm="monitored")],
+        ignore_index=True,
+    )
+    cmp = analysis.compare_arms(both, "unmonitored", "monitored", horizons=(365,))
+    n = len(unmonitored)
+    horizon = int(unmonitored["horizon"].max())
+    k = int((unmonitored["collapsed"].astype(bool) & (unmonitored["days_held"] <= 365)).sum())
+    share, s_lo, s_hi = analysis.wilson(k, n)
+    esc = unmonitored["escalation_days"].dropna().to_numpy(dtype=float)
+    if len(esc) > 1:
+        mean = float(esc.mean())
+        half = 1.96 * float(esc.std(ddof=1)) / math.sqrt(len(esc))  # CLT: n in the hundreds
+        esc_ci = (mean - half, mean + half)
+    else:
+        mean, esc_ci = (float(esc[0]) if len(esc) else math.nan), (math.nan, math.nan)
+    hazard = hazard_by_age(unmonitored)
+    rates = [h["rate"] for h in hazard if not math.isnan(h["rate"])]
+    trend = "falls" if len(rates) > 1 and rates[-1] < rates[0] else "rises or is flat"
+    hr = cmp.hazard_ratio
+    return {
+        "monitoring_hazard_ratio": {
+            "target": list(HR_TARGET),
+            "value": hr,
+            "low": cmp.hazard_ratio_low,
+            "high": cmp.hazard_ratio_high,
+            "met": bool(HR_TARGET[0] <= hr <= HR_TARGET[1]) if not math.isnan(hr) else False,
+            "source": "Fortna, Does Peacekeeping Work? (2008), via the Kroc Institute "
+            "(second-hand)",
+        },
+        "collapse_within_365_unmonitored": {
+            "target": COLLAPSE_365_TARGET,
+            "value": share,
+            "low": s_lo,
+            "high": s_hi,
+            "met": bool(abs(share - COLLAPSE_365_TARGET) <= 0.10) if horizon >= 365 else False,
+            "source": "ETH/PRIO Civil Conflict Ceasefire dataset, via The Economist, 1 Feb 2025 "
+            "(second-hand)",
+        },
+        "escalation_days": {
+            "target": ESCALATION_TARGET,
+            "value": mean,
+            "low": esc_ci[0],
+            "high": esc_ci[1],
+            "met": bool(ESCALATION_TARGET / 1.5 <= mean <= ESCALATION_TARGET * 1.5),
+            "source": "War is Boring, 31 Oct 2016 (failed ceasefires only)",
+        },
+        "hazard_by_age": {
+            "target": "no figure in EVIDENCE.md; Fortna (2008) finds the risk falls as peace ages",
+            "bands": hazard,
+            "trend": trend,
+            "met": trend == "falls",
+            "unit": "collapses per 30 truce-days at risk (unmonitored baseline)",
+        },
+    }
+
+
+# --------------------------------------------------------------------------- the hindcast
+
+
+@dataclass
+class Hindcast:
+    """The hindcast table, the stylized-fact checks and how they were made."""
+
+    table: pd.DataFrame
+    facts: dict[str, Any]
+    replicates: int
+    constants: dict[str, Any]
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def in_50(self) -> int:
+        """Truces whose observed duration falls inside the simulated 50% interval."""
+        return int(self.table["in_50"].sum())
+
+    @property
+    def in_80(self) -> int:
+        """Truces whose observed duration falls inside the simulated 80% interval."""
+        return int(self.table["in_80"].sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: the table rows, the stylized facts, the counts and the constants."""
+        return analysis.to_jsonable(
+            {
+                "replicates": self.replicates,
+                "truces": self.table.to_dict(orient="records"),
+                "inside_50": self.in_50,
+                "inside_80": self.in_80,
+                "n_truces": len(self.table),
+                "stylized_facts": self.facts,
+                "constants": self.constants,
+                "files": self.files,
+            }
+        )
+
+
+def baseline_runs(
+    replicates: int,
+    constants: Constants | Mapping[str, Any] | None = None,
+    folder: Path = SCENARIOS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs of the unmonitored and monitored baseline scenarios (same seeds)."""
+    unmon = with_constants(load_scenario(folder / "unmonitored.yaml"), constants)
+    mon = with_constants(load_scenario(folder / "monitored.yaml"), constants)
+    return simulate(unmon, replicates), simulate(mon, replicates)
+
+
+def hindcast(
+    dirs: Iterable[str | Path] | None = None,
+    replicates: int = DEFAULT_REPLICATES,
+    constants: Constants | Mapping[str, Any] | None = None,
+) -> Hindcast:
+    """Run every history scenario and the baseline checks.
+
+    Args:
+        dirs: history folders (default ``scenarios/history``).
+        replicates: simulated truces per scenario.
+        constants: global constants to use instead of the defaults (for calibration).
+
+    Returns:
+        A :class:`Hindcast`.
+
+    Raises:
+        ScenarioError: on an unusable history file or folder.
+    """
+    files = history_files(dirs)
+    rows = []
+    used = None
+    for s in load_history(dirs):
+        s = with_constants(s, constants)
+        used = s.constants
+        rows.append(truce_row(s, simulate(s, replicates)))
+    unmon, mon = baseline_runs(replicates, constants)
+    facts = stylized_facts(unmon, mon)
+    return Hindcast(
+        table=pd.DataFrame(rows),
+        facts=facts,
+        replicates=replicates,
+        constants=(used or Constants()).model_dump(),
+        files=[str(f) for f in files],
+    )
+
+
+# --------------------------------------------------------------------------- chart and report
+
+
+def hindcast_figure(table: pd.DataFrame):
+    """Observed durations over simulated 50% and 80% intervals, log-scaled days.
+
+    Args:
+        table: :attr:`Hindcast.table` (columns ``truce``, ``observed``, ``p10`` … ``p90``).
+
+    Returns:
+        A plotly ``Figure``.
+    """
+    import plotly.graph_objects as go
+
+    names = list(table["truce"])
+    fig = go.Figure()
+    for lo, hi, width, label, color in (
+        ("p10", "p90", 6, "simulated 80% interval", "rgba(70,110,170,0.35)"),
+        ("p25", "p75", 16, "simulated 50% interval", "rgba(70,110,170,0.75)"),
+    ):
+        for i, row in enumerate(table.itertuples()):
+            fig.add_trace(
+                go.Scatter(
+                    x=[max(getattr(row, lo), 1), max(getattr(row, hi), 1)],
+                    y=[row.truce] * 2,
+                    mode="lines",
+                    line={"width": width, "color": color},
+                    name=label,
+                    legendgroup=label,
+                    showlegend=i == 0,
+                    hoverinfo="skip",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=table["median"].clip(lower=1),
+            y=names,
+            mode="markers",
+            name="simulated median",
+            marker={"symbol": "line-ns-open", "size": 18, "color": "black", "line": {"width": 2}},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=table["observed"].clip(lower=1),
+            y=names,
+            mode="markers",
+            name="observed",
+            marker={"symbol": "diamond", "size": 12, "color": "#c0392b"},
+        )
+    )
+    fig.update_layout(
+        title="Observed vs simulated days held",
+        xaxis_title="days held (log scale)",
+        xaxis_type="log",
+        template="plotly_white",
+        height=140 + 70 * len(names),
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def _fmt(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+def report_html(result: Hindcast) -> str:
+    """A self-contained HTML page: the chart (plotly.js embedded once) and both tables."""
+    fig = hindcast_figure(result.table)
+    chart = fig.to_html(include_plotlyjs=True, full_html=False)
+    e = html.escape
+    head = (
+        "<tr><th>truce</th><th>observed</th><th>median</th><th>50% interval</th>"
+        "<th>in 50%</th><th>80% interval</th><th>in 80%</th><th>outlived</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{e(str(r.truce))}</td><td>{e(str(r.observed))}</td><td>{r.median:.0f}</td>"
+        f"<td>{r.p25:.0f}–{r.p75:.0f}</td><td>{'yes' if r.in_50 else 'no'}</td>"
+        f"<td>{r.p10:.0f}–{r.p90:.0f}</td><td>{'yes' if r.in_80 else 'no'}</td>"
+        f"<td>{r.outlived:.0%}</td></tr>"
+        for r in result.table.itertuples()
+    )
+    facts = "".join(
+        f"<tr><td>{e(name)}</td><td>{e(str(f['target']))}</td><td>{e(_fmt(f.get('value')))}</td>"
+        f"<td>{e(_fmt(f.get('low')))}–{e(_fmt(f.get('high')))}</td>"
+        f"<td>{'yes' if f['met'] else 'no'}</td></tr>"
+        for name, f in result.facts.items()
+        if "value" in f
+    )
+    age = result.facts["hazard_by_age"]
+    ages = "".join(
+        f"<tr><td>{b['from']}–{b['to']}</td><td>{b['events']}</td><td>{e(_fmt(b['rate']))}</td>"
+        f"<td>{e(_fmt(b['low']))}–{e(_fmt(b['high']))}</td></tr>"
+        for b in age["bands"]
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hindcast</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .6em}}</style></head>
+<body><h1>Hindcast: simulated vs observed Syrian truces</h1>
+<p>{result.replicates} simulated truces per scenario; {result.in_50} of {len(result.table)}
+observed durations inside the simulated 50% interval, {result.in_80} inside the 80% interval.</p>
+{chart}
+<h2>Truces</h2><table>{head}{rows}</table>
+<h2>Stylized facts (baseline scenario)</h2>
+<table><tr><th>check</th><th>target</th><th>simulated</th><th>95% interval</th><th>met</th></tr>
+{facts}</table>
+<h3>Hazard by the truce's age ({e(age["unit"])}): {e(age["trend"])}</h3>
+<table><tr><th>days</th><th>collapses</th><th>rate</th><th>95% interval</th></tr>{ages}</table>
+</body></html>
+"""
+
+
+def write_report(result: Hindcast, path: str | Path) -> Path:
+    """Write :func:`report_html` atomically to ``path``."""
+    from sim.storage import atomic_write_bytes
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, report_html(result).encode("utf-8"))
+    return path
+
+
+def rich_tables(result: Hindcast) -> list[Any]:
+    """The hindcast table and the stylized-fact checks as ``rich`` tables (for the CLI)."""
+    from rich.table import Table
+
+    t = Table(
+        title=f"Hindcast ({result.replicates} simulated truces per scenario)", title_justify="left"
+    )
+    for col in (
+        "truce",
+        "observed",
+        "sim. median",
+        "50% interval",
+        "in 50%",
+        "80% interval",
+        "in 80%",
+        "outlived",
+    ):
+        t.add_column(col, justify="left" if col == "truce" else "right")
+    for r in result.table.itertuples():
+        plus = "+" if r.censored else ""
+        obs = (
+            f"{r.observed_low}–{r.observed_high}"
+            if r.observed_low != r.observed_high
+            else str(r.observed)
+        )
+        t.add_row(
+            r.truce,
+            obs,
+            f"{r.median:.0f}",
+            f"{r.p25:.0f}–{r.p75:.0f}",
+            "yes" if r.in_50 else "no",
+            f"{r.p10:.0f}–{r.p90:.0f}{plus}",
+            "yes" if r.in_80 else "no",
+            f"{r.outlived:.0%}",
+        )
+    t.caption = (
+        f"{result.in_50}/{len(result.table)} inside the 50% interval, "
+        f"{result.in_80}/{len(result.table)} inside the 80% interval"
+    )
+    f = Table(title="Stylized facts (baseline scenario)", title_justify="left")
+    for col in ("check", "target", "simulated", "95% interval", "met"):
+        f.add_column(col)
+    for name, fact in result.facts.items():
+        if "value" not in fact:
+            continue
+        target = fact["target"]
+        shown = f"{target[0]}–{target[1]}" if isinstance(target, list) else _fmt(target)
+        f.add_row(
+            name,
+            shown,
+            _fmt(fact["value"]),
+            f"{_fmt(fact['low'])}–{_fmt(fact['high'])}",
+            "yes" if fact["met"] else "no",
+        )
+    age = result.facts["hazard_by_age"]
+    bands = ", ".join(f"{b['from']}–{b['to']} d: {_fmt(b['rate'])}" for b in age["bands"])
+    f.add_row("hazard_by_age", "falls with age", bands, age["unit"], "yes" if age["met"] else "no")
+    return [t, f]

@@ -1,0 +1,672 @@
+"""The self-contained HTML report of a results folder.
+
+:func:`build_report` reads ``manifest.json``, ``summary.json`` (if present)
+and the ``runs`` Parquet parts of ``results/<scenario>/<timestamp>/`` and
+writes ``report.html`` next to them. It never runs a model.
+
+The page opens offline: plotly.js is embedded once, styles are inline, fonts
+are the system's, and nothing is fetched from the network. Every string that
+comes from a scenario file is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import yaml
+
+from sim import analysis, charts
+
+REPORT = "report.html"
+CHARTS_DIR = "charts"
+PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
+MAX_SURVIVAL_CURVES = 8
+MAX_BAR_GROUPS = 12
+MAX_CAUSE_GROUPS = 40
+MAX_OPEN_TABLE_ROWS = 25
+MAX_GROUP_COLUMNS = 4
+_PARAMETER_KEYS = ("parameters", "params", "swept", "factors", "sweep")
+
+
+class PngExportError(RuntimeError):
+    """PNG export of the charts is not possible here (the message says what to install)."""
+
+
+class PngExportWarning(UserWarning):
+    """Issued by :func:`build_report` when ``png=True`` but PNGs could not be written."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the runs are grouped: by arm (single run, comparison) or by design point."""
+
+    by: str
+    arms: list[Any] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether the runs come from a sweep over parameters."""
+        return self.by == "point"
+
+
+@dataclass
+class Chart:
+    """A report chart: anchor key, heading, one-sentence caption and the figure."""
+
+    key: str
+    heading: str
+    caption: str
+    figure: go.Figure
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_runs(results_dir: Path) -> pd.DataFrame:
+    """The runs table of a results folder: its Parquet parts, in name order.
+
+    Args:
+        results_dir: ``results/<scenario>/<timestamp>/``.
+
+    Returns:
+        One row per simulated truce.
+
+    Raises:
+        FileNotFoundError: if the folder has no runs parts.
+    """
+    parts = sorted((Path(results_dir) / "runs").glob("*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"no runs table (runs/*.parquet) in {results_dir}")
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def _names(value: Any) -> list[Any]:
+    """Names from a list of names, a list of ``{"name": ...}`` or a mapping."""
+    if isinstance(value, Mapping):
+        return list(value)
+    if isinstance(value, list | tuple):
+        out = []
+        for item in value:
+            if isinstance(item, Mapping):
+                item = item.get("name", item.get("path"))
+            if item is not None:
+                out.append(item)
+        return out
+    return []
+
+
+def design_of(manifest: Mapping[str, Any], runs: pd.DataFrame) -> Design:
+    """Find the grouping from the manifest's design and the runs' columns.
+
+    Swept parameters are those the manifest lists (``parameters``, ``swept``,
+    … at the top level or under ``design``) that are columns of the runs and
+    take more than one value; failing that, the dotted-path columns of the
+    runs. Arms keep the order the manifest gives.
+
+    Args:
+        manifest: the parsed manifest.json.
+        runs: the runs table.
+
+    Returns:
+        The :class:`Design`.
+    """
+    design = manifest.get("design") if isinstance(manifest.get("design"), Mapping) else {}
+    listed = [n for src in (manifest, design) for k in _PARAMETER_KEYS for n in _names(src.get(k))]
+    candidates = [str(c) for c in dict.fromkeys(listed) if str(c) in runs.columns]
+    candidates = candidates or analysis.swept_columns(runs)
+    params = [c for c in candidates if runs[c].nunique(dropna=False) > 1]
+    present = list(dict.fromkeys(runs["arm"]))
+    ordered = [a for a in _names(manifest.get("arms") or design.get("arms")) if a in present]
+    arms = list(dict.fromkeys(ordered + present))
+    is_sweep = bool(params) and runs["point"].nunique() > 1
+    return Design(by="point" if is_sweep else "arm", arms=arms, parameters=params)
+
+
+def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[str, Any]:
+    """``summary.json`` if it is there and fits the design, else computed from the runs."""
+    path = Path(results_dir) / "summary.json"
+    if path.exists():
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            summary = None
+        if (
+            isinstance(summary, dict)
+            and summary.get("summary_version") == analysis.SUMMARY_VERSION
+            and summary.get("by") == design.by
+            and summary.get("groups")
+        ):
+            return summary
+    order = design.arms if design.by == "arm" else None
+    return analysis.summarize(runs, by=design.by, order=order)
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def report_charts(runs: pd.DataFrame, design: Design) -> list[Chart]:
+    """The charts of the report, in the order shown.
+
+    Comparisons and single runs: survival curves, collapse bars, causes.
+    Sweeps: a line (one parameter) or heatmap and small multiples (two or
+    more), then survival curves, bars and causes per design point while there
+    are few enough points to read them.
+
+    Args:
+        runs: the runs table.
+        design: its grouping.
+
+    Returns:
+        The charts.
+    """
+    by, out = design.by, []
+    if design.is_sweep:
+        params = design.parameters
+        if len(params) == 1:
+            out.append(
+                Chart(
+                    "sweep",
+                    f"Collapse against {params[0]}",
+                    "Each point pools the truces simulated at that value; the band is the "
+                    "95% Wilson interval.",
+                    charts.sweep_line(runs, params[0]),
+                )
+            )
+        else:
+            out.append(
+                Chart(
+                    "sweep-heatmap",
+                    f"Collapse over {params[0]} and {params[1]}",
+                    "Each cell is the share of simulated truces that collapsed within 90 days at "
+                    "that pair of values (pooled over any other swept parameter).",
+                    charts.sweep_heatmap(runs, params[0], params[1]),
+                )
+            )
+            out.append(
+                Chart(
+                    "sweep-parameters",
+                    "Each swept parameter on its own",
+                    "Share collapsed within 90 days against each parameter, pooled over the "
+                    "others, with 95% Wilson bands.",
+                    charts.sweep_small_multiples(runs, params),
+                )
+            )
+    groups = runs[by].nunique()
+    if not design.is_sweep or groups <= MAX_SURVIVAL_CURVES:
+        out.append(
+            Chart(
+                "survival",
+                "How long the truces held",
+                "Kaplan–Meier estimate of the share of truces still holding on each day, "
+                "with 95% confidence bands; truces still holding at the end are censored there.",
+                charts.survival_chart(runs, by=by),
+            )
+        )
+    if not design.is_sweep or groups <= MAX_BAR_GROUPS:
+        out.append(
+            Chart(
+                "collapse",
+                "Collapse within 30, 90 and 180 days",
+                "Share of simulated truces that collapsed within each period; whiskers are 95% "
+                "Wilson intervals.",
+                charts.collapse_bars(runs, by=by),
+            )
+        )
+    if runs["collapsed"].any() and (not design.is_sweep or groups <= MAX_CAUSE_GROUPS):
+        out.append(
+            Chart(
+                "causes",
+                "What caused the collapses",
+                "Among the truces that collapsed, the share by the dominant origin of violations "
+                "in the days before the collapse.",
+                charts.cause_chart(runs, by=by),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- HTML pieces
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _share_ci(share: float | None, low: float | None, high: float | None) -> str:
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    if low is None or high is None:
+        return analysis.pct(share)
+    return f"{analysis.pct(share)} ({analysis.pct_range(low, high)})"
+
+
+def _table(
+    headers: Sequence[str] | None, rows: Iterable[Sequence[Any]], numeric_from: int = 1
+) -> str:
+    """An HTML table; every cell escaped; columns from ``numeric_from`` right-aligned."""
+
+    def cell(tag: str, i: int, value: Any) -> str:
+        classes = ["num"] if i >= numeric_from else []
+        classes += ["pre"] if "\n" in str(value) else []
+        cls = f' class="{" ".join(classes)}"' if classes else ""
+        return f"<{tag}{cls}>{_e(value)}</{tag}>"
+
+    head = "".join(cell("th", i, h) for i, h in enumerate(headers or []))
+    body = "".join(
+        "<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>" for row in rows
+    )
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    table = f"<table>{thead}<tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'
+
+
+def _fold(title: str, inner: str, rows: int) -> str:
+    """Long tables go in a closed ``<details>``."""
+    if rows <= MAX_OPEN_TABLE_ROWS:
+        return inner
+    return f"<details><summary>{_e(title)} ({rows:,} rows)</summary>{inner}</details>"
+
+
+def _summary_table(summary: Mapping[str, Any]) -> str:
+    by, groups = summary["by"], summary["groups"]
+    params = list(dict.fromkeys(k for g in groups for k in (g.get("parameters") or {})))
+    horizons = sorted({c["horizon"] for g in groups for c in g["collapse"]})
+    headers = [by, *params, "truces"] + [f"collapsed within {h} days" for h in horizons]
+    headers += ["median days held", "median collapse day (collapsed only)"]
+    rows = []
+    for g in groups:
+        at = {c["horizon"]: c for c in g["collapse"]}
+        shares = [
+            _share_ci(at[h]["share"], at[h]["low"], at[h]["high"]) if h in at else "–"
+            for h in horizons
+        ]
+        median = (
+            f"{g['median_days_held']:.0f}"
+            if g["median_days_held_reached"]
+            else f"more than {g['horizon']}"
+        )
+        collapse_day = g.get("median_collapse_day")
+        settings = [(g.get("parameters") or {}).get(p, "–") for p in params]
+        rows.append(
+            [g[by], *settings, f"{g['replicates']:,}", *shares, median]
+            + ["–" if collapse_day is None else f"{collapse_day:g}"]
+        )
+    return _fold("All groups", _table(headers, rows), len(rows))
+
+
+def _hazard_ratio_text(c: Mapping[str, Any]) -> str:
+    if c["hazard_ratio"] is None:
+        return "–"
+    text = f"{c['hazard_ratio']:.2f}"
+    if c["hazard_ratio_low"] is not None:
+        text += f" ({c['hazard_ratio_low']:.2f}–{c['hazard_ratio_high']:.2f})"
+    return text
+
+
+def _comparison_table(summary: Mapping[str, Any]) -> str:
+    comparisons = summary.get("comparisons") or []
+    if not comparisons:
+        return ""
+    horizons = sorted({d["horizon"] for c in comparisons for d in c["differences"]})
+    rows = []
+    for c in comparisons:
+        p = "–" if c["logrank_p"] is None else analysis.p_value(c["logrank_p"])
+        at = {d["horizon"]: d for d in c["differences"]}
+        diffs = [
+            f"{analysis.points(at[h]['difference'])} "
+            f"({analysis.points(at[h]['low'])} to {analysis.points(at[h]['high'])})"
+            if h in at
+            else "–"
+            for h in horizons
+        ]
+        rows.append([f"{c['b']} vs {c['a']}", _hazard_ratio_text(c), p, *diffs])
+    headers = ["comparison", "hazard ratio (95% CI)", "log-rank test"]
+    headers += [f"difference within {h} days" for h in horizons]
+    return (
+        "<h3>Comparison of arms</h3>"
+        + _table(headers, rows)
+        + '<p class="note">Hazard ratio: how fast truces in the second arm collapsed relative '
+        "to the first (below 1: more durable), by the log-rank estimator. Differences are in "
+        "percentage points of truces collapsed (second arm minus first), with Newcombe's 95% "
+        "interval.</p>"
+    )
+
+
+def _grid(by: str, groups: Sequence[Any], measures: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """A table of measures per group: groups as columns when few, else as rows."""
+    names = [str(g) if by == "arm" else f"point {g}" for g in groups]
+    if len(groups) <= MAX_GROUP_COLUMNS:
+        rows = [[label, *values] for label, values in measures]
+        return _table(["", *names], rows)
+    rows = [[name, *(values[i] for _, values in measures)] for i, name in enumerate(names)]
+    return _fold(
+        f"All {len(groups):,} groups", _table([by, *(m for m, _ in measures)], rows), len(rows)
+    )
+
+
+def _violations_tables(runs: pd.DataFrame, by: str) -> str:
+    att = analysis.attribution(runs, by=by)
+    groups = list(att[by])
+    origins = analysis.violations_by_origin(runs, by=by).pivot(
+        index=by, columns="origin", values="mean"
+    )
+    measures = [("violations per truce", [f"{v:.1f}" for v in att["violations"] / att["truces"]])]
+    measures += [
+        (f"… {charts.ORIGIN_LABELS.get(o, o)}", [f"{origins.loc[g, o]:.2f}" for g in groups])
+        for o in analysis.origin_columns(runs)
+    ]
+    records = att.to_dict("records")
+    for what, label in (("detected", "detected"), ("attributed", "correctly attributed")):
+        measures.append(
+            (
+                f"share {label}",
+                [
+                    _share_ci(r[f"{what}_share"], r[f"{what}_low"], r[f"{what}_high"])
+                    for r in records
+                ],
+            )
+        )
+    if "retaliations" in runs:
+        measures.append(
+            (
+                "retaliations against the wrong party",
+                [f"{r['wrong_retaliations']:,} of {r['retaliations']:,}" for r in records],
+            )
+        )
+    out = _grid(by, groups, measures)
+    parties = analysis.violations_by_party(runs, by=by)
+    if len(parties):
+        wide = parties.pivot(index=by, columns="party", values="mean")
+        party_measures = [
+            (p, [f"{wide.loc[g, p]:.2f}" for g in groups]) for p in analysis.party_columns(runs)
+        ]
+        out += "<h3>Violations per truce, by party</h3>" + _grid(by, groups, party_measures)
+    return out + (
+        '<p class="note">Violations per truce by origin are means over all simulated truces '
+        "(retaliations count under the origin they answer). Detection and attribution are "
+        "pooled over all violations, with 95% Wilson intervals that treat violations as "
+        "independent, so they understate the uncertainty.</p>"
+    )
+
+
+def _duration(start: Any, end: Any) -> str | None:
+    try:
+        seconds = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+    except (TypeError, ValueError):
+        return None
+    total = int(seconds.total_seconds())
+    return f"{total // 3600}h {total % 3600 // 60:02d}m {total % 60:02d}s"
+
+
+_RUN_FIELDS = (
+    ("kind", "kind of run"),
+    ("status", "status"),
+    ("seed", "root seed"),
+    ("root_seed", "root seed"),
+    ("replicates", "replicates per arm or design point"),
+    ("chunk_size", "chunk size (replicates per chunk)"),
+    ("chunk_seeds", "chunk seeds"),
+    ("seeds", "seeds"),
+    ("engine", "engine"),
+    ("executor", "executor"),
+    ("workers", "workers"),
+    ("command", "command line"),
+    ("git_commit", "git commit"),
+    ("started", "started"),
+    ("finished", "finished"),
+    ("timings", "timings"),
+)
+
+
+def _plain_value(value: Any) -> str:
+    if isinstance(value, Mapping | list | tuple):
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).strip()
+    return str(value)
+
+
+def _provenance(manifest: Mapping[str, Any], scenario: Any) -> str:
+    rows = [
+        [label, _plain_value(manifest[key])]
+        for key, label in _RUN_FIELDS
+        if manifest.get(key) not in (None, "", [], {})
+    ]
+    took = _duration(manifest.get("started"), manifest.get("finished"))
+    if took:
+        rows.append(["time taken", took])
+    out = "<h3>How it was run</h3>" + _table(None, rows, numeric_from=99)
+    versions = manifest.get("versions") or manifest.get("packages") or {}
+    if isinstance(versions, Mapping) and versions:
+        out += "<h3>Package versions</h3>" + _table(
+            ["package", "version"], versions.items(), numeric_from=99
+        )
+    shown = {k for k, _ in _RUN_FIELDS} | {"scenario", "versions", "packages"}
+    rest = {k: v for k, v in manifest.items() if k not in shown}
+    if rest:
+        out += (
+            "<details><summary>Everything else in the manifest</summary><pre>"
+            + _e(
+                yaml.safe_dump(rest, sort_keys=False, allow_unicode=True, default_flow_style=False)
+            )
+            + "</pre></details>"
+        )
+    if scenario:
+        out = (
+            "<h3>Resolved scenario</h3><pre>"
+            + _e(yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True))
+            + "</pre>"
+            + out
+        )
+    return out
+
+
+def _chart_html(chart: Chart, first: bool) -> str:
+    # The section heading replaces the figure's own title (kept for PNG export).
+    figure = go.Figure(chart.figure).update_layout(title=None, margin_t=50)
+    height = (figure.layout.height or 540) - 30
+    div = figure.to_html(
+        full_html=False,
+        include_plotlyjs=first,
+        config=PLOTLY_CONFIG,
+        div_id=f"chart-{chart.key}",
+        default_width="100%",
+        default_height=f"{height}px",
+    )
+    return (
+        f'<section id="{_e(chart.key)}"><h2>{_e(chart.heading)}</h2>'
+        f'<p class="caption">{_e(chart.caption)}</p><div class="chart">{div}</div></section>'
+    )
+
+
+def render(
+    manifest: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    runs: pd.DataFrame,
+    design: Design,
+    chart_list: Sequence[Chart],
+) -> str:
+    """The report page as one HTML string (pure: writes nothing).
+
+    Args:
+        manifest: the parsed manifest.json.
+        summary: the summary dictionary (:func:`sim.analysis.summarize`).
+        runs: the runs table.
+        design: its grouping.
+        chart_list: the charts, in order.
+
+    Returns:
+        A complete, self-contained HTML document.
+    """
+    scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), Mapping) else {}
+    name = scenario.get("name") or manifest.get("scenario_name") or manifest.get("name") or ""
+    description = scenario.get("description") or ""
+    css = resources.files("sim").joinpath("assets/report.css").read_text(encoding="utf-8")
+    sentences = analysis.plain_summary(dict(summary))
+    groups = len(summary["groups"])
+    what = (
+        f"{groups:,} design points"
+        if design.is_sweep
+        else (f"{groups} arms" if groups > 1 else "one arm")
+    )
+    status = manifest.get("status")
+    warning = (
+        f'<p class="note"><strong>Status: {_e(status)}.</strong> The run had not finished when '
+        "this report was made; the numbers cover the truces simulated so far.</p>"
+        if status not in (None, "complete")
+        else ""
+    )
+    blocks = [_chart_html(c, first=(i == 0)) for i, c in enumerate(chart_list)]
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Truce simulation report: {_e(name)}</title>
+<style>
+{css}
+</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Truce simulation report: {_e(name)}</h1>
+{f"<p>{_e(description)}</p>" if description else ""}
+<p>{len(runs):,} simulated truces, {_e(what)}.</p>
+{warning}
+</header>
+<section class="summary" id="summary">
+<ul>
+{"".join(f"<li>{_e(s)}</li>" for s in sentences)}
+</ul>
+</section>
+<p class="note">Shares are of simulated truces, with 95% confidence intervals (CI). They describe
+the model under this scenario's assumptions, not a forecast for a real truce.</p>
+{"".join(blocks)}
+<section id="tables">
+<h2>The numbers</h2>
+<h3>Collapse and survival</h3>
+{_summary_table(summary)}
+{_comparison_table(summary)}
+<h3>Violations and attribution</h3>
+{_violations_tables(runs, design.by)}
+</section>
+<section id="scenario">
+<h2>The scenario as run</h2>
+{_provenance(manifest, scenario)}
+</section>
+</main>
+</body>
+</html>
+"""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def png_support() -> str | None:
+    """Why PNG export would fail here, or None if kaleido is importable."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return (
+            "PNG export needs the kaleido package: install it with "
+            "`pip install 'kaleido>=1'`; it also needs Chrome or Chromium "
+            "(`apt-get install -y chromium`)."
+        )
+    return None
+
+
+def export_pngs(chart_list: Sequence[Chart], out_dir: Path) -> list[Path]:
+    """Write each chart to ``out_dir/<key>.png`` (1280 px wide) with kaleido.
+
+    Args:
+        chart_list: the charts.
+        out_dir: the folder (created if missing).
+
+    Returns:
+        The files written.
+
+    Raises:
+        PngExportError: kaleido is missing or could not start a browser; the
+            message says what to install.
+    """
+    problem = png_support()
+    if problem:
+        raise PngExportError(problem)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chart in chart_list:
+        path = out_dir / f"{chart.key}.png"
+        try:
+            data = chart.figure.to_image(
+                format="png", width=1280, height=chart.figure.layout.height or 540, scale=2
+            )
+        except Exception as err:  # kaleido raises several kinds when no browser is found
+            raise PngExportError(
+                f"PNG export failed: {err}. kaleido needs Chrome or Chromium: "
+                "`apt-get install -y chromium` (or `plotly_get_chrome`)."
+            ) from err
+        _atomic_write(path, data)
+        written.append(path)
+    return written
+
+
+def build_report(results_dir: Path, png: bool = False) -> Path:
+    """Write ``results_dir/report.html`` from the tables in the folder.
+
+    Args:
+        results_dir: ``results/<scenario>/<timestamp>/`` with manifest.json
+            and runs/*.parquet (summary.json is used when present).
+        png: also write each chart to ``results_dir/charts/<key>.png``. When
+            that is not possible a :class:`PngExportWarning` says what to
+            install; the HTML report is written all the same.
+
+    Returns:
+        The path of report.html.
+
+    Raises:
+        FileNotFoundError: if manifest.json or the runs parts are missing.
+    """
+    results_dir = Path(results_dir)
+    manifest_path = results_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"no manifest.json in {results_dir}")
+    manifest = json.loads(manifest_path.read_text())
+    runs = read_runs(results_dir)
+    design = design_of(manifest, runs)
+    summary = load_summary(results_dir, runs, design)
+    chart_list = report_charts(runs, design)
+    out = results_dir / REPORT
+    _atomic_write(out, render(manifest, summary, runs, design, chart_list).encode("utf-8"))
+    if png:
+        try:
+            export_pngs(chart_list, results_dir / CHARTS_DIR)
+        except PngExportError as err:
+            warnings.warn(str(err), PngExportWarning, stacklevel=2)
+    return out

@@ -1,0 +1,47 @@
+"""Shared fixtures: paths to the bundled scenarios and small scenarios for fast tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+# Keep hypothesis fast and reproducible in CI.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "project", max_examples=25, deadline=None, derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))
+except ImportError:  # pragma: no cover - hypothesis is a test extra
+    pass
+
+
+@pytest.fixture
+def baseline_path() -> Path:
+    return SCENARIOS / "baseline.yaml"
+
+
+@pytest.fixture
+def baseline(baseline_path):
+    from sim.config import load_scenario
+
+    return load_scenario(baseline_path)
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write a YAML text to a file in tmp_path and return its path."""
+
+    def _write(text: str, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+
+    return _write

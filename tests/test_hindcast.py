@@ -1,0 +1,130 @@
+"""The hindcast: its measures on hand-made tables, and the command end to end on few replicates."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.config import load_scenario
+from sim.hindcast import (
+    HISTORY,
+    hazard_by_age,
+    hindcast_figure,
+    outlived_share,
+    report_html,
+    truce_row,
+)
+
+runner = CliRunner()
+
+
+def _runs(days, horizon=730):
+    days = np.asarray(days)
+    return pd.DataFrame(
+        {
+            "days_held": days,
+            "collapsed": days < horizon,
+            "cause": pd.array(["deliberate"] * len(days), dtype="string"),
+        }
+    )
+
+
+def test_outlived_share_counts_ties_half():
+    assert outlived_share(np.array([1, 5, 5, 9]), 5) == pytest.approx(0.25 + 0.25)
+
+
+def test_truce_row_intervals_and_flags():
+    s = load_scenario(HISTORY / "us_russia_2016.yaml")  # observed 7 days
+    row = truce_row(s, _runs(np.arange(1, 101)))  # days 1..100: quantiles known exactly
+    assert row["median"] == pytest.approx(50.5)
+    assert (row["p25"], row["p75"]) == pytest.approx((25.75, 75.25))
+    assert not row["in_50"] and not row["in_80"]  # 7 < p10 = 10.9
+    assert row["outlived"] == pytest.approx(0.935)  # 93 longer, one tie counted half
+
+
+def test_observed_range_counts_inside_when_it_overlaps():
+    s = load_scenario(HISTORY / "cessation_2016.yaml")  # observed 51-55
+    row = truce_row(s, _runs(np.r_[np.full(50, 20), np.full(50, 54)]))
+    assert row["in_80"]
+
+
+def test_hazard_by_age_on_a_known_table():
+    # 10 truces collapse on day 10, 10 hold to 365: 10 events over 200 + 10*30 days at risk in 0-30.
+    rows = hazard_by_age(_runs(np.r_[np.full(10, 10), np.full(10, 365)], horizon=366))
+    assert rows[0]["events"] == 10
+    assert rows[0]["rate"] == pytest.approx(10 * 30 / (10 * 10 + 10 * 30))
+    assert rows[0]["low"] < rows[0]["rate"] < rows[0]["high"]
+
+
+def test_chart_and_report_escape_names():
+    table = pd.DataFrame(
+        [
+            {
+                "truce": "<b>x</b>",
+                "observed": 7,
+                "median": 6.0,
+                "p25": 5.0,
+                "p75": 9.0,
+                "p10": 4.0,
+                "p90": 12.0,
+                "in_50": True,
+                "in_80": True,
+                "outlived": 0.4,
+            }
+        ]
+    )
+    fig = hindcast_figure(table)
+    assert fig.layout.xaxis.type == "log"
+
+    class R:
+        pass
+
+    r = R()
+    r.table, r.replicates, r.in_50, r.in_80 = table, 10, 1, 1
+    r.facts = {"hazard_by_age": {"bands": [], "unit": "u", "trend": "t"}}
+    page = report_html(r)
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and page.count("plotly.js v") <= 1
+
+
+def test_hindcast_json_runs_on_few_replicates(tmp_path):
+    res = runner.invoke(app, ["hindcast", "--replicates", "20", "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["n_truces"] == len(data["truces"]) >= 4
+    for row in data["truces"]:
+        for key in (
+            "truce",
+            "observed",
+            "median",
+            "p25",
+            "p75",
+            "p10",
+            "p90",
+            "in_50",
+            "in_80",
+            "outlived",
+        ):
+            assert key in row
+        assert row["p10"] <= row["p25"] <= row["median"] <= row["p75"] <= row["p90"]
+        assert 0.0 <= row["outlived"] <= 1.0
+    facts = data["stylized_facts"]
+    for key in (
+        "monitoring_hazard_ratio",
+        "collapse_within_365_unmonitored",
+        "escalation_days",
+        "hazard_by_age",
+    ):
+        assert "target" in facts[key]
+    assert (tmp_path / "hindcast").is_dir()
+    assert list((tmp_path / "hindcast").glob("*/report.html"))
+
+
+def test_bad_folder_exits_with_status_2(tmp_path):
+    res = runner.invoke(app, ["hindcast", str(tmp_path / "nope"), "-n", "5"])
+    assert res.exit_code == 2
+    assert "not a folder" in res.output
