@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_ASSETS := $(VENV)/.solara-assets
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench app clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +23,21 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_BASE)
 
 demo: $(STAMP_BASE)
-	$(BIN)/truce run scenarios/unmonitored.yaml
-	$(BIN)/truce run scenarios/monitored.yaml
+	$(BIN)/truce compare scenarios/monitoring.yaml
+
+# Solara's page assets, cached from the npm registry so the live demo works offline.
+$(STAMP_ASSETS): $(STAMP_BASE)
+	tools/fetch-solara-assets $(VENV)
+	touch $@
+
+app: $(STAMP_ASSETS)
+	$(BIN)/truce app
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 
-test: $(STAMP_TEST) lint
+test: $(STAMP_TEST) $(STAMP_ASSETS) lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 format: $(STAMP_TEST)

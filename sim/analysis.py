@@ -13,6 +13,7 @@ Groups are given by ``by``: usually ``"arm"`` (a comparison) or ``"point"``
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -127,7 +128,14 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
     """
     if n == 0:
         return (math.nan, math.nan, math.nan)
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return _wilson(int(k), int(n), float(level))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _wilson(k: int, n: int, level: float) -> tuple[float, float, float]:
+    # binomtest also computes an exact p-value, the costly part; sweeps repeat
+    # the same (k, n) many times, so results are cached.
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return (k / n, float(ci.low), float(ci.high))
 
 
@@ -716,9 +724,14 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def value_text(value: Any) -> str:
+    """A parameter value for display: floats to four significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _describe_point(group: dict, by: str) -> str:
     params = group.get("parameters") or {}
-    settings = ", ".join(f"{k} = {v}" for k, v in params.items())
+    settings = ", ".join(f"{k} = {value_text(v)}" for k, v in params.items())
     return f"{by} {group[by]}" + (f": {settings}" if settings else "")
 
 

@@ -35,7 +35,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.catalog import scenario_dir, scenario_files
-from sim.config import ScenarioError, Scenario, field_table, load_scenario, validate
+from sim.config import Scenario, ScenarioError, field_table, load_scenario, validate
 from sim.model import CeasefireModel
 from sim.narrative import cause_phrase, narrate_day
 
@@ -62,24 +62,69 @@ class Lever:
 
 
 LEVERS: tuple[Lever, ...] = (
-    Lever("coverage", "Monitoring coverage", "monitors.coverage", 0.05,
-          "share of the front the monitors observe"),
-    Lever("loophole_width", "Loophole width", "truce.loophole_width", 0.05,
-          "share of sponsors' strikes that go on under the exemptions"),
-    Lever("entanglement", "Entanglement (factions, average)", "factions[].entanglement", 0.05,
-          "how mixed in the factions are with the exempted groups"),
-    Lever("fatigue", "War fatigue (parties, average)", "government.fatigue", 0.05,
-          "how tired of war the parties are at the start"),
-    Lever("leverage", "Sponsor leverage (average)", "sponsors[].leverage", 0.05,
-          "how much the parties depend on their sponsors"),
-    Lever("commitment", "Sponsor commitment (average)", "sponsors[].commitment", 0.05,
-          "how much the sponsors want the truce to hold"),
-    Lever("deconfliction", "Deconfliction", "deconfliction.level", 0.05,
-          "coordination between the foreign air forces"),
-    Lever("air_forces", "Foreign air forces", "deconfliction.air_forces", 1,
-          "air forces flying over the theatre"),
-    Lever("lead_time", "Lead time (days)", "truce.lead_time", 1,
-          "days between the announcement and the start"),
+    Lever(
+        "coverage",
+        "Monitoring coverage",
+        "monitors.coverage",
+        0.05,
+        "share of the front the monitors observe",
+    ),
+    Lever(
+        "loophole_width",
+        "Loophole width",
+        "truce.loophole_width",
+        0.05,
+        "share of sponsors' strikes that go on under the exemptions",
+    ),
+    Lever(
+        "entanglement",
+        "Entanglement",
+        "factions[].entanglement",
+        0.05,
+        "how mixed in the factions are with the exempted groups",
+    ),
+    Lever(
+        "fatigue",
+        "War fatigue",
+        "government.fatigue",
+        0.05,
+        "how tired of war the parties are at the start",
+    ),
+    Lever(
+        "leverage",
+        "Sponsor leverage",
+        "sponsors[].leverage",
+        0.05,
+        "how much the parties depend on their sponsors",
+    ),
+    Lever(
+        "commitment",
+        "Sponsor commitment",
+        "sponsors[].commitment",
+        0.05,
+        "how much the sponsors want the truce to hold",
+    ),
+    Lever(
+        "deconfliction",
+        "Deconfliction",
+        "deconfliction.level",
+        0.05,
+        "coordination between the foreign air forces",
+    ),
+    Lever(
+        "air_forces",
+        "Foreign air forces",
+        "deconfliction.air_forces",
+        1,
+        "air forces flying over the theatre",
+    ),
+    Lever(
+        "lead_time",
+        "Lead time (days)",
+        "truce.lead_time",
+        1,
+        "days between the announcement and the start",
+    ),
 )
 """The sliders, in page order (the monitoring switch comes first)."""
 
@@ -149,9 +194,15 @@ def apply_levers(scenario: Scenario, levers: Mapping[str, Any]) -> Scenario:
             continue
         lever = LEVER_BY_KEY.get(key)
         if lever is None:
-            raise ScenarioError("<app>", f"unknown lever; valid: {', '.join(LEVER_BY_KEY)}", field=key)
+            raise ScenarioError(
+                "<app>", f"unknown lever; valid: {', '.join(LEVER_BY_KEY)}", field=key
+            )
         low, high, is_int = lever_bounds(lever)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
             raise ScenarioError(
                 "<app>", f"{value!r} is outside the allowed range {low}–{high}", field=lever.path
             )
@@ -197,7 +248,9 @@ class LiveTruce(CeasefireModel):
         super().__init__(setup.scenario, replicates=1, seed=setup.seed, record=True)
 
 
-def ensemble_runs(scenario: Scenario, replicates: int = ENSEMBLE_SIZE, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def ensemble_runs(
+    scenario: Scenario, replicates: int = ENSEMBLE_SIZE, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
     """A few hundred truces under ``scenario``: one row each (``runs`` columns)."""
     return CeasefireModel(scenario, replicates=replicates, seed=seed).run().results()
 
@@ -239,14 +292,23 @@ def ensemble_figure(current: pd.DataFrame, previous: pd.DataFrame | None = None)
                 trace.line.color = "#888888"
             if trace.fillcolor:
                 trace.fillcolor = "rgba(136,136,136,0.15)"
-    collapsed = float(current["collapsed"].mean())
     fig.update_layout(
-        title={"text": f"{len(current)} truces like this: {collapsed:.0%} collapse within the horizon"},
-        height=430,
-        margin={"t": 60, "b": 90},
-        legend={"y": -0.2},
+        title={"text": f"{len(current)} truces like this"},
+        height=470,
+        width=310,
+        margin={"t": 50, "b": 100, "l": 70, "r": 10},
+        legend={"y": -0.22},
     )
     return fig
+
+
+def ensemble_sentence(current: pd.DataFrame, previous: pd.DataFrame | None = None) -> str:
+    """How many of the ensemble's truces collapse, now and with the previous settings."""
+    horizon = int(current["horizon"].max())
+    text = f"{current['collapsed'].mean():.0%} collapse within {horizon} days"
+    if previous is not None:
+        text += f" (previous settings: {previous['collapsed'].mean():.0%})"
+    return text
 
 
 def timeline_figure(model: CeasefireModel):
@@ -255,7 +317,19 @@ def timeline_figure(model: CeasefireModel):
 
     days, events = model.trace_tables()
     fig = timeline_chart(days, events)
-    fig.update_layout(title={"text": "This truce, day by day"}, height=430, margin={"t": 60, "b": 90})
+    first = int(days["day"].min()) if len(days) else 0
+    last = max(int(model.day), 14)
+    fig.update_xaxes(range=[first - 0.5, last + 0.5], autorange=False)
+    fig.update_layout(
+        title={"text": f"This truce, day by day (day {model.day})"},
+        height=560,
+        width=540,
+        margin={"t": 50, "b": 40, "l": 70, "r": 10},
+        legend={"font": {"size": 12}, "y": -0.14},
+    )
+    for trace in fig.data:
+        if trace.name == "events (hover to read)":
+            trace.showlegend = False
     return fig
 
 
@@ -295,7 +369,7 @@ CSS = """
 .truce-status.held { background: #d9f0e8; border-left: 10px solid #009E73; }
 .truce-log { font-size: 19px; line-height: 1.45; max-height: 260px; overflow-y: auto; }
 .truce-log p { margin: 0 0 6px 0; }
-.lever-help { font-size: 14px; color: #555; margin-top: -14px; margin-bottom: 6px; }
+.truce-ensemble { font-size: 22px; font-weight: 600; margin: 4px 0; }
 """
 
 
@@ -320,8 +394,10 @@ def EventLog(model: CeasefireModel):
     update_counter.get()
     _, events = model.trace_tables()
     lines = log_lines(events, model.scenario) or ["No violations yet."]
-    solara.Div(children=[solara.HTML(tag="p", unsafe_innerHTML=_escape(x)) for x in lines],
-               classes=["truce-log"])
+    solara.Div(
+        children=[solara.HTML(tag="p", unsafe_innerHTML=_escape(x)) for x in lines],
+        classes=["truce-log"],
+    )
 
 
 def _escape(text: str) -> str:
@@ -346,9 +422,12 @@ def EnsemblePanel(scenario: Scenario, seed: int):
     task = solara.lab.use_task(compute, dependencies=[key])  # noqa: SH101
     if task.latest is not None:
         current, previous = task.latest
+        solara.Div(children=[ensemble_sentence(current, previous)], classes=["truce-ensemble"])
         solara.FigurePlotly(ensemble_figure(current, previous))
     if task.pending:
-        solara.Text(f"Simulating {ENSEMBLE_SIZE} truces…", style={"font-size": "18px", "color": "#555"})
+        solara.Text(
+            f"Simulating {ENSEMBLE_SIZE} truces…", style={"font-size": "18px", "color": "#555"}
+        )
     elif task.error:
         solara.Error(f"Ensemble failed: {task.exception}")
 
@@ -365,20 +444,39 @@ def LeverPanel(base: Scenario, levers: solara.Reactive[dict], on_change):
         return set_value
 
     with solara.Card("Levers"):
-        solara.Switch(label="Monitoring mission", value=values["monitoring"], on_value=setter("monitoring"))
+        solara.Switch(
+            label="Monitoring mission", value=values["monitoring"], on_value=setter("monitoring")
+        )
         for lever in LEVERS:
             low, high, is_int = lever_bounds(lever)
             disabled = (lever.key == "coverage" and not values["monitoring"]) or (
                 lever.key in ("leverage", "commitment") and not base.sponsors
             )
             if is_int:
-                solara.SliderInt(lever.label, value=int(values[lever.key]), min=int(low), max=int(high),
-                                 step=int(lever.step), on_value=setter(lever.key), disabled=disabled)
+                solara.SliderInt(
+                    lever.label,
+                    value=int(values[lever.key]),
+                    min=int(low),
+                    max=int(high),
+                    step=int(lever.step),
+                    on_value=setter(lever.key),
+                    disabled=disabled,
+                )
             else:
-                solara.SliderFloat(lever.label, value=float(values[lever.key]), min=low, max=high,
-                                   step=lever.step, on_value=setter(lever.key), disabled=disabled)
-        solara.Button("Back to the scenario's values", text=True,
-                      on_click=lambda: on_change(lever_values(base)))
+                solara.SliderFloat(
+                    lever.label,
+                    value=float(values[lever.key]),
+                    min=low,
+                    max=high,
+                    step=lever.step,
+                    on_value=setter(lever.key),
+                    disabled=disabled,
+                )
+        solara.Button(
+            "Back to the scenario's values",
+            text=True,
+            on_click=lambda: on_change(lever_values(base)),
+        )
 
 
 @solara.component
@@ -401,16 +499,21 @@ def Classroom(base: Scenario, picker):
         model.set(LiveTruce(setup))
         force_update()
 
-    SolaraViz(model, components=[], model_params={"setup": setup}, play_interval=300,
-              name="Why truces collapse")
     with solara.Sidebar():
         picker()
         LeverPanel(base, levers, on_change)
+    SolaraViz(
+        model,
+        components=[],
+        model_params={"setup": setup},
+        play_interval=300,
+        name="Why truces collapse",
+    )
     solara.Style(CSS)
     if problem.value:
         solara.Error(problem.value)
     StatusBanner(model.value)
-    with solara.Columns([1, 1]):
+    with solara.Columns([3, 2]):
         with solara.Column():
             TimelinePanel(model.value)
         with solara.Column():
@@ -425,8 +528,9 @@ def Page():
     choices = solara.use_memo(lambda: scenario_choices(given), [])
     first = next(iter(choices), "")
     choice = solara.use_reactive(first)
-    scenario, error = solara.use_memo(lambda: load_choice(choices.get(choice.value, choice.value)),
-                                      [choice.value])
+    scenario, error = solara.use_memo(
+        lambda: load_choice(choices.get(choice.value, choice.value)), [choice.value]
+    )
 
     def picker():
         solara.Select("Scenario", values=list(choices), value=choice)
@@ -445,15 +549,30 @@ def Page():
 # =========================================================================== serving
 
 
-def server_command(scenario: Path | None = None, host: str = "127.0.0.1", port: int = 8765) -> tuple[list[str], dict]:
+def server_command(
+    scenario: Path | None = None, host: str = "127.0.0.1", port: int = 8765
+) -> tuple[list[str], dict]:
     """The ``solara run`` command line and environment that serve the page."""
     env = dict(os.environ)
     if scenario is not None:
         env[SCENARIO_ENV] = str(Path(scenario).resolve())
     else:
         env.pop(SCENARIO_ENV, None)
-    cmd = [sys.executable, "-m", "solara", "run", "sim.app", "--host", host, "--port", str(port),
-           "--production", "--no-open", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--log-level",
+        "warning",
+    ]
     return cmd, env
 
 

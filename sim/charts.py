@@ -83,6 +83,10 @@ ORIGIN_LABELS: dict[str, str] = {
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 DAY_AXIS = "days since the truce began"
 NEUTRAL = "#555555"
+MAX_CELL_LABELS = 80
+"""Heatmaps with more cells than this show values on hover only."""
+MAX_CATEGORIES = 12
+"""Swept parameters with more values than this get a numeric heatmap axis."""
 
 
 # --------------------------------------------------------------------------- colours
@@ -155,6 +159,11 @@ def _text(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
+def _value(value: Any) -> str:
+    """A parameter value for display, escaped."""
+    return _text(analysis.value_text(value))
+
+
 def _kind(by: str) -> str:
     return by if by in ("arm", "point") else "group"
 
@@ -170,7 +179,7 @@ def _group_labels(table: pd.DataFrame, by: str) -> dict[Any, str]:
     first = table.drop_duplicates(by).set_index(by)
     labels = {}
     for g in groups:
-        settings = ", ".join(f"{c} = {first.loc[g, c]}" for c in swept)
+        settings = ", ".join(f"{c} = {analysis.value_text(first.loc[g, c])}" for c in swept)
         labels[g] = _text(f"point {g}" + (f" ({settings})" if settings else ""))
     return labels
 
@@ -184,7 +193,7 @@ def _ci(low: float, high: float, level: float = 0.95) -> str:
 def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 540) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 22}},
+        title={"text": title, "x": 0, "xref": "paper", "xanchor": "left", "font": {"size": 22}},
         font={"family": FONT, "size": 16, "color": "#222222"},
         legend={
             "orientation": "h",
@@ -497,30 +506,35 @@ def sweep_heatmap(
     """
     table = _at_horizon(runs, [x, y], horizon, level)
     hover = [
-        f"{_text(x)} = {a}<br>{_text(y)} = {b}<br>{analysis.pct(s)} collapsed"
+        f"{_text(x)} = {_value(a)}<br>{_text(y)} = {_value(b)}<br>{analysis.pct(s)} collapsed"
         f"{_ci(lo, hi, level)}<br>{n:,} truces"
         for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
     ]
     scale = {"colorscale": "Cividis", "zmin": 0, "zmax": 1}
     bar = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
     xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
+    # Few values read best as categories; many numeric ones on a numeric scale.
+    numeric = {
+        c: pd.api.types.is_numeric_dtype(table[c]) and len(v) > MAX_CATEGORIES
+        for c, v in ((x, xs), (y, ys))
+    }
     if len(table) == len(xs) * len(ys):
         grid = table.assign(hover=hover).set_index([y, x])
         index = pd.MultiIndex.from_product([ys, xs])
         z = grid["share"].reindex(index).to_numpy().reshape(len(ys), len(xs))
         text = grid["hover"].reindex(index).to_numpy().reshape(len(ys), len(xs))
         trace = go.Heatmap(
-            x=[_text(v) for v in xs],
-            y=[_text(v) for v in ys],
+            x=xs if numeric[x] else [_value(v) for v in xs],
+            y=ys if numeric[y] else [_value(v) for v in ys],
             z=z,
             hovertext=text,
             hovertemplate="%{hovertext}<extra></extra>",
-            texttemplate="%{z:.0%}",
+            texttemplate="%{z:.0%}" if z.size <= MAX_CELL_LABELS else None,
             textfont={"size": 16},
             colorbar=bar,
             **scale,
         )
-        axis_type = "category"
+        axis_types = ["linear" if numeric[c] else "category" for c in (x, y)]
     else:
         trace = go.Scatter(
             x=table[x],
@@ -538,7 +552,7 @@ def sweep_heatmap(
             hovertemplate="%{hovertext}<extra></extra>",
             showlegend=False,
         )
-        axis_type = "-"
+        axis_types = ["-", "-"]
     fig = go.Figure(trace)
     _style(
         fig,
@@ -546,8 +560,8 @@ def sweep_heatmap(
         _text(x),
         _text(y),
     )
-    fig.update_xaxes(type=axis_type)
-    fig.update_yaxes(type=axis_type)
+    fig.update_xaxes(type=axis_types[0])
+    fig.update_yaxes(type=axis_types[1])
     return fig
 
 
@@ -556,7 +570,7 @@ def _sweep_band_traces(
 ) -> list[go.Scatter]:
     table = table.sort_values(x)
     hover = [
-        f"{name}<br>{_text(x)} = {v}: {analysis.pct(s)} collapsed{_ci(lo, hi, level)}"
+        f"{name}<br>{_text(x)} = {_value(v)}: {analysis.pct(s)} collapsed{_ci(lo, hi, level)}"
         f"<br>{n:,} truces"
         for v, s, lo, hi, n in table[[x, "share", "low", "high", "n"]].itertuples(index=False)
     ]

@@ -52,7 +52,7 @@ Scheduler = Annotated[
 ]
 Resume = Annotated[
     str | None,
-    typer.Option("--resume", is_flag=False, flag_value="latest", metavar="[DIR]",
+    typer.Option("--resume", metavar="[DIR]",
                  help="Finish an interrupted run: DIR, or alone (after the scenario) for the "
                  "latest unfinished run of this command.", show_default=False),
 ]
@@ -228,6 +228,27 @@ def validate(
     )
 
 
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A results folder (results/<scenario>/<timestamp>).")],
+    png: Annotated[bool, typer.Option("--png", help="Also export each chart as a PNG image.")] = False,
+) -> None:
+    """Build report.html from stored results, without re-running anything."""
+    import warnings
+
+    from sim.report import PngExportWarning, build_report
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PngExportWarning)
+        try:
+            path = build_report(results_dir, png=png)
+        except FileNotFoundError as exc:
+            fail(str(exc))
+    for warning in caught:
+        err.print(f"[yellow]note:[/] {warning.message}", highlight=False)
+    out.print(f"Report: [bold]{path}[/]")
+
+
 @app.command("list")
 def list_scenarios(
     directory: Annotated[
@@ -253,10 +274,13 @@ def list_scenarios(
 @app.command("app")
 def classroom_app(
     scenario: Annotated[
-        Path | None, typer.Argument(help="Scenario YAML file to open first (default: the bundled ones).")
+        Path | None,
+        typer.Argument(help="Scenario YAML file to open first (default: the bundled ones)."),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8765,
 ) -> None:
     """Start the classroom demo in the browser: sliders, step, moving plots."""
     from sim.app import serve
@@ -272,10 +296,14 @@ def story(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the truce to tell.")] = 0,
     find: Annotated[
         str | None,
-        typer.Option("--find", help="Start at --seed and pick the first truce that ends this way: collapse|survive."),
+        typer.Option(
+            "--find",
+            help="Start at --seed and pick the first truce that ends this way: collapse|survive.",
+        ),
     ] = None,
     html_path: Annotated[
-        Path | None, typer.Option("--html", help="Where to write the page (default: results/stories/).")
+        Path | None,
+        typer.Option("--html", help="Where to write the page (default: results/stories/)."),
     ] = None,
     set_: Sets = None,
 ) -> None:
@@ -360,9 +388,18 @@ def calibrate(
               f"results in [bold]{result.path}[/]", highlight=False)
 
 
+def resume_flag(argv: list[str]) -> list[str]:
+    """Let ``--resume`` stand alone: without a folder after it, it means the latest unfinished run."""
+    out_ = list(argv)
+    for i, arg in enumerate(out_):
+        if arg == "--resume" and (i + 1 == len(out_) or out_[i + 1].startswith("-")):
+            out_[i] = "--resume=latest"
+    return out_
+
+
 def main() -> None:
     """Entry point of the ``truce`` console script."""
-    app()
+    app(args=resume_flag(sys.argv[1:]))
 
 
 if __name__ == "__main__":

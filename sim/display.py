@@ -123,7 +123,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     t = Table(title=title, title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(p, justify="right")
+        t.add_column(p.replace(".", ".\n"), justify="right")  # dotted paths wrap at the dots
     t.add_column("Replicates", justify="right")
     for h in horizons:
         t.add_column(f"Collapsed ≤ {h} d\n(95% CI)", justify="right")

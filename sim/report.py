@@ -14,8 +14,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from sim import analysis, charts
+from sim import analysis, charts, storage
 
 REPORT = "report.html"
 CHARTS_DIR = "charts"
@@ -76,24 +74,6 @@ class Chart:
 # --------------------------------------------------------------------------- reading
 
 
-def read_runs(results_dir: Path) -> pd.DataFrame:
-    """The runs table of a results folder: its Parquet parts, in name order.
-
-    Args:
-        results_dir: ``results/<scenario>/<timestamp>/``.
-
-    Returns:
-        One row per simulated truce.
-
-    Raises:
-        FileNotFoundError: if the folder has no runs parts.
-    """
-    parts = sorted((Path(results_dir) / "runs").glob("*.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"no runs table (runs/*.parquet) in {results_dir}")
-    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-
-
 def _names(value: Any) -> list[Any]:
     """Names from a list of names, a list of ``{"name": ...}`` or a mapping."""
     if isinstance(value, Mapping):
@@ -113,9 +93,11 @@ def design_of(manifest: Mapping[str, Any], runs: pd.DataFrame) -> Design:
     """Find the grouping from the manifest's design and the runs' columns.
 
     Swept parameters are those the manifest lists (``parameters``, ``swept``,
-    … at the top level or under ``design``) that are columns of the runs and
-    take more than one value; failing that, the dotted-path columns of the
-    runs. Arms keep the order the manifest gives.
+    … at the top level or under ``design``, or the ``overrides`` of a design
+    given as one record per point) that are columns of the runs and take more
+    than one value; failing that, the dotted-path columns of the runs. A
+    manifest of ``kind: sweep`` groups by design point. Arms keep the order
+    the manifest gives (``arms``).
 
     Args:
         manifest: the parsed manifest.json.
@@ -124,15 +106,18 @@ def design_of(manifest: Mapping[str, Any], runs: pd.DataFrame) -> Design:
     Returns:
         The :class:`Design`.
     """
-    design = manifest.get("design") if isinstance(manifest.get("design"), Mapping) else {}
+    raw = manifest.get("design")
+    design = raw if isinstance(raw, Mapping) else {}
     listed = [n for src in (manifest, design) for k in _PARAMETER_KEYS for n in _names(src.get(k))]
+    if isinstance(raw, list):  # one record per design point: {"arm", "point", "overrides"}
+        listed += [k for r in raw if isinstance(r, Mapping) for k in r.get("overrides") or {}]
     candidates = [str(c) for c in dict.fromkeys(listed) if str(c) in runs.columns]
     candidates = candidates or analysis.swept_columns(runs)
     params = [c for c in candidates if runs[c].nunique(dropna=False) > 1]
     present = list(dict.fromkeys(runs["arm"]))
     ordered = [a for a in _names(manifest.get("arms") or design.get("arms")) if a in present]
     arms = list(dict.fromkeys(ordered + present))
-    is_sweep = bool(params) and runs["point"].nunique() > 1
+    is_sweep = manifest.get("kind") == "sweep" or (bool(params) and runs["point"].nunique() > 1)
     return Design(by="point" if is_sweep else "arm", arms=arms, parameters=params)
 
 
@@ -300,12 +285,12 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
             else f"more than {g['horizon']}"
         )
         collapse_day = g.get("median_collapse_day")
-        settings = [(g.get("parameters") or {}).get(p, "–") for p in params]
+        settings = [analysis.value_text((g.get("parameters") or {}).get(p, "–")) for p in params]
         rows.append(
             [g[by], *settings, f"{g['replicates']:,}", *shares, median]
             + ["–" if collapse_day is None else f"{collapse_day:g}"]
         )
-    return _fold("All groups", _table(headers, rows), len(rows))
+    return _fold("Collapse and survival per design point", _table(headers, rows), len(rows))
 
 
 def _hazard_ratio_text(c: Mapping[str, Any]) -> str:
@@ -346,16 +331,16 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
     )
 
 
-def _grid(by: str, groups: Sequence[Any], measures: Sequence[tuple[str, Sequence[str]]]) -> str:
+def _grid(
+    title: str, by: str, groups: Sequence[Any], measures: Sequence[tuple[str, Sequence[str]]]
+) -> str:
     """A table of measures per group: groups as columns when few, else as rows."""
     names = [str(g) if by == "arm" else f"point {g}" for g in groups]
     if len(groups) <= MAX_GROUP_COLUMNS:
         rows = [[label, *values] for label, values in measures]
         return _table(["", *names], rows)
     rows = [[name, *(values[i] for _, values in measures)] for i, name in enumerate(names)]
-    return _fold(
-        f"All {len(groups):,} groups", _table([by, *(m for m, _ in measures)], rows), len(rows)
-    )
+    return _fold(title, _table([by, *(m for m, _ in measures)], rows), len(rows))
 
 
 def _violations_tables(runs: pd.DataFrame, by: str) -> str:
@@ -387,14 +372,16 @@ def _violations_tables(runs: pd.DataFrame, by: str) -> str:
                 [f"{r['wrong_retaliations']:,} of {r['retaliations']:,}" for r in records],
             )
         )
-    out = _grid(by, groups, measures)
+    out = _grid("Violations and attribution per design point", by, groups, measures)
     parties = analysis.violations_by_party(runs, by=by)
     if len(parties):
         wide = parties.pivot(index=by, columns="party", values="mean")
         party_measures = [
             (p, [f"{wide.loc[g, p]:.2f}" for g in groups]) for p in analysis.party_columns(runs)
         ]
-        out += "<h3>Violations per truce, by party</h3>" + _grid(by, groups, party_measures)
+        out += "<h3>Violations per truce, by party</h3>" + _grid(
+            "Violations by party per design point", by, groups, party_measures
+        )
     return out + (
         '<p class="note">Violations per truce by origin are means over all simulated truces '
         "(retaliations count under the origin they answer). Detection and attribution are "
@@ -523,7 +510,7 @@ def render(
     )
     status = manifest.get("status")
     warning = (
-        f'<p class="note"><strong>Status: {_e(status)}.</strong> The run had not finished when '
+        f'<p class="note"><strong>Status: {_e(status)}.</strong> The run had not completed when '
         "this report was made; the numbers cover the truces simulated so far.</p>"
         if status not in (None, "complete")
         else ""
@@ -576,19 +563,6 @@ the model under this scenario's assumptions, not a forecast for a real truce.</p
 # --------------------------------------------------------------------------- writing
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def png_support() -> str | None:
     """Why PNG export would fail here, or None if kaleido is importable."""
     try:
@@ -632,7 +606,7 @@ def export_pngs(chart_list: Sequence[Chart], out_dir: Path) -> list[Path]:
                 f"PNG export failed: {err}. kaleido needs Chrome or Chromium: "
                 "`apt-get install -y chromium` (or `plotly_get_chrome`)."
             ) from err
-        _atomic_write(path, data)
+        storage.atomic_write_bytes(path, data)
         written.append(path)
     return written
 
@@ -658,12 +632,14 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     if not manifest_path.exists():
         raise FileNotFoundError(f"no manifest.json in {results_dir}")
     manifest = json.loads(manifest_path.read_text())
-    runs = read_runs(results_dir)
+    runs = storage.read_runs(results_dir)
     design = design_of(manifest, runs)
     summary = load_summary(results_dir, runs, design)
     chart_list = report_charts(runs, design)
     out = results_dir / REPORT
-    _atomic_write(out, render(manifest, summary, runs, design, chart_list).encode("utf-8"))
+    storage.atomic_write_bytes(
+        out, render(manifest, summary, runs, design, chart_list).encode("utf-8")
+    )
     if png:
         try:
             export_pngs(chart_list, results_dir / CHARTS_DIR)

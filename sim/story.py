@@ -142,7 +142,9 @@ def ending_line(tr: Trace) -> str:
             f"cause: {cause_phrase(str(out['cause']))}"
         )
         if int(out["wrong_retaliations"]):
-            head += f", with {int(out['wrong_retaliations'])} retaliation(s) against the wrong party"
+            head += (
+                f", with {int(out['wrong_retaliations'])} retaliation(s) against the wrong party"
+            )
         return head + f". {total} violations in all."
     return f"The truce held for all {int(out['horizon'])} days, despite {total} violations."
 
@@ -226,4 +228,3 @@ def write_html(story: Story, path: Path) -> Path:
 def default_html_path(scenario_file: Path, seed: int, out: Path = Path("results")) -> Path:
     """Where ``truce story`` writes its page by default."""
     return out / "stories" / f"{Path(scenario_file).stem}-seed{seed}.html"
-

@@ -134,3 +134,13 @@ def test_escaped_names_show_as_typed_inside_charts(browser, tmp_path):
         assert errors == [] and dialogs == [] and blocked == []
     finally:
         context.close()
+
+
+def test_png_export_with_kaleido(tmp_path):
+    pytest.importorskip("kaleido", reason="PNG export needs kaleido (optional)")
+    chromium_path()
+    folder = write_results_dir(tmp_path / "results", make_runs(n=60))
+    report.build_report(folder, png=True)
+    pngs = sorted((folder / "charts").glob("*.png"))
+    assert [p.name for p in pngs] == ["causes.png", "collapse.png", "survival.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

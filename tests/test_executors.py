@@ -1,0 +1,137 @@
+"""Executors and common random numbers: results do not depend on how chunks are run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.config import load_scenario
+from sim.executors import Plan, SerialExecutor, choose_engine
+from sim.runner import chunks, run_one
+
+SCENARIO = """\
+extends: {base}
+name: crn
+truce: {{horizon: 40}}
+replicates: 60
+compare:
+  unmonitored: {{monitors: null}}
+  monitored: {{monitors.coverage: 0.7}}
+  same: {{monitors: null, truce.loophole_width: 0.5}}
+"""
+
+
+@pytest.fixture
+def crn_path(write_yaml, baseline_path):
+    return write_yaml(SCENARIO.format(base=baseline_path), "crn.yaml")
+
+
+def _parts(result) -> dict[str, bytes]:
+    folder = result.path / "runs"
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))}
+
+
+@pytest.mark.slow
+def test_results_are_byte_identical_across_engines_and_workers(crn_path, tmp_path):
+    runs = {}
+    for name, kwargs in {
+        "serial": {"engine": "serial"},
+        "local-1": {"engine": "local", "workers": 1},
+        "local-2": {"engine": "local", "workers": 2},
+        "dask": {"engine": "dask", "workers": 2},
+    }.items():
+        result = sim.compare(crn_path, out=tmp_path / name, chunk_size=20, **kwargs)
+        assert result.manifest["engine"] == kwargs["engine"]
+        runs[name] = _parts(result)
+    reference = runs.pop("serial")
+    assert len(reference) == 3 * 3  # three arms, three chunks each
+    for name, parts in runs.items():
+        assert parts == reference, f"{name} differs from serial"
+
+
+def test_arms_share_chunk_seeds_and_initial_states(crn_path):
+    result = sim.compare(crn_path, out=None, chunk_size=20, engine="serial")
+    runs = result.runs
+    assert list(dict.fromkeys(runs["arm"])) == ["unmonitored", "monitored", "same"]
+    by_arm = {arm: rows.reset_index(drop=True) for arm, rows in runs.groupby("arm", sort=False)}
+    # the initial state (before any lever acts) is the same replicate by replicate
+    for column in ("start_trust", "pre_truce_violations", "replicate", "chunk"):
+        pd.testing.assert_series_equal(by_arm["unmonitored"][column], by_arm["monitored"][column])
+    # an arm that restates the base values is the base arm, draw for draw
+    pd.testing.assert_frame_equal(
+        by_arm["unmonitored"].drop(columns="arm"), by_arm["same"].drop(columns="arm")
+    )
+    # and the monitoring lever does change outcomes
+    assert not by_arm["unmonitored"]["detected"].equals(by_arm["monitored"]["detected"])
+    # chunk c of every arm is run_one(arm scenario, seed, size, chunk=c)
+    base = load_scenario(crn_path, {"monitors.coverage": 0.7, "compare": {}})
+    c = chunks(60, 20)[1]
+    direct = run_one(base, result.manifest["seed"], c.size, c.index, c.start)
+    mine = by_arm["monitored"].iloc[20:40].drop(columns=["arm", "point"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, direct)
+
+
+def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
+    write_yaml, baseline_path, tmp_path, monkeypatch
+):
+    import sim.runner
+    from sim.experiment import ExperimentFailed
+
+    path = write_yaml(
+        f"extends: {baseline_path}\nname: fails\ntruce: {{horizon: 20}}\nreplicates: 40\n"
+        "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n"
+    )
+    real = sim.runner.run_one
+
+    def flaky(scenario, seed, replicates, chunk=0, start=0):
+        if scenario.monitors.coverage == 0.8 and chunk == 1:
+            raise RuntimeError("boom")
+        return real(scenario, seed, replicates, chunk, start)
+
+    monkeypatch.setattr(sim.runner, "run_one", flaky)
+    with pytest.raises(ExperimentFailed) as info:
+        sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial")
+    failure = info.value.failures[0]
+    assert "point 1" in failure["where"] and "monitors.coverage=0.8" in failure["where"]
+    assert "chunk 1" in failure["where"] and "seed 20160227" in failure["where"]
+    assert "RuntimeError: boom" in failure["error"]
+    run_dir = info.value.result.path
+    assert len(list((run_dir / "runs").glob("*.parquet"))) == 3  # the other chunks are kept
+    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
+    assert manifest["status"] == "failed" and manifest["failures"][0]["where"] == failure["where"]
+
+    monkeypatch.setattr(sim.runner, "run_one", real)
+    resumed = sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial", resume=run_dir)
+    clean = sim.sweep(path, out=tmp_path / "clean", chunk_size=20, engine="serial")
+    assert resumed.manifest["status"] == "complete"
+    assert _parts(resumed) == _parts(clean)
+
+
+def test_engine_plan_for_small_and_large_jobs():
+    assert choose_engine("local", None, 1) == Plan("serial", 1)
+    assert choose_engine("local", None, 2).start_method in ("fork", "spawn")
+    assert choose_engine("local", 2, 100) == Plan("local", 2, "spawn")
+    assert choose_engine("local", 8, 3).workers == 3
+    assert choose_engine("serial", 4, 100) == Plan("serial", 1)
+    with pytest.raises(ValueError, match="unknown engine"):
+        choose_engine("mpi", None, 1)
+
+
+def test_serial_executor_returns_finished_futures():
+    future = SerialExecutor().submit(divmod, 7, 2)
+    assert future.done() and future.result() == (3, 1)
+    failing = SerialExecutor().submit(divmod, 1, 0)
+    assert isinstance(failing.exception(), ZeroDivisionError)
+
+
+def test_import_sim_is_cheap_and_exports_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim; heavy = [m for m in ('mesa', 'pandas', 'scipy') if m in sys.modules];"
+        "print(heavy); print(sim.compare.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "sim.experiment"]

@@ -1,0 +1,123 @@
+"""Story mode: seeded determinism, seed search, the HTML page, the narrative and the levers."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from sim import story as st
+from sim.app import LEVERS, apply_levers, lever_bounds, lever_values
+from sim.cli import app as cli
+from sim.config import ScenarioError, field_table, load_scenario
+from sim.narrative import held_fire, narrate_day
+
+SCENARIO = "scenarios/monitored.yaml"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(SCENARIO)
+
+
+def test_same_seed_same_story(scenario):
+    a, b = st.tell(scenario, 3), st.tell(scenario, 3)
+    assert a.lines == b.lines
+    assert a.trace.events["text"].tolist() == b.trace.events["text"].tolist()
+
+
+def test_find_collapse_and_survive(scenario):
+    seed = st.find_seed(scenario, "collapse")
+    told = st.tell(scenario, seed)
+    assert told.collapsed and told.trace.outcome["collapse_day"] > 0
+    assert "collapse" in told.trace.events["kind"].tolist()
+    assert told.lines[-1].startswith(
+        f"The truce collapsed on day {told.trace.outcome['collapse_day']}"
+    )
+    kept = st.find_seed(scenario, "survive")
+    assert not st.tell(scenario, kept).collapsed
+    # First such seed: every earlier seed ends the other way.
+    assert all(not st.ends_in_collapse(scenario, s) for s in range(seed))
+    assert all(st.ends_in_collapse(scenario, s) for s in range(kept))
+
+
+def test_find_gives_up_clearly(scenario):
+    never = scenario.model_copy(update={"truce": scenario.truce.model_copy(update={"horizon": 1})})
+    with pytest.raises(st.NoSuchStory, match="no truce that collapses"):
+        st.find_seed(never, "collapse", limit=3)
+    with pytest.raises(ValueError):
+        st.find_seed(scenario, "maybe")  # type: ignore[arg-type]
+
+
+def test_story_text_tells_each_eventful_day(scenario):
+    told = st.tell(scenario, st.find_seed(scenario, "collapse"))
+    events = told.trace.events
+    truce_days = sorted({int(d) for d in events["day"] if d > 0})
+    for day in truce_days:
+        assert any(line.startswith(f"Day {day}:") for line in told.lines), day
+    # A party hit without answering back that day "holds fire".
+    for day in truce_days:
+        rows = events[events["day"] == day].to_dict("records")
+        quiet = held_fire(rows, [p.name for p in scenario.principals])
+        text = narrate_day(day, rows, scenario)
+        for name in quiet:
+            if "collapse" not in {r["kind"] for r in rows}:
+                assert scenario.label(name) in text.split(". ")[-1] and "fire" in text
+
+
+def test_html_page_escapes_and_embeds_plotly(scenario, tmp_path):
+    nasty = scenario.model_copy(
+        update={"name": "<script>alert(1)</script>", "description": "a & b"}
+    )
+    factions = tuple(f.model_copy(update={"label": "<b>Rebels</b>"}) for f in nasty.factions)
+    nasty = nasty.model_copy(update={"factions": factions})
+    told = st.tell(nasty, 1)
+    path = st.write_html(told, tmp_path / "deep" / "story.html")
+    page = path.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>Rebels</b>" not in page
+    assert "a &amp; b" in page
+    assert "<script src=" not in page and "Plotly.newPlot" in page and len(page) > 1_000_000
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_story_find(tmp_path):
+    out = tmp_path / "s.html"
+    result = CliRunner().invoke(cli, ["story", SCENARIO, "--find", "collapse", "--html", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "The truce collapsed on day" in result.output
+    assert out.exists()
+    bad = CliRunner().invoke(cli, ["story", SCENARIO, "--find", "maybe"])
+    assert bad.exit_code == 2
+
+
+def test_cli_story_bad_scenario(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitors:\n  coverage: 2\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["story", str(bad)])
+    assert result.exit_code == 2
+    assert "monitors.coverage" in result.output and "Traceback" not in result.output
+
+
+def test_lever_bounds_follow_the_schema():
+    rows = {r["path"]: r for r in field_table()}
+    for lever in LEVERS:
+        low, high, is_int = lever_bounds(lever)
+        assert f"between {low}" in rows[lever.path]["expected"]
+        assert is_int == ("whole number" in rows[lever.path]["expected"])
+
+
+def test_apply_levers(scenario):
+    values = lever_values(scenario)
+    same = apply_levers(scenario, values)
+    assert same.monitors.coverage == scenario.monitors.coverage
+    changed = apply_levers(scenario, {**values, "entanglement": 0.5, "monitoring": False})
+    assert changed.monitors is None
+    mean = sum(f.entanglement for f in changed.factions) / len(changed.factions)
+    assert mean == pytest.approx(0.5, abs=1e-6)
+    # The most entangled faction stays the most entangled.
+    order = [f.name for f in sorted(scenario.factions, key=lambda f: f.entanglement)]
+    assert order == [f.name for f in sorted(changed.factions, key=lambda f: f.entanglement)]
+    for bad in ({"coverage": 1.5}, {"lead_time": 91}, {"air_forces": 2.5}, {"nope": 1}):
+        with pytest.raises(ScenarioError):
+            apply_levers(scenario, bad)
