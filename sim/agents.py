@@ -137,7 +137,9 @@ class Principal(mesa.Agent):
             sanction_weight=c.sanction_weight,
         )
         # Commanders rein in their units harder where monitors watch (E4b).
-        p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - m.mission.p_detect())
+        p_unauthorised = (
+            c.indiscipline_rate * (1 - self.config.cohesion) * (1 - m.mission.p_detect())
+        )
         target = m.pick_adversary(self.index, u[2])
         for slot, fired, origin in (
             (self.slot_deliberate, u[0] < p, DELIBERATE),
@@ -211,7 +213,10 @@ class ExcludedGroup(mesa.Agent):
         """
         m, c = self.model, self.model.constants
         p = dec.spoiler_probability(
-            self.config.strength, self.config.spoiler_intent, m.calm, c.spoiler_rate,
+            self.config.strength,
+            self.config.spoiler_intent,
+            m.calm,
+            c.spoiler_rate,
             c.spoiler_calm_boost,
         )
         target = np.minimum((u[1] * m.n_principals).astype(np.int64), m.n_principals - 1)
@@ -246,7 +251,9 @@ class Sponsor(mesa.Agent):
         # Loopholes: the government camp's strikes on exempted groups land on entangled factions.
         can_loop = cfg.air_force and self.backs_government and bool(terms.exempted)
         ent = np.array([f.entanglement for f in m.factions])
-        p = dec.loophole_hit_probability(cfg.strike_tempo, terms.loophole_width, c.loophole_hit, ent)
+        p = dec.loophole_hit_probability(
+            cfg.strike_tempo, terms.loophole_width, c.loophole_hit, ent
+        )
         factions = np.arange(1, m.n_principals)
         s = self.slot_loophole
         acts.fired[s] = (u_loop < p[:, None]) & can_loop

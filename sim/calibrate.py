@@ -166,12 +166,12 @@ class Calibration:
 
 
 def calibrate(
-    budget: int = 200,
-    replicates: int = 200,
+    budget: int = 150,
+    replicates: int = 150,
     seed: int = 20120412,
     accept: float = 0.1,
     refine: int = 5,
-    refine_replicates: int = 1000,
+    refine_replicates: int = 600,
     out: str | Path | None = "results",
     priors: Mapping[str, tuple[float, float]] = PRIORS,
     progress: ProgressCallback | None = None,

@@ -18,7 +18,7 @@ from rich.console import Console
 
 app = typer.Typer(
     name="truce",
-    help="Simulate ceasefires: how likely is a truce like this to collapse, and what makes it hold?",
+    help="Simulate ceasefires: how likely is a truce to collapse, and what makes it hold?",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -28,15 +28,22 @@ err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 Replicates = Annotated[
-    int | None, typer.Option("--replicates", "-n", min=1, help="Simulated truces (default: the scenario's).")
+    int | None,
+    typer.Option("--replicates", "-n", min=1, help="Simulated truces (default: the scenario's)."),
 ]
-Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Root random seed (default: the scenario's).")]
+Seed = Annotated[
+    int | None, typer.Option("--seed", min=0, help="Root random seed (default: the scenario's).")
+]
 Sets = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a parameter: dotted.path=value (repeatable).", show_default=False),
+    typer.Option(
+        "--set", help="Override a parameter: dotted.path=value (repeatable).", show_default=False
+    ),
 ]
 OutDir = Annotated[Path, typer.Option("--out", help="Results root folder.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
+]
 Engine = Annotated[
     str,
     typer.Option("--engine", help="Where chunks run: local (process pool), serial, or dask."),
@@ -47,19 +54,27 @@ Workers = Annotated[
 ]
 Scheduler = Annotated[
     str | None,
-    typer.Option("--scheduler", help="Dask scheduler address (tcp://host:port); "
-                 "without it --engine dask starts a LocalCluster.", show_default=False),
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:port); "
+        "without it --engine dask starts a LocalCluster.",
+        show_default=False,
+    ),
 ]
 Resume = Annotated[
     str | None,
-    typer.Option("--resume", metavar="[DIR]",
-                 help="Finish an interrupted run: DIR, or alone (after the scenario) for the "
-                 "latest unfinished run of this command.", show_default=False),
+    typer.Option(
+        "--resume",
+        metavar="[DIR]",
+        help="Finish an interrupted run: DIR, or alone (after the scenario) for the "
+        "latest unfinished run of this command.",
+        show_default=False,
+    ),
 ]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")]
 ChunkSize = Annotated[
     int,
-    typer.Option("--chunk-size", min=1, help="Replicates per chunk (part of the result's identity)."),
+    typer.Option("--chunk-size", min=1, help="Replicates per chunk (part of a result's identity)."),
 ]
 
 
@@ -155,9 +170,19 @@ def sweep(
     _experiment_command("sweep", **locals())
 
 
-def _experiment_command(kind: str, *, scenario: Path, set_: list[str] | None, as_json: bool,
-                        out_dir: Path, resume: str | None, no_report: bool, engine: str,
-                        chunk_size: int = 1000, **options: Any) -> None:
+def _experiment_command(
+    kind: str,
+    *,
+    scenario: Path,
+    set_: list[str] | None,
+    as_json: bool,
+    out_dir: Path,
+    resume: str | None,
+    no_report: bool,
+    engine: str,
+    chunk_size: int = 1000,
+    **options: Any,
+) -> None:
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
     from sim import display, experiment
     from sim.executors import ENGINES
@@ -177,17 +202,30 @@ def _experiment_command(kind: str, *, scenario: Path, set_: list[str] | None, as
     label = {"run": "Simulating", "compare": "Comparing", "sweep": "Sweeping"}[kind]
     try:
         with display.progress_bar(f"{label} {resolved.name}", total) as update:
-            result = function(resolved, out=out_dir, progress=update, engine=engine,
-                              resume=True if resume == "latest" else resume,
-                              chunk_size=chunk_size, keep_runs=False, **options)
+            result = function(
+                resolved,
+                out=out_dir,
+                progress=update,
+                engine=engine,
+                resume=True if resume == "latest" else resume,
+                chunk_size=chunk_size,
+                keep_runs=False,
+                **options,
+            )
     except experiment.ExperimentFailed as exc:
         for f in exc.failures:
             err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
-        fail(f"{len(exc.failures)} chunk(s) failed; the rest is stored in {exc.result.path}. "
-             f"Fix the cause and re-run with --resume {exc.result.path}", code=1)
+        fail(
+            f"{len(exc.failures)} chunk(s) failed; the rest is stored in {exc.result.path}. "
+            f"Fix the cause and re-run with --resume {exc.result.path}",
+            code=1,
+        )
     except KeyboardInterrupt:
-        fail("interrupted; finished chunks are stored. Re-run the same command with --resume "
-             "to complete it.", code=130)
+        fail(
+            "interrupted; finished chunks are stored. Re-run the same command with --resume "
+            "to complete it.",
+            code=130,
+        )
     report = None
     if not no_report:
         report, note = experiment.write_report(result)
@@ -195,13 +233,22 @@ def _experiment_command(kind: str, *, scenario: Path, set_: list[str] | None, as
             err.print(f"note: {note}", highlight=False)
     summary = result.summary_dict
     if as_json:
-        emit_json({"scenario": resolved.name, "kind": kind, "seed": result.manifest["seed"],
-                   "engine": result.manifest["engine"], "results": str(result.path),
-                   "report": str(report) if report else None, **summary})
+        emit_json(
+            {
+                "scenario": resolved.name,
+                "kind": kind,
+                "seed": result.manifest["seed"],
+                "engine": result.manifest["engine"],
+                "results": str(result.path),
+                "report": str(report) if report else None,
+                **summary,
+            }
+        )
         return
     title = f"{resolved.name}: {resolved.description}".rstrip(": ")
     tables = (
-        [display.sweep_table(summary, title)] if kind == "sweep"
+        [display.sweep_table(summary, title)]
+        if kind == "sweep"
         else [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     )
     for table in tables:
@@ -230,8 +277,12 @@ def validate(
 
 @app.command()
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="A results folder (results/<scenario>/<timestamp>).")],
-    png: Annotated[bool, typer.Option("--png", help="Also export each chart as a PNG image.")] = False,
+    results_dir: Annotated[
+        Path, typer.Argument(help="A results folder (results/<scenario>/<timestamp>).")
+    ],
+    png: Annotated[
+        bool, typer.Option("--png", help="Also export each chart as a PNG image.")
+    ] = False,
 ) -> None:
     """Build report.html from stored results, without re-running anything."""
     import warnings
@@ -355,10 +406,10 @@ def hindcast(
 @app.command()
 @handles_bad_input
 def calibrate(
-    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 200,
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 150,
     replicates: Annotated[
         int, typer.Option("--replicates", "-n", min=1, help="Truces per scenario and point.")
-    ] = 200,
+    ] = 150,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the design.")] = 20120412,
     accept: Annotated[
         float, typer.Option("--accept", min=0.0, max=1.0, help="Share of points accepted.")
@@ -366,7 +417,7 @@ def calibrate(
     refine: Annotated[int, typer.Option("--refine", min=1, help="Best points re-run.")] = 5,
     refine_replicates: Annotated[
         int, typer.Option("--refine-replicates", min=1, help="Truces per scenario when refining.")
-    ] = 1000,
+    ] = 600,
     as_json: AsJson = False,
     out_dir: OutDir = Path("results"),
 ) -> None:
@@ -377,19 +428,39 @@ def calibrate(
     if accept <= 0:
         fail("--accept must be above 0")
     with progress_bar("Calibrating", budget + min(refine, budget)) as update:
-        result = cal.calibrate(budget, replicates, seed, accept, refine, refine_replicates,
-                               out=out_dir, progress=update)
+        result = cal.calibrate(
+            budget,
+            replicates,
+            seed,
+            accept,
+            refine,
+            refine_replicates,
+            out=out_dir,
+            progress=update,
+        )
     if as_json:
-        emit_json({"results": str(result.path), "constants": result.best, "fit": result.best_fit,
-                   "seed": seed, "budget": budget, "accepted": len(result.accepted)})
+        emit_json(
+            {
+                "results": str(result.path),
+                "constants": result.best,
+                "fit": result.best_fit,
+                "seed": seed,
+                "budget": budget,
+                "accepted": len(result.accepted),
+            }
+        )
         return
-    out.print(result.posterior().to_string(float_format=lambda x: f"{x:.4g}"), highlight=False)
-    out.print(f"Fit of the estimate: distance {result.best_fit['distance']:.3f}; "
-              f"results in [bold]{result.path}[/]", highlight=False)
+    table = result.posterior().to_string(float_format=lambda x: f"{x:.4g}")
+    out.print(table, highlight=False, soft_wrap=True)
+    out.print(
+        f"Fit of the estimate: distance {result.best_fit['distance']:.3f}; "
+        f"results in [bold]{result.path}[/]",
+        highlight=False,
+    )
 
 
 def resume_flag(argv: list[str]) -> list[str]:
-    """Let ``--resume`` stand alone: without a folder after it, it means the latest unfinished run."""
+    """Let ``--resume`` stand alone: with no folder after it, it means the latest unfinished run."""
     out_ = list(argv)
     for i, arg in enumerate(out_):
         if arg == "--resume" and (i + 1 == len(out_) or out_[i + 1].startswith("-")):

@@ -42,7 +42,7 @@ def defection_probability(
 
     gain = resolve · (advantage + regroup_weight · regroup)
     cost = restraint_weight · restraint + p_detect · (reputation_cost + sanction_weight · restraint)
-    p    = base_propensity · exp(gain_sensitivity · (gain − cost)) · (1 − fatigue), clipped to [0, 1]
+    p    = base_propensity · exp(gain_sensitivity · (gain − cost)) · (1 − fatigue), in [0, 1]
     """
     gain = resolve * (advantage + regroup_weight * regroup)
     cost = restraint_weight * restraint_level + p_detect * (
@@ -111,7 +111,9 @@ def update_fatigue(
     return np.clip(fatigue + gain * suffered - recovery * calm, 0.0, 1.0)
 
 
-def regroup(strength: np.ndarray, adversary: np.ndarray, calm: np.ndarray, rate: float) -> np.ndarray:
+def regroup(
+    strength: np.ndarray, adversary: np.ndarray, calm: np.ndarray, rate: float
+) -> np.ndarray:
     """(E12) In calm, the weaker side recovers a share of the strength gap."""
     gap = np.maximum(adversary - strength, 0.0)
     return np.clip(strength + rate * gap * calm, 0.0, 1.0)
@@ -127,7 +129,9 @@ def dominant_origin(origin_counts: np.ndarray) -> np.ndarray:
     return np.argmax(origin_counts, axis=0)
 
 
-def escalation_days(u: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray, rate: float) -> np.ndarray:
+def escalation_days(
+    u: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray, rate: float
+) -> np.ndarray:
     """(E15) Days from collapse to a full offensive: geometric, slower when parties are tired."""
     p = np.clip(rate * (1.0 - fatigue) * (0.5 + resolve), 1e-6, 1.0 - 1e-9)
     return np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-p))).astype(np.int64)

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
@@ -57,16 +57,16 @@ def _number(value: Any, path: str) -> float:
 class Bounds(_Frozen):
     """The interval a sampled parameter is drawn from."""
 
-    low: float
-    high: float
+    low: float = Field(..., description="lower end")
+    high: float = Field(..., description="upper end (above low)")
 
 
 class Span(_Frozen):
     """An evenly spaced range of grid values (both ends included)."""
 
-    low: float
-    high: float
-    steps: int
+    low: float = Field(..., description="first value")
+    high: float = Field(..., description="last value (above low)")
+    steps: int = Field(..., description="number of values, both ends included (at least 2)")
 
     def values(self) -> list[float]:
         """The grid values."""
@@ -77,37 +77,41 @@ class Span(_Frozen):
 class Lhs(_Frozen):
     """A Latin hypercube (``scipy.stats.qmc.LatinHypercube``)."""
 
-    n: int
-    bounds: dict[str, Bounds]
-    seed: int | None = None
+    n: int = Field(..., description="number of design points")
+    bounds: dict[str, Bounds] = Field(..., description="interval of each dotted parameter path")
+    seed: int | None = Field(None, description="seed of the design (default: the scenario's)")
 
 
 class Sobol(_Frozen):
     """Saltelli's sampling for Sobol indices (``SALib.sample.sobol``)."""
 
-    n: int
-    bounds: dict[str, Bounds]
-    second_order: bool = False
-    seed: int | None = None
+    n: int = Field(..., description="base samples (a power of two); points = n (D + 2)")
+    bounds: dict[str, Bounds] = Field(..., description="interval of each dotted parameter path")
+    second_order: bool = Field(False, description="also sample for second-order indices")
+    seed: int | None = Field(None, description="seed of the design (default: the scenario's)")
 
 
 class Morris(_Frozen):
     """Morris trajectories (``SALib.sample.morris``)."""
 
-    trajectories: int = 10
-    levels: int = 4
-    bounds: dict[str, Bounds]
-    seed: int | None = None
+    trajectories: int = Field(10, description="trajectories; points = trajectories (D + 1)")
+    levels: int = Field(4, description="grid levels per parameter (even)")
+    bounds: dict[str, Bounds] = Field(..., description="interval of each dotted parameter path")
+    seed: int | None = Field(None, description="seed of the design (default: the scenario's)")
 
 
 class Sweep(_Frozen):
     """One sweep design; exactly one of the fields is set."""
 
-    grid: dict[str, tuple[Any, ...] | Span] | None = None
-    points: tuple[dict[str, Any], ...] | None = None
-    lhs: Lhs | None = None
-    sobol: Sobol | None = None
-    morris: Morris | None = None
+    grid: dict[str, tuple[Any, ...] | Span] | None = Field(
+        None, description="full factorial: a value list or {low, high, steps} per parameter"
+    )
+    points: tuple[dict[str, Any], ...] | None = Field(
+        None, description="hand-picked design points (mappings of parameter paths to values)"
+    )
+    lhs: Lhs | None = Field(None, description="Latin hypercube: n points within bounds")
+    sobol: Sobol | None = Field(None, description="Saltelli sampling for Sobol indices (SALib)")
+    morris: Morris | None = Field(None, description="Morris elementary effects (SALib)")
 
     @property
     def kind(self) -> str:

@@ -49,8 +49,13 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
         median = g["median_days_held"]
         median_text = f"{median:.0f}" if median is not None else f"> {g['horizon']}"
         mc = g.get("median_collapse_day")
-        main.add_row(label, f"{g['replicates']:,}", *cells, median_text,
-                     f"{mc:.0f}" if mc is not None else "—")
+        main.add_row(
+            label,
+            f"{g['replicates']:,}",
+            *cells,
+            median_text,
+            f"{mc:.0f}" if mc is not None else "—",
+        )
         shares = {c["cause"]: c["share"] for c in g["causes"]}
         causes.add_row(label, *(pct(shares[n]) if n in shares else "—" for n in names))
     return [main, causes] if names else [main]
@@ -79,8 +84,13 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
 
         def update(done: int, total_: int) -> None:
             elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, completed=done, total=total_, rate=f"{done / elapsed:,.0f} truces/s",
-                       refresh=True)
+            bar.update(
+                task,
+                completed=done,
+                total=total_,
+                rate=f"{done / elapsed:,.0f} truces/s",
+                refresh=True,
+            )
 
         yield update
 

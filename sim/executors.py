@@ -12,6 +12,16 @@ Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
   SLURM) or on a ``LocalCluster`` started for the run and closed after it.
 
 Nothing is started at import time; heavy imports happen inside :func:`open_executor`.
+
+On SLURM, start a cluster with dask-jobqueue (``pip install truce-sim[slurm]``)
+and point the sweep at its scheduler; workers must see the same results
+folder (a shared file system), since each writes its own Parquet parts::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=1, processes=1, memory="2GB", walltime="02:00:00")
+    cluster.scale(jobs=64)
+    print(cluster.scheduler_address)   # then, on the login node:
+    # truce sweep scenarios/sweep_monitoring.yaml --engine dask --scheduler tcp://...
 """
 
 from __future__ import annotations
@@ -62,12 +72,14 @@ def choose_engine(engine: str, workers: int | None, tasks: int) -> Plan:
     """Decide how to run ``tasks`` chunks on ``engine``.
 
     With ``local`` and no worker count asked for, small jobs are run cheaply:
-    one task runs in this process (``serial``); up to two tasks per core run
-    in ``fork``-started workers, which start in milliseconds because they
+    one or two tasks run in this process (``serial``: measured faster than
+    two workers for a 2-arm, 1,000-replicate comparison, see
+    ``benchmarks/README.md``); up to two tasks per core run in
+    ``fork``-started workers, which start in milliseconds because they
     inherit the loaded model code (``spawn`` workers import NumPy, pandas and
-    Mesa afresh, about a second each, which would dominate a two-second
-    comparison). Larger jobs, and any explicit ``workers``, use ``spawn``.
-    Workers are never more than tasks. Results do not depend on the plan.
+    Mesa afresh, about a second each). Larger jobs, and any explicit
+    ``workers``, use ``spawn``. Workers are never more than tasks. Results do
+    not depend on the plan.
 
     Raises:
         ValueError: for an unknown engine or a worker count below 1.
@@ -76,7 +88,7 @@ def choose_engine(engine: str, workers: int | None, tasks: int) -> Plan:
         raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    if engine == "serial" or (engine == "local" and workers is None and tasks <= 1):
+    if engine == "serial" or (engine == "local" and workers is None and tasks <= 2):
         return Plan("serial", 1)
     n = workers if workers is not None else default_workers()
     if engine == "dask":

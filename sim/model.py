@@ -45,7 +45,9 @@ from sim.streams import make_streams
 TRIGGERS = ("violence", "withdrawal")
 
 
-def resolve_scenario(scenario: Scenario | str | Path | None, overrides: Mapping[str, Any]) -> Scenario:
+def resolve_scenario(
+    scenario: Scenario | str | Path | None, overrides: Mapping[str, Any]
+) -> Scenario:
     """A validated scenario from an object or a file, with dotted overrides applied."""
     if scenario is None:
         scenario = Scenario()
@@ -306,7 +308,9 @@ class CeasefireModel(mesa.Model):
                 self.trust = np.minimum(restored, ceiling)
                 self.grievance_wrong &= due == 0
             self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)
-        new_trust = dec.update_trust(self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness)
+        new_trust = dec.update_trust(
+            self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
+        )
         self.trust = np.where(self.alive, new_trust, self.trust)
         # Grievances: the latest perceived violation on each edge, and whether it was misread.
         rows, cols = np.nonzero(perceived)
@@ -341,7 +345,9 @@ class CeasefireModel(mesa.Model):
         self.origin_window[w] = by_origin
         calm = self.violence <= self.constants.access_threshold
         self.access_days += calm & self.alive
-        self.calm_streak = np.where(self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak)
+        self.calm_streak = np.where(
+            self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak
+        )
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
 
     def _check_collapse(self) -> None:
@@ -419,7 +425,9 @@ class CeasefireModel(mesa.Model):
             "collapsed": collapsed,
             "collapse_day": nullable(self.collapse_day, collapsed),
             "days_held": np.where(collapsed, self.collapse_day, self.horizon).astype(np.int64),
-            "cause": pd.array(np.where(collapsed, origins[self.cause.clip(0)], None), dtype="string"),
+            "cause": pd.array(
+                np.where(collapsed, origins[self.cause.clip(0)], None), dtype="string"
+            ),
             "collapse_trigger": pd.array(
                 np.where(collapsed, np.array(TRIGGERS, dtype=object)[self.trigger.clip(0)], None),
                 dtype="string",
@@ -487,7 +495,12 @@ class CeasefireModel(mesa.Model):
                 self._event(self.day, "sanction", i, i, "", blamed=-1)
         if self.collapse_day[r0] == self.day:
             self._event(
-                self.day, "collapse", -1, -1, ORIGINS[self.cause[r0]], blamed=-1,
+                self.day,
+                "collapse",
+                -1,
+                -1,
+                ORIGINS[self.cause[r0]],
+                blamed=-1,
                 trigger=TRIGGERS[self.trigger[r0]],
             )
         phase = "truce" if self.alive[r0] or self.collapse_day[r0] == self.day else "collapsed"
@@ -503,8 +516,17 @@ class CeasefireModel(mesa.Model):
         if leaving[r0]:
             self._event(self.day, "monitor_withdrawal", -1, -1, "", blamed=-1)
 
-    def _event(self, day: int, kind: str, actor: int, target: int, origin: str, *, blamed: int,
-               **extra: Any) -> None:
+    def _event(
+        self,
+        day: int,
+        kind: str,
+        actor: int,
+        target: int,
+        origin: str,
+        *,
+        blamed: int,
+        **extra: Any,
+    ) -> None:
         from sim.narrative import describe
 
         event = {
@@ -523,7 +545,9 @@ class CeasefireModel(mesa.Model):
         event["text"] = describe(event, self.scenario)
         self.events_log.append(event)
 
-    def _day_row(self, day: int, phase: str, violence: int, by_origin: dict, by_party: dict) -> None:
+    def _day_row(
+        self, day: int, phase: str, violence: int, by_origin: dict, by_party: dict
+    ) -> None:
         r0 = self.trace_replicate
         row: dict[str, Any] = {"day": day, "phase": phase, "violence": violence}
         row |= {f"violations_{o}": by_origin.get(o, 0) for o in ORIGINS}
@@ -537,7 +561,17 @@ class CeasefireModel(mesa.Model):
 
     def trace_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The day-by-day table and the event log of the traced replicate."""
-        columns = ["day", "kind", "actor", "target", "origin", "blamed", "detected", "correct", "text"]
+        columns = [
+            "day",
+            "kind",
+            "actor",
+            "target",
+            "origin",
+            "blamed",
+            "detected",
+            "correct",
+            "text",
+        ]
         events = pd.DataFrame(self.events_log)
         if events.empty:
             events = pd.DataFrame(columns=columns)

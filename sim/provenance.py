@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("truce-sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "pydantic", "plotly", "pyyaml")
+PACKAGES = (
+    "truce-sim",
+    "mesa",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "pydantic",
+    "plotly",
+    "pyyaml",
+)
 
 
 def versions() -> dict[str, str]:
@@ -33,7 +43,10 @@ def git_commit() -> str | None:
             return None
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here, capture_output=True, text=True, timeout=5,
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):

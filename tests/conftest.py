@@ -15,7 +15,10 @@ try:
     from hypothesis import HealthCheck, settings
 
     settings.register_profile(
-        "project", max_examples=25, deadline=None, derandomize=True,
+        "project",
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],
     )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "project"))

@@ -18,8 +18,18 @@ def truce(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def test_run_json(tmp_path):
     out = tmp_path / "results"
-    proc = truce("run", "scenarios/baseline.yaml", "--json", "-n", "300", "--seed", "5",
-                 "--out", str(out), "--no-report")
+    proc = truce(
+        "run",
+        "scenarios/baseline.yaml",
+        "--json",
+        "-n",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)  # nothing else on stdout
     assert summary["scenario"] == "baseline" and summary["seed"] == 5
@@ -40,10 +50,26 @@ def test_run_json(tmp_path):
 
 
 def test_same_seed_same_summary(tmp_path):
-    a = truce("run", "scenarios/baseline.yaml", "--json", "-n", "200", "--out", str(tmp_path / "a"),
-              "--no-report")
-    b = truce("run", "scenarios/baseline.yaml", "--json", "-n", "200", "--out", str(tmp_path / "b"),
-              "--no-report")
+    a = truce(
+        "run",
+        "scenarios/baseline.yaml",
+        "--json",
+        "-n",
+        "200",
+        "--out",
+        str(tmp_path / "a"),
+        "--no-report",
+    )
+    b = truce(
+        "run",
+        "scenarios/baseline.yaml",
+        "--json",
+        "-n",
+        "200",
+        "--out",
+        str(tmp_path / "b"),
+        "--no-report",
+    )
     ja, jb = json.loads(a.stdout), json.loads(b.stdout)
     ja.pop("results"), jb.pop("results")
     assert ja == jb
@@ -51,7 +77,9 @@ def test_same_seed_same_summary(tmp_path):
 
 def test_bad_scenario_exits_2_with_one_message_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("extends: " + str(ROOT / "scenarios/baseline.yaml") + "\nmonitoring:\n  coverage: 2\n")
+    bad.write_text(
+        "extends: " + str(ROOT / "scenarios/baseline.yaml") + "\nmonitoring:\n  coverage: 2\n"
+    )
     out = tmp_path / "results"
     proc = truce("run", str(bad), "--out", str(out))
     assert proc.returncode == 2
@@ -65,9 +93,14 @@ def test_bad_scenario_exits_2_with_one_message_and_writes_nothing(tmp_path):
 
 
 def test_bad_override_exits_2(tmp_path):
-    proc = truce("run", "scenarios/baseline.yaml", "--set", "monitors.coverage=lots",
-                 "--out", str(tmp_path))
-    assert proc.returncode == 2 and "monitors.coverage" in proc.stderr and "Traceback" not in proc.stderr
+    proc = truce(
+        "run", "scenarios/baseline.yaml", "--set", "monitors.coverage=lots", "--out", str(tmp_path)
+    )
+    assert (
+        proc.returncode == 2
+        and "monitors.coverage" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
     assert not any(tmp_path.rglob("*.parquet"))
 
 

@@ -35,7 +35,9 @@ def test_extends_inherits_and_overrides(baseline_path):
 
 
 def test_config_is_frozen(baseline):
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
         baseline.truce.horizon = 10  # type: ignore[misc]
 
 
@@ -153,7 +155,9 @@ def test_yaml_is_read_safely(write_yaml):
 def test_every_field_has_a_description():
     rows = field_table()
     assert len(rows) > 50
-    assert all(row["description"] for row in rows), [r["path"] for r in rows if not r["description"]]
+    assert all(row["description"] for row in rows), [
+        r["path"] for r in rows if not r["description"]
+    ]
 
 
 def test_apply_override_does_not_mutate_input():

@@ -9,8 +9,14 @@ from hypothesis import strategies as st
 
 from sim import decisions as dec
 
-KW = dict(base_propensity=0.01, gain_sensitivity=4.0, regroup_weight=2.0,
-          restraint_weight=0.8, reputation_cost=0.5, sanction_weight=1.5)
+KW = dict(
+    base_propensity=0.01,
+    gain_sensitivity=4.0,
+    regroup_weight=2.0,
+    restraint_weight=0.8,
+    reputation_cost=0.5,
+    sanction_weight=1.5,
+)
 
 
 def test_restraint_combines_sponsors():
@@ -22,33 +28,52 @@ def test_restraint_combines_sponsors():
 
 def test_defection_falls_with_fatigue_detection_and_restraint():
     args = dict(advantage=np.array([0.2]), regroup=np.array([0.0]), resolve=0.6)
-    base = dec.defection_probability(**args, fatigue=np.array([0.1]), restraint_level=0.3,
-                                     p_detect=0.0, **KW)
-    tired = dec.defection_probability(**args, fatigue=np.array([0.8]), restraint_level=0.3,
-                                      p_detect=0.0, **KW)
-    watched = dec.defection_probability(**args, fatigue=np.array([0.1]), restraint_level=0.3,
-                                        p_detect=0.5, **KW)
-    restrained = dec.defection_probability(**args, fatigue=np.array([0.1]), restraint_level=0.9,
-                                           p_detect=0.0, **KW)
+    base = dec.defection_probability(
+        **args, fatigue=np.array([0.1]), restraint_level=0.3, p_detect=0.0, **KW
+    )
+    tired = dec.defection_probability(
+        **args, fatigue=np.array([0.8]), restraint_level=0.3, p_detect=0.0, **KW
+    )
+    watched = dec.defection_probability(
+        **args, fatigue=np.array([0.1]), restraint_level=0.3, p_detect=0.5, **KW
+    )
+    restrained = dec.defection_probability(
+        **args, fatigue=np.array([0.1]), restraint_level=0.9, p_detect=0.0, **KW
+    )
     assert tired < base and watched < base and restrained < base
 
 
 def test_defection_rises_when_the_adversary_regroups():
-    low = dec.defection_probability(np.array([0.1]), np.array([0.0]), 0.6, np.array([0.2]), 0.3, 0.0, **KW)
-    high = dec.defection_probability(np.array([0.1]), np.array([0.2]), 0.6, np.array([0.2]), 0.3, 0.0, **KW)
+    low = dec.defection_probability(
+        np.array([0.1]), np.array([0.0]), 0.6, np.array([0.2]), 0.3, 0.0, **KW
+    )
+    high = dec.defection_probability(
+        np.array([0.1]), np.array([0.2]), 0.6, np.array([0.2]), 0.3, 0.0, **KW
+    )
     assert high > low
 
 
 @given(
-    advantage=st.floats(-1, 1), regroup=st.floats(0, 1), resolve=st.floats(0, 1),
-    fatigue=st.floats(0, 1), restraint_level=st.floats(0, 1), p_detect=st.floats(0, 1),
-    base=st.floats(0, 0.5), k=st.floats(0, 20),
+    advantage=st.floats(-1, 1),
+    regroup=st.floats(0, 1),
+    resolve=st.floats(0, 1),
+    fatigue=st.floats(0, 1),
+    restraint_level=st.floats(0, 1),
+    p_detect=st.floats(0, 1),
+    base=st.floats(0, 0.5),
+    k=st.floats(0, 20),
 )
-def test_probabilities_stay_in_unit_interval(advantage, regroup, resolve, fatigue,
-                                             restraint_level, p_detect, base, k):
+def test_probabilities_stay_in_unit_interval(
+    advantage, regroup, resolve, fatigue, restraint_level, p_detect, base, k
+):
     p = dec.defection_probability(
-        np.array([advantage]), np.array([regroup]), resolve, np.array([fatigue]),
-        restraint_level, p_detect, **{**KW, "base_propensity": base, "gain_sensitivity": k},
+        np.array([advantage]),
+        np.array([regroup]),
+        resolve,
+        np.array([fatigue]),
+        restraint_level,
+        p_detect,
+        **{**KW, "base_propensity": base, "gain_sensitivity": k},
     )
     assert 0.0 <= p[0] <= 1.0
     r = dec.retaliation_probability(np.array([fatigue]), np.array([restraint_level]), 0.3, base * 2)
@@ -86,7 +111,9 @@ def test_trust_falls_on_violations_and_heals_on_quiet_days():
 
 
 def test_fatigue_and_regrouping():
-    f = dec.update_fatigue(np.array([0.5, 0.5]), np.array([3, 0]), np.array([False, True]), 0.01, 0.002)
+    f = dec.update_fatigue(
+        np.array([0.5, 0.5]), np.array([3, 0]), np.array([False, True]), 0.01, 0.002
+    )
     np.testing.assert_allclose(f, [0.53, 0.498])
     s = dec.regroup(np.array([0.2, 0.7]), np.array([0.6, 0.3]), np.array([True, True]), 0.1)
     np.testing.assert_allclose(s, [0.24, 0.7])  # only the weaker side regroups

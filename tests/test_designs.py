@@ -96,7 +96,8 @@ def test_sobol_and_morris_sizes_follow_salib(scenario):
         ("sweep:\n  grid:\n    monitors.nothing: [1]\n", "sweep.grid.monitors.nothing", "unknown"),
         ("sweep:\n  grid:\n    monitors.coverage: [0.5, 2]\n", "sweep.grid", "less than or equal"),
         (
-            "sweep:\n  lhs:\n    n: 4\n    bounds:\n      monitors.coverage: {low: 0.9, high: 0.1}\n",
+            "sweep:\n  lhs:\n    n: 4\n    bounds:\n"
+            "      monitors.coverage: {low: 0.9, high: 0.1}\n",
             "sweep.lhs.bounds.monitors.coverage",
             "reversed",
         ),

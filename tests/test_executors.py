@@ -110,7 +110,8 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
 
 def test_engine_plan_for_small_and_large_jobs():
     assert choose_engine("local", None, 1) == Plan("serial", 1)
-    assert choose_engine("local", None, 2).start_method in ("fork", "spawn")
+    assert choose_engine("local", None, 2) == Plan("serial", 1)
+    assert choose_engine("local", None, 3).start_method in ("fork", "spawn")
     assert choose_engine("local", 2, 100) == Plan("local", 2, "spawn")
     assert choose_engine("local", 8, 3).workers == 3
     assert choose_engine("serial", 4, 100) == Plan("serial", 1)

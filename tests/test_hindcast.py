@@ -128,3 +128,10 @@ def test_bad_folder_exits_with_status_2(tmp_path):
     res = runner.invoke(app, ["hindcast", str(tmp_path / "nope"), "-n", "5"])
     assert res.exit_code == 2
     assert "not a folder" in res.output
+
+
+def test_history_file_without_observed_outcome_exits_with_status_2(tmp_path):
+    (tmp_path / "x.yaml").write_text("name: x\n")
+    res = runner.invoke(app, ["hindcast", str(tmp_path), "-n", "5"])
+    assert res.exit_code == 2
+    assert "observed" in res.output

@@ -94,9 +94,14 @@ def test_finished_replicates_are_frozen(baseline):
         done = np.flatnonzero(~model.alive)
         for r in done:
             state = (
-                model.trust[:, r].copy(), model.strength[:, r].copy(), model.fatigue[:, r].copy(),
-                model.origin_total[:, r].copy(), model.party_total[:, r].copy(),
-                model.access_days[r], model.detected[r], model.collapse_day[r],
+                model.trust[:, r].copy(),
+                model.strength[:, r].copy(),
+                model.fatigue[:, r].copy(),
+                model.origin_total[:, r].copy(),
+                model.party_total[:, r].copy(),
+                model.access_days[r],
+                model.detected[r],
+                model.collapse_day[r],
                 model.mission.attacks[r],
             )
             if r in snapshots:
@@ -144,8 +149,15 @@ def scenarios(draw):
     n_factions = draw(st.integers(1, 4))
     n_excluded = draw(st.integers(0, 2))
     factions = [
-        {"name": f"f{i}", "strength": draw(unit), "resolve": draw(unit), "fatigue": draw(unit),
-         "cohesion": draw(unit), "trust": draw(unit), "entanglement": draw(unit)}
+        {
+            "name": f"f{i}",
+            "strength": draw(unit),
+            "resolve": draw(unit),
+            "fatigue": draw(unit),
+            "cohesion": draw(unit),
+            "trust": draw(unit),
+            "entanglement": draw(unit),
+        }
         for i in range(n_factions)
     ]
     excluded = [
@@ -154,30 +166,55 @@ def scenarios(draw):
     ]
     sponsors = []
     for i in range(draw(st.integers(0, 3))):
-        clients = ["government"] if draw(st.booleans()) else [f"f{draw(st.integers(0, n_factions - 1))}"]
+        clients = (
+            ["government"] if draw(st.booleans()) else [f"f{draw(st.integers(0, n_factions - 1))}"]
+        )
         sponsors.append(
-            {"name": f"s{i}", "clients": clients, "leverage": draw(unit), "commitment": draw(unit),
-             "strike_tempo": draw(st.floats(0, 5)), "dissent": draw(unit),
-             "air_force": draw(st.booleans())}
+            {
+                "name": f"s{i}",
+                "clients": clients,
+                "leverage": draw(unit),
+                "commitment": draw(unit),
+                "strike_tempo": draw(st.floats(0, 5)),
+                "dissent": draw(unit),
+                "air_force": draw(st.booleans()),
+            }
         )
     flying = sum(s["air_force"] for s in sponsors)
-    monitors = draw(st.none() | st.fixed_dictionaries({
-        "coverage": unit, "detection": unit, "attribution": unit,
-        "risk_tolerance": st.integers(0, 10), "verification_delay": st.integers(0, 5),
-    }))
+    monitors = draw(
+        st.none()
+        | st.fixed_dictionaries(
+            {
+                "coverage": unit,
+                "detection": unit,
+                "attribution": unit,
+                "risk_tolerance": st.integers(0, 10),
+                "verification_delay": st.integers(0, 5),
+            }
+        )
+    )
     window = draw(st.integers(1, 10))
-    return validate({
-        "truce": {
-            "horizon": draw(st.integers(5, 120)), "lead_time": draw(st.integers(0, 20)),
-            "exempted": [x["name"] for x in excluded if draw(st.booleans())],
-            "loophole_width": draw(unit),
-            "collapse": {"threshold": draw(st.integers(1, 4)), "window": window,
-                         "days_above": draw(st.integers(1, window))},
-        },
-        "government": {"strength": draw(unit), "resolve": draw(unit), "fatigue": draw(unit)},
-        "factions": factions, "excluded": excluded, "sponsors": sponsors, "monitors": monitors,
-        "deconfliction": {"air_forces": draw(st.integers(flying, 10)), "level": draw(unit)},
-    })
+    return validate(
+        {
+            "truce": {
+                "horizon": draw(st.integers(5, 120)),
+                "lead_time": draw(st.integers(0, 20)),
+                "exempted": [x["name"] for x in excluded if draw(st.booleans())],
+                "loophole_width": draw(unit),
+                "collapse": {
+                    "threshold": draw(st.integers(1, 4)),
+                    "window": window,
+                    "days_above": draw(st.integers(1, window)),
+                },
+            },
+            "government": {"strength": draw(unit), "resolve": draw(unit), "fatigue": draw(unit)},
+            "factions": factions,
+            "excluded": excluded,
+            "sponsors": sponsors,
+            "monitors": monitors,
+            "deconfliction": {"air_forces": draw(st.integers(flying, 10)), "level": draw(unit)},
+        }
+    )
 
 
 @given(scenario=scenarios(), seed=st.integers(0, 2**32 - 1))
@@ -203,7 +240,9 @@ def test_trace_replicate_matches_its_row(baseline):
         assert t.outcome["violations"] == row["violations"]
         truce_days = t.days[t.days["day"] >= 1]
         assert truce_days["violence"].sum() == row["violations"]
-        events = t.events[t.events["kind"].isin(["violation", "retaliation"]) & (t.events["day"] >= 1)]
+        events = t.events[
+            t.events["kind"].isin(["violation", "retaliation"]) & (t.events["day"] >= 1)
+        ]
         assert len(events) == row["violations"]
         assert events["origin"].isin(ORIGINS).all()
         assert events["text"].str.len().gt(0).all()
