@@ -10,12 +10,11 @@ so it opens offline) with every scenario string HTML-escaped.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sim import storage
 from sim.config import Scenario
 from sim.model import CeasefireModel
 from sim.narrative import cause_phrase, narrate_day
@@ -152,20 +151,6 @@ def ending_line(tr: Trace) -> str:
 # --------------------------------------------------------------------------- HTML page
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
        font-size: 20px; line-height: 1.5; color: #222; max-width: 1100px; margin: 2em auto;
@@ -221,7 +206,7 @@ def render_html(story: Story) -> str:
 def write_html(story: Story, path: Path) -> Path:
     """Write the story page atomically and return its path."""
     path = Path(path)
-    _atomic_write(path, render_html(story))
+    storage.atomic_write_bytes(path, render_html(story).encode("utf-8"))
     return path
 
 
