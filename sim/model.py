@@ -257,9 +257,8 @@ class CeasefireModel(mesa.Model):
         self._perceive(acts, correct)
         self._tally(acts, detected, correct)
         suffered = self._count(acts.target, acts.fired, self.n_principals)
-        calm = self.violence <= self.constants.access_threshold
         for i, party in enumerate(self.principals):
-            party.recover(suffered[i], calm, self.alive)
+            party.recover(suffered[i], self.calm_today, self.alive)
         self._check_collapse()
         if self.record:
             self._record_day(acts, detected, correct)
@@ -343,7 +342,7 @@ class CeasefireModel(mesa.Model):
         w = self.day % len(self.high_window)
         self.high_window[w] = self.violence >= self.scenario.truce.collapse.threshold
         self.origin_window[w] = by_origin
-        calm = self.violence <= self.constants.access_threshold
+        calm = self.calm_today = self.violence <= self.constants.access_threshold
         self.access_days += calm & self.alive
         self.calm_streak = np.where(
             self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak
