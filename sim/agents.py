@@ -135,6 +135,8 @@ class Principal(mesa.Agent):
             restraint_weight=c.restraint_weight,
             reputation_cost=c.reputation_cost,
             sanction_weight=c.sanction_weight,
+            distrust=1.0 - m.trust[self.edges].mean(0),
+            fear_weight=c.fear_weight,
         )
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = (
@@ -153,15 +155,23 @@ class Principal(mesa.Agent):
             acts.origin[slot] = origin
 
     def retaliate(self, acts: Acts, slot: slice, u: np.ndarray) -> None:
-        """Answer perceived violations when trust falls below the threshold (E9).
+        """Answer unanswered grievances when trust falls below the threshold (E9).
 
-        A retaliation inherits the origin of the grievance it answers; it is
+        Only a perceived violation not yet answered (a grudge, E9b) can be
+        answered; the party's sponsors hold it back as they hold back first
+        strikes (E1). A retaliation inherits the origin of the grievance it answers; it is
         "wrong" when that grievance was misattributed.
         """
         m, c = self.model, self.model.constants
         edges = self.edges
         p = dec.retaliation_probability(
-            m.trust[edges], self.fatigue, c.retaliation_threshold, c.retaliation_rate
+            m.trust[edges],
+            self.fatigue,
+            c.retaliation_threshold,
+            c.retaliation_rate,
+            grudge=m.grudge[edges],
+            restraint_level=c.retaliation_restraint * self.restraint(),
+            hostility_threshold=c.hostility_threshold,
         )
         adversaries = m.edge_blamed[edges]
         acts.fired[slot] = u < p

@@ -2,10 +2,16 @@
 
 Every function here is pure: it takes a ``runs`` table (one row per simulated
 truce, columns as in ``docs/RESULTS.md``) and returns a new table or a plain
-dictionary. The estimators come from :mod:`scipy.stats` (Wilson intervals,
-Kaplan–Meier, the log-rank test); the only arithmetic written here is the
-bookkeeping around them (risk sets for the log-rank hazard ratio, Newcombe's
-combination of two Wilson intervals).
+dictionary.
+
+The summary path (``summarize``: Wilson intervals, the Kaplan–Meier median,
+the log-rank test and hazard ratio, Newcombe's difference of shares) is
+written here in closed form with NumPy and :mod:`statistics`, so that a
+``truce compare`` does not pay for importing :mod:`scipy.stats` (a few tenths
+of a second). ``tests/test_analysis.py`` checks each of them against
+:mod:`scipy.stats` to 1e-9. The Kaplan–Meier step table with its confidence
+bands (:func:`survival`, for charts and reports) is ``scipy.stats.ecdf``,
+imported when it is called.
 
 Groups are given by ``by``: usually ``"arm"`` (a comparison) or ``"point"``
 (a sweep), or a list of columns (e.g. two swept parameters for a heatmap).
@@ -18,11 +24,14 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 ORIGINS: tuple[str, ...] = ("deliberate", "loophole", "accident", "spoiler", "indiscipline")
 """The origins a violation (and so a collapse) can have, in display order."""
@@ -96,6 +105,8 @@ def _group_horizon(rows: pd.DataFrame) -> int:
 
 def _censored(rows: pd.DataFrame) -> stats.CensoredData:
     """Days held as right-censored data: collapses are events, the rest censored."""
+    from scipy import stats
+
     held = rows["days_held"].to_numpy(dtype=float)
     collapsed = rows["collapsed"].to_numpy(dtype=bool)
     return stats.CensoredData(uncensored=held[collapsed], right=held[~collapsed])
@@ -106,8 +117,10 @@ def _collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
     return int((rows["collapsed"].to_numpy(dtype=bool) & (day <= horizon)).sum())
 
 
+@functools.lru_cache(maxsize=64)
 def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
+    """The two-sided standard normal quantile of a confidence level (1.96 for 0.95)."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 # --------------------------------------------------------------------------- intervals
@@ -116,7 +129,12 @@ def _z(level: float) -> float:
 def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
     """Share ``k/n`` with its Wilson score interval.
 
-    Uses ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``.
+    Wilson (1927), in the form of Newcombe (1998, *Statistics in Medicine*
+    17:857–872, method 3), as ``scipy.stats.binomtest(k, n)
+    .proportion_ci(method="wilson")`` computes it: with ``p = k/n`` and ``z``
+    the normal quantile of the level, the interval is
+    ``(2np + z² ± z·sqrt(z² + 4np(1 − p))) / (2(n + z²))``, with the lower end
+    exactly 0 when ``k == 0`` and the upper end exactly 1 when ``k == n``.
 
     Args:
         k: number of successes (e.g. truces collapsed).
@@ -133,10 +151,15 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _wilson(k: int, n: int, level: float) -> tuple[float, float, float]:
-    # binomtest also computes an exact p-value, the costly part; sweeps repeat
-    # the same (k, n) many times, so results are cached.
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
-    return (k / n, float(ci.low), float(ci.high))
+    # Sweeps ask for the same (k, n) many times (every cause, every horizon).
+    z = _z(level)
+    p = k / n
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    low = 0.0 if k == 0 else center - delta
+    high = 1.0 if k == n else center + delta
+    return (p, low, high)
 
 
 def newcombe_difference(
@@ -246,6 +269,8 @@ def _km_interval(sf: Any, level: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _survival_steps(rows: pd.DataFrame, level: float) -> pd.DataFrame:
     """Kaplan–Meier step table of one group, from day 0 to its horizon."""
+    from scipy import stats
+
     sf = stats.ecdf(_censored(rows)).sf
     low, high = _km_interval(sf, level)
     days = sf.quantiles.astype(int)
@@ -292,11 +317,38 @@ def survival(runs: pd.DataFrame, by: By = "arm", level: float = 0.95) -> pd.Data
     return pd.concat(parts, ignore_index=True)[columns]
 
 
+def kaplan_meier(held: np.ndarray, collapsed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier (product-limit) survival at each distinct collapse day.
+
+    At each day ``t`` on which some truce collapsed, ``n(t)`` truces are at
+    risk (those with ``days_held >= t``: a truce censored on day ``t`` is
+    still at risk on that day and leaves the risk set after it, the usual
+    convention and that of ``scipy.stats.ecdf``) and ``d(t)`` collapse;
+    ``S(t) = prod over s <= t of (n(s) − d(s)) / n(s)``. The factors and their
+    product are taken in the same order as ``scipy.stats.ecdf``, so the values
+    agree to the last bit (censoring-only days contribute a factor of exactly 1).
+
+    Args:
+        held: days held per truce.
+        collapsed: whether each truce collapsed (else censored at ``held``).
+
+    Returns:
+        ``(days, survival)``: the distinct collapse days, ascending, and the
+        estimated survival on each (empty when nothing collapsed).
+    """
+    held = np.asarray(held, dtype=float)
+    collapsed = np.asarray(collapsed, dtype=bool)
+    days, deaths = np.unique(held[collapsed], return_counts=True)
+    ordered = np.sort(held)
+    at_risk = len(ordered) - np.searchsorted(ordered, days, side="left")
+    return days, np.cumprod((at_risk - deaths) / at_risk)
+
+
 def median_days_held(runs: pd.DataFrame) -> float:
     """Kaplan–Meier median of days held, for one group.
 
-    The median is the first day on which the estimated survival is 0.5 or
-    less.
+    The median is the first day on which the estimated survival
+    (:func:`kaplan_meier`) is 0.5 or less, as ``scipy.stats.ecdf`` would give.
 
     Args:
         runs: the rows of one arm or design point.
@@ -307,9 +359,10 @@ def median_days_held(runs: pd.DataFrame) -> float:
     """
     if runs.empty:
         return math.nan
-    sf = stats.ecdf(_censored(runs)).sf
-    reached = np.flatnonzero(sf.probabilities <= 0.5)
-    return float(sf.quantiles[reached[0]]) if reached.size else math.nan
+    held = runs["days_held"].to_numpy(dtype=float)
+    days, sf = kaplan_meier(held, runs["collapsed"].to_numpy(dtype=bool))
+    reached = np.flatnonzero(sf <= 0.5)
+    return float(days[reached[0]]) if reached.size else math.nan
 
 
 def median_collapse_day(runs: pd.DataFrame) -> float:
@@ -357,10 +410,9 @@ def observed_expected(a: pd.DataFrame, b: pd.DataFrame) -> ObservedExpected:
     held_a, held_b = (np.sort(g["days_held"].to_numpy(dtype=float)) for g in (a, b))
     ev_a = a.loc[a["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
     ev_b = b.loc[b["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
-    times = np.unique(np.concatenate([ev_a, ev_b]))
+    times, d = np.unique(np.concatenate([ev_a, ev_b]), return_counts=True)
     n_a = len(held_a) - np.searchsorted(held_a, times, side="left")
     n_b = len(held_b) - np.searchsorted(held_b, times, side="left")
-    d = (ev_a[:, None] == times).sum(axis=0) + (ev_b[:, None] == times).sum(axis=0)
     n = n_a + n_b
     expected_a = float(np.sum(d * n_a / n))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -400,6 +452,29 @@ class Comparison:
         return to_jsonable(asdict(self))
 
 
+def logrank_test(oe: ObservedExpected) -> tuple[float, float]:
+    """The two-sided log-rank test from the pooled-risk-set bookkeeping.
+
+    ``z = (O_a − E_a) / sqrt(V)``; ``z²`` is the log-rank chi-square with one
+    degree of freedom, whose upper tail is ``erfc(sqrt(z²/2)) = erfc(|z|/√2)``.
+    ``z`` is what ``scipy.stats.logrank(x=a, y=b).statistic`` returns (the
+    square root of the chi-square, signed: positive when group a collapses
+    more than expected), and the p-value is the same.
+
+    Args:
+        oe: observed and expected collapses and the variance
+            (:func:`observed_expected`).
+
+    Returns:
+        ``(z, p)``; NaNs when the variance is 0 (no collapse, or none with two
+        or more truces at risk), where the statistic is 0/0.
+    """
+    if not oe.variance > 0:
+        return (math.nan, math.nan)
+    z = (oe.observed_a - oe.expected_a) / math.sqrt(oe.variance)
+    return (z, math.erfc(abs(z) / math.sqrt(2)))
+
+
 def _hazard_ratio(oe: ObservedExpected, level: float) -> tuple[float, float, float]:
     """Log-rank (Peto) hazard ratio b vs a with its interval."""
     if min(oe.expected_a, oe.expected_b) <= 0 or oe.observed_a == 0:
@@ -421,8 +496,9 @@ def compare_arms(
 ) -> Comparison:
     """Compare group ``b`` with group ``a`` (the reference).
 
-    - Log-rank test of the two survival curves (``scipy.stats.logrank``,
-      two-sided).
+    - Log-rank test of the two survival curves, two-sided
+      (:func:`logrank_test`; the same statistic and p-value as
+      ``scipy.stats.logrank``).
     - Hazard ratio of b vs a by the log-rank estimator
       ``HR = (O_b/E_b) / (O_a/E_a)`` with interval
       ``exp(log HR ± z·sqrt(1/E_a + 1/E_b))``, where O and E are observed and
@@ -454,11 +530,7 @@ def compare_arms(
         if rows.empty:
             raise KeyError(f"no runs with {by} == {name!r}")
     oe = observed_expected(rows_a, rows_b)
-    if oe.variance > 0:  # otherwise the test statistic is 0/0
-        test = stats.logrank(x=_censored(rows_a), y=_censored(rows_b))
-        statistic, p = float(test.statistic), float(test.pvalue)
-    else:
-        statistic, p = math.nan, math.nan
+    statistic, p = logrank_test(oe)
     hr, hr_low, hr_high = _hazard_ratio(oe, level)
     common = min(_group_horizon(rows_a), _group_horizon(rows_b))
     differences = []

@@ -38,6 +38,7 @@ from sim.catalog import scenario_dir, scenario_files
 from sim.config import Scenario, ScenarioError, field_table, load_scenario, validate
 from sim.model import CeasefireModel
 from sim.narrative import cause_phrase, narrate_day
+from sim.runner import forget
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"
@@ -246,13 +247,20 @@ class LiveTruce(CeasefireModel):
     def __init__(self, setup: TruceSetup | None = None):
         setup = setup or TruceSetup(Scenario())
         super().__init__(setup.scenario, replicates=1, seed=setup.seed, record=True)
+        # Every slider move and every reset builds a new LiveTruce; without this
+        # Mesa's class-level id counters would keep each old one alive for as
+        # long as the app runs. Safe here: all agents are created above.
+        forget(self)
 
 
 def ensemble_runs(
     scenario: Scenario, replicates: int = ENSEMBLE_SIZE, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
     """A few hundred truces under ``scenario``: one row each (``runs`` columns)."""
-    return CeasefireModel(scenario, replicates=replicates, seed=seed).run().results()
+    model = CeasefireModel(scenario, replicates=replicates, seed=seed).run()
+    runs = model.results()
+    forget(model)
+    return runs
 
 
 def status(model: CeasefireModel) -> tuple[str, str]:

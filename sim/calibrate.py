@@ -22,7 +22,9 @@ accepted set, the point estimate) is written under ``results/calibration/``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,13 +48,22 @@ from sim.hindcast import (
 )
 from sim.provenance import git_commit, now, versions
 
-#: Uniform priors (low, high) of the calibrated constants; all inside the schema's ranges.
+#: Priors (low, high) of the calibrated constants; all inside the schema's ranges. Uniform,
+#: except those in :data:`LOG_SCALE`, which are uniform in their logarithm (a rate that may
+#: plausibly be 0.0005 or 0.02 is searched evenly across its orders of magnitude).
 PRIORS: dict[str, tuple[float, float]] = {
-    "base_propensity": (0.002, 0.03),
+    "base_propensity": (0.00003, 0.03),
     "gain_sensitivity": (1.0, 8.0),
+    "fear_weight": (0.0, 3.0),
     "trust_loss": (0.05, 0.35),
     "forgiveness": (0.01, 0.10),
-    "retaliation_threshold": (0.05, 0.40),
+    "retaliation_threshold": (0.2, 0.7),
+    "retaliation_rate": (0.2, 1.0),
+    "grudge_memory": (1.0, 20.0),
+    "hostility_threshold": (0.0, 0.35),
+    "retaliation_restraint": (0.0, 1.0),
+    "withdrawal_trust": (0.01, 0.10),
+    "consolidation_rate": (0.0, 0.004),
     "indiscipline_rate": (0.01, 0.08),
     "spoiler_rate": (0.05, 0.30),
     "land_grab_rate": (0.10, 0.60),
@@ -61,6 +72,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "escalation_rate": (0.04, 0.15),
     "loophole_hit": (0.02, 0.15),
 }
+LOG_SCALE: frozenset[str] = frozenset({"base_propensity"})
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -73,9 +85,13 @@ def design(
         raise ValueError("budget must be at least 1")
     names = list(priors)
     unit = qmc.LatinHypercube(d=len(names), seed=seed).random(budget)
-    low = np.array([priors[n][0] for n in names])
-    high = np.array([priors[n][1] for n in names])
-    return pd.DataFrame(qmc.scale(unit, low, high), columns=names)
+    log = np.array([n in LOG_SCALE for n in names])
+    low = np.array([priors[n][0] for n in names], dtype=float)
+    high = np.array([priors[n][1] for n in names], dtype=float)
+    low[log], high[log] = np.log(low[log]), np.log(high[log])
+    values = low + unit * (high - low)
+    values[:, log] = np.exp(values[:, log])
+    return pd.DataFrame(values, columns=names)
 
 
 def components(
@@ -83,6 +99,7 @@ def components(
     collapse_365: float,
     hazard_ratio: float,
     escalation: float,
+    hazard_trend: float | None = None,
 ) -> dict[str, float]:
     """The fit's components, each 0 at a perfect fit and about 1 at a clear miss.
 
@@ -91,13 +108,18 @@ def components(
       (0 = median, 0.5 = edge of the 50% interval, 0.8 = edge of the 80% one);
     - ``collapse_365``: ``|share − 0.8| / 0.2``;
     - ``hazard_ratio``: log-distance outside 0.15–0.45, in units of log 3;
-    - ``escalation``: ``|log(mean / 13)| / log 2``.
+    - ``escalation``: ``|log(mean / 13)| / log 2``;
+    - ``hazard_age`` (when ``hazard_trend`` is given): how far the hazard rises
+      with the truce's age, ``max(0, log(late / early)) / log 3``, where
+      ``hazard_trend`` is that ratio (Fortna finds the risk falls with age).
 
     Args:
         history: (name, outlived share, unused weight) per truce.
         collapse_365: share of unmonitored baseline truces collapsed within 365 days.
         hazard_ratio: monitored vs unmonitored hazard ratio.
         escalation: mean days from collapse to sustained high violence.
+        hazard_trend: late-to-early ratio of the unmonitored baseline's collapse
+            hazard (:func:`hazard_trend`), or None to leave that component out.
     """
     out = {f"obs_{name}": abs(2.0 * (1.0 - outlived) - 1.0) for name, outlived, _ in history}
     out["collapse_365"] = abs(collapse_365 - COLLAPSE_365_TARGET) / 0.2
@@ -111,7 +133,29 @@ def components(
     out["escalation"] = (
         abs(math.log(escalation / ESCALATION_TARGET)) / math.log(2) if escalation > 0 else 2.0
     )
+    if hazard_trend is not None:
+        out["hazard_age"] = (
+            max(0.0, math.log(hazard_trend)) / math.log(3) if hazard_trend > 0 else 0.0
+        )
     return out
+
+
+def hazard_trend(runs: pd.DataFrame, early: tuple[int, int] = (0, 90), late=(180, 365)) -> float:
+    """Ratio of the collapse hazard late in a truce's life to early on.
+
+    Each hazard is collapses per truce-day at risk in the band (days ``a+1..b``),
+    as in :func:`sim.hindcast.hazard_by_age`; a band without collapses counts
+    half a collapse, so that the ratio stays finite. NaN when no truce is at
+    risk in a band.
+    """
+    days = runs["days_held"].to_numpy(dtype=float)
+    collapsed = runs["collapsed"].to_numpy(dtype=bool)
+    rates = []
+    for a, b in (early, late):
+        exposure = float((np.clip(days, a, b) - a).sum())
+        events = int(np.sum(collapsed & (days > a) & (days <= b)))
+        rates.append(max(events, 0.5) / exposure if exposure > 0 else math.nan)
+    return rates[1] / rates[0]
 
 
 def distance(parts: Mapping[str, float]) -> float:
@@ -136,10 +180,43 @@ def evaluate(constants: Mapping[str, Any], replicates: int, history=None) -> dic
     both = pd.concat([unmon.assign(arm="u"), mon.assign(arm="m")], ignore_index=True)
     hr = analysis.compare_arms(both, "u", "m", horizons=(365,)).hazard_ratio
     esc = unmon["escalation_days"].dropna().to_numpy(dtype=float)
-    parts = components(rows, within, hr, float(esc.mean()) if len(esc) else math.nan)
+    trend = hazard_trend(unmon)
+    parts = components(rows, within, hr, float(esc.mean()) if len(esc) else math.nan, trend)
     parts["distance"] = distance(parts)
-    parts["hr_value"], parts["collapse_365_value"] = hr, within
+    parts["hr_value"], parts["collapse_365_value"], parts["hazard_trend_value"] = hr, within, trend
     return parts
+
+
+def _evaluate_job(job: tuple[Mapping[str, Any], int, list]) -> dict[str, float]:
+    """:func:`evaluate` on one (constants, replicates, history) job, for process pools."""
+    return evaluate(*job)
+
+
+def _evaluate_all(
+    jobs: list[tuple[Mapping[str, Any], int, list]],
+    workers: int,
+    progress: Callable[[], None] | None,
+) -> list[dict[str, float]]:
+    """Evaluate the jobs in order, on ``workers`` spawned processes (in-process for 1).
+
+    Every evaluation uses the scenarios' own seeds, so the results do not
+    depend on the number of workers.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        out = []
+        for job in jobs:
+            out.append(_evaluate_job(job))
+            if progress:
+                progress()
+        return out
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_evaluate_job, job) for job in jobs]
+        for future in concurrent.futures.as_completed(futures):
+            future.result()  # raise early
+            if progress:
+                progress()
+        return [f.result() for f in futures]
 
 
 @dataclass
@@ -166,15 +243,16 @@ class Calibration:
 
 
 def calibrate(
-    budget: int = 150,
+    budget: int = 500,
     replicates: int = 150,
     seed: int = 20120412,
     accept: float = 0.1,
-    refine: int = 5,
+    refine: int = 10,
     refine_replicates: int = 600,
     out: str | Path | None = "results",
     priors: Mapping[str, tuple[float, float]] = PRIORS,
     progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> Calibration:
     """Fit the global constants by ABC rejection over a Latin hypercube.
 
@@ -188,6 +266,7 @@ def calibrate(
         out: results root (``out/calibration/<timestamp>/``); None to keep nothing.
         priors: uniform priors of the calibrated constants.
         progress: called with (points done, points in all).
+        workers: processes evaluating design points in parallel (results do not depend on it).
 
     Raises:
         ScenarioError: on unusable history scenarios; ValueError on bad settings.
@@ -211,6 +290,8 @@ def calibrate(
         "refine": refine,
         "refine_replicates": refine_replicates,
         "priors": {k: list(v) for k, v in priors.items()},
+        "log_scale_priors": sorted(LOG_SCALE & set(priors)),
+        "workers": workers,
         "history": [s.name for s in history],
         "scenario_seeds": {s.name: s.seed for s in history},
         "versions": versions(),
@@ -218,21 +299,27 @@ def calibrate(
         "started": now(),
     }
     run_dir = storage.new_run_dir(out, "calibration") if out is not None else None
-    rows = []
-    for i, point in enumerate(points.to_dict(orient="records")):
-        rows.append({"point": i, **point, **evaluate(point, replicates, history)})
+    total, done = budget + min(refine, budget), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
         if progress:
-            progress(i + 1, budget + min(refine, budget))
+            progress(done, total)
+
+    records = points.to_dict(orient="records")
+    fits = _evaluate_all([(p, replicates, history) for p in records], workers, tick)
+    rows = [{"point": i, **p, **fit} for i, (p, fit) in enumerate(zip(records, fits, strict=True))]
     table = pd.DataFrame(rows).sort_values("distance", kind="stable")
     n_accept = max(1, int(round(accept * budget)))
     accepted = table.head(n_accept)
-    finalists = []
-    for j, row in enumerate(accepted.head(max(1, refine)).to_dict(orient="records")):
-        point = {k: row[k] for k in priors}
-        fit = evaluate(point, refine_replicates, history)
-        finalists.append((fit["distance"], row["point"], point, fit))
-        if progress:
-            progress(budget + j + 1, budget + min(refine, budget))
+    best_rows = accepted.head(max(1, refine)).to_dict(orient="records")
+    best_points = [{k: row[k] for k in priors} for row in best_rows]
+    refits = _evaluate_all([(p, refine_replicates, history) for p in best_points], workers, tick)
+    finalists = [
+        (fit["distance"], row["point"], point, fit)
+        for row, point, fit in zip(best_rows, best_points, refits, strict=True)
+    ]
     _, best_point, best, best_fit = min(finalists, key=lambda x: x[0])
     manifest |= {
         "finished": now(),

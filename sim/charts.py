@@ -843,3 +843,100 @@ def _mark_events(fig: go.Figure, events: pd.DataFrame) -> None:
         )
         text = _text(f"truce collapsed (day {row.day}){because}")
         _day_marker(fig, row.day, text, OKABE_ITO["vermillion"], "solid")
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+SENSITIVITY_OUTPUTS: dict[str, str] = {
+    "collapse_share": "share of truces collapsed",
+    "mean_days_held": "mean days held",
+}
+"""Panel titles of the outputs of :mod:`sim.sensitivity`."""
+
+
+def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
+    """Sensitivity indices of a ``sobol`` or ``morris`` sweep: bars with interval whiskers.
+
+    One panel per output, the swept parameters along the horizontal axis.
+    Sobol: first-order (S1) and total (ST) indices side by side. Morris: the
+    mean absolute elementary effect μ* and its spread σ (no whisker).
+
+    Args:
+        indices: the table of :func:`sim.sensitivity.indices_table` (or
+            ``Result.sensitivity()``): ``output``, ``parameter`` and either
+            ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` or ``mu_star``,
+            ``mu_star_conf``, ``sigma``.
+
+    Returns:
+        A figure with one bar trace per index and panel.
+    """
+    sobol = "ST" in indices.columns
+    if sobol:
+        bars = [
+            ("S1", "S1_conf", "first-order index S1 (the parameter alone)"),
+            ("ST", "ST_conf", "total index ST (with its interactions)"),
+        ]
+    else:
+        bars = [
+            ("mu_star", "mu_star_conf", "μ*: mean absolute effect across the bounds"),
+            ("sigma", None, "σ: spread of the effects (interactions, nonlinearity)"),
+        ]
+    outputs = list(dict.fromkeys(indices["output"]))
+    fig = make_subplots(
+        rows=1,
+        cols=max(1, len(outputs)),
+        subplot_titles=[_text(SENSITIVITY_OUTPUTS.get(o, o)) for o in outputs],
+        horizontal_spacing=0.1,
+    )
+    for col, output in enumerate(outputs, start=1):
+        rows = indices[indices["output"] == output]
+        # Dotted paths break at the dots, so that the labels stay level and apart.
+        names = [_text(p).replace(".", ".<br>") for p in rows["parameter"]]
+        for i, (key, conf, label) in enumerate(bars):
+            values = rows[key].astype(float).to_numpy()
+            error = rows[conf].astype(float).fillna(0).to_numpy() if conf else None
+            hover = [
+                f"{name}<br>{_text(label)}: "
+                + ("not defined (the output never varied)" if math.isnan(v) else f"{v:.3g}")
+                + (f" ± {error[j]:.2g}" if error is not None and not math.isnan(v) else "")
+                for j, (name, v) in enumerate(zip(names, values, strict=True))
+            ]
+            fig.add_trace(
+                go.Bar(
+                    x=names,
+                    y=values,
+                    name=_text(label),
+                    legendgroup=key,
+                    showlegend=col == 1,
+                    marker_color=PALETTE[i],
+                    error_y=(
+                        {
+                            "type": "data",
+                            "array": error,
+                            "color": "#333333",
+                            "thickness": 2,
+                            "width": 6,
+                        }
+                        if error is not None
+                        else None
+                    ),
+                    hovertext=hover,
+                    hovertemplate="%{hovertext}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(barmode="group")
+    title = (
+        "Sobol sensitivity indices: which swept parameter drives the outcome"
+        if sobol
+        else "Morris elementary effects: which swept parameter drives the outcome"
+    )
+    _style(fig, title, "", "")
+    fig.update_layout(legend_y=-0.24, margin_b=140)
+    fig.update_xaxes(type="category", tickangle=0)
+    if sobol:
+        fig.update_yaxes(title_text="share of the output's variance", col=1)
+    else:
+        fig.update_yaxes(title_text="change across the parameter's bounds", col=1)
+    return fig

@@ -251,6 +251,10 @@ def _experiment_command(
         if kind == "sweep"
         else [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     )
+    if summary.get("sensitivity"):
+        from sim.sensitivity import rich_table
+
+        tables.append(rich_table(summary["sensitivity"]))
     for table in tables:
         out.print(table)
     out.print(f"Seed {result.manifest['seed']}; results in [bold]{result.path}[/]", highlight=False)
@@ -406,7 +410,7 @@ def hindcast(
 @app.command()
 @handles_bad_input
 def calibrate(
-    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 150,
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 500,
     replicates: Annotated[
         int, typer.Option("--replicates", "-n", min=1, help="Truces per scenario and point.")
     ] = 150,
@@ -414,10 +418,13 @@ def calibrate(
     accept: Annotated[
         float, typer.Option("--accept", min=0.0, max=1.0, help="Share of points accepted.")
     ] = 0.1,
-    refine: Annotated[int, typer.Option("--refine", min=1, help="Best points re-run.")] = 5,
+    refine: Annotated[int, typer.Option("--refine", min=1, help="Best points re-run.")] = 10,
     refine_replicates: Annotated[
         int, typer.Option("--refine-replicates", min=1, help="Truces per scenario when refining.")
     ] = 600,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Processes evaluating design points.")
+    ] = 1,
     as_json: AsJson = False,
     out_dir: OutDir = Path("results"),
 ) -> None:
@@ -437,6 +444,7 @@ def calibrate(
             refine_replicates,
             out=out_dir,
             progress=update,
+            workers=workers,
         )
     if as_json:
         emit_json(

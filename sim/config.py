@@ -161,15 +161,18 @@ class Deconfliction(_Frozen):
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
-    The twelve marked "calibrated" were fitted by ``truce calibrate`` (ABC rejection,
-    seed 20120412, 150 points; see ``docs/VALIDATION.md``); the others are set by hand.
+    Those listed in ``sim.calibrate.PRIORS`` were fitted by ``truce calibrate`` (ABC rejection,
+    seed 20120412, 500 points; see ``docs/VALIDATION.md``); the others are set by hand.
     """
 
     base_propensity: Annotated[float, Ge(0.0), Le(0.5)] = _f(
         0.0175, "daily chance of a deliberate violation at zero net gain, no fatigue"
     )
     gain_sensitivity: Annotated[float, Ge(0.0), Le(20.0)] = _f(
-        5.09, "how sharply defection responds to net expected gain"
+        1.41, "how sharply defection responds to net expected gain"
+    )
+    fear_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
+        1.73, "weight of distrust (1 − trust) in the gain from striking first"
     )
     reputation_cost: Annotated[float, Ge(0.0), Le(5.0)] = _f(
         0.5, "cost of a violation that the mission sees, before sponsor sanctions"
@@ -181,15 +184,13 @@ class Constants(_Frozen):
         1.5, "expected cost of a verified violation through sponsor sanctions"
     )
     sanction_strength: Unit = _f(0.03, "strength a sanctioned party loses per verified violation")
-    indiscipline_rate: Unit = _f(0.0585, "daily chance of an unauthorised violation at cohesion 0")
+    indiscipline_rate: Unit = _f(0.0318, "daily chance of an unauthorised violation at cohesion 0")
     offscript_rate: Unit = _f(0.05, "daily chance of an off-script sponsor strike at dissent 1")
     loophole_hit: Unit = _f(
-        0.0527, "chance a strike under an exemption hits a fully entangled party"
+        0.0716, "chance a strike under an exemption hits a fully entangled party"
     )
     accident_rate: Unit = _f(0.004, "daily incidents per pair of uncoordinated air forces")
-    spoiler_rate: Unit = _f(
-        0.161, "daily attack chance of an excluded group at strength × intent 1"
-    )
+    spoiler_rate: Unit = _f(0.2, "daily attack chance of an excluded group at strength × intent 1")
     spoiler_calm_boost: Annotated[float, Ge(0.0), Le(10.0)] = _f(
         1.0, "extra spoiler activity once the truce has held calm (relative)"
     )
@@ -197,30 +198,42 @@ class Constants(_Frozen):
         30, "calm days over which spoiler activity builds up"
     )
     blame_bias: Unit = _f(0.8, "chance an unattributed attack is blamed on the adversary")
-    trust_loss: Unit = _f(0.0668, "share of trust lost per perceived violation")
-    forgiveness: Unit = _f(0.0231, "daily recovery of trust toward its starting level")
-    retaliation_threshold: Unit = _f(0.371, "trust below which a party retaliates")
+    trust_loss: Unit = _f(0.0854, "share of trust lost per perceived violation")
+    forgiveness: Unit = _f(0.0118, "daily recovery of trust toward its healing level (E10, E10b)")
+    retaliation_threshold: Unit = _f(0.517, "trust below which a party retaliates")
     retaliation_rate: Unit = _f(
-        0.8, "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)"
+        0.925, "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)"
     )
-    withdrawal_trust: Unit = _f(0.03, "trust below which a party withdraws from the truce")
-    fatigue_gain: Unit = _f(0.0118, "fatigue gained per violation suffered")
+    retaliation_restraint: Unit = _f(
+        0.261, "how far sponsors' restraint (E1) also holds back retaliation (0: not at all)"
+    )
+    hostility_threshold: Unit = _f(
+        0.0918, "trust below which a party attacks without a fresh grievance (0: never)"
+    )
+    grudge_memory: Annotated[float, Ge(0.5), Le(365.0)] = _f(
+        3.29, "days over which an unanswered grievance fades (e-folding time)"
+    )
+    consolidation_rate: Annotated[float, Ge(0.0), Le(0.1)] = _f(
+        0.00198, "daily rise, on calm days, of the trust level that forgiveness heals toward"
+    )
+    withdrawal_trust: Unit = _f(0.0445, "trust below which a party withdraws from the truce")
+    fatigue_gain: Unit = _f(0.0271, "fatigue gained per violation suffered")
     fatigue_recovery: Unit = _f(0.002, "fatigue lost per calm day")
     regroup_rate: Unit = _f(
-        0.00654, "daily share of the strength gap the weaker side recovers in calm"
+        0.00615, "daily share of the strength gap the weaker side recovers in calm"
     )
     regroup_weight: Annotated[float, Ge(0.0), Le(10.0)] = _f(
         2.0, "weight of the adversary's regrouping in the stronger side's gain"
     )
     land_grab_rate: Unit = _f(
-        0.213, "daily chance of a land-grab attack before the start, at resolve 1"
+        0.556, "daily chance of a land-grab attack before the start, at resolve 1"
     )
     monitor_exposure: Unit = _f(0.05, "chance a violation in covered ground hits monitors")
     access_threshold: Annotated[int, Ge(0), Le(50)] = _f(
         1, "violations per day at or below which humanitarian access is possible"
     )
     escalation_rate: Unit = _f(
-        0.105, "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)"
+        0.135, "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)"
     )
     initial_spread: Annotated[float, Ge(0.0), Le(0.3)] = _f(
         0.05, "spread of initial strength, fatigue and trust across replicates"

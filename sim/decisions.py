@@ -37,14 +37,16 @@ def defection_probability(
     restraint_weight: float,
     reputation_cost: float,
     sanction_weight: float,
+    distrust: float | np.ndarray = 0.0,
+    fear_weight: float = 0.0,
 ) -> np.ndarray:
     """(E2–E4) Daily chance that a party deliberately violates the truce.
 
-    gain = resolve · (advantage + regroup_weight · regroup)
+    gain = resolve · (advantage + regroup_weight · regroup) + fear_weight · distrust
     cost = restraint_weight · restraint + p_detect · (reputation_cost + sanction_weight · restraint)
     p    = base_propensity · exp(gain_sensitivity · (gain − cost)) · (1 − fatigue), in [0, 1]
     """
-    gain = resolve * (advantage + regroup_weight * regroup)
+    gain = resolve * (advantage + regroup_weight * regroup) + fear_weight * distrust
     cost = restraint_weight * restraint_level + p_detect * (
         reputation_cost + sanction_weight * restraint_level
     )
@@ -78,13 +80,54 @@ def spoiler_probability(
 
 
 def retaliation_probability(
-    trust: np.ndarray, fatigue: np.ndarray, threshold: float, rate: float
+    trust: np.ndarray,
+    fatigue: np.ndarray,
+    threshold: float,
+    rate: float,
+    grudge: np.ndarray | float = 1.0,
+    restraint_level: float | np.ndarray = 0.0,
+    hostility_threshold: float = 0.0,
 ) -> np.ndarray:
-    """(E9) Daily chance of retaliating: zero above the threshold, ``rate`` at zero trust."""
+    """(E9) Daily chance of attacking an adversary in answer to a grievance, or in hostility.
+
+    answer    = clip(1 − trust / threshold) · min(grudge, 1)
+    hostility = clip(1 − trust / hostility_threshold)          (0 when that threshold is 0)
+    p = rate · max(answer, hostility) · (1 − fatigue) · (1 − restraint)
+
+    Above ``threshold`` a party lets violations pass (generous tit-for-tat);
+    below it, it answers unanswered grievances (``grudge``, E9b). Below the
+    lower ``hostility_threshold`` it does not believe in the truce at all and
+    attacks without a fresh grievance. Sponsors damp both (E1).
+    """
     if threshold <= 0:
         return np.zeros_like(trust)
     shortfall = np.clip(1.0 - trust / threshold, 0.0, 1.0)
-    return np.clip(rate * shortfall * (1.0 - fatigue), 0.0, 1.0)
+    answer = shortfall * np.minimum(np.asarray(grudge, dtype=float), 1.0)
+    if hostility_threshold > 0:
+        answer = np.maximum(answer, np.clip(1.0 - trust / hostility_threshold, 0.0, 1.0))
+    p = rate * answer * (1.0 - fatigue) * (1.0 - restraint_level)
+    return np.clip(p, 0.0, 1.0)
+
+
+def update_grudge(
+    grudge: np.ndarray, perceived: np.ndarray, answered: np.ndarray, memory: float
+) -> np.ndarray:
+    """(E9b) Unanswered grievances: each perceived violation adds one, each answer removes one.
+
+    grudge' = max(grudge − answered, 0) · exp(−1 / memory) + perceived
+
+    Grievances fade with a memory of ``memory`` days (e-folding time).
+    """
+    kept = np.maximum(grudge - answered, 0.0) * np.exp(-1.0 / max(memory, 1e-9))
+    return kept + perceived
+
+
+def consolidate(baseline: np.ndarray, calm: np.ndarray, rate: float) -> np.ndarray:
+    """(E10b) Sustained calm consolidates a truce: the level trust heals to rises toward 1.
+
+    baseline' = baseline + rate · calm · (1 − baseline)
+    """
+    return np.clip(baseline + rate * calm * (1.0 - baseline), 0.0, 1.0)
 
 
 def update_trust(

@@ -325,7 +325,8 @@ def _sampled(scenario: Scenario, bounds: Mapping[str, Bounds], matrix: Any) -> l
     return rows
 
 
-def _problem_spec(bounds: Mapping[str, Bounds]) -> dict:
+def problem_spec(bounds: Mapping[str, Bounds]) -> dict:
+    """The SALib ``problem`` of sampled bounds: ``num_vars``, ``names``, ``bounds``."""
     return {
         "num_vars": len(bounds),
         "names": list(bounds),
@@ -333,12 +334,72 @@ def _problem_spec(bounds: Mapping[str, Bounds]) -> dict:
     }
 
 
+def sampled_bounds(sweep: Sweep) -> dict[str, Bounds] | None:
+    """The bounds of a sampled design (``lhs``, ``sobol``, ``morris``); None for the others."""
+    design = sweep.lhs or sweep.sobol or sweep.morris
+    return None if design is None else dict(design.bounds)
+
+
+def sample_matrix(sweep: Sweep, seed: int) -> Any:
+    """The sample of a sampled design, one row per design point, before any rounding.
+
+    This is what :mod:`SALib.analyze` expects alongside the outputs (Morris
+    reads the direction of each step from it), so it is kept apart from the
+    rounding to whole numbers that :func:`sweep_points` applies.
+
+    Args:
+        sweep: an ``lhs``, ``sobol`` or ``morris`` design.
+        seed: the design's seed when the design names none (the scenario's,
+            modulo 2**32).
+
+    Returns:
+        A NumPy array of shape (points, parameters), columns in the order of
+        the design's ``bounds``.
+
+    Raises:
+        ValueError: for a ``grid`` or ``points`` design.
+    """
+    bounds = sampled_bounds(sweep)
+    if bounds is None:
+        raise ValueError(f"a {sweep.kind} design is not sampled")
+    spec = problem_spec(bounds)
+    if sweep.lhs is not None:
+        from scipy.stats import qmc
+
+        lhs = sweep.lhs
+        unit = qmc.LatinHypercube(
+            d=len(lhs.bounds), seed=lhs.seed if lhs.seed is not None else seed
+        ).random(lhs.n)
+        lows = [b[0] for b in spec["bounds"]]
+        highs = [b[1] for b in spec["bounds"]]
+        return qmc.scale(unit, lows, highs)
+    if sweep.sobol is not None:
+        from SALib.sample import sobol as sobol_sample
+
+        s = sweep.sobol
+        return sobol_sample.sample(
+            spec,
+            s.n,
+            calc_second_order=s.second_order,
+            scramble=True,
+            seed=s.seed if s.seed is not None else seed,
+        )
+    from SALib.sample import morris as morris_sample
+
+    m = sweep.morris
+    return morris_sample.sample(
+        spec,
+        m.trajectories,
+        num_levels=m.levels,
+        seed=m.seed if m.seed is not None else seed,
+    )
+
+
 def sweep_points(scenario: Scenario, sweep: Sweep | None = None) -> list[dict[str, Any]]:
     """The design points of a sweep, each a mapping of dotted paths to values."""
     sweep = sweep if sweep is not None else scenario.sweep
     if sweep is None:
         return [{}]
-    seed = scenario.seed % 2**32
     if sweep.grid is not None:
         axes = {k: (v.values() if isinstance(v, Span) else list(v)) for k, v in sweep.grid.items()}
         ints = _integer_params(scenario, [k for k, v in sweep.grid.items() if isinstance(v, Span)])
@@ -351,39 +412,8 @@ def sweep_points(scenario: Scenario, sweep: Sweep | None = None) -> list[dict[st
             axes = {k: (list(v) if isinstance(v, list | tuple) else [v]) for k, v in point.items()}
             out += [dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())]
         return out
-    if sweep.lhs is not None:
-        from scipy.stats import qmc
-
-        lhs = sweep.lhs
-        unit = qmc.LatinHypercube(
-            d=len(lhs.bounds), seed=lhs.seed if lhs.seed is not None else seed
-        ).random(lhs.n)
-        spec = _problem_spec(lhs.bounds)
-        lows = [b[0] for b in spec["bounds"]]
-        highs = [b[1] for b in spec["bounds"]]
-        return _sampled(scenario, lhs.bounds, qmc.scale(unit, lows, highs))
-    if sweep.sobol is not None:
-        from SALib.sample import sobol as sobol_sample
-
-        s = sweep.sobol
-        matrix = sobol_sample.sample(
-            _problem_spec(s.bounds),
-            s.n,
-            calc_second_order=s.second_order,
-            scramble=True,
-            seed=s.seed if s.seed is not None else seed,
-        )
-        return _sampled(scenario, s.bounds, matrix)
-    from SALib.sample import morris as morris_sample
-
-    m = sweep.morris
-    matrix = morris_sample.sample(
-        _problem_spec(m.bounds),
-        m.trajectories,
-        num_levels=m.levels,
-        seed=m.seed if m.seed is not None else seed,
-    )
-    return _sampled(scenario, m.bounds, matrix)
+    matrix = sample_matrix(sweep, scenario.seed % 2**32)
+    return _sampled(scenario, sampled_bounds(sweep), matrix)
 
 
 def expand(scenario: Scenario, kind: str) -> list[DesignRow]:

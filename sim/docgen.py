@@ -173,6 +173,10 @@ SOURCES: dict[str, str] = {
     # ---- constants
     "constants.base_propensity": f"Baseline rate of deliberate violation; {FITTED}",
     "constants.gain_sensitivity": f"{RD} (expected military gains); {FITTED}",
+    "constants.fear_weight": (
+        f"{IC} (the Pentagon distrusts Moscow, which it feels used the last ceasefire to hit "
+        f"US-backed rebels: distrust as a reason to strike first); {FITTED}"
+    ),
     "constants.reputation_cost": (
         f"{FORTNA_2003} (agreements with monitoring, guarantees and joint commissions last "
         f"longer); {FITTED}"
@@ -204,9 +208,23 @@ SOURCES: dict[str, str] = {
         f"{WU_AXELROD} (retaliation after perceived defection); {FITTED}"
     ),
     "constants.retaliation_rate": f"{WU_AXELROD}; {FITTED}",
+    "constants.retaliation_restraint": (
+        f'{RD} (Russia "can simply stop providing air support", which bears on any raid); {FITTED}'
+    ),
+    "constants.hostility_threshold": (
+        f'{UNZ} ("a ceasefire which never completely took hold"); {IC} (distrust); {FITTED}'
+    ),
+    "constants.grudge_memory": (
+        f"{WU_AXELROD} (a response answers a defection; an unanswered one is let go); "
+        "SOHR via EVIDENCE.md, second-hand (violence fell about 80% in the first days of the "
+        f"February 2016 cessation); {FITTED}"
+    ),
+    "constants.consolidation_rate": (
+        f"{FORTNA_2008} (the risk of renewed war falls as peace lasts); {FORTNA_2003}; {FITTED}"
+    ),
     "constants.withdrawal_trust": (
         f"Reuters and Newsweek, Apr 2016 (the opposition suspended talks on 18–19 Apr 2016, "
-        f"ending the cessation of hostilities); {IC} (distrust); {ASSUMED}"
+        f"ending the cessation of hostilities); {IC} (distrust); {FITTED}"
     ),
     "constants.fatigue_gain": f"{ZARTMAN} (a mutually hurting stalemate); {RD}; {FITTED}",
     "constants.fatigue_recovery": f"{ZARTMAN} (ripeness fades when the hurting stops); {FITTED}",

@@ -6,7 +6,8 @@ Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
 - ``serial``: in this process, one task at a time (:class:`SerialExecutor`);
 - ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` with the
   ``spawn`` start method (the default engine; ``workers`` defaults to the
-  number of cores available to this process);
+  number of cores available to this process; small jobs run on ``fork``-ed
+  workers or in this process, see :func:`choose_engine`);
 - ``dask``: ``Client(...).get_executor()`` on a running scheduler
   (``scheduler="tcp://host:port"``, e.g. one started by dask-jobqueue on
   SLURM) or on a ``LocalCluster`` started for the run and closed after it.
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ENGINES = ("local", "serial", "dask")
@@ -68,18 +70,43 @@ class Plan:
     start_method: str | None = None
 
 
-def choose_engine(engine: str, workers: int | None, tasks: int) -> Plan:
+def idle_cores() -> int:
+    """Cores that no other thread is running on at this moment (Linux; else 0).
+
+    From the number of runnable threads in ``/proc/loadavg`` (an instantaneous
+    count that includes the caller), not the load average, which lags by a
+    minute. Where it cannot be read, 0: small jobs then stay in-process.
+    """
+    try:
+        fields = Path("/proc/loadavg").read_text().split()
+        running = int(fields[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    others = max(0, running - 1)
+    return max(0, min(default_workers(), (os.cpu_count() or 1) - others))
+
+
+def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None = None) -> Plan:
     """Decide how to run ``tasks`` chunks on ``engine``.
 
-    With ``local`` and no worker count asked for, small jobs are run cheaply:
-    one or two tasks run in this process (``serial``: measured faster than
-    two workers for a 2-arm, 1,000-replicate comparison, see
-    ``benchmarks/README.md``); up to two tasks per core run in
-    ``fork``-started workers, which start in milliseconds because they
-    inherit the loaded model code (``spawn`` workers import NumPy, pandas and
-    Mesa afresh, about a second each). Larger jobs, and any explicit
-    ``workers``, use ``spawn``. Workers are never more than tasks. Results do
-    not depend on the plan.
+    With ``local`` and no worker count asked for, small jobs are run cheaply.
+    Up to two tasks per core run in ``fork``-started workers, which start in
+    milliseconds because they inherit the loaded model code (``spawn``
+    workers import NumPy, pandas and Mesa afresh, about a second each). One
+    task, and two when fewer than two cores are idle, run in this process
+    (``serial``): forked workers only pay off with a core each to run on (a
+    2-arm, 1,000-replicate comparison took 1.43 s on two forked workers and
+    1.70 s in-process on an idle 2-core machine, but 2.1 s against 1.9 s with
+    both cores busy with other jobs; see ``benchmarks/README.md``). Larger
+    jobs, and any explicit ``workers``, use ``spawn``. Workers are never more
+    than tasks. Results do not depend on the plan.
+
+    Args:
+        engine: ``"local"``, ``"serial"`` or ``"dask"``.
+        workers: the worker count asked for, or None for the default.
+        tasks: the number of tasks (chunks) to run.
+        idle: cores idle now (default: :func:`idle_cores`, read only when
+            it matters: a local job of two tasks without ``workers``).
 
     Raises:
         ValueError: for an unknown engine or a worker count below 1.
@@ -88,14 +115,17 @@ def choose_engine(engine: str, workers: int | None, tasks: int) -> Plan:
         raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    if engine == "serial" or (engine == "local" and workers is None and tasks <= 2):
+    if engine == "serial" or (engine == "local" and workers is None and tasks <= 1):
         return Plan("serial", 1)
     n = workers if workers is not None else default_workers()
     if engine == "dask":
         return Plan("dask", n)
     n = max(1, min(n, tasks))
-    small = workers is None and tasks <= 2 * n and "fork" in _start_methods()
-    return Plan("local", n, "fork" if small else "spawn")
+    fork = workers is None and tasks <= 2 * n and "fork" in _start_methods()
+    if workers is None and tasks <= 2:
+        spare = idle_cores() if idle is None else idle
+        return Plan("local", 2, "fork") if fork and n >= 2 and spare >= 2 else Plan("serial", 1)
+    return Plan("local", n, "fork" if fork else "spawn")
 
 
 def _start_methods() -> list[str]:

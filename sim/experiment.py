@@ -56,6 +56,33 @@ class Result:
             by = ["point", *analysis.swept_columns(runs)]
         return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
 
+    def sensitivity(self) -> pd.DataFrame:
+        """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
+
+        The indices stored in the summary when the sweep finished, or computed
+        from the runs (see :mod:`sim.sensitivity` for the outputs analysed).
+
+        Returns:
+            One row per output and swept parameter: ``output``, ``parameter``
+            and ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (Sobol) or
+            ``mu_star``, ``mu_star_conf``, ``sigma`` (Morris).
+
+        Raises:
+            ValueError: if the result is not a ``sobol`` or ``morris`` sweep.
+        """
+        from sim import sensitivity
+
+        found = self.summary_dict.get("sensitivity")
+        if found is None:
+            sweep = self.scenario.sweep if self.manifest.get("kind") == "sweep" else None
+            if not sensitivity.applies(sweep):
+                kind = sweep.kind if sweep is not None else self.manifest.get("kind", "run")
+                raise ValueError(
+                    f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
+                )
+            found = sensitivity.analyze(self.load_runs(), sweep, self.scenario.seed)
+        return sensitivity.indices_table(found)
+
 
 def manifest_for(
     scenario: Scenario, seed: int, replicates: int, chunk_size: int, kind: str, **extra: Any
@@ -331,9 +358,7 @@ def _experiment(
 
     if todo:
         with open_executor(used, n_workers, scheduler, plan.start_method) as executor:
-            execute(
-                todo, executor, on_result, window=max(2, 2 * n_workers), while_waiting=_prefetch
-            )
+            execute(todo, executor, on_result, window=max(2, 2 * n_workers))
 
     from sim import analysis
 
@@ -350,6 +375,13 @@ def _experiment(
         if light is not None and len(light)
         else {}
     )
+    if summary and not failures and kind == "sweep":
+        from sim import sensitivity
+
+        if sensitivity.applies(resolved.sweep):
+            summary["sensitivity"] = analysis.to_jsonable(
+                sensitivity.analyze(light, resolved.sweep, seed)
+            )
     del light
     manifest |= {
         "status": "failed" if failures else "complete",
@@ -372,11 +404,6 @@ def _experiment(
     if failures:
         raise ExperimentFailed(result, failures)
     return result
-
-
-def _prefetch() -> None:
-    """Load the statistics code while workers simulate (it takes a good part of a second)."""
-    import sim.analysis  # noqa: F401
 
 
 def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str | None]:

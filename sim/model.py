@@ -141,6 +141,8 @@ class CeasefireModel(mesa.Model):
         self.trust_baseline = self.trust.copy()
         self.grievance = np.full(self.trust.shape, DELIBERATE, np.int64)
         self.grievance_wrong = np.zeros(self.trust.shape, bool)
+        # Unanswered grievances per edge (E9b); the signature wipes the slate of the land grab.
+        self.grudge = np.zeros(self.trust.shape)
         self.alive = np.ones(r, bool)
         self.violence = np.zeros(r, np.int64)
         self.calm_streak = np.zeros(r, np.int64)
@@ -259,6 +261,7 @@ class CeasefireModel(mesa.Model):
         suffered = self._count(acts.target, acts.fired, self.n_principals)
         for i, party in enumerate(self.principals):
             party.recover(suffered[i], self.calm_today, self.alive)
+        self._consolidate()
         self._check_collapse()
         if self.record:
             self._record_day(acts, detected, correct)
@@ -306,11 +309,15 @@ class CeasefireModel(mesa.Model):
                 ceiling = np.maximum(self.trust_baseline, self.trust)
                 self.trust = np.minimum(restored, ceiling)
                 self.grievance_wrong &= due == 0
+                self.grudge = np.maximum(self.grudge - due, 0.0)
             self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)
         new_trust = dec.update_trust(
             self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
         )
         self.trust = np.where(self.alive, new_trust, self.trust)
+        answered = acts.fired[self.slot_retaliation]
+        new_grudge = dec.update_grudge(self.grudge, counts, answered, c.grudge_memory)
+        self.grudge = np.where(self.alive, new_grudge, self.grudge)
         # Grievances: the latest perceived violation on each edge, and whether it was misread.
         rows, cols = np.nonzero(perceived)
         edges = acts.blamed[rows, cols]
@@ -348,6 +355,13 @@ class CeasefireModel(mesa.Model):
             self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak
         )
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
+
+    def _consolidate(self) -> None:
+        """(E10b) A calm day raises the trust level that forgiveness heals toward."""
+        calm = self.calm_today & self.alive
+        rate = self.constants.consolidation_rate
+        if rate > 0:
+            self.trust_baseline = dec.consolidate(self.trust_baseline, calm, rate)
 
     def _check_collapse(self) -> None:
         """(E13–E14) The violence rule or a withdrawal ends a truce; record its cause."""

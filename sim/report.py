@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from sim import analysis, charts, storage
+from sim import analysis, charts, sensitivity, storage
 
 REPORT = "report.html"
 CHARTS_DIR = "charts"
@@ -143,22 +143,29 @@ def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[
 # --------------------------------------------------------------------------- charts
 
 
-def report_charts(runs: pd.DataFrame, design: Design) -> list[Chart]:
+def report_charts(
+    runs: pd.DataFrame, design: Design, indices: Mapping[str, Any] | None = None
+) -> list[Chart]:
     """The charts of the report, in the order shown.
 
     Comparisons and single runs: survival curves, collapse bars, causes.
-    Sweeps: a line (one parameter) or heatmap and small multiples (two or
-    more), then survival curves, bars and causes per design point while there
-    are few enough points to read them.
+    Sweeps: the sensitivity indices of a ``sobol`` or ``morris`` design, a
+    line (one parameter) or heatmap and small multiples (two or more), then
+    survival curves, bars and causes per design point while there are few
+    enough points to read them.
 
     Args:
         runs: the runs table.
         design: its grouping.
+        indices: the sensitivity indices (:func:`sim.sensitivity.analyze`),
+            if the design has them.
 
     Returns:
         The charts.
     """
     by, out = design.by, []
+    if indices:
+        out.append(_sensitivity_chart(indices))
     if design.is_sweep:
         params = design.parameters
         if len(params) == 1:
@@ -222,6 +229,25 @@ def report_charts(runs: pd.DataFrame, design: Design) -> list[Chart]:
             )
         )
     return out
+
+
+def _sensitivity_chart(indices: Mapping[str, Any]) -> Chart:
+    level = f"{indices['level'] * 100:.0f}%"
+    what = (
+        "Sobol indices: the share of the variance of each output over the design that is due "
+        "to a parameter alone (S1) and together with its interactions (ST)"
+        if indices["method"] == "sobol"
+        else "Morris elementary effects: the mean absolute change of each output across a "
+        "parameter's bounds (μ*) and the spread of those changes (σ)"
+    )
+    return Chart(
+        "sensitivity",
+        "Which swept parameter matters most",
+        f"{what}; whiskers are {level} bootstrap intervals over the design's "
+        f"{indices['points']:,} points, each simulating {indices['replicates']:,} truces "
+        "(the intervals leave out the simulation noise of each point).",
+        charts.sensitivity_chart(sensitivity.indices_table(indices)),
+    )
 
 
 # --------------------------------------------------------------------------- HTML pieces
@@ -291,6 +317,47 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
             + ["–" if collapse_day is None else f"{collapse_day:g}"]
         )
     return _fold("Collapse and survival per design point", _table(headers, rows), len(rows))
+
+
+def _sensitivity_table(summary: Mapping[str, Any]) -> str:
+    found = summary.get("sensitivity")
+    if not found:
+        return ""
+    level = f"{found['level'] * 100:.0f}% CI"
+
+    def cell(value: float | None, conf: float | None = None, digits: int = 2) -> str:
+        if value is None:
+            return "–"
+        return f"{value:.{digits}f}" + ("" if conf is None else f" ± {conf:.{digits}f}")
+
+    rows = []
+    for r in found["indices"]:
+        output = found["outputs"].get(r["output"], r["output"])
+        if found["method"] == "sobol":
+            rows.append(
+                [output, r["parameter"], cell(r["S1"], r["S1_conf"]), cell(r["ST"], r["ST_conf"])]
+            )
+        else:
+            digits = 3 if r["output"] == "collapse_share" else 1
+            rows.append(
+                [
+                    output,
+                    r["parameter"],
+                    cell(r["mu_star"], r["mu_star_conf"], digits),
+                    cell(r["sigma"], None, digits),
+                ]
+            )
+    headers = (
+        ["output", "parameter", f"S1 (± {level})", f"ST (± {level})"]
+        if found["method"] == "sobol"
+        else ["output", "parameter", f"μ* (± {level})", "σ"]
+    )
+    return (
+        "<h3>Sensitivity indices</h3>"
+        + _table(headers, rows, numeric_from=2)
+        + '<p class="note">Computed with SALib from the collapse share and the mean days held '
+        "of each design point; a parameter the model does not read in this scenario gets 0.</p>"
+    )
 
 
 def _hazard_ratio_text(c: Mapping[str, Any]) -> str:
@@ -546,6 +613,7 @@ the model under this scenario's assumptions, not a forecast for a real truce.</p
 <h2>The numbers</h2>
 <h3>Collapse and survival</h3>
 {_summary_table(summary)}
+{_sensitivity_table(summary)}
 {_comparison_table(summary)}
 <h3>Violations and attribution</h3>
 {_violations_tables(runs, design.by)}
@@ -635,7 +703,10 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     runs = storage.read_runs(results_dir)
     design = design_of(manifest, runs)
     summary = load_summary(results_dir, runs, design)
-    chart_list = report_charts(runs, design)
+    if design.is_sweep and "sensitivity" not in summary:
+        indices = sensitivity.from_manifest(manifest, runs)
+        summary = {**summary, "sensitivity": indices} if indices else summary
+    chart_list = report_charts(runs, design, summary.get("sensitivity"))
     out = results_dir / REPORT
     storage.atomic_write_bytes(
         out, render(manifest, summary, runs, design, chart_list).encode("utf-8")

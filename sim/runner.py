@@ -192,13 +192,11 @@ def execute(
     executor: Any,
     on_result: Callable[[Task, TaskDone | TaskFailure], Any],
     window: int = 8,
-    while_waiting: Callable[[], Any] | None = None,
 ) -> None:
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
     Results are handed to ``on_result`` in completion order. A bounded window
-    keeps memory flat however many tasks there are. ``while_waiting`` is
-    called once, after the first tasks are submitted. On an interrupt
+    keeps memory flat however many tasks there are. On an interrupt
     (Ctrl-C) pending tasks are cancelled and the exception propagates.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -208,8 +206,6 @@ def execute(
     try:
         for task in itertools.islice(queue, window):
             pending[executor.submit(run_task, task)] = task
-        if while_waiting is not None:
-            while_waiting()
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
@@ -270,5 +266,6 @@ def trace(
     ).run()
     days, events = model.trace_tables()
     outcome = model.results().iloc[local].to_dict()
+    forget(model)
     outcome["replicate"] = replicate
     return Trace(resolved, seed, replicate, days, events, outcome)

@@ -18,7 +18,7 @@ from sim import storage
 from sim.config import Scenario
 from sim.model import CeasefireModel
 from sim.narrative import cause_phrase, narrate_day
-from sim.runner import Trace, trace
+from sim.runner import Trace, forget, trace
 
 Ending = Literal["collapse", "survive"]
 ENDINGS: tuple[str, ...] = ("collapse", "survive")
@@ -53,7 +53,9 @@ def _one_truce(scenario: Scenario) -> Scenario:
 def ends_in_collapse(scenario: Scenario, seed: int) -> bool:
     """Whether the one truce of ``scenario`` with ``seed`` collapses (fast, nothing recorded)."""
     model = CeasefireModel(_one_truce(scenario), replicates=1, seed=seed).run()
-    return bool(model.collapse_day[0] > 0)
+    collapsed = bool(model.collapse_day[0] > 0)
+    forget(model)  # Mesa keeps every model alive otherwise (see sim.runner.forget)
+    return collapsed
 
 
 def find_seed(scenario: Scenario, ending: Ending, start: int = 0, limit: int = 1000) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -223,6 +224,144 @@ def test_compare_arms_without_any_collapse_gives_nan_not_an_error():
 def test_compare_arms_unknown_arm():
     with pytest.raises(KeyError):
         A.compare_arms(SIX, "x", "nope")
+
+
+# ---------------------------------------------------------------- the same as scipy.stats
+# The summary path computes Wilson intervals, the Kaplan–Meier median and the
+# log-rank test itself (so that it does not import scipy.stats); here each is
+# checked against scipy.stats on seeded random right-censored samples. The
+# closed forms are the same algebra as scipy's, so they differ only by
+# floating-point rounding: 1e-9 relative is many orders of magnitude above
+# that and far below any difference a formula error would make.
+
+# (seed, truces, days the collapse day is drawn from, share censored): small
+# day ranges force ties among collapses and between collapses and censoring on
+# the same day; shares 0 and 1 are the no-censoring and all-censored cases.
+SAMPLES = [
+    (0, 40, 5, 0.3),
+    (1, 300, 60, 0.5),
+    (2, 25, 3, 0.0),
+    (3, 12, 10, 1.0),
+    (4, 1, 4, 0.0),
+    (5, 2, 2, 0.5),
+    (6, 500, 180, 0.8),
+    (7, 60, 8, 0.6),
+]
+
+
+def censored_sample(seed: int, n: int, days: int, censored: float) -> pd.DataFrame:
+    """Truces with a random day each; a random share of them censored on that day."""
+    rng = np.random.default_rng(seed)
+    held = rng.integers(1, days + 1, size=n)
+    collapsed = rng.random(n) >= censored
+    return pd.DataFrame(
+        {
+            "arm": "x",
+            "horizon": days,
+            "collapsed": collapsed,
+            "collapse_day": pd.array(np.where(collapsed, held, None), dtype="Int64"),
+            "days_held": held,
+        }
+    )
+
+
+def scipy_censored(rows: pd.DataFrame):
+    from scipy import stats
+
+    held = rows["days_held"].to_numpy(dtype=float)
+    collapsed = rows["collapsed"].to_numpy(dtype=bool)
+    return stats.CensoredData(uncensored=held[collapsed], right=held[~collapsed])
+
+
+def test_wilson_matches_scipy_binomtest():
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    cases = [(0, 1), (1, 1), (0, 20), (20, 20), (1, 2), (3, 10), (500, 1000), (1, 100_000)]
+    cases += [(int(rng.integers(0, n + 1)), int(n)) for n in rng.integers(1, 5000, size=40)]
+    for level in (0.8, 0.9, 0.95, 0.99):
+        A._wilson.cache_clear()
+        for k, n in cases:
+            ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+            share, low, high = A.wilson(k, n, level)
+            assert share == k / n
+            assert low == pytest.approx(ci.low, rel=TIGHT), (k, n, level)
+            assert high == pytest.approx(ci.high, rel=TIGHT), (k, n, level)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_kaplan_meier_and_median_match_scipy_ecdf(sample):
+    from scipy import stats
+
+    rows = censored_sample(*sample)
+    sf = stats.ecdf(scipy_censored(rows)).sf
+    days, survival = A.kaplan_meier(rows["days_held"], rows["collapsed"])
+    # scipy's steps include censoring-only days, where survival does not move.
+    assert survival == pytest.approx(sf.evaluate(days), rel=TIGHT)
+    event_days = np.unique(rows.loc[rows["collapsed"], "days_held"])
+    assert days.tolist() == event_days.tolist()
+    reached = np.flatnonzero(sf.probabilities <= 0.5)
+    expected = float(sf.quantiles[reached[0]]) if reached.size else math.nan
+    got = A.median_days_held(rows)
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_kaplan_meier_keeps_truces_censored_on_a_collapse_day_at_risk():
+    # Day 2: four at risk (the truce censored on day 2 counts), one collapse;
+    # day 3: two at risk, two collapses.  S = 3/4, then 0.
+    held = np.array([1, 2, 2, 3, 3])
+    collapsed = np.array([False, True, False, True, True])
+    days, survival = A.kaplan_meier(held, collapsed)
+    assert days.tolist() == [2, 3]
+    assert survival.tolist() == [0.75, 0.0]
+
+
+@pytest.mark.parametrize("pair", list(zip(SAMPLES, SAMPLES[1:] + SAMPLES[:1], strict=True)))
+def test_logrank_matches_scipy(pair):
+    from scipy import stats
+
+    a, b = censored_sample(*pair[0]), censored_sample(*pair[1]).assign(arm="y")
+    oe = A.observed_expected(a, b)
+    z, p = A.logrank_test(oe)
+    if oe.variance > 0:
+        test = stats.logrank(x=scipy_censored(a), y=scipy_censored(b))
+        assert z == pytest.approx(float(test.statistic), rel=TIGHT)
+        assert p == pytest.approx(float(test.pvalue), rel=TIGHT)
+        c = A.compare_arms(pd.concat([a, b], ignore_index=True), "x", "y")
+        assert (c.logrank_statistic, c.logrank_p) == (z, p)
+    else:  # no collapse with two or more truces at risk: the statistic is 0/0
+        assert math.isnan(z) and math.isnan(p)
+
+
+def test_logrank_all_censored_and_no_censoring_edge_cases():
+    from scipy import stats
+
+    none = censored_sample(3, 30, 10, 1.0)
+    every = censored_sample(2, 30, 10, 0.0).assign(arm="y")
+    oe = A.observed_expected(none, every)
+    assert oe.observed_a == 0 and oe.observed_b == 30 and oe.variance > 0
+    test = stats.logrank(x=scipy_censored(none), y=scipy_censored(every))
+    z, p = A.logrank_test(oe)
+    assert z == pytest.approx(float(test.statistic), rel=TIGHT)
+    assert p == pytest.approx(float(test.pvalue), rel=TIGHT)
+    assert z < 0  # group a (nothing collapsed) had fewer collapses than expected
+
+
+def test_summary_path_does_not_import_scipy_stats():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim.analysis as A\n"
+        "from helpers_tables import make_runs\n"
+        "A.summarize(make_runs(n=50))\n"
+        "print('scipy.stats' in sys.modules)"
+    )
+    here = str(Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=here
+    )
+    assert out.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------- causes, violations

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sim.calibrate import PRIORS, components, design, distance
+from sim.calibrate import LOG_SCALE, PRIORS, components, design, distance, hazard_trend
 from sim.cli import app
 from sim.config import Constants
 
@@ -21,6 +23,38 @@ def test_design_is_reproducible_and_inside_the_priors():
     for name, (low, high) in PRIORS.items():
         assert a[name].between(low, high).all()
         assert name in Constants.model_fields
+
+
+def test_log_scale_priors_spread_over_orders_of_magnitude():
+    points = design(400, seed=5)
+    for name in LOG_SCALE:
+        low, high = PRIORS[name]
+        logs = np.log(points[name])
+        # A Latin hypercube puts exactly one point in each of 400 equal strata of log(value),
+        # so the median of log(value) sits at the middle of the log range up to one stratum.
+        mid = (np.log(low) + np.log(high)) / 2
+        assert abs(np.median(logs) - mid) <= (np.log(high) - np.log(low)) / 400 * 2
+
+
+def _runs(days_held, collapsed):
+    return pd.DataFrame({"days_held": days_held, "collapsed": collapsed})
+
+
+def test_hazard_trend_compares_late_and_early_collapse_rates():
+    # 100 truces: 10 collapse on day 10, 10 on day 200, the rest hold to 365.
+    days = np.r_[np.full(10, 10), np.full(10, 200), np.full(80, 365)]
+    collapsed = np.r_[np.ones(20, bool), np.zeros(80, bool)]
+    early_exposure = 10 * 10 + 90 * 90  # truce-days at risk in days 1-90
+    late_exposure = 10 * 20 + 80 * 185  # in days 181-365
+    expected = (10 / late_exposure) / (10 / early_exposure)
+    assert hazard_trend(_runs(days, collapsed)) == pytest.approx(expected)
+    # No collapse early: half a collapse stands in, so the ratio stays finite.
+    late_only = np.r_[np.full(10, 200), np.full(90, 365)]
+    ratio = hazard_trend(_runs(late_only, np.r_[np.ones(10, bool), np.zeros(90, bool)]))
+    assert np.isfinite(ratio) and ratio > 1
+    # A falling hazard costs nothing; a rising one costs log(ratio) / log 3.
+    assert components([], 0.8, 0.3, 13.0, hazard_trend=0.5)["hazard_age"] == 0.0
+    assert components([], 0.8, 0.3, 13.0, hazard_trend=3.0)["hazard_age"] == pytest.approx(1.0)
 
 
 def test_distance_is_zero_at_a_perfect_fit_and_grows_with_misses():

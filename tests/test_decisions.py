@@ -76,7 +76,9 @@ def test_probabilities_stay_in_unit_interval(
         **{**KW, "base_propensity": base, "gain_sensitivity": k},
     )
     assert 0.0 <= p[0] <= 1.0
-    r = dec.retaliation_probability(np.array([fatigue]), np.array([restraint_level]), 0.3, base * 2)
+    r = dec.retaliation_probability(
+        np.array([fatigue]), np.array([restraint_level]), 0.3, base * 2, k, p_detect
+    )
     assert 0.0 <= r[0] <= 1.0
     s = dec.spoiler_probability(resolve, fatigue, np.array([p_detect]), 1.0, 10.0)
     assert 0.0 <= s[0] <= 1.0
@@ -101,6 +103,61 @@ def test_retaliation_only_below_threshold():
     trust = np.array([0.5, 0.3, 0.15, 0.0])
     p = dec.retaliation_probability(trust, np.zeros(4), threshold=0.3, rate=0.8)
     np.testing.assert_allclose(p, [0.0, 0.0, 0.4, 0.8])
+
+
+def test_retaliation_needs_a_grudge_and_is_held_back_by_sponsors():
+    trust = np.full(4, 0.15)
+    grudge = np.array([0.0, 0.5, 1.0, 3.0])
+    p = dec.retaliation_probability(trust, np.zeros(4), threshold=0.3, rate=0.8, grudge=grudge)
+    # Half the threshold: shortfall 0.5; a grudge above one answers no more readily than one.
+    np.testing.assert_allclose(p, [0.0, 0.2, 0.4, 0.4])
+    held = dec.retaliation_probability(
+        trust, np.zeros(4), threshold=0.3, rate=0.8, grudge=grudge, restraint_level=0.5
+    )
+    np.testing.assert_allclose(held, p * 0.5)
+
+
+def test_hostility_below_the_lower_threshold_needs_no_grievance():
+    trust = np.array([0.4, 0.2, 0.1, 0.0])
+    none = np.zeros(4)
+    p = dec.retaliation_probability(
+        trust, np.zeros(4), threshold=0.5, rate=0.8, grudge=none, hostility_threshold=0.2
+    )
+    # No grudge: only the hostility term, clip(1 - trust / 0.2), is left.
+    np.testing.assert_allclose(p, [0.0, 0.0, 0.4, 0.8])
+    # With a grudge the larger of the two terms counts.
+    q = dec.retaliation_probability(
+        trust, np.zeros(4), threshold=0.5, rate=0.8, grudge=np.ones(4), hostility_threshold=0.2
+    )
+    np.testing.assert_allclose(q, 0.8 * np.maximum(1 - trust / 0.5, np.clip(1 - trust / 0.2, 0, 1)))
+
+
+def test_grudges_add_up_are_answered_and_fade():
+    g = dec.update_grudge(np.array([0.0, 2.0, 1.0]), np.array([1, 0, 0]), np.array([0, 1, 3]), 5.0)
+    fade = np.exp(-1 / 5)
+    # A new grievance counts in full; an answer removes one; a grudge never goes below 0.
+    np.testing.assert_allclose(g, [1.0, fade, 0.0])
+    many = np.ones(1)
+    for _ in range(50):
+        many = dec.update_grudge(many, np.zeros(1), np.zeros(1), 5.0)
+    assert many[0] == pytest.approx(np.exp(-10))
+
+
+def test_consolidation_raises_the_healing_level_only_on_calm_days():
+    base = np.array([0.4, 0.4, 1.0])
+    out = dec.consolidate(base, np.array([True, False, True]), 0.01)
+    np.testing.assert_allclose(out, [0.4 + 0.01 * 0.6, 0.4, 1.0])
+
+
+def test_distrust_raises_the_gain_from_striking_first():
+    args = (np.array([0.1]), np.array([0.0]), 0.6, np.array([0.2]), 0.3, 0.0)
+    trusting = dec.defection_probability(*args, **KW, distrust=0.2, fear_weight=1.0)
+    fearful = dec.defection_probability(*args, **KW, distrust=0.8, fear_weight=1.0)
+    fearless = dec.defection_probability(*args, **KW, distrust=0.8, fear_weight=0.0)
+    assert fearful > trusting
+    # exp(k · w · Δdistrust) with k = 4, w = 1, Δ = 0.6 (E2-E4).
+    assert fearful / trusting == pytest.approx(np.exp(4.0 * 0.6))
+    assert fearless == pytest.approx(dec.defection_probability(*args, **KW))
 
 
 def test_trust_falls_on_violations_and_heals_on_quiet_days():

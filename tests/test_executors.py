@@ -108,15 +108,50 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     assert _parts(resumed) == _parts(clean)
 
 
-def test_engine_plan_for_small_and_large_jobs():
+def test_engine_plan_for_small_and_large_jobs(monkeypatch):
+    import sim.executors
+
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 2)
     assert choose_engine("local", None, 1) == Plan("serial", 1)
-    assert choose_engine("local", None, 2) == Plan("serial", 1)
+    # Two tasks go to two forked workers only when two cores are idle.
+    assert choose_engine("local", None, 2, idle=0) == Plan("serial", 1)
+    assert choose_engine("local", None, 2, idle=1) == Plan("serial", 1)
+    assert choose_engine("local", None, 2, idle=2) in (Plan("local", 2, "fork"), Plan("serial", 1))
+    assert choose_engine("local", 2, 2, idle=0) == Plan("local", 2, "spawn")
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 1)
+    assert choose_engine("local", None, 2, idle=2) == Plan("serial", 1)
     assert choose_engine("local", None, 3).start_method in ("fork", "spawn")
     assert choose_engine("local", 2, 100) == Plan("local", 2, "spawn")
     assert choose_engine("local", 8, 3).workers == 3
     assert choose_engine("serial", 4, 100) == Plan("serial", 1)
     with pytest.raises(ValueError, match="unknown engine"):
         choose_engine("mpi", None, 1)
+
+
+def test_idle_cores_is_between_none_and_all():
+    from sim.executors import default_workers, idle_cores
+
+    assert 0 <= idle_cores() <= default_workers()
+
+
+def test_a_small_job_on_forked_workers_is_byte_identical_to_serial(
+    write_yaml, baseline_path, tmp_path, monkeypatch
+):
+    import multiprocessing
+
+    import sim.executors
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method here")
+    two_arms = "\n".join(SCENARIO.format(base=baseline_path).splitlines()[:-1])  # drop 'same'
+    path = write_yaml(two_arms + "\n", "two_arms.yaml")
+    serial = sim.compare(path, out=tmp_path / "serial", engine="serial")
+    monkeypatch.setattr(sim.executors, "idle_cores", lambda: 2)
+    monkeypatch.setattr(sim.executors, "default_workers", lambda: 2)
+    forked = sim.compare(path, out=tmp_path / "forked")  # 2 tasks, no workers asked for
+    assert (forked.manifest["engine"], forked.manifest["workers"]) == ("local", 2)
+    assert forked.manifest["start_method"] == "fork"
+    assert len(_parts(serial)) == 2 and _parts(forked) == _parts(serial)
 
 
 def test_serial_executor_returns_finished_futures():

@@ -246,3 +246,66 @@ def test_trace_replicate_matches_its_row(baseline):
         assert len(events) == row["violations"]
         assert events["origin"].isin(ORIGINS).all()
         assert events["text"].str.len().gt(0).all()
+
+
+def _recording_models(monkeypatch):
+    """Make sim.runner build models that leave a weak reference in the returned list."""
+    import weakref
+
+    import sim.runner
+
+    made = []
+
+    class Recorded(CeasefireModel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(sim.runner, "CeasefireModel", Recorded)
+    return made
+
+
+def test_run_one_and_trace_release_their_models(baseline, monkeypatch):
+    # Mesa 3.3 keeps every model alive through mesa.Agent._ids unless
+    # sim.runner.forget drops it; a long-lived process (story --find, the app,
+    # a worker) would otherwise grow by a model per call.
+    import gc
+
+    import mesa
+
+    import sim.runner
+
+    made = _recording_models(monkeypatch)
+    s = small(baseline, horizon=15, replicates=30)
+    gc.collect()
+    before = len(mesa.Agent._ids)
+    for seed in range(3):
+        run_one(s, seed=seed, replicates=30)
+        told = sim.runner.trace(s, seed=seed, replicate=seed)
+        assert told.replicate == seed and len(told.days) > 0
+    gc.collect()
+    assert len(made) == 6
+    assert [ref() for ref in made] == [None] * 6
+    assert len(mesa.Agent._ids) == before
+
+
+def test_app_models_are_released(baseline):
+    # The classroom app builds a LiveTruce on every slider move or reset and an
+    # ensemble model per change of settings; neither may outlive its use.
+    import gc
+    import weakref
+
+    import mesa
+
+    app = __import__("pytest").importorskip("sim.app")
+    s = small(baseline, horizon=10, replicates=5)
+    gc.collect()
+    before = len(mesa.Agent._ids)
+    live = app.LiveTruce(app.TruceSetup(s, seed=1))
+    live.step()
+    ref = weakref.ref(live)
+    del live
+    assert len(app.ensemble_runs(s, replicates=20, seed=2)) == 20
+    gc.collect()
+    assert ref() is None
+    assert len(mesa.Agent._ids) == before

@@ -1,0 +1,306 @@
+"""Global sensitivity indices of a finished ``sobol`` or ``morris`` sweep (SALib).
+
+A ``sobol`` or ``morris`` design (:mod:`sim.designs`) is a SALib sample: each
+design point is one row of the sample matrix, and every point simulates the
+same replicate truces (common random numbers). This module reduces each
+point to two outputs,
+
+- ``collapse_share``: the share of the point's simulated truces that
+  collapsed within the days simulated (the point's horizon);
+- ``mean_days_held``: the mean number of days the point's truces held, a
+  truce still holding at the horizon counting the horizon (the restricted
+  mean survival time up to the horizon, in days),
+
+and hands each output, in design-point order, to ``SALib.analyze.sobol``
+(first-order ``S1`` and total ``ST`` indices: the share of the output's
+variance over the design due to a parameter alone, and with all its
+interactions) or ``SALib.analyze.morris`` (``mu_star``, the mean absolute
+elementary effect, i.e. the change in the output over a step of the parameter
+scaled to its bounds' width, with ``mu_star_conf``; and ``sigma``, their
+standard deviation, large when the parameter interacts or acts nonlinearly).
+
+Confidence intervals (``*_conf``, half-widths at ``level``) are SALib's
+bootstrap over the design's samples. They do not include the Monte Carlo
+noise of the outputs themselves, which the number of replicates per point
+sets: common random numbers make that noise largely shared between points,
+so it moves the outputs more than their differences, but with few replicates
+small indices are still noise. A parameter the model never reads gets an
+index of exactly 0, since its points then simulate the very same truces.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.designs import Sweep, problem_spec, sample_matrix, sampled_bounds
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+METHODS: tuple[str, ...] = ("sobol", "morris")
+"""Designs that sensitivity indices are computed for."""
+
+OUTPUTS: dict[str, str] = {
+    "collapse_share": "share of truces collapsed within the horizon",
+    "mean_days_held": "mean days held (a truce holding at the horizon counts the horizon)",
+}
+"""The outputs analysed per design point, with plain-language descriptions."""
+
+INDICES: dict[str, tuple[str, ...]] = {
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+    "morris": ("mu_star", "mu_star_conf", "sigma"),
+}
+"""The columns of the indices table, per method."""
+
+RESAMPLES = 100
+"""Bootstrap resamples for SALib's confidence intervals."""
+
+
+def applies(sweep: Sweep | None) -> bool:
+    """Whether a sweep is a design that sensitivity indices are computed for."""
+    return sweep is not None and sweep.kind in METHODS
+
+
+def load_sweep(data: Mapping[str, Any] | None) -> Sweep | None:
+    """The sweep of a stored scenario (``manifest["scenario"]["sweep"]``), or None.
+
+    The stored form lists every kind of design with the unused ones null.
+    """
+    if not data:
+        return None
+    return Sweep.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+def point_outputs(runs: pd.DataFrame, points: int) -> pd.DataFrame:
+    """The analysed outputs of each design point (see the module docstring).
+
+    Args:
+        runs: a sweep's runs table (columns ``point``, ``collapsed``,
+            ``days_held``).
+        points: the number of design points.
+
+    Returns:
+        One row per design point ``0 … points−1``: ``replicates`` and one
+        column per output in :data:`OUTPUTS`.
+
+    Raises:
+        ValueError: if some design point has no runs, or runs name a point
+            outside the design.
+    """
+    table = pd.DataFrame(
+        {
+            "point": runs["point"].to_numpy(),
+            "collapse_share": runs["collapsed"].to_numpy(dtype=float),
+            "mean_days_held": runs["days_held"].to_numpy(dtype=float),
+        }
+    )
+    grouped = table.groupby("point")
+    out = grouped.mean().assign(replicates=grouped.size())
+    extra = sorted(set(out.index) - set(range(points)))
+    if extra:
+        raise ValueError(f"runs name points {extra[:5]} outside a design of {points} points")
+    missing = sorted(set(range(points)) - set(out.index))
+    if missing:
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        raise ValueError(
+            f"sensitivity indices need every design point; no runs for points {missing[:5]}{more}"
+        )
+    return out.reindex(range(points))[["replicates", *OUTPUTS]]
+
+
+def _check_design(runs: pd.DataFrame, names: list[str], matrix: np.ndarray) -> None:
+    """Check that the runs' swept values are the sample's (rounded where whole numbers)."""
+    present = [n for n in names if n in runs.columns]
+    if not present:
+        return
+    first = runs.drop_duplicates("point").set_index("point").sort_index()
+    for name in present:
+        column = names.index(name)
+        got = first[name].to_numpy(dtype=float)
+        want = matrix[first.index.to_numpy(), column]
+        if pd.api.types.is_integer_dtype(first[name]):
+            want = np.round(want)
+        bad = np.flatnonzero(~np.isclose(got, want, rtol=1e-9, atol=1e-12))
+        if bad.size:
+            point = int(first.index[bad[0]])
+            raise ValueError(
+                f"the runs do not come from this design: at point {point}, {name} = "
+                f"{got[bad[0]]:g} but the design gives {want[bad[0]]:g}"
+            )
+
+
+def analyze(runs: pd.DataFrame, sweep: Sweep, seed: int, level: float = 0.95) -> dict[str, Any]:
+    """Sensitivity indices of a finished ``sobol`` or ``morris`` sweep.
+
+    Args:
+        runs: the sweep's runs table (``point``, ``collapsed``, ``days_held``;
+            the swept columns, when present, are checked against the design).
+        sweep: the scenario's ``sweep:`` design.
+        seed: the scenario's root seed (the design's seed when it names none;
+            also seeds the bootstrap, so the intervals are reproducible).
+        level: confidence level of the intervals.
+
+    Returns:
+        Plain JSON: ``method``, ``level``, ``points``, ``replicates`` (per
+        point, the smallest), ``outputs`` (name → description), ``parameters``
+        (in design order) and ``indices``, one record per output and
+        parameter: ``output``, ``parameter`` and the method's
+        :data:`INDICES` (null for an output that takes the same value at
+        every design point, e.g. no truce collapsed anywhere).
+
+    Raises:
+        ValueError: if the design is not ``sobol`` or ``morris``, or the runs
+            do not cover it.
+    """
+    if not applies(sweep):
+        raise ValueError(
+            f"sensitivity indices need a sobol or morris sweep, not a {sweep.kind} design"
+        )
+    method = sweep.kind
+    bounds = sampled_bounds(sweep)
+    problem = problem_spec(bounds)
+    names = list(bounds)
+    seed = int(seed) % 2**32
+    design_seed = getattr(sweep, method).seed
+    design_seed = seed if design_seed is None else design_seed
+    matrix = sample_matrix(sweep, seed)
+    _check_design(runs, names, matrix)
+    outputs = point_outputs(runs, len(matrix))
+    records = []
+    for output in OUTPUTS:
+        y = outputs[output].to_numpy(dtype=float)
+        found: Mapping[str, Any] = {}
+        if np.ptp(y) > 0:  # an output that never varies has no indices (0/0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                found = _salib(method, problem, matrix, y, sweep, level, design_seed)
+        for i, name in enumerate(names):
+            row: dict[str, Any] = {"output": output, "parameter": name}
+            for key in INDICES[method]:
+                value = float(np.asarray(found[key])[i]) if found else math.nan
+                row[key] = None if math.isnan(value) else value
+            records.append(row)
+    return {
+        "method": method,
+        "level": level,
+        "points": len(matrix),
+        "replicates": int(outputs["replicates"].min()),
+        "outputs": dict(OUTPUTS),
+        "parameters": names,
+        "indices": records,
+    }
+
+
+def _salib(
+    method: str,
+    problem: dict,
+    matrix: np.ndarray,
+    y: np.ndarray,
+    sweep: Sweep,
+    level: float,
+    seed: int,
+) -> Mapping[str, Any]:
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        return sobol.analyze(
+            problem,
+            y,
+            calc_second_order=sweep.sobol.second_order,
+            num_resamples=RESAMPLES,
+            conf_level=level,
+            seed=seed,
+        )
+    from SALib.analyze import morris
+
+    return morris.analyze(
+        problem,
+        matrix,
+        y,
+        num_resamples=RESAMPLES,
+        conf_level=level,
+        num_levels=sweep.morris.levels,
+        seed=seed,
+    )
+
+
+def from_manifest(manifest: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, Any] | None:
+    """:func:`analyze` for a stored sweep, or None when it is not ``sobol`` / ``morris``.
+
+    Args:
+        manifest: the results folder's manifest.json.
+        runs: its runs table.
+    """
+    scenario = manifest.get("scenario")
+    if manifest.get("kind") != "sweep" or not isinstance(scenario, Mapping):
+        return None
+    sweep = load_sweep(scenario.get("sweep"))
+    if not applies(sweep):
+        return None
+    return analyze(runs, sweep, int(scenario.get("seed", manifest.get("seed", 0))))
+
+
+def indices_table(sensitivity: Mapping[str, Any]) -> pd.DataFrame:
+    """The indices of :func:`analyze` as a table: one row per output and parameter.
+
+    Columns ``output``, ``parameter`` and the method's :data:`INDICES`;
+    missing values are NaN.
+    """
+    columns = ["output", "parameter", *INDICES[sensitivity["method"]]]
+    return pd.DataFrame(sensitivity["indices"], columns=columns).astype(
+        {c: float for c in columns[2:]}
+    )
+
+
+def _with_conf(value: float | None, conf: float | None, digits: int) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}"
+    return text if conf is None else f"{text} ± {conf:.{digits}f}"
+
+
+def rich_table(sensitivity: Mapping[str, Any]) -> Table:
+    """A terminal table of :func:`analyze`'s indices, one row per output and parameter."""
+    from rich.table import Table
+
+    method, level = sensitivity["method"], sensitivity["level"]
+    ci = f"± {level:.0%} CI"
+    if method == "sobol":
+        title = (
+            f"Sobol sensitivity indices ({sensitivity['points']:,} points × "
+            f"{sensitivity['replicates']:,} truces): share of each output's variance due to "
+            "a parameter alone (S1) and with its interactions (ST)"
+        )
+        headers = [f"S1 ({ci})", f"ST ({ci})"]
+    else:
+        title = (
+            f"Morris elementary effects ({sensitivity['points']:,} points × "
+            f"{sensitivity['replicates']:,} truces): mean absolute change of each output "
+            "across a parameter's bounds (μ*) and its spread (σ)"
+        )
+        headers = [f"μ* ({ci})", "σ"]
+    table = Table(title=title, title_justify="left")
+    table.add_column("Output")
+    table.add_column("Parameter")
+    for header in headers:
+        table.add_column(header, justify="right")
+    for row in sensitivity["indices"]:
+        if method == "sobol":
+            cells = [
+                _with_conf(row["S1"], row["S1_conf"], 2),
+                _with_conf(row["ST"], row["ST_conf"], 2),
+            ]
+        else:
+            digits = 3 if row["output"] == "collapse_share" else 1
+            cells = [
+                _with_conf(row["mu_star"], row["mu_star_conf"], digits),
+                _with_conf(row["sigma"], None, digits),
+            ]
+        table.add_row(row["output"], row["parameter"], *cells)
+    return table
