@@ -127,7 +127,7 @@ class Principal(mesa.Agent):
             regroup,
             self.config.resolve,
             self.fatigue,
-            self.restraint(),
+            m.restraint_level[self.index],
             m.mission.p_detect(),
             base_propensity=c.base_propensity,
             gain_sensitivity=c.gain_sensitivity,
@@ -170,7 +170,7 @@ class Principal(mesa.Agent):
             c.retaliation_threshold,
             c.retaliation_rate,
             grudge=m.grudge[edges],
-            restraint_level=c.retaliation_restraint * self.restraint(),
+            restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
         )
         adversaries = m.edge_blamed[edges]

@@ -40,6 +40,7 @@ from sim.hindcast import (
     COLLAPSE_365_TARGET,
     ESCALATION_TARGET,
     HR_TARGET,
+    band_counts,
     baseline_runs,
     load_history,
     outlived_share,
@@ -148,12 +149,9 @@ def hazard_trend(runs: pd.DataFrame, early: tuple[int, int] = (0, 90), late=(180
     half a collapse, so that the ratio stays finite. NaN when no truce is at
     risk in a band.
     """
-    days = runs["days_held"].to_numpy(dtype=float)
-    collapsed = runs["collapsed"].to_numpy(dtype=bool)
     rates = []
     for a, b in (early, late):
-        exposure = float((np.clip(days, a, b) - a).sum())
-        events = int(np.sum(collapsed & (days > a) & (days <= b)))
+        events, exposure = band_counts(runs, a, b)
         rates.append(max(events, 0.5) / exposure if exposure > 0 else math.nan)
     return rates[1] / rates[0]
 

@@ -146,6 +146,14 @@ def _main_cause(runs: pd.DataFrame) -> str | None:
     return str(causes.value_counts().index[0]) if len(causes) else None
 
 
+def band_counts(runs: pd.DataFrame, a: int, b: int) -> tuple[int, float]:
+    """Collapses on days ``a+1..b`` and the truce-days at risk in that band."""
+    days = runs["days_held"].to_numpy(dtype=float)
+    collapsed = runs["collapsed"].to_numpy(dtype=bool)
+    events = int(np.sum(collapsed & (days > a) & (days <= b)))
+    return events, float((np.clip(days, a, b) - a).sum())
+
+
 def hazard_by_age(runs: pd.DataFrame, bands: Sequence[tuple[int, int]] = AGE_BANDS) -> list[dict]:
     """Collapses per 30 truce-days at risk in each age band, with a 95% Poisson interval.
 
@@ -154,13 +162,9 @@ def hazard_by_age(runs: pd.DataFrame, bands: Sequence[tuple[int, int]] = AGE_BAN
     """
     from scipy import stats
 
-    days = runs["days_held"].to_numpy(dtype=float)
-    collapsed = runs["collapsed"].to_numpy(dtype=bool)
     rows = []
     for a, b in bands:
-        exposure = np.clip(days, a, b) - a
-        events = int(np.sum(collapsed & (days > a) & (days <= b)))
-        at_risk = float(exposure.sum())
+        events, at_risk = band_counts(runs, a, b)
         if at_risk <= 0:
             rows.append(
                 {

@@ -196,9 +196,9 @@ class CeasefireModel(mesa.Model):
         self.p_accident = dec.accident_probability(
             air, s.deconfliction.level, self.constants.accident_rate
         )
-        self.sanction_cut = np.array(
-            [self.constants.sanction_strength * p.restraint() for p in self.principals]
-        )
+        # Sponsors' restraint on each principal (E1) is fixed for the truce: computed once.
+        self.restraint_level = np.array([p.restraint() for p in self.principals])
+        self.sanction_cut = self.constants.sanction_strength * self.restraint_level
 
     # ------------------------------------------------------------------ helpers
     def acts_rows(self) -> int:
