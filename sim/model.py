@@ -3,7 +3,9 @@
 The model owns the activation order of a day, the shared tables (trust between
 parties, the day's acts), the collapse rule and the per-replicate outputs. With
 ``replicates=1`` it is an ordinary Mesa model that ``mesa.batch_run``, a
-``DataCollector`` and SolaraViz drive as usual.
+``DataCollector`` and SolaraViz drive as usual. ``mesa.batch_run`` passes no
+seed of its own: sweep ``seed`` (e.g. ``"seed": range(1000)``), or every
+iteration replays the scenario's seed and simulates the same truce.
 
 One day (see ``docs/MODEL.md``, "Process overview"):
 
