@@ -720,6 +720,7 @@ def summarize(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     level: float = 0.95,
     order: Sequence[Any] | None = None,
+    arms: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The JSON summary of a results set (``summary.json``, ``--json``).
 
@@ -733,6 +734,10 @@ def summarize(
             scenario lists them); by default arms keep their order of
             appearance and points are sorted. The first arm is the reference
             of the comparisons.
+        arms: with ``by="point"``, the arms of a crossed design (a sweep run
+            under each arm of a ``compare:`` block), in the scenario's order;
+            the first is the reference. Groups are then (point, arm) pairs and
+            the arms are compared at each design point.
 
     Returns:
         ``{"summary_version", "by", "level", "horizons", "groups",
@@ -743,8 +748,14 @@ def summarize(
         ``median_days_held_reached``, ``median_collapse_day`` (among collapsed)
         and ``causes`` (share of collapses, most common first); in a sweep also
         ``parameters``. With two or more arms, ``comparisons`` holds each arm
-        compared with the first (:func:`compare_arms`). Only plain JSON types.
+        compared with the first (:func:`compare_arms`). A crossed design adds
+        ``arms``; each group then has ``point`` and ``arm``, and
+        ``comparisons`` holds, for every design point, each arm compared with
+        the first there, with that ``point`` and its ``parameters``. Only
+        plain JSON types.
     """
+    if by == "point" and arms is not None and len(arms) >= 2:
+        return _summarize_crossed(runs, list(arms), horizons, level)
     groups = [_group_summary(key, rows, horizons, level) for key, rows in _iter_groups(runs, by)]
     if order is not None:
         rank = {_plain(v): i for i, v in enumerate(order)}
@@ -760,6 +771,37 @@ def summarize(
         {
             "summary_version": SUMMARY_VERSION,
             "by": by,
+            "level": level,
+            "horizons": [int(h) for h in horizons],
+            "groups": groups,
+            "comparisons": comparisons,
+        }
+    )
+
+
+def _summarize_crossed(
+    runs: pd.DataFrame, arms: list[str], horizons: Sequence[int], level: float
+) -> dict[str, Any]:
+    """:func:`summarize` of a crossed design: groups per (point, arm), arms compared per point."""
+    rank = {a: i for i, a in enumerate(arms)}
+    groups, comparisons = [], []
+    for point, rows in runs.groupby("point", sort=True):
+        found = [a for a in arms if (rows["arm"] == a).any()]
+        here = [
+            _group_summary(key, arm_rows, horizons, level)
+            for key, arm_rows in _iter_groups(rows, ["point", "arm"])
+        ]
+        here.sort(key=lambda g: rank.get(g["arm"], len(rank)))
+        groups += here
+        params = here[0].get("parameters", {})
+        for b in found[1:]:
+            c = compare_arms(rows, found[0], b, by="arm", horizons=horizons, level=level)
+            comparisons.append({"point": _plain(point), "parameters": params, **c.to_dict()})
+    return to_jsonable(
+        {
+            "summary_version": SUMMARY_VERSION,
+            "by": "point",
+            "arms": arms,
             "level": level,
             "horizons": [int(h) for h in horizons],
             "groups": groups,
@@ -934,8 +976,66 @@ def plain_summary(
             return f"in the “{value}” arm"
         return f"at {by} {value}"
 
+    if summary.get("arms"):
+        return _crossed_sentences(summary, horizon, labels)
     sentences = [_collapse_sentence(summary, horizon, label)]
     if by != "point" or len(summary["groups"]) == 1:
         sentences += [_median_sentence(summary, label), _cause_sentence(summary, label)]
     sentences += [_comparison_sentence(c, label, horizon) for c in summary.get("comparisons", [])]
     return [s for s in sentences if s]
+
+
+def _crossed_sentences(summary: dict, horizon: int, labels: Mapping[Any, str]) -> list[str]:
+    """Sentences for a crossed design: each arm's range over the points, then the contrasts."""
+
+    def arm_label(arm: str) -> str:
+        return labels.get(arm, f"in the “{arm}” arm")
+
+    level = f"{summary['level'] * 100:.0f}% CI"
+    points_n = len({g["point"] for g in summary["groups"]})
+    sentences = []
+    for arm in summary["arms"]:
+        rows = [(g, _headline(g, horizon)) for g in summary["groups"] if g["arm"] == arm]
+        if not rows:
+            continue
+        lo = min(rows, key=lambda gr: gr[1]["share"])
+        hi = max(rows, key=lambda gr: gr[1]["share"])
+        sentences.append(
+            f"{_cap(arm_label(arm))}, the share of simulated truces that collapsed within "
+            f"{hi[1]['horizon']} days ranged across {points_n:,} design points from "
+            f"{pct(lo[1]['share'])} ({_describe_point(lo[0], 'point')}; {level} "
+            f"{pct_range(lo[1]['low'], lo[1]['high'])}) to {pct(hi[1]['share'])} "
+            f"({_describe_point(hi[0], 'point')}; {level} "
+            f"{pct_range(hi[1]['low'], hi[1]['high'])})."
+        )
+    ref = summary["arms"][0]
+    for arm in summary["arms"][1:]:
+        found = [
+            c
+            for c in summary["comparisons"]
+            if c["b"] == arm and c["hazard_ratio"] is not None and c["hazard_ratio_low"] is not None
+        ]
+        if not found:
+            continue
+        lo = min(found, key=lambda c: c["hazard_ratio"])
+        hi = max(found, key=lambda c: c["hazard_ratio"])
+
+        def where(c: dict) -> str:
+            return _describe_point({"point": c["point"], **c}, "point")
+
+        def ratio(c: dict) -> str:
+            return (
+                f"{c['hazard_ratio']:.2f}, {level} {c['hazard_ratio_low']:.2f}–"
+                f"{c['hazard_ratio_high']:.2f}, at {where(c)}"
+            )
+
+        if lo is hi:
+            span, detail = f"{lo['hazard_ratio']:.2f} times", f"hazard ratio {ratio(lo)}"
+        else:
+            span = f"between {lo['hazard_ratio']:.2f} and {hi['hazard_ratio']:.2f} times"
+            detail = f"hazard ratios; lowest {ratio(lo)}; highest {ratio(hi)}"
+        sentences.append(
+            f"Truces {arm_label(arm)} collapsed at {span} the rate of truces "
+            f"{arm_label(ref)} across the design ({detail})."
+        )
+    return sentences

@@ -166,7 +166,11 @@ def sweep(
     no_report: NoReport = False,
     chunk_size: ChunkSize = 1000,
 ) -> None:
-    """Run the scenario's sweep: design and summarise each design point."""
+    """Run the scenario's sweep: design and summarise each design point.
+
+    With a compare: block too, every point runs under every arm and the arms
+    are compared at each point (a crossed design).
+    """
     _experiment_command("sweep", **locals())
 
 
@@ -194,6 +198,12 @@ def _experiment_command(
         fail(f"{scenario}: compare: the scenario has no compare: block (named arms)")
     if kind == "sweep" and resolved.sweep is None:
         fail(f"{scenario}: sweep: the scenario has no sweep: block")
+    if kind == "compare" and resolved.sweep is not None:
+        err.print(
+            "note: compare runs the arms at the scenario's own values; "
+            "`truce sweep` runs them at every design point of its sweep: block",
+            highlight=False,
+        )
     if resume not in (None, "latest") and not Path(resume).is_dir():
         fail(f"--resume: no such results folder: {resume}")
     arms = len(resolved.compare) if kind == "compare" else 1
@@ -246,11 +256,12 @@ def _experiment_command(
         )
         return
     title = f"{resolved.name}: {resolved.description}".rstrip(": ")
-    tables = (
-        [display.sweep_table(summary, title)]
-        if kind == "sweep"
-        else [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
-    )
+    if kind == "sweep":
+        tables = [display.sweep_table(summary, title)]
+        if summary.get("arms"):
+            tables.append(display.crossed_comparison_table(summary))
+    else:
+        tables = [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     if summary.get("sensitivity"):
         from sim.sensitivity import rich_table
 

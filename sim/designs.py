@@ -15,11 +15,17 @@ A ``sweep:`` block holds exactly one design:
 - ``sobol``: Saltelli's sampling for Sobol indices (SALib), ``n`` base samples;
 - ``morris``: Morris elementary-effects trajectories (SALib).
 
+A scenario may carry both blocks: ``truce sweep`` then runs a *crossed*
+design, every design point under every arm (arm and sweep must not set the
+same parameter), and compares the arms at each point; ``truce compare`` runs
+the arms at the scenario's own values.
+
 :func:`expand` turns a scenario's design into a table, one row per arm or
-design point. Parameters whose current value is a whole number are rounded
-when they are sampled from bounds. Problems become ``reference`` errors with a
-dotted path, which :mod:`sim.config` turns into a :class:`~sim.config.ScenarioError`
-naming the file and line.
+design point (per arm and design point when crossed). Parameters whose
+current value is a whole number are rounded when they are sampled from bounds.
+Problems become ``reference`` errors with a dotted path, which
+:mod:`sim.config` turns into a :class:`~sim.config.ScenarioError` naming the
+file and line.
 """
 
 from __future__ import annotations
@@ -171,9 +177,11 @@ def parse_sweep(data: Any) -> dict:
         return data.model_dump()
     data = _mapping(data, "sweep", "a mapping with one of: " + ", ".join(KINDS))
     _keys(data, "sweep", KINDS, ())
-    kinds = [k for k in KINDS if k in data]
+    # A null design counts as absent: the dumped form lists every kind, the unused ones null.
+    kinds = [k for k in KINDS if data.get(k) is not None]
     if len(kinds) != 1:
-        raise _problem("sweep", f"expected exactly one design, got {', '.join(kinds)}")
+        got = ", ".join(kinds) if kinds else "none"
+        raise _problem("sweep", f"expected exactly one design of {', '.join(KINDS)}, got {got}")
     kind = kinds[0]
     path, value = f"sweep.{kind}", data[kind]
     if kind == "grid":
@@ -263,11 +271,17 @@ def parse_compare(data: Any) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class DesignRow:
-    """One arm or design point: its label, index and overrides."""
+    """One arm or design point: its label, index and overrides.
+
+    ``overrides`` is everything applied to the scenario (the arm's and the
+    point's); ``parameters`` only the swept ones, which become columns of the
+    runs table.
+    """
 
     arm: str
     point: int
     overrides: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def _base_data(scenario: Scenario) -> dict:
@@ -422,7 +436,9 @@ def expand(scenario: Scenario, kind: str) -> list[DesignRow]:
     Args:
         scenario: the validated scenario.
         kind: ``"run"`` (one row), ``"compare"`` (one row per arm, point 0) or
-            ``"sweep"`` (one row per design point, arm = the scenario's name).
+            ``"sweep"`` (one row per design point, arm = the scenario's name;
+            with a ``compare:`` block too, one row per arm and point, in arm-major
+            order: the crossed design).
 
     Raises:
         ValueError: if the scenario has no design of that kind.
@@ -436,13 +452,38 @@ def expand(scenario: Scenario, kind: str) -> list[DesignRow]:
     if kind == "sweep":
         if scenario.sweep is None:
             raise ValueError("the scenario has no sweep: block")
-        return [DesignRow(scenario.name, i, p) for i, p in enumerate(sweep_points(scenario))]
+        points = sweep_points(scenario)
+        arms = scenario.compare or {scenario.name: {}}
+        return [
+            DesignRow(arm, i, {**p, **dict(o)}, dict(p))
+            for arm, o in arms.items()
+            for i, p in enumerate(points)
+        ]
     raise ValueError(f"unknown experiment kind {kind!r}")
+
+
+def is_crossed(scenario: Scenario) -> bool:
+    """Whether ``truce sweep`` runs the scenario's arms at every design point."""
+    return bool(scenario.compare) and scenario.sweep is not None
 
 
 def design_table(rows: Iterable[DesignRow]) -> list[dict[str, Any]]:
     """Plain-JSON records of a design (for the manifest)."""
     return [{"arm": r.arm, "point": r.point, "overrides": r.overrides} for r in rows]
+
+
+def swept_parameters(sweep: Sweep) -> list[str]:
+    """The dotted paths a sweep sets, in the order the design names them."""
+    if sweep.grid is not None:
+        return list(sweep.grid)
+    if sweep.points is not None:
+        return list(dict.fromkeys(k for point in sweep.points for k in point))
+    return list(sampled_bounds(sweep))
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two dotted paths set the same value or one sets a section holding the other."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 # --------------------------------------------------------------------------- checks
@@ -488,6 +529,18 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
     sweep = scenario.sweep
     if sweep is None:
         return
+    swept = swept_parameters(sweep)
+    for arm, overrides in scenario.compare.items():
+        for key in overrides:
+            clash = next((s for s in swept if _overlaps(key, s)), None)
+            if clash is not None:
+                yield (
+                    f"compare.{arm}.{key}",
+                    f"the arm sets '{key}' and the sweep varies '{clash}': in a crossed "
+                    "design (compare: and sweep: together) arms and sweep must set "
+                    "different parameters",
+                )
+                return
     kind = sweep.kind
     if kind == "grid":
         for name, values in sweep.grid.items():

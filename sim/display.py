@@ -124,16 +124,18 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
 
 
 def sweep_table(summary: dict[str, Any], title: str) -> Table:
-    """One row per design point: swept values, collapse shares with intervals, median."""
+    """One row per design point (per point and arm when crossed): swept values, shares, median."""
     from sim.analysis import pct, pct_range
 
-    groups = summary["groups"]
+    groups, crossed = summary["groups"], bool(summary.get("arms"))
     params = list(dict.fromkeys(k for g in groups for k in g.get("parameters", {})))
     horizons = sorted({row["horizon"] for g in groups for row in g["collapse"]})
     t = Table(title=title, title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
         t.add_column(p.replace(".", ".\n"), justify="right")  # dotted paths wrap at the dots
+    if crossed:
+        t.add_column("Arm")
     t.add_column("Replicates", justify="right")
     for h in horizons:
         t.add_column(f"Collapsed ≤ {h} d\n(95% CI)", justify="right")
@@ -149,6 +151,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
         t.add_row(
             str(g["point"]),
             *(_value(values.get(p)) for p in params),
+            *([str(g["arm"])] if crossed else []),
             f"{g['replicates']:,}",
             *cells,
             f"{median:.0f}" if median is not None else f"> {g['horizon']}",
@@ -156,8 +159,53 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     return t
 
 
+def crossed_comparison_table(summary: dict[str, Any]) -> Table:
+    """A crossed design's arms compared at each point: difference, hazard ratio, log-rank p."""
+    from sim.analysis import p_value
+
+    comparisons = summary["comparisons"]
+    params = list(dict.fromkeys(k for c in comparisons for k in c.get("parameters", {})))
+    t = Table(
+        title=f"Arms compared at each design point, against “{summary['arms'][0]}” "
+        "(common random numbers)",
+        title_justify="left",
+    )
+    t.add_column("Point", justify="right")
+    for p in params:
+        t.add_column(p.replace(".", ".\n"), justify="right")
+    horizons = {c["differences"][-1]["horizon"] for c in comparisons if c["differences"]}
+    within = f" ≤ {horizons.pop()} d" if len(horizons) == 1 else ""
+    t.add_column("Arm")
+    t.add_column(f"Collapsed{within}:\ndifference, pts\n(95% CI)", justify="right")
+    t.add_column("Hazard ratio\n(95% CI)", justify="right")
+    t.add_column("Log-rank p", justify="right")
+    for c in comparisons:
+        last = c["differences"][-1] if c["differences"] else None
+        diff = "—"
+        if last:
+            low, high = _pts(last["low"]), _pts(last["high"])
+            diff = f"{_pts(last['difference'])} ({low} to {high})"
+            diff += "" if within else f" ≤ {last['horizon']} d"
+        hr = c["hazard_ratio"]
+        t.add_row(
+            str(c["point"]),
+            *(_value(c.get("parameters", {}).get(p)) for p in params),
+            str(c["b"]),
+            diff,
+            f"{_num(hr)} ({_num(c['hazard_ratio_low'])}–{_num(c['hazard_ratio_high'])})"
+            if hr is not None
+            else "—",
+            p_value(c["logrank_p"]) if c["logrank_p"] is not None else "—",
+        )
+    return t
+
+
 def _points(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:+.1f} pts"
+
+
+def _pts(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:+.0f}".replace("-", "−")
 
 
 def _num(x: float | None) -> str:

@@ -299,7 +299,8 @@ SECTIONS: list[Section] = [
     ),
     (
         "Experiment design (`compare`, `sweep`)",
-        "`sweep` defaults to `null` (a single run). These settings choose arms and design "
+        "`sweep` defaults to `null` (a single run); with both, `truce sweep` runs every design "
+        "point under every arm (a crossed design). These settings choose arms and design "
         "points; they are not model parameters.",
         lambda p: p == "compare" or p.startswith("sweep."),
     ),

@@ -53,7 +53,8 @@ class Result:
         runs = self.load_runs()
         by = self.by
         if by == "point":
-            by = ["point", *analysis.swept_columns(runs)]
+            crossed = ["arm"] if len(self.manifest.get("arms") or []) > 1 else []
+            by = ["point", *crossed, *analysis.swept_columns(runs)]
         return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
 
     def sensitivity(self) -> pd.DataFrame:
@@ -80,7 +81,10 @@ class Result:
                 raise ValueError(
                     f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
                 )
-            found = sensitivity.analyze(self.load_runs(), sweep, self.scenario.seed)
+            arms = self.manifest.get("arms") or []
+            found = sensitivity.analyze(
+                self.load_runs(), sweep, self.scenario.seed, arms=arms if len(arms) > 1 else None
+            )
         return sensitivity.indices_table(found)
 
 
@@ -198,7 +202,10 @@ def sweep(
 
     Every point uses the same chunk seeds. The runs table has one column per
     swept parameter (named by its dotted path); the summary has one group per
-    design point. Arguments as for :func:`run`.
+    design point. When the scenario also has a ``compare:`` block the design
+    is crossed: every point runs under every arm (column ``arm``), still on the
+    same chunk seeds, and the summary compares the arms at each point (see
+    :func:`sim.analysis.summarize`). Arguments as for :func:`run`.
     """
     return _experiment("sweep", scenario, **_args(locals()))
 
@@ -306,7 +313,7 @@ def _experiment(
     for arm_index, arm in enumerate(arms):
         for row in (r for r in rows if r.arm == arm):
             scen = base if not row.overrides else resolve_scenario(base, row.overrides)
-            params = tuple(row.overrides.items()) if kind == "sweep" else ()
+            params = tuple(row.parameters.items()) if kind == "sweep" else ()
             for c in cs:
                 tasks.append(
                     Task(
@@ -363,15 +370,16 @@ def _experiment(
     from sim import analysis
 
     by = "point" if kind == "sweep" else "arm"
+    crossed = arms if kind == "sweep" and len(arms) > 1 else None
     if run_dir is not None:
-        swept = list(dict.fromkeys(k for r in rows for k in r.overrides)) if kind == "sweep" else []
+        swept = list(dict.fromkeys(k for r in rows for k in r.parameters))
         light = storage.read_runs(run_dir, columns=[*SUMMARY_COLUMNS, *swept])
     else:
         light = (
             pd.concat([tables[k] for k in sorted(tables)], ignore_index=True) if tables else None
         )
     summary = (
-        analysis.summarize(light, by=by, order=arms if by == "arm" else None)
+        analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=crossed)
         if light is not None and len(light)
         else {}
     )
@@ -380,7 +388,7 @@ def _experiment(
 
         if sensitivity.applies(resolved.sweep):
             summary["sensitivity"] = analysis.to_jsonable(
-                sensitivity.analyze(light, resolved.sweep, seed)
+                sensitivity.analyze(light, resolved.sweep, seed, arms=crossed)
             )
     del light
     manifest |= {

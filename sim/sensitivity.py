@@ -135,7 +135,13 @@ def _check_design(runs: pd.DataFrame, names: list[str], matrix: np.ndarray) -> N
             )
 
 
-def analyze(runs: pd.DataFrame, sweep: Sweep, seed: int, level: float = 0.95) -> dict[str, Any]:
+def analyze(
+    runs: pd.DataFrame,
+    sweep: Sweep,
+    seed: int,
+    level: float = 0.95,
+    arms: list[str] | None = None,
+) -> dict[str, Any]:
     """Sensitivity indices of a finished ``sobol`` or ``morris`` sweep.
 
     Args:
@@ -145,6 +151,8 @@ def analyze(runs: pd.DataFrame, sweep: Sweep, seed: int, level: float = 0.95) ->
         seed: the scenario's root seed (the design's seed when it names none;
             also seeds the bootstrap, so the intervals are reproducible).
         level: confidence level of the intervals.
+        arms: the arms of a crossed design (the sweep run under each arm of a
+            ``compare:`` block): the indices are computed for each arm alone.
 
     Returns:
         Plain JSON: ``method``, ``level``, ``points``, ``replicates`` (per
@@ -152,7 +160,8 @@ def analyze(runs: pd.DataFrame, sweep: Sweep, seed: int, level: float = 0.95) ->
         (in design order) and ``indices``, one record per output and
         parameter: ``output``, ``parameter`` and the method's
         :data:`INDICES` (null for an output that takes the same value at
-        every design point, e.g. no truce collapsed anywhere).
+        every design point, e.g. no truce collapsed anywhere). With ``arms``,
+        also ``arms`` and an ``arm`` in every record.
 
     Raises:
         ValueError: if the design is not ``sobol`` or ``morris``, or the runs
@@ -170,29 +179,35 @@ def analyze(runs: pd.DataFrame, sweep: Sweep, seed: int, level: float = 0.95) ->
     design_seed = getattr(sweep, method).seed
     design_seed = seed if design_seed is None else design_seed
     matrix = sample_matrix(sweep, seed)
-    _check_design(runs, names, matrix)
-    outputs = point_outputs(runs, len(matrix))
-    records = []
-    for output in OUTPUTS:
-        y = outputs[output].to_numpy(dtype=float)
-        found: Mapping[str, Any] = {}
-        if np.ptp(y) > 0:  # an output that never varies has no indices (0/0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                found = _salib(method, problem, matrix, y, sweep, level, design_seed)
-        for i, name in enumerate(names):
-            row: dict[str, Any] = {"output": output, "parameter": name}
-            for key in INDICES[method]:
-                value = float(np.asarray(found[key])[i]) if found else math.nan
-                row[key] = None if math.isnan(value) else value
-            records.append(row)
+    crossed = arms is not None and len(arms) > 1
+    records, replicates = [], []
+    for arm in arms if crossed else [None]:
+        rows = runs if arm is None else runs[runs["arm"] == arm]
+        _check_design(rows, names, matrix)
+        outputs = point_outputs(rows, len(matrix))
+        replicates.append(int(outputs["replicates"].min()))
+        for output in OUTPUTS:
+            y = outputs[output].to_numpy(dtype=float)
+            found: Mapping[str, Any] = {}
+            if np.ptp(y) > 0:  # an output that never varies has no indices (0/0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    found = _salib(method, problem, matrix, y, sweep, level, design_seed)
+            for i, name in enumerate(names):
+                row: dict[str, Any] = {} if arm is None else {"arm": arm}
+                row |= {"output": output, "parameter": name}
+                for key in INDICES[method]:
+                    value = float(np.asarray(found[key])[i]) if found else math.nan
+                    row[key] = None if math.isnan(value) else value
+                records.append(row)
     return {
         "method": method,
         "level": level,
         "points": len(matrix),
-        "replicates": int(outputs["replicates"].min()),
+        "replicates": min(replicates),
         "outputs": dict(OUTPUTS),
         "parameters": names,
+        **({"arms": list(arms)} if crossed else {}),
         "indices": records,
     }
 
@@ -243,18 +258,25 @@ def from_manifest(manifest: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, 
     sweep = load_sweep(scenario.get("sweep"))
     if not applies(sweep):
         return None
-    return analyze(runs, sweep, int(scenario.get("seed", manifest.get("seed", 0))))
+    arms = manifest.get("arms") or []
+    return analyze(
+        runs,
+        sweep,
+        int(scenario.get("seed", manifest.get("seed", 0))),
+        arms=arms if len(arms) > 1 else None,
+    )
 
 
 def indices_table(sensitivity: Mapping[str, Any]) -> pd.DataFrame:
     """The indices of :func:`analyze` as a table: one row per output and parameter.
 
-    Columns ``output``, ``parameter`` and the method's :data:`INDICES`;
-    missing values are NaN.
+    Columns ``output``, ``parameter`` and the method's :data:`INDICES`
+    (``arm`` first in a crossed design); missing values are NaN.
     """
-    columns = ["output", "parameter", *INDICES[sensitivity["method"]]]
+    arm = ["arm"] if sensitivity.get("arms") else []
+    columns = [*arm, "output", "parameter", *INDICES[sensitivity["method"]]]
     return pd.DataFrame(sensitivity["indices"], columns=columns).astype(
-        {c: float for c in columns[2:]}
+        {c: float for c in INDICES[sensitivity["method"]]}
     )
 
 
@@ -285,7 +307,10 @@ def rich_table(sensitivity: Mapping[str, Any]) -> Table:
             "across a parameter's bounds (μ*) and its spread (σ)"
         )
         headers = [f"μ* ({ci})", "σ"]
+    crossed = bool(sensitivity.get("arms"))
     table = Table(title=title, title_justify="left")
+    if crossed:
+        table.add_column("Arm")
     table.add_column("Output")
     table.add_column("Parameter")
     for header in headers:
@@ -302,5 +327,5 @@ def rich_table(sensitivity: Mapping[str, Any]) -> Table:
                 _with_conf(row["mu_star"], row["mu_star_conf"], digits),
                 _with_conf(row["sigma"], None, digits),
             ]
-        table.add_row(row["output"], row["parameter"], *cells)
+        table.add_row(*([row["arm"]] if crossed else []), row["output"], row["parameter"], *cells)
     return table

@@ -103,6 +103,7 @@ def test_sobol_and_morris_sizes_follow_salib(scenario):
         ),
         ("sweep:\n  sobol:\n    n: 6\n    bounds: {}\n", "sweep.sobol.n", "power of two"),
         ("sweep:\n  grid: {a: [1]}\n  lhs: {n: 1}\n", "sweep", "exactly one design"),
+        ("sweep:\n  grid: null\n", "sweep", "got none"),
         ("sweep:\n  factorial: {}\n", "sweep.factorial", "unknown key"),
     ],
 )
@@ -120,3 +121,12 @@ def test_expand_without_a_design_says_so(baseline):
         expand(baseline, "compare")
     with pytest.raises(ValueError, match="no sweep"):
         expand(baseline, "sweep")
+
+
+def test_a_scenario_with_a_design_takes_overrides(scenario):
+    """Dumping and re-validating a scenario keeps its design (unused kinds dump as null)."""
+    from sim.model import resolve_scenario
+
+    s = scenario("sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n")
+    again = resolve_scenario(s, {"truce.horizon": 30})
+    assert again.sweep == s.sweep and again.truce.horizon == 30
