@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -87,6 +87,8 @@ MAX_CELL_LABELS = 80
 """Heatmaps with more cells than this show values on hover only."""
 MAX_CATEGORIES = 12
 """Swept parameters with more values than this get a numeric heatmap axis."""
+MAX_FOREST_ROWS = 30
+"""Crossed designs with at most this many points show their hazard ratios as a forest plot."""
 
 
 # --------------------------------------------------------------------------- colours
@@ -486,6 +488,77 @@ def _horizon_words(table: pd.DataFrame) -> str:
     return f"{days[0]} days" if len(days) == 1 else f"{days[0]}–{days[-1]} days"
 
 
+def _heatmap_trace(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    level: float,
+    name: str | None = None,
+    shared: bool = False,
+) -> tuple[go.Heatmap | go.Scatter, list[str]]:
+    """The trace of :func:`sweep_heatmap` and the axis types it needs.
+
+    Args:
+        table: collapse shares per (``x``, ``y``) from :func:`_at_horizon`.
+        x: parameter on the horizontal axis.
+        y: parameter on the vertical axis.
+        level: confidence level shown in the hover text.
+        name: a group name (escaped) opening each hover text, if any.
+        shared: take the colours from the layout's ``coloraxis`` (one scale
+            and colour bar for several panels) instead of the trace's own.
+
+    Returns:
+        A heatmap for a full grid of values, else a scatter of the points;
+        and the types of the x and y axes.
+    """
+    first = f"{name}<br>" if name else ""
+    hover = [
+        f"{first}{_text(x)} = {_value(a)}<br>{_text(y)} = {_value(b)}<br>{analysis.pct(s)} "
+        f"collapsed{_ci(lo, hi, level)}<br>{n:,} truces"
+        for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
+    ]
+    scale = {"colorscale": "Cividis", "zmin": 0, "zmax": 1}
+    bar = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
+    xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
+    # Few values read best as categories; many numeric ones on a numeric scale.
+    numeric = {
+        c: pd.api.types.is_numeric_dtype(table[c]) and len(v) > MAX_CATEGORIES
+        for c, v in ((x, xs), (y, ys))
+    }
+    if len(table) == len(xs) * len(ys):
+        grid = table.assign(hover=hover).set_index([y, x])
+        index = pd.MultiIndex.from_product([ys, xs])
+        z = grid["share"].reindex(index).to_numpy().reshape(len(ys), len(xs))
+        text = grid["hover"].reindex(index).to_numpy().reshape(len(ys), len(xs))
+        colors = {"coloraxis": "coloraxis"} if shared else {"colorbar": bar, **scale}
+        trace = go.Heatmap(
+            x=xs if numeric[x] else [_value(v) for v in xs],
+            y=ys if numeric[y] else [_value(v) for v in ys],
+            z=z,
+            hovertext=text,
+            hovertemplate="%{hovertext}<extra></extra>",
+            texttemplate="%{z:.0%}" if z.size <= MAX_CELL_LABELS else None,
+            textfont={"size": 16},
+            **colors,
+        )
+        return trace, ["linear" if numeric[c] else "category" for c in (x, y)]
+    marker = (
+        {"coloraxis": "coloraxis"}
+        if shared
+        else {"colorbar": bar, "colorscale": scale["colorscale"], "cmin": 0, "cmax": 1}
+    )
+    trace = go.Scatter(
+        x=table[x],
+        y=table[y],
+        mode="markers",
+        marker={"color": table["share"], "size": 14, **marker},
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+        showlegend=False,
+    )
+    return trace, ["-", "-"]
+
+
 def sweep_heatmap(
     runs: pd.DataFrame, x: str, y: str, horizon: int = 90, level: float = 0.95
 ) -> go.Figure:
@@ -505,54 +578,7 @@ def sweep_heatmap(
         A figure with one heatmap (or scatter) trace.
     """
     table = _at_horizon(runs, [x, y], horizon, level)
-    hover = [
-        f"{_text(x)} = {_value(a)}<br>{_text(y)} = {_value(b)}<br>{analysis.pct(s)} collapsed"
-        f"{_ci(lo, hi, level)}<br>{n:,} truces"
-        for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
-    ]
-    scale = {"colorscale": "Cividis", "zmin": 0, "zmax": 1}
-    bar = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
-    xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
-    # Few values read best as categories; many numeric ones on a numeric scale.
-    numeric = {
-        c: pd.api.types.is_numeric_dtype(table[c]) and len(v) > MAX_CATEGORIES
-        for c, v in ((x, xs), (y, ys))
-    }
-    if len(table) == len(xs) * len(ys):
-        grid = table.assign(hover=hover).set_index([y, x])
-        index = pd.MultiIndex.from_product([ys, xs])
-        z = grid["share"].reindex(index).to_numpy().reshape(len(ys), len(xs))
-        text = grid["hover"].reindex(index).to_numpy().reshape(len(ys), len(xs))
-        trace = go.Heatmap(
-            x=xs if numeric[x] else [_value(v) for v in xs],
-            y=ys if numeric[y] else [_value(v) for v in ys],
-            z=z,
-            hovertext=text,
-            hovertemplate="%{hovertext}<extra></extra>",
-            texttemplate="%{z:.0%}" if z.size <= MAX_CELL_LABELS else None,
-            textfont={"size": 16},
-            colorbar=bar,
-            **scale,
-        )
-        axis_types = ["linear" if numeric[c] else "category" for c in (x, y)]
-    else:
-        trace = go.Scatter(
-            x=table[x],
-            y=table[y],
-            mode="markers",
-            marker={
-                "color": table["share"],
-                "size": 14,
-                "colorbar": bar,
-                "colorscale": scale["colorscale"],
-                "cmin": 0,
-                "cmax": 1,
-            },
-            hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-            showlegend=False,
-        )
-        axis_types = ["-", "-"]
+    trace, axis_types = _heatmap_trace(table, x, y, level)
     fig = go.Figure(trace)
     _style(
         fig,
@@ -562,6 +588,73 @@ def sweep_heatmap(
     )
     fig.update_xaxes(type=axis_types[0])
     fig.update_yaxes(type=axis_types[1])
+    return fig
+
+
+def sweep_heatmap_by(
+    runs: pd.DataFrame,
+    x: str,
+    y: str,
+    by: str = "arm",
+    horizon: int = 90,
+    level: float = 0.95,
+    columns: int = 3,
+) -> go.Figure:
+    """One :func:`sweep_heatmap` panel per group (e.g. per arm), on one colour scale.
+
+    Side by side, the panels share the axes' values and a single colour bar
+    from 0 to 100%, so that a cell reads the same in every panel.
+
+    Args:
+        runs: the runs table with swept columns ``x`` and ``y`` and column ``by``.
+        x: parameter on the horizontal axis.
+        y: parameter on the vertical axis.
+        by: the grouping column, one panel per value, in order of appearance.
+        horizon: days after the start.
+        level: confidence level shown in the hover text.
+        columns: panels per row.
+
+    Returns:
+        A figure with one heatmap (or scatter) trace per group.
+    """
+    table = _at_horizon(runs, [by, x, y], horizon, level)
+    labels = _group_labels(runs, by)
+    cols = max(1, min(columns, len(labels)))
+    nrows = math.ceil(len(labels) / cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=list(labels.values()),
+        horizontal_spacing=0.05,
+        vertical_spacing=0.22 if nrows > 1 else 0.1,
+    )
+    for i, (group, name) in enumerate(labels.items()):
+        row, col = i // cols + 1, i % cols + 1
+        trace, axis_types = _heatmap_trace(
+            table[table[by] == group], x, y, level, name=name, shared=True
+        )
+        fig.add_trace(trace, row=row, col=col)
+        fig.update_xaxes(type=axis_types[0], title_text=_text(x), row=row, col=col)
+        fig.update_yaxes(type=axis_types[1], row=row, col=col)
+    _style(
+        fig,
+        f"Share of truces collapsed within {_horizon_words(table)}, by {_text(by)}",
+        "",
+        "",
+        height=max(540, 440 * nrows),
+    )
+    for i in range(len(labels)):
+        fig.update_xaxes(title_text=_text(x), row=i // cols + 1, col=i % cols + 1)
+    fig.update_yaxes(title_text=_text(y), col=1)
+    fig.update_layout(
+        coloraxis={
+            "colorscale": "Cividis",
+            "cmin": 0,
+            "cmax": 1,
+            "colorbar": {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"},
+        }
+    )
     return fig
 
 
@@ -637,6 +730,7 @@ def sweep_small_multiples(
     horizon: int = 90,
     level: float = 0.95,
     columns: int = 3,
+    by: str | None = None,
 ) -> go.Figure:
     """One panel per swept parameter: share collapsed against it, pooled over the others.
 
@@ -646,6 +740,8 @@ def sweep_small_multiples(
         horizon: days after the start.
         level: confidence level of the bands.
         columns: panels per row.
+        by: optional column giving one line per group in every panel (e.g.
+            ``arm``), coloured as in the other charts.
 
     Returns:
         A figure with ``len(params)`` panels sharing the vertical axis.
@@ -662,11 +758,23 @@ def sweep_small_multiples(
         vertical_spacing=0.18 if nrows > 1 else 0.1,
     )
     words = ""
+    labels = _group_labels(runs, by) if by is not None else {}
+    colors = colors_for(_kind(by), labels) if by is not None else {}
     for i, p in enumerate(params):
-        table = _at_horizon(runs, [p], horizon, level)
+        table = _at_horizon(runs, [p] if by is None else [by, p], horizon, level)
         words = _horizon_words(table)
         row, col = divmod(i, cols)
-        for trace in _sweep_band_traces(table, p, PALETTE[0], "share collapsed", level, False):
+        if by is None:
+            traces = _sweep_band_traces(table, p, PALETTE[0], "share collapsed", level, False)
+        else:
+            traces = [
+                trace
+                for g, name in labels.items()
+                for trace in _sweep_band_traces(
+                    table[table[by] == g], p, colors[g], name, level, showlegend=i == 0
+                )
+            ]
+        for trace in traces:
             fig.add_trace(trace, row=row + 1, col=col + 1)
         fig.update_xaxes(title_text=_text(p), row=row + 1, col=col + 1)
     _style(
@@ -681,7 +789,279 @@ def sweep_small_multiples(
         fig.update_xaxes(title_text=_text(p), row=i // cols + 1, col=i % cols + 1)
     _share_axis(fig)
     fig.update_yaxes(title_text="share of truces collapsed", col=1)
+    if by is not None:  # a legend, below the axis titles
+        fig.update_layout(
+            height=fig.layout.height + 60, legend_y=-90 / fig.layout.height, margin_b=150
+        )
     return fig
+
+
+# --------------------------------------------------------------------------- arm contrasts
+
+
+def contrast_table(comparisons: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The comparisons of a crossed design's summary as a table, one row per point and arm.
+
+    Args:
+        comparisons: ``summary["comparisons"]`` of a crossed design (see
+            :func:`sim.analysis.summarize`): each with ``point``,
+            ``parameters``, ``a``, ``b``, ``level``, ``hazard_ratio``,
+            ``hazard_ratio_low``, ``hazard_ratio_high`` and ``logrank_p``.
+
+    Returns:
+        Columns ``point``, ``a``, ``b``, ``level``, ``hazard_ratio``,
+        ``low``, ``high``, ``logrank_p`` and one per swept parameter;
+        missing values are NaN.
+    """
+    rows = [
+        {
+            "point": c.get("point"),
+            "a": c["a"],
+            "b": c["b"],
+            "level": c.get("level", 0.95),
+            "hazard_ratio": c.get("hazard_ratio"),
+            "low": c.get("hazard_ratio_low"),
+            "high": c.get("hazard_ratio_high"),
+            "logrank_p": c.get("logrank_p"),
+            **(c.get("parameters") or {}),
+        }
+        for c in comparisons
+    ]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(
+            columns=["point", "a", "b", "level", "hazard_ratio", "low", "high", "logrank_p"]
+        )
+    measures = ["hazard_ratio", "low", "high", "logrank_p"]
+    return table.astype({m: float for m in measures})
+
+
+def plottable_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`contrast_table` whose hazard ratio can go on a log axis.
+
+    A ratio is missing, zero or infinite when an arm had no collapse at that
+    point; such points are left out.
+    """
+    ratio = table["hazard_ratio"].astype(float)
+    keep = ratio.notna() & (ratio > 0) & ratio.map(math.isfinite)
+    return table[keep]
+
+
+def hazard_ratio_chart(
+    comparisons: Iterable[Mapping[str, Any]],
+    params: Sequence[str] | None = None,
+    columns: int = 3,
+    max_rows: int = MAX_FOREST_ROWS,
+) -> go.Figure:
+    """Hazard ratio of each arm against the reference arm at every design point.
+
+    For a crossed design (a sweep run under each arm of a comparison): one
+    marker per design point and non-reference arm, with its interval as
+    whiskers, on a log scale with a dashed line at 1 (the same collapse rate
+    as the reference). With one swept parameter, the ratio against it, the
+    markers joined. With several, a forest plot (one row per design point,
+    labelled with its settings) while there are at most ``max_rows`` points,
+    else one panel per parameter showing every point at its value of that
+    parameter. Points where the ratio cannot be estimated (an arm without
+    collapses) are left out.
+
+    Args:
+        comparisons: ``summary["comparisons"]`` of a crossed design (see
+            :func:`contrast_table`); nothing is recomputed from the runs.
+        params: the swept parameters (dotted paths); by default those the
+            comparisons list.
+        columns: panels per row.
+        max_rows: most design points drawn as a forest plot.
+
+    Returns:
+        A figure with one marker trace per non-reference arm (and panel).
+    """
+    comparisons = list(comparisons)
+    table = contrast_table(comparisons)
+    if params is None:
+        params = list(dict.fromkeys(k for c in comparisons for k in c.get("parameters") or {}))
+    settings = [p for p in params if p in table.columns]
+    arms = list(dict.fromkeys([*table["a"], *table["b"]]))
+    reference = _text(arms[0]) if arms else "the reference"
+    shown = plottable_ratios(table)
+    title = f"Hazard ratio against the {reference} arm at each design point"
+    colors = colors_for("arm", arms)
+    if len(settings) != 1 and table["point"].nunique() <= max_rows:
+        fig, axis = _forest(table, shown, settings, colors, title), "x"
+    else:
+        fig, axis = _ratio_panels(table, shown, settings or ["point"], colors, columns, title), "y"
+    # Log axes: a range in powers of ten that always shows the line at 1, with a margin.
+    values = pd.concat([shown["hazard_ratio"], shown["low"], shown["high"]]).dropna()
+    values = values[(values > 0) & values.map(math.isfinite)]
+    low, high = min([1.0, *values]), max([1.0, *values])
+    pad = max(0.05, 0.06 * (math.log10(high) - math.log10(low)))
+    span = [math.log10(low) - pad, math.log10(high) + pad]
+    ticks = [
+        m * 10.0**e
+        for e in range(math.floor(span[0]), math.ceil(span[1]) + 1)
+        for m in (1, 2, 5)
+        if span[0] <= math.log10(m * 10.0**e) <= span[1]
+    ]
+    ratio_axis = {
+        "type": "log",
+        "range": span,
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [f"{t:g}" for t in ticks],
+        "title_text": f"hazard ratio vs {reference} (log scale)",
+    }
+    if axis == "x":
+        fig.update_xaxes(**ratio_axis)
+        fig.add_vline(x=1, line={"dash": "dash", "color": NEUTRAL, "width": 1.5})
+    else:
+        # Shapes on a log axis take data values (annotations would take their log).
+        fig.add_hline(
+            y=1, line={"dash": "dash", "color": NEUTRAL, "width": 1.5}, row="all", col="all"
+        )
+        fig.update_yaxes(**{k: v for k, v in ratio_axis.items() if k != "title_text"})
+        fig.update_yaxes(title_text=ratio_axis["title_text"], col=1)
+    return fig
+
+
+def _ratio_error(rows: pd.DataFrame, color: str) -> dict[str, Any]:
+    """Asymmetric whiskers from each ratio to its interval's ends (none when unknown)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (rows["high"] - rows["hazard_ratio"]).fillna(0),
+        "arrayminus": (rows["hazard_ratio"] - rows["low"]).fillna(0),
+        "color": color,
+        "thickness": 2,
+        "width": 5,
+    }
+
+
+def _arm_names(table: pd.DataFrame) -> dict[Any, str]:
+    """Legend name of each non-reference arm: ``b vs a``, escaped."""
+    return {
+        b: _text(f"{b} vs {table.loc[table['b'] == b, 'a'].iloc[0]}")
+        for b in dict.fromkeys(table["b"])
+    }
+
+
+def _forest(
+    table: pd.DataFrame,
+    shown: pd.DataFrame,
+    settings: Sequence[str],
+    colors: dict[Any, str],
+    title: str,
+) -> go.Figure:
+    """Hazard ratios as a forest plot: a row per design point, a marker per arm."""
+    first = table.dropna(subset=["point"]).drop_duplicates("point").set_index("point")
+    # Rows in the order of the settings (a grid's own order), then of the points.
+    points = sorted(first.index, key=lambda p: (*(first.loc[p, s] for s in settings), p))
+    labels = [
+        _text(
+            f"point {int(p)}"
+            + (
+                ": " + ", ".join(f"{s} = {analysis.value_text(first.loc[p, s])}" for s in settings)
+                if settings
+                else ""
+            )
+        )
+        for p in points
+    ]
+    row_of = {p: i for i, p in enumerate(points)}
+    names = _arm_names(table)
+    fig = go.Figure()
+    for j, (b, name) in enumerate(names.items()):
+        rows = shown[shown["b"] == b]
+        offset = (j - (len(names) - 1) / 2) * 0.22
+        fig.add_trace(
+            go.Scatter(
+                x=rows["hazard_ratio"],
+                y=[row_of[p] + offset for p in rows["point"]],
+                mode="markers",
+                name=name,
+                showlegend=True,
+                marker={"color": colors[b], "size": 10},
+                error_x=_ratio_error(rows, colors[b]),
+                hovertext=[_ratio_hover(r, name, settings) for r in rows.to_dict("records")],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
+    _style(fig, title, "", "", height=max(540, 200 + 34 * len(points)))
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(len(points))),
+        ticktext=labels,
+        range=[len(points) - 0.5, -0.5],
+        automargin=True,
+        showgrid=False,
+        zeroline=False,
+    )
+    return fig
+
+
+def _ratio_panels(
+    table: pd.DataFrame,
+    shown: pd.DataFrame,
+    panels: Sequence[str],
+    colors: dict[Any, str],
+    columns: int,
+    title: str,
+) -> go.Figure:
+    """Hazard ratios against each parameter (one panel each), a marker per point and arm."""
+    settings = [p for p in panels if p != "point"]
+    cols = max(1, min(columns, len(panels)))
+    nrows = math.ceil(len(panels) / cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=[_text(p) for p in panels] if len(panels) > 1 else None,
+        horizontal_spacing=0.06,
+        vertical_spacing=0.18 if nrows > 1 else 0.1,
+    )
+    names = _arm_names(table)
+    joined = len(panels) == 1 and panels[0] != "point"
+    for i, p in enumerate(panels):
+        for b, name in names.items():
+            rows = shown[shown["b"] == b].sort_values(list(dict.fromkeys([p, "point"])))
+            fig.add_trace(
+                go.Scatter(
+                    x=rows[p],
+                    y=rows["hazard_ratio"],
+                    mode="lines+markers" if joined else "markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=i == 0,
+                    line={"color": colors[b], "width": 2},
+                    marker={"color": colors[b], "size": 10},
+                    error_y=_ratio_error(rows, colors[b]),
+                    hovertext=[_ratio_hover(r, name, settings) for r in rows.to_dict("records")],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                ),
+                row=i // cols + 1,
+                col=i % cols + 1,
+            )
+    _style(fig, title, "", "", height=max(540, 380 * nrows))
+    for i, p in enumerate(panels):
+        fig.update_xaxes(
+            title_text="design point" if p == "point" else _text(p),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
+    return fig
+
+
+def _ratio_hover(r: Mapping[str, Any], name: str, settings: Sequence[str]) -> str:
+    """Hover text of one hazard ratio: the point, its settings, the ratio and the test."""
+    where = ", ".join(f"{_text(s)} = {_value(r[s])}" for s in settings)
+    point = "" if pd.isna(r["point"]) else f"point {int(r['point'])}"
+    interval = (
+        ""
+        if pd.isna(r["low"]) or pd.isna(r["high"])
+        else f" ({r['level'] * 100:.0f}% CI {r['low']:.2f}–{r['high']:.2f})"
+    )
+    test = "" if pd.isna(r["logrank_p"]) else f"<br>log-rank {analysis.p_value(r['logrank_p'])}"
+    head = ": ".join(t for t in (point, where) if t)
+    return f"{head}<br>{name}: hazard ratio {r['hazard_ratio']:.2f}{interval}{test}"
 
 
 # --------------------------------------------------------------------------- one truce
@@ -854,6 +1234,27 @@ SENSITIVITY_OUTPUTS: dict[str, str] = {
 """Panel titles of the outputs of :mod:`sim.sensitivity`."""
 
 
+_SENSITIVITY_BARS: dict[str, list[tuple[str, str | None, str]]] = {
+    "sobol": [
+        ("S1", "S1_conf", "first-order index S1 (the parameter alone)"),
+        ("ST", "ST_conf", "total index ST (with its interactions)"),
+    ],
+    "morris": [
+        ("mu_star", "mu_star_conf", "μ*: mean absolute effect across the bounds"),
+        ("sigma", None, "σ: spread of the effects (interactions, nonlinearity)"),
+    ],
+}
+"""Per method: each index drawn, its interval's column (or None) and its legend label."""
+
+_INDEX_NAMES: dict[str, str] = {
+    "S1": "S1, the parameter alone",
+    "ST": "ST, with its interactions",
+    "mu_star": "μ*, mean absolute effect",
+    "sigma": "σ, spread of the effects",
+}
+"""Short names of the indices, for panel titles and axes."""
+
+
 def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
     """Sensitivity indices of a ``sobol`` or ``morris`` sweep: bars with interval whiskers.
 
@@ -867,20 +1268,17 @@ def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
             ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` or ``mu_star``,
             ``mu_star_conf``, ``sigma``.
 
+        With a column ``arm`` naming two or more arms (a crossed design,
+        indices computed per arm), one panel per index and output instead,
+        with one bar per arm and parameter, coloured as the arms elsewhere.
+
     Returns:
-        A figure with one bar trace per index and panel.
+        A figure with one bar trace per index (or arm) and panel.
     """
     sobol = "ST" in indices.columns
-    if sobol:
-        bars = [
-            ("S1", "S1_conf", "first-order index S1 (the parameter alone)"),
-            ("ST", "ST_conf", "total index ST (with its interactions)"),
-        ]
-    else:
-        bars = [
-            ("mu_star", "mu_star_conf", "μ*: mean absolute effect across the bounds"),
-            ("sigma", None, "σ: spread of the effects (interactions, nonlinearity)"),
-        ]
+    bars = _SENSITIVITY_BARS["sobol" if sobol else "morris"]
+    if "arm" in indices.columns and indices["arm"].nunique() > 1:
+        return _sensitivity_by_arm(indices, sobol)
     outputs = list(dict.fromkeys(indices["output"]))
     fig = make_subplots(
         rows=1,
@@ -895,37 +1293,9 @@ def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
         for i, (key, conf, label) in enumerate(bars):
             values = rows[key].astype(float).to_numpy()
             error = rows[conf].astype(float).fillna(0).to_numpy() if conf else None
-            hover = [
-                f"{name}<br>{_text(label)}: "
-                + ("not defined (the output never varied)" if math.isnan(v) else f"{v:.3g}")
-                + (f" ± {error[j]:.2g}" if error is not None and not math.isnan(v) else "")
-                for j, (name, v) in enumerate(zip(names, values, strict=True))
-            ]
-            fig.add_trace(
-                go.Bar(
-                    x=names,
-                    y=values,
-                    name=_text(label),
-                    legendgroup=key,
-                    showlegend=col == 1,
-                    marker_color=PALETTE[i],
-                    error_y=(
-                        {
-                            "type": "data",
-                            "array": error,
-                            "color": "#333333",
-                            "thickness": 2,
-                            "width": 6,
-                        }
-                        if error is not None
-                        else None
-                    ),
-                    hovertext=hover,
-                    hovertemplate="%{hovertext}<extra></extra>",
-                ),
-                row=1,
-                col=col,
-            )
+            hover = _index_hover(names, label, values, error)
+            bar = _index_bar(names, values, error, hover, _text(label), PALETTE[i])
+            fig.add_trace(bar.update(legendgroup=key, showlegend=col == 1), row=1, col=col)
     fig.update_layout(barmode="group")
     title = (
         "Sobol sensitivity indices: which swept parameter drives the outcome"
@@ -939,4 +1309,70 @@ def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
         fig.update_yaxes(title_text="share of the output's variance", col=1)
     else:
         fig.update_yaxes(title_text="change across the parameter's bounds", col=1)
+    return fig
+
+
+def _index_bar(
+    names: Sequence[str], values: Any, error: Any, hover: Sequence[str], name: str, color: str
+) -> go.Bar:
+    """One bar trace of sensitivity indices, with its interval as error bars when known."""
+    return go.Bar(
+        x=names,
+        y=values,
+        name=name,
+        marker_color=color,
+        error_y=(
+            {"type": "data", "array": error, "color": "#333333", "thickness": 2, "width": 6}
+            if error is not None
+            else None
+        ),
+        hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
+def _index_hover(names: Sequence[str], label: str, values: Any, error: Any) -> list[str]:
+    return [
+        f"{name}<br>{_text(label)}: "
+        + ("not defined (the output never varied)" if math.isnan(v) else f"{v:.3g}")
+        + (f" ± {error[j]:.2g}" if error is not None and not math.isnan(v) else "")
+        for j, (name, v) in enumerate(zip(names, values, strict=True))
+    ]
+
+
+def _sensitivity_by_arm(indices: pd.DataFrame, sobol: bool) -> go.Figure:
+    """Sensitivity indices per arm: a row of panels per index, a bar per arm and parameter."""
+    bars = _SENSITIVITY_BARS["sobol" if sobol else "morris"]
+    outputs = list(dict.fromkeys(indices["output"]))
+    arms = list(dict.fromkeys(indices["arm"]))
+    colors = colors_for("arm", arms)
+    fig = make_subplots(
+        rows=len(bars),
+        cols=max(1, len(outputs)),
+        subplot_titles=[
+            _text(f"{SENSITIVITY_OUTPUTS.get(o, o)}: {_INDEX_NAMES[key]}")
+            for key, _, _ in bars
+            for o in outputs
+        ],
+        horizontal_spacing=0.1,
+        vertical_spacing=0.2,
+    )
+    for row, (key, conf, label) in enumerate(bars, start=1):
+        for col, output in enumerate(outputs, start=1):
+            for arm in arms:
+                rows = indices[(indices["output"] == output) & (indices["arm"] == arm)]
+                names = [_text(p).replace(".", ".<br>") for p in rows["parameter"]]
+                values = rows[key].astype(float).to_numpy()
+                error = rows[conf].astype(float).fillna(0).to_numpy() if conf else None
+                hover = _index_hover([f"{_text(arm)}: {n}" for n in names], label, values, error)
+                bar = _index_bar(names, values, error, hover, _text(arm), colors[arm])
+                bar.update(legendgroup=str(arm), showlegend=row == 1 and col == 1)
+                fig.add_trace(bar, row=row, col=col)
+    fig.update_layout(barmode="group")
+    method = "Sobol sensitivity indices" if sobol else "Morris elementary effects"
+    _style(fig, f"{method} per arm: which swept parameter drives the outcome", "", "", height=860)
+    fig.update_layout(legend_y=-0.14, margin_b=140)
+    fig.update_xaxes(type="category", tickangle=0)
+    for row, (key, _, _) in enumerate(bars, start=1):
+        fig.update_yaxes(title_text=_text(_INDEX_NAMES[key]), row=row, col=1)
     return fig

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from helpers_tables import ORIGINS, make_runs, make_sweep_runs, make_trace
@@ -195,6 +196,157 @@ def test_sweep_line_with_one_line_per_arm():
     runs = runs.assign(arm=np.where(runs["replicate"] % 2 == 0, "monitored", "unmonitored"))
     fig = charts.sweep_line(runs, "monitors.coverage", by="arm")
     assert [t.name for t in legend_traces(fig)] == ["monitored", "unmonitored"]
+
+
+# ---------------------------------------------------------------- crossed designs
+
+
+@pytest.fixture(scope="module")
+def crossed():
+    """A crossed sweep's runs: the same grid under two arms, the unmonitored arm worse."""
+    grid = {"monitors.coverage": [0.0, 0.5, 1.0], "truce.loophole_width": [0, 1]}
+    monitored = make_sweep_runs(grid, n=60, arm="monitored", seed=3)
+    unmonitored = make_sweep_runs(grid, n=60, arm="unmonitored", seed=4)
+    return pd.concat([monitored, unmonitored], ignore_index=True)
+
+
+def comparison(point, hr, low, high, p=0.01, b="unmonitored", **params):
+    return {
+        "point": point,
+        "parameters": params,
+        "by": "arm",
+        "a": "monitored",
+        "b": b,
+        "level": 0.95,
+        "hazard_ratio": hr,
+        "hazard_ratio_low": low,
+        "hazard_ratio_high": high,
+        "logrank_p": p,
+        "differences": [],
+    }
+
+
+def test_small_multiples_with_one_line_per_arm(crossed):
+    params = ["monitors.coverage", "truce.loophole_width"]
+    fig = charts.sweep_small_multiples(crossed, params, by="arm")
+    assert [t.name for t in legend_traces(fig)] == ["monitored", "unmonitored"]
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert len(lines) == 4  # two panels, two arms
+    assert [t.line.color for t in lines] == [
+        charts.color_for("arm", a) for a in ("monitored", "unmonitored")
+    ] * 2
+    rows = crossed[crossed["arm"] == "unmonitored"]
+    pooled = analysis.collapse_by_horizon(rows, (90,), by="truce.loophole_width")
+    np.testing.assert_allclose(lines[3].y, pooled[pooled["horizon"] == 90]["share"])
+    assert lines[3].xaxis == "x2"
+    plain = charts.sweep_small_multiples(crossed, params)
+    assert len(plain.data) == 6 and not legend_traces(plain)
+
+
+def test_one_heatmap_per_arm_on_a_shared_scale(crossed):
+    fig = charts.sweep_heatmap_by(crossed, "monitors.coverage", "truce.loophole_width")
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
+    assert [t.coloraxis for t in fig.data] == ["coloraxis", "coloraxis"]
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0, 1)
+    assert [a.text for a in fig.layout.annotations] == ["monitored", "unmonitored"]
+    for arm, trace in zip(("monitored", "unmonitored"), fig.data, strict=True):
+        alone = charts.sweep_heatmap(
+            crossed[crossed["arm"] == arm], "monitors.coverage", "truce.loophole_width"
+        ).data[0]
+        np.testing.assert_allclose(np.asarray(trace.z, float), np.asarray(alone.z, float))
+        assert trace.hovertext[0][0].startswith(f"{arm}<br>")
+    assert fig.data[1].xaxis == "x2" and fig.layout.yaxis.title.text == "truce.loophole_width"
+
+
+def test_hazard_ratios_against_one_parameter():
+    comparisons = [
+        comparison(0, 2.0, 1.5, 2.7, **{"truce.loophole_width": 0.0}),
+        comparison(1, None, None, None, p=None, **{"truce.loophole_width": 0.5}),
+        comparison(2, 0.5, 0.3, 0.8, **{"truce.loophole_width": 1.0}),
+    ]
+    fig = charts.hazard_ratio_chart(comparisons)
+    (trace,) = fig.data
+    assert trace.name == "unmonitored vs monitored" and trace.mode == "lines+markers"
+    assert list(trace.x) == [0.0, 1.0] and list(trace.y) == [2.0, 0.5]  # no ratio at 0.5
+    np.testing.assert_allclose(np.asarray(trace.y) + trace.error_y.array, [2.7, 0.8])
+    np.testing.assert_allclose(np.asarray(trace.y) - trace.error_y.arrayminus, [1.5, 0.3])
+    assert trace.line.color == charts.color_for("arm", "unmonitored")
+    assert fig.layout.yaxis.type == "log"
+    low, high = fig.layout.yaxis.range
+    assert low < np.log10(0.3) and high > np.log10(2.7)
+    assert 1 in fig.layout.yaxis.tickvals
+    assert [(s.y0, s.y1) for s in fig.layout.shapes] == [(1, 1)]
+    assert "point 2: truce.loophole_width = 1" in trace.hovertext[1]
+    assert "hazard ratio 0.50 (95% CI 0.30–0.80)" in trace.hovertext[1]
+    assert fig.layout.xaxis.title.text == "truce.loophole_width"
+
+
+def test_hazard_ratios_of_a_small_design_over_two_parameters_are_a_forest():
+    comparisons = [
+        comparison(i, 1 + i, 0.5 + i, 2 + i, **{"a.x": x, "b.y": y})
+        for i, (x, y) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)])
+    ]
+    comparisons += [
+        comparison(i, 1 / (1 + i), None, None, b="third", **c["parameters"])
+        for i, c in enumerate(comparisons)
+    ]
+    fig = charts.hazard_ratio_chart(comparisons)
+    assert [t.name for t in fig.data] == ["unmonitored vs monitored", "third vs monitored"]
+    assert fig.layout.xaxis.type == "log"
+    assert list(fig.layout.yaxis.ticktext) == [
+        "point 0: a.x = 0, b.y = 0",
+        "point 1: a.x = 0, b.y = 1",
+        "point 2: a.x = 1, b.y = 0",
+        "point 3: a.x = 1, b.y = 1",
+    ]
+    first, third = fig.data
+    assert list(first.x) == [1, 2, 3, 4]
+    assert np.all(np.round(first.y) == np.arange(4)) and np.all(np.asarray(first.y) < np.arange(4))
+    assert np.all(np.asarray(third.y) > np.arange(4))  # side by side on each row
+    assert list(third.error_x.array) == [0, 0, 0, 0]  # no interval known
+    assert [(s.x0, s.x1) for s in fig.layout.shapes] == [(1, 1)]
+
+
+def test_hazard_ratios_of_a_large_design_get_a_panel_per_parameter():
+    comparisons = [
+        comparison(i, 1 + i / 10, 1, 2 + i / 10, **{"a.x": i % 7, "b.y": i / 40}) for i in range(40)
+    ]
+    comparisons[5]["hazard_ratio"] = 0.0  # no collapse in the arm: not on a log axis
+    fig = charts.hazard_ratio_chart(comparisons)
+    assert len(fig.data) == 2 and [t.mode for t in fig.data] == ["markers", "markers"]
+    assert [len(t.x) for t in fig.data] == [39, 39]
+    assert [t.showlegend for t in fig.data] == [True, False]
+    assert {a.text for a in fig.layout.annotations} >= {"a.x", "b.y"}
+    assert fig.layout.yaxis.type == fig.layout.yaxis2.type == "log"
+    assert len(fig.layout.shapes) == 2  # the line at 1 in each panel
+
+
+def test_sensitivity_bars_per_arm():
+    rows = []
+    for arm, scale in (("monitored", 1.0), ("unmonitored", 0.5)):
+        for output in ("collapse_share", "mean_days_held"):
+            for parameter in ("a.x", "b.y"):
+                rows.append(
+                    {
+                        "arm": arm,
+                        "output": output,
+                        "parameter": parameter,
+                        "mu_star": scale * (2 if parameter == "a.x" else 1),
+                        "mu_star_conf": 0.1,
+                        "sigma": 0.2,
+                    }
+                )
+    table = pd.DataFrame(rows)
+    fig = charts.sensitivity_chart(table)
+    assert len(fig.data) == 2 * 2 * 2  # (μ*, σ) × outputs × arms
+    assert [t.name for t in legend_traces(fig)] == ["monitored", "unmonitored"]
+    assert all(t.marker.color == charts.color_for("arm", t.name) for t in fig.data)
+    first = fig.data[1]  # μ* of the collapse share, unmonitored
+    assert first.name == "unmonitored" and list(first.y) == [1.0, 0.5]
+    assert list(first.error_y.array) == [0.1, 0.1]
+    assert fig.data[5].error_y.array is None  # σ has no interval
+    one_arm = charts.sensitivity_chart(table[table["arm"] == "monitored"])
+    assert [t.name for t in legend_traces(one_arm)][0].startswith("μ*")
 
 
 # ---------------------------------------------------------------- one truce

@@ -10,6 +10,7 @@ point, and the command line's ``--json`` and tables.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,6 +35,8 @@ sweep:
     truce.loophole_width: [0.1, 0.5, 0.9]
 """
 
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
 #: Columns the model writes; the design columns (arm, point, swept values) are left out.
 KEY = ["chunk", "replicate"]
 
@@ -45,8 +48,6 @@ def crossed_path(write_yaml, baseline_path):
 
 @pytest.fixture(scope="module")
 def crossed_result(tmp_path_factory):
-    from tests.conftest import SCENARIOS
-
     folder = tmp_path_factory.mktemp("crossed")
     path = folder / "crossed.yaml"
     path.write_text(CROSSED.format(base=SCENARIOS / "baseline.yaml"))
