@@ -112,9 +112,13 @@ def _censored(rows: pd.DataFrame) -> stats.CensoredData:
     return stats.CensoredData(uncensored=held[collapsed], right=held[~collapsed])
 
 
-def _collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
+def _collapsed_mask(rows: pd.DataFrame, horizon: int) -> np.ndarray:
     day = rows["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
-    return int((rows["collapsed"].to_numpy(dtype=bool) & (day <= horizon)).sum())
+    return rows["collapsed"].to_numpy(dtype=bool) & (day <= horizon)
+
+
+def _collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
+    return int(_collapsed_mask(rows, horizon).sum())
 
 
 @functools.lru_cache(maxsize=64)
@@ -190,6 +194,79 @@ def newcombe_difference(
     low = d - math.sqrt((p_b - l_b) ** 2 + (u_a - p_a) ** 2)
     high = d + math.sqrt((u_b - p_b) ** 2 + (p_a - l_a) ** 2)
     return (d, low, high)
+
+
+def newcombe_paired_difference(
+    both: int, only_b: int, only_a: int, neither: int, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference ``b − a`` of two shares measured on the same pairs, with Newcombe's interval.
+
+    Under common random numbers replicate ``i`` of arm a and replicate ``i``
+    of arm b share their initial state and exogenous draws, so their outcomes
+    are positively correlated and the independent-samples interval
+    (:func:`newcombe_difference`) is too wide. Newcombe, R. G. (1998),
+    "Improved confidence intervals for the difference between binomial
+    proportions based on paired data", *Statistics in Medicine* 17:2635–2650,
+    method 10: from the Wilson intervals ``(l_b, u_b)`` and ``(l_a, u_a)`` of
+    the two margins and the correlation ``φ`` of the paired table,
+    ``d − sqrt((p_b − l_b)² − 2φ(p_b − l_b)(u_a − p_a) + (u_a − p_a)²)`` to
+    ``d + sqrt((p_a − l_a)² − 2φ(p_a − l_a)(u_b − p_b) + (u_b − p_b)²)``,
+    where ``φ = C / sqrt((both + only_b)(only_a + neither)(both + only_a)
+    (only_b + neither))`` with ``C = B − n/2`` if ``B = both·neither −
+    only_b·only_a > n/2``, ``C = B`` if ``B < 0`` and 0 otherwise (Newcombe's
+    continuity adjustment; Altman et al., *Statistics with Confidence*, 2nd
+    ed., 2000, p. 52).
+
+    Args:
+        both: pairs where the event happened in both arms.
+        only_b: pairs where it happened in arm b only.
+        only_a: pairs where it happened in arm a only.
+        neither: pairs where it happened in neither arm.
+        level: confidence level.
+
+    Returns:
+        ``(difference, low, high)``; NaNs when there are no pairs.
+    """
+    n = both + only_b + only_a + neither
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    p_b, l_b, u_b = wilson(both + only_b, n, level)
+    p_a, l_a, u_a = wilson(both + only_a, n, level)
+    margins = (both + only_b) * (only_a + neither) * (both + only_a) * (only_b + neither)
+    b = both * neither - only_b * only_a
+    c = b - n / 2 if b > n / 2 else (b if b < 0 else 0.0)
+    phi = c / math.sqrt(margins) if margins > 0 else 0.0
+    d = p_b - p_a
+    low = d - math.sqrt(
+        max(0.0, (p_b - l_b) ** 2 - 2 * phi * (p_b - l_b) * (u_a - p_a) + (u_a - p_a) ** 2)
+    )
+    high = d + math.sqrt(
+        max(0.0, (p_a - l_a) ** 2 - 2 * phi * (p_a - l_a) * (u_b - p_b) + (u_b - p_b) ** 2)
+    )
+    return (d, max(-1.0, low), min(1.0, high))
+
+
+def paired_rows(rows_a: pd.DataFrame, rows_b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions that pair the replicates of two groups, or None when they do not pair.
+
+    Two groups pair when they hold the same replicates, each once: the same
+    ``(chunk, replicate)`` keys, which under common random numbers means the
+    same initial states and exogenous draws.
+
+    Returns:
+        ``(positions in rows_a, positions in rows_b)``, both in key order.
+    """
+    keys = ["chunk", "replicate"]
+    if len(rows_a) != len(rows_b) or not all(k in rows_a and k in rows_b for k in keys):
+        return None
+    order_a = np.lexsort((rows_a["replicate"].to_numpy(), rows_a["chunk"].to_numpy()))
+    order_b = np.lexsort((rows_b["replicate"].to_numpy(), rows_b["chunk"].to_numpy()))
+    ka = rows_a[keys].to_numpy()[order_a]
+    kb = rows_b[keys].to_numpy()[order_b]
+    unique = len(ka) < 2 or bool((np.diff(ka, axis=0) != 0).any(axis=1).all())
+    if not unique or not np.array_equal(ka, kb):
+        return None
+    return order_a, order_b
 
 
 # --------------------------------------------------------------------------- collapse shares
@@ -446,6 +523,7 @@ class Comparison:
     hazard_ratio_low: float
     hazard_ratio_high: float
     differences: list[dict[str, Any]] = field(default_factory=list)
+    paired: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (NaN becomes None)."""
@@ -509,7 +587,12 @@ def compare_arms(
       2006, §5.2). It is close to the Cox estimate when the hazard ratio is
       moderate (roughly 1/3 to 3).
     - Difference of collapse shares (b − a) within each horizon that both
-      groups simulated, with Newcombe's hybrid score interval.
+      groups simulated, with Newcombe's interval for paired data when the
+      groups hold the same replicates (common random numbers pair them:
+      :func:`newcombe_paired_difference`), else his hybrid score interval
+      for independent samples (:func:`newcombe_difference`). The hazard
+      ratio's interval treats the groups as independent, so under common
+      random numbers it is conservative (see ``docs/RESULTS.md``).
 
     Args:
         runs: the runs table.
@@ -533,10 +616,22 @@ def compare_arms(
     statistic, p = logrank_test(oe)
     hr, hr_low, hr_high = _hazard_ratio(oe, level)
     common = min(_group_horizon(rows_a), _group_horizon(rows_b))
+    pairs = paired_rows(rows_a, rows_b)
     differences = []
     for h in sorted({int(h) for h in horizons if h <= common} | {common}):
-        k_a, k_b = _collapsed_within(rows_a, h), _collapsed_within(rows_b, h)
-        d, low, high = newcombe_difference(k_a, len(rows_a), k_b, len(rows_b), level)
+        if pairs is not None:
+            x_a = _collapsed_mask(rows_a, h)[pairs[0]]
+            x_b = _collapsed_mask(rows_b, h)[pairs[1]]
+            d, low, high = newcombe_paired_difference(
+                int((x_a & x_b).sum()),
+                int((x_b & ~x_a).sum()),
+                int((x_a & ~x_b).sum()),
+                int((~x_a & ~x_b).sum()),
+                level,
+            )
+        else:
+            k_a, k_b = _collapsed_within(rows_a, h), _collapsed_within(rows_b, h)
+            d, low, high = newcombe_difference(k_a, len(rows_a), k_b, len(rows_b), level)
         differences.append({"horizon": h, "difference": d, "low": low, "high": high})
     return Comparison(
         by=by,
@@ -555,6 +650,7 @@ def compare_arms(
         hazard_ratio_low=hr_low,
         hazard_ratio_high=hr_high,
         differences=differences,
+        paired=pairs is not None,
     )
 
 
