@@ -1,10 +1,18 @@
-"""The classroom demo: a SolaraViz page with sliders, a step button and moving plots.
+"""The classroom demo: a Solara page with sliders, a step button and moving plots.
 
 Run it with ``truce app [SCENARIO.yaml]`` (or ``solara run sim.app``). The page
-shows one truce stepping day by day (Mesa's SolaraViz controller: Reset, Play,
-Step) and, beside it, the survival curve of a few hundred truces under the
+shows one truce stepping day by day (Reset, Play, Step, as in Mesa's SolaraViz
+controller) and, beside it, the survival curve of a few hundred truces under the
 current slider settings, recomputed in a background thread whenever a slider
 moves, with the previous setting's curve kept faint for comparison.
+
+The page is built from Mesa's SolaraViz pieces: its ``ModelController``
+(Reset / ▶ / Step) drives a reactive model, and the panels redraw through
+:func:`~mesa.visualization.utils.force_update` and its update counter, as in
+SolaraViz. The ``SolaraViz`` wrapper itself is not used, because it always adds
+sidebar cards meant for model developers (play and render intervals, a
+threads switch, a model-parameter card, a step counter) that no argument
+turns off, and a classroom projector needs none of them.
 
 The sliders are the levers a class argues about. Their bounds come from the
 scenario schema (:func:`sim.config.field_table`), so a value the model would
@@ -28,10 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ipyvuetify
 import numpy as np
 import pandas as pd
 import solara
-from mesa.visualization import SolaraViz
+import traitlets
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.catalog import scenario_dir, scenario_files
@@ -46,6 +56,20 @@ SCENARIO_ENV = "TRUCE_APP_SCENARIO"
 ENSEMBLE_SIZE = 300
 #: Seed of the live truce and of the ensemble (common random numbers across settings).
 DEFAULT_SEED = 20160227
+#: Milliseconds between two days while the live truce plays.
+PLAY_INTERVAL_MS = 300
+#: Title of the page (app bar and browser tab).
+TITLE = "Why truces collapse"
+#: Day axes of the two charts (the report's titles are too long for the page's columns).
+TIMELINE_DAY_TITLE = "day of the truce (day 1 = start)"
+ENSEMBLE_DAY_TITLE = "days since the start"
+#: Chart heights in pixels, chosen so both charts and their legends fit a 1280×720
+#: projector screen under the banner. Their widths follow the page's columns
+#: (see :class:`WidthProbe`); the fallbacks are used until the browser has measured them.
+TIMELINE_HEIGHT = 530
+ENSEMBLE_HEIGHT = 450
+TIMELINE_WIDTH = 500
+ENSEMBLE_WIDTH = 330
 
 
 # =========================================================================== levers
@@ -238,7 +262,7 @@ class TruceSetup:
 
 
 class LiveTruce(CeasefireModel):
-    """One recorded truce built from a :class:`TruceSetup` (what SolaraViz resets to).
+    """One recorded truce built from a :class:`TruceSetup` (what Reset rebuilds).
 
     Args:
         setup: the current scenario and seed.
@@ -284,8 +308,17 @@ def log_lines(events: pd.DataFrame, scenario: Scenario, days: int = 8) -> list[s
     return [narrate_day(int(d), g.to_dict("records"), scenario) for d, g in reversed(groups)]
 
 
-def ensemble_figure(current: pd.DataFrame, previous: pd.DataFrame | None = None):
-    """Survival curves of the current setting and, faint, of the previous one."""
+def ensemble_figure(
+    current: pd.DataFrame, previous: pd.DataFrame | None = None, width: int | None = None
+):
+    """Survival curves of the current setting and, faint, of the previous one.
+
+    The report's chart, fitted to the page's narrow column (``width`` pixels
+    wide): its legend sits inside the figure at the bottom, and the
+    labels of the reference days (30, 90, 180 days) run up their dotted lines
+    from the bottom of the plot, so they neither overlap each other nor the
+    ``100%`` tick however narrow the column is.
+    """
     from sim.charts import survival_chart
 
     now, before = "these settings", "previous settings"
@@ -302,10 +335,60 @@ def ensemble_figure(current: pd.DataFrame, previous: pd.DataFrame | None = None)
                 trace.fillcolor = "rgba(136,136,136,0.15)"
     fig.update_layout(
         title={"text": f"{len(current)} truces like this"},
-        height=470,
-        width=310,
-        margin={"t": 50, "b": 100, "l": 70, "r": 10},
-        legend={"y": -0.22},
+        margin={"t": 50, "b": 10, "l": 70, "r": 12},
+    )
+    fig.update_xaxes(title_text=ENSEMBLE_DAY_TITLE)
+    _label_reference_lines(fig)
+    return _fit_to_page(fig, width or ENSEMBLE_WIDTH, ENSEMBLE_HEIGHT)
+
+
+def _label_reference_lines(fig) -> None:
+    """Turn the labels of vertical reference lines to run up the line from the bottom.
+
+    A label belongs to a line when it is placed on the data x of a vertical line
+    shape (what ``fig.add_vline(annotation_text=...)`` makes).
+    """
+    lines = {
+        shape.x0
+        for shape in fig.layout.shapes
+        if shape.type == "line" and shape.xref == "x" and shape.x0 == shape.x1
+    }
+
+    def turn(annotation) -> None:
+        if annotation.xref == "x" and annotation.x in lines:
+            annotation.update(
+                textangle=-90,
+                xanchor="right",
+                yanchor="bottom",
+                y=0,
+                yref="y domain",
+                xshift=-1,
+                yshift=4,
+                font={"size": 13},
+                bgcolor="rgba(255,255,255,0.8)",
+            )
+
+    fig.for_each_annotation(turn)
+
+
+def _fit_to_page(fig, width: int, height: int):
+    """Size a figure for its column and keep its legend inside the figure.
+
+    The legend is anchored to the bottom of the figure (not of the plot), so
+    plotly makes room for it however many rows it wraps to.
+    """
+    fig.update_layout(
+        autosize=False,
+        width=width,
+        height=height,
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
     )
     return fig
 
@@ -319,8 +402,13 @@ def ensemble_sentence(current: pd.DataFrame, previous: pd.DataFrame | None = Non
     return text
 
 
-def timeline_figure(model: CeasefireModel):
-    """The live truce's timeline (the report's chart, sized for the page)."""
+def timeline_figure(model: CeasefireModel, width: int | None = None):
+    """The live truce's timeline (the report's chart, fitted to a column ``width`` pixels wide).
+
+    Each party has one legend entry (its trust and war-fatigue lines toggle
+    together) and a key above the lower panel tells the line styles apart, so
+    the legend stays short enough to fit under the chart.
+    """
     from sim.charts import timeline_chart
 
     days, events = model.trace_tables()
@@ -328,31 +416,106 @@ def timeline_figure(model: CeasefireModel):
     first = int(days["day"].min()) if len(days) else 0
     last = max(int(model.day), 14)
     fig.update_xaxes(range=[first - 0.5, last + 0.5], autorange=False)
+    for axis in fig.select_xaxes():
+        if axis.title.text:  # the day axis under the lower panel
+            axis.title.text = TIMELINE_DAY_TITLE
     fig.update_layout(
         title={"text": f"This truce, day by day (day {model.day})"},
-        height=560,
-        width=540,
-        margin={"t": 50, "b": 40, "l": 70, "r": 10},
-        legend={"font": {"size": 12}, "y": -0.14},
+        margin={"t": 50, "b": 10, "l": 70, "r": 12},
+        legend={"font": {"size": 13}},
     )
     for trace in fig.data:
         if trace.name == "events (hover to read)":
             trace.showlegend = False
-    return fig
+    _one_entry_per_party(fig)
+    _shorten_day_markers(fig, middle=(first + last) / 2)
+    return _fit_to_page(fig, width or TIMELINE_WIDTH, TIMELINE_HEIGHT)
+
+
+def _shorten_day_markers(fig, middle: float) -> None:
+    """Shorten the labels over the timeline's day markers (collapse, monitors' withdrawal).
+
+    The report writes the whole story over the line ("truce collapsed (day 11):
+    units acting without orders"), too long for the page's column; here the
+    banner tells it. The label keeps its first words, the rest moves to its
+    hover text, and a label in the right half of the chart runs to the left of
+    its line so it is not cut off at the edge.
+    """
+    lines = {
+        shape.x0
+        for shape in fig.layout.shapes
+        if shape.type == "line" and shape.yref == "paper" and shape.x0 == shape.x1
+    }
+
+    def shorten(annotation) -> None:
+        if annotation.xref != "x" or annotation.yref != "paper" or annotation.x not in lines:
+            return
+        text = annotation.text or ""
+        annotation.update(text=text.split(" (day")[0], hovertext=text)
+        if annotation.x > middle:
+            annotation.update(xanchor="right")
+
+    fig.for_each_annotation(shorten)
+
+
+_LINE_KINDS = ((": trust", "solid: trust"), (": war fatigue", "dashed: war fatigue"))
+
+
+def _one_entry_per_party(fig) -> None:
+    """Group each party's trust and fatigue lines under one legend entry named after it."""
+    key, axes = [], ("x", "y")
+    for suffix, meaning in _LINE_KINDS:
+        for trace in fig.data:
+            name = trace.name or ""
+            if not name.endswith(suffix):
+                continue
+            party = name[: -len(suffix)]
+            axes = (trace.xaxis or "x", trace.yaxis or "y")
+            trace.legendgroup = f"party {party}"
+            if suffix == _LINE_KINDS[0][0]:
+                trace.name = party
+            else:
+                trace.showlegend = False
+            if meaning not in key:
+                key.append(meaning)
+    if not key:
+        return
+    if any(trace.name == "monitoring coverage" for trace in fig.data):
+        key.append("dotted: monitoring coverage")
+    fig.add_annotation(
+        text=" · ".join(key),
+        x=0,
+        xref=f"{axes[0]} domain",
+        xanchor="left",
+        y=1,
+        yref=f"{axes[1]} domain",
+        yanchor="bottom",
+        yshift=2,
+        showarrow=False,
+        font={"size": 13, "color": "#555555"},
+    )
 
 
 # =========================================================================== scenarios
 
 
 def scenario_choices(extra: str | None = None) -> dict[str, str]:
-    """Picker labels → scenario files: the bundled ones, and ``extra`` first if given."""
+    """Picker labels → scenario files: the bundled ones, and ``extra`` first if given.
+
+    A bundled file keeps its short label (its path in the scenarios folder) even
+    when it is the one given on the command line; another file is labelled by
+    its name, or by its full path when a bundled file already has that label.
+    """
     folder = scenario_dir()
-    choices = {}
-    if extra:
-        choices[extra] = extra
-    for path in scenario_files(folder):
-        choices.setdefault(str(path.relative_to(folder)), str(path))
-    return choices
+    bundled = {str(path.relative_to(folder)): str(path) for path in scenario_files(folder)}
+    if not extra:
+        return bundled
+    given = Path(extra).resolve()
+    label = next((k for k, v in bundled.items() if Path(v).resolve() == given), None)
+    if label is None:
+        label = given.name if given.name not in bundled else extra
+        return {label: extra, **bundled}
+    return {label: bundled.pop(label), **bundled}
 
 
 def load_choice(path: str) -> tuple[Scenario | None, str | None]:
@@ -381,6 +544,103 @@ CSS = """
 """
 
 
+class WidthProbe(ipyvuetify.VuetifyTemplate):
+    """An invisible full-width line that reports its width in pixels to Python.
+
+    Solara's ``FigurePlotly`` draws plotly's FigureWidget, which sizes an
+    autosized figure once, before it is on the page (so at plotly's default
+    700 px), and never follows its container. A probe at the top of a column
+    measures the column with a ``ResizeObserver`` (again whenever the window
+    or the sidebar changes it), and the panel draws its figure that wide.
+    """
+
+    width = traitlets.Int(0).tag(sync=True)
+    template = traitlets.Unicode(
+        """
+<template><div class="truce-width-probe" style="width: 100%; height: 0"></div></template>
+<script>
+module.exports = {
+  mounted() {
+    const report = () => {
+      const width = Math.floor(this.$el.getBoundingClientRect().width);
+      if (width > 0 && Math.abs(width - this.width) > 2) { this.width = width; }
+    };
+    this.observer = new ResizeObserver(report);
+    this.observer.observe(this.$el);
+    report();
+  },
+  beforeDestroy() { if (this.observer) { this.observer.disconnect(); } },
+  beforeUnmount() { if (this.observer) { this.observer.disconnect(); } },
+};
+</script>
+"""
+    ).tag(sync=True)
+
+
+@solara.component
+def Figure(fig):
+    """A plotly figure on the page: Solara's ``FigurePlotly`` without view counting.
+
+    Plotly's FigureWidget asks the browser to count its views (``_view_count =
+    0``) but never reads the count. When a figure leaves the page (another
+    scenario picked) the browser then reports its last view's removal to a
+    widget already closed, an error in the console ("no comm channel
+    defined"). ``None`` is ipywidgets' documented "do not track views".
+    """
+    element = solara.FigurePlotly(fig)
+
+    def no_view_count() -> None:
+        solara.get_widget(element)._view_count = None
+
+    solara.use_effect(no_view_count, [])
+    return element
+
+
+@solara.component
+def TruceControls(model: solara.Reactive[CeasefireModel], setup: TruceSetup):
+    """Reset, ▶/❚❚ and Step: the controller of Mesa's SolaraViz, for the current truce.
+
+    Mesa's :func:`~mesa.visualization.solara_viz.ModelController` as SolaraViz
+    builds it (Step advances one day, ▶ plays one day every
+    :data:`PLAY_INTERVAL_MS`, Reset builds ``LiveTruce(setup=...)`` again from
+    the current settings), without the interval sliders and threads switch
+    that SolaraViz puts beside it. It is keyed by the truce: the controller
+    remembers whether its model still runs, so a new truce (a lever change or
+    another scenario) gets a fresh controller, with Play and Step usable again.
+
+    Args:
+        model: the live truce (replaced on reset and on lever changes).
+        setup: what Reset rebuilds the truce from (updated by the levers).
+    """
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
+    ModelController(
+        model,
+        model_parameters={"setup": setup},
+        play_interval=play_interval,
+        render_interval=render_interval,
+        use_threads=use_threads,
+    ).key(f"truce-{id(model.value)}")
+
+
+@solara.component
+def Offstage(children: list = []):  # noqa: B006 (solara's convention for children)
+    """The page's title, style and its children, in a hidden box.
+
+    For :func:`solara.AppBar` and :func:`solara.Sidebar`, whose content Solara
+    moves to the app bar and the sidebar: each leaves an empty placeholder
+    where it is called, and the page's column would put a gap around every one
+    of them above the banner.
+    """
+    with solara.Div(style={"display": "none"}) as box:
+        solara.Title(TITLE)
+        solara.Style(CSS)
+        for child in children:
+            solara.display(child)
+    return box
+
+
 @solara.component
 def StatusBanner(model: CeasefireModel):
     """Holding, day N / Collapsed on day N: cause."""
@@ -393,7 +653,10 @@ def StatusBanner(model: CeasefireModel):
 def TimelinePanel(model: CeasefireModel):
     """Violations per day by origin, trust and fatigue of the live truce."""
     update_counter.get()
-    solara.FigurePlotly(timeline_figure(model))
+    width, set_width = solara.use_state(0)
+    with solara.Column(gap="0px"):
+        WidthProbe.element(on_width=set_width)
+        Figure(timeline_figure(model, width or None))
 
 
 @solara.component
@@ -428,10 +691,12 @@ def EnsemblePanel(scenario: Scenario, seed: int):
         return store["current"], store["previous"]
 
     task = solara.lab.use_task(compute, dependencies=[key])  # noqa: SH101
+    width, set_width = solara.use_state(0)
+    WidthProbe.element(on_width=set_width)
     if task.latest is not None:
         current, previous = task.latest
         solara.Div(children=[ensemble_sentence(current, previous)], classes=["truce-ensemble"])
-        solara.FigurePlotly(ensemble_figure(current, previous))
+        Figure(ensemble_figure(current, previous, width or None))
     if task.pending:
         solara.Text(
             f"Simulating {ENSEMBLE_SIZE} truces…", style={"font-size": "18px", "color": "#555"}
@@ -489,11 +754,15 @@ def LeverPanel(base: Scenario, levers: solara.Reactive[dict], on_change):
 
 @solara.component
 def Classroom(base: Scenario, picker):
-    """The demo for one picked scenario: SolaraViz controls, levers, truce and ensemble."""
+    """The demo for one picked scenario: controls, levers, truce and ensemble."""
     levers = solara.use_reactive(lever_values(base))
     setup = solara.use_memo(lambda: TruceSetup(base), [])
     model = solara.use_reactive(solara.use_memo(lambda: LiveTruce(setup), []))
     problem = solara.use_reactive(None)
+
+    def restart() -> None:
+        model.set(LiveTruce(setup))
+        force_update()
 
     def on_change(new: dict) -> None:
         try:
@@ -504,20 +773,16 @@ def Classroom(base: Scenario, picker):
         problem.set(None)
         levers.set(new)
         setup.scenario = scenario
-        model.set(LiveTruce(setup))
-        force_update()
+        restart()
 
-    with solara.Sidebar():
-        picker()
-        LeverPanel(base, levers, on_change)
-    SolaraViz(
-        model,
-        components=[],
-        model_params={"setup": setup},
-        play_interval=300,
-        name="Why truces collapse",
-    )
-    solara.Style(CSS)
+    with Offstage():
+        with solara.AppBar():
+            solara.AppBarTitle(TITLE)
+        with solara.Sidebar():
+            picker()
+            with solara.Card("Controls"):
+                TruceControls(model, setup)
+            LeverPanel(base, levers, on_change)
     if problem.value:
         solara.Error(problem.value)
     StatusBanner(model.value)
@@ -544,11 +809,11 @@ def Page():
         solara.Select("Scenario", values=list(choices), value=choice)
 
     if scenario is None:
-        solara.Style(CSS)
-        with solara.AppBar():
-            solara.AppBarTitle("Why truces collapse")
-        with solara.Sidebar():
-            picker()
+        with Offstage():
+            with solara.AppBar():
+                solara.AppBarTitle(TITLE)
+            with solara.Sidebar():
+                picker()
         solara.Error(f"This scenario cannot be loaded: {error or 'no scenario files found'}")
         return
     Classroom(base=scenario, picker=picker).key(choice.value)
@@ -562,6 +827,8 @@ def server_command(
 ) -> tuple[list[str], dict]:
     """The ``solara run`` command line and environment that serve the page."""
     env = dict(os.environ)
+    # Solara's "This website runs on Solara" badge sits on top of the charts.
+    env.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     if scenario is not None:
         env[SCENARIO_ENV] = str(Path(scenario).resolve())
     else:

@@ -1,4 +1,4 @@
-"""The classroom demo in a real (headless) browser: slider, step, charts, console.
+"""The classroom demo in a real (headless) browser: controls, sliders, charts, console.
 
 Needs Chromium: ``apt-get install -y chromium``. Skipped without it, except in
 CI (``CI`` set), where a missing browser is a failure. Set
@@ -128,14 +128,119 @@ def _day(page) -> int:
     return int(match.group(1))
 
 
-def test_slider_step_and_charts(browser_page, tmp_path):
+def _button(page, name: str):
+    """A button of the sidebar (plotly's toolbars have a "Reset axes" button too)."""
+    return page.locator(".v-navigation-drawer").get_by_role("button", name=name, exact=True)
+
+
+def _wait_status(page, pattern: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(
+        "p => new RegExp(p).test(document.querySelector('.truce-status')?.innerText ?? '')",
+        arg=pattern,
+        timeout=timeout,
+    )
+
+
+# Per plotly chart: its title, its box and its column's, and the boxes of its
+# parts (legend, axis titles, tick labels, annotation texts), in page pixels.
+_CHART_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
+  const box = e => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, text: e.textContent}; };
+  const all = sel => [...plot.querySelectorAll(sel)].map(box);
+  return {
+    title: plot.querySelector('.gtitle')?.textContent ?? '',
+    svg: box(plot.querySelector('.main-svg')),
+    column: box(plot.closest('.v-col')),
+    legend: all('.legend'),
+    axisTitles: all('.g-xtitle text, .g-ytitle text'),
+    ticks: all('.xtick text, .ytick text'),
+    annotations: all('.annotation-text'),
+  };
+})"""
+
+
+def _overlap(a: dict, b: dict, slack: float = 0.5) -> bool:
+    return (
+        a["left"] < b["right"] - slack
+        and b["left"] < a["right"] - slack
+        and a["top"] < b["bottom"] - slack
+        and b["top"] < a["bottom"] - slack
+    )
+
+
+def _inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (
+        inner["left"] >= outer["left"] - slack
+        and inner["right"] <= outer["right"] + slack
+        and inner["top"] >= outer["top"] - slack
+        and inner["bottom"] <= outer["bottom"] + slack
+    )
+
+
+def _check_charts(page) -> dict[str, dict]:
+    """Both charts fit their columns and the screen; no label overlaps another or is cut off."""
+    charts = {c["title"]: c for c in page.evaluate(_CHART_BOXES)}
+    assert len(charts) == 2, list(charts)
+    height = page.viewport_size["height"]
+    for title, chart in charts.items():
+        svg = chart["svg"]
+        assert svg["right"] - svg["left"] <= chart["column"]["right"] - chart["column"]["left"]
+        assert _inside(svg, chart["column"]), title
+        assert svg["bottom"] <= height, f"{title}: its bottom is below the screen"
+        assert chart["legend"], title
+        for part in chart["legend"] + chart["axisTitles"] + chart["annotations"]:
+            assert _inside(part, svg), f"{title}: {part['text']!r} is cut off"
+        labels = chart["annotations"] + chart["axisTitles"]
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :] + chart["ticks"]:
+                assert not _overlap(a, b), f"{title}: {a['text']!r} overlaps {b['text']!r}"
+    return charts
+
+
+def test_controls_sliders_and_charts(browser_page, tmp_path):
+    from sim.app import LEVERS
+
     page = browser_page
     for url in _serve(tmp_path, "scenarios/monitored.yaml"):
         page.goto(url, timeout=90_000)
         page.wait_for_selector(".truce-status", timeout=90_000)
         page.wait_for_selector(".truce-ensemble", timeout=60_000)
         page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
+        page.wait_for_selector("#loader-container", state="detached")  # Solara's splash fades
         assert "day 0" in page.locator(".truce-status").inner_text()
+
+        # Only the classroom's controls: Mesa's developer knobs and cards are gone.
+        body = page.inner_text("body")
+        for clutter in (
+            "Play Interval",
+            "Render Interval",
+            "Use Threads",
+            "Model Parameters",
+            "Information",
+            "Step:",
+            "runs on Solara",
+        ):
+            assert clutter not in body, clutter
+        sidebar = page.locator(".v-navigation-drawer")
+        assert sidebar.locator("[role=slider]").count() == len(LEVERS)
+        cards = sidebar.locator(".v-card")
+        assert cards.count() == 2
+        for i in range(cards.count()):
+            words = cards.nth(i).inner_text().split()
+            assert len(words) > 1, f"empty card: {words}"
+        for name in ("Reset", "▶", "Step"):
+            button = _button(page, name)
+            assert button.count() == 1 and button.is_enabled(), name
+            assert button.bounding_box()["y"] < 720, f"{name} is below the screen"
+
+        # The charts take their columns' widths and follow the window.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => "
+            "Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width "
+            "- p.closest('.v-col').getBoundingClientRect().width) < 40)",
+            timeout=30_000,
+        )
+        _check_charts(page)
         _shoot(page, tmp_path, "classroom-start.png")
 
         # Sliders stop at the schema's range: End sets the maximum, not beyond.
@@ -158,12 +263,9 @@ def test_slider_step_and_charts(browser_page, tmp_path):
         titles = page.locator(".js-plotly-plot .gtitle")
         timeline_before = titles.first.text_content()
         for _ in range(3):
-            page.get_by_role("button", name="Step").click()
+            _button(page, "Step").click()
             page.wait_for_timeout(300)
-        page.wait_for_function(
-            "() => /day [1-9]/.test(document.querySelector('.truce-status').innerText)",
-            timeout=30_000,
-        )
+        _wait_status(page, "day [1-9]")
         assert _day(page) >= 1
         page.wait_for_function(
             "t => document.querySelector('.js-plotly-plot .gtitle').textContent !== t",
@@ -172,9 +274,82 @@ def test_slider_step_and_charts(browser_page, tmp_path):
         )
         assert f"(day {_day(page)})" in titles.first.text_content()
         assert page.locator(".truce-log").inner_text().strip()
+
+        # With the previous curve: the reference days (30, 90, 180) are all
+        # labelled, none on another or on a tick label (checked in _check_charts).
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot .legendtext')]"
+            ".some(t => t.textContent === 'previous settings')",
+            timeout=30_000,
+        )
+        charts = _check_charts(page)
+        ensemble = next(c for t, c in charts.items() if "truces like this" in t)
+        days = [a["text"] for a in ensemble["annotations"] if re.fullmatch(r"\d+ days", a["text"])]
+        assert days == ["30 days", "90 days", "180 days"]
         shot = _shoot(page, tmp_path, "classroom-stepped.png")
         assert shot.stat().st_size > 10_000
+
+        # ▶ plays day after day until ❚❚; Step works again after the pause.
+        start = _day(page)
+        _button(page, "▶").click()
+        _wait_status(page, f"day (?!{start}\\b)\\d+")
+        page.wait_for_timeout(700)
+        _button(page, "❚❚").click()
+        _button(page, "▶").wait_for(timeout=10_000)
+        # Mesa's controller finishes the day it was waiting on (one more at most).
+        page.wait_for_timeout(700)
+        paused = _day(page)
+        assert paused > start
+        page.wait_for_timeout(1_000)
+        assert _day(page) == paused
+        _button(page, "Step").click()
+        _wait_status(page, f"Holding, day {paused + 1}\\b")
+
+        # Another scenario from the picker, played to its collapse: Play and Step
+        # turn off; moving a lever builds a new truce and turns them on again.
+        collapse_day = _collapse_day("baseline.yaml")
+        page.locator(".v-navigation-drawer .v-select").first.click()
+        page.get_by_role("option", name="baseline.yaml", exact=True).click()
+        _wait_status(page, "day 0")
+        _button(page, "▶").click()
+        _wait_status(page, f"^Collapsed on day {collapse_day}: ", timeout=60_000)
+        # Mesa's controller leaves its play button as a disabled ❚❚ when the model stops.
+        _button(page, "❚❚").wait_for(timeout=10_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.v-navigation-drawer button')]"
+            ".filter(b => ['❚❚', 'Step'].includes(b.textContent.trim()))"
+            ".every(b => b.disabled)",
+            timeout=10_000,
+        )
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+            ".some(t => t.textContent === 'truce collapsed')",
+            timeout=30_000,
+        )
+        page.wait_for_selector(".truce-ensemble", timeout=60_000)
+        _check_charts(page)
+        _shoot(page, tmp_path, "classroom-collapsed.png")
+        loophole = _slider(page, "Loophole width")
+        loophole.focus()
+        loophole.press("ArrowLeft")
+        _wait_status(page, "day 0")
+        assert _button(page, "Step").is_enabled() and _button(page, "▶").is_enabled()
+        _button(page, "Step").click()
+        _wait_status(page, "Holding, day 1\\b")
         assert page.errors == []
+
+
+def _collapse_day(name: str) -> int:
+    """The day the page's live truce of a bundled scenario collapses (it must, early)."""
+    from sim.app import LiveTruce, TruceSetup
+    from sim.config import load_scenario
+
+    truce = LiveTruce(TruceSetup(load_scenario(ROOT / "scenarios" / name)))
+    while truce.running and truce.day < 60:
+        truce.step()
+    day = int(truce.collapse_day[0])
+    assert 0 < day <= 60, f"the test needs {name}'s live truce to collapse within 60 days"
+    return day
 
 
 def test_bad_scenario_shows_the_message(browser_page, tmp_path):
@@ -188,4 +363,5 @@ def test_bad_scenario_shows_the_message(browser_page, tmp_path):
         text = alert.inner_text()
         assert "monitors.coverage" in text and "cannot be loaded" in text
         assert "Traceback (most recent call last)" not in page.inner_text("body")
+        page.wait_for_selector("#loader-container", state="detached")  # Solara's splash fades
         _shoot(page, tmp_path, "classroom-bad-scenario.png")

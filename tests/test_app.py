@@ -1,0 +1,159 @@
+"""The classroom page without a browser: its controls, its figures, its scenario picker.
+
+The page in a real browser is in ``test_app_browser.py``; these tests render the
+controls with Solara's test renderer and check the figures' layout in Python.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+app = pytest.importorskip("sim.app")
+solara = pytest.importorskip("solara")
+v = pytest.importorskip("ipyvuetify")
+
+
+def _button(rc, label: str):
+    found = rc.find(v.Btn, children=[label])
+    found.assert_single()
+    return found.widget
+
+
+def _wait(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_controls_step_play_pause_and_reset(baseline, monkeypatch):
+    monkeypatch.setattr(app, "PLAY_INTERVAL_MS", 5)
+    setup = app.TruceSetup(baseline)
+    model = solara.reactive(app.LiveTruce(setup))
+    box, rc = solara.render(app.TruceControls(model, setup), handle_error=False)
+    try:
+        # Only Mesa's three buttons: no intervals, no threads switch, no step counter.
+        assert [b.children for b in rc.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
+        assert not rc.find(v.Slider) and not rc.find(v.Checkbox)
+
+        _button(rc, "Step").click()
+        assert model.value.day == 1
+
+        _button(rc, "▶").click()
+        _wait(lambda: model.value.day >= 3)
+        _button(rc, "❚❚").click()
+        _wait(lambda: rc.find(v.Btn, children=["▶"]).widgets)
+        paused = model.value.day
+        time.sleep(0.1)
+        assert model.value.day == paused
+        assert not _button(rc, "Step").disabled
+
+        first = model.value
+        _button(rc, "Reset").click()
+        # Reset rebuilds the truce from the current setup (Mesa's model_parameters).
+        assert model.value is not first and model.value.day == 0
+        assert model.value.scenario == setup.scenario
+    finally:
+        rc.close()
+
+
+def test_controls_follow_the_current_truce(baseline, monkeypatch):
+    # Play to the collapse (day 11 with the default seed): Play and Step turn
+    # off. A new truce (what a lever change builds) gets a fresh controller with
+    # them on again, without Reset.
+    monkeypatch.setattr(app, "PLAY_INTERVAL_MS", 5)
+    setup = app.TruceSetup(baseline)
+    model = solara.reactive(app.LiveTruce(setup))
+    box, rc = solara.render(app.TruceControls(model, setup), handle_error=False)
+    try:
+        _button(rc, "▶").click()
+        _wait(lambda: not model.value.running)
+        _wait(lambda: _button(rc, "Step").disabled)
+        play = [b for b in rc.find(v.Btn).widgets if b.children != ["Reset"]]
+        assert all(b.disabled for b in play)
+        model.set(app.LiveTruce(setup))
+        _wait(lambda: rc.find(v.Btn, children=["▶"]).widgets)
+        assert not _button(rc, "Step").disabled and not _button(rc, "▶").disabled
+        _button(rc, "Step").click()
+        assert model.value.day == 1
+    finally:
+        rc.close()
+
+
+def _ensemble(scenario, n: int = 40):
+    return app.ensemble_runs(scenario, replicates=n, seed=3)
+
+
+def test_ensemble_figure_fits_its_column(baseline):
+    runs = _ensemble(baseline)
+    fig = app.ensemble_figure(runs, _ensemble(baseline, 30), width=341)
+    assert fig.layout.width == 341 and fig.layout.height == app.ENSEMBLE_HEIGHT
+    assert app.ensemble_figure(runs).layout.width == app.ENSEMBLE_WIDTH
+    # The legend is anchored inside the figure, at its bottom.
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    # The reference days run up their lines from the bottom of the plot.
+    days = [a for a in fig.layout.annotations if a.text and a.text.endswith(" days")]
+    assert [a.text for a in days] == ["30 days", "90 days", "180 days"]
+    for a in days:
+        assert (a.textangle, a.y, a.yref, a.yanchor) == (-90, 0, "y domain", "bottom")
+    assert fig.layout.xaxis.title.text == app.ENSEMBLE_DAY_TITLE
+
+
+def test_timeline_figure_legend_and_markers(baseline):
+    truce = app.LiveTruce(app.TruceSetup(baseline))  # collapses on day 11
+    while truce.running:
+        truce.step()
+    fig = app.timeline_figure(truce, width=480)
+    assert fig.layout.width == 480 and fig.layout.height == app.TIMELINE_HEIGHT
+    assert fig.layout.legend.yref == "container"
+    # One legend entry per party, the line styles explained once above the lower panel.
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert not [n for n in shown if n.endswith((": trust", ": war fatigue"))]
+    assert "government" in shown
+    assert any(a.text.startswith("solid: trust") for a in fig.layout.annotations)
+    titles = [ax.title.text for ax in fig.select_xaxes() if ax.title.text]
+    assert titles == [app.TIMELINE_DAY_TITLE]
+    # The collapse marker keeps a short label; the cause is in its hover text.
+    collapse = [a for a in fig.layout.annotations if a.hovertext]
+    assert [a.text for a in collapse] == ["truce collapsed"]
+    assert "(day 11)" in collapse[0].hovertext
+    assert collapse[0].xanchor == "right"
+
+
+def test_scenario_choices_labels(tmp_path):
+    bundled = app.scenario_choices()
+    assert "baseline.yaml" in bundled
+    given = app.scenario_choices(bundled["baseline.yaml"])
+    assert next(iter(given)) == "baseline.yaml" and list(given) == [
+        "baseline.yaml",
+        *[k for k in bundled if k != "baseline.yaml"],
+    ]
+    other = tmp_path / "mine.yaml"
+    mine = app.scenario_choices(str(other))
+    assert next(iter(mine.items())) == ("mine.yaml", str(other))
+    clash = tmp_path / "baseline.yaml"
+    assert next(iter(app.scenario_choices(str(clash)))) == str(clash)
+
+
+def test_server_hides_solaras_badge(monkeypatch):
+    monkeypatch.delenv("SOLARA_THEME_SHOW_BANNER", raising=False)
+    _, env = app.server_command()
+    assert env["SOLARA_THEME_SHOW_BANNER"] == "false"
+    monkeypatch.setenv("SOLARA_THEME_SHOW_BANNER", "true")
+    assert app.server_command()[1]["SOLARA_THEME_SHOW_BANNER"] == "true"
+
+
+def test_figures_do_not_count_views():
+    # Plotly's widget would report each removed view to an already closed widget
+    # (console errors when another scenario is picked); None turns the count off.
+    import plotly.graph_objects as go
+    from plotly.graph_objs import FigureWidget
+
+    box, rc = solara.render(app.Figure(go.Figure(go.Scatter(y=[1, 2]))), handle_error=False)
+    try:
+        widget = rc.find(FigureWidget).widget
+        assert widget._view_count is None and len(widget.data) == 1
+    finally:
+        rc.close()
