@@ -48,3 +48,16 @@ def write_yaml(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the report tests (skipped, or failed on CI, without one)."""
+    from test_report_browser import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

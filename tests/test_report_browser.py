@@ -44,16 +44,6 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 def open_offline(browser, path: Path):
     """Open ``path`` at 1280×720 with every non-file request aborted and recorded."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})

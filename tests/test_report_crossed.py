@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from helpers_tables import make_sweep_runs, write_results_dir
 from test_report import PLOTLY_MARKER, Resources
-from test_report_browser import CHROMIUM_ARGS, check_page, chromium_path
+from test_report_browser import check_page
 
 from sim import analysis, charts, report, sensitivity, storage
 from sim.config import load_scenario
@@ -425,16 +425,6 @@ def test_a_plain_sweep_keeps_its_report(tmp_path):
 
 
 # ---------------------------------------------------------------- in a browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser
