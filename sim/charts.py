@@ -591,6 +591,23 @@ def sweep_heatmap(
     return fig
 
 
+def _panel_grid(
+    titles: Sequence[str], columns: int, horizontal: float, vertical: float
+) -> tuple[go.Figure, int, int]:
+    """Panels sharing the vertical axis, ``columns`` to a row: the figure, columns and rows."""
+    cols = max(1, min(columns, len(titles)))
+    nrows = math.ceil(len(titles) / cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=list(titles) if any(titles) else None,
+        horizontal_spacing=horizontal,
+        vertical_spacing=vertical if nrows > 1 else 0.1,
+    )
+    return fig, cols, nrows
+
+
 def sweep_heatmap_by(
     runs: pd.DataFrame,
     x: str,
@@ -619,16 +636,7 @@ def sweep_heatmap_by(
     """
     table = _at_horizon(runs, [by, x, y], horizon, level)
     labels = _group_labels(runs, by)
-    cols = max(1, min(columns, len(labels)))
-    nrows = math.ceil(len(labels) / cols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=cols,
-        shared_yaxes=True,
-        subplot_titles=list(labels.values()),
-        horizontal_spacing=0.05,
-        vertical_spacing=0.22 if nrows > 1 else 0.1,
-    )
+    fig, cols, nrows = _panel_grid(list(labels.values()), columns, 0.05, 0.22)
     for i, (group, name) in enumerate(labels.items()):
         row, col = i // cols + 1, i % cols + 1
         trace, axis_types = _heatmap_trace(
@@ -747,16 +755,7 @@ def sweep_small_multiples(
         A figure with ``len(params)`` panels sharing the vertical axis.
     """
     params = list(params)
-    cols = max(1, min(columns, len(params)))
-    nrows = math.ceil(len(params) / cols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=cols,
-        shared_yaxes=True,
-        subplot_titles=[_text(p) for p in params],
-        horizontal_spacing=0.06,
-        vertical_spacing=0.18 if nrows > 1 else 0.1,
-    )
+    fig, cols, nrows = _panel_grid([_text(p) for p in params], columns, 0.06, 0.18)
     words = ""
     labels = _group_labels(runs, by) if by is not None else {}
     colors = colors_for(_kind(by), labels) if by is not None else {}
@@ -1008,16 +1007,8 @@ def _ratio_panels(
 ) -> go.Figure:
     """Hazard ratios against each parameter (one panel each), a marker per point and arm."""
     settings = [p for p in panels if p != "point"]
-    cols = max(1, min(columns, len(panels)))
-    nrows = math.ceil(len(panels) / cols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=cols,
-        shared_yaxes=True,
-        subplot_titles=[_text(p) for p in panels] if len(panels) > 1 else None,
-        horizontal_spacing=0.06,
-        vertical_spacing=0.18 if nrows > 1 else 0.1,
-    )
+    titles = [_text(p) for p in panels] if len(panels) > 1 else [""] * len(panels)
+    fig, cols, nrows = _panel_grid(titles, columns, 0.06, 0.18)
     names = _arm_names(table)
     joined = len(panels) == 1 and panels[0] != "point"
     for i, p in enumerate(panels):
