@@ -23,7 +23,7 @@ import functools
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -530,6 +530,61 @@ class Comparison:
         return to_jsonable(asdict(self))
 
 
+def logrank_scores(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each truce's contribution to the log-rank score ``O_a − E_a``.
+
+    For truce ``i`` with days held ``T_i``, collapse indicator ``δ_i`` and
+    ``g_i = 1`` in group a (0 in b), over the collapse days ``t_j`` with
+    ``d_j`` collapses, ``n_j`` truces at risk and a share ``ā_j`` of them in
+    group a::
+
+        w_i = δ_i (g_i − ā(T_i)) − Σ_{t_j ≤ T_i} (g_i − ā_j) d_j / n_j
+
+    (the log-rank score written as a sum of martingale residuals; Lin & Wei,
+    "The robust inference for the Cox proportional hazards model", *JASA* 84,
+    1989). The contributions sum to ``O_a − E_a`` exactly.
+
+    Returns:
+        The contributions of the truces of a and of b, in the tables' row order.
+    """
+    held = np.concatenate([g["days_held"].to_numpy(dtype=float) for g in (a, b)])
+    collapsed = np.concatenate([g["collapsed"].to_numpy(dtype=bool) for g in (a, b)])
+    in_a = np.r_[np.ones(len(a)), np.zeros(len(b))]
+    times, d = np.unique(held[collapsed], return_counts=True)
+    at_risk = len(held) - np.searchsorted(np.sort(held), times, side="left")
+    held_a = np.sort(held[: len(a)])
+    share_a = (len(held_a) - np.searchsorted(held_a, times, side="left")) / at_risk
+    hazard = d / at_risk
+    k = np.searchsorted(times, held, side="right")  # collapse days up to T_i
+    cum = np.r_[0.0, np.cumsum(hazard)][k]
+    cum_a = np.r_[0.0, np.cumsum(share_a * hazard)][k]
+    own = np.where(collapsed, np.r_[0.0, share_a][k], 0.0)
+    w = collapsed * (in_a - own) - (in_a * cum - cum_a)
+    return w[: len(a)], w[len(a) :]
+
+
+def paired_logrank_variance(
+    a: pd.DataFrame, b: pd.DataFrame, pairs: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """Variance of the log-rank score when the truces of a and b come in pairs.
+
+    Common random numbers pair replicate ``i`` of two arms, so their
+    contributions to the score are correlated and the hypergeometric variance
+    of :func:`observed_expected` (which treats all truces as independent)
+    overstates the score's variance. The robust variance sums the squared
+    contribution of each pair, ``Σ_k (w_{a,k} + w_{b,k})²`` (the log-rank test
+    for clustered survival data: Jung & Jeong, "Rank tests for clustered
+    survival data", *Lifetime Data Analysis* 9, 2003; Lin & Wei 1989).
+
+    Args:
+        a: runs of group a.
+        b: runs of group b.
+        pairs: positions pairing the rows of a and b (:func:`paired_rows`).
+    """
+    w_a, w_b = logrank_scores(a, b)
+    return float(np.sum((w_a[pairs[0]] + w_b[pairs[1]]) ** 2))
+
+
 def logrank_test(oe: ObservedExpected) -> tuple[float, float]:
     """The two-sided log-rank test from the pooled-risk-set bookkeeping.
 
@@ -553,14 +608,20 @@ def logrank_test(oe: ObservedExpected) -> tuple[float, float]:
     return (z, math.erfc(abs(z) / math.sqrt(2)))
 
 
-def _hazard_ratio(oe: ObservedExpected, level: float) -> tuple[float, float, float]:
-    """Log-rank (Peto) hazard ratio b vs a with its interval."""
+def _hazard_ratio(
+    oe: ObservedExpected, level: float, scale: float = 1.0
+) -> tuple[float, float, float]:
+    """Log-rank (Peto) hazard ratio b vs a with its interval.
+
+    ``scale`` multiplies the standard error of log HR: for paired replicates,
+    the square root of the robust over the hypergeometric variance of the score.
+    """
     if min(oe.expected_a, oe.expected_b) <= 0 or oe.observed_a == 0:
         return (math.nan, math.nan, math.nan)
     hr = (oe.observed_b / oe.expected_b) / (oe.observed_a / oe.expected_a)
     if oe.observed_b == 0:
         return (hr, math.nan, math.nan)
-    half = _z(level) * math.sqrt(1 / oe.expected_a + 1 / oe.expected_b)
+    half = _z(level) * scale * math.sqrt(1 / oe.expected_a + 1 / oe.expected_b)
     return (hr, hr * math.exp(-half), hr * math.exp(half))
 
 
@@ -590,9 +651,11 @@ def compare_arms(
       groups simulated, with Newcombe's interval for paired data when the
       groups hold the same replicates (common random numbers pair them:
       :func:`newcombe_paired_difference`), else his hybrid score interval
-      for independent samples (:func:`newcombe_difference`). The hazard
-      ratio's interval treats the groups as independent, so under common
-      random numbers it is conservative (see ``docs/RESULTS.md``).
+      for independent samples (:func:`newcombe_difference`).
+    - With paired replicates, the log-rank test and the hazard ratio's
+      interval use the robust variance of the score over the pairs
+      (:func:`paired_logrank_variance`) instead of the hypergeometric one,
+      which treats the groups as independent (see ``docs/RESULTS.md``).
 
     Args:
         runs: the runs table.
@@ -613,10 +676,17 @@ def compare_arms(
         if rows.empty:
             raise KeyError(f"no runs with {by} == {name!r}")
     oe = observed_expected(rows_a, rows_b)
-    statistic, p = logrank_test(oe)
-    hr, hr_low, hr_high = _hazard_ratio(oe, level)
-    common = min(_group_horizon(rows_a), _group_horizon(rows_b))
     pairs = paired_rows(rows_a, rows_b)
+    if pairs is not None and oe.variance > 0:
+        # Paired replicates: the score's robust variance replaces the hypergeometric one
+        # in the test, and scales the hazard ratio's interval by the same factor.
+        paired = replace(oe, variance=paired_logrank_variance(rows_a, rows_b, pairs))
+        statistic, p = logrank_test(paired)
+        hr, hr_low, hr_high = _hazard_ratio(oe, level, math.sqrt(paired.variance / oe.variance))
+    else:
+        statistic, p = logrank_test(oe)
+        hr, hr_low, hr_high = _hazard_ratio(oe, level)
+    common = min(_group_horizon(rows_a), _group_horizon(rows_b))
     differences = []
     for h in sorted({int(h) for h in horizons if h <= common} | {common}):
         if pairs is not None:

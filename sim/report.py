@@ -537,11 +537,10 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
         "<h3>Comparison of arms</h3>"
         + _table(headers, rows)
         + '<p class="note">Hazard ratio: how fast truces in the second arm collapsed relative '
-        "to the first (below 1: more durable), by the log-rank estimator; its interval treats "
-        "the arms as independent, so under common random numbers it is on the wide side. "
-        "Differences are in percentage points of truces collapsed (second arm minus first), "
-        "with Newcombe's 95% interval for paired replicates (the arms share their random "
-        "numbers).</p>"
+        "to the first (below 1: more durable), by the log-rank estimator. Differences are in "
+        "percentage points of truces collapsed (second arm minus first), with Newcombe's 95% "
+        "interval. The arms share their random numbers, so replicate by replicate they form "
+        "pairs, and the test and both intervals use the pairing.</p>"
     )
 
 
@@ -585,11 +584,11 @@ def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
         + '<p class="note">At each design point, the second arm against the first (the '
         "reference), both run on the same random numbers. Difference: percentage points of "
         "truces collapsed (second arm minus first) within the longest period both arms "
-        "simulated, with Newcombe's 95% interval for paired replicates. Hazard ratio: how fast "
-        "truces in the second arm collapsed relative to the first (below 1: more durable), by "
-        "the log-rank estimator, with an interval on the wide side. With many design points, "
-        "some intervals miss the true value by chance "
-        "alone.</p>"
+        "simulated, with Newcombe's 95% interval. Hazard ratio: how fast truces in the second "
+        "arm collapsed relative to the first (below 1: more durable), by the log-rank "
+        "estimator. The test and both intervals use the pairing of replicates that the shared "
+        "random numbers make. With many design points, some intervals miss the true value by "
+        "chance alone.</p>"
     )
 
 
