@@ -62,6 +62,11 @@ class Acts:
         self.kind = [""] * self.n
         self._next = 0
 
+    @property
+    def reserved(self) -> int:
+        """Rows reserved so far by :meth:`slots`."""
+        return self._next
+
     def slots(self, count: int, kind: str, retaliation: bool = False) -> slice:
         """Reserve ``count`` rows for one channel."""
         s = slice(self._next, self._next + count)
@@ -85,22 +90,20 @@ class Principal(mesa.Agent):
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
         self.config, self.index, self.name = config, index, config.name
+        # Views into the model's state: the model updates both arrays in place only.
         self.strength = model.strength[index]
         self.fatigue = model.fatigue[index]
         self.sponsors: list[Sponsor] = []
         self.slot_deliberate = model.acts.slots(1, "deliberate")
         self.slot_indiscipline = model.acts.slots(1, "indiscipline")
-
-    # edges ("my trust in each adversary") are rows of the model's trust table
-    @property
-    def edges(self) -> np.ndarray:
-        """Indices of the trust edges this party holds (its trust in each adversary)."""
-        return self.model.edges_of[self.index]
-
-    @property
-    def trust(self) -> np.ndarray:
-        """Trust in each adversary, shape (adversaries, R)."""
-        return self.model.trust[self.edges]
+        #: Indices of the trust edges this party holds (its trust in each adversary): rows
+        #: of the model's trust table.
+        self.edges = model.edges_of[index]
+        # Whom a retaliation along each of those edges hits, and the edge the victim blames:
+        # fixed for the truce, shape (adversaries, 1).
+        adversaries = model.edge_blamed[self.edges]
+        self.retaliation_target = adversaries[:, None]
+        self.retaliation_blamed = model.edge_index[adversaries, index][:, None]
 
     def restraint(self) -> float:
         """Combined restraint from its sponsors (E1)."""
@@ -120,6 +123,7 @@ class Principal(mesa.Agent):
             u: uniforms from the decisions stream, shape (3, R): defect, unauthorised, target.
         """
         m, c = self.model, self.model.constants
+        p_detect = m.p_detect_today  # the deterrent: it cannot change before monitors observe
         adv_now = self.adversary_strength()
         regroup = np.maximum(adv_now - m.start_adversary_strength[self.index], 0.0)
         p = dec.defection_probability(
@@ -128,7 +132,7 @@ class Principal(mesa.Agent):
             self.config.resolve,
             self.fatigue,
             m.restraint_level[self.index],
-            m.mission.p_detect(),
+            p_detect,
             base_propensity=c.base_propensity,
             gain_sensitivity=c.gain_sensitivity,
             regroup_weight=c.regroup_weight,
@@ -139,9 +143,7 @@ class Principal(mesa.Agent):
             fear_weight=c.fear_weight,
         )
         # Commanders rein in their units harder where monitors watch (E4b).
-        p_unauthorised = (
-            c.indiscipline_rate * (1 - self.config.cohesion) * (1 - m.mission.p_detect())
-        )
+        p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
         target = m.pick_adversary(self.index, u[2])
         for slot, fired, origin in (
             (self.slot_deliberate, u[0] < p, DELIBERATE),
@@ -173,11 +175,10 @@ class Principal(mesa.Agent):
             restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
         )
-        adversaries = m.edge_blamed[edges]
         acts.fired[slot] = u < p
         acts.actor[slot] = self.index
-        acts.target[slot] = adversaries[:, None]
-        acts.blamed[slot] = m.edge_index[adversaries, self.index][:, None]
+        acts.target[slot] = self.retaliation_target
+        acts.blamed[slot] = self.retaliation_blamed
         acts.culprit[slot] = self.index
         acts.origin[slot] = m.grievance[edges]
         acts.wrong[slot] = m.grievance_wrong[edges]
@@ -199,11 +200,6 @@ class Government(Principal):
 
 class Faction(Principal):
     """An opposition faction that signed the truce."""
-
-    @property
-    def entanglement(self) -> float:
-        """Share of its positions co-located with exempted groups."""
-        return self.config.entanglement
 
 
 class ExcludedGroup(mesa.Agent):
@@ -245,8 +241,24 @@ class Sponsor(mesa.Agent):
         self.config, self.name, self.party = config, config.name, party
         self.clients = [model.principal_index[c] for c in config.clients]
         self.backs_government = 0 in self.clients
+        self.client_index = np.asarray(self.clients)
         self.slot_loophole = model.acts.slots(model.n_factions, "loophole")
         self.slot_offscript = model.acts.slots(1, "offscript")
+        # Loopholes (E6) are fixed for the truce: only the government camp's air forces
+        # strike exempted groups, and each faction is hit with a fixed daily chance.
+        terms, c = model.scenario.truce, model.constants
+        self.can_loop = config.air_force and self.backs_government and bool(terms.exempted)
+        entanglement = np.array([fc.entanglement for fc in model.scenario.factions])
+        p = dec.loophole_hit_probability(
+            config.strike_tempo,
+            terms.loophole_width,
+            c.loophole_hit,
+            entanglement,
+        )
+        self.loophole_p = p[:, None]
+        factions = np.arange(1, model.n_principals)
+        self.loophole_target = factions[:, None]
+        self.loophole_blamed = model.edge_index[factions, 0][:, None]
 
     def strike(self, acts: Acts, u_loop: np.ndarray, u_off: np.ndarray) -> None:
         """Strikes under the exemptions (E6) and off-script strikes from dissent.
@@ -257,19 +269,12 @@ class Sponsor(mesa.Agent):
             u_off: uniforms from the dissent stream, shape (2, R): strike, target.
         """
         m, c, cfg = self.model, self.model.constants, self.config
-        terms = m.scenario.truce
         # Loopholes: the government camp's strikes on exempted groups land on entangled factions.
-        can_loop = cfg.air_force and self.backs_government and bool(terms.exempted)
-        ent = np.array([f.entanglement for f in m.factions])
-        p = dec.loophole_hit_probability(
-            cfg.strike_tempo, terms.loophole_width, c.loophole_hit, ent
-        )
-        factions = np.arange(1, m.n_principals)
         s = self.slot_loophole
-        acts.fired[s] = (u_loop < p[:, None]) & can_loop
+        acts.fired[s] = (u_loop < self.loophole_p) & self.can_loop
         acts.actor[s] = self.party
-        acts.target[s] = factions[:, None]
-        acts.blamed[s] = m.edge_index[factions, 0][:, None]
+        acts.target[s] = self.loophole_target
+        acts.blamed[s] = self.loophole_blamed
         acts.origin[s] = LOOPHOLE  # no truce party broke the terms: nobody is the culprit
         # Dissent: an off-script strike on the other side, blamed on this sponsor's client.
         s = self.slot_offscript
@@ -279,7 +284,7 @@ class Sponsor(mesa.Agent):
         else:
             target = np.zeros(m.r, np.int64)
             k = np.minimum((u_off[1] * len(self.clients)).astype(np.int64), len(self.clients) - 1)
-            client = np.asarray(self.clients)[k]
+            client = self.client_index[k]
         acts.fired[s] = u_off[0] < c.offscript_rate * cfg.dissent
         acts.actor[s] = self.party
         acts.target[s] = target

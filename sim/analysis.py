@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.config import ORIGINS  # the origins a violation (and a collapse) can have, in order
+
 if TYPE_CHECKING:
     from scipy import stats
-
-ORIGINS: tuple[str, ...] = ("deliberate", "loophole", "accident", "spoiler", "indiscipline")
-"""The origins a violation (and so a collapse) can have, in display order."""
 
 DEFAULT_HORIZONS: tuple[int, ...] = (30, 90, 180)
 SUMMARY_VERSION = 1
@@ -119,6 +118,16 @@ def _collapsed_mask(rows: pd.DataFrame, horizon: int) -> np.ndarray:
 
 def _collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
     return int(_collapsed_mask(rows, horizon).sum())
+
+
+def _at_risk(sorted_held: np.ndarray, times: Any) -> np.ndarray:
+    """Truces still at risk at the start of each of ``times``: those with ``days_held >= t``.
+
+    Args:
+        sorted_held: days held per truce, sorted ascending.
+        times: the days (a scalar or an array).
+    """
+    return len(sorted_held) - np.searchsorted(sorted_held, times, side="left")
 
 
 @functools.lru_cache(maxsize=64)
@@ -352,7 +361,7 @@ def _survival_steps(rows: pd.DataFrame, level: float) -> pd.DataFrame:
     low, high = _km_interval(sf, level)
     days = sf.quantiles.astype(int)
     held = np.sort(rows["days_held"].to_numpy(dtype=int))
-    at_risk = len(held) - np.searchsorted(held, days, side="left")
+    at_risk = _at_risk(held, days)
     table = pd.DataFrame(
         {"day": days, "survival": sf.probabilities, "low": low, "high": high, "at_risk": at_risk}
     )
@@ -416,8 +425,7 @@ def kaplan_meier(held: np.ndarray, collapsed: np.ndarray) -> tuple[np.ndarray, n
     held = np.asarray(held, dtype=float)
     collapsed = np.asarray(collapsed, dtype=bool)
     days, deaths = np.unique(held[collapsed], return_counts=True)
-    ordered = np.sort(held)
-    at_risk = len(ordered) - np.searchsorted(ordered, days, side="left")
+    at_risk = _at_risk(np.sort(held), days)
     return days, np.cumprod((at_risk - deaths) / at_risk)
 
 
@@ -488,8 +496,7 @@ def observed_expected(a: pd.DataFrame, b: pd.DataFrame) -> ObservedExpected:
     ev_a = a.loc[a["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
     ev_b = b.loc[b["collapsed"].astype(bool), "days_held"].to_numpy(dtype=float)
     times, d = np.unique(np.concatenate([ev_a, ev_b]), return_counts=True)
-    n_a = len(held_a) - np.searchsorted(held_a, times, side="left")
-    n_b = len(held_b) - np.searchsorted(held_b, times, side="left")
+    n_a, n_b = _at_risk(held_a, times), _at_risk(held_b, times)
     n = n_a + n_b
     expected_a = float(np.sum(d * n_a / n))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -551,9 +558,8 @@ def logrank_scores(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.nda
     collapsed = np.concatenate([g["collapsed"].to_numpy(dtype=bool) for g in (a, b)])
     in_a = np.r_[np.ones(len(a)), np.zeros(len(b))]
     times, d = np.unique(held[collapsed], return_counts=True)
-    at_risk = len(held) - np.searchsorted(np.sort(held), times, side="left")
-    held_a = np.sort(held[: len(a)])
-    share_a = (len(held_a) - np.searchsorted(held_a, times, side="left")) / at_risk
+    at_risk = _at_risk(np.sort(held), times)
+    share_a = _at_risk(np.sort(held[: len(a)]), times) / at_risk
     hazard = d / at_risk
     k = np.searchsorted(times, held, side="right")  # collapse days up to T_i
     cum = np.r_[0.0, np.cumsum(hazard)][k]
@@ -933,16 +939,7 @@ def summarize(
             compare_arms(runs, ref, g[by], by=by, horizons=horizons, level=level).to_dict()
             for g in groups[1:]
         ]
-    return to_jsonable(
-        {
-            "summary_version": SUMMARY_VERSION,
-            "by": by,
-            "level": level,
-            "horizons": [int(h) for h in horizons],
-            "groups": groups,
-            "comparisons": comparisons,
-        }
-    )
+    return _summary(by, level, horizons, groups, comparisons)
 
 
 def _summarize_crossed(
@@ -963,11 +960,23 @@ def _summarize_crossed(
         for b in found[1:]:
             c = compare_arms(rows, found[0], b, by="arm", horizons=horizons, level=level)
             comparisons.append({"point": _plain(point), "parameters": params, **c.to_dict()})
+    return _summary("point", level, horizons, groups, comparisons, arms=arms)
+
+
+def _summary(
+    by: str,
+    level: float,
+    horizons: Sequence[int],
+    groups: list[dict],
+    comparisons: list[dict],
+    arms: list[str] | None = None,
+) -> dict[str, Any]:
+    """The outer dictionary of :func:`summarize` (``arms`` only for a crossed design)."""
     return to_jsonable(
         {
             "summary_version": SUMMARY_VERSION,
-            "by": "point",
-            "arms": arms,
+            "by": by,
+            **({"arms": arms} if arms is not None else {}),
             "level": level,
             "horizons": [int(h) for h in horizons],
             "groups": groups,
@@ -994,10 +1003,31 @@ def p_value(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
+def share_text(share: float, low: float | None, high: float | None) -> str:
+    """A share with its interval, e.g. ``"61% (58–64%)"``; the share alone without one."""
+    if low is None or high is None:
+        return pct(share)
+    return f"{pct(share)} ({pct_range(low, high)})"
+
+
+def parameter_names(records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The swept parameters of summary groups or comparisons, in order of first appearance."""
+    return list(dict.fromkeys(k for r in records for k in (r.get("parameters") or {})))
+
+
+def summary_horizons(groups: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Every horizon of the groups' collapse shares, ascending."""
+    return sorted({r["horizon"] for g in groups for r in g["collapse"]})
+
+
+def _nearest(rows: Sequence[dict], horizon: int) -> dict:
+    """The row at ``horizon``, or the nearest one available (the longer one on a tie)."""
+    return min(rows, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+
+
 def _headline(group: dict, horizon: int) -> dict:
     """The group's collapse row at ``horizon``, or the nearest one available."""
-    rows = group["collapse"]
-    return min(rows, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+    return _nearest(group["collapse"], horizon)
 
 
 def _cap(text: str) -> str:
@@ -1087,6 +1117,20 @@ def points(x: float) -> str:
     return f"{x * 100:+.0f}".replace("-", "−")
 
 
+def difference_text(d: Mapping[str, Any]) -> str:
+    """A difference of shares and its interval in points, e.g. ``"−28 (−35 to −21)"``.
+
+    Args:
+        d: a row of a comparison's ``differences`` (``difference``, ``low``,
+            ``high``); a missing (None) value shows as ``—``.
+    """
+
+    def text(x: float | None) -> str:
+        return "—" if x is None else points(x)
+
+    return f"{text(d['difference'])} ({text(d['low'])} to {text(d['high'])})"
+
+
 def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
     level = f"{c['level'] * 100:.0f}% CI"
     text = ""
@@ -1101,7 +1145,7 @@ def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
         )
     diffs = c["differences"]
     if diffs:
-        d = min(diffs, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+        d = _nearest(diffs, horizon)
         text += (
             f"Within {d['horizon']} days, the share collapsed differed by "
             f"{points(d['difference'])} percentage points ({level} "

@@ -45,10 +45,10 @@ from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.catalog import scenario_dir, scenario_files
-from sim.config import Scenario, ScenarioError, field_table, load_scenario, validate
+from sim.config import ORIGINS, Scenario, ScenarioError, field_table, load_scenario, validate
 from sim.model import CeasefireModel
 from sim.narrative import cause_phrase, narrate_day
-from sim.runner import forget
+from sim.runner import forget, run_one
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"
@@ -280,18 +280,15 @@ class LiveTruce(CeasefireModel):
 def ensemble_runs(
     scenario: Scenario, replicates: int = ENSEMBLE_SIZE, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
-    """A few hundred truces under ``scenario``: one row each (``runs`` columns)."""
-    model = CeasefireModel(scenario, replicates=replicates, seed=seed).run()
-    runs = model.results()
-    forget(model)
-    return runs
+    """A few hundred truces under ``scenario``: one row each (``runs`` columns but ``chunk``)."""
+    return run_one(scenario, seed, replicates).drop(columns="chunk")
 
 
 def status(model: CeasefireModel) -> tuple[str, str]:
     """The banner of the live truce: (text, state) with state holding/collapsed/held."""
     if model.collapse_day[0] > 0:
         day = int(model.collapse_day[0])
-        cause = cause_phrase(str(model.results().loc[0, "cause"]))
+        cause = cause_phrase(ORIGINS[model.cause[0]])
         return f"Collapsed on day {day}: {cause}", "collapsed"
     if not model.running and model.day >= model.horizon:
         return f"Held for all {model.horizon} days", "held"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import multiprocessing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from scipy.stats import qmc
 
 from sim import storage
 from sim.config import Constants
+from sim.executors import open_executor
 from sim.hindcast import (
     COLLAPSE_365_TARGET,
     ESCALATION_TARGET,
@@ -45,9 +45,10 @@ from sim.hindcast import (
     load_history,
     outlived_share,
     simulate,
+    stylized_facts,
     with_constants,
 )
-from sim.provenance import git_commit, now, versions
+from sim.provenance import now, stamp
 
 #: Priors (low, high) of the calibrated constants; all inside the schema's ranges. Uniform,
 #: except those in :data:`LOG_SCALE`, which are uniform in their logarithm (a rate that may
@@ -164,8 +165,6 @@ def distance(parts: Mapping[str, float]) -> float:
 
 def evaluate(constants: Mapping[str, Any], replicates: int, history=None) -> dict[str, float]:
     """Simulate the history and the baseline pair with ``constants``: components and distance."""
-    from sim import analysis
-
     history = load_history() if history is None else history
     rows = []
     for s in history:
@@ -174,12 +173,11 @@ def evaluate(constants: Mapping[str, Any], replicates: int, history=None) -> dic
             (s.name, outlived_share(runs["days_held"].to_numpy(), s.observed.days_held), 1.0)
         )
     unmon, mon = baseline_runs(replicates, constants)
-    within = float((unmon["collapsed"].astype(bool) & (unmon["days_held"] <= 365)).mean())
-    both = pd.concat([unmon.assign(arm="u"), mon.assign(arm="m")], ignore_index=True)
-    hr = analysis.compare_arms(both, "u", "m", horizons=(365,)).hazard_ratio
-    esc = unmon["escalation_days"].dropna().to_numpy(dtype=float)
+    facts = stylized_facts(unmon, mon)
+    hr = facts["monitoring_hazard_ratio"]["value"]
+    within = facts["collapse_within_365_unmonitored"]["value"]
     trend = hazard_trend(unmon)
-    parts = components(rows, within, hr, float(esc.mean()) if len(esc) else math.nan, trend)
+    parts = components(rows, within, hr, facts["escalation_days"]["value"], trend)
     parts["distance"] = distance(parts)
     parts["hr_value"], parts["collapse_365_value"], parts["hazard_trend_value"] = hr, within, trend
     return parts
@@ -207,8 +205,7 @@ def _evaluate_all(
             if progress:
                 progress()
         return out
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with open_executor("local", workers, start_method="spawn") as pool:
         futures = [pool.submit(_evaluate_job, job) for job in jobs]
         for future in concurrent.futures.as_completed(futures):
             future.result()  # raise early
@@ -292,9 +289,7 @@ def calibrate(
         "workers": workers,
         "history": [s.name for s in history],
         "scenario_seeds": {s.name: s.seed for s in history},
-        "versions": versions(),
-        "git_commit": git_commit(),
-        "started": now(),
+        **stamp(),
     }
     run_dir = storage.new_run_dir(out, "calibration") if out is not None else None
     total, done = budget + min(refine, budget), 0

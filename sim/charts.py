@@ -89,6 +89,10 @@ MAX_CATEGORIES = 12
 """Swept parameters with more values than this get a numeric heatmap axis."""
 MAX_FOREST_ROWS = 30
 """Crossed designs with at most this many points show their hazard ratios as a forest plot."""
+SHARE_COLORSCALE = "Cividis"
+"""The colour scale of collapse shares (0 to 100%) in the heatmaps."""
+SHARE_COLORBAR = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
+"""The colour bar of collapse shares in the heatmaps."""
 
 
 # --------------------------------------------------------------------------- colours
@@ -517,8 +521,8 @@ def _heatmap_trace(
         f"collapsed{_ci(lo, hi, level)}<br>{n:,} truces"
         for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
     ]
-    scale = {"colorscale": "Cividis", "zmin": 0, "zmax": 1}
-    bar = {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"}
+    scale = {"colorscale": SHARE_COLORSCALE, "zmin": 0, "zmax": 1}
+    bar = SHARE_COLORBAR
     xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
     # Few values read best as categories; many numeric ones on a numeric scale.
     numeric = {
@@ -637,14 +641,15 @@ def sweep_heatmap_by(
     table = _at_horizon(runs, [by, x, y], horizon, level)
     labels = _group_labels(runs, by)
     fig, cols, nrows = _panel_grid(list(labels.values()), columns, 0.05, 0.22)
+    x_types = []
     for i, (group, name) in enumerate(labels.items()):
         row, col = i // cols + 1, i % cols + 1
         trace, axis_types = _heatmap_trace(
             table[table[by] == group], x, y, level, name=name, shared=True
         )
         fig.add_trace(trace, row=row, col=col)
-        fig.update_xaxes(type=axis_types[0], title_text=_text(x), row=row, col=col)
         fig.update_yaxes(type=axis_types[1], row=row, col=col)
+        x_types.append(axis_types[0])
     _style(
         fig,
         f"Share of truces collapsed within {_horizon_words(table)}, by {_text(by)}",
@@ -652,16 +657,11 @@ def sweep_heatmap_by(
         "",
         height=max(540, 440 * nrows),
     )
-    for i in range(len(labels)):
-        fig.update_xaxes(title_text=_text(x), row=i // cols + 1, col=i % cols + 1)
+    for i, x_type in enumerate(x_types):
+        fig.update_xaxes(title_text=_text(x), type=x_type, row=i // cols + 1, col=i % cols + 1)
     fig.update_yaxes(title_text=_text(y), col=1)
     fig.update_layout(
-        coloraxis={
-            "colorscale": "Cividis",
-            "cmin": 0,
-            "cmax": 1,
-            "colorbar": {"title": {"text": "share<br>collapsed"}, "tickformat": ".0%"},
-        }
+        coloraxis={"colorscale": SHARE_COLORSCALE, "cmin": 0, "cmax": 1, "colorbar": SHARE_COLORBAR}
     )
     return fig
 
@@ -775,7 +775,6 @@ def sweep_small_multiples(
             ]
         for trace in traces:
             fig.add_trace(trace, row=row + 1, col=col + 1)
-        fig.update_xaxes(title_text=_text(p), row=row + 1, col=col + 1)
     _style(
         fig,
         f"Share of truces collapsed within {words}, by each swept parameter "
@@ -878,7 +877,7 @@ def hazard_ratio_chart(
     comparisons = list(comparisons)
     table = contrast_table(comparisons)
     if params is None:
-        params = list(dict.fromkeys(k for c in comparisons for k in c.get("parameters") or {}))
+        params = analysis.parameter_names(comparisons)
     settings = [p for p in params if p in table.columns]
     arms = list(dict.fromkeys([*table["a"], *table["b"]]))
     reference = _text(arms[0]) if arms else "the reference"

@@ -189,10 +189,7 @@ def _experiment_command(
 ) -> None:
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
     from sim import display, experiment
-    from sim.executors import ENGINES
 
-    if engine not in ENGINES:
-        fail(f"--engine: unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     resolved = load(scenario, set_)
     if kind == "compare" and not resolved.compare:
         fail(f"{scenario}: compare: the scenario has no compare: block (named arms)")
@@ -206,12 +203,11 @@ def _experiment_command(
         )
     if resume not in (None, "latest") and not Path(resume).is_dir():
         fail(f"--resume: no such results folder: {resume}")
-    arms = len(resolved.compare) if kind == "compare" else 1
-    total = (options["replicates"] or resolved.replicates) * arms
     function = getattr(experiment, kind)
     label = {"run": "Simulating", "compare": "Comparing", "sweep": "Sweeping"}[kind]
     try:
-        with display.progress_bar(f"{label} {resolved.name}", total) as update:
+        # the total is not known yet: the experiment reports it before the first chunk
+        with display.progress_bar(f"{label} {resolved.name}", 0) as update:
             result = function(
                 resolved,
                 out=out_dir,
@@ -225,8 +221,14 @@ def _experiment_command(
     except experiment.ExperimentFailed as exc:
         for f in exc.failures:
             err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
+        from sim.storage import finished_parts
+
+        path = exc.result.path
+        kept = (
+            "the rest is stored in" if finished_parts(path) else "none finished; the manifest is in"
+        )
         fail(
-            f"{len(exc.failures)} chunk(s) failed; the rest is stored in {exc.result.path}. "
+            f"{len(exc.failures)} chunk(s) failed; {kept} {path}. "
             f"Fix the cause and re-run with --resume {exc.result.path}",
             code=1,
         )

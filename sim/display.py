@@ -21,10 +21,10 @@ from rich.table import Table
 
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     """One table of collapse shares per group, then causes, from ``summarize``'s output."""
-    from sim.analysis import pct, pct_range
+    from sim.analysis import pct, share_text, summary_horizons
 
     by = summary["by"]
-    horizons = sorted({row["horizon"] for g in summary["groups"] for row in g["collapse"]})
+    horizons = summary_horizons(summary["groups"])
     main = Table(title=title, title_justify="left")
     main.add_column(by.capitalize() if by != "arm" else "Truce")
     main.add_column("Replicates", justify="right")
@@ -43,9 +43,7 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
         cells = []
         for h in horizons:
             row = by_horizon.get(h)
-            cells.append(
-                f"{pct(row['share'])} ({pct_range(row['low'], row['high'])})" if row else "—"
-            )
+            cells.append(share_text(row["share"], row["low"], row["high"]) if row else "—")
         median = g["median_days_held"]
         median_text = f"{median:.0f}" if median is not None else f"> {g['horizon']}"
         mc = g.get("median_collapse_day")
@@ -68,7 +66,7 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     if not enabled or not console.is_terminal and not console.is_jupyter:
         yield lambda done, total: None
         return
-    with Progress(
+    bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -79,20 +77,27 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         console=console,
         transient=False,
         auto_refresh=False,  # no refresh thread: safe to fork workers, redrawn on each update
-    ) as bar:
-        task = bar.add_task(description, total=total, rate="")
+    )
+    tasks: list[Any] = []  # the bar appears on the first update: bad input leaves no empty bar
 
-        def update(done: int, total_: int) -> None:
-            elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(
-                task,
-                completed=done,
-                total=total_,
-                rate=f"{done / elapsed:,.0f} truces/s",
-                refresh=True,
-            )
+    def update(done: int, total_: int) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(description, total=total_ or total, rate=""))
+        elapsed = bar.tasks[0].elapsed or 1e-9
+        bar.update(
+            tasks[0],
+            completed=done,
+            total=total_,
+            rate=f"{done / elapsed:,.0f} truces/s",
+            refresh=True,
+        )
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def comparison_tables(summary: dict[str, Any]) -> list[Table]:
@@ -125,11 +130,11 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
 
 def sweep_table(summary: dict[str, Any], title: str) -> Table:
     """One row per design point (per point and arm when crossed): swept values, shares, median."""
-    from sim.analysis import pct, pct_range
+    from sim.analysis import parameter_names, share_text, summary_horizons
 
     groups, crossed = summary["groups"], bool(summary.get("arms"))
-    params = list(dict.fromkeys(k for g in groups for k in g.get("parameters", {})))
-    horizons = sorted({row["horizon"] for g in groups for row in g["collapse"]})
+    params = parameter_names(groups)
+    horizons = summary_horizons(groups)
     t = Table(title=title, title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
@@ -143,7 +148,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     for g in groups:
         by_h = {row["horizon"]: row for row in g["collapse"]}
         cells = [
-            f"{pct(r['share'])} ({pct_range(r['low'], r['high'])})" if (r := by_h.get(h)) else "—"
+            share_text(r["share"], r["low"], r["high"]) if (r := by_h.get(h)) else "—"
             for h in horizons
         ]
         values = g.get("parameters", {})
@@ -161,10 +166,10 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
 
 def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     """A crossed design's arms compared at each point: difference, hazard ratio, log-rank p."""
-    from sim.analysis import p_value
+    from sim.analysis import difference_text, p_value, parameter_names
 
     comparisons = summary["comparisons"]
-    params = list(dict.fromkeys(k for c in comparisons for k in c.get("parameters", {})))
+    params = parameter_names(comparisons)
     t = Table(
         title=f"Arms compared at each design point, against “{summary['arms'][0]}” "
         "(common random numbers)",
@@ -183,9 +188,7 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
         last = c["differences"][-1] if c["differences"] else None
         diff = "—"
         if last:
-            low, high = _pts(last["low"]), _pts(last["high"])
-            diff = f"{_pts(last['difference'])} ({low} to {high})"
-            diff += "" if within else f" ≤ {last['horizon']} d"
+            diff = difference_text(last) + ("" if within else f" ≤ {last['horizon']} d")
         hr = c["hazard_ratio"]
         t.add_row(
             str(c["point"]),
@@ -202,10 +205,6 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
 
 def _points(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:+.1f} pts"
-
-
-def _pts(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:+.0f}".replace("-", "−")
 
 
 def _num(x: float | None) -> str:

@@ -11,10 +11,8 @@ write); ``python -m sim.docgen --check`` only reports whether it is up to date.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -425,18 +423,6 @@ def generated_region(document: str) -> str:
     return document[start + len(BEGIN) : end]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def update(path: Path = MODEL_MD, check: bool = False) -> bool:
     """Regenerate the parameter tables of ``path``.
 
@@ -452,7 +438,9 @@ def update(path: Path = MODEL_MD, check: bool = False) -> bool:
     if new == document:
         return True
     if not check:
-        write_atomic(path, new)
+        from sim.storage import atomic_write_bytes  # imported here: it loads pandas
+
+        atomic_write_bytes(path, new.encode("utf-8"))
     return False
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from sim import storage
 from sim.config import Scenario
 from sim.model import resolve_scenario
-from sim.provenance import git_commit, now, versions
+from sim.provenance import now, stamp
 from sim.runner import CHUNK_SIZE, chunks
 
 ProgressCallback = Callable[[int, int], None]
@@ -81,10 +81,7 @@ class Result:
                 raise ValueError(
                     f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
                 )
-            arms = self.manifest.get("arms") or []
-            found = sensitivity.analyze(
-                self.load_runs(), sweep, self.scenario.seed, arms=arms if len(arms) > 1 else None
-            )
+            found = sensitivity.from_manifest(self.manifest, self.load_runs())
         return sensitivity.indices_table(found)
 
 
@@ -101,10 +98,8 @@ def manifest_for(
         "replicates": replicates,
         "chunk_size": chunk_size,
         "chunk_seeds": f"SeedSequence(entropy={seed}, spawn_key=(chunk, stream))",
-        "versions": versions(),
-        "git_commit": git_commit(),
         "command": " ".join(sys.argv),
-        "started": now(),
+        **stamp(),
         "finished": None,
         **extra,
     }
@@ -260,9 +255,13 @@ def _experiment(
 ) -> Result:
     from sim.config import ScenarioError
     from sim.designs import design_table, expand
-    from sim.executors import choose_engine, open_executor
+    from sim.executors import ENGINES, choose_engine, open_executor
     from sim.runner import Task, execute
 
+    if engine not in ENGINES:
+        raise ScenarioError(
+            "--engine", f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})"
+        )
     resolved = resolve_scenario(scenario, overrides or {})
     seed = resolved.seed if seed is None else seed
     replicates = resolved.replicates if replicates is None else replicates
@@ -309,24 +308,14 @@ def _experiment(
     elif out is not None:
         run_dir = storage.new_run_dir(out, resolved.name)
 
+    arm_index = {arm: i for i, arm in enumerate(arms)}
+    folder = str(run_dir) if run_dir is not None else None
     tasks = []
-    for arm_index, arm in enumerate(arms):
-        for row in (r for r in rows if r.arm == arm):
-            scen = base if not row.overrides else resolve_scenario(base, row.overrides)
-            params = tuple(row.parameters.items()) if kind == "sweep" else ()
-            for c in cs:
-                tasks.append(
-                    Task(
-                        scen,
-                        seed,
-                        c,
-                        arm,
-                        arm_index,
-                        row.point,
-                        params,
-                        str(run_dir) if run_dir is not None else None,
-                    )
-                )
+    for row in sorted(rows, key=lambda r: arm_index[r.arm]):  # arm-major, rows' order within
+        scen = resolve_scenario(base, row.overrides)  # base itself when there are none
+        params = tuple(row.parameters.items())  # empty unless swept
+        i = arm_index[row.arm]
+        tasks += [Task(scen, seed, c, row.arm, i, row.point, params, folder) for c in cs]
     todo = [t for t in tasks if t.name not in done_names]
     plan = choose_engine(engine, workers, len(todo))
     used, n_workers = plan.engine, plan.workers
@@ -370,16 +359,25 @@ def _experiment(
     from sim import analysis
 
     by = "point" if kind == "sweep" else "arm"
-    crossed = arms if kind == "sweep" and len(arms) > 1 else None
-    if run_dir is not None:
-        swept = list(dict.fromkeys(k for r in rows for k in r.parameters))
-        light = storage.read_runs(run_dir, columns=[*SUMMARY_COLUMNS, *swept])
-    else:
-        light = (
+    runs: pd.DataFrame | None = None
+    if run_dir is None:
+        light = runs = (
             pd.concat([tables[k] for k in sorted(tables)], ignore_index=True) if tables else None
         )
+        if not keep_runs:
+            runs = None
+    elif not storage.finished_parts(run_dir):  # no part finished: every task failed
+        light = None
+    else:
+        swept = list(dict.fromkeys(k for r in rows for k in r.parameters))
+        columns = [*SUMMARY_COLUMNS, *swept]
+        if keep_runs:  # read once; summarise the columns a light read would give
+            runs = storage.read_runs(run_dir)
+            light = runs[[c for c in dict.fromkeys(columns) if c in runs.columns]]
+        else:
+            light = storage.read_runs(run_dir, columns=columns)
     summary = (
-        analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=crossed)
+        analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
         if light is not None and len(light)
         else {}
     )
@@ -388,7 +386,7 @@ def _experiment(
 
         if sensitivity.applies(resolved.sweep):
             summary["sensitivity"] = analysis.to_jsonable(
-                sensitivity.analyze(light, resolved.sweep, seed, arms=crossed)
+                sensitivity.analyze(light, resolved.sweep, seed, arms=arms)
             )
     del light
     manifest |= {
@@ -400,14 +398,6 @@ def _experiment(
         if summary:
             storage.write_json(run_dir / storage.SUMMARY, summary)
         storage.write_json(run_dir / storage.MANIFEST, manifest)
-    if run_dir is not None and keep_runs:
-        runs = (
-            storage.read_runs(run_dir) if not failures or storage.finished_parts(run_dir) else None
-        )
-    elif keep_runs and tables:
-        runs = pd.concat([tables[k] for k in sorted(tables)], ignore_index=True)
-    else:
-        runs = None
     result = Result(resolved, runs, manifest, run_dir, summary)
     if failures:
         raise ExperimentFailed(result, failures)

@@ -87,9 +87,9 @@ def with_constants(scenario: Scenario, constants: Constants | Mapping[str, Any] 
     return scenario.model_copy(update={"constants": constants})
 
 
-def simulate(scenario: Scenario, replicates: int, seed: int | None = None) -> pd.DataFrame:
-    """Per-truce table of ``replicates`` simulated truces (in this process)."""
-    return run_serial(scenario, seed=scenario.seed if seed is None else seed, replicates=replicates)
+def simulate(scenario: Scenario, replicates: int) -> pd.DataFrame:
+    """Per-truce table of ``replicates`` truces on the scenario's own seed (in this process)."""
+    return run_serial(scenario, seed=scenario.seed, replicates=replicates)
 
 
 # --------------------------------------------------------------------------- measures
@@ -297,13 +297,11 @@ class Hindcast:
 
 
 def baseline_runs(
-    replicates: int,
-    constants: Constants | Mapping[str, Any] | None = None,
-    folder: Path = SCENARIOS,
+    replicates: int, constants: Constants | Mapping[str, Any] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs of the unmonitored and monitored baseline scenarios (same seeds)."""
-    unmon = with_constants(load_scenario(folder / "unmonitored.yaml"), constants)
-    mon = with_constants(load_scenario(folder / "monitored.yaml"), constants)
+    unmon = with_constants(load_scenario(SCENARIOS / "unmonitored.yaml"), constants)
+    mon = with_constants(load_scenario(SCENARIOS / "monitored.yaml"), constants)
     return simulate(unmon, replicates), simulate(mon, replicates)
 
 

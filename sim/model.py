@@ -73,6 +73,9 @@ class CeasefireModel(mesa.Model):
         chunk: chunk index; with ``seed`` it fixes every random stream.
         record: keep a day-by-day trace and event log of replicate ``trace_replicate``.
         trace_replicate: which replicate to trace.
+        collect: run the Mesa ``DataCollector`` (``self.datacollector``) on the initial
+            state and after every day. The runner, which only reads :meth:`results`,
+            turns it off; with False the collector exists but stays empty.
         **overrides: dotted parameter paths and values, e.g. ``**{"monitors.coverage": 0.8}``
             (what ``mesa.batch_run`` passes for swept parameters).
     """
@@ -85,6 +88,7 @@ class CeasefireModel(mesa.Model):
         chunk: int = 0,
         record: bool = False,
         trace_replicate: int = 0,
+        collect: bool = True,
         **overrides: Any,
     ):
         self.scenario = resolve_scenario(scenario, overrides)
@@ -92,13 +96,13 @@ class CeasefireModel(mesa.Model):
         self.root_seed = int(s.seed if seed is None else seed)
         super().__init__(seed=self.root_seed)
         self.r = int(s.replicates if replicates is None else replicates)
-        self.chunk = chunk
         self.constants = s.constants
         self.streams = make_streams(self.root_seed, chunk)
         self.horizon = s.truce.horizon
         self.day = 0
         self.record = record
         self.trace_replicate = trace_replicate
+        self.collect = collect
         self._build_structure()
         self._build_state()
         self._build_agents()
@@ -112,7 +116,8 @@ class CeasefireModel(mesa.Model):
                 "trust": lambda m: float(m._mean_trust().mean()),
             }
         )
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ set-up
     def _build_structure(self) -> None:
@@ -188,6 +193,7 @@ class CeasefireModel(mesa.Model):
             for client in sp.clients:
                 self.principals[client].sponsors.append(sp)
         self.mission = MonitorMission(self, s.monitors)
+        self.p_detect_today = self.mission.p_detect()
         self.slot_accident = self.acts.slots(1, "accident")
         self.slot_retaliation = self.acts.slots(2 * self.n_factions, "retaliation", True)
         base = self.slot_retaliation.start
@@ -201,6 +207,14 @@ class CeasefireModel(mesa.Model):
         # Sponsors' restraint on each principal (E1) is fixed for the truce: computed once.
         self.restraint_level = np.array([p.restraint() for p in self.principals])
         self.sanction_cut = self.constants.sanction_strength * self.restraint_level
+        # Resolve is fixed too: per principal (land grab, E16) and its mean (escalation, E15).
+        self.resolve = np.array([p.config.resolve for p in self.principals])
+        self.mean_resolve = np.mean(self.resolve)
+        if self.acts.reserved != self.acts.n:
+            raise RuntimeError(
+                f"the agents reserved {self.acts.reserved} rows of the acts table but "
+                f"acts_rows() sized it for {self.acts.n}: update acts_rows() with the channels"
+            )
 
     # ------------------------------------------------------------------ helpers
     def acts_rows(self) -> int:
@@ -253,6 +267,8 @@ class CeasefireModel(mesa.Model):
         self._accidents(acts, u_acc)
         for i, group in enumerate(self.excluded_groups):
             group.attack(acts, u_spoil[i])
+        # The mission's deterrent, read by every party today (only ``observe`` changes it).
+        self.p_detect_today = self.mission.p_detect()
         for i, party in enumerate(self.principals):
             party.decide(acts, u_dec[i])
             party.retaliate(acts, self.retaliation_rows[i], u_ret[self.edges_of[i]])
@@ -267,7 +283,8 @@ class CeasefireModel(mesa.Model):
         self._check_collapse()
         if self.record:
             self._record_day(acts, detected, correct)
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
         self.running = bool(self.alive.any()) and self.day < self.horizon
 
     def _accidents(self, acts: Acts, u: np.ndarray) -> None:
@@ -380,8 +397,9 @@ class CeasefireModel(mesa.Model):
         self.trigger[ending] = np.where(violent, 0, 1)[ending]
         self.collapse_day[ending] = self.day
         mean_fatigue = self.fatigue.mean(0)
-        resolve = np.mean([p.config.resolve for p in self.principals])
-        esc = dec.escalation_days(self.escalation_u, mean_fatigue, resolve, c.escalation_rate)
+        esc = dec.escalation_days(
+            self.escalation_u, mean_fatigue, self.mean_resolve, c.escalation_rate
+        )
         self.escalation[ending] = esc[ending]
         self.alive &= ~ending
 
@@ -391,7 +409,7 @@ class CeasefireModel(mesa.Model):
         c = self.constants
         rng = self.streams["land_grab"]
         self._pre_origin = np.zeros((len(ORIGINS), self.r), np.int64)
-        resolve = np.array([p.config.resolve for p in self.principals])[:, None]
+        resolve = self.resolve[:, None]
         lead = self.scenario.truce.lead_time
         for day in range(-lead + 1, 1):
             u = rng.random((2, self.n_principals, self.r))
@@ -404,13 +422,14 @@ class CeasefireModel(mesa.Model):
                 self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
             )
             suffered = self._count(target, fired, self.n_principals)
-            self.fatigue = np.clip(self.fatigue + c.fatigue_gain * suffered, 0, 1)
+            # E11 with no calm day, in place: the principals hold views of ``self.fatigue``.
+            self.fatigue[:] = dec.update_fatigue(
+                self.fatigue, suffered, 0.0, c.fatigue_gain, c.fatigue_recovery
+            )
             self.pre_truce_violations += fired.sum(0)
             self._pre_origin[DELIBERATE] += fired.sum(0)
             if self.record:
                 self._record_lead_day(day, fired, target)
-        for p in self.principals:  # agents keep views into the shared state
-            p.strength, p.fatigue = self.strength[p.index], self.fatigue[p.index]
         self.start_adversary_strength = np.stack([p.adversary_strength() for p in self.principals])
 
     # ------------------------------------------------------------------ running and outputs

@@ -7,6 +7,7 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "truce-sim",
@@ -56,3 +57,8 @@ def git_commit() -> str | None:
 def now() -> str:
     """The current time, UTC, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def stamp() -> dict[str, Any]:
+    """The provenance every stored result records: ``versions``, ``git_commit``, ``started``."""
+    return {"versions": versions(), "git_commit": git_commit(), "started": now()}

@@ -146,10 +146,10 @@ def is_crossed(summary: Mapping[str, Any]) -> bool:
 
 def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[str, Any]:
     """``summary.json`` if it is there and fits the design, else computed from the runs."""
-    path = Path(results_dir) / "summary.json"
+    path = Path(results_dir) / storage.SUMMARY
     if path.exists():
         try:
-            summary = json.loads(path.read_text())
+            summary = storage.read_json(path)
         except (OSError, json.JSONDecodeError):
             summary = None
         if (
@@ -160,10 +160,9 @@ def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[
             and is_crossed(summary) == design.crossed
         ):
             return summary
-    if design.crossed:
-        return analysis.summarize(runs, by="point", arms=design.arms)
+    # ``arms`` makes a crossed summary only for a sweep with two or more arms.
     order = design.arms if design.by == "arm" else None
-    return analysis.summarize(runs, by=design.by, order=order)
+    return analysis.summarize(runs, by=design.by, order=order, arms=design.arms)
 
 
 def in_arm_order(runs: pd.DataFrame, arms: Sequence[Any]) -> pd.DataFrame:
@@ -396,9 +395,7 @@ def _e(value: Any) -> str:
 def _share_ci(share: float | None, low: float | None, high: float | None) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
-    if low is None or high is None:
-        return analysis.pct(share)
-    return f"{analysis.pct(share)} ({analysis.pct_range(low, high)})"
+    return analysis.share_text(share, low, high)
 
 
 def _table(
@@ -432,8 +429,8 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
     by, groups = summary["by"], summary["groups"]
     crossed = is_crossed(summary)
     keys = [by, "arm"] if crossed else [by]
-    params = list(dict.fromkeys(k for g in groups for k in (g.get("parameters") or {})))
-    horizons = sorted({c["horizon"] for g in groups for c in g["collapse"]})
+    params = analysis.parameter_names(groups)
+    horizons = analysis.summary_horizons(groups)
     headers = [*keys, *params, "truces"] + [f"collapsed within {h} days" for h in horizons]
     headers += ["median days held", "median collapse day (collapsed only)"]
     rows = []
@@ -529,7 +526,7 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
     for c in comparisons:
         p = "–" if c["logrank_p"] is None else analysis.p_value(c["logrank_p"])
         at = {d["horizon"]: d for d in c["differences"]}
-        diffs = [_difference_text(at[h]) if h in at else "–" for h in horizons]
+        diffs = [analysis.difference_text(at[h]) if h in at else "–" for h in horizons]
         rows.append([f"{c['b']} vs {c['a']}", _hazard_ratio_text(c), p, *diffs])
     headers = ["comparison", "hazard ratio (95% CI)", "log-rank test"]
     headers += [f"difference within {h} days" for h in horizons]
@@ -544,17 +541,10 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
     )
 
 
-def _difference_text(d: Mapping[str, Any]) -> str:
-    return (
-        f"{analysis.points(d['difference'])} "
-        f"({analysis.points(d['low'])} to {analysis.points(d['high'])})"
-    )
-
-
 def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
     """The arms compared at each design point of a crossed design, one row per point and arm."""
     comparisons = summary["comparisons"]
-    params = list(dict.fromkeys(k for c in comparisons for k in (c.get("parameters") or {})))
+    params = analysis.parameter_names(comparisons)
     # The longest horizon both arms simulated: the last of each comparison's differences.
     last = [
         max(c["differences"], key=lambda d: d["horizon"]) if c["differences"] else None
@@ -568,7 +558,7 @@ def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
         if d is None:
             diff = "–"
         else:
-            diff = _difference_text(d) + ("" if same else f" within {d['horizon']} days")
+            diff = analysis.difference_text(d) + ("" if same else f" within {d['horizon']} days")
         settings = [analysis.value_text((c.get("parameters") or {}).get(k, "–")) for k in params]
         rows.append(
             [c.get("point", "–"), f"{c['b']} vs {c['a']}", *settings, diff]
@@ -902,10 +892,10 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
         FileNotFoundError: if manifest.json or the runs parts are missing.
     """
     results_dir = Path(results_dir)
-    manifest_path = results_dir / "manifest.json"
+    manifest_path = results_dir / storage.MANIFEST
     if not manifest_path.exists():
-        raise FileNotFoundError(f"no manifest.json in {results_dir}")
-    manifest = json.loads(manifest_path.read_text())
+        raise FileNotFoundError(f"no {storage.MANIFEST} in {results_dir}")
+    manifest = storage.read_json(manifest_path)
     runs = storage.read_runs(results_dir)
     design = design_of(manifest, runs)
     if design.crossed:

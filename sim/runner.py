@@ -53,7 +53,9 @@ def run_one(
         chunk: chunk index (selects the random streams together with ``seed``).
         start: index of the chunk's first replicate (for the ``replicate`` column).
     """
-    model = CeasefireModel(scenario, replicates=replicates, seed=seed, chunk=chunk).run()
+    model = CeasefireModel(
+        scenario, replicates=replicates, seed=seed, chunk=chunk, collect=False
+    ).run()
     table = model.results()
     forget(model)
     table["replicate"] += start
@@ -248,13 +250,15 @@ def trace(
     The traced truce is the same one that row ``replicate`` of a run with this seed
     describes (same chunk, same streams).
     """
+    if replicate < 0:
+        raise ValueError(f"replicate must be 0 or more, not {replicate}")
     resolved = resolve_scenario(scenario, overrides)
     seed = resolved.seed if seed is None else seed
-    chunk = next(
-        c
-        for c in chunks(max(resolved.replicates, replicate + 1), chunk_size)
-        if c.start <= replicate < c.start + c.size
-    )
+    # The chunk of chunks(max(replicates, replicate + 1), chunk_size) that holds it.
+    index = replicate // chunk_size
+    start = index * chunk_size
+    total = max(resolved.replicates, replicate + 1)
+    chunk = Chunk(index, start, min(chunk_size, total - start))
     local = replicate - chunk.start
     model = CeasefireModel(
         resolved,
@@ -263,6 +267,7 @@ def trace(
         chunk=chunk.index,
         record=True,
         trace_replicate=local,
+        collect=False,
     ).run()
     days, events = model.trace_tables()
     outcome = model.results().iloc[local].to_dict()

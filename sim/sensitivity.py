@@ -70,11 +70,12 @@ def applies(sweep: Sweep | None) -> bool:
 def load_sweep(data: Mapping[str, Any] | None) -> Sweep | None:
     """The sweep of a stored scenario (``manifest["scenario"]["sweep"]``), or None.
 
-    The stored form lists every kind of design with the unused ones null.
+    The stored form lists every kind of design with the unused ones null, which
+    :class:`~sim.designs.Sweep` reads as absent.
     """
     if not data:
         return None
-    return Sweep.model_validate({k: v for k, v in data.items() if v is not None})
+    return Sweep.model_validate(data)
 
 
 def point_outputs(runs: pd.DataFrame, points: int) -> pd.DataFrame:
@@ -258,13 +259,8 @@ def from_manifest(manifest: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, 
     sweep = load_sweep(scenario.get("sweep"))
     if not applies(sweep):
         return None
-    arms = manifest.get("arms") or []
-    return analyze(
-        runs,
-        sweep,
-        int(scenario.get("seed", manifest.get("seed", 0))),
-        arms=arms if len(arms) > 1 else None,
-    )
+    seed = int(scenario.get("seed", manifest.get("seed", 0)))
+    return analyze(runs, sweep, seed, arms=manifest.get("arms"))  # one arm: not crossed
 
 
 def indices_table(sensitivity: Mapping[str, Any]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,19 +44,33 @@ def new_run_dir(root: Path | str, name: str) -> Path:
     raise RuntimeError(f"could not create a results folder under {base}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either absent or complete."""
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Create ``path`` so that it is either absent or complete.
+
+    ``write`` fills a temporary file in the same folder (it gets the file's
+    name); the file is then renamed to ``path``, or removed if ``write`` raised.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (synced to disk) so that the file is either absent or complete."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    atomic_write(path, write)
 
 
 def write_json(path: Path, obj: Mapping[str, Any]) -> None:
@@ -77,15 +91,7 @@ def part_path(run_dir: Path, name: str) -> Path:
 def write_part(run_dir: Path, name: str, table: pd.DataFrame) -> Path:
     """Atomically write one Parquet part of the runs table."""
     path = part_path(run_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
     return path
 
 

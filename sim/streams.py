@@ -25,11 +25,6 @@ STREAMS: dict[str, int] = {
 }
 
 
-def chunk_seed(root: int, chunk: int) -> np.random.SeedSequence:
-    """The seed sequence of one chunk of replicates."""
-    return np.random.SeedSequence(entropy=int(root), spawn_key=(int(chunk),))
-
-
 def make_streams(root: int, chunk: int = 0) -> dict[str, np.random.Generator]:
     """One independent generator per mechanism for chunk ``chunk`` of seed ``root``."""
     return {

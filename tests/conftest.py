@@ -1,14 +1,42 @@
-"""Shared fixtures: paths to the bundled scenarios and small scenarios for fast tests."""
+"""Shared fixtures: paths to the bundled scenarios, small scenarios for fast tests, Chromium."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""Flags for the headless Chromium of the browser tests."""
+
+
+def chromium_path() -> str:
+    """The system Chromium: skips the calling test without one, or fails it under CI."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and Path("/usr/bin/chromium").exists():
+        found = "/usr/bin/chromium"
+    if found is None:
+        message = (
+            "Chromium not found: install it with `apt-get install -y chromium` (CI's .ci/run does)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
 
 # Keep hypothesis fast and reproducible in CI.
 try:
@@ -38,6 +66,13 @@ def baseline(baseline_path):
     return load_scenario(baseline_path)
 
 
+@pytest.fixture(scope="module")
+def monitored():
+    from sim.config import load_scenario
+
+    return load_scenario(SCENARIOS / "monitored.yaml")
+
+
 @pytest.fixture
 def write_yaml(tmp_path):
     """Write a YAML text to a file in tmp_path and return its path."""
@@ -53,8 +88,6 @@ def write_yaml(tmp_path):
 @pytest.fixture(scope="module")
 def browser():
     """A headless Chromium for the report tests (skipped, or failed on CI, without one)."""
-    from test_report_browser import CHROMIUM_ARGS, chromium_path
-
     executable = chromium_path()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:

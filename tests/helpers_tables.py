@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ORIGINS = ("deliberate", "loophole", "accident", "spoiler", "indiscipline")
+from sim.config import ORIGINS
+
 PARTIES = ("government", "faction_north", "isis")
 PRINCIPALS = ("government", "faction_north")
 

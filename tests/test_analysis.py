@@ -16,11 +16,13 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_tables import ORIGINS, make_runs, make_sweep_runs
+from helpers_tables import make_runs, make_sweep_runs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import analysis as A
+from sim import charts, narrative
+from sim.config import ORIGINS
 
 Z95 = NormalDist().inv_cdf(0.975)
 TIGHT = 1e-9
@@ -498,6 +500,15 @@ def test_cause_shares_by_hand():
     assert got.loc[("a", "deliberate"), "share"] == 0
     assert got.loc["a", "share"].sum() == pytest.approx(1)
     assert got.loc["b", "share"].isna().all()  # nothing collapsed in b
+
+
+@pytest.mark.parametrize(
+    "phrases",
+    [A.CAUSE_PHRASES, charts.ORIGIN_LABELS, narrative._CAUSE_WORDS, narrative._ORIGIN_WORDS],
+    ids=["analysis.CAUSE_PHRASES", "charts.ORIGIN_LABELS", "cause words", "origin words"],
+)
+def test_every_origin_has_a_phrase(phrases):
+    assert set(phrases) == set(ORIGINS)
 
 
 def test_violations_and_attribution():

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 
+import ipyvuetify as v
 import pytest
+import solara
 
-app = pytest.importorskip("sim.app")
-solara = pytest.importorskip("solara")
-v = pytest.importorskip("ipyvuetify")
+from sim import app
+from sim.config import ScenarioError, field_table
 
 
 def _button(rc, label: str):
@@ -159,3 +160,28 @@ def test_figures_do_not_count_views():
         assert widget._view_count is None and len(widget.data) == 1
     finally:
         rc.close()
+
+
+def test_lever_bounds_follow_the_schema():
+    rows = {r["path"]: r for r in field_table()}
+    for lever in app.LEVERS:
+        low, high, is_int = app.lever_bounds(lever)
+        assert f"between {low}" in rows[lever.path]["expected"]
+        assert is_int == ("whole number" in rows[lever.path]["expected"])
+
+
+def test_apply_levers(monitored):
+    scenario = monitored
+    values = app.lever_values(scenario)
+    same = app.apply_levers(scenario, values)
+    assert same.monitors.coverage == scenario.monitors.coverage
+    changed = app.apply_levers(scenario, {**values, "entanglement": 0.5, "monitoring": False})
+    assert changed.monitors is None
+    mean = sum(f.entanglement for f in changed.factions) / len(changed.factions)
+    assert mean == pytest.approx(0.5, abs=1e-6)
+    # The most entangled faction stays the most entangled.
+    order = [f.name for f in sorted(scenario.factions, key=lambda f: f.entanglement)]
+    assert order == [f.name for f in sorted(changed.factions, key=lambda f: f.entanglement)]
+    for bad in ({"coverage": 1.5}, {"lead_time": 91}, {"air_forces": 2.5}, {"nope": 1}):
+        with pytest.raises(ScenarioError):
+            app.apply_levers(scenario, bad)

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from helpers_tables import ORIGINS, make_runs, make_sweep_runs, make_trace
+from helpers_tables import make_runs, make_sweep_runs, make_trace
 
 from sim import analysis, charts
+from sim.config import ORIGINS
 
 
 def legend_traces(fig: go.Figure) -> list:

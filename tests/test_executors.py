@@ -108,6 +108,44 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     assert _parts(resumed) == _parts(clean)
 
 
+def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
+    write_yaml, baseline_path, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    import sim.runner
+    from sim.cli import app
+    from sim.experiment import ExperimentFailed
+
+    path = write_yaml(
+        f"extends: {baseline_path}\nname: allfail\ntruce: {{horizon: 20}}\nreplicates: 40\n"
+        "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n"
+    )
+
+    def broken(scenario, seed, replicates, chunk=0, start=0):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim.runner, "run_one", broken)
+    with pytest.raises(ExperimentFailed) as info:
+        sim.sweep(path, out=tmp_path / "lib", chunk_size=20, engine="serial")
+    assert len(info.value.failures) == 4  # 2 points x 2 chunks
+    run_dir = info.value.result.path
+    assert not list(run_dir.glob("runs/*.parquet"))
+    assert info.value.result.runs is None and info.value.result.summary_dict == {}
+    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
+    assert manifest["status"] == "failed" and len(manifest["failures"]) == 4
+    assert not (run_dir / "summary.json").exists()
+
+    out = tmp_path / "cli"
+    args = ["sweep", str(path), "--out", str(out), "--engine", "serial", "--chunk-size", "20"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "4 chunk(s) failed" in result.stderr and "--resume" in result.stderr
+    assert "Traceback" not in result.output
+    (cli_dir,) = (out / "allfail").iterdir()
+    assert sim.experiment.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"
+
+
 def test_engine_plan_for_small_and_large_jobs(monkeypatch):
     import sim.executors
 

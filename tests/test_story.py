@@ -1,4 +1,4 @@
-"""Story mode: seeded determinism, seed search, the HTML page, the narrative and the levers."""
+"""Story mode: seeded determinism, seed search, the HTML page and the narrative."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim import story as st
-from sim.app import LEVERS, apply_levers, lever_bounds, lever_values
 from sim.cli import app as cli
-from sim.config import ScenarioError, field_table, load_scenario
+from sim.config import load_scenario
 from sim.narrative import held_fire, narrate_day
 
 SCENARIO = "scenarios/monitored.yaml"
@@ -97,27 +96,3 @@ def test_cli_story_bad_scenario(tmp_path):
     result = CliRunner().invoke(cli, ["story", str(bad)])
     assert result.exit_code == 2
     assert "monitors.coverage" in result.output and "Traceback" not in result.output
-
-
-def test_lever_bounds_follow_the_schema():
-    rows = {r["path"]: r for r in field_table()}
-    for lever in LEVERS:
-        low, high, is_int = lever_bounds(lever)
-        assert f"between {low}" in rows[lever.path]["expected"]
-        assert is_int == ("whole number" in rows[lever.path]["expected"])
-
-
-def test_apply_levers(scenario):
-    values = lever_values(scenario)
-    same = apply_levers(scenario, values)
-    assert same.monitors.coverage == scenario.monitors.coverage
-    changed = apply_levers(scenario, {**values, "entanglement": 0.5, "monitoring": False})
-    assert changed.monitors is None
-    mean = sum(f.entanglement for f in changed.factions) / len(changed.factions)
-    assert mean == pytest.approx(0.5, abs=1e-6)
-    # The most entangled faction stays the most entangled.
-    order = [f.name for f in sorted(scenario.factions, key=lambda f: f.entanglement)]
-    assert order == [f.name for f in sorted(changed.factions, key=lambda f: f.entanglement)]
-    for bad in ({"coverage": 1.5}, {"lead_time": 91}, {"air_forces": 2.5}, {"nope": 1}):
-        with pytest.raises(ScenarioError):
-            apply_levers(scenario, bad)
