@@ -30,7 +30,7 @@ from _common import ROOT, machine
 TRUCE = str(Path(sys.executable).with_name("truce"))
 FORKED = (
     "import sys\n"
-    "import sim.executors as E\n"
+    "import sim.experiment.executors as E\n"
     "E.choose_engine = lambda engine, workers, tasks: E.Plan('local', 2, 'fork')\n"
     "from sim.cli import main\n"
     "sys.argv[0] = 'truce'\n"

@@ -1,7 +1,7 @@
 """Ceasefire durability simulator.
 
-``sim.run``, ``sim.compare`` and ``sim.sweep`` (from :mod:`sim.experiment`) and
-``sim.trace`` (from :mod:`sim.runner`) are loaded on first use, so that
+``sim.run``, ``sim.compare`` and ``sim.sweep`` (from :mod:`sim.experiment.study`) and
+``sim.trace`` (from :mod:`sim.experiment.runner`) are loaded on first use, so that
 ``import sim`` stays cheap and has no side effects.
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run": "sim.experiment",
-    "compare": "sim.experiment",
-    "sweep": "sim.experiment",
-    "Result": "sim.experiment",
-    "trace": "sim.runner",
+    "run": "sim.experiment.study",
+    "compare": "sim.experiment.study",
+    "sweep": "sim.experiment.study",
+    "Result": "sim.experiment.study",
+    "trace": "sim.experiment.runner",
 }
 
 __all__ = ["Result", "__version__", "compare", "run", "sweep", "trace"]

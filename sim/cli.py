@@ -89,7 +89,7 @@ def handles_bad_input(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sim.config import ScenarioError
+        from sim.scenario.schema import ScenarioError
 
         try:
             return command(*args, **kwargs)
@@ -101,7 +101,7 @@ def handles_bad_input(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def load(path: Path, sets: list[str] | None = None):
     """Load and validate a scenario file with ``--set`` overrides."""
-    from sim.config import load_scenario
+    from sim.scenario.schema import load_scenario
 
     return load_scenario(path, sets or [])
 
@@ -188,7 +188,8 @@ def _experiment_command(
     **options: Any,
 ) -> None:
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
-    from sim import display, experiment
+    from sim.experiment import study as experiment
+    from sim.present import terminal as display
 
     resolved = load(scenario, set_)
     if kind == "compare" and not resolved.compare:
@@ -221,7 +222,7 @@ def _experiment_command(
     except experiment.ExperimentFailed as exc:
         for f in exc.failures:
             err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
-        from sim.storage import finished_parts
+        from sim.experiment.storage import finished_parts
 
         path = exc.result.path
         kept = (
@@ -265,7 +266,7 @@ def _experiment_command(
     else:
         tables = [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     if summary.get("sensitivity"):
-        from sim.sensitivity import rich_table
+        from sim.analysis.sensitivity import rich_table
 
         tables.append(rich_table(summary["sensitivity"]))
     for table in tables:
@@ -304,7 +305,7 @@ def report(
     """Build report.html from stored results, without re-running anything."""
     import warnings
 
-    from sim.report import PngExportWarning, build_report
+    from sim.present.report import PngExportWarning, build_report
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PngExportWarning)
@@ -326,7 +327,7 @@ def list_scenarios(
     """Show the bundled scenarios with their one-line descriptions."""
     from rich.table import Table
 
-    from sim.catalog import scenario_dir, scenario_files, summary_line
+    from sim.scenario.catalog import scenario_dir, scenario_files, summary_line
 
     folder = directory or scenario_dir()
     table = Table(title=f"Scenarios in {folder}", title_justify="left")
@@ -351,7 +352,7 @@ def classroom_app(
     ] = 8765,
 ) -> None:
     """Start the classroom demo in the browser: sliders, step, moving plots."""
-    from sim.app import serve
+    from sim.app.page import serve
 
     out.print(f"Classroom demo at [bold]http://{host}:{port}/[/] (Ctrl+C to stop)", highlight=False)
     raise typer.Exit(serve(scenario, host, port))
@@ -376,7 +377,7 @@ def story(
     set_: Sets = None,
 ) -> None:
     """Tell one seeded truce day by day, in words and as an annotated timeline page."""
-    from sim import story as st
+    from sim.present import story as st
 
     if find is not None and find not in st.ENDINGS:
         fail(f"--find must be one of {', '.join(st.ENDINGS)}, not {find!r}")
@@ -407,8 +408,8 @@ def hindcast(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Hold the model against history: simulated vs observed truce durations and stylized facts."""
-    from sim import hindcast as hc
-    from sim.storage import new_run_dir
+    from sim.experiment.storage import new_run_dir
+    from sim.validation import hindcast as hc
 
     result = hc.hindcast(dirs, replicates=replicates)
     report = hc.write_report(result, new_run_dir(out_dir, "hindcast") / "report.html")
@@ -442,8 +443,8 @@ def calibrate(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Fit the global constants to the historical truces and stylized facts (ABC rejection)."""
-    from sim import calibrate as cal
-    from sim.display import progress_bar
+    from sim.present.terminal import progress_bar
+    from sim.validation import calibrate as cal
 
     if accept <= 0:
         fail("--accept must be above 0")

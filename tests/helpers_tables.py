@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import ORIGINS
+from sim.scenario.schema import ORIGINS
 
 PARTIES = ("government", "faction_north", "isis")
 PRINCIPALS = ("government", "faction_north")

@@ -1,4 +1,4 @@
-"""Tests of sim.analysis against small cases worked out by hand, plus properties.
+"""Tests of sim.analysis.statistics against small cases worked out by hand, plus properties.
 
 Tolerances: values computed here by hand-written closed forms and by scipy
 differ only by floating-point rounding, so 1e-9 (relative) is used; published
@@ -20,9 +20,10 @@ from helpers_tables import make_runs, make_sweep_runs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import analysis as A
-from sim import charts, narrative
-from sim.config import ORIGINS
+from sim.analysis import statistics as A
+from sim.present import charts
+from sim.present import text as narrative
+from sim.scenario.schema import ORIGINS
 
 Z95 = NormalDist().inv_cdf(0.975)
 TIGHT = 1e-9
@@ -471,7 +472,7 @@ def test_summary_path_does_not_import_scipy_stats():
     import sys
 
     code = (
-        "import sys, sim.analysis as A\n"
+        "import sys, sim.analysis.statistics as A\n"
         "from helpers_tables import make_runs\n"
         "A.summarize(make_runs(n=50))\n"
         "print('scipy.stats' in sys.modules)"

@@ -12,8 +12,8 @@ import ipyvuetify as v
 import pytest
 import solara
 
-from sim import app
-from sim.config import ScenarioError, field_table
+from sim.app import page as app
+from sim.scenario.schema import ScenarioError, field_table
 
 
 def _button(rc, label: str):

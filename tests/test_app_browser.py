@@ -177,7 +177,7 @@ def _check_charts(page) -> dict[str, dict]:
 
 
 def test_controls_sliders_and_charts(browser_page, tmp_path):
-    from sim.app import LEVERS
+    from sim.app.page import LEVERS
 
     page = browser_page
     for url in _serve(tmp_path, "scenarios/monitored.yaml"):
@@ -320,8 +320,8 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
 
 def _collapse_day(name: str) -> int:
     """The day the page's live truce of a bundled scenario collapses (it must, early)."""
-    from sim.app import LiveTruce, TruceSetup
-    from sim.config import load_scenario
+    from sim.app.page import LiveTruce, TruceSetup
+    from sim.scenario.schema import load_scenario
 
     truce = LiveTruce(TruceSetup(load_scenario(ROOT / "scenarios" / name)))
     while truce.running and truce.day < 60:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sim.calibrate import LOG_SCALE, PRIORS, components, design, distance, hazard_trend
 from sim.cli import app
-from sim.config import Constants
+from sim.scenario.schema import Constants
+from sim.validation.calibrate import LOG_SCALE, PRIORS, components, design, distance, hazard_trend
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Tests of sim.charts on synthetic result tables."""
+"""Tests of sim.present.charts on synthetic result tables."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, make_trace
 
-from sim import analysis, charts
-from sim.config import ORIGINS
+from sim.analysis import statistics as analysis
+from sim.present import charts
+from sim.scenario.schema import ORIGINS
 
 
 def legend_traces(fig: go.Figure) -> list:
@@ -45,7 +46,7 @@ def test_colours_are_distinct_and_independent_of_order():
 
 def test_colours_are_stable_across_processes():
     code = (
-        "import json; from sim import charts; "
+        "import json; from sim.present import charts; "
         "print(json.dumps([charts.color_for('party', n) for n in ('alpha', 'beta', 'gamma')]))"
     )
     runs = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.config import (
+from sim.scenario.schema import (
     Scenario,
     ScenarioError,
     apply_override,

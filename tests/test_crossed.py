@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.analysis import compare_arms, plain_summary, summarize
+from sim.analysis.statistics import compare_arms, plain_summary, summarize
 from sim.cli import app
-from sim.config import ScenarioError, load_scenario
-from sim.designs import expand, is_crossed
+from sim.scenario.designs import expand, is_crossed
+from sim.scenario.schema import ScenarioError, load_scenario
 
 CROSSED = """\
 extends: {base}
@@ -103,7 +103,7 @@ def test_each_arm_is_exactly_the_plain_sweep_of_its_scenario(crossed_result, wri
     for arm, overrides in scenario.compare.items():
         alone = scenario.model_copy(update={"compare": {}})
         for key, value in overrides.items():
-            from sim.model import resolve_scenario
+            from sim.model.model import resolve_scenario
 
             alone = resolve_scenario(alone, {key: value})
         plain = sim.sweep(alone, out=None, engine="serial", chunk_size=60).runs
@@ -148,7 +148,7 @@ def test_each_point_compares_like_truce_compare_at_that_point(crossed_result):
     scenario = load_scenario(path)
     point = result.summary_dict["comparisons"][2]
     at_point = scenario.model_copy(update={"sweep": None})
-    from sim.model import resolve_scenario
+    from sim.model.model import resolve_scenario
 
     at_point = resolve_scenario(at_point, point["parameters"])
     compared = sim.compare(at_point, out=None, engine="serial", chunk_size=60).summary_dict
@@ -189,7 +189,7 @@ def test_crossed_sensitivity_indices_are_per_arm(write_yaml, baseline_path):
     assert list(table.columns[:3]) == ["arm", "output", "parameter"]
     assert len(table) == 2 * 2 * 2  # arms x outputs x parameters
     # each arm's indices are those of its slice analysed alone
-    from sim import sensitivity
+    from sim.analysis import sensitivity
 
     runs = result.runs
     scenario = load_scenario(write_yaml(text))

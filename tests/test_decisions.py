@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import decisions as dec
+from sim.model import decisions as dec
 
 KW = dict(
     base_propensity=0.01,

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from sim import docgen
-from sim.config import field_table
+from sim.present import modeldoc as docgen
+from sim.scenario.schema import field_table
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_MD = ROOT / "docs" / "MODEL.md"
-DECISIONS = ROOT / "sim" / "decisions.py"
-REGENERATE = "docs/MODEL.md is stale: run `.venv/bin/python -m sim.docgen` and commit the result"
+DECISIONS = ROOT / "sim" / "model" / "decisions.py"
+REGENERATE = (
+    "docs/MODEL.md is stale: run `.venv/bin/python -m sim.present.modeldoc` and commit the result"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def test_generated_tables_match_the_schema(text):
 
 def test_every_parameter_has_a_source():
     empty = [row["path"] for row in field_table() if not docgen.source_for(row["path"])]
-    assert not empty, f"add a source to SOURCES in sim/docgen.py for: {empty}"
+    assert not empty, f"add a source to SOURCES in sim/present/modeldoc.py for: {empty}"
     assert all(value.strip() for value in docgen.SOURCES.values())
     assert all(value.strip() for value in docgen.PREFIX_SOURCES.values())
 
@@ -40,7 +42,9 @@ def test_every_parameter_has_a_source():
 def test_no_source_for_a_parameter_that_no_longer_exists():
     paths = {row["path"] for row in field_table()}
     stale = sorted(set(docgen.SOURCES) - paths)
-    assert not stale, f"SOURCES in sim/docgen.py names parameters the schema lacks: {stale}"
+    assert not stale, (
+        f"SOURCES in sim/present/modeldoc.py names parameters the schema lacks: {stale}"
+    )
 
 
 def test_sources_cite_no_file_names():
@@ -55,9 +59,11 @@ def test_every_equation_is_written_out(text, n):
 
 def test_every_equation_of_the_code_is_documented(text):
     numbers = set(re.findall(r"\(E(\d+)", DECISIONS.read_text(encoding="utf-8")))
-    assert numbers, "sim/decisions.py no longer numbers its equations"
+    assert numbers, "sim/model/decisions.py no longer numbers its equations"
     for n in numbers:
-        assert re.search(rf"\bE{n}\b", text), f"E{n} of sim/decisions.py is not in docs/MODEL.md"
+        assert re.search(rf"\bE{n}\b", text), (
+            f"E{n} of sim/model/decisions.py is not in docs/MODEL.md"
+        )
 
 
 def test_odd_sections_are_present(text):
@@ -77,7 +83,7 @@ def test_odd_sections_are_present(text):
 
 
 def test_every_stream_is_documented(text):
-    from sim.streams import STREAMS
+    from sim.model.streams import STREAMS
 
     for name in STREAMS:
         assert f"`{name}`" in text, name

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.config import load_scenario
-from sim.executors import Plan, SerialExecutor, choose_engine
-from sim.runner import chunks, run_one
+from sim.experiment.executors import Plan, SerialExecutor, choose_engine
+from sim.experiment.runner import chunks, run_one
+from sim.scenario.schema import load_scenario
 
 SCENARIO = """\
 extends: {base}
@@ -75,21 +75,21 @@ def test_arms_share_chunk_seeds_and_initial_states(crn_path):
 def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     write_yaml, baseline_path, tmp_path, monkeypatch
 ):
-    import sim.runner
-    from sim.experiment import ExperimentFailed
+    import sim.experiment.runner
+    from sim.experiment.study import ExperimentFailed
 
     path = write_yaml(
         f"extends: {baseline_path}\nname: fails\ntruce: {{horizon: 20}}\nreplicates: 40\n"
         "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n"
     )
-    real = sim.runner.run_one
+    real = sim.experiment.runner.run_one
 
     def flaky(scenario, seed, replicates, chunk=0, start=0):
         if scenario.monitors.coverage == 0.8 and chunk == 1:
             raise RuntimeError("boom")
         return real(scenario, seed, replicates, chunk, start)
 
-    monkeypatch.setattr(sim.runner, "run_one", flaky)
+    monkeypatch.setattr(sim.experiment.runner, "run_one", flaky)
     with pytest.raises(ExperimentFailed) as info:
         sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial")
     failure = info.value.failures[0]
@@ -98,10 +98,10 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     assert "RuntimeError: boom" in failure["error"]
     run_dir = info.value.result.path
     assert len(list((run_dir / "runs").glob("*.parquet"))) == 3  # the other chunks are kept
-    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
+    manifest = sim.experiment.study.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and manifest["failures"][0]["where"] == failure["where"]
 
-    monkeypatch.setattr(sim.runner, "run_one", real)
+    monkeypatch.setattr(sim.experiment.runner, "run_one", real)
     resumed = sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial", resume=run_dir)
     clean = sim.sweep(path, out=tmp_path / "clean", chunk_size=20, engine="serial")
     assert resumed.manifest["status"] == "complete"
@@ -113,9 +113,9 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
 ):
     from typer.testing import CliRunner
 
-    import sim.runner
+    import sim.experiment.runner
     from sim.cli import app
-    from sim.experiment import ExperimentFailed
+    from sim.experiment.study import ExperimentFailed
 
     path = write_yaml(
         f"extends: {baseline_path}\nname: allfail\ntruce: {{horizon: 20}}\nreplicates: 40\n"
@@ -125,14 +125,14 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     def broken(scenario, seed, replicates, chunk=0, start=0):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sim.runner, "run_one", broken)
+    monkeypatch.setattr(sim.experiment.runner, "run_one", broken)
     with pytest.raises(ExperimentFailed) as info:
         sim.sweep(path, out=tmp_path / "lib", chunk_size=20, engine="serial")
     assert len(info.value.failures) == 4  # 2 points x 2 chunks
     run_dir = info.value.result.path
     assert not list(run_dir.glob("runs/*.parquet"))
     assert info.value.result.runs is None and info.value.result.summary_dict == {}
-    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
+    manifest = sim.experiment.study.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and len(manifest["failures"]) == 4
     assert not (run_dir / "summary.json").exists()
 
@@ -143,20 +143,20 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     assert "4 chunk(s) failed" in result.stderr and "--resume" in result.stderr
     assert "Traceback" not in result.output
     (cli_dir,) = (out / "allfail").iterdir()
-    assert sim.experiment.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"
+    assert sim.experiment.study.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"
 
 
 def test_engine_plan_for_small_and_large_jobs(monkeypatch):
-    import sim.executors
+    import sim.experiment.executors
 
-    monkeypatch.setattr(sim.executors, "default_workers", lambda: 2)
+    monkeypatch.setattr(sim.experiment.executors, "default_workers", lambda: 2)
     assert choose_engine("local", None, 1) == Plan("serial", 1)
     # Two tasks go to two forked workers only when two cores are idle.
     assert choose_engine("local", None, 2, idle=0) == Plan("serial", 1)
     assert choose_engine("local", None, 2, idle=1) == Plan("serial", 1)
     assert choose_engine("local", None, 2, idle=2) in (Plan("local", 2, "fork"), Plan("serial", 1))
     assert choose_engine("local", 2, 2, idle=0) == Plan("local", 2, "spawn")
-    monkeypatch.setattr(sim.executors, "default_workers", lambda: 1)
+    monkeypatch.setattr(sim.experiment.executors, "default_workers", lambda: 1)
     assert choose_engine("local", None, 2, idle=2) == Plan("serial", 1)
     assert choose_engine("local", None, 3).start_method in ("fork", "spawn")
     assert choose_engine("local", 2, 100) == Plan("local", 2, "spawn")
@@ -167,7 +167,7 @@ def test_engine_plan_for_small_and_large_jobs(monkeypatch):
 
 
 def test_idle_cores_is_between_none_and_all():
-    from sim.executors import default_workers, idle_cores
+    from sim.experiment.executors import default_workers, idle_cores
 
     assert 0 <= idle_cores() <= default_workers()
 
@@ -177,15 +177,15 @@ def test_a_small_job_on_forked_workers_is_byte_identical_to_serial(
 ):
     import multiprocessing
 
-    import sim.executors
+    import sim.experiment.executors
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork start method here")
     two_arms = "\n".join(SCENARIO.format(base=baseline_path).splitlines()[:-1])  # drop 'same'
     path = write_yaml(two_arms + "\n", "two_arms.yaml")
     serial = sim.compare(path, out=tmp_path / "serial", engine="serial")
-    monkeypatch.setattr(sim.executors, "idle_cores", lambda: 2)
-    monkeypatch.setattr(sim.executors, "default_workers", lambda: 2)
+    monkeypatch.setattr(sim.experiment.executors, "idle_cores", lambda: 2)
+    monkeypatch.setattr(sim.experiment.executors, "default_workers", lambda: 2)
     forked = sim.compare(path, out=tmp_path / "forked")  # 2 tasks, no workers asked for
     assert (forked.manifest["engine"], forked.manifest["workers"]) == ("local", 2)
     assert forked.manifest["start_method"] == "fork"
@@ -208,4 +208,4 @@ def test_import_sim_is_cheap_and_exports_lazily():
         "print(heavy); print(sim.compare.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "sim.experiment"]
+    assert out.stdout.split("\n")[:2] == ["[]", "sim.experiment.study"]

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.config import load_scenario
-from sim.hindcast import (
+from sim.scenario.schema import load_scenario
+from sim.validation.hindcast import (
     HISTORY,
     hazard_by_age,
     hindcast_figure,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.config import Constants, load_scenario
+from sim.scenario.schema import Constants, load_scenario
 
 HISTORY = Path(__file__).resolve().parent.parent / "scenarios" / "history"
 FILES = sorted(HISTORY.glob("*.yaml"))

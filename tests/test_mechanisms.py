@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.config import load_scenario
-from sim.runner import run_one
+from sim.experiment.runner import run_one
+from sim.scenario.schema import load_scenario
 
 REPLICATES = 2000
 Z = 3.29  # one-sided p < 0.0005

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mesa
 
-from sim.agents import ExcludedGroup, Faction, Government, MonitorMission, Sponsor
-from sim.model import CeasefireModel
+from sim.model.agents import ExcludedGroup, Faction, Government, MonitorMission, Sponsor
+from sim.model.model import CeasefireModel
 
 
 def test_batch_run_drives_the_model(baseline_path):

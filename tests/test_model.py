@@ -7,9 +7,9 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.config import ORIGINS, validate
-from sim.model import CeasefireModel
-from sim.runner import run_one
+from sim.experiment.runner import run_one
+from sim.model.model import CeasefireModel
+from sim.scenario.schema import ORIGINS, validate
 
 
 def small(baseline, **overrides):
@@ -229,7 +229,7 @@ def test_invariants_hold_for_random_valid_scenarios(scenario, seed):
 
 
 def test_trace_replicate_matches_its_row(baseline):
-    from sim.runner import trace
+    from sim.experiment.runner import trace
 
     s = small(baseline)
     table = run_one(s, seed=9, replicates=s.replicates)
@@ -249,10 +249,10 @@ def test_trace_replicate_matches_its_row(baseline):
 
 
 def _recording_models(monkeypatch):
-    """Make sim.runner build models that leave a weak reference in the returned list."""
+    """Make sim.experiment.runner build models that leave a weak reference in the returned list."""
     import weakref
 
-    import sim.runner
+    import sim.experiment.runner
 
     made = []
 
@@ -261,19 +261,19 @@ def _recording_models(monkeypatch):
             super().__init__(*args, **kwargs)
             made.append(weakref.ref(self))
 
-    monkeypatch.setattr(sim.runner, "CeasefireModel", Recorded)
+    monkeypatch.setattr(sim.experiment.runner, "CeasefireModel", Recorded)
     return made
 
 
 def test_run_one_and_trace_release_their_models(baseline, monkeypatch):
     # Mesa 3.3 keeps every model alive through mesa.Agent._ids unless
-    # sim.runner.forget drops it; a long-lived process (story --find, the app,
+    # sim.experiment.runner.forget drops it; a long-lived process (story --find, the app,
     # a worker) would otherwise grow by a model per call.
     import gc
 
     import mesa
 
-    import sim.runner
+    import sim.experiment.runner
 
     made = _recording_models(monkeypatch)
     s = small(baseline, horizon=15, replicates=30)
@@ -281,7 +281,7 @@ def test_run_one_and_trace_release_their_models(baseline, monkeypatch):
     before = len(mesa.Agent._ids)
     for seed in range(3):
         run_one(s, seed=seed, replicates=30)
-        told = sim.runner.trace(s, seed=seed, replicate=seed)
+        told = sim.experiment.runner.trace(s, seed=seed, replicate=seed)
         assert told.replicate == seed and len(told.days) > 0
     gc.collect()
     assert len(made) == 6
@@ -297,7 +297,7 @@ def test_app_models_are_released(baseline):
 
     import mesa
 
-    app = __import__("pytest").importorskip("sim.app")
+    app = __import__("pytest").importorskip("sim.app.page")
     s = small(baseline, horizon=10, replicates=5)
     gc.collect()
     before = len(mesa.Agent._ids)

@@ -1,4 +1,4 @@
-"""Tests of sim.report on fake results folders (no model is run)."""
+"""Tests of sim.present.report on fake results folders (no model is run)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
 
-from sim import analysis, report
+from sim.analysis import statistics as analysis
+from sim.present import report
 
 EVIL = "<script>alert(1)</script>"
 PLOTLY_MARKER = "* plotly.js v"  # the licence header that opens every copy of plotly.js

@@ -12,7 +12,8 @@ import pytest
 from conftest import chromium_path
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
 
-from sim import analysis, report
+from sim.analysis import statistics as analysis
+from sim.present import report
 
 pytestmark = pytest.mark.browser
 

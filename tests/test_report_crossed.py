@@ -1,7 +1,7 @@
 """The report of a crossed design: a sweep run under every arm of a comparison.
 
 The results folders are built the way ``truce sweep`` writes them (runs parts
-from :func:`sim.runner.task_table`, a manifest with ``arms`` and one design
+from :func:`sim.experiment.runner.task_table`, a manifest with ``arms`` and one design
 record per (arm, point), the crossed summary), from small real simulations.
 """
 
@@ -23,10 +23,13 @@ from helpers_tables import make_sweep_runs, write_results_dir
 from test_report import PLOTLY_MARKER, Resources
 from test_report_browser import check_page
 
-from sim import analysis, charts, report, sensitivity, storage
-from sim.config import load_scenario
-from sim.designs import Sweep, sample_matrix, sampled_bounds
-from sim.runner import Chunk, Task, task_table
+from sim.analysis import sensitivity
+from sim.analysis import statistics as analysis
+from sim.experiment import storage
+from sim.experiment.runner import Chunk, Task, task_table
+from sim.present import charts, report
+from sim.scenario.designs import Sweep, sample_matrix, sampled_bounds
+from sim.scenario.schema import load_scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
 ARMS: dict[str, dict[str, Any]] = {

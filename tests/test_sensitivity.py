@@ -23,11 +23,11 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim import sensitivity
+from sim.analysis import sensitivity
 from sim.cli import app
-from sim.config import load_scenario
-from sim.experiment import Result
-from sim.runner import run_one
+from sim.experiment.runner import run_one
+from sim.experiment.study import Result
+from sim.scenario.schema import load_scenario
 
 SCENARIO = """\
 extends: {base}
@@ -199,7 +199,7 @@ def test_cli_prints_the_indices_and_json_holds_them(scenario_file, tmp_path):
 
 
 def test_report_computes_the_indices_when_the_summary_lacks_them(scenario_file, tmp_path):
-    from sim import report
+    from sim.present import report
 
     result = sim.sweep(scenario_file(MORRIS, "morris_report"), out=tmp_path, engine="serial")
     (result.path / "summary.json").unlink()
@@ -208,7 +208,7 @@ def test_report_computes_the_indices_when_the_summary_lacks_them(scenario_file, 
 
 
 def test_sensitivity_chart_draws_the_indices_with_their_intervals():
-    from sim import charts
+    from sim.present import charts
 
     table = pd.DataFrame(
         {

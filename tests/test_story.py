@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from sim import story as st
 from sim.cli import app as cli
-from sim.config import load_scenario
-from sim.narrative import held_fire, narrate_day
+from sim.present import story as st
+from sim.present.text import held_fire, narrate_day
+from sim.scenario.schema import load_scenario
 
 SCENARIO = "scenarios/monitored.yaml"
 

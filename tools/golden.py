@@ -58,11 +58,13 @@ def _import(name: str):
     import importlib
 
     for module in (
-        "sim.experiment",
-        "sim.experiment.run",
+        "sim.experiment.runner",
+        "sim.scenario.loading",
+        "sim.scenario.schema",
         "sim.scenario",
-        "sim.model",
+        "sim.model.model",
         "sim.runner",
+        "sim.model",
         "sim.config",
     ):
         try:

@@ -21,7 +21,7 @@ from rich.table import Table
 
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     """One table of collapse shares per group, then causes, from ``summarize``'s output."""
-    from sim.analysis import pct, share_text, summary_horizons
+    from sim.analysis.statistics import pct, share_text, summary_horizons
 
     by = summary["by"]
     horizons = summary_horizons(summary["groups"])
@@ -102,7 +102,7 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
 
 def comparison_tables(summary: dict[str, Any]) -> list[Table]:
     """Each arm against the first: difference of collapse shares, log-rank p, hazard ratio."""
-    from sim.analysis import p_value
+    from sim.analysis.statistics import p_value
 
     tables = []
     for c in summary.get("comparisons", []):
@@ -130,7 +130,7 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
 
 def sweep_table(summary: dict[str, Any], title: str) -> Table:
     """One row per design point (per point and arm when crossed): swept values, shares, median."""
-    from sim.analysis import parameter_names, share_text, summary_horizons
+    from sim.analysis.statistics import parameter_names, share_text, summary_horizons
 
     groups, crossed = summary["groups"], bool(summary.get("arms"))
     params = parameter_names(groups)
@@ -166,7 +166,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
 
 def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     """A crossed design's arms compared at each point: difference, hazard ratio, log-rank p."""
-    from sim.analysis import difference_text, p_value, parameter_names
+    from sim.analysis.statistics import difference_text, p_value, parameter_names
 
     comparisons = summary["comparisons"]
     params = parameter_names(comparisons)

@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.config import ORIGINS  # the origins a violation (and a collapse) can have, in order
+from sim.scenario.schema import (
+    ORIGINS,
+)  # the origins a violation (and a collapse) can have, in order
 
 if TYPE_CHECKING:
     from scipy import stats

@@ -1,14 +1,14 @@
 """The hindcast: simulated against observed durations of historical truces.
 
 :func:`hindcast` runs every scenario of the history folder(s) with the global
-constants of ``sim/config.py`` and tabulates, per truce, the observed days held
+constants of ``sim/scenario/schema.py`` and tabulates, per truce, the observed days held
 against the simulated median, the 50% and 80% intervals and the share of
 simulated truces that outlived the observed one. It also measures the stylized
 facts of ``EVIDENCE.md`` on the baseline scenarios (monitored vs unmonitored):
 the monitoring hazard ratio, the share collapsing within 365 days, the days
 from collapse to sustained high violence, and the hazard by the truce's age.
 
-The functions here are also the fit measures of ``sim.calibrate``.
+The functions here are also the fit measures of ``sim.validation.calibrate``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import analysis
-from sim.config import Constants, Scenario, ScenarioError, load_scenario
-from sim.runner import run_serial
+from sim.analysis import statistics as analysis
+from sim.experiment.runner import run_serial
+from sim.scenario.schema import Constants, Scenario, ScenarioError, load_scenario
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000
 #: The folder of history scenarios and of the baseline scenarios.
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 HISTORY = SCENARIOS / "history"
 
 #: Stylized-fact targets (EVIDENCE.md).
@@ -456,7 +456,7 @@ observed durations inside the simulated 50% interval, {result.in_80} inside the 
 
 def write_report(result: Hindcast, path: str | Path) -> Path:
     """Write :func:`report_html` atomically to ``path``."""
-    from sim.storage import atomic_write_bytes
+    from sim.experiment.storage import atomic_write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

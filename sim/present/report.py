@@ -33,7 +33,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from sim import analysis, charts, sensitivity, storage
+from sim.analysis import sensitivity
+from sim.analysis import statistics as analysis
+from sim.experiment import storage
+from sim.present import charts
 
 REPORT = "report.html"
 CHARTS_DIR = "charts"
@@ -201,7 +204,7 @@ def report_charts(
     Args:
         runs: the runs table.
         design: its grouping.
-        indices: the sensitivity indices (:func:`sim.sensitivity.analyze`),
+        indices: the sensitivity indices (:func:`sim.analysis.sensitivity.analyze`),
             if the design has them.
         comparisons: the summary's comparisons; a crossed design's give the
             hazard-ratio chart.
@@ -740,7 +743,7 @@ def render(
 
     Args:
         manifest: the parsed manifest.json.
-        summary: the summary dictionary (:func:`sim.analysis.summarize`).
+        summary: the summary dictionary (:func:`sim.analysis.statistics.summarize`).
         runs: the runs table.
         design: its grouping.
         chart_list: the charts, in order.

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config import Scenario
-from sim.model import CeasefireModel, resolve_scenario
+from sim.model.model import CeasefireModel, resolve_scenario
+from sim.scenario.schema import Scenario
 
 #: Replicates per chunk. Part of a result's identity: it is written to the manifest.
 CHUNK_SIZE = 1000
@@ -179,7 +179,7 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
         table = task_table(task)
         if task.run_dir is None:
             return TaskDone(task.name, len(table), table)
-        from sim.storage import write_part
+        from sim.experiment.storage import write_part
 
         write_part(Path(task.run_dir), task.name, table)
         return TaskDone(task.name, len(table))

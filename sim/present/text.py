@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import Scenario
+from sim.scenario.schema import Scenario
 
 _ORIGIN_WORDS = {
     "deliberate": "a deliberate attack",

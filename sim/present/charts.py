@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim import analysis
+from sim.analysis import statistics as analysis
 
 # Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable
 # with the common colour-vision deficiencies.
@@ -311,7 +311,7 @@ def survival_chart(
     """Kaplan–Meier curves per group with shaded confidence bands.
 
     Args:
-        data: a runs table, or a step table from :func:`sim.analysis.survival`.
+        data: a runs table, or a step table from :func:`sim.analysis.statistics.survival`.
         by: grouping column.
         level: confidence level of the bands (when computed here).
         horizons: days marked with dotted vertical lines.
@@ -802,7 +802,7 @@ def contrast_table(comparisons: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
     Args:
         comparisons: ``summary["comparisons"]`` of a crossed design (see
-            :func:`sim.analysis.summarize`): each with ``point``,
+            :func:`sim.analysis.statistics.summarize`): each with ``point``,
             ``parameters``, ``a``, ``b``, ``level``, ``hazard_ratio``,
             ``hazard_ratio_low``, ``hazard_ratio_high`` and ``logrank_p``.
 
@@ -1221,7 +1221,7 @@ SENSITIVITY_OUTPUTS: dict[str, str] = {
     "collapse_share": "share of truces collapsed",
     "mean_days_held": "mean days held",
 }
-"""Panel titles of the outputs of :mod:`sim.sensitivity`."""
+"""Panel titles of the outputs of :mod:`sim.analysis.sensitivity`."""
 
 
 _SENSITIVITY_BARS: dict[str, list[tuple[str, str | None, str]]] = {
@@ -1253,7 +1253,7 @@ def sensitivity_chart(indices: pd.DataFrame) -> go.Figure:
     mean absolute elementary effect μ* and its spread σ (no whisker).
 
     Args:
-        indices: the table of :func:`sim.sensitivity.indices_table` (or
+        indices: the table of :func:`sim.analysis.sensitivity.indices_table` (or
             ``Result.sensitivity()``): ``output``, ``parameter`` and either
             ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` or ``mu_star``,
             ``mu_star_conf``, ``sigma``.

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sim import storage
-from sim.config import Scenario
-from sim.model import CeasefireModel
-from sim.narrative import cause_phrase, narrate_day
-from sim.runner import Trace, forget, trace
+from sim.experiment import storage
+from sim.experiment.runner import Trace, forget, trace
+from sim.model.model import CeasefireModel
+from sim.present.text import cause_phrase, narrate_day
+from sim.scenario.schema import Scenario
 
 Ending = Literal["collapse", "survive"]
 ENDINGS: tuple[str, ...] = ("collapse", "survive")
@@ -54,7 +54,7 @@ def ends_in_collapse(scenario: Scenario, seed: int) -> bool:
     """Whether the one truce of ``scenario`` with ``seed`` collapses (fast, nothing recorded)."""
     model = CeasefireModel(_one_truce(scenario), replicates=1, seed=seed).run()
     collapsed = bool(model.collapse_day[0] > 0)
-    forget(model)  # Mesa keeps every model alive otherwise (see sim.runner.forget)
+    forget(model)  # Mesa keeps every model alive otherwise (see sim.experiment.runner.forget)
     return collapsed
 
 
@@ -100,7 +100,7 @@ def story_lines(tr: Trace) -> list[str]:
     """The paragraphs of a story: a heading, one per eventful day, quiet stretches, the end.
 
     Args:
-        tr: a traced truce (from :func:`sim.runner.trace`).
+        tr: a traced truce (from :func:`sim.experiment.runner.trace`).
 
     Returns:
         Plain-text paragraphs.
@@ -170,7 +170,7 @@ ol.days li { margin: 0.4em 0; }
 
 def render_html(story: Story) -> str:
     """The story page: heading, outcome, annotated timeline and the day-by-day text."""
-    from sim.charts import timeline_chart
+    from sim.present.charts import timeline_chart
 
     tr = story.trace
     s = tr.scenario

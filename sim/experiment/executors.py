@@ -1,7 +1,7 @@
 """Where chunks run: in this process, in local processes, or on a Dask cluster.
 
 Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
-(:func:`sim.runner.execute`) does not know which one it is using:
+(:func:`sim.experiment.runner.execute`) does not know which one it is using:
 
 - ``serial``: in this process, one task at a time (:class:`SerialExecutor`);
 - ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` with the

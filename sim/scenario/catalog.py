@@ -13,7 +13,7 @@ def scenario_dir() -> Path:
     env = os.environ.get("TRUCE_SCENARIOS")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for candidate in (here.parent / "scenarios", here / "scenarios", Path.cwd() / "scenarios"):
         if candidate.is_dir():
             return candidate

@@ -24,7 +24,7 @@ the arms at the scenario's own values.
 design point (per arm and design point when crossed). Parameters whose
 current value is a whole number are rounded when they are sampled from bounds.
 Problems become ``reference`` errors with a dotted path, which
-:mod:`sim.config` turns into a :class:`~sim.config.ScenarioError` naming the
+:mod:`sim.scenario.schema` turns into a :class:`~sim.scenario.schema.ScenarioError` naming the
 file and line.
 """
 
@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
-    from sim.config import Scenario
+    from sim.scenario.schema import Scenario
 
 KINDS = ("grid", "points", "lhs", "sobol", "morris")
 MAX_POINTS = 1_000_000
@@ -308,8 +308,8 @@ def _get(data: Any, dotted: str) -> Any:
 
 def _integer_params(scenario: Scenario, names: Iterable[str]) -> set[str]:
     """Parameters whose value in the scenario (or the schema default) is a whole number."""
-    from sim.config import Scenario as _Scenario
-    from sim.config import _field_for
+    from sim.scenario.schema import Scenario as _Scenario
+    from sim.scenario.schema import _field_for
 
     data, default = _base_data(scenario), _Scenario().model_dump(mode="json")
     out = set()
@@ -491,8 +491,8 @@ def _overlaps(a: str, b: str) -> bool:
 
 def _override_problem(base: dict, overrides: Mapping[str, Any]) -> str | None:
     """Why these overrides do not give a valid scenario (None if they do)."""
-    from sim.config import Scenario as _Scenario
-    from sim.config import apply_override
+    from sim.scenario.schema import Scenario as _Scenario
+    from sim.scenario.schema import apply_override
 
     data = base
     for key, value in overrides.items():

@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from sim import storage
-from sim.config import Constants
-from sim.executors import open_executor
-from sim.hindcast import (
+from sim.experiment import storage
+from sim.experiment.executors import open_executor
+from sim.experiment.provenance import now, stamp
+from sim.scenario.schema import Constants
+from sim.validation.hindcast import (
     COLLAPSE_365_TARGET,
     ESCALATION_TARGET,
     HR_TARGET,
@@ -48,7 +49,6 @@ from sim.hindcast import (
     stylized_facts,
     with_constants,
 )
-from sim.provenance import now, stamp
 
 #: Priors (low, high) of the calibrated constants; all inside the schema's ranges. Uniform,
 #: except those in :data:`LOG_SCALE`, which are uniform in their logarithm (a rate that may
@@ -146,7 +146,7 @@ def hazard_trend(runs: pd.DataFrame, early: tuple[int, int] = (0, 90), late=(180
     """Ratio of the collapse hazard late in a truce's life to early on.
 
     Each hazard is collapses per truce-day at risk in the band (days ``a+1..b``),
-    as in :func:`sim.hindcast.hazard_by_age`; a band without collapses counts
+    as in :func:`sim.validation.hindcast.hazard_by_age`; a band without collapses counts
     half a collapse, so that the ratio stays finite. NaN when no truce is at
     risk in a band.
     """

@@ -1,9 +1,9 @@
 """The actors of a truce, as Mesa agents that hold one value per replicate truce.
 
 Each agent's state is a NumPy array of length R (the replicates stepped in
-lockstep by :class:`sim.model.CeasefireModel`); its decision rules are methods
+lockstep by :class:`sim.model.model.CeasefireModel`); its decision rules are methods
 that write the day's acts for all replicates at once into the model's
-:class:`Acts` table. The equations live in :mod:`sim.decisions`.
+:class:`Acts` table. The equations live in :mod:`sim.model.decisions`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import decisions as dec
-from sim.config import ORIGINS
+from sim.model import decisions as dec
+from sim.scenario.schema import ORIGINS
 
 if TYPE_CHECKING:
-    from sim.config import ExcludedGroup as ExcludedConfig
-    from sim.config import Monitors
-    from sim.config import Party as PartyConfig
-    from sim.config import Sponsor as SponsorConfig
-    from sim.model import CeasefireModel
+    from sim.model.model import CeasefireModel
+    from sim.scenario.schema import ExcludedGroup as ExcludedConfig
+    from sim.scenario.schema import Monitors
+    from sim.scenario.schema import Party as PartyConfig
+    from sim.scenario.schema import Sponsor as SponsorConfig
 
 DELIBERATE, LOOPHOLE, ACCIDENT, SPOILER, INDISCIPLINE = range(len(ORIGINS))
 

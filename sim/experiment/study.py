@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim import storage
-from sim.config import Scenario
-from sim.model import resolve_scenario
-from sim.provenance import now, stamp
-from sim.runner import CHUNK_SIZE, chunks
+from sim.experiment import storage
+from sim.experiment.provenance import now, stamp
+from sim.experiment.runner import CHUNK_SIZE, chunks
+from sim.model.model import resolve_scenario
+from sim.scenario.schema import Scenario
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -48,7 +48,7 @@ class Result:
 
     def summary(self, horizons: Iterable[int] = (30, 90, 180)) -> pd.DataFrame:
         """Collapse shares by horizon with 95% Wilson intervals, one row per arm or point."""
-        from sim import analysis
+        from sim.analysis import statistics as analysis
 
         runs = self.load_runs()
         by = self.by
@@ -61,7 +61,7 @@ class Result:
         """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
 
         The indices stored in the summary when the sweep finished, or computed
-        from the runs (see :mod:`sim.sensitivity` for the outputs analysed).
+        from the runs (see :mod:`sim.analysis.sensitivity` for the outputs analysed).
 
         Returns:
             One row per output and swept parameter: ``output``, ``parameter``
@@ -71,7 +71,7 @@ class Result:
         Raises:
             ValueError: if the result is not a ``sobol`` or ``morris`` sweep.
         """
-        from sim import sensitivity
+        from sim.analysis import sensitivity
 
         found = self.summary_dict.get("sensitivity")
         if found is None:
@@ -200,7 +200,7 @@ def sweep(
     design point. When the scenario also has a ``compare:`` block the design
     is crossed: every point runs under every arm (column ``arm``), still on the
     same chunk seeds, and the summary compares the arms at each point (see
-    :func:`sim.analysis.summarize`). Arguments as for :func:`run`.
+    :func:`sim.analysis.statistics.summarize`). Arguments as for :func:`run`.
     """
     return _experiment("sweep", scenario, **_args(locals()))
 
@@ -253,10 +253,10 @@ def _experiment(
     resume: str | Path | bool | None,
     keep_runs: bool,
 ) -> Result:
-    from sim.config import ScenarioError
-    from sim.designs import design_table, expand
-    from sim.executors import ENGINES, choose_engine, open_executor
-    from sim.runner import Task, execute
+    from sim.experiment.executors import ENGINES, choose_engine, open_executor
+    from sim.experiment.runner import Task, execute
+    from sim.scenario.designs import design_table, expand
+    from sim.scenario.schema import ScenarioError
 
     if engine not in ENGINES:
         raise ScenarioError(
@@ -356,7 +356,7 @@ def _experiment(
         with open_executor(used, n_workers, scheduler, plan.start_method) as executor:
             execute(todo, executor, on_result, window=max(2, 2 * n_workers))
 
-    from sim import analysis
+    from sim.analysis import statistics as analysis
 
     by = "point" if kind == "sweep" else "arm"
     runs: pd.DataFrame | None = None
@@ -382,7 +382,7 @@ def _experiment(
         else {}
     )
     if summary and not failures and kind == "sweep":
-        from sim import sensitivity
+        from sim.analysis import sensitivity
 
         if sensitivity.applies(resolved.sweep):
             summary["sensitivity"] = analysis.to_jsonable(
@@ -405,7 +405,7 @@ def _experiment(
 
 
 def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str | None]:
-    """Write ``report.html`` next to the results, if :mod:`sim.report` is available.
+    """Write ``report.html`` next to the results, if :mod:`sim.present.report` is available.
 
     Returns:
         (the report's path, None) or (None, a note saying why it was skipped).
@@ -414,7 +414,7 @@ def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str |
     if path is None:
         return None, "no results folder, so no report"
     try:
-        from sim.report import build_report
+        from sim.present.report import build_report
     except ImportError as exc:
-        return None, f"report skipped: sim.report is not available ({exc})"
+        return None, f"report skipped: sim.present.report is not available ({exc})"
     return build_report(Path(path)), None

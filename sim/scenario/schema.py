@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sim.designs import Sweep, check_designs, parse_compare
+from sim.scenario.designs import Sweep, check_designs, parse_compare
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 RESERVED_NAMES = frozenset({"foreign_forces", "none", "all"})
@@ -161,8 +161,9 @@ class Deconfliction(_Frozen):
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
-    Those listed in ``sim.calibrate.PRIORS`` were fitted by ``truce calibrate`` (ABC rejection,
-    seed 20120412, 500 points; see ``docs/VALIDATION.md``); the others are set by hand.
+    Those listed in ``sim.validation.calibrate.PRIORS`` were fitted by ``truce calibrate``
+    (ABC rejection, seed 20120412, 500 points; see ``docs/VALIDATION.md``); the others are set
+    by hand.
     """
 
     base_propensity: Annotated[float, Ge(0.0), Le(0.5)] = _f(

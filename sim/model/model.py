@@ -29,8 +29,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import decisions as dec
-from sim.agents import (
+from sim.model import decisions as dec
+from sim.model.agents import (
     ACCIDENT,
     DELIBERATE,
     Acts,
@@ -41,8 +41,8 @@ from sim.agents import (
     Principal,
     Sponsor,
 )
-from sim.config import ORIGINS, Scenario, apply_override, load_scenario, validate
-from sim.streams import make_streams
+from sim.model.streams import make_streams
+from sim.scenario.schema import ORIGINS, Scenario, apply_override, load_scenario, validate
 
 TRIGGERS = ("violence", "withdrawal")
 
@@ -561,7 +561,7 @@ class CeasefireModel(mesa.Model):
         blamed: int,
         **extra: Any,
     ) -> None:
-        from sim.narrative import describe
+        from sim.present.text import describe
 
         event = {
             "day": int(day),

@@ -1,6 +1,6 @@
 """Global sensitivity indices of a finished ``sobol`` or ``morris`` sweep (SALib).
 
-A ``sobol`` or ``morris`` design (:mod:`sim.designs`) is a SALib sample: each
+A ``sobol`` or ``morris`` design (:mod:`sim.scenario.designs`) is a SALib sample: each
 design point is one row of the sample matrix, and every point simulates the
 same replicate truces (common random numbers). This module reduces each
 point to two outputs,
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.designs import Sweep, problem_spec, sample_matrix, sampled_bounds
+from sim.scenario.designs import Sweep, problem_spec, sample_matrix, sampled_bounds
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -71,7 +71,7 @@ def load_sweep(data: Mapping[str, Any] | None) -> Sweep | None:
     """The sweep of a stored scenario (``manifest["scenario"]["sweep"]``), or None.
 
     The stored form lists every kind of design with the unused ones null, which
-    :class:`~sim.designs.Sweep` reads as absent.
+    :class:`~sim.scenario.designs.Sweep` reads as absent.
     """
     if not data:
         return None

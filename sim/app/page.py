@@ -1,6 +1,6 @@
 """The classroom demo: a Solara page with sliders, a step button and moving plots.
 
-Run it with ``truce app [SCENARIO.yaml]`` (or ``solara run sim.app``). The page
+Run it with ``truce app [SCENARIO.yaml]`` (or ``solara run sim.app.page``). The page
 shows one truce stepping day by day (Reset, Play, Step, as in Mesa's SolaraViz
 controller) and, beside it, the survival curve of a few hundred truces under the
 current slider settings, recomputed in a background thread whenever a slider
@@ -15,9 +15,9 @@ threads switch, a model-parameter card, a step counter) that no argument
 turns off, and a classroom projector needs none of them.
 
 The sliders are the levers a class argues about. Their bounds come from the
-scenario schema (:func:`sim.config.field_table`), so a value the model would
+scenario schema (:func:`sim.scenario.schema.field_table`), so a value the model would
 reject cannot be set; :func:`apply_levers` refuses one with a
-:class:`~sim.config.ScenarioError` too. Lever values that stand for several
+:class:`~sim.scenario.schema.ScenarioError` too. Lever values that stand for several
 actors (entanglement of the factions, war fatigue of the parties, sponsors'
 leverage and commitment) set their average: each actor's value is scaled so
 the differences between them are kept.
@@ -44,11 +44,18 @@ import traitlets
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
-from sim.catalog import scenario_dir, scenario_files
-from sim.config import ORIGINS, Scenario, ScenarioError, field_table, load_scenario, validate
-from sim.model import CeasefireModel
-from sim.narrative import cause_phrase, narrate_day
-from sim.runner import forget, run_one
+from sim.experiment.runner import forget, run_one
+from sim.model.model import CeasefireModel
+from sim.present.text import cause_phrase, narrate_day
+from sim.scenario.catalog import scenario_dir, scenario_files
+from sim.scenario.schema import (
+    ORIGINS,
+    Scenario,
+    ScenarioError,
+    field_table,
+    load_scenario,
+    validate,
+)
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"
@@ -316,7 +323,7 @@ def ensemble_figure(
     from the bottom of the plot, so they neither overlap each other nor the
     ``100%`` tick however narrow the column is.
     """
-    from sim.charts import survival_chart
+    from sim.present.charts import survival_chart
 
     now, before = "these settings", "previous settings"
     parts = [current.assign(arm=now)]
@@ -406,7 +413,7 @@ def timeline_figure(model: CeasefireModel, width: int | None = None):
     together) and a key above the lower panel tells the line styles apart, so
     the legend stays short enough to fit under the chart.
     """
-    from sim.charts import timeline_chart
+    from sim.present.charts import timeline_chart
 
     days, events = model.trace_tables()
     fig = timeline_chart(days, events)
@@ -793,7 +800,7 @@ def Classroom(base: Scenario, picker):
 
 @solara.component
 def Page():
-    """The classroom page (what ``solara run sim.app`` serves)."""
+    """The classroom page (what ``solara run sim.app.page`` serves)."""
     given = os.environ.get(SCENARIO_ENV) or None
     choices = solara.use_memo(lambda: scenario_choices(given), [])
     first = next(iter(choices), "")
@@ -835,7 +842,7 @@ def server_command(
         "-m",
         "solara",
         "run",
-        "sim.app",
+        "sim.app.page",
         "--host",
         host,
         "--port",

@@ -1,0 +1,1 @@
+"""Statistics on result tables: intervals, survival, comparisons, summaries, sensitivity."""

@@ -1,0 +1,1 @@
+"""Presentation: charts, plain-language text, terminal tables and HTML pages."""

@@ -1,0 +1,1 @@
+"""Validation: historical truces, stylized facts and calibration of the global constants."""
