@@ -45,15 +45,21 @@ def test_chunks_have_their_own_streams(baseline):
     assert not a["violations"].equals(b["violations"])
 
 
+def _channel(model, kind):
+    """The rows of the acts table reserved for ``kind`` (one channel of that kind)."""
+    (found,) = [c.slice for c in model.acts.channels if c.kind == kind]
+    return found
+
+
 def test_monitoring_lever_leaves_accident_and_spoiler_draws_unchanged(baseline):
     """Common random numbers: switching the mission on changes no other stream's draws."""
     without = CeasefireModel(small(baseline), replicates=400, seed=11)
     with_mission = CeasefireModel(
         small(baseline, monitors={"coverage": 0.9}), replicates=400, seed=11
     )
-    accident_row = without.slot_accident.start
-    spoiler_row = without.excluded_groups[0].slot.start
-    assert with_mission.slot_accident.start == accident_row
+    accident_row = _channel(without, "accident").start
+    spoiler_row = without.excluded_groups[0].spoiler.slice.start
+    assert _channel(with_mission, "accident").start == accident_row
     compared = 0
     for _ in range(60):
         without.step()
@@ -230,6 +236,7 @@ def test_invariants_hold_for_random_valid_scenarios(scenario, seed):
 
 def test_trace_replicate_matches_its_row(baseline):
     from sim.experiment.runner import trace
+    from sim.present.text import with_text
 
     s = small(baseline)
     table = run_one(s, seed=9, replicates=s.replicates)
@@ -245,7 +252,9 @@ def test_trace_replicate_matches_its_row(baseline):
         ]
         assert len(events) == row["violations"]
         assert events["origin"].isin(ORIGINS).all()
-        assert events["text"].str.len().gt(0).all()
+        # The model records events as data; the presentation layer puts each in words.
+        assert "text" not in t.events
+        assert with_text(events, s)["text"].str.len().gt(0).all()
 
 
 def _recording_models(monkeypatch):

@@ -46,7 +46,7 @@ from mesa.visualization.utils import force_update, update_counter
 
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
-from sim.present.text import cause_phrase, narrate_day
+from sim.present.text import cause_phrase, narrate_day, with_text
 from sim.scenario.catalog import scenario_dir, scenario_files
 from sim.scenario.schema import (
     ORIGINS,
@@ -416,7 +416,7 @@ def timeline_figure(model: CeasefireModel, width: int | None = None):
     from sim.present.charts import timeline_chart
 
     days, events = model.trace_tables()
-    fig = timeline_chart(days, events)
+    fig = timeline_chart(days, with_text(events, model.scenario))
     first = int(days["day"].min()) if len(days) else 0
     last = max(int(model.day), 14)
     fig.update_xaxes(range=[first - 0.5, last + 0.5], autorange=False)

@@ -1,91 +1,108 @@
 """The actors of a truce, as Mesa agents that hold one value per replicate truce.
 
 Each agent's state is a NumPy array of length R (the replicates stepped in
-lockstep by :class:`sim.model.model.CeasefireModel`); its decision rules are methods
-that write the day's acts for all replicates at once into the model's
-:class:`Acts` table. The equations live in :mod:`sim.model.decisions`.
+lockstep by :class:`sim.model.model.CeasefireModel`); its decision rules are
+methods that write the day's acts for all replicates at once into the model's
+:class:`~sim.model.acts.Acts` table. The equations live in
+:mod:`sim.model.decisions`.
+
+Every agent type declares what it adds to the model, so that the model needs
+no list of agent types of its own:
+
+- ``section``: the scenario section its instances are built from (one agent
+  per item of a list section, one for a single section, none for ``null``);
+- ``phases``: the phases of the day it acts in (:data:`sim.model.model.PHASES`),
+  each a method of the same name that the model calls through Mesa's
+  ``agents_by_type[...].do(phase)``;
+- :meth:`Actor.channels`: the rows of the acts table it writes;
+- :meth:`Actor.draws`: the random numbers it reads each day, per phase, from
+  which named stream (:data:`sim.model.streams.STREAMS`) and in what shape;
+- :meth:`Actor.outputs`: the columns it adds to the per-truce results.
+
+A new agent type is a subclass with these declarations and its decision rules,
+a section in :mod:`sim.scenario.schema` and its entry in ``docs/MODEL.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import mesa
 import numpy as np
 
 from sim.model import decisions as dec
+from sim.model.acts import Acts, Channel
 from sim.scenario.schema import ORIGINS
 
 if TYPE_CHECKING:
     from sim.model.model import CeasefireModel
+    from sim.scenario.schema import Deconfliction
     from sim.scenario.schema import ExcludedGroup as ExcludedConfig
+    from sim.scenario.schema import Mediator as MediatorConfig
     from sim.scenario.schema import Monitors
     from sim.scenario.schema import Party as PartyConfig
+    from sim.scenario.schema import Scenario
     from sim.scenario.schema import Sponsor as SponsorConfig
 
 DELIBERATE, LOOPHOLE, ACCIDENT, SPOILER, INDISCIPLINE = range(len(ORIGINS))
 
-
-@dataclass
-class Acts:
-    """The day's possible violations: one row per channel, one column per replicate.
-
-    Rows are assigned once (``slots``), so every array keeps its shape from day to
-    day and every random stream draws the same amount whatever the levers.
-    """
-
-    n: int
-    r: int
-    fired: np.ndarray = field(init=False)
-    actor: np.ndarray = field(init=False)
-    target: np.ndarray = field(init=False)
-    blamed: np.ndarray = field(init=False)
-    culprit: np.ndarray = field(init=False)
-    origin: np.ndarray = field(init=False)
-    wrong: np.ndarray = field(init=False)
-    admitted: np.ndarray = field(init=False)
-    retaliation: np.ndarray = field(init=False)
-    kind: list[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        shape = (self.n, self.r)
-        self.fired = np.zeros(shape, bool)
-        self.actor = np.zeros(shape, np.int64)
-        self.target = np.zeros(shape, np.int64)
-        self.blamed = np.full(shape, -1, np.int64)
-        self.culprit = np.full(shape, -1, np.int64)
-        self.origin = np.zeros(shape, np.int64)
-        self.wrong = np.zeros(shape, bool)
-        self.admitted = np.zeros(shape, bool)
-        self.retaliation = np.zeros(self.n, bool)
-        self.kind = [""] * self.n
-        self._next = 0
-
-    @property
-    def reserved(self) -> int:
-        """Rows reserved so far by :meth:`slots`."""
-        return self._next
-
-    def slots(self, count: int, kind: str, retaliation: bool = False) -> slice:
-        """Reserve ``count`` rows for one channel."""
-        s = slice(self._next, self._next + count)
-        self._next += count
-        self.retaliation[s] = retaliation
-        self.kind[s] = [kind] * count
-        return s
-
-    def reset(self) -> None:
-        """Clear the per-day fields before a new day."""
-        self.fired[:] = False
-        self.blamed[:] = -1
-        self.culprit[:] = -1
-        self.wrong[:] = False
-        self.admitted[:] = False
+#: Every agent type with a ``section``, in the order the model builds them.
+ACTOR_TYPES: list[type[Actor]] = []
 
 
-class Principal(mesa.Agent):
+class Draw(NamedTuple):
+    """Uniforms an agent reads each day: in which phase, from which stream, in what shape."""
+
+    phase: str
+    stream: str
+    shape: tuple[int, ...]
+
+
+class Actor(mesa.Agent):
+    """An actor of the truce: what every agent type declares (see the module docstring)."""
+
+    section: ClassVar[str] = ""
+    phases: ClassVar[tuple[str, ...]] = ()
+    model: CeasefireModel
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "section" in cls.__dict__ and cls.section:
+            ACTOR_TYPES.append(cls)
+
+    def __init__(self, model: CeasefireModel):
+        super().__init__(model)
+        #: Today's uniforms by the names of :meth:`draws`, set by the model each morning.
+        self.u: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def configs(cls, scenario: Scenario) -> list[Any]:
+        """The configurations of this type's agents in ``scenario`` (one agent each)."""
+        value = getattr(scenario, cls.section)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, tuple) else [value]
+
+    def channels(self, acts: Acts) -> None:
+        """Reserve the rows of the acts table this agent writes (none by default)."""
+
+    def draws(self) -> dict[str, Draw]:
+        """Its daily draws by name (shapes without the replicate axis; none by default).
+
+        Within a stream, the model hands out numbers phase by phase in the order
+        of :data:`sim.model.model.PHASES`, then agent by agent in build order.
+        """
+        return {}
+
+    def outputs(self) -> dict[str, Any]:
+        """Columns this agent adds to the per-truce results (none by default)."""
+        return {}
+
+
+class Principal(Actor):
     """A party to the truce: the government or an opposition faction."""
+
+    phases = ("decide", "retaliate", "recover")
 
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
@@ -94,8 +111,6 @@ class Principal(mesa.Agent):
         self.strength = model.strength[index]
         self.fatigue = model.fatigue[index]
         self.sponsors: list[Sponsor] = []
-        self.slot_deliberate = model.acts.slots(1, "deliberate")
-        self.slot_indiscipline = model.acts.slots(1, "indiscipline")
         #: Indices of the trust edges this party holds (its trust in each adversary): rows
         #: of the model's trust table.
         self.edges = model.edges_of[index]
@@ -104,6 +119,19 @@ class Principal(mesa.Agent):
         adversaries = model.edge_blamed[self.edges]
         self.retaliation_target = adversaries[:, None]
         self.retaliation_blamed = model.edge_index[adversaries, index][:, None]
+
+    def channels(self, acts: Acts) -> None:
+        """A deliberate and an unauthorised violation a day; an answer per adversary."""
+        self.deliberate: Channel = acts.reserve("deliberate", 1)
+        self.indiscipline: Channel = acts.reserve("indiscipline", 1)
+        self.answers: Channel = acts.reserve("retaliation", len(self.edges), answer=True)
+
+    def draws(self) -> dict[str, Draw]:
+        """Decisions: defect, unauthorised act, target; one answer per adversary."""
+        return {
+            "decide": Draw("decide", "decisions", (3,)),
+            "answer": Draw("retaliate", "decisions", (len(self.edges),)),
+        }
 
     def restraint(self) -> float:
         """Combined restraint from its sponsors (E1)."""
@@ -115,14 +143,13 @@ class Principal(mesa.Agent):
         m = self.model
         return m.strength[1:].mean(0) if self.index == 0 else m.strength[0]
 
-    def decide(self, acts: Acts, u: np.ndarray) -> None:
+    def decide(self) -> None:
         """Deliberate defection and indiscipline for today (E2–E4).
 
-        Args:
-            acts: the day's acts table.
-            u: uniforms from the decisions stream, shape (3, R): defect, unauthorised, target.
+        Reads uniforms from the decisions stream, shape (3, R): defect,
+        unauthorised act, target.
         """
-        m, c = self.model, self.model.constants
+        m, c, u, acts = self.model, self.model.constants, self.u["decide"], self.model.acts
         p_detect = m.p_detect_today  # the deterrent: it cannot change before monitors observe
         adv_now = self.adversary_strength()
         regroup = np.maximum(adv_now - m.start_adversary_strength[self.index], 0.0)
@@ -145,27 +172,29 @@ class Principal(mesa.Agent):
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
         target = m.pick_adversary(self.index, u[2])
-        for slot, fired, origin in (
-            (self.slot_deliberate, u[0] < p, DELIBERATE),
-            (self.slot_indiscipline, u[1] < p_unauthorised, INDISCIPLINE),
+        for channel, fired, origin in (
+            (self.deliberate, u[0] < p, DELIBERATE),
+            (self.indiscipline, u[1] < p_unauthorised, INDISCIPLINE),
         ):
-            acts.fired[slot] = fired
-            acts.actor[slot] = self.index
-            acts.target[slot] = target
-            acts.blamed[slot] = m.edge_index[target, self.index]
-            acts.culprit[slot] = self.index
-            acts.origin[slot] = origin
+            s = channel.slice
+            acts.fired[s] = fired
+            acts.actor[s] = self.index
+            acts.target[s] = target
+            acts.blamed[s] = m.edge_index[target, self.index]
+            acts.culprit[s] = self.index
+            acts.origin[s] = origin
 
-    def retaliate(self, acts: Acts, slot: slice, u: np.ndarray) -> None:
+    def retaliate(self) -> None:
         """Answer unanswered grievances when trust falls below the threshold (E9).
 
         Only a perceived violation not yet answered (a grudge, E9b) can be
         answered; the party's sponsors hold it back as they hold back first
-        strikes (E1). A retaliation inherits the origin of the grievance it answers; it is
-        "wrong" when that grievance was misattributed.
+        strikes (E1). A retaliation inherits the origin of the grievance it
+        answers; it is "wrong" when that grievance was misattributed. Reads one
+        uniform per adversary from the decisions stream.
         """
-        m, c = self.model, self.model.constants
-        edges = self.edges
+        m, c, acts = self.model, self.model.constants, self.model.acts
+        edges, s = self.edges, self.answers.slice
         p = dec.retaliation_probability(
             m.trust[edges],
             self.fatigue,
@@ -175,19 +204,20 @@ class Principal(mesa.Agent):
             restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
         )
-        acts.fired[slot] = u < p
-        acts.actor[slot] = self.index
-        acts.target[slot] = self.retaliation_target
-        acts.blamed[slot] = self.retaliation_blamed
-        acts.culprit[slot] = self.index
-        acts.origin[slot] = m.grievance[edges]
-        acts.wrong[slot] = m.grievance_wrong[edges]
+        acts.fired[s] = self.u["answer"] < p
+        acts.actor[s] = self.index
+        acts.target[s] = self.retaliation_target
+        acts.blamed[s] = self.retaliation_blamed
+        acts.culprit[s] = self.index
+        acts.origin[s] = m.grievance[edges]
+        acts.wrong[s] = m.grievance_wrong[edges]
 
-    def recover(self, suffered: np.ndarray, calm: np.ndarray, alive: np.ndarray) -> None:
+    def recover(self) -> None:
         """Fatigue from fighting and recovery in calm (E11); regrouping in calm (E12)."""
-        c = self.model.constants
+        m, c = self.model, self.model.constants
+        calm, alive = m.calm_today, m.alive
         new_fatigue = dec.update_fatigue(
-            self.fatigue, suffered, calm, c.fatigue_gain, c.fatigue_recovery
+            self.fatigue, m.suffered[self.index], calm, c.fatigue_gain, c.fatigue_recovery
         )
         new_strength = dec.regroup(self.strength, self.adversary_strength(), calm, c.regroup_rate)
         self.fatigue[:] = np.where(alive, new_fatigue, self.fatigue)
@@ -197,27 +227,43 @@ class Principal(mesa.Agent):
 class Government(Principal):
     """The government side (principal 0)."""
 
+    section = "government"
+
+    def __init__(self, model: CeasefireModel, config: PartyConfig, k: int = 0):
+        super().__init__(model, config, 0)
+
 
 class Faction(Principal):
-    """An opposition faction that signed the truce."""
+    """An opposition faction that signed the truce (principals 1 … F)."""
+
+    section = "factions"
+
+    def __init__(self, model: CeasefireModel, config: PartyConfig, k: int):
+        super().__init__(model, config, 1 + k)
 
 
-class ExcludedGroup(mesa.Agent):
+class ExcludedGroup(Actor):
     """A group outside the truce; attacks more the longer the truce holds (E8)."""
 
-    def __init__(self, model: CeasefireModel, config: ExcludedConfig, party: int):
+    section = "excluded"
+    phases = ("attack",)
+
+    def __init__(self, model: CeasefireModel, config: ExcludedConfig, k: int):
         super().__init__(model)
-        self.config, self.name, self.party = config, config.name, party
-        self.slot = model.acts.slots(1, "spoiler")
+        self.config, self.name = config, config.name
+        self.party = model.n_principals + k
 
-    def attack(self, acts: Acts, u: np.ndarray) -> None:
-        """Spoiler attacks on a random party, blamed on its adversary unless seen through.
+    def channels(self, acts: Acts) -> None:
+        """One attack a day."""
+        self.spoiler: Channel = acts.reserve("spoiler", 1)
 
-        Args:
-            acts: the day's acts table.
-            u: uniforms from the spoilers stream, shape (4, R): attack, target, blame, whom.
-        """
-        m, c = self.model, self.model.constants
+    def draws(self) -> dict[str, Draw]:
+        """Spoilers: attack, target, blame, whom."""
+        return {"attack": Draw("attack", "spoilers", (4,))}
+
+    def attack(self) -> None:
+        """Spoiler attacks on a random party, blamed on its adversary unless seen through."""
+        m, c, u, acts = self.model, self.model.constants, self.u["attack"], self.model.acts
         p = dec.spoiler_probability(
             self.config.strength,
             self.config.spoiler_intent,
@@ -226,24 +272,29 @@ class ExcludedGroup(mesa.Agent):
             c.spoiler_calm_boost,
         )
         target = np.minimum((u[1] * m.n_principals).astype(np.int64), m.n_principals - 1)
-        acts.fired[self.slot] = u[0] < p
-        acts.actor[self.slot] = self.party
-        acts.target[self.slot] = target
-        acts.blamed[self.slot] = m.misblame(target, u[2], u[3])
-        acts.origin[self.slot] = SPOILER
+        s = self.spoiler.slice
+        acts.fired[s] = u[0] < p
+        acts.actor[s] = self.party
+        acts.target[s] = target
+        acts.blamed[s] = m.misblame(target, u[2], u[3])
+        acts.origin[s] = SPOILER
 
 
-class Sponsor(mesa.Agent):
+class Sponsor(Actor):
     """An outside power: strikes exempted groups, restrains its clients, has dissent."""
 
-    def __init__(self, model: CeasefireModel, config: SponsorConfig, party: int):
+    section = "sponsors"
+    phases = ("strike",)
+
+    def __init__(self, model: CeasefireModel, config: SponsorConfig, k: int):
         super().__init__(model)
-        self.config, self.name, self.party = config, config.name, party
+        self.config, self.name = config, config.name
+        self.party = model.n_principals + len(model.scenario.excluded) + k
         self.clients = [model.principal_index[c] for c in config.clients]
+        for client in self.clients:
+            model.principals[client].sponsors.append(self)
         self.backs_government = 0 in self.clients
         self.client_index = np.asarray(self.clients)
-        self.slot_loophole = model.acts.slots(model.n_factions, "loophole")
-        self.slot_offscript = model.acts.slots(1, "offscript")
         # Loopholes (E6) are fixed for the truce: only the government camp's air forces
         # strike exempted groups, and each faction is hit with a fixed daily chance.
         terms, c = model.scenario.truce, model.constants
@@ -260,24 +311,31 @@ class Sponsor(mesa.Agent):
         self.loophole_target = factions[:, None]
         self.loophole_blamed = model.edge_index[factions, 0][:, None]
 
-    def strike(self, acts: Acts, u_loop: np.ndarray, u_off: np.ndarray) -> None:
-        """Strikes under the exemptions (E6) and off-script strikes from dissent.
+    def channels(self, acts: Acts) -> None:
+        """A loophole strike per faction and one off-script strike a day."""
+        self.loophole: Channel = acts.reserve("loophole", self.model.n_factions)
+        self.offscript: Channel = acts.reserve("offscript", 1)
 
-        Args:
-            acts: the day's acts table.
-            u_loop: uniforms from the loopholes stream, shape (factions, R).
-            u_off: uniforms from the dissent stream, shape (2, R): strike, target.
-        """
-        m, c, cfg = self.model, self.model.constants, self.config
+    def draws(self) -> dict[str, Draw]:
+        """Loopholes: one per faction; dissent: strike, target."""
+        return {
+            "loophole": Draw("strike", "loopholes", (self.model.n_factions,)),
+            "dissent": Draw("strike", "dissent", (2,)),
+        }
+
+    def strike(self) -> None:
+        """Strikes under the exemptions (E6) and off-script strikes from dissent."""
+        m, c, cfg, acts = self.model, self.model.constants, self.config, self.model.acts
+        u_loop, u_off = self.u["loophole"], self.u["dissent"]
         # Loopholes: the government camp's strikes on exempted groups land on entangled factions.
-        s = self.slot_loophole
+        s = self.loophole.slice
         acts.fired[s] = (u_loop < self.loophole_p) & self.can_loop
         acts.actor[s] = self.party
         acts.target[s] = self.loophole_target
         acts.blamed[s] = self.loophole_blamed
         acts.origin[s] = LOOPHOLE  # no truce party broke the terms: nobody is the culprit
         # Dissent: an off-script strike on the other side, blamed on this sponsor's client.
-        s = self.slot_offscript
+        s = self.offscript.slice
         if self.backs_government:
             target = m.pick_adversary(0, u_off[1])
             client = np.zeros(m.r, np.int64)
@@ -292,10 +350,23 @@ class Sponsor(mesa.Agent):
         acts.origin[s] = INDISCIPLINE
 
 
-class MonitorMission(mesa.Agent):
-    """The monitoring mission: detects, attributes, and withdraws when attacked too often."""
+class MonitorMission(Actor):
+    """The monitoring mission: detects, attributes, and withdraws when attacked too often.
 
-    def __init__(self, model: CeasefireModel, config: Monitors | None):
+    Always built (the ``monitors`` section may be ``null``: then it is absent
+    and detects nothing), so that a comparison of monitored and unmonitored
+    truces draws the same numbers in both arms.
+    """
+
+    section = "monitors"
+    phases = ("deter", "observe")
+
+    @classmethod
+    def configs(cls, scenario: Scenario) -> list[Any]:
+        """One mission, present or not."""
+        return [scenario.monitors]
+
+    def __init__(self, model: CeasefireModel, config: Monitors | None, k: int = 0):
         super().__init__(model)
         self.config = config
         self.present = config is not None
@@ -303,6 +374,11 @@ class MonitorMission(mesa.Agent):
         self.withdrawn = np.zeros(model.r, bool)
         self.withdrawal_day = np.full(model.r, -1, np.int64)
         self.delay = config.verification_delay if config else 0
+        model.mission = self
+
+    def draws(self) -> dict[str, Draw]:
+        """Monitoring: detect, attribute and exposure for every row of the acts table."""
+        return {"observe": Draw("observe", "monitoring", (3, self.model.acts.n))}
 
     def active(self) -> np.ndarray:
         """Replicates where the mission is deployed and has not withdrawn."""
@@ -310,26 +386,27 @@ class MonitorMission(mesa.Agent):
 
     def coverage(self) -> np.ndarray:
         """Coverage in force per replicate (0 once withdrawn)."""
-        return self.active() * (self.config.coverage if self.present else 0.0)
+        return self.active() * (self.config.coverage if self.config else 0.0)
 
     def p_detect(self) -> np.ndarray:
         """Chance that a violation is detected, per replicate (the deterrent)."""
-        return self.coverage() * (self.config.detection if self.present else 0.0)
+        return self.coverage() * (self.config.detection if self.config else 0.0)
 
-    def observe(self, acts: Acts, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def deter(self) -> None:
+        """Publish today's chance of detection, which every party weighs (E2–E4)."""
+        self.model.p_detect_today = self.p_detect()
+
+    def observe(self) -> None:
         """Detect and attribute the day's violations; count attacks on the mission.
 
-        Args:
-            acts: the day's acts table (fired already masked to live replicates).
-            u: uniforms from the monitoring stream, shape (3, N, R): detect, attribute, exposure.
-
-        Returns:
-            detected and correctly attributed masks, shape (N, R).
+        Reads uniforms from the monitoring stream, shape (3, N, R): detect,
+        attribute, exposure. Sets the model's ``detected_today`` and
+        ``correct_today`` masks, shape (N, R).
         """
-        m = self.model
-        if not self.present:
-            none = np.zeros_like(acts.fired)
-            return none, none
+        m, acts, u = self.model, self.model.acts, self.u["observe"]
+        if self.config is None:
+            m.detected_today = m.correct_today = np.zeros_like(acts.fired)
+            return
         cfg = self.config
         active = self.active()
         detected = acts.fired & active & (u[0] < cfg.coverage * cfg.detection)
@@ -341,4 +418,93 @@ class MonitorMission(mesa.Agent):
         self.withdrawn |= leaving
         self.withdrawal_day[leaving] = m.day
         m.log_mission(hits, leaving)
-        return detected, correct
+        m.detected_today, m.correct_today = detected, correct
+
+    def outputs(self) -> dict[str, Any]:
+        """The day the mission withdrew (null where it stayed or was never there)."""
+        return {"monitor_withdrawal_day": (self.withdrawal_day, self.withdrawal_day > 0)}
+
+
+class ForeignForces(Actor):
+    """The foreign air forces over the theatre: accidents among them (E7).
+
+    One agent for the ``deconfliction`` section; it acts for every air force,
+    the sponsors' own and any other foreign force flying there.
+    """
+
+    section = "deconfliction"
+    phases = ("accident",)
+
+    def __init__(self, model: CeasefireModel, config: Deconfliction, k: int = 0):
+        super().__init__(model)
+        self.config = config
+        flying = [sp.party for sp in model.sponsors if sp.config.air_force]
+        others = len(model.party_names) - 1  # "foreign_forces", the last party
+        self.air_force_party = np.array(flying + [others] * (config.air_forces - len(flying)))
+        self.p_accident = dec.accident_probability(
+            config.air_forces, config.level, model.constants.accident_rate
+        )
+
+    def channels(self, acts: Acts) -> None:
+        """One incident a day at most."""
+        self.incident: Channel = acts.reserve("accident", 1)
+
+    def draws(self) -> dict[str, Draw]:
+        """Accidents: incident, target, which force, blame, whom, owned up."""
+        return {"accident": Draw("accident", "accidents", (6,))}
+
+    def accident(self) -> None:
+        """Incidents among foreign air forces, blamed on an adversary unless owned up to."""
+        m, u, acts, s = self.model, self.u["accident"], self.model.acts, self.incident.slice
+        n_air = len(self.air_force_party)
+        target = np.minimum((u[1] * m.n_principals).astype(np.int64), m.n_principals - 1)
+        acts.fired[s] = u[0] < self.p_accident
+        if n_air:
+            k = np.minimum((u[2] * n_air).astype(np.int64), n_air - 1)
+            acts.actor[s] = self.air_force_party[k]
+        acts.target[s] = target
+        acts.blamed[s] = m.misblame(target, u[3], u[4])
+        acts.origin[s] = ACCIDENT
+        # Coordinated forces share reports: the force that erred owns up (deconfliction).
+        acts.admitted[s] = u[5] < self.config.level
+
+
+class Mediator(Actor):
+    """An envoy who works the parties day by day, and may give up (E17).
+
+    On a day of work (chance ``effort``) the envoy settles a share of the
+    grievances the parties hold unanswered and raises their trust. A day of
+    work on which the truce still sees a day of high violence is a failure;
+    after ``patience`` failures in a row the envoy gives up and leaves.
+    """
+
+    section = "mediator"
+    phases = ("mediate",)
+
+    def __init__(self, model: CeasefireModel, config: MediatorConfig, k: int = 0):
+        super().__init__(model)
+        self.config = config
+        self.failures = np.zeros(model.r, np.int64)
+        self.gone = np.zeros(model.r, bool)
+        self.exit_day = np.full(model.r, -1, np.int64)
+
+    def draws(self) -> dict[str, Draw]:
+        """Mediation: whether the envoy works today."""
+        return {"mediate": Draw("mediate", "mediation", (1,))}
+
+    def mediate(self) -> None:
+        """Settle grievances and raise trust on a day of work; count failures; give up."""
+        m, cfg = self.model, self.config
+        working = m.alive & ~self.gone & (self.u["mediate"][0] < cfg.effort)
+        m.grudge, m.trust = dec.mediate(
+            m.grudge, m.trust, working, cfg.settle_share, cfg.trust_gain
+        )
+        failed = working & (m.violence > 0)
+        self.failures = np.where(working, np.where(failed, self.failures + 1, 0), self.failures)
+        leaving = ~self.gone & (self.failures >= cfg.patience)
+        self.gone |= leaving
+        self.exit_day[leaving] = m.day
+
+    def outputs(self) -> dict[str, Any]:
+        """The day the envoy gave up (null where the envoy stayed)."""
+        return {"mediator_exit_day": (self.exit_day, self.exit_day > 0)}

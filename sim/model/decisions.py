@@ -178,3 +178,28 @@ def escalation_days(
     """(E15) Days from collapse to a full offensive: geometric, slower when parties are tired."""
     p = np.clip(rate * (1.0 - fatigue) * (0.5 + resolve), 1e-6, 1.0 - 1e-9)
     return np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-p))).astype(np.int64)
+
+
+def mediate(
+    grudge: np.ndarray,
+    trust: np.ndarray,
+    working: np.ndarray,
+    settle_share: float,
+    trust_gain: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(E17) On a day the envoy works, grievances are settled and trust rises.
+
+    grudge' = grudge · (1 − settle_share · working)
+    trust'  = trust + trust_gain · working · (1 − trust)
+
+    Args:
+        grudge: unanswered grievances per trust edge, shape (edges, R).
+        trust: trust per edge, shape (edges, R).
+        working: whether the envoy works today, shape (R,).
+        settle_share: share of the unanswered grievances settled on a day of work.
+        trust_gain: share of the distance to full trust closed on a day of work.
+    """
+    w = np.asarray(working, dtype=float)
+    settled = grudge * (1.0 - settle_share * w)
+    raised = np.clip(trust + trust_gain * w * (1.0 - trust), 0.0, 1.0)
+    return settled, raised

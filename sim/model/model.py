@@ -30,13 +30,11 @@ import numpy as np
 import pandas as pd
 
 from sim.model import decisions as dec
+from sim.model.acts import Acts
 from sim.model.agents import (
-    ACCIDENT,
+    ACTOR_TYPES,
     DELIBERATE,
-    Acts,
     ExcludedGroup,
-    Faction,
-    Government,
     MonitorMission,
     Principal,
     Sponsor,
@@ -45,6 +43,27 @@ from sim.model.streams import make_streams
 from sim.scenario.schema import ORIGINS, Scenario, apply_override, load_scenario, validate
 
 TRIGGERS = ("violence", "withdrawal")
+
+#: The phases of a day, in order. An agent type acts in those it names in its
+#: ``phases`` (a method of the same name); the model's own phases are its methods
+#: ``_<phase>``. Within a random stream, draws are handed out in this order.
+PHASES = (
+    "strike",  # sponsors: loopholes (E6) and dissent
+    "accident",  # foreign air forces (E7)
+    "attack",  # excluded groups (E8)
+    "deter",  # the mission publishes today's chance of detection
+    "decide",  # principals: deliberate defection, indiscipline (E2–E4)
+    "retaliate",  # principals: answers to grievances (E9)
+    "mask",  # model: nothing happens in a truce that has ended
+    "observe",  # the mission detects, attributes, may be attacked and withdraw
+    "perceive",  # model: trust, grievances, sanctions, corrections (E10)
+    "tally",  # model: the day's violence, calm, first violator
+    "mediate",  # an envoy settles grievances (E17)
+    "recover",  # principals: fatigue and regrouping (E11–E12)
+    "consolidate",  # model: calm consolidates (E10b)
+    "collapse",  # model: the collapse rule (E13–E14)
+)
+MODEL_PHASES = ("mask", "perceive", "tally", "consolidate", "collapse")
 
 
 def resolve_scenario(
@@ -175,34 +194,49 @@ class CeasefireModel(mesa.Model):
         delay = s.monitors.verification_delay if s.monitors else 0
         # Ring buffer of corrections: written on day t, applied on day t + delay.
         self.pending = np.zeros((max(delay, 1), self.trust.shape[0], r), np.int64)
-        # Fixed random priorities break ties when several violations open a truce on one day.
-        self.first_priority = self.streams["order"].random((self.acts_rows(), r))
         self.days_log: list[dict[str, Any]] = []
         self.events_log: list[dict[str, Any]] = []
 
     def _build_agents(self) -> None:
+        """Build every agent type's agents from its section, then the day's tables."""
         s = self.scenario
-        n_p, n_e = self.n_principals, len(s.excluded)
-        self.acts = Acts(self.acts_rows(), self.r)
-        self.government = Government(self, s.government, 0)
-        self.factions = [Faction(self, fc, i + 1) for i, fc in enumerate(s.factions)]
-        self.principals: list[Principal] = [self.government, *self.factions]
-        self.excluded_groups = [ExcludedGroup(self, g, n_p + i) for i, g in enumerate(s.excluded)]
-        self.sponsors = [Sponsor(self, sp, n_p + n_e + i) for i, sp in enumerate(s.sponsors)]
-        for sp in self.sponsors:
-            for client in sp.clients:
-                self.principals[client].sponsors.append(sp)
-        self.mission = MonitorMission(self, s.monitors)
+        self.acts = Acts(self.r)
+        self.principals: list[Principal] = []
+        self.excluded_groups: list[ExcludedGroup] = []
+        self.sponsors: list[Sponsor] = []
+        self.mission: MonitorMission
+        for cls in ACTOR_TYPES:
+            for k, config in enumerate(cls.configs(s)):
+                agent = cls(self, config, k)
+                if isinstance(agent, Principal):
+                    self.principals.append(agent)
+                elif isinstance(agent, ExcludedGroup):
+                    self.excluded_groups.append(agent)
+                elif isinstance(agent, Sponsor):
+                    self.sponsors.append(agent)
+        self.government, self.factions = self.principals[0], self.principals[1:]
+        actors = [a for cls in ACTOR_TYPES for a in self.agents_by_type.get(cls, [])]
+        for agent in actors:
+            agent.channels(self.acts)
+        self.acts.lay_out()
+        # Fixed random priorities break ties when several violations open a truce on one day.
+        self.first_priority = self.streams["order"].random((self.acts.n, self.r))
+        # Who acts in each phase (Mesa's agent sets), and what each reads from which stream.
+        by_type = self.agents_by_type
+        self._acting = {
+            phase: [by_type[c] for c in ACTOR_TYPES if phase in c.phases and c in by_type]
+            for phase in PHASES
+        }
+        self._requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
+        for phase in PHASES:
+            for agent in actors:
+                for name, draw in agent.draws().items():
+                    if draw.phase == phase:
+                        self._requests.setdefault(draw.stream, [])
+                        self._requests[draw.stream].append((agent, name, draw.shape))
         self.p_detect_today = self.mission.p_detect()
-        self.slot_accident = self.acts.slots(1, "accident")
-        self.slot_retaliation = self.acts.slots(2 * self.n_factions, "retaliation", True)
-        base = self.slot_retaliation.start
-        self.retaliation_rows = [slice(base + e[0], base + e[-1] + 1) for e in self.edges_of]
-        flying = [sp.party for sp in self.sponsors if sp.config.air_force]
-        air = s.deconfliction.air_forces
-        self.air_force_party = np.array(flying + [len(self.party_names) - 1] * (air - len(flying)))
-        self.p_accident = dec.accident_probability(
-            air, s.deconfliction.level, self.constants.accident_rate
+        self.slot_retaliation = slice(
+            self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
         )
         # Sponsors' restraint on each principal (E1) is fixed for the truce: computed once.
         self.restraint_level = np.array([p.restraint() for p in self.principals])
@@ -210,18 +244,8 @@ class CeasefireModel(mesa.Model):
         # Resolve is fixed too: per principal (land grab, E16) and its mean (escalation, E15).
         self.resolve = np.array([p.config.resolve for p in self.principals])
         self.mean_resolve = np.mean(self.resolve)
-        if self.acts.reserved != self.acts.n:
-            raise RuntimeError(
-                f"the agents reserved {self.acts.reserved} rows of the acts table but "
-                f"acts_rows() sized it for {self.acts.n}: update acts_rows() with the channels"
-            )
 
     # ------------------------------------------------------------------ helpers
-    def acts_rows(self) -> int:
-        """Rows of the day's acts table: one per channel that can produce a violation."""
-        s, f = self.scenario, self.n_factions
-        return len(s.sponsors) * (f + 1) + 1 + len(s.excluded) + 2 * self.n_principals + 2 * f
-
     def pick_adversary(self, index: int, u: np.ndarray) -> np.ndarray:
         """The adversary a party strikes: the government, or a faction chosen by ``u``."""
         if index != 0:
@@ -248,59 +272,39 @@ class CeasefireModel(mesa.Model):
 
     # ------------------------------------------------------------------ one day
     def step(self) -> None:
-        """Advance every live replicate truce by one day."""
+        """Advance every live replicate truce by one day, phase by phase (:data:`PHASES`)."""
         self.day += 1
-        acts = self.acts
-        acts.reset()
-        n, r = acts.n, self.r
-        # Draws come first and always in the same shapes: common random numbers.
-        u_loop = self.streams["loopholes"].random((len(self.sponsors), self.n_factions, r))
-        u_off = self.streams["dissent"].random((len(self.sponsors), 2, r))
-        u_acc = self.streams["accidents"].random((6, r))
-        u_spoil = self.streams["spoilers"].random((len(self.excluded_groups), 4, r))
-        u_dec = self.streams["decisions"].random((self.n_principals, 3, r))
-        u_ret = self.streams["decisions"].random((2 * self.n_factions, r))
-        u_mon = self.streams["monitoring"].random((3, n, r))
-
-        for i, sponsor in enumerate(self.sponsors):
-            sponsor.strike(acts, u_loop[i], u_off[i])
-        self._accidents(acts, u_acc)
-        for i, group in enumerate(self.excluded_groups):
-            group.attack(acts, u_spoil[i])
-        # The mission's deterrent, read by every party today (only ``observe`` changes it).
-        self.p_detect_today = self.mission.p_detect()
-        for i, party in enumerate(self.principals):
-            party.decide(acts, u_dec[i])
-            party.retaliate(acts, self.retaliation_rows[i], u_ret[self.edges_of[i]])
-        acts.fired &= self.alive
-        detected, correct = self.mission.observe(acts, u_mon)
-        self._perceive(acts, correct)
-        self._tally(acts, detected, correct)
-        suffered = self._count(acts.target, acts.fired, self.n_principals)
-        for i, party in enumerate(self.principals):
-            party.recover(suffered[i], self.calm_today, self.alive)
-        self._consolidate()
-        self._check_collapse()
+        self.acts.reset()
+        self._draw_day()
+        for phase in PHASES:
+            if phase in MODEL_PHASES:
+                getattr(self, f"_{phase}")()
+            for agents in self._acting[phase]:
+                agents.do(phase)
         if self.record:
-            self._record_day(acts, detected, correct)
+            self._record_day(self.acts, self.detected_today, self.correct_today)
         if self.collect:
             self.datacollector.collect(self)
         self.running = bool(self.alive.any()) and self.day < self.horizon
 
-    def _accidents(self, acts: Acts, u: np.ndarray) -> None:
-        """(E7) Incidents among foreign air forces, blamed on an adversary unless owned up to."""
-        s = self.slot_accident
-        n_air = len(self.air_force_party)
-        target = np.minimum((u[1] * self.n_principals).astype(np.int64), self.n_principals - 1)
-        acts.fired[s] = u[0] < self.p_accident
-        if n_air:
-            k = np.minimum((u[2] * n_air).astype(np.int64), n_air - 1)
-            acts.actor[s] = self.air_force_party[k]
-        acts.target[s] = target
-        acts.blamed[s] = self.misblame(target, u[3], u[4])
-        acts.origin[s] = ACCIDENT
-        # Coordinated forces share reports: the force that erred owns up (deconfliction).
-        acts.admitted[s] = u[5] < self.scenario.deconfliction.level
+    def _draw_day(self) -> None:
+        """Draw the day's uniforms, stream by stream, and hand each agent its share.
+
+        Every stream draws the same amount every day whatever happens: common
+        random numbers across arms and levers.
+        """
+        r = self.r
+        for stream, requests in self._requests.items():
+            rows = [int(np.prod(shape)) for _, _, shape in requests]
+            u = self.streams[stream].random((sum(rows), r))
+            start = 0
+            for (agent, name, shape), n in zip(requests, rows, strict=True):
+                agent.u[name] = u[start : start + n].reshape(*shape, r)
+                start += n
+
+    def _mask(self) -> None:
+        """Nothing happens in a truce that has already ended."""
+        self.acts.fired &= self.alive
 
     def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
         """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
@@ -308,8 +312,9 @@ class CeasefireModel(mesa.Model):
         flat = index[mask] * self.r + cols[mask]
         return np.bincount(flat, minlength=size * self.r).reshape(size, self.r)
 
-    def _perceive(self, acts: Acts, correct: np.ndarray) -> None:
+    def _perceive(self) -> None:
         """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections."""
+        acts, correct = self.acts, self.correct_today
         c = self.constants
         blamed_party = np.where(acts.blamed >= 0, self.edge_blamed[acts.blamed], -1)
         misattributed = (acts.blamed >= 0) & (blamed_party != acts.culprit)
@@ -349,7 +354,9 @@ class CeasefireModel(mesa.Model):
         np.clip(self.strength, 0.0, 1.0, out=self.strength)
         self._sanctions = sanctions
 
-    def _tally(self, acts: Acts, detected: np.ndarray, correct: np.ndarray) -> None:
+    def _tally(self) -> None:
+        """The day's violence by origin and party, calm, the first violator, suffering."""
+        acts, detected, correct = self.acts, self.detected_today, self.correct_today
         fired = acts.fired
         self.violence = fired.sum(0)
         by_origin = self._count(acts.origin, fired, len(ORIGINS))
@@ -374,6 +381,7 @@ class CeasefireModel(mesa.Model):
             self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak
         )
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
+        self.suffered = self._count(acts.target, fired, self.n_principals)
 
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward."""
@@ -382,7 +390,7 @@ class CeasefireModel(mesa.Model):
         if rate > 0:
             self.trust_baseline = dec.consolidate(self.trust_baseline, calm, rate)
 
-    def _check_collapse(self) -> None:
+    def _collapse(self) -> None:
         """(E13–E14) The violence rule or a withdrawal ends a truce; record its cause."""
         c, rule = self.constants, self.scenario.truce.collapse
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
@@ -476,7 +484,6 @@ class CeasefireModel(mesa.Model):
             data[f"violations_{origin}"] = self.origin_total[k]
         for k, name in enumerate(self.party_names):
             data[f"party_{name}"] = self.party_total[k]
-        withdrew = self.mission.withdrawal_day > 0
         data |= {
             "retaliations": self.retaliations,
             "wrong_retaliations": self.wrong_retaliations,
@@ -484,7 +491,13 @@ class CeasefireModel(mesa.Model):
             "attributed": self.attributed,
             "detected_share": detected_share,
             "attributed_share": attributed_share,
-            "monitor_withdrawal_day": nullable(self.mission.withdrawal_day, withdrew),
+        }
+        # What each agent type adds (e.g. the mission's withdrawal day), in build order.
+        for cls in ACTOR_TYPES:
+            for agent in self.agents_by_type.get(cls, []):
+                for column, (values, present) in agent.outputs().items():
+                    data[column] = nullable(values, present)
+        data |= {
             "access_days": self.access_days,
             "start_trust": self.start_trust,
             "pre_truce_violations": self.pre_truce_violations,
@@ -561,8 +574,6 @@ class CeasefireModel(mesa.Model):
         blamed: int,
         **extra: Any,
     ) -> None:
-        from sim.present.text import describe
-
         event = {
             "day": int(day),
             "kind": kind,
@@ -576,7 +587,6 @@ class CeasefireModel(mesa.Model):
         culprit = extra.pop("culprit", -1)
         event["culprit"] = self.party_names[culprit] if culprit >= 0 else ""
         event |= extra
-        event["text"] = describe(event, self.scenario)
         self.events_log.append(event)
 
     def _day_row(
@@ -604,7 +614,6 @@ class CeasefireModel(mesa.Model):
             "blamed",
             "detected",
             "correct",
-            "text",
         ]
         events = pd.DataFrame(self.events_log)
         if events.empty:

@@ -22,6 +22,7 @@ STREAMS: dict[str, int] = {
     "monitoring": 7,
     "escalation": 8,
     "order": 9,
+    "mediation": 11,
 }
 
 

@@ -244,6 +244,22 @@ SOURCES["factions[].entanglement"] = (
     f"{IC} (the separation problem: opposition groups not separated from Nusra); situational value"
 )
 
+FORTNA_2003 = (
+    'Fortna, "Scraps of Paper? Agreements and the Durability of Peace", International '
+    "Organization 57 (2003): mechanisms that settle incidents lengthen peace"
+)
+ANNAN = (
+    "Kofi Annan, UN–Arab League Joint Special Envoy for Syria, resigned on 2 Aug 2012 as the "
+    "fighting went on (UN News, 2 Aug 2012)"
+)
+SOURCES |= {
+    "mediator.label": BOOKKEEPING,
+    "mediator.effort": f"{FORTNA_2003}; {ASSUMED} for the value",
+    "mediator.settle_share": f"{FORTNA_2003}; {ASSUMED} for the value",
+    "mediator.trust_gain": f"{FORTNA_2003}; {ASSUMED} for the value",
+    "mediator.patience": f"{ANNAN}; {ASSUMED} for the value",
+}
+
 #: Sources for whole families of settings, by path prefix (used when SOURCES has no entry).
 PREFIX_SOURCES: dict[str, str] = {
     "sweep.": "Bookkeeping: experiment design (sim/scenario/designs.py), not a model parameter",
@@ -286,6 +302,12 @@ SECTIONS: list[Section] = [
         "Monitoring mission (`monitors`)",
         "The section defaults to `null` (no mission); the defaults below apply once it is given.",
         lambda p: p.startswith("monitors."),
+    ),
+    (
+        "Mediator (`mediator`)",
+        "The section defaults to `null` (no envoy); the defaults below apply once it is given. "
+        "See E17.",
+        lambda p: p.startswith("mediator."),
     ),
     ("Deconfliction (`deconfliction`)", "", lambda p: p.startswith("deconfliction.")),
     (

@@ -17,7 +17,7 @@ from typing import Literal
 from sim.experiment import storage
 from sim.experiment.runner import Trace, forget, trace
 from sim.model.model import CeasefireModel
-from sim.present.text import cause_phrase, narrate_day
+from sim.present.text import cause_phrase, narrate_day, with_text
 from sim.scenario.schema import Scenario
 
 Ending = Literal["collapse", "survive"]
@@ -87,6 +87,7 @@ def find_seed(scenario: Scenario, ending: Ending, start: int = 0, limit: int = 1
 def tell(scenario: Scenario, seed: int) -> Story:
     """Simulate the one truce of ``scenario`` with ``seed`` and tell it day by day."""
     tr = trace(_one_truce(scenario), seed=seed, replicate=0)
+    tr.events = with_text(tr.events, tr.scenario)
     return Story(tr, story_lines(tr))
 
 

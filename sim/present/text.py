@@ -1,7 +1,7 @@
 """Plain-language sentences for the events of one simulated truce.
 
-The model calls :func:`describe` once per event as it records a traced truce.
-:func:`narrate_day` turns one day's events into a short paragraph and adds
+The model records a traced truce's events as data; :func:`with_text` adds one
+sentence per event (:func:`describe`), and :func:`narrate_day` turns one day's events into a short paragraph and adds
 what no single event says: which party was hit that day and held its fire.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.scenario.schema import Scenario
 
@@ -161,3 +162,14 @@ def narrate_day(day: int, day_events: Iterable[Mapping[str, Any]], scenario: Sce
         sentences.append(f"{who} {verb} fire.")
     when = f"Day {day}" if day > 0 else f"Day {day} (before the start)"
     return f"{when}: " + " ".join(sentences)
+
+
+def with_text(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The event log with a ``text`` column: each event as one plain sentence.
+
+    The model records events as data (who, whom, origin, blame); the words are
+    chosen here, in one vocabulary.
+    """
+    out = events.copy()
+    out["text"] = [describe(dict(row), scenario) for row in out.to_dict("records")]
+    return out

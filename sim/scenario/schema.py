@@ -158,6 +158,20 @@ class Deconfliction(_Frozen):
     level: Unit = _f(0.5, "coordination between them (notified strikes, shared reports)")
 
 
+class Mediator(_Frozen):
+    """An envoy who works the parties day by day (absent when the section is null)."""
+
+    label: str = _f("", "display name", max_length=80)
+    effort: Unit = _f(0.3, "daily chance the envoy works the parties (shuttle diplomacy)")
+    settle_share: Unit = _f(0.2, "share of the unanswered grievances settled on a day of work")
+    trust_gain: Annotated[float, Ge(0.0), Le(0.1)] = _f(
+        0.005, "share of the distance to full trust closed on a day of work"
+    )
+    patience: int = _f(
+        5, "days of work in a row that still see violence before the envoy gives up", ge=1, le=365
+    )
+
+
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
@@ -266,6 +280,7 @@ class Scenario(_Frozen):
     excluded: tuple[ExcludedGroup, ...] = _f((), "groups left out of the truce (spoilers)")
     sponsors: tuple[Sponsor, ...] = _f((), "outside powers and the parties they back")
     monitors: Monitors | None = _f(None, "the monitoring mission; null for none")
+    mediator: Mediator | None = _f(None, "an envoy mediating between the parties; null for none")
     deconfliction: Deconfliction = _f(Deconfliction(), "foreign air forces and their coordination")
     constants: Constants = _f(Constants(), "global constants shared by every scenario")
     replicates: int = _f(1000, "simulated truces per run", ge=1, le=100_000_000)

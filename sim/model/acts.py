@@ -1,0 +1,84 @@
+"""The day's acts table: one row per channel that can produce a violation.
+
+Agents reserve their rows (channels) when they are built; the table is laid
+out once, so every array keeps its shape from day to day and every random
+stream draws the same amount whatever the levers (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Channel:
+    """Rows of the acts table reserved by one agent for one kind of act."""
+
+    kind: str
+    rows: int
+    answer: bool = False
+    slice: slice = field(default_factory=lambda: slice(0, 0))
+
+
+@dataclass
+class Acts:
+    """The day's possible violations: one row per channel, one column per replicate.
+
+    Build it with :meth:`reserve` (once per channel), then :meth:`lay_out`:
+    first acts take the first rows in the order they were reserved, answers
+    (retaliations) the rows after them.
+    """
+
+    r: int
+    n: int = 0
+    channels: list[Channel] = field(default_factory=list)
+    fired: np.ndarray = field(init=False)
+    actor: np.ndarray = field(init=False)
+    target: np.ndarray = field(init=False)
+    blamed: np.ndarray = field(init=False)
+    culprit: np.ndarray = field(init=False)
+    origin: np.ndarray = field(init=False)
+    wrong: np.ndarray = field(init=False)
+    admitted: np.ndarray = field(init=False)
+    retaliation: np.ndarray = field(init=False)
+    kind: list[str] = field(init=False)
+
+    def reserve(self, kind: str, rows: int, answer: bool = False) -> Channel:
+        """Reserve ``rows`` rows for one channel; its slice is set by :meth:`lay_out`."""
+        channel = Channel(kind, rows, answer)
+        self.channels.append(channel)
+        return channel
+
+    def lay_out(self) -> None:
+        """Assign every channel its rows and allocate the arrays."""
+        start = 0
+        for answers in (False, True):
+            for channel in self.channels:
+                if channel.answer == answers:
+                    channel.slice = slice(start, start + channel.rows)
+                    start += channel.rows
+        self.n = start
+        shape = (self.n, self.r)
+        self.fired = np.zeros(shape, bool)
+        self.actor = np.zeros(shape, np.int64)
+        self.target = np.zeros(shape, np.int64)
+        self.blamed = np.full(shape, -1, np.int64)
+        self.culprit = np.full(shape, -1, np.int64)
+        self.origin = np.zeros(shape, np.int64)
+        self.wrong = np.zeros(shape, bool)
+        self.admitted = np.zeros(shape, bool)
+        self.retaliation = np.zeros(self.n, bool)
+        self.kind = [""] * self.n
+        for channel in self.channels:
+            self.retaliation[channel.slice] = channel.answer
+            self.kind[channel.slice] = [channel.kind] * channel.rows
+
+    def reset(self) -> None:
+        """Clear the per-day fields before a new day."""
+        self.fired[:] = False
+        self.blamed[:] = -1
+        self.culprit[:] = -1
+        self.wrong[:] = False
+        self.admitted[:] = False
