@@ -36,12 +36,10 @@ from sim.scenario.schema import ORIGINS
 
 if TYPE_CHECKING:
     from sim.model.model import CeasefireModel
-    from sim.scenario.schema import Deconfliction
+    from sim.scenario.schema import Deconfliction, Monitors, Scenario
     from sim.scenario.schema import ExcludedGroup as ExcludedConfig
     from sim.scenario.schema import Mediator as MediatorConfig
-    from sim.scenario.schema import Monitors
     from sim.scenario.schema import Party as PartyConfig
-    from sim.scenario.schema import Scenario
     from sim.scenario.schema import Sponsor as SponsorConfig
 
 DELIBERATE, LOOPHOLE, ACCIDENT, SPOILER, INDISCIPLINE = range(len(ORIGINS))

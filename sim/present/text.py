@@ -1,8 +1,9 @@
 """Plain-language sentences for the events of one simulated truce.
 
 The model records a traced truce's events as data; :func:`with_text` adds one
-sentence per event (:func:`describe`), and :func:`narrate_day` turns one day's events into a short paragraph and adds
-what no single event says: which party was hit that day and held its fire.
+sentence per event (:func:`describe`), and :func:`narrate_day` turns one day's
+events into a short paragraph and adds what no single event says: which party
+was hit that day and held its fire.
 """
 
 from __future__ import annotations
