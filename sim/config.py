@@ -497,20 +497,34 @@ class _Loader(yaml.SafeLoader):
         self.aliases = 0
         self.expanded = 0
         self.sizes: dict[int, int] = {}
+        self.at: list[str] = []  # the key path being composed, for messages
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         is_alias = self.check_event(yaml.AliasEvent)
         mark = self.peek_event().start_mark
-        node = super().compose_node(parent, index)
+        step = index.value if isinstance(index, yaml.ScalarNode) else index
+        if step is not None:
+            self.at.append(str(step))
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            if step is not None:
+                self.at.pop()
+        field = ".".join(self.at + ([str(step)] if step is not None else [])) or None
         if is_alias:
+            if node.end_mark is None:  # still being composed: the alias is inside its anchor
+                raise ScenarioError(
+                    self.path, "a YAML alias refers to itself", line=mark.line + 1, field=field
+                )
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
                 raise ScenarioError(
                     self.path,
                     f"too many YAML aliases (*name): the limit is {MAX_ALIASES:,}",
                     line=mark.line + 1,
+                    field=field,
                 )
-            self.expanded += self._size(node, mark, set())
+            self.expanded += self._size(node, mark, set(), field)
         else:
             self.expanded += 1
         if self.expanded > MAX_NODES:
@@ -519,23 +533,26 @@ class _Loader(yaml.SafeLoader):
                 f"the file expands to more than {MAX_NODES:,} values (YAML aliases repeat "
                 "whole sections); a scenario needs far fewer",
                 line=mark.line + 1,
+                field=field,
             )
         return node
 
-    def _size(self, node: Any, mark: Any, seen: set[int]) -> int:
+    def _size(self, node: Any, mark: Any, seen: set[int], field: str | None = None) -> int:
         """Values in ``node`` with every alias expanded (memoised; refuses cycles)."""
         key = id(node)
         if key in self.sizes:
             return self.sizes[key]
         if key in seen:
-            raise ScenarioError(self.path, "a YAML alias refers to itself", line=mark.line + 1)
+            raise ScenarioError(
+                self.path, "a YAML alias refers to itself", line=mark.line + 1, field=field
+            )
         seen.add(key)
         size = 1
         if isinstance(node, yaml.SequenceNode):
-            size += sum(self._size(item, mark, seen) for item in node.value)
+            size += sum(self._size(item, mark, seen, field) for item in node.value)
         elif isinstance(node, yaml.MappingNode):
             for k, v in node.value:
-                size += self._size(k, mark, seen) + self._size(v, mark, seen)
+                size += self._size(k, mark, seen, field) + self._size(v, mark, seen, field)
                 if size > MAX_NODES:
                     break
         seen.discard(key)
@@ -556,6 +573,7 @@ class _Loader(yaml.SafeLoader):
                     f"duplicate key '{excerpt(key_node.value)}' (first given on line "
                     f"{seen[key]}); give each key once",
                     line=line,
+                    field=".".join([*self.at, str(key_node.value)]),
                 )
             seen[key] = line
         return node
