@@ -314,7 +314,7 @@ def validate(
     set_: Sets = None,
 ) -> None:
     """Check a scenario file and say what is wrong with it."""
-    resolved = load(scenario, set_)
+    resolved = load(scenario, set_, kind="any")  # also refuses a design too large to run
     parties = len(resolved.principals)
     mission = "with monitors" if resolved.monitors else "without monitors"
     from rich.text import Text

@@ -433,7 +433,8 @@ def load_scenario(
             ``{field: (option, value)}`` (e.g. ``{"seed": ("--seed", 7)}``); a value
             of None leaves the file's. They obey the same limits as the file.
         kind: ``"run"``, ``"compare"`` or ``"sweep"`` to also refuse an experiment
-            too large for this machine (see :func:`estimate_cost`), before any work.
+            too large for this machine (see :func:`estimate_cost`), before any work;
+            ``"any"`` for the largest the file holds.
 
     Returns:
         The validated, frozen scenario.
@@ -457,6 +458,8 @@ def load_scenario(
             set_lines[(key,)] = (flag, None)
     lines.update(set_lines)
     scenario = validate(data, path, lines)
+    if kind == "any":  # the largest experiment the file holds
+        kind = "sweep" if scenario.sweep else "compare" if scenario.compare else "run"
     if kind is not None:
         cost = estimate_cost(scenario, kind)
         if problem := cost.problem():

@@ -166,7 +166,9 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     t = Table(title=plain(title), title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(plain(p.replace(".", ".\n")), justify="right")  # dotted paths wrap at dots
+        t.add_column(
+            Text(printable(p).replace(".", ".\n")), justify="right"
+        )  # dotted paths wrap at dots
     if crossed:
         t.add_column("Arm")
     t.add_column("Replicates", justify="right")
@@ -207,7 +209,7 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     )
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(plain(p.replace(".", ".\n")), justify="right")
+        t.add_column(Text(printable(p).replace(".", ".\n")), justify="right")
     horizons = {c["differences"][-1]["horizon"] for c in comparisons if c["differences"]}
     within = f" ≤ {horizons.pop()} d" if len(horizons) == 1 else ""
     t.add_column("Arm")

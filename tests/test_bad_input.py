@@ -348,3 +348,16 @@ def test_points_design_fills_every_swept_column(tmp_path):
     console = Console(width=300, record=True)
     console.print(sweep_table(stored, "points"))  # the table `truce sweep` prints
     assert "loophole_width" in console.export_text()
+
+
+def test_validate_refuses_a_design_too_large_to_run(write_yaml):
+    path = write_yaml(
+        "replicates: 100000\nsweep:\n  grid:\n"
+        "    monitors.coverage: {low: 0, high: 1, steps: 100}\n"
+        "    truce.horizon: [3650]\n"
+    )
+    result = invoke("validate", path)
+    assert result.exit_code == 2 and "too large to run" in result.stderr
+    assert f"{path}, line 1: replicates:" in result.stderr
+    small = write_yaml(path.read_text().replace("100000", "10"), "small.yaml")
+    assert invoke("validate", small).exit_code == 0
