@@ -491,7 +491,11 @@ def _own_values(scenario: Scenario, names: Iterable[str]) -> dict[str, Any]:
 
 
 def design_size(sweep: Sweep) -> int:
-    """The number of design points of a sweep, without drawing them."""
+    """The number of design points of a sweep, without drawing them.
+
+    For a ``grid`` range over a whole-number parameter this is an upper bound:
+    values that round to the same number are run once.
+    """
     if sweep.grid is not None:
         return math.prod(v.steps if isinstance(v, Span) else len(v) for v in sweep.grid.values())
     if sweep.points is not None:

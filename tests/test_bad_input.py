@@ -60,6 +60,13 @@ CASES = [
         "sweep.grid.truce.horizon.1",
         5,
     ),
+    (
+        "arm-override-bool",
+        "compare:\n  a: {}\n  b: {replicates: true}\n",
+        ["compare"],
+        "compare.b.replicates",
+        3,
+    ),
     ("set-bool", "name: x\n", ["--set", "truce.horizon=true"], "truce.horizon", None),
     ("duplicate-top", "name: x\nseed: 1\nname: y\n", [], "name", 3),
     (
