@@ -479,9 +479,12 @@ def validate(data: Mapping[str, Any], path: str | Path = "<scenario>", lines=Non
 MAX_FILE_BYTES = 1_000_000  # a scenario is a page of YAML; a megabyte is not a scenario
 MAX_ALIASES = 1_000  # YAML aliases (*name) per file: plenty for shared defaults
 MAX_NODES = 100_000  # values in a file once aliases are expanded (billion laughs stop here)
+MAX_DEPTH = 50  # nested sections and lists; a scenario needs five or six
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_DIGITS = 100
 
 
 class _Loader(yaml.SafeLoader):
@@ -506,6 +509,13 @@ class _Loader(yaml.SafeLoader):
         is_alias = self.check_event(yaml.AliasEvent)
         mark = self.peek_event().start_mark
         step = index.value if isinstance(index, yaml.ScalarNode) else index
+        if len(self.at) >= MAX_DEPTH:
+            raise ScenarioError(
+                self.path,
+                f"sections and lists nested more than {MAX_DEPTH} deep",
+                line=mark.line + 1,
+                field=".".join(self.at[:3]) + ".…",
+            )
         if step is not None:
             self.at.append(str(step))
         try:
@@ -514,6 +524,14 @@ class _Loader(yaml.SafeLoader):
             if step is not None:
                 self.at.pop()
         field = ".".join(self.at + ([str(step)] if step is not None else [])) or None
+        if node.tag == _INT_TAG and len(node.value) > MAX_DIGITS:  # Python reads 4,300 at most
+            raise ScenarioError(
+                self.path,
+                f"expected a number, got {shown(node.value)}; no value here has more "
+                f"than {MAX_DIGITS} digits",
+                line=mark.line + 1,
+                field=field,
+            )
         if is_alias:
             if node.end_mark is None:  # still being composed: the alias is inside its anchor
                 raise ScenarioError(

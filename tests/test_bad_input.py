@@ -84,6 +84,8 @@ CASES = [
         4,
     ),
     ("duplicate-arm", "compare:\n  a: {}\n  b: {}\n  a: {seed: 3}\n", [], "compare.a", 4),
+    ("huge-integer", "name: x\nreplicates: " + "1" * 5000 + "\n", [], "replicates", 2),
+    ("deep-nesting", "name: x\ntruce: " + "[" * 5000 + "]" * 5000 + "\n", [], "truce.0.0", 2),
     ("empty", "", [], "", 1),
     ("only-comments", "# nothing here\n\n# still nothing\n", [], "", 1),
     ("not-utf8", b"name: x\ndescription: caf\xe9\n", [], "", 2),
