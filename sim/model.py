@@ -3,7 +3,8 @@
 The model owns the activation order of a day, the shared tables (trust between
 parties, the day's acts), the collapse rule and the per-replicate outputs. With
 ``replicates=1`` it is an ordinary Mesa model that ``mesa.batch_run``, a
-``DataCollector`` and SolaraViz drive as usual. ``mesa.batch_run`` passes no
+``DataCollector`` and SolaraViz drive as usual (Mesa 3.3's SolaraViz needs
+ipyvuetify < 2: it uses Vuetify 2's tabs). ``mesa.batch_run`` passes no
 seed of its own: sweep ``seed`` (e.g. ``"seed": range(1000)``), or every
 iteration replays the scenario's seed and simulates the same truce.
 
@@ -79,8 +80,10 @@ class CeasefireModel(mesa.Model):
             last day. The state before day 1 is not a row (it is ``day == 0`` and every
             truce holding). The runner, which only reads :meth:`results`, turns it off;
             with False the collector exists but stays empty.
-        **overrides: dotted parameter paths and values, e.g. ``**{"monitors.coverage": 0.8}``
-            (what ``mesa.batch_run`` passes for swept parameters).
+        **kwargs: overrides: dotted parameter paths and values, e.g.
+            ``**{"monitors.coverage": 0.8}`` (what ``mesa.batch_run`` passes for swept
+            parameters). Named ``kwargs`` because SolaraViz's model-parameter check
+            accepts extra parameters only under that name.
     """
 
     def __init__(
@@ -92,9 +95,9 @@ class CeasefireModel(mesa.Model):
         record: bool = False,
         trace_replicate: int = 0,
         collect: bool = True,
-        **overrides: Any,
+        **kwargs: Any,
     ):
-        self.scenario = resolve_scenario(scenario, overrides)
+        self.scenario = resolve_scenario(scenario, kwargs)
         s = self.scenario
         self.root_seed = int(s.seed if seed is None else seed)
         self.chunk = int(chunk)
