@@ -29,10 +29,15 @@ err = Console(stderr=True)
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 Replicates = Annotated[
     int | None,
-    typer.Option("--replicates", "-n", min=1, help="Simulated truces (default: the scenario's)."),
+    typer.Option(
+        "--replicates",
+        "-n",
+        help="Simulated truces (default: the scenario's; the same limits as in the file).",
+    ),
 ]
 Seed = Annotated[
-    int | None, typer.Option("--seed", min=0, help="Root random seed (default: the scenario's).")
+    int | None,
+    typer.Option("--seed", help="Root random seed (default: the scenario's; 0 to 2**63 - 1)."),
 ]
 Sets = Annotated[
     list[str] | None,
@@ -79,8 +84,16 @@ ChunkSize = Annotated[
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print one error line on stderr and exit (no traceback)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one error line on stderr and exit (no traceback).
+
+    The message is printed as typed: brackets from a scenario are not rich
+    markup and control characters are shown escaped (``display.printable``).
+    """
+    from rich.text import Text
+
+    from sim.present.terminal import plain
+
+    err.print(Text("error:", style="bold red"), plain(message), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -99,11 +112,15 @@ def handles_bad_input(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def load(path: Path, sets: list[str] | None = None):
-    """Load and validate a scenario file with ``--set`` overrides."""
+def load(path: Path, sets: list[str] | None = None, **options: Any):
+    """Load and validate a scenario file with ``--set`` overrides.
+
+    ``options`` go to :func:`sim.scenario.schema.load_scenario` (``flags`` given on the
+    command line, the ``kind`` of experiment whose size to check).
+    """
     from sim.scenario.schema import load_scenario
 
-    return load_scenario(path, sets or [])
+    return load_scenario(path, sets or [], **options)
 
 
 def emit_json(obj: dict[str, Any]) -> None:
@@ -188,10 +205,17 @@ def _experiment_command(
     **options: Any,
 ) -> None:
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
+    from rich.text import Text
+
     from sim.experiment import study as experiment
     from sim.present import terminal as display
+    from sim.present.terminal import plain, printable
 
-    resolved = load(scenario, set_)
+    flags = {
+        "replicates": ("--replicates", options.get("replicates")),
+        "seed": ("--seed", options.get("seed")),
+    }
+    resolved = load(scenario, set_, flags=flags, kind=kind)
     if kind == "compare" and not resolved.compare:
         fail(f"{scenario}: compare: the scenario has no compare: block (named arms)")
     if kind == "sweep" and resolved.sweep is None:
@@ -221,7 +245,11 @@ def _experiment_command(
             )
     except experiment.ExperimentFailed as exc:
         for f in exc.failures:
-            err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
+            err.print(
+                Text("failed:", style="bold red"),
+                plain(f"{f['where']}: {f['error']}"),
+                highlight=False,
+            )
         from sim.experiment.storage import finished_parts
 
         path = exc.result.path
@@ -243,7 +271,7 @@ def _experiment_command(
     if not no_report:
         report, note = experiment.write_report(result)
         if note:
-            err.print(f"note: {note}", highlight=False)
+            err.print(f"note: {printable(note)}", highlight=False, markup=False)
     summary = result.summary_dict
     if as_json:
         emit_json(
@@ -271,9 +299,13 @@ def _experiment_command(
         tables.append(rich_table(summary["sensitivity"]))
     for table in tables:
         out.print(table)
-    out.print(f"Seed {result.manifest['seed']}; results in [bold]{result.path}[/]", highlight=False)
+    out.print(
+        f"Seed {result.manifest['seed']}; results in",
+        plain(result.path, "bold"),
+        highlight=False,
+    )
     if report:
-        out.print(f"Report: [bold]{report}[/]", highlight=False)
+        out.print("Report:", plain(report, "bold"), highlight=False)
 
 
 @app.command()
@@ -283,12 +315,19 @@ def validate(
     set_: Sets = None,
 ) -> None:
     """Check a scenario file and say what is wrong with it."""
-    resolved = load(scenario, set_)
+    resolved = load(scenario, set_, kind="any")  # also refuses a design too large to run
     parties = len(resolved.principals)
     mission = "with monitors" if resolved.monitors else "without monitors"
+    from rich.text import Text
+
+    from sim.present.terminal import plain
+
     out.print(
-        f"[green]ok[/] {scenario}: '{resolved.name}', {parties} parties, "
-        f"{len(resolved.sponsors)} sponsors, {len(resolved.excluded)} excluded groups, {mission}",
+        Text("ok", style="green"),
+        plain(
+            f"{scenario}: '{resolved.name}', {parties} parties, {len(resolved.sponsors)} "
+            f"sponsors, {len(resolved.excluded)} excluded groups, {mission}"
+        ),
         highlight=False,
     )
 
@@ -327,16 +366,17 @@ def list_scenarios(
     """Show the bundled scenarios with their one-line descriptions."""
     from rich.table import Table
 
+    from sim.present.terminal import plain
     from sim.scenario.catalog import scenario_dir, scenario_files, summary_line
 
     folder = directory or scenario_dir()
-    table = Table(title=f"Scenarios in {folder}", title_justify="left")
+    table = Table(title=plain(f"Scenarios in {folder}"), title_justify="left")
     table.add_column("file")
     table.add_column("name")
     table.add_column("description")
     for path in scenario_files(folder):
         name, description = summary_line(path)
-        table.add_row(str(path.relative_to(folder)), name, description)
+        table.add_row(*(plain(x) for x in (path.relative_to(folder), name, description)))
     out.print(table)
 
 
@@ -388,8 +428,10 @@ def story(
         except st.NoSuchStory as exc:
             fail(str(exc), code=1)
     told = st.tell(resolved, seed)
+    from sim.present.terminal import printable
+
     for line in told.lines:
-        out.print(line, highlight=False, markup=False)
+        out.print(printable(line), highlight=False, markup=False)
     path = st.write_html(told, html_path or st.default_html_path(scenario, seed))
     out.print(f"Page with the annotated timeline: [bold]{path}[/]", highlight=False)
 

@@ -167,6 +167,31 @@ def test_trust_falls_on_violations_and_heals_on_quiet_days():
     np.testing.assert_allclose(out, [0.5, 0.5 * 0.8**2, 0.2 + 0.1 * 0.3])
 
 
+def test_corrections_undo_misread_cuts_up_to_the_ceiling():
+    trust = np.array([0.5 * 0.8**2, 0.2, 0.45, 0.9, 0.3])
+    baseline = np.full(5, 0.5)
+    out = dec.restore_trust(trust, baseline, np.array([2, 3, 1, 1, 0]), trust_loss=0.2)
+    # Undone exactly; undone in part; capped at the baseline; never pulled down; untouched.
+    np.testing.assert_allclose(out, [0.5, 0.2 / 0.8**3, 0.5, 0.9, 0.3])
+
+
+@given(
+    trust=st.floats(0, 1),
+    baseline=st.floats(0, 1),
+    corrected=st.integers(0, 40),
+    trust_loss=st.sampled_from([0.0, 1.0]) | st.floats(0, 1),
+)
+def test_corrections_stay_finite_and_in_range(trust, baseline, corrected, trust_loss):
+    """Well defined for every valid trust_loss, 1 included (a wiped-out edge: 0 / 0 before)."""
+    out = dec.restore_trust(np.array([trust]), np.array([baseline]), corrected, trust_loss)[0]
+    assert np.isfinite(out)
+    assert trust <= out <= max(trust, baseline)
+    if corrected == 0:
+        assert out == trust
+    elif trust_loss == 1.0:
+        assert out == max(trust, baseline)
+
+
 def test_fatigue_and_regrouping():
     f = dec.update_fatigue(
         np.array([0.5, 0.5]), np.array([3, 0]), np.array([False, True]), 0.01, 0.002

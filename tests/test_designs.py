@@ -130,3 +130,41 @@ def test_a_scenario_with_a_design_takes_overrides(scenario):
     s = scenario("sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n")
     again = resolve_scenario(s, {"truce.horizon": 30})
     assert again.sweep == s.sweep and again.truce.horizon == 30
+
+
+TWO_BOUNDS = (
+    "    bounds:\n      monitors.coverage: {low: 0.1, high: 0.9}\n"
+    "      truce.horizon: {low: 30, high: 90}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        "grid:\n    monitors.coverage: [0.2, 0.8]\n"
+        "    truce.horizon: {low: 30, high: 90, steps: 3}\n",
+        "points:\n    - {monitors.coverage: [0.2, 0.4]}\n    - {truce.horizon: 60}\n",
+        "lhs:\n    n: 7\n    bounds: {monitors.coverage: {low: 0.1, high: 0.9}}\n",
+        "sobol:\n    n: 4\n    second_order: true\n" + TWO_BOUNDS,
+        "morris:\n    trajectories: 3\n" + TWO_BOUNDS,
+    ],
+)
+def test_design_size_counts_the_points_without_drawing_them(scenario, design):
+    """The size check before a run counts points the way expansion draws them."""
+    from sim.scenario.designs import design_size
+
+    s = scenario("sweep:\n  " + design)
+    assert design_size(s.sweep) == len(sweep_points(s))
+
+
+def test_points_rows_carry_every_swept_parameter(scenario):
+    s = scenario(
+        "monitors: {coverage: 0.3}\nsweep:\n  points:\n"
+        "    - {monitors.coverage: 0.6}\n    - {truce.horizon: 60}\n"
+    )
+    rows = expand(s, "sweep")
+    assert [r.parameters for r in rows] == [
+        {"monitors.coverage": 0.6, "truce.horizon": s.truce.horizon},
+        {"monitors.coverage": 0.3, "truce.horizon": 60},
+    ]
+    assert [r.overrides for r in rows] == [{"monitors.coverage": 0.6}, {"truce.horizon": 60}]

@@ -98,7 +98,7 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     assert "RuntimeError: boom" in failure["error"]
     run_dir = info.value.result.path
     assert len(list((run_dir / "runs").glob("*.parquet"))) == 3  # the other chunks are kept
-    manifest = sim.experiment.study.storage.read_json(run_dir / "manifest.json")
+    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and manifest["failures"][0]["where"] == failure["where"]
 
     monkeypatch.setattr(sim.experiment.runner, "run_one", real)
@@ -132,7 +132,7 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     run_dir = info.value.result.path
     assert not list(run_dir.glob("runs/*.parquet"))
     assert info.value.result.runs is None and info.value.result.summary_dict == {}
-    manifest = sim.experiment.study.storage.read_json(run_dir / "manifest.json")
+    manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and len(manifest["failures"]) == 4
     assert not (run_dir / "summary.json").exists()
 
@@ -143,7 +143,7 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     assert "4 chunk(s) failed" in result.stderr and "--resume" in result.stderr
     assert "Traceback" not in result.output
     (cli_dir,) = (out / "allfail").iterdir()
-    assert sim.experiment.study.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"
+    assert sim.experiment.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"
 
 
 def test_engine_plan_for_small_and_large_jobs(monkeypatch):

@@ -147,6 +147,24 @@ def update_trust(
     return np.clip(np.where(perceived > 0, hit, healed), 0.0, 1.0)
 
 
+def restore_trust(
+    trust: np.ndarray, baseline: np.ndarray, corrected: np.ndarray, trust_loss: float
+) -> np.ndarray:
+    """(E10, delayed corrections) Verified reports undo ``corrected`` misread cuts of trust.
+
+    trust' = min(trust / (1 − trust_loss)^corrected, max(baseline, trust))
+
+    When ``(1 − trust_loss)^corrected`` is 0 (``trust_loss`` = 1: a misread violation
+    wiped trust out and left nothing to divide), the correction restores the ceiling
+    ``max(baseline, trust)``, the limit of the rule as ``trust_loss`` → 1. Edges with
+    ``corrected`` = 0 keep their trust.
+    """
+    ceiling = np.maximum(baseline, trust)
+    factor = (1.0 - trust_loss) ** corrected
+    restored = np.divide(trust, factor, out=ceiling.copy(), where=factor > 0)
+    return np.minimum(restored, ceiling)
+
+
 def update_fatigue(
     fatigue: np.ndarray, suffered: np.ndarray, calm: np.ndarray, gain: float, recovery: float
 ) -> np.ndarray:

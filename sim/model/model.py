@@ -3,7 +3,8 @@
 The model owns the activation order of a day, the shared tables (trust between
 parties, the day's acts), the collapse rule and the per-replicate outputs. With
 ``replicates=1`` it is an ordinary Mesa model that ``mesa.batch_run``, a
-``DataCollector`` and SolaraViz drive as usual. ``mesa.batch_run`` passes no
+``DataCollector`` and SolaraViz drive as usual (Mesa 3.3's SolaraViz needs
+ipyvuetify < 2: it uses Vuetify 2's tabs). ``mesa.batch_run`` passes no
 seed of its own: sweep ``seed`` (e.g. ``"seed": range(1000)``), or every
 iteration replays the scenario's seed and simulates the same truce.
 
@@ -92,11 +93,16 @@ class CeasefireModel(mesa.Model):
         chunk: chunk index; with ``seed`` it fixes every random stream.
         record: keep a day-by-day trace and event log of replicate ``trace_replicate``.
         trace_replicate: which replicate to trace.
-        collect: run the Mesa ``DataCollector`` (``self.datacollector``) on the initial
-            state and after every day. The runner, which only reads :meth:`results`,
-            turns it off; with False the collector exists but stays empty.
-        **overrides: dotted parameter paths and values, e.g. ``**{"monitors.coverage": 0.8}``
-            (what ``mesa.batch_run`` passes for swept parameters).
+        collect: run the Mesa ``DataCollector`` (``self.datacollector``) after every day:
+            its row ``k`` is the state at the end of day ``k + 1``, so ``mesa.batch_run``
+            (which reads row ``model.steps - 1`` in Mesa 3.3) reports the state after the
+            last day. The state before day 1 is not a row (it is ``day == 0`` and every
+            truce holding). The runner, which only reads :meth:`results`, turns it off;
+            with False the collector exists but stays empty.
+        **kwargs: overrides: dotted parameter paths and values, e.g.
+            ``**{"monitors.coverage": 0.8}`` (what ``mesa.batch_run`` passes for swept
+            parameters). Named ``kwargs`` because SolaraViz's model-parameter check
+            accepts extra parameters only under that name.
     """
 
     def __init__(
@@ -108,15 +114,19 @@ class CeasefireModel(mesa.Model):
         record: bool = False,
         trace_replicate: int = 0,
         collect: bool = True,
-        **overrides: Any,
+        **kwargs: Any,
     ):
-        self.scenario = resolve_scenario(scenario, overrides)
+        self.scenario = resolve_scenario(scenario, kwargs)
         s = self.scenario
         self.root_seed = int(s.seed if seed is None else seed)
-        super().__init__(seed=self.root_seed)
+        self.chunk = int(chunk)
+        self.streams = make_streams(self.root_seed, self.chunk)
+        # Mesa's own generators (``self.rng`` and ``self.random``, for agent shuffles or
+        # any agent that draws from them) come from the chunk's dedicated "mesa" stream:
+        # two chunks of one seed draw differently, and the mechanism streams are untouched.
+        super().__init__(rng=self.streams["mesa"])
         self.r = int(s.replicates if replicates is None else replicates)
         self.constants = s.constants
-        self.streams = make_streams(self.root_seed, chunk)
         self.horizon = s.truce.horizon
         self.day = 0
         self.record = record
@@ -135,8 +145,6 @@ class CeasefireModel(mesa.Model):
                 "trust": lambda m: float(m._mean_trust().mean()),
             }
         )
-        if self.collect:
-            self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ set-up
     def _build_structure(self) -> None:
@@ -329,9 +337,7 @@ class CeasefireModel(mesa.Model):
             slot = self.day % delay
             due = self.pending[slot] * self.alive
             if due.any():
-                restored = self.trust / (1.0 - c.trust_loss) ** due
-                ceiling = np.maximum(self.trust_baseline, self.trust)
-                self.trust = np.minimum(restored, ceiling)
+                self.trust = dec.restore_trust(self.trust, self.trust_baseline, due, c.trust_loss)
                 self.grievance_wrong &= due == 0
                 self.grudge = np.maximum(self.grudge - due, 0.0)
             self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)

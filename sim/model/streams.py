@@ -22,6 +22,9 @@ STREAMS: dict[str, int] = {
     "monitoring": 7,
     "escalation": 8,
     "order": 9,
+    # Seeds Mesa's own generators (``model.rng``, ``model.random``); the model never
+    # draws from it for a mechanism.
+    "mesa": 10,
     "mediation": 11,
 }
 

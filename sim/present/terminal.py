@@ -1,4 +1,10 @@
-"""Rich tables for the terminal, built from summary dictionaries (no model code)."""
+r"""Rich tables for the terminal, built from summary dictionaries (no model code).
+
+Text that comes from a scenario (names, descriptions, labels, arm names,
+swept values) is never read as rich markup (``[bold]`` prints as typed) and
+never sends control characters to the terminal (``\x1b`` prints as ``\x1b``):
+it goes through :func:`plain`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,6 +24,24 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+
+def printable(text: Any) -> str:
+    r"""``text`` with control and other unprintable characters escaped repr-style.
+
+    A terminal would act on them (``\x1b[31m`` turns the text red, ``\r``
+    overwrites the line); escaped, they are shown as typed: ``\x1b[31m``.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def plain(text: Any, style: str = "") -> Text:
+    """Scenario text as a rich ``Text``: printed literally, brackets and all."""
+    return Text(printable(text), style=style)
 
 
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
@@ -25,7 +50,7 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
 
     by = summary["by"]
     horizons = summary_horizons(summary["groups"])
-    main = Table(title=title, title_justify="left")
+    main = Table(title=plain(title), title_justify="left")
     main.add_column(by.capitalize() if by != "arm" else "Truce")
     main.add_column("Replicates", justify="right")
     for h in horizons:
@@ -38,7 +63,7 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     for name in names:
         causes.add_column(name, justify="right")
     for g in summary["groups"]:
-        label = str(g[by])
+        label = plain(g[by])
         by_horizon = {row["horizon"]: row for row in g["collapse"]}
         cells = []
         for h in horizons:
@@ -83,7 +108,8 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     def update(done: int, total_: int) -> None:
         if not tasks:
             bar.start()
-            tasks.append(bar.add_task(description, total=total_ or total, rate=""))
+            name = escape(printable(description))  # the column reads it as markup
+            tasks.append(bar.add_task(name, total=total_ or total, rate=""))
         elapsed = bar.tasks[0].elapsed or 1e-9
         bar.update(
             tasks[0],
@@ -106,9 +132,11 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
 
     tables = []
     for c in summary.get("comparisons", []):
-        t = Table(title=f"{c['b']} vs {c['a']} (common random numbers)", title_justify="left")
+        t = Table(
+            title=plain(f"{c['b']} vs {c['a']} (common random numbers)"), title_justify="left"
+        )
         t.add_column("Measure")
-        t.add_column(f"{c['b']} − {c['a']}", justify="right")
+        t.add_column(plain(f"{c['b']} − {c['a']}"), justify="right")
         t.add_column(f"{c['level']:.0%} CI", justify="right")
         for d in c["differences"]:
             t.add_row(
@@ -135,10 +163,12 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     groups, crossed = summary["groups"], bool(summary.get("arms"))
     params = parameter_names(groups)
     horizons = summary_horizons(groups)
-    t = Table(title=title, title_justify="left")
+    t = Table(title=plain(title), title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(p.replace(".", ".\n"), justify="right")  # dotted paths wrap at the dots
+        t.add_column(
+            Text(printable(p).replace(".", ".\n")), justify="right"
+        )  # dotted paths wrap at dots
     if crossed:
         t.add_column("Arm")
     t.add_column("Replicates", justify="right")
@@ -156,7 +186,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
         t.add_row(
             str(g["point"]),
             *(_value(values.get(p)) for p in params),
-            *([str(g["arm"])] if crossed else []),
+            *([plain(g["arm"])] if crossed else []),
             f"{g['replicates']:,}",
             *cells,
             f"{median:.0f}" if median is not None else f"> {g['horizon']}",
@@ -171,13 +201,15 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     comparisons = summary["comparisons"]
     params = parameter_names(comparisons)
     t = Table(
-        title=f"Arms compared at each design point, against “{summary['arms'][0]}” "
-        "(common random numbers)",
+        title=plain(
+            f"Arms compared at each design point, against “{summary['arms'][0]}” "
+            "(common random numbers)"
+        ),
         title_justify="left",
     )
     t.add_column("Point", justify="right")
     for p in params:
-        t.add_column(p.replace(".", ".\n"), justify="right")
+        t.add_column(Text(printable(p).replace(".", ".\n")), justify="right")
     horizons = {c["differences"][-1]["horizon"] for c in comparisons if c["differences"]}
     within = f" ≤ {horizons.pop()} d" if len(horizons) == 1 else ""
     t.add_column("Arm")
@@ -193,7 +225,7 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
         t.add_row(
             str(c["point"]),
             *(_value(c.get("parameters", {}).get(p)) for p in params),
-            str(c["b"]),
+            plain(c["b"]),
             diff,
             f"{_num(hr)} ({_num(c['hazard_ratio_low'])}–{_num(c['hazard_ratio_high'])})"
             if hr is not None
@@ -211,7 +243,7 @@ def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
 
 
-def _value(x: Any) -> str:
+def _value(x: Any) -> Text:
     if isinstance(x, float):
-        return f"{x:.3g}"
-    return "—" if x is None else str(x)
+        return Text(f"{x:.3g}")
+    return Text("—") if x is None else plain(x)

@@ -54,9 +54,16 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _shown(value: Any) -> str:
+    """A bad value quoted in a message: repr-style, at most 60 characters."""
+    from sim.scenario.schema import shown
+
+    return shown(value)
+
+
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _problem(path, f"expected a number, got {value!r}")
+        raise _problem(path, f"expected a number, got {_shown(value)}")
     return value
 
 
@@ -153,7 +160,9 @@ def _keys(value: Mapping, path: str, allowed: Iterable[str], required: Iterable[
 
 def _count(value: Any, path: str, low: int, high: int = MAX_POINTS) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _problem(path, f"expected a whole number between {low} and {high}, got {value!r}")
+        raise _problem(
+            path, f"expected a whole number between {low} and {high}, got {_shown(value)}"
+        )
     return value
 
 
@@ -198,7 +207,8 @@ def parse_sweep(data: Any) -> dict:
                 grid[str(name)] = tuple(values)
             else:
                 raise _problem(
-                    where, f"expected a list of values or {{low, high, steps}}, got {values!r}"
+                    where,
+                    f"expected a list of values or {{low, high, steps}}, got {_shown(values)}",
                 )
         return {"grid": grid}
     if kind == "points":
@@ -221,7 +231,10 @@ def parse_sweep(data: Any) -> dict:
         n = _count(value["n"], f"{path}.n", 1, 65536)
         if n & (n - 1):
             raise _problem(f"{path}.n", f"expected a power of two (Sobol sequence), got {n}")
-        out = {"n": n, "second_order": bool(value.get("second_order", False))}
+        second = value.get("second_order", False)
+        if not isinstance(second, bool):
+            raise _problem(f"{path}.second_order", f"expected true or false, got {_shown(second)}")
+        out = {"n": n, "second_order": second}
     else:
         _keys(value, path, ("trajectories", "levels", "bounds", "seed"), ("bounds",))
         out = {
@@ -254,13 +267,16 @@ def parse_compare(data: Any) -> dict[str, dict[str, Any]]:
                 "on/off/yes/no as true/false, so quote them ('on')",
             )
         if not isinstance(name, str) or not name.strip() or len(name) > 60:
-            raise _problem(f"compare.{name}", "expected an arm name (text, 1 to 60 characters)")
+            got = _shown(name) + (f" ({len(name):,} characters)" if isinstance(name, str) else "")
+            raise _problem(
+                f"compare.{name}", f"expected an arm name (text, 1 to 60 characters), got {got}"
+            )
         if overrides is None:
             overrides = {}
         if not isinstance(overrides, Mapping):
             raise _problem(
                 f"compare.{name}",
-                f"expected a mapping of dotted parameter paths to values, got {overrides!r}",
+                f"expected a mapping of dotted parameter paths to values, got {_shown(overrides)}",
             )
         arms[name] = {str(k): v for k, v in overrides.items()}
     return arms
@@ -454,12 +470,63 @@ def expand(scenario: Scenario, kind: str) -> list[DesignRow]:
             raise ValueError("the scenario has no sweep: block")
         points = sweep_points(scenario)
         arms = scenario.compare or {scenario.name: {}}
+        own = _own_values(scenario, swept_parameters(scenario.sweep))
         return [
-            DesignRow(arm, i, {**p, **dict(o)}, dict(p))
+            DesignRow(arm, i, {**p, **dict(o)}, {**own, **p})
             for arm, o in arms.items()
             for i, p in enumerate(points)
         ]
     raise ValueError(f"unknown experiment kind {kind!r}")
+
+
+def _own_values(scenario: Scenario, names: Iterable[str]) -> dict[str, Any]:
+    """The scenario's own value of each parameter, in ``names``' order (None if unset).
+
+    A ``points`` design may set a parameter in some points only; the others
+    run at the scenario's value, and that value fills their column, so every
+    design row carries every swept parameter.
+    """
+    data = _base_data(scenario)
+    return {name: _get(data, name) for name in names}
+
+
+def design_size(sweep: Sweep) -> int:
+    """The number of design points of a sweep, without drawing them.
+
+    For a ``grid`` range over a whole-number parameter this is an upper bound:
+    values that round to the same number are run once.
+    """
+    if sweep.grid is not None:
+        return math.prod(v.steps if isinstance(v, Span) else len(v) for v in sweep.grid.values())
+    if sweep.points is not None:
+        return sum(
+            math.prod(len(v) if isinstance(v, list | tuple) else 1 for v in point.values())
+            for point in sweep.points
+        )
+    d = len(sampled_bounds(sweep))
+    if sweep.lhs is not None:
+        return sweep.lhs.n
+    if sweep.sobol is not None:
+        return sweep.sobol.n * (2 * d + 2 if sweep.sobol.second_order else d + 2)
+    return sweep.morris.trajectories * (d + 1)
+
+
+def design_values(scenario: Scenario, name: str) -> list[Any]:
+    """Every value an arm or the sweep gives the dotted parameter ``name`` (bounds: both ends)."""
+    values = [o[name] for o in scenario.compare.values() if name in o]
+    sweep = scenario.sweep
+    if sweep is None:
+        return values
+    if sweep.grid is not None and name in sweep.grid:
+        axis = sweep.grid[name]
+        values += [axis.low, axis.high] if isinstance(axis, Span) else list(axis)
+    elif sweep.points is not None:
+        for point in sweep.points:
+            v = point.get(name)
+            values += list(v) if isinstance(v, list | tuple) else [] if v is None else [v]
+    elif (bounds := sampled_bounds(sweep)) is not None and name in bounds:
+        values += [bounds[name].low, bounds[name].high]
+    return values
 
 
 def is_crossed(scenario: Scenario) -> bool:
@@ -509,8 +576,21 @@ def _override_problem(base: dict, overrides: Mapping[str, Any]) -> str | None:
             return f"unknown parameter path '{where}'"
         if err["type"] == "reference":
             return err["msg"]
-        return f"invalid value for {where}: {err['msg']} (got {err.get('input')!r})"
+        if err["type"] == "bool_not_number":
+            ctx = err["ctx"]
+            where = ".".join(filter(None, [where, ctx["name"]]))
+            word = "true" if ctx["value"] else "false"
+            return f"invalid value for {where}: expected a number, got {word}"
+        return f"invalid value for {where}: {err['msg']} (got {_shown(err.get('input'))})"
     return None
+
+
+def _culprit(base: dict, overrides: Mapping[str, Any], where: str) -> str:
+    """The path of the first override that is wrong on its own (``where`` if none is)."""
+    for key, value in overrides.items():
+        if _override_problem(base, {key: value}):
+            return f"{where}.{key}"
+    return where
 
 
 def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
@@ -525,7 +605,7 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
     for arm, overrides in scenario.compare.items():
         problem = _override_problem(base, overrides)
         if problem:
-            yield f"compare.{arm}", problem
+            yield _culprit(base, overrides, f"compare.{arm}"), problem
     sweep = scenario.sweep
     if sweep is None:
         return
@@ -546,17 +626,18 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
         for name, values in sweep.grid.items():
             tries = [values.low, values.high] if isinstance(values, Span) else list(values)
             ints = _integer_params(scenario, [name]) if isinstance(values, Span) else set()
-            for v in tries:
+            for j, v in enumerate(tries):
                 problem = _override_problem(base, {name: int(round(v)) if ints else v})
                 if problem:
-                    yield f"sweep.grid.{name}", problem
+                    where = f"sweep.grid.{name}"
+                    yield (f"{where}.{j}" if isinstance(values, tuple) else where), problem
                     break
     elif kind == "points":
         for i, point in enumerate(sweep.points):
             for combo in sweep_points(scenario, Sweep(points=(point,))):
                 problem = _override_problem(base, combo)
                 if problem:
-                    yield f"sweep.points.{i}", problem
+                    yield _culprit(base, combo, f"sweep.points.{i}"), problem
                     break
     else:
         bounds = getattr(sweep, kind).bounds
