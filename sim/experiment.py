@@ -209,8 +209,20 @@ def _args(local: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in local.items() if k != "scenario"}
 
 
-#: Columns the summary needs; read alone so that memory stays flat.
-SUMMARY_COLUMNS = ("arm", "point", "horizon", "collapsed", "collapse_day", "days_held", "cause")
+#: Columns the summary needs; read alone so that memory stays flat. ``chunk`` and
+#: ``replicate`` are the keys that pair the arms' truces (common random numbers):
+#: without them the comparisons would fall back to independent-samples intervals.
+SUMMARY_COLUMNS = (
+    "arm",
+    "point",
+    "chunk",
+    "replicate",
+    "horizon",
+    "collapsed",
+    "collapse_day",
+    "days_held",
+    "cause",
+)
 
 
 def _strip(scenario: Scenario) -> Scenario:
