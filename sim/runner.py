@@ -198,16 +198,31 @@ def execute(
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
     Results are handed to ``on_result`` in completion order. A bounded window
-    keeps memory flat however many tasks there are. On an interrupt
-    (Ctrl-C) pending tasks are cancelled and the exception propagates.
+    keeps memory flat however many tasks there are. A task whose worker died
+    is a :class:`TaskFailure`; once the pool is broken, the tasks not yet
+    submitted are failures too ("not run"), so the driver can say which to
+    resume. On an interrupt (Ctrl-C) pending tasks are cancelled and the
+    exception propagates.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending: dict[Any, Task] = {}
     queue = iter(tasks)
+    broken: str | None = None
+
+    def submit(task: Task) -> None:
+        nonlocal broken
+        if broken is None:
+            try:
+                pending[executor.submit(run_task, task)] = task
+                return
+            except Exception as exc:  # the pool broke (a worker died): the rest cannot run
+                broken = f"not run: {type(exc).__name__}: {exc}"
+        on_result(task, TaskFailure(task.name, task.where, broken, ""))
+
     try:
         for task in itertools.islice(queue, window):
-            pending[executor.submit(run_task, task)] = task
+            submit(task)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
@@ -219,7 +234,9 @@ def execute(
                 on_result(task, outcome)
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending[executor.submit(run_task, nxt)] = nxt
+                    submit(nxt)
+        for task in queue:  # left only when the pool broke: each is recorded as not run
+            submit(task)
     except BaseException:
         for future in pending:
             future.cancel()
