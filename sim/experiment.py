@@ -403,6 +403,7 @@ def _experiment(
             )
         done_names = storage.finished_parts(run_dir)
         manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
+        manifest.pop("report", None)  # "pending" while a report was being written
 
     arm_index = {arm: i for i, arm in enumerate(arms)}
     tasks = []
