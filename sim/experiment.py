@@ -346,6 +346,7 @@ def _experiment(
         choose_engine,
         in_worker_bootstrap,
         open_executor,
+        start_method_for,
     )
     from sim.runner import Task, execute
 
@@ -415,13 +416,15 @@ def _experiment(
     todo = [t for t in tasks if t.name not in done_names]
     plan = choose_engine(engine, workers, len(todo))
     used, n_workers = plan.engine, plan.workers
+    # fork instead of spawn when spawned workers would re-run a script's top-level calls
+    start_method = start_method_for(plan.start_method) if used == "local" else None
 
     with contextlib.ExitStack() as stack:
         executor = None
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
                 executor = stack.enter_context(
-                    open_executor(used, n_workers, scheduler, plan.start_method)
+                    open_executor(used, n_workers, scheduler, start_method)
                 )
             except SchedulerUnreachable as exc:
                 raise ScenarioError("--scheduler", str(exc)) from None
@@ -432,8 +435,8 @@ def _experiment(
             tasks = [replace(t, run_dir=folder) for t in tasks]
             todo = [t for t in tasks if t.name not in done_names]
         manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
-        if plan.start_method:
-            manifest["start_method"] = plan.start_method
+        if start_method:
+            manifest["start_method"] = start_method
         if used == "dask" and scheduler:
             manifest["scheduler"] = scheduler
         if run_dir is not None:

@@ -283,3 +283,64 @@ def test_result_files_follow_the_umask(write_yaml, baseline_path, tmp_path):
     names = {p.name for p in files}
     assert {"manifest.json", "summary.json", "report.html"} <= names
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o644)}
+
+
+PLAIN_SCRIPT = """\
+import sim
+
+result = sim.run(
+    "scenarios/unmonitored.yaml", replicates=200, chunk_size=50, workers=2, out={out!r}
+)
+result.runs.to_parquet({table!r})
+print(result.manifest["engine"], result.manifest["start_method"])
+"""
+
+
+@pytest.mark.slow
+def test_a_plain_script_without_a_main_guard_runs_on_worker_processes(tmp_path):
+    """Spawned workers re-import the main script; one without a guard must still work."""
+    script, table = tmp_path / "plain.py", tmp_path / "runs.parquet"
+    script.write_text(PLAIN_SCRIPT.format(out=str(tmp_path / "out"), table=str(table)))
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    engine, method = done.stdout.split()
+    assert engine == "local" and method == "fork"  # spawn would re-run the script's call
+    import pandas as pd
+
+    serial = sim.run(
+        ROOT / "scenarios" / "unmonitored.yaml",
+        replicates=200,
+        chunk_size=50,
+        engine="serial",
+        out=None,
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(table), serial.runs)
+
+
+def _readme_python() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python", text.index("In Python:")) + len("```python")
+    return text[start : text.index("```", start)]
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_runs_as_written(tmp_path):
+    results = ROOT / "results" / "unmonitored"
+    before = set(results.iterdir()) if results.is_dir() else set()
+    script = tmp_path / "readme.py"
+    script.write_text(_readme_python() + "\nprint(len(result.runs), result.path)\n")
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        rows, path = done.stdout.split()
+        assert int(rows) == 2000
+        assert storage.read_json(Path(path) / storage.MANIFEST)["status"] == "complete"
+    finally:  # the example writes under the repository's results/: leave it as it was
+        import shutil
+
+        for folder in set(results.iterdir()) - before if results.is_dir() else ():
+            shutil.rmtree(folder)
