@@ -225,7 +225,9 @@ def _experiment_command(
             )
     except experiment.ExperimentFailed as exc:
         for f in exc.failures[:SHOWN_FAILURES]:
-            err.print(f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False)
+            err.print(
+                f"[bold red]failed:[/] {f['where']}: {f['error']}", highlight=False, soft_wrap=True
+            )
         if len(exc.failures) > SHOWN_FAILURES:
             err.print(f"… and {len(exc.failures) - SHOWN_FAILURES} more (see the manifest)")
         from sim.storage import finished_parts

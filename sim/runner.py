@@ -9,7 +9,9 @@ spread over workers.
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,9 +186,11 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
         write_part(Path(task.run_dir), task.name, table)
         return TaskDone(task.name, len(table))
     except Exception as exc:  # reported to the driver, which carries on
-        return TaskFailure(
-            task.name, task.where, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        full = getattr(exc, "errno", None) == errno.ENOSPC or f"[Errno {errno.ENOSPC}]" in error
+        if full and os.strerror(errno.ENOSPC) not in error:  # pyarrow words it its own way
+            error += f" ({os.strerror(errno.ENOSPC)})"
+        return TaskFailure(task.name, task.where, error, traceback.format_exc())
 
 
 def execute(

@@ -344,3 +344,41 @@ def test_the_readme_python_example_runs_as_written(tmp_path):
 
         for folder in set(results.iterdir()) - before if results.is_dir() else ():
             shutil.rmtree(folder)
+
+
+@pytest.mark.slow
+def test_a_really_full_disk_keeps_its_failure_record_and_resume_completes(
+    write_yaml, baseline_path, tmp_path
+):
+    """A tiny tmpfs fills up part-way; the reserve leaves room for the failure record."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    # 384 KiB: the manifest and the 256 KiB reserve fit, with room for a few parts only
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=384k", "x", disk]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        path = write_yaml(SMALL.format(base=baseline_path).replace("60", "200"))
+        args = ["compare", str(path), "--out", str(disk), "--engine", "serial"]
+        args += ["--chunk-size", "20", "--no-report"]
+        full = CliRunner().invoke(app, args)
+        assert full.exit_code == 1, full.output
+        assert "No space left on device" in full.stderr and "--resume" in full.stderr
+        run_dir = _only_run(disk, "small")
+        manifest = storage.read_json(run_dir / storage.MANIFEST)
+        assert manifest["status"] == "failed" and manifest["failures"]
+        assert not (run_dir / storage.SUMMARY).exists()
+        kept = _parts(run_dir)
+        assert 0 < len(kept) < 20
+
+        subprocess.run(["mount", "-o", "remount,size=8m", "x", disk], check=True)  # space freed
+        resumed = CliRunner().invoke(app, [*args, "--resume", str(run_dir)])
+        assert resumed.exit_code == 0, resumed.output
+        clean = sim.compare(path, out=tmp_path / "clean", engine="serial", chunk_size=20)
+        after = _parts(run_dir)
+        assert after == _parts(clean.path) and all(after[k] == v for k, v in kept.items())
+        assert storage.read_json(run_dir / storage.SUMMARY) == clean.summary_dict
+        assert not _leftovers(run_dir)
+    finally:
+        subprocess.run(["umount", disk], check=True)
