@@ -21,7 +21,9 @@ processes do the same for a LocalCluster.
 
 On SLURM, start a cluster with dask-jobqueue (``pip install truce-sim[slurm]``)
 and point the sweep at its scheduler; workers must see the same results
-folder (a shared file system), since each writes its own Parquet parts::
+folder (a shared file system), since each writes its own Parquet parts. A
+relative ``--out`` is made absolute on the driver before any task is sent, and
+the driver checks every part (and its rows) before it marks the run complete::
 
     from dask_jobqueue import SLURMCluster
     cluster = SLURMCluster(cores=1, processes=1, memory="2GB", walltime="02:00:00")
@@ -51,7 +53,8 @@ CONNECT_TIMEOUT = 5
 #: What to do when worker processes would re-run a script's top-level calls.
 MAIN_GUARD_HINT = (
     "worker processes re-import the main script, and this script calls sim at its top "
-    'level: put the calls under `if __name__ == "__main__":`, or pass engine="serial"'
+    'level: put the calls under `if __name__ == "__main__":` (or use engine="local" '
+    'or "serial")'
 )
 
 
@@ -264,6 +267,8 @@ def open_executor(
                     f"within {CONNECT_TIMEOUT} s ({exc})"
                 ) from None
         else:
+            if main_reruns_in_workers():  # its spawned workers would re-run the script
+                raise RuntimeError(MAIN_GUARD_HINT)
             cluster = LocalCluster(
                 n_workers=workers or default_workers(),
                 threads_per_worker=1,

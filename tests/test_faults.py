@@ -382,3 +382,20 @@ def test_a_really_full_disk_keeps_its_failure_record_and_resume_completes(
         assert not _leftovers(run_dir)
     finally:
         subprocess.run(["umount", disk], check=True)
+
+
+@pytest.mark.slow
+def test_a_plain_script_on_a_local_dask_cluster_says_what_to_do(tmp_path):
+    """Dask's workers are always spawned: the script is told to add the guard, before any write."""
+    script = tmp_path / "plain_dask.py"
+    out = str(tmp_path / "out")
+    script.write_text(
+        f"import sim\nsim.run('scenarios/unmonitored.yaml', engine='dask', out={out!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert 'if __name__ == "__main__":' in last and "Nanny" not in done.stderr
+    assert not (tmp_path / "out").exists()
