@@ -399,3 +399,35 @@ def test_a_plain_script_on_a_local_dask_cluster_says_what_to_do(tmp_path):
     last = done.stderr.strip().splitlines()[-1]
     assert 'if __name__ == "__main__":' in last and "Nanny" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_disk_that_fills_as_the_summary_is_written_is_one_message(
+    write_yaml, baseline_path, tmp_path
+):
+    """The driver's own write fails: no traceback, no summary, the run stays resumable."""
+    import sim.storage
+
+    path = write_yaml(SMALL.format(base=baseline_path))
+    out = tmp_path / "out"
+    args = ["compare", str(path), "--out", str(out), "--engine", "serial", "--chunk-size", "20"]
+    real = sim.storage.atomic_write_bytes
+
+    def full_for_the_summary(target, data):
+        if Path(target).name == storage.SUMMARY:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        return real(target, data)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sim.storage, "atomic_write_bytes", full_for_the_summary)
+        full = CliRunner().invoke(app, [*args, "--no-report"])
+    assert full.exit_code == 1, full.output
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0] and "--resume" in lines[0]
+    run_dir = _only_run(out, "small")
+    assert storage.read_json(run_dir / storage.MANIFEST)["status"] == "running"
+    assert not (run_dir / storage.SUMMARY).exists()
+
+    done = CliRunner().invoke(app, resume_flag([*args, "--resume"]))
+    assert done.exit_code == 0, done.output
+    assert storage.read_json(run_dir / storage.MANIFEST)["status"] == "complete"
+    assert (run_dir / storage.SUMMARY).is_file() and (run_dir / "report.html").is_file()
