@@ -344,6 +344,8 @@ def test_the_readme_python_example_runs_as_written(tmp_path):
 
         for folder in set(results.iterdir()) - before if results.is_dir() else ():
             shutil.rmtree(folder)
+        if not before and results.is_dir():
+            results.rmdir()
 
 
 @pytest.mark.slow
