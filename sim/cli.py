@@ -83,6 +83,10 @@ ChunkSize = Annotated[
 ]
 
 
+#: Failed chunks listed one by one before the summary line.
+SHOWN_FAILURES = 5
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one error line on stderr and exit (no traceback).
 
@@ -240,24 +244,39 @@ def _experiment_command(
                 resume=True if resume == "latest" else resume,
                 chunk_size=chunk_size,
                 keep_runs=False,
+                report=not no_report,
                 **options,
             )
     except experiment.ExperimentFailed as exc:
-        for f in exc.failures:
+        for f in exc.failures[:SHOWN_FAILURES]:
             err.print(
                 Text("failed:", style="bold red"),
                 plain(f"{f['where']}: {f['error']}"),
                 highlight=False,
+                soft_wrap=True,
             )
+        if len(exc.failures) > SHOWN_FAILURES:
+            err.print(f"… and {len(exc.failures) - SHOWN_FAILURES} more (see the manifest)")
         from sim.storage import finished_parts
 
         path = exc.result.path
+        if path is None:
+            fail(f"{len(exc.failures)} chunk(s) failed; nothing was stored", code=1)
         kept = (
             "the rest is stored in" if finished_parts(path) else "none finished; the manifest is in"
         )
+        full = any("No space left" in f["error"] for f in exc.failures)
+        fix = "Free some space" if full else "Fix the cause"
         fail(
             f"{len(exc.failures)} chunk(s) failed; {kept} {path}. "
-            f"Fix the cause and re-run with --resume {exc.result.path}",
+            f"{fix} and re-run with --resume {path}",
+            code=1,
+        )
+    except OSError as exc:  # the driver's own writes: a full disk, a folder gone
+        where = f" {exc.filename}" if exc.filename else ""
+        fail(
+            f"cannot write the results{where}: {exc.strerror or exc}. Free some space (or fix "
+            "the folder) and re-run the same command with --resume to complete it.",
             code=1,
         )
     except KeyboardInterrupt:
@@ -266,11 +285,9 @@ def _experiment_command(
             "to complete it.",
             code=130,
         )
-    report = None
-    if not no_report:
-        report, note = experiment.write_report(result)
-        if note:
-            err.print(f"note: {printable(note)}", highlight=False, markup=False)
+    report = result.report
+    if result.report_note:
+        err.print(f"note: {printable(result.report_note)}", highlight=False, markup=False)
     summary = result.summary_dict
     if as_json:
         emit_json(
