@@ -83,6 +83,10 @@ ChunkSize = Annotated[
 ]
 
 
+#: Failed chunks listed one by one before the summary line.
+SHOWN_FAILURES = 5
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one error line on stderr and exit (no traceback).
 
@@ -207,8 +211,9 @@ def _experiment_command(
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
     from rich.text import Text
 
-    from sim.experiment import study as experiment
     from sim.present import terminal as display
+
+    from sim.experiment import study as experiment
     from sim.present.terminal import plain, printable
 
     flags = {
@@ -241,24 +246,39 @@ def _experiment_command(
                 resume=True if resume == "latest" else resume,
                 chunk_size=chunk_size,
                 keep_runs=False,
+                report=not no_report,
                 **options,
             )
     except experiment.ExperimentFailed as exc:
-        for f in exc.failures:
+        for f in exc.failures[:SHOWN_FAILURES]:
             err.print(
                 Text("failed:", style="bold red"),
                 plain(f"{f['where']}: {f['error']}"),
                 highlight=False,
+                soft_wrap=True,
             )
+        if len(exc.failures) > SHOWN_FAILURES:
+            err.print(f"… and {len(exc.failures) - SHOWN_FAILURES} more (see the manifest)")
         from sim.experiment.storage import finished_parts
 
         path = exc.result.path
+        if path is None:
+            fail(f"{len(exc.failures)} chunk(s) failed; nothing was stored", code=1)
         kept = (
             "the rest is stored in" if finished_parts(path) else "none finished; the manifest is in"
         )
+        full = any("No space left" in f["error"] for f in exc.failures)
+        fix = "Free some space" if full else "Fix the cause"
         fail(
             f"{len(exc.failures)} chunk(s) failed; {kept} {path}. "
-            f"Fix the cause and re-run with --resume {exc.result.path}",
+            f"{fix} and re-run with --resume {path}",
+            code=1,
+        )
+    except OSError as exc:  # the driver's own writes: a full disk, a folder gone
+        where = f" {exc.filename}" if exc.filename else ""
+        fail(
+            f"cannot write the results{where}: {exc.strerror or exc}. Free some space (or fix "
+            "the folder) and re-run the same command with --resume to complete it.",
             code=1,
         )
     except KeyboardInterrupt:
@@ -267,11 +287,9 @@ def _experiment_command(
             "to complete it.",
             code=130,
         )
-    report = None
-    if not no_report:
-        report, note = experiment.write_report(result)
-        if note:
-            err.print(f"note: {printable(note)}", highlight=False, markup=False)
+    report = result.report
+    if result.report_note:
+        err.print(f"note: {printable(result.report_note)}", highlight=False, markup=False)
     summary = result.summary_dict
     if as_json:
         emit_json(
@@ -366,8 +384,8 @@ def list_scenarios(
     """Show the bundled scenarios with their one-line descriptions."""
     from rich.table import Table
 
-    from sim.present.terminal import plain
     from sim.scenario.catalog import scenario_dir, scenario_files, summary_line
+    from sim.present.terminal import plain
 
     folder = directory or scenario_dir()
     table = Table(title=plain(f"Scenarios in {folder}"), title_justify="left")
@@ -450,8 +468,8 @@ def hindcast(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Hold the model against history: simulated vs observed truce durations and stylized facts."""
-    from sim.experiment.storage import new_run_dir
     from sim.validation import hindcast as hc
+    from sim.experiment.storage import new_run_dir
 
     result = hc.hindcast(dirs, replicates=replicates)
     report = hc.write_report(result, new_run_dir(out_dir, "hindcast") / "report.html")
@@ -485,8 +503,8 @@ def calibrate(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Fit the global constants to the historical truces and stylized facts (ABC rejection)."""
-    from sim.present.terminal import progress_bar
     from sim.validation import calibrate as cal
+    from sim.present.terminal import progress_bar
 
     if accept <= 0:
         fail("--accept must be above 0")

@@ -185,3 +185,81 @@ def test_apply_levers(monitored):
     for bad in ({"coverage": 1.5}, {"lead_time": 91}, {"air_forces": 2.5}, {"nope": 1}):
         with pytest.raises(ScenarioError):
             app.apply_levers(scenario, bad)
+
+
+def _positions(lever, scenario):
+    low, high, is_int = app.lever_bounds(lever, scenario)
+    return (low, (low + high) // 2 if is_int else (low + high) / 2, high)
+
+
+# Levers that set one field (the others set an average, clipped to 0-1 per actor).
+EXACT = ("coverage", "loophole_width", "deconfliction", "air_forces", "lead_time")
+SIMULATED = ("truce", "government", "factions", "excluded", "sponsors", "monitors", "deconfliction")
+
+
+def _slider_settings(keys=None, middle=True, switch=True):
+    """(scenario, lever, value, monitoring, applied) for every bundled scenario the page offers."""
+    for path in app.scenario_files(app.scenario_dir()):
+        base = app.load_scenario(path)
+        for lever in app.LEVERS:
+            if keys and lever.key not in keys:
+                continue
+            low, mid, high = _positions(lever, base)
+            for value in (low, mid, high) if middle else (low, high):
+                for monitoring in (True, False) if switch else (base.monitors is not None,):
+                    levers = {**app.lever_values(base), lever.key: value, "monitoring": monitoring}
+                    yield base, lever, value, monitoring, app.apply_levers(base, levers)
+
+
+@pytest.mark.slow
+def test_every_slider_position_runs():
+    # Every bundled scenario, every lever at its minimum, middle and maximum,
+    # the monitoring switch on and off: what a slider move does on the page
+    # (apply_levers, a new live truce, Step, the banner and the log) works.
+    # The charts are drawn in the next test (plotly is too slow for all ~600).
+    seen = 0
+    for _base, lever, value, monitoring, scenario in _slider_settings():
+        assert app.lever_values(scenario)["monitoring"] is monitoring
+        if lever.key in EXACT and (monitoring or lever.key != "coverage"):
+            assert app.lever_values(scenario)[lever.key] == pytest.approx(value)
+        truce = app.LiveTruce(app.TruceSetup(scenario))
+        app.status(truce)
+        for _ in range(10):
+            if not truce.running:
+                break
+            truce.step()
+        app.status(truce)
+        app.log_lines(truce.trace_tables()[1], scenario)
+        seen += 1
+    assert seen == 2 * 3 * len(app.LEVERS) * len(app.scenario_files(app.scenario_dir()))
+
+
+@pytest.mark.slow
+def test_slider_ends_draw_every_chart():
+    # The charts at the ends of the sliders that change what they draw: the
+    # lead time (0: nothing recorded before day 1) and the foreign air forces
+    # (from the sponsors that fly to the schema's maximum), for every bundled
+    # scenario; the same truce is drawn once.
+    drawn = set()
+    for _base, _lever, _value, _monitoring, scenario in _slider_settings(
+        ("lead_time", "air_forces"), middle=False, switch=False
+    ):
+        key = scenario.model_dump_json(include=set(SIMULATED))
+        if key not in drawn:
+            drawn.add(key)
+            _draw_the_page(scenario)
+    assert len(drawn) > 10
+
+
+def _draw_the_page(scenario):
+    truce = app.LiveTruce(app.TruceSetup(scenario))
+    assert "(day 0)" in app.timeline_figure(truce).layout.title.text  # before Step
+    for _ in range(20):
+        if not truce.running:
+            break
+        truce.step()
+    assert f"(day {truce.day})" in app.timeline_figure(truce).layout.title.text
+    runs = app.ensemble_runs(scenario, replicates=8, seed=1)
+    fig = app.ensemble_figure(runs, runs)
+    assert len(fig.data) > 0
+    assert app.ensemble_sentence(runs, runs).endswith("%)")

@@ -344,3 +344,66 @@ def test_bad_scenario_shows_the_message(browser_page, tmp_path):
         assert "Traceback (most recent call last)" not in page.inner_text("body")
         page.wait_for_selector("#loader-container", state="detached")  # Solara's splash fades
         _shoot(page, tmp_path, "classroom-bad-scenario.png")
+
+
+def _move_and_redraw(page, label: str, key: str) -> str:
+    """Step once, press ``key`` on a slider; wait for the new truce's day-0 timeline."""
+    _button(page, "Step").click()
+    _wait_status(page, "day 1\\b")
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot .gtitle')?.textContent.includes('(day 1)')",
+        timeout=30_000,
+    )
+    slider = _slider(page, label)
+    slider.focus()
+    slider.press(key)
+    # A lever change builds a new truce: the banner and the timeline go back to day 0.
+    _wait_status(page, "day 0")
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot .gtitle')?.textContent.includes('(day 0)')",
+        timeout=30_000,
+    )
+    page.wait_for_selector(".truce-ensemble", timeout=60_000)
+    body = page.inner_text("body")
+    for bad in ("Traceback", "Error", "KeyError", "outside the allowed range", "fewer than"):
+        assert bad not in body, f"{label} {key}: {bad!r} on the page"
+    assert page.locator(".v-alert").count() == 0, f"{label} {key}: an alert on the page"
+    return slider.get_attribute("aria-valuenow")
+
+
+def test_slider_ends_keep_the_page(browser_page, tmp_path):
+    # The sliders' ends are values the model accepts: lead time 0 (nothing
+    # recorded before day 1) and the foreign air forces from the sponsors that
+    # fly (2 in the baseline, which has 4) to the schema's 20.
+    from sim.app.page import LEVER_BY_KEY, lever_bounds
+    from sim.scenario.schema import load_scenario
+
+    base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    low, high, _ = lever_bounds(LEVER_BY_KEY["air_forces"], base)
+    assert 0 < low < base.deconfliction.air_forces
+    page = browser_page
+    for url in _serve(tmp_path, "scenarios/baseline.yaml"):
+        page.goto(url, timeout=90_000)
+        page.wait_for_selector(".js-plotly-plot .gtitle", timeout=90_000)
+        page.wait_for_selector(".truce-ensemble", timeout=60_000)
+        page.wait_for_selector("#loader-container", state="detached")
+        # The baseline's lead time shades the days before the start.
+        before_start = (
+            "() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+            ".some(t => t.textContent === 'before the start')"
+        )
+        assert page.evaluate(before_start)
+
+        assert _move_and_redraw(page, "Lead time", "Home") == "0"
+        assert _slider(page, "Lead time").get_attribute("aria-valuemin") == "0"
+        assert not page.evaluate(before_start)  # redrawn without lead days
+        _button(page, "Step").click()
+        _wait_status(page, "day 1\\b")
+
+        forces = _slider(page, "Foreign air forces")
+        assert forces.get_attribute("aria-valuemin") == str(low)
+        assert forces.get_attribute("aria-valuemax") == str(high)
+        assert _move_and_redraw(page, "Foreign air forces", "Home") == str(low)
+        assert _move_and_redraw(page, "Foreign air forces", "End") == str(high)
+        _shoot(page, tmp_path, "classroom-slider-ends.png")
+        assert page.errors == []

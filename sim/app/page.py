@@ -15,8 +15,9 @@ threads switch, a model-parameter card, a step counter) that no argument
 turns off, and a classroom projector needs none of them.
 
 The sliders are the levers a class argues about. Their bounds come from the
-scenario schema (:func:`sim.scenario.schema.field_table`), so a value the model would
-reject cannot be set; :func:`apply_levers` refuses one with a
+scenario schema (the fields' ``ge``/``le`` constraints, and its cross-field
+rules for the scenario shown: see :func:`lever_bounds`), so a value the model
+would reject cannot be set; :func:`apply_levers` refuses one with a
 :class:`~sim.scenario.schema.ScenarioError` too. Lever values that stand for several
 actors (entanglement of the factions, war fatigue of the parties, sponsors'
 leverage and commitment) set their average: each actor's value is scaled so
@@ -28,9 +29,9 @@ Visualisation only: the model knows nothing of this page.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,21 +42,17 @@ import numpy as np
 import pandas as pd
 import solara
 import traitlets
+from annotated_types import Ge, Le
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from sim.experiment.runner import forget, run_one
+from sim.scenario.catalog import scenario_dir, scenario_files
+from sim.scenario.schema import ORIGINS, Scenario, ScenarioError, load_scenario, validate
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day, with_text
-from sim.scenario.catalog import scenario_dir, scenario_files
-from sim.scenario.schema import (
-    ORIGINS,
-    Scenario,
-    ScenarioError,
-    field_table,
-    load_scenario,
-    validate,
-)
+from sim.experiment.runner import forget, run_one
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"
@@ -161,18 +158,60 @@ LEVERS: tuple[Lever, ...] = (
 """The sliders, in page order (the monitoring switch comes first)."""
 
 LEVER_BY_KEY = {lever.key: lever for lever in LEVERS}
-_BETWEEN = re.compile(r"between (-?[\d.]+) and (-?[\d.]+)")
 
 
-def lever_bounds(lever: Lever) -> tuple[float, float, bool]:
-    """The schema's range for a lever: (low, high, whole numbers only)."""
-    row = next(r for r in field_table() if r["path"] == lever.path)
-    match = _BETWEEN.search(row["expected"])
-    if match is None:
-        raise ValueError(f"{lever.path} has no range in the schema: {row['expected']}")
-    is_int = "whole number" in row["expected"]
-    low, high = float(match.group(1)), float(match.group(2))
-    return (int(low), int(high), True) if is_int else (low, high, False)
+def _lever_field(lever: Lever) -> FieldInfo:
+    """The pydantic field a lever sets (``factions[].entanglement``: a faction's)."""
+    model: Any = Scenario
+    *sections, name = lever.path.replace("[]", "").split(".")
+    for section in sections:
+        model = _model_in(model.model_fields[section].annotation)
+    return model.model_fields[name]
+
+
+def _model_in(annotation: Any) -> type[BaseModel]:
+    """The config class in a field's annotation (``Monitors | None``, ``tuple[Faction, ...]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        try:
+            return _model_in(arg)
+        except TypeError:
+            continue
+    raise TypeError(f"no config class in {annotation!r}")
+
+
+def sponsors_that_fly(scenario: Scenario) -> int:
+    """The fewest foreign air forces ``scenario`` allows: one per sponsor that flies.
+
+    The cross-field rule of :func:`sim.scenario.schema.reference_problems` on
+    ``deconfliction.air_forces``; the levers do not change the sponsors, so it is
+    the slider's minimum for the whole page.
+    """
+    return sum(bool(sp.air_force) for sp in scenario.sponsors)
+
+
+def lever_bounds(lever: Lever, scenario: Scenario | None = None) -> tuple[float, float, bool]:
+    """The range a lever's slider offers: (low, high, whole numbers only).
+
+    The bounds are the ``ge``/``le`` constraints of the pydantic field the lever
+    sets; given ``scenario``, the cross-field rules of the schema raise the
+    minimum where they apply (foreign air forces: at least the sponsors that
+    fly). Every value in the range is one :func:`apply_levers` accepts.
+
+    Raises:
+        ValueError: if the field has no lower or upper bound (no slider can be made).
+    """
+    field = _lever_field(lever)
+    low = next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
+    high = next((m.le for m in field.metadata if isinstance(m, Le)), None)
+    if low is None or high is None:
+        raise ValueError(f"{lever.path} has no range (ge and le) in the schema")
+    if lever.key == "air_forces" and scenario is not None:
+        low = max(low, sponsors_that_fly(scenario))
+    if field.annotation is int:
+        return int(low), int(high), True
+    return float(low), float(high), False
 
 
 def _mean(values: list[float], fallback: float) -> float:
@@ -218,7 +257,8 @@ def apply_levers(scenario: Scenario, levers: Mapping[str, Any]) -> Scenario:
         A validated scenario.
 
     Raises:
-        ScenarioError: for an unknown lever or a value outside the schema's range.
+        ScenarioError: for an unknown lever or a value outside the range of
+            :func:`lever_bounds` for ``scenario``.
     """
     data = scenario.model_dump()
     for key, value in levers.items():
@@ -229,7 +269,7 @@ def apply_levers(scenario: Scenario, levers: Mapping[str, Any]) -> Scenario:
             raise ScenarioError(
                 "<app>", f"unknown lever; valid: {', '.join(LEVER_BY_KEY)}", field=key
             )
-        low, high, is_int = lever_bounds(lever)
+        low, high, is_int = lever_bounds(lever, scenario)
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
@@ -416,6 +456,8 @@ def timeline_figure(model: CeasefireModel, width: int | None = None):
     from sim.present.charts import timeline_chart
 
     days, events = model.trace_tables()
+    if days.empty:  # day 0 of a truce without lead time: nothing recorded yet
+        days = pd.DataFrame({"day": pd.Series(dtype=int)})
     fig = timeline_chart(days, with_text(events, model.scenario))
     first = int(days["day"].min()) if len(days) else 0
     last = max(int(model.day), 14)
@@ -725,7 +767,7 @@ def LeverPanel(base: Scenario, levers: solara.Reactive[dict], on_change):
             label="Monitoring mission", value=values["monitoring"], on_value=setter("monitoring")
         )
         for lever in LEVERS:
-            low, high, is_int = lever_bounds(lever)
+            low, high, is_int = lever_bounds(lever, base)
             disabled = (lever.key == "coverage" and not values["monitoring"]) or (
                 lever.key in ("leverage", "commitment") and not base.sponsors
             )

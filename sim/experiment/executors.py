@@ -14,9 +14,16 @@ Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
 
 Nothing is started at import time; heavy imports happen inside :func:`open_executor`.
 
+Local worker processes watch the process that started them and exit when it
+is gone (:func:`watch_parent`), so a driver killed outright (``kill -9``, the
+OOM killer) leaves no worker running and writing. Dask's own worker
+processes do the same for a LocalCluster.
+
 On SLURM, start a cluster with dask-jobqueue (``pip install truce-sim[slurm]``)
 and point the sweep at its scheduler; workers must see the same results
-folder (a shared file system), since each writes its own Parquet parts::
+folder (a shared file system), since each writes its own Parquet parts. A
+relative ``--out`` is made absolute on the driver before any task is sent, and
+the driver checks every part (and its rows) before it marks the run complete::
 
     from dask_jobqueue import SLURMCluster
     cluster = SLURMCluster(cores=1, processes=1, memory="2GB", walltime="02:00:00")
@@ -28,6 +35,10 @@ folder (a shared file system), since each writes its own Parquet parts::
 from __future__ import annotations
 
 import os
+import re
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -36,6 +47,19 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("local", "serial", "dask")
+#: Seconds to wait for a Dask scheduler given by address before giving up.
+CONNECT_TIMEOUT = 5
+
+#: What to do when worker processes would re-run a script's top-level calls.
+MAIN_GUARD_HINT = (
+    "worker processes re-import the main script, and this script calls sim at its top "
+    'level: put the calls under `if __name__ == "__main__":` (or use engine="local" '
+    'or "serial")'
+)
+
+
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler given by address did not answer in time."""
 
 
 def default_workers() -> int:
@@ -134,6 +158,65 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
+def watch_parent(parent: int, interval: float = 0.2) -> None:
+    """In a worker process: exit at once when process ``parent`` is no longer our parent.
+
+    A pool's workers otherwise outlive a driver killed with SIGKILL: they
+    finish the task in hand (writing its part) and then wait forever. A
+    daemon thread polls ``os.getppid()``, which changes when the parent dies
+    and the worker is re-parented. Used as the pool's ``initializer``.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="truce-watch-parent", daemon=True).start()
+
+
+def main_reruns_in_workers() -> bool:
+    """Whether ``spawn``-started workers would re-run calls at the main script's top level.
+
+    A plain script (``python script.py``) is re-imported by every spawned
+    worker; without an ``if __name__ == "__main__":`` guard its calls to
+    :func:`sim.run` would start again there. Scripts run with ``-m``,
+    interactive sessions and notebooks are not re-run.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        return False
+    path = getattr(main, "__file__", None)
+    if not path:
+        return False
+    try:
+        source = Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"""__name__\s*==\s*['"]__main__['"]""", source) is None
+
+
+def in_worker_bootstrap() -> bool:
+    """Whether this process is a spawned worker still importing the main script."""
+    import multiprocessing
+
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def start_method_for(method: str | None) -> str:
+    """``method`` (default ``spawn``), or ``fork`` when spawn would re-run the main script.
+
+    Raises:
+        RuntimeError: if spawn would re-run the script and fork is not available.
+    """
+    method = method or "spawn"
+    if method != "fork" and main_reruns_in_workers():
+        if "fork" not in _start_methods():
+            raise RuntimeError(MAIN_GUARD_HINT)
+        return "fork"
+    return method
+
+
 @contextmanager
 def open_executor(
     engine: str = "local",
@@ -148,7 +231,12 @@ def open_executor(
         workers: processes (``local``) or LocalCluster workers (``dask``).
         scheduler: address of a running Dask scheduler; without it a
             LocalCluster is started for the run.
-        start_method: ``"spawn"`` (default) or ``"fork"`` for local processes.
+        start_method: ``"spawn"`` (default) or ``"fork"`` for local processes
+            (see :func:`start_method_for`).
+
+    Raises:
+        SchedulerUnreachable: if ``scheduler`` does not answer within
+            :data:`CONNECT_TIMEOUT` seconds or is not a valid address.
     """
     if engine == "serial":
         yield SerialExecutor()
@@ -158,7 +246,9 @@ def open_executor(
 
         pool = ProcessPoolExecutor(
             max_workers=workers or default_workers(),
-            mp_context=multiprocessing.get_context(start_method or "spawn"),
+            mp_context=multiprocessing.get_context(start_method_for(start_method)),
+            initializer=watch_parent,
+            initargs=(os.getpid(),),
         )
         try:
             yield pool
@@ -169,8 +259,16 @@ def open_executor(
 
         cluster = None
         if scheduler:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            except (OSError, ValueError, TypeError) as exc:
+                raise SchedulerUnreachable(
+                    f"cannot reach the Dask scheduler at {scheduler} "
+                    f"within {CONNECT_TIMEOUT} s ({exc})"
+                ) from None
         else:
+            if main_reruns_in_workers():  # its spawned workers would re-run the script
+                raise RuntimeError(MAIN_GUARD_HINT)
             cluster = LocalCluster(
                 n_workers=workers or default_workers(),
                 threads_per_worker=1,

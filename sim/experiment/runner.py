@@ -9,7 +9,9 @@ spread over workers.
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,9 +186,11 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
         write_part(Path(task.run_dir), task.name, table)
         return TaskDone(task.name, len(table))
     except Exception as exc:  # reported to the driver, which carries on
-        return TaskFailure(
-            task.name, task.where, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        full = getattr(exc, "errno", None) == errno.ENOSPC or f"[Errno {errno.ENOSPC}]" in error
+        if full and os.strerror(errno.ENOSPC) not in error:  # pyarrow words it its own way
+            error += f" ({os.strerror(errno.ENOSPC)})"
+        return TaskFailure(task.name, task.where, error, traceback.format_exc())
 
 
 def execute(
@@ -198,16 +202,31 @@ def execute(
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
     Results are handed to ``on_result`` in completion order. A bounded window
-    keeps memory flat however many tasks there are. On an interrupt
-    (Ctrl-C) pending tasks are cancelled and the exception propagates.
+    keeps memory flat however many tasks there are. A task whose worker died
+    is a :class:`TaskFailure`; once the pool is broken, the tasks not yet
+    submitted are failures too ("not run"), so the driver can say which to
+    resume. On an interrupt (Ctrl-C) pending tasks are cancelled and the
+    exception propagates.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending: dict[Any, Task] = {}
     queue = iter(tasks)
+    broken: str | None = None
+
+    def submit(task: Task) -> None:
+        nonlocal broken
+        if broken is None:
+            try:
+                pending[executor.submit(run_task, task)] = task
+                return
+            except Exception as exc:  # the pool broke (a worker died): the rest cannot run
+                broken = f"not run: {type(exc).__name__}: {exc}"
+        on_result(task, TaskFailure(task.name, task.where, broken, ""))
+
     try:
         for task in itertools.islice(queue, window):
-            pending[executor.submit(run_task, task)] = task
+            submit(task)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
@@ -219,7 +238,9 @@ def execute(
                 on_result(task, outcome)
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending[executor.submit(run_task, nxt)] = nxt
+                    submit(nxt)
+        for task in queue:  # left only when the pool broke: each is recorded as not run
+            submit(task)
     except BaseException:
         for future in pending:
             future.cancel()

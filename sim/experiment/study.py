@@ -6,19 +6,21 @@ usable in a notebook (``.runs``, ``.summary()``).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from sim.experiment import storage
+from sim.scenario.schema import Scenario
+from sim.model.model import resolve_scenario
 from sim.experiment.provenance import now, stamp
 from sim.experiment.runner import CHUNK_SIZE, chunks
-from sim.model.model import resolve_scenario
-from sim.scenario.schema import Scenario
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -32,6 +34,8 @@ class Result:
     manifest: dict[str, Any]
     path: Path | None = None
     summary_dict: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None
+    report_note: str | None = None
 
     @property
     def by(self) -> str:
@@ -131,6 +135,7 @@ def run(
     scheduler: str | None = None,
     resume: str | Path | bool | None = None,
     keep_runs: bool = True,
+    report: bool = False,
 ) -> Result:
     """Simulate one scenario and (unless ``out`` is None) store the result.
 
@@ -149,6 +154,15 @@ def run(
             folder of this experiment under ``out``.
         keep_runs: load the runs table into ``Result.runs`` (False keeps
             memory flat for huge runs; read it later with ``Result.load_runs()``).
+        report: also write ``report.html`` (``Result.report``) before the run
+            is marked complete, so that ``resume`` finishes a report cut short.
+
+    Raises:
+        ScenarioError: for bad settings, a results root that cannot be
+            written, or a Dask scheduler that does not answer; nothing is
+            written then.
+        ExperimentFailed: if chunks failed or their parts are missing; the
+            finished parts are kept and ``resume`` completes the run.
     """
     return _experiment("run", scenario, **_args(locals()))
 
@@ -167,6 +181,7 @@ def compare(
     scheduler: str | None = None,
     resume: str | Path | bool | None = None,
     keep_runs: bool = True,
+    report: bool = False,
 ) -> Result:
     """Run the scenario's ``compare:`` arms on common random numbers.
 
@@ -192,6 +207,7 @@ def sweep(
     scheduler: str | None = None,
     resume: str | Path | bool | None = None,
     keep_runs: bool = True,
+    report: bool = False,
 ) -> Result:
     """Run every design point of the scenario's ``sweep:`` block.
 
@@ -209,8 +225,20 @@ def _args(local: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in local.items() if k != "scenario"}
 
 
-#: Columns the summary needs; read alone so that memory stays flat.
-SUMMARY_COLUMNS = ("arm", "point", "horizon", "collapsed", "collapse_day", "days_held", "cause")
+#: Columns the summary needs; read alone so that memory stays flat. ``chunk`` and
+#: ``replicate`` are the keys that pair the arms' truces (common random numbers):
+#: without them the comparisons would fall back to independent-samples intervals.
+SUMMARY_COLUMNS = (
+    "arm",
+    "point",
+    "chunk",
+    "replicate",
+    "horizon",
+    "collapsed",
+    "collapse_day",
+    "days_held",
+    "cause",
+)
 
 
 def _strip(scenario: Scenario) -> Scenario:
@@ -232,9 +260,64 @@ def _find_resumable(out: str | Path, name: str, identity: dict[str, Any]) -> Pat
             manifest = storage.read_json(path)
         except ValueError:
             continue
-        if manifest.get("status") != "complete" and _identity(manifest) == identity:
+        unfinished = manifest.get("status") != "complete" or manifest.get("report") == "pending"
+        if unfinished and _identity(manifest) == identity:
             return folder
     return None
+
+
+def _results_root(out: str | Path) -> Path:
+    """``out`` as an absolute folder (workers may run elsewhere), checked before any write."""
+    from sim.scenario.schema import ScenarioError
+
+    root = Path(out).expanduser().absolute()
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ScenarioError("--out", f"{folder} is a file, not a folder")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ScenarioError("--out", f"cannot write in {folder} (permission denied)")
+            break
+    return root
+
+
+def _new_run_dir(root: Path, name: str) -> Path:
+    """A fresh results folder under ``root``; a clear error (and nothing left) if it cannot be."""
+    from sim.scenario.schema import ScenarioError
+
+    missing = [p for p in (root / storage.slug(name), root, *root.parents) if not p.exists()]
+    try:
+        return storage.new_run_dir(root, name)
+    except OSError as exc:
+        for folder in missing:  # deepest first: remove only what this call created
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        message = f"cannot create a results folder under {root}: {exc}"
+        raise ScenarioError("--out", message) from None
+
+
+def _check_parts(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dict[str, str]]:
+    """A failure for every task whose part is missing or short (e.g. written elsewhere)."""
+    problems = []
+    for task in tasks:
+        if task.name in failed:
+            continue
+        path = storage.part_path(run_dir, task.name)
+        rows = storage.part_rows(path)
+        if rows == task.chunk.size:
+            continue
+        error = (
+            f"part {path} is missing (do the workers see this results folder?)"
+            if rows is None
+            else f"part {path} holds {rows} rows, not {task.chunk.size}"
+        )
+        problems.append({"part": task.name, "where": task.where, "error": error, "traceback": ""})
+    return problems
+
+
+def _compact(failures: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The failure record kept small: the first traceback only (a full disk has little room)."""
+    return [f if i == 0 else {**f, "traceback": ""} for i, f in enumerate(failures)]
 
 
 def _experiment(
@@ -252,15 +335,30 @@ def _experiment(
     scheduler: str | None,
     resume: str | Path | bool | None,
     keep_runs: bool,
+    report: bool = False,
 ) -> Result:
-    from sim.experiment.executors import ENGINES, choose_engine, open_executor
-    from sim.experiment.runner import Task, execute
-    from sim.scenario.designs import design_table, expand
     from sim.scenario.schema import ScenarioError
+    from sim.scenario.designs import design_table, expand
+    from sim.experiment.executors import (
+        ENGINES,
+        MAIN_GUARD_HINT,
+        SchedulerUnreachable,
+        choose_engine,
+        in_worker_bootstrap,
+        open_executor,
+        start_method_for,
+    )
+    from sim.experiment.runner import Task, execute
 
+    if in_worker_bootstrap():  # a spawned worker re-running a script without a main guard
+        raise RuntimeError(MAIN_GUARD_HINT)
     if engine not in ENGINES:
         raise ScenarioError(
             "--engine", f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})"
+        )
+    if scheduler and engine != "dask":
+        raise ScenarioError(
+            "--scheduler", f"a scheduler address needs --engine dask, not --engine {engine}"
         )
     resolved = resolve_scenario(scenario, overrides or {})
     seed = resolved.seed if seed is None else seed
@@ -276,22 +374,23 @@ def _experiment(
     design = design_table(rows)
     manifest = manifest_for(resolved, seed, replicates, chunk_size, kind, arms=arms, design=design)
     manifest["tasks"] = len(rows) * len(cs)
+    root = _results_root(out) if out is not None else None
 
     run_dir: Path | None = None
     done_names: set[str] = set()
     if resume:
-        if out is None and resume is True:
+        if root is None and resume is True:
             raise ScenarioError("--resume", "nothing to resume without a results folder")
         run_dir = (
-            _find_resumable(out, resolved.name, _identity(manifest))
+            _find_resumable(root, resolved.name, _identity(manifest))
             if resume is True
-            else Path(resume)
+            else Path(resume).expanduser().absolute()
         )
         if run_dir is None:
             raise ScenarioError(
                 "--resume",
                 f"no unfinished {kind} of '{resolved.name}' with "
-                f"these settings under {Path(out) / storage.slug(resolved.name)}",
+                f"these settings under {root / storage.slug(resolved.name)}",
             )
         if not (run_dir / storage.MANIFEST).is_file():
             raise ScenarioError(run_dir, "not a results folder (no manifest.json)")
@@ -305,69 +404,91 @@ def _experiment(
             )
         done_names = storage.finished_parts(run_dir)
         manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
-    elif out is not None:
-        run_dir = storage.new_run_dir(out, resolved.name)
+        manifest.pop("report", None)  # "pending" while a report was being written
 
     arm_index = {arm: i for i, arm in enumerate(arms)}
-    folder = str(run_dir) if run_dir is not None else None
     tasks = []
     for row in sorted(rows, key=lambda r: arm_index[r.arm]):  # arm-major, rows' order within
         scen = resolve_scenario(base, row.overrides)  # base itself when there are none
         params = tuple(row.parameters.items())  # empty unless swept
         i = arm_index[row.arm]
-        tasks += [Task(scen, seed, c, row.arm, i, row.point, params, folder) for c in cs]
+        tasks += [Task(scen, seed, c, row.arm, i, row.point, params) for c in cs]
     todo = [t for t in tasks if t.name not in done_names]
     plan = choose_engine(engine, workers, len(todo))
     used, n_workers = plan.engine, plan.workers
-    manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
-    if plan.start_method:
-        manifest["start_method"] = plan.start_method
-    if used == "dask" and scheduler:
-        manifest["scheduler"] = scheduler
-    if run_dir is not None:
-        storage.write_json(run_dir / storage.MANIFEST, manifest)
+    # fork instead of spawn when spawned workers would re-run a script's top-level calls
+    start_method = start_method_for(plan.start_method) if used == "local" else None
 
-    total = replicates * len(rows)
-    done = total - sum(t.chunk.size for t in todo)
-    tables: dict[str, pd.DataFrame] = {}
-    failures: list[dict[str, str]] = []
-    if progress:
-        progress(done, total)
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if todo:  # up before any folder is made: a cluster that is not there leaves nothing
+            try:
+                executor = stack.enter_context(
+                    open_executor(used, n_workers, scheduler, start_method)
+                )
+            except SchedulerUnreachable as exc:
+                raise ScenarioError("--scheduler", str(exc)) from None
+        if run_dir is None and root is not None:
+            run_dir = _new_run_dir(root, resolved.name)
+        if run_dir is not None:
+            folder = str(run_dir)
+            tasks = [replace(t, run_dir=folder) for t in tasks]
+            todo = [t for t in tasks if t.name not in done_names]
+        manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
+        if start_method:
+            manifest["start_method"] = start_method
+        if used == "dask" and scheduler:
+            manifest["scheduler"] = scheduler
+        if run_dir is not None:
+            storage.write_json(run_dir / storage.MANIFEST, manifest)
+            storage.reserve_space(run_dir)
 
-    def on_result(task: Task, outcome: Any) -> None:
-        nonlocal done
-        if hasattr(outcome, "traceback"):
-            failures.append(
-                {
-                    "part": outcome.name,
-                    "where": outcome.where,
-                    "error": outcome.error,
-                    "traceback": outcome.traceback,
-                }
-            )
-            return
-        if outcome.table is not None:
-            tables[outcome.name] = outcome.table
-        done += task.chunk.size
+        total = replicates * len(rows)
+        done = total - sum(t.chunk.size for t in todo)
+        tables: dict[str, pd.DataFrame] = {}
+        failures: list[dict[str, str]] = []
         if progress:
             progress(done, total)
 
-    if todo:
-        with open_executor(used, n_workers, scheduler, plan.start_method) as executor:
+        def on_result(task: Task, outcome: Any) -> None:
+            nonlocal done
+            if hasattr(outcome, "traceback"):
+                failures.append(
+                    {
+                        "part": outcome.name,
+                        "where": outcome.where,
+                        "error": outcome.error,
+                        "traceback": outcome.traceback,
+                    }
+                )
+                return
+            if outcome.table is not None:
+                tables[outcome.name] = outcome.table
+            done += task.chunk.size
+            if progress:
+                progress(done, total)
+
+        if executor is not None:
             execute(todo, executor, on_result, window=max(2, 2 * n_workers))
+
+    if run_dir is not None:
+        # every part the design needs, with its rows, before the run may be called complete
+        failures += _check_parts(run_dir, tasks, {f["part"] for f in failures})
 
     from sim.analysis import statistics as analysis
 
     by = "point" if kind == "sweep" else "arm"
     runs: pd.DataFrame | None = None
-    if run_dir is None:
+    light: pd.DataFrame | None = None
+    if failures:  # a summary of part of the design would mislead: none until it is resumed
+        if run_dir is None and keep_runs and tables:
+            runs = pd.concat([tables[k] for k in sorted(tables)], ignore_index=True)
+    elif run_dir is None:
         light = runs = (
             pd.concat([tables[k] for k in sorted(tables)], ignore_index=True) if tables else None
         )
         if not keep_runs:
             runs = None
-    elif not storage.finished_parts(run_dir):  # no part finished: every task failed
-        light = None
     else:
         swept = list(dict.fromkeys(k for r in rows for k in r.parameters))
         columns = [*SUMMARY_COLUMNS, *swept]
@@ -381,7 +502,7 @@ def _experiment(
         if light is not None and len(light)
         else {}
     )
-    if summary and not failures and kind == "sweep":
+    if summary and kind == "sweep":
         from sim.analysis import sensitivity
 
         if sensitivity.applies(resolved.sweep):
@@ -389,18 +510,23 @@ def _experiment(
                 sensitivity.analyze(light, resolved.sweep, seed, arms=arms)
             )
     del light
-    manifest |= {
-        "status": "failed" if failures else "complete",
-        "finished": now(),
-        "failures": failures,
-    }
-    if run_dir is not None:
-        if summary:
-            storage.write_json(run_dir / storage.SUMMARY, summary)
-        storage.write_json(run_dir / storage.MANIFEST, manifest)
     result = Result(resolved, runs, manifest, run_dir, summary)
     if failures:
+        manifest |= {"status": "failed", "finished": now(), "failures": _compact(failures)}
+        if run_dir is not None:
+            (run_dir / storage.SUMMARY).unlink(missing_ok=True)  # from an earlier attempt
+            storage.release_space(run_dir)  # room for the failure record on a full disk
+            storage.write_json(run_dir / storage.MANIFEST, manifest, compact=True)
         raise ExperimentFailed(result, failures)
+    manifest |= {"status": "complete", "finished": now(), "failures": []}
+    if run_dir is not None:
+        storage.release_space(run_dir)
+        storage.write_json(run_dir / storage.SUMMARY, summary)
+        if report:  # the run is complete, its report still to come: --resume writes it
+            storage.write_json(run_dir / storage.MANIFEST, manifest | {"report": "pending"})
+            result.report, result.report_note = write_report(result)
+        storage.write_json(run_dir / storage.MANIFEST, manifest)
+        storage.remove_leftovers(run_dir)
     return result
 
 

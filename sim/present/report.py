@@ -518,6 +518,25 @@ def _hazard_ratio_text(c: Mapping[str, Any]) -> str:
     return text
 
 
+def _pairing_note(comparisons: Sequence[Mapping[str, Any]]) -> str:
+    """What the comparisons' own ``paired`` flags say about the test and intervals."""
+    flags = [bool(c.get("paired")) for c in comparisons]
+    if flags and all(flags):
+        return (
+            "The arms share their random numbers, so replicate by replicate they form pairs, "
+            "and the test and both intervals use the pairing."
+        )
+    if any(flags):
+        return (
+            "Where the arms hold the same replicates they form pairs and the test and "
+            "intervals use the pairing; elsewhere they treat the arms as independent samples."
+        )
+    return (
+        "These results do not pair the arms' replicates, so the test and both intervals "
+        "treat the arms as independent samples."
+    )
+
+
 def _comparison_table(summary: Mapping[str, Any]) -> str:
     comparisons = summary.get("comparisons") or []
     if not comparisons:
@@ -539,8 +558,7 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
         + '<p class="note">Hazard ratio: how fast truces in the second arm collapsed relative '
         "to the first (below 1: more durable), by the log-rank estimator. Differences are in "
         "percentage points of truces collapsed (second arm minus first), with Newcombe's 95% "
-        "interval. The arms share their random numbers, so replicate by replicate they form "
-        "pairs, and the test and both intervals use the pairing.</p>"
+        "interval. " + _pairing_note(comparisons) + "</p>"
     )
 
 
@@ -579,9 +597,8 @@ def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
         "truces collapsed (second arm minus first) within the longest period both arms "
         "simulated, with Newcombe's 95% interval. Hazard ratio: how fast truces in the second "
         "arm collapsed relative to the first (below 1: more durable), by the log-rank "
-        "estimator. The test and both intervals use the pairing of replicates that the shared "
-        "random numbers make. With many design points, some intervals miss the true value by "
-        "chance alone.</p>"
+        "estimator. " + _pairing_note(comparisons) + " With many design points, some "
+        "intervals miss the true value by chance alone.</p>"
     )
 
 

@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import statistics as analysis
-from sim.experiment.runner import run_serial
+from sim.scenario.catalog import bundled, history_dir
 from sim.scenario.schema import Constants, Scenario, ScenarioError, load_scenario
+from sim.experiment.runner import run_serial
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000
-#: The folder of history scenarios and of the baseline scenarios.
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-HISTORY = SCENARIOS / "history"
+#: The bundled folder of history scenarios (found by :mod:`sim.scenario.catalog`, in a wheel too).
+HISTORY = history_dir()
 
 #: Stylized-fact targets (EVIDENCE.md).
 HR_TARGET = (0.15, 0.45)  # Fortna (2008): peacekeepers cut the risk by 55-85%
@@ -49,7 +49,7 @@ def history_files(dirs: Iterable[str | Path] | None = None) -> list[Path]:
     Raises:
         ScenarioError: if a folder does not exist or holds no scenario.
     """
-    folders = [Path(d) for d in dirs] if dirs else [HISTORY]
+    folders = [Path(d) for d in dirs] if dirs else [history_dir()]
     files: list[Path] = []
     for folder in folders:
         if not folder.is_dir():
@@ -300,8 +300,8 @@ def baseline_runs(
     replicates: int, constants: Constants | Mapping[str, Any] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs of the unmonitored and monitored baseline scenarios (same seeds)."""
-    unmon = with_constants(load_scenario(SCENARIOS / "unmonitored.yaml"), constants)
-    mon = with_constants(load_scenario(SCENARIOS / "monitored.yaml"), constants)
+    unmon = with_constants(load_scenario(bundled("unmonitored.yaml")), constants)
+    mon = with_constants(load_scenario(bundled("monitored.yaml")), constants)
     return simulate(unmon, replicates), simulate(mon, replicates)
 
 
@@ -313,7 +313,7 @@ def hindcast(
     """Run every history scenario and the baseline checks.
 
     Args:
-        dirs: history folders (default ``scenarios/history``).
+        dirs: history folders (default: the bundled ``scenarios/history``).
         replicates: simulated truces per scenario.
         constants: global constants to use instead of the defaults (for calibration).
 

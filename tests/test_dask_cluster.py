@@ -1,0 +1,183 @@
+"""A real Dask cluster: a relative --out lands where the user ran the command.
+
+The scheduler and the worker are started by the test as separate processes,
+the worker from another working directory (as on a cluster, where workers
+start in their job's folder), and ``truce`` is run with a relative ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sim.experiment import storage
+from sim.cli import app
+
+BIN = Path(sys.executable).parent
+SCENARIO = """\
+extends: {base}
+name: on_cluster
+truce: {{horizon: 40}}
+replicates: 40
+compare:
+  unmonitored: {{monitors: null}}
+  monitored: {{monitors.coverage: 0.8}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _only_run(root: Path) -> Path:
+    (folder,) = (root / "on_cluster").iterdir()
+    return folder
+
+
+@pytest.mark.slow
+def test_relative_out_on_a_real_cluster_lands_in_the_callers_folder(
+    write_yaml, baseline_path, tmp_path
+):
+    from dask.distributed import Client
+
+    path = write_yaml(SCENARIO.format(base=baseline_path))
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = []
+    try:
+        processes.append(
+            subprocess.Popen(
+                [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port)]
+                + ["--no-dashboard"],
+                cwd=elsewhere,
+                **quiet,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard"]
+                + ["--no-nanny", "--death-timeout", "30"],
+                cwd=elsewhere,
+                **quiet,
+            )
+        )
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=30)
+        common = ["compare", str(path), "--seed", "7", "--chunk-size", "20", "--no-report"]
+        done = subprocess.run(
+            [BIN / "truce", *common, "--json", "--out", "results", "--engine", "dask"]
+            + ["--scheduler", address],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        for proc in reversed(processes):
+            _stop(proc)
+    assert done.returncode == 0, done.stderr
+    assert not (elsewhere / "results").exists()  # nothing went to the workers' folder
+    run_dir = _only_run(here / "results")
+    assert json.loads(done.stdout)["results"] == str(run_dir)  # absolute, the caller's folder
+    manifest = storage.read_json(run_dir / storage.MANIFEST)
+    assert manifest["status"] == "complete" and manifest["engine"] == "dask"
+    parts = sorted((run_dir / "runs").glob("*.parquet"))
+    assert len(parts) == 2 * 2  # two arms, two chunks of 20
+    assert all(storage.part_rows(p) == 20 for p in parts)
+
+    serial = CliRunner().invoke(
+        app, [*common, "--out", str(tmp_path / "serial"), "--engine", "serial"]
+    )
+    assert serial.exit_code == 0, serial.output
+    serial_dir = _only_run(tmp_path / "serial")
+    assert (serial_dir / storage.SUMMARY).read_bytes() == (run_dir / storage.SUMMARY).read_bytes()
+    for part in parts:
+        assert (serial_dir / "runs" / part.name).read_bytes() == part.read_bytes()
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_one_line_and_leaves_no_folder(
+    write_yaml, baseline_path, tmp_path
+):
+    path = write_yaml(SCENARIO.format(base=baseline_path))
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(path), "--out", str(tmp_path / "out"), "--engine", "dask"]
+        + ["--scheduler", address],
+    )
+    assert time.monotonic() - started < 30  # the short connect timeout, not Dask's 30 s default
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "--scheduler" in lines[0]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["local", "serial"])
+def test_a_scheduler_without_the_dask_engine_is_an_error(
+    write_yaml, baseline_path, tmp_path, engine
+):
+    path = write_yaml(SCENARIO.format(base=baseline_path))
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(path), "--out", str(tmp_path / "out"), "--engine", engine]
+        + ["--scheduler", "tcp://127.0.0.1:8786"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.stderr and "--engine dask" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_part_missing_after_its_task_reported_done_fails_the_run(
+    write_yaml, baseline_path, tmp_path, monkeypatch
+):
+    """What a worker writing to another folder looks like to the driver: done, but no part."""
+    import sim.experiment.storage
+
+    path = write_yaml(SCENARIO.format(base=baseline_path))
+    real = sim.experiment.storage.write_part
+    written = []
+
+    def elsewhere(run_dir, name, table):
+        written.append(name)
+        if len(written) == 2:  # this one goes to a folder the driver does not see
+            return real(tmp_path / "worker-cwd", name, table)
+        return real(run_dir, name, table)
+
+    monkeypatch.setattr(sim.experiment.storage, "write_part", elsewhere)
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(path), "--out", str(tmp_path / "out"), "--engine", "serial"]
+        + ["--chunk-size", "20", "--no-report"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "1 chunk(s) failed" in result.stderr and "is missing" in result.stderr
+    run_dir = _only_run(tmp_path / "out")
+    manifest = storage.read_json(run_dir / storage.MANIFEST)
+    assert manifest["status"] == "failed" and manifest["failures"][0]["part"] == written[1]
+    assert not (run_dir / storage.SUMMARY).exists()
