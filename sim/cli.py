@@ -211,9 +211,8 @@ def _experiment_command(
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
     from rich.text import Text
 
-    from sim.present import terminal as display
-
     from sim.experiment import study as experiment
+    from sim.present import terminal as display
     from sim.present.terminal import plain, printable
 
     flags = {
@@ -384,8 +383,8 @@ def list_scenarios(
     """Show the bundled scenarios with their one-line descriptions."""
     from rich.table import Table
 
-    from sim.scenario.catalog import scenario_dir, scenario_files, summary_line
     from sim.present.terminal import plain
+    from sim.scenario.catalog import scenario_dir, scenario_files, summary_line
 
     folder = directory or scenario_dir()
     table = Table(title=plain(f"Scenarios in {folder}"), title_justify="left")
@@ -468,8 +467,8 @@ def hindcast(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Hold the model against history: simulated vs observed truce durations and stylized facts."""
-    from sim.validation import hindcast as hc
     from sim.experiment.storage import new_run_dir
+    from sim.validation import hindcast as hc
 
     result = hc.hindcast(dirs, replicates=replicates)
     report = hc.write_report(result, new_run_dir(out_dir, "hindcast") / "report.html")
@@ -503,8 +502,8 @@ def calibrate(
     out_dir: OutDir = Path("results"),
 ) -> None:
     """Fit the global constants to the historical truces and stylized facts (ABC rejection)."""
-    from sim.validation import calibrate as cal
     from sim.present.terminal import progress_bar
+    from sim.validation import calibrate as cal
 
     if accept <= 0:
         fail("--accept must be above 0")

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sim.experiment import storage
 from sim.cli import app
+from sim.experiment import storage
 
 BIN = Path(sys.executable).parent
 SCENARIO = """\

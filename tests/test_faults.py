@@ -20,8 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.experiment import storage
 from sim.cli import app, resume_flag
+from sim.experiment import storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = """\

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 import sim
 from sim.analysis import statistics as analysis
-from sim.experiment import storage
 from sim.cli import app
+from sim.experiment import storage
 from sim.present.report import build_report
 
 COMPARE = """\

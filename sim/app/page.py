@@ -48,11 +48,11 @@ from mesa.visualization.utils import force_update, update_counter
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.scenario.catalog import scenario_dir, scenario_files
-from sim.scenario.schema import ORIGINS, Scenario, ScenarioError, load_scenario, validate
+from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day, with_text
-from sim.experiment.runner import forget, run_one
+from sim.scenario.catalog import scenario_dir, scenario_files
+from sim.scenario.schema import ORIGINS, Scenario, ScenarioError, load_scenario, validate
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"

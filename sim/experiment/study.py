@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment import storage
-from sim.scenario.schema import Scenario
-from sim.model.model import resolve_scenario
 from sim.experiment.provenance import now, stamp
 from sim.experiment.runner import CHUNK_SIZE, chunks
+from sim.model.model import resolve_scenario
+from sim.scenario.schema import Scenario
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -337,8 +337,6 @@ def _experiment(
     keep_runs: bool,
     report: bool = False,
 ) -> Result:
-    from sim.scenario.schema import ScenarioError
-    from sim.scenario.designs import design_table, expand
     from sim.experiment.executors import (
         ENGINES,
         MAIN_GUARD_HINT,
@@ -349,6 +347,8 @@ def _experiment(
         start_method_for,
     )
     from sim.experiment.runner import Task, execute
+    from sim.scenario.designs import design_table, expand
+    from sim.scenario.schema import ScenarioError
 
     if in_worker_bootstrap():  # a spawned worker re-running a script without a main guard
         raise RuntimeError(MAIN_GUARD_HINT)

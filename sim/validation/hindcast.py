@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import statistics as analysis
+from sim.experiment.runner import run_serial
 from sim.scenario.catalog import bundled, history_dir
 from sim.scenario.schema import Constants, Scenario, ScenarioError, load_scenario
-from sim.experiment.runner import run_serial
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000
