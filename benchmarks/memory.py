@@ -22,7 +22,7 @@ from _common import BASELINE, machine
 
 def main(replicates: int = 1_000_000, horizon: int = 30, workers: int = 2) -> None:
     import sim
-    from sim.scenario.schema import load_scenario, validate
+    from sim.scenario.loading import load_scenario, validate
 
     print(f"machine: {machine()}")
     data = load_scenario(BASELINE, {"truce.horizon": horizon}).model_dump(mode="json")

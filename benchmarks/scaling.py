@@ -32,7 +32,7 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
 def main(n_chunks: int = 12) -> None:
     import sim
     from sim.experiment.runner import run_one
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     print(f"machine: {machine()}")
     scenario = load_scenario(BASELINE, {"truce.horizon": 180})

@@ -33,7 +33,7 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
 
     import sim
     from sim.model.model import CeasefireModel
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     scenario = load_scenario(BASELINE, {"truce.horizon": horizon})
 

@@ -1,8 +1,7 @@
 """Ceasefire durability simulator.
 
-``sim.run``, ``sim.compare`` and ``sim.sweep`` (from :mod:`sim.experiment.study`) and
-``sim.trace`` (from :mod:`sim.experiment.runner`) are loaded on first use, so that
-``import sim`` stays cheap and has no side effects.
+``sim.run``, ``sim.compare``, ``sim.sweep`` and ``sim.trace`` (from :mod:`sim.api`)
+are loaded on first use, so that ``import sim`` stays cheap and has no side effects.
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run": "sim.experiment.study",
-    "compare": "sim.experiment.study",
-    "sweep": "sim.experiment.study",
-    "Result": "sim.experiment.study",
-    "trace": "sim.experiment.runner",
+    "run": "sim.api",
+    "compare": "sim.api",
+    "sweep": "sim.api",
+    "Result": "sim.api",
+    "trace": "sim.api",
 }
 
 __all__ = ["Result", "__version__", "compare", "run", "sweep", "trace"]

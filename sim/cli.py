@@ -106,7 +106,7 @@ def handles_bad_input(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sim.scenario.schema import ScenarioError
+        from sim.scenario.errors import ScenarioError
 
         try:
             return command(*args, **kwargs)
@@ -119,10 +119,10 @@ def handles_bad_input(command: Callable[..., Any]) -> Callable[..., Any]:
 def load(path: Path, sets: list[str] | None = None, **options: Any):
     """Load and validate a scenario file with ``--set`` overrides.
 
-    ``options`` go to :func:`sim.scenario.schema.load_scenario` (``flags`` given on the
+    ``options`` go to :func:`sim.scenario.loading.load_scenario` (``flags`` given on the
     command line, the ``kind`` of experiment whose size to check).
     """
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     return load_scenario(path, sets or [], **options)
 
@@ -211,7 +211,7 @@ def _experiment_command(
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
     from rich.text import Text
 
-    from sim.experiment import study as experiment
+    from sim import api as experiment
     from sim.present import terminal as display
     from sim.present.terminal import plain, printable
 

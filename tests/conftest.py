@@ -61,14 +61,14 @@ def baseline_path() -> Path:
 
 @pytest.fixture
 def baseline(baseline_path):
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     return load_scenario(baseline_path)
 
 
 @pytest.fixture(scope="module")
 def monitored():
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     return load_scenario(SCENARIOS / "monitored.yaml")
 

@@ -13,7 +13,8 @@ import pytest
 import solara
 
 from sim.app import page as app
-from sim.scenario.schema import ScenarioError, field_table
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import field_table
 
 
 def _button(rc, label: str):

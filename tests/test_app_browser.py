@@ -321,7 +321,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
 def _collapse_day(name: str) -> int:
     """The day the page's live truce of a bundled scenario collapses (it must, early)."""
     from sim.app.page import LiveTruce, TruceSetup
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     truce = LiveTruce(TruceSetup(load_scenario(ROOT / "scenarios" / name)))
     while truce.running and truce.day < 60:
@@ -376,7 +376,7 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
     # recorded before day 1) and the foreign air forces from the sponsors that
     # fly (2 in the baseline, which has 4) to the schema's 20.
     from sim.app.page import LEVER_BY_KEY, lever_bounds
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     low, high, _ = lever_bounds(LEVER_BY_KEY["air_forces"], base)

@@ -181,7 +181,7 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
 
 
 def test_aliases_and_merge_keys_within_limits_still_load(write_yaml):
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     path = write_yaml(
         "factions:\n  - &d {name: a_a, strength: 0.3, resolve: 0.4}\n"
@@ -215,7 +215,8 @@ def test_size_refusal_states_the_estimate(tmp_path):
 
 
 def test_cost_estimate_scales_with_design(write_yaml):
-    from sim.scenario.schema import estimate_cost, load_scenario
+    from sim.scenario.cost import estimate_cost
+    from sim.scenario.loading import load_scenario
 
     s = load_scenario(
         write_yaml(
@@ -270,7 +271,8 @@ def test_markup_in_an_error_value_is_literal(tmp_path):
 
 
 def test_extends_merges_named_items_and_keeps_lines(tmp_path):
-    from sim.scenario.schema import ScenarioError, load_scenario
+    from sim.scenario.errors import ScenarioError
+    from sim.scenario.loading import load_scenario
 
     parent = load_scenario(BASELINE)
     child = tmp_path / "child.yaml"
@@ -302,7 +304,7 @@ def test_extends_merges_named_items_and_keeps_lines(tmp_path):
 
 
 def test_extends_remove_drops_an_inherited_item(tmp_path):
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     parent = load_scenario(BASELINE)
     child = tmp_path / "child.yaml"
@@ -322,7 +324,7 @@ def test_extends_remove_drops_an_inherited_item(tmp_path):
 
 
 def test_points_design_fills_every_swept_column(tmp_path):
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.loading import load_scenario
 
     path = tmp_path / "points.yaml"
     path.write_text(

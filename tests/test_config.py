@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario.schema import (
-    Scenario,
-    ScenarioError,
-    apply_override,
-    field_table,
-    load_scenario,
-    validate,
-)
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import apply_override, load_scenario, validate
+from sim.scenario.schema import Scenario, field_table
 
 
 def error_of(path, overrides=None) -> ScenarioError:

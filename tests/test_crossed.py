@@ -20,7 +20,8 @@ import sim
 from sim.analysis.statistics import compare_arms, plain_summary, summarize
 from sim.cli import app
 from sim.scenario.designs import expand, is_crossed
-from sim.scenario.schema import ScenarioError, load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 
 CROSSED = """\
 extends: {base}
@@ -103,7 +104,7 @@ def test_each_arm_is_exactly_the_plain_sweep_of_its_scenario(crossed_result, wri
     for arm, overrides in scenario.compare.items():
         alone = scenario.model_copy(update={"compare": {}})
         for key, value in overrides.items():
-            from sim.model.model import resolve_scenario
+            from sim.scenario.loading import resolve_scenario
 
             alone = resolve_scenario(alone, {key: value})
         plain = sim.sweep(alone, out=None, engine="serial", chunk_size=60).runs
@@ -148,7 +149,7 @@ def test_each_point_compares_like_truce_compare_at_that_point(crossed_result):
     scenario = load_scenario(path)
     point = result.summary_dict["comparisons"][2]
     at_point = scenario.model_copy(update={"sweep": None})
-    from sim.model.model import resolve_scenario
+    from sim.scenario.loading import resolve_scenario
 
     at_point = resolve_scenario(at_point, point["parameters"])
     compared = sim.compare(at_point, out=None, engine="serial", chunk_size=60).summary_dict

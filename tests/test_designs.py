@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from sim.scenario.designs import expand, sweep_points
-from sim.scenario.schema import ScenarioError, load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 
 BASE = "extends: {base}\nname: d\n"
 
@@ -125,7 +126,7 @@ def test_expand_without_a_design_says_so(baseline):
 
 def test_a_scenario_with_a_design_takes_overrides(scenario):
     """Dumping and re-validating a scenario keeps its design (unused kinds dump as null)."""
-    from sim.model.model import resolve_scenario
+    from sim.scenario.loading import resolve_scenario
 
     s = scenario("sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n")
     again = resolve_scenario(s, {"truce.horizon": 30})

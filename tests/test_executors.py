@@ -8,7 +8,7 @@ import pytest
 import sim
 from sim.experiment.executors import Plan, SerialExecutor, choose_engine
 from sim.experiment.runner import chunks, run_one
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 SCENARIO = """\
 extends: {base}
@@ -208,4 +208,4 @@ def test_import_sim_is_cheap_and_exports_lazily():
         "print(heavy); print(sim.compare.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "sim.experiment.study"]
+    assert out.stdout.split("\n")[:2] == ["[]", "sim.api"]

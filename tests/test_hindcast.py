@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 from sim.validation.hindcast import (
     HISTORY,
     hazard_by_age,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.scenario.schema import Constants, load_scenario
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Constants
 
 HISTORY = Path(__file__).resolve().parent.parent / "scenarios" / "history"
 FILES = sorted(HISTORY.glob("*.yaml"))

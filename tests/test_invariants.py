@@ -23,7 +23,8 @@ from test_model import assert_invariants
 
 from sim.model import decisions as dec
 from sim.model.model import CeasefireModel
-from sim.scenario.schema import Constants, Scenario, validate
+from sim.scenario.loading import validate
+from sim.scenario.schema import Constants, Scenario
 
 #: The decision rules that return a probability (or a restraint level, also in [0, 1]).
 PROBABILITY_RULES = (

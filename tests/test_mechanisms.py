@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.experiment.runner import run_one
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 REPLICATES = 2000
 Z = 3.29  # one-sided p < 0.0005

@@ -11,8 +11,8 @@ import pytest
 from sim.experiment.runner import run_one
 from sim.model.agents import ACTOR_TYPES, Mediator
 from sim.model.decisions import mediate
-from sim.model.model import PHASES, CeasefireModel, resolve_scenario
-from sim.scenario.schema import load_scenario
+from sim.model.model import PHASES, CeasefireModel
+from sim.scenario.loading import load_scenario, resolve_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

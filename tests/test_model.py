@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from sim.experiment.runner import run_one
 from sim.model.model import CeasefireModel
-from sim.scenario.schema import ORIGINS, validate
+from sim.scenario.loading import validate
+from sim.scenario.schema import ORIGINS
 
 
 def small(baseline, **overrides):

@@ -29,7 +29,7 @@ from sim.experiment import storage
 from sim.experiment.runner import Chunk, Task, task_table
 from sim.present import charts, report
 from sim.scenario.designs import Sweep, sample_matrix, sampled_bounds
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
 ARMS: dict[str, dict[str, Any]] = {

@@ -81,7 +81,7 @@ def test_resume_after_kill_gives_the_uninterrupted_result(write_yaml, baseline_p
 
 
 def test_resume_refuses_a_folder_of_another_experiment(write_yaml, baseline_path, tmp_path):
-    from sim.scenario.schema import ScenarioError
+    from sim.scenario.errors import ScenarioError
 
     path = write_yaml(SWEEP.format(base=baseline_path), "resumable.yaml")
     first = sim.sweep(path, out=tmp_path, replicates=20, chunk_size=CHUNK, engine="serial")

@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 
 import sim
 from sim.analysis import sensitivity
+from sim.api import Result
 from sim.cli import app
 from sim.experiment.runner import run_one
-from sim.experiment.study import Result
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 SCENARIO = """\
 extends: {base}

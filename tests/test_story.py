@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from sim.cli import app as cli
 from sim.present import story as st
 from sim.present.text import held_fire, narrate_day
-from sim.scenario.schema import load_scenario
+from sim.scenario.loading import load_scenario
 
 SCENARIO = "scenarios/monitored.yaml"
 

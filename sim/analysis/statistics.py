@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from sim.scenario.schema import (
-    ORIGINS,
-)  # the origins a violation (and a collapse) can have, in order
+    ORIGINS,  # the origins a violation (and a collapse) can have, in order
+)
 
 if TYPE_CHECKING:
     from scipy import stats
@@ -53,6 +53,22 @@ By = str | Sequence[str]
 
 
 # --------------------------------------------------------------------------- helpers
+
+#: Columns :func:`summarize` needs, so that a caller can read those alone and keep
+#: memory flat. ``chunk`` and ``replicate`` are the keys that pair the arms' truces
+#: (common random numbers): without them the comparisons would fall back to
+#: independent-samples intervals.
+SUMMARY_COLUMNS = (
+    "arm",
+    "point",
+    "chunk",
+    "replicate",
+    "horizon",
+    "collapsed",
+    "collapse_day",
+    "days_held",
+    "cause",
+)
 
 
 def _by_list(by: By) -> list[str]:

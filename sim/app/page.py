@@ -18,7 +18,7 @@ The sliders are the levers a class argues about. Their bounds come from the
 scenario schema (the fields' ``ge``/``le`` constraints, and its cross-field
 rules for the scenario shown: see :func:`lever_bounds`), so a value the model
 would reject cannot be set; :func:`apply_levers` refuses one with a
-:class:`~sim.scenario.schema.ScenarioError` too. Lever values that stand for several
+:class:`~sim.scenario.errors.ScenarioError` too. Lever values that stand for several
 actors (entanglement of the factions, war fatigue of the parties, sponsors'
 leverage and commitment) set their average: each actor's value is scaled so
 the differences between them are kept.
@@ -52,7 +52,9 @@ from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day, with_text
 from sim.scenario.catalog import scenario_dir, scenario_files
-from sim.scenario.schema import ORIGINS, Scenario, ScenarioError, load_scenario, validate
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario, validate
+from sim.scenario.schema import ORIGINS, Scenario
 
 #: Environment variable through which ``truce app`` passes its scenario file to the page.
 SCENARIO_ENV = "TRUCE_APP_SCENARIO"

@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.model.model import CeasefireModel, resolve_scenario
+from sim.model.model import CeasefireModel
+from sim.scenario.loading import resolve_scenario
 from sim.scenario.schema import Scenario
 
 #: Replicates per chunk. Part of a result's identity: it is written to the manifest.

@@ -1,7 +1,12 @@
-"""Experiments as library calls: run a scenario, store the result with its provenance.
+"""Studies: a design × chunks, run on an executor and stored with its provenance.
 
-``sim.run(...)`` is what ``truce run`` calls; it returns a :class:`Result`
-usable in a notebook (``.runs``, ``.summary()``).
+:func:`run_study` expands a scenario's design (a run, ``compare:`` arms or a
+``sweep:``) into tasks of one chunk each, runs them on the chosen engine,
+streams their tables to ``results/<scenario>/<timestamp>/`` and marks the
+folder complete. It runs and stores; it does not summarise. What a finished
+study should leave beside its tables (a summary, a report) is the caller's
+``finish`` callback, called before the folder is marked complete, so that
+``resume`` completes a study whose finishing was cut short.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,74 +24,55 @@ import pandas as pd
 from sim.experiment import storage
 from sim.experiment.provenance import now, stamp
 from sim.experiment.runner import CHUNK_SIZE, chunks
-from sim.model.model import resolve_scenario
+from sim.scenario.designs import DesignRow
+from sim.scenario.loading import resolve_scenario
 from sim.scenario.schema import Scenario
 
 ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
-class Result:
-    """The outcome of an experiment: the per-truce table and how it was made."""
+class Study:
+    """A finished (or failed) study: where it is stored, how it was made, its design.
+
+    Attributes:
+        scenario: the resolved scenario (with the seed and replicates used).
+        kind: ``"run"``, ``"compare"`` or ``"sweep"``.
+        manifest: the provenance record (``manifest.json``).
+        rows: the design, one row per arm or design point.
+        path: the results folder, or None when nothing was stored.
+        tables: the chunks' tables, by part name, when nothing was stored.
+    """
 
     scenario: Scenario
-    runs: pd.DataFrame | None
+    kind: str
     manifest: dict[str, Any]
+    rows: list[DesignRow]
     path: Path | None = None
-    summary_dict: dict[str, Any] = field(default_factory=dict)
-    report: Path | None = None
-    report_note: str | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
-    def by(self) -> str:
-        """How the groups are named: ``"point"`` for a sweep, else ``"arm"``."""
-        return "point" if self.manifest.get("kind") == "sweep" else "arm"
+    def arms(self) -> list[str]:
+        """The arms, in the design's order."""
+        return list(dict.fromkeys(r.arm for r in self.rows))
 
-    def load_runs(self) -> pd.DataFrame:
-        """The runs table (read from the results folder when it was not kept)."""
-        if self.runs is None:
-            if self.path is None:
-                raise ValueError("the runs were neither kept nor stored")
-            self.runs = storage.read_runs(self.path)
-        return self.runs
+    @property
+    def swept(self) -> list[str]:
+        """The swept parameters (columns of the runs table), in the design's order."""
+        return list(dict.fromkeys(k for r in self.rows for k in r.parameters))
 
-    def summary(self, horizons: Iterable[int] = (30, 90, 180)) -> pd.DataFrame:
-        """Collapse shares by horizon with 95% Wilson intervals, one row per arm or point."""
-        from sim.analysis import statistics as analysis
-
-        runs = self.load_runs()
-        by = self.by
-        if by == "point":
-            crossed = ["arm"] if len(self.manifest.get("arms") or []) > 1 else []
-            by = ["point", *crossed, *analysis.swept_columns(runs)]
-        return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
-
-    def sensitivity(self) -> pd.DataFrame:
-        """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
-
-        The indices stored in the summary when the sweep finished, or computed
-        from the runs (see :mod:`sim.analysis.sensitivity` for the outputs analysed).
-
-        Returns:
-            One row per output and swept parameter: ``output``, ``parameter``
-            and ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (Sobol) or
-            ``mu_star``, ``mu_star_conf``, ``sigma`` (Morris).
-
-        Raises:
-            ValueError: if the result is not a ``sobol`` or ``morris`` sweep.
-        """
-        from sim.analysis import sensitivity
-
-        found = self.summary_dict.get("sensitivity")
-        if found is None:
-            sweep = self.scenario.sweep if self.manifest.get("kind") == "sweep" else None
-            if not sensitivity.applies(sweep):
-                kind = sweep.kind if sweep is not None else self.manifest.get("kind", "run")
-                raise ValueError(
-                    f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
-                )
-            found = sensitivity.from_manifest(self.manifest, self.load_runs())
-        return sensitivity.indices_table(found)
+    def read(self, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The runs table (only ``columns`` when given), from disk or memory; None if empty."""
+        if self.path is not None:
+            if not storage.finished_parts(self.path):
+                return None
+            return storage.read_runs(self.path, columns=columns)
+        if not self.tables:
+            return None
+        table = pd.concat([self.tables[k] for k in sorted(self.tables)], ignore_index=True)
+        if columns is not None:
+            table = table[[c for c in dict.fromkeys(columns) if c in table.columns]]
+        return table
 
 
 def manifest_for(
@@ -110,135 +96,20 @@ def manifest_for(
 
 
 class ExperimentFailed(RuntimeError):
-    """Some tasks raised; the others are stored and ``resume`` re-runs the failed ones."""
+    """Some tasks raised; the others are stored and ``resume`` re-runs the failed ones.
 
-    def __init__(self, result: Result, failures: list[dict[str, str]]):
+    Attributes:
+        result: what was run (its ``path`` is the results folder, if any).
+        failures: one record per failed chunk: part, where, error, traceback.
+    """
+
+    def __init__(self, result: Any, failures: list[dict[str, str]]):
         self.result, self.failures = result, failures
         first = failures[0]
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         super().__init__(
             f"{len(failures)} chunk(s) failed; first: {first['where']}: {first['error']}{more}"
         )
-
-
-def run(
-    scenario: Scenario | str | Path,
-    *,
-    replicates: int | None = None,
-    seed: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    out: str | Path | None = "results",
-    chunk_size: int = CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
-    engine: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: str | Path | bool | None = None,
-    keep_runs: bool = True,
-    report: bool = False,
-) -> Result:
-    """Simulate one scenario and (unless ``out`` is None) store the result.
-
-    Args:
-        scenario: a :class:`Scenario` or a YAML file.
-        replicates: number of simulated truces (default: the scenario's).
-        seed: root seed (default: the scenario's).
-        overrides: dotted parameter paths and values.
-        out: results root; the run goes to ``out/<scenario>/<timestamp>/``.
-        chunk_size: replicates per chunk (part of the result's identity).
-        progress: called with (replicates done, replicates in all) after each chunk.
-        engine: ``"local"`` (process pool), ``"serial"`` or ``"dask"``.
-        workers: processes or Dask workers (default: the number of cores).
-        scheduler: a Dask scheduler address (``engine="dask"``).
-        resume: a results folder to complete, or True for the latest unfinished
-            folder of this experiment under ``out``.
-        keep_runs: load the runs table into ``Result.runs`` (False keeps
-            memory flat for huge runs; read it later with ``Result.load_runs()``).
-        report: also write ``report.html`` (``Result.report``) before the run
-            is marked complete, so that ``resume`` finishes a report cut short.
-
-    Raises:
-        ScenarioError: for bad settings, a results root that cannot be
-            written, or a Dask scheduler that does not answer; nothing is
-            written then.
-        ExperimentFailed: if chunks failed or their parts are missing; the
-            finished parts are kept and ``resume`` completes the run.
-    """
-    return _experiment("run", scenario, **_args(locals()))
-
-
-def compare(
-    scenario: Scenario | str | Path,
-    *,
-    replicates: int | None = None,
-    seed: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    out: str | Path | None = "results",
-    chunk_size: int = CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
-    engine: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: str | Path | bool | None = None,
-    keep_runs: bool = True,
-    report: bool = False,
-) -> Result:
-    """Run the scenario's ``compare:`` arms on common random numbers.
-
-    Chunk ``c`` of every arm uses the same seed, so two arms that differ in one
-    lever share their initial states and exogenous draws. The summary compares
-    each arm with the first (difference of collapse shares, log-rank test,
-    hazard ratio). Arguments as for :func:`run`.
-    """
-    return _experiment("compare", scenario, **_args(locals()))
-
-
-def sweep(
-    scenario: Scenario | str | Path,
-    *,
-    replicates: int | None = None,
-    seed: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    out: str | Path | None = "results",
-    chunk_size: int = CHUNK_SIZE,
-    progress: ProgressCallback | None = None,
-    engine: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: str | Path | bool | None = None,
-    keep_runs: bool = True,
-    report: bool = False,
-) -> Result:
-    """Run every design point of the scenario's ``sweep:`` block.
-
-    Every point uses the same chunk seeds. The runs table has one column per
-    swept parameter (named by its dotted path); the summary has one group per
-    design point. When the scenario also has a ``compare:`` block the design
-    is crossed: every point runs under every arm (column ``arm``), still on the
-    same chunk seeds, and the summary compares the arms at each point (see
-    :func:`sim.analysis.statistics.summarize`). Arguments as for :func:`run`.
-    """
-    return _experiment("sweep", scenario, **_args(locals()))
-
-
-def _args(local: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in local.items() if k != "scenario"}
-
-
-#: Columns the summary needs; read alone so that memory stays flat. ``chunk`` and
-#: ``replicate`` are the keys that pair the arms' truces (common random numbers):
-#: without them the comparisons would fall back to independent-samples intervals.
-SUMMARY_COLUMNS = (
-    "arm",
-    "point",
-    "chunk",
-    "replicate",
-    "horizon",
-    "collapsed",
-    "collapse_day",
-    "days_held",
-    "cause",
-)
 
 
 def _strip(scenario: Scenario) -> Scenario:
@@ -260,15 +131,14 @@ def _find_resumable(out: str | Path, name: str, identity: dict[str, Any]) -> Pat
             manifest = storage.read_json(path)
         except ValueError:
             continue
-        unfinished = manifest.get("status") != "complete" or manifest.get("report") == "pending"
-        if unfinished and _identity(manifest) == identity:
+        if manifest.get("status") != "complete" and _identity(manifest) == identity:
             return folder
     return None
 
 
 def _results_root(out: str | Path) -> Path:
     """``out`` as an absolute folder (workers may run elsewhere), checked before any write."""
-    from sim.scenario.schema import ScenarioError
+    from sim.scenario.errors import ScenarioError
 
     root = Path(out).expanduser().absolute()
     for folder in (root, *root.parents):
@@ -283,7 +153,7 @@ def _results_root(out: str | Path) -> Path:
 
 def _new_run_dir(root: Path, name: str) -> Path:
     """A fresh results folder under ``root``; a clear error (and nothing left) if it cannot be."""
-    from sim.scenario.schema import ScenarioError
+    from sim.scenario.errors import ScenarioError
 
     missing = [p for p in (root / storage.slug(name), root, *root.parents) if not p.exists()]
     try:
@@ -320,23 +190,53 @@ def _compact(failures: list[dict[str, str]]) -> list[dict[str, str]]:
     return [f if i == 0 else {**f, "traceback": ""} for i, f in enumerate(failures)]
 
 
-def _experiment(
+def run_study(
     kind: str,
     scenario: Scenario | str | Path,
     *,
-    replicates: int | None,
-    seed: int | None,
-    overrides: Mapping[str, Any] | None,
-    out: str | Path | None,
-    chunk_size: int,
-    progress: ProgressCallback | None,
-    engine: str,
-    workers: int | None,
-    scheduler: str | None,
-    resume: str | Path | bool | None,
-    keep_runs: bool,
-    report: bool = False,
-) -> Result:
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    finish: Callable[[Study], Any] | None = None,
+) -> tuple[Study, Any]:
+    """Run a study and store it; call ``finish`` before marking it complete.
+
+    Args:
+        kind: ``"run"``, ``"compare"`` or ``"sweep"``.
+        scenario: a :class:`Scenario` or a YAML file.
+        replicates: number of simulated truces (default: the scenario's).
+        seed: root seed (default: the scenario's).
+        overrides: dotted parameter paths and values.
+        out: results root; the study goes to ``out/<scenario>/<timestamp>/``
+            (None: kept in memory, nothing written).
+        chunk_size: replicates per chunk (part of the result's identity).
+        progress: called with (replicates done, replicates in all) after each chunk.
+        engine: ``"local"`` (process pool), ``"serial"`` or ``"dask"``.
+        workers: processes or Dask workers (default: the number of cores).
+        scheduler: a Dask scheduler address (``engine="dask"``).
+        resume: a results folder to complete, or True for the latest unfinished
+            folder of this study under ``out``.
+        finish: called with the finished :class:`Study` once every part is
+            stored and checked, before the folder is marked complete; what it
+            returns is returned beside the study.
+
+    Returns:
+        The study and what ``finish`` returned (None without it).
+
+    Raises:
+        ScenarioError: for bad settings, a results root that cannot be
+            written, or a Dask scheduler that does not answer; nothing is
+            written then.
+        ExperimentFailed: if chunks failed or their parts are missing; the
+            finished parts are kept and ``resume`` completes the study.
+    """
     from sim.experiment.executors import (
         ENGINES,
         MAIN_GUARD_HINT,
@@ -348,7 +248,7 @@ def _experiment(
     )
     from sim.experiment.runner import Task, execute
     from sim.scenario.designs import design_table, expand
-    from sim.scenario.schema import ScenarioError
+    from sim.scenario.errors import ScenarioError
 
     if in_worker_bootstrap():  # a spawned worker re-running a script without a main guard
         raise RuntimeError(MAIN_GUARD_HINT)
@@ -404,7 +304,6 @@ def _experiment(
             )
         done_names = storage.finished_parts(run_dir)
         manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
-        manifest.pop("report", None)  # "pending" while a report was being written
 
     arm_index = {arm: i for i, arm in enumerate(arms)}
     tasks = []
@@ -445,7 +344,7 @@ def _experiment(
 
         total = replicates * len(rows)
         done = total - sum(t.chunk.size for t in todo)
-        tables: dict[str, pd.DataFrame] = {}
+        tables: dict[str, pd.DataFrame] = {}  # only when nothing is stored
         failures: list[dict[str, str]] = []
         if progress:
             progress(done, total)
@@ -472,75 +371,20 @@ def _experiment(
             execute(todo, executor, on_result, window=max(2, 2 * n_workers))
 
     if run_dir is not None:
-        # every part the design needs, with its rows, before the run may be called complete
+        # every part the design needs, with its rows, before the study may be called complete
         failures += _check_parts(run_dir, tasks, {f["part"] for f in failures})
-
-    from sim.analysis import statistics as analysis
-
-    by = "point" if kind == "sweep" else "arm"
-    runs: pd.DataFrame | None = None
-    light: pd.DataFrame | None = None
-    if failures:  # a summary of part of the design would mislead: none until it is resumed
-        if run_dir is None and keep_runs and tables:
-            runs = pd.concat([tables[k] for k in sorted(tables)], ignore_index=True)
-    elif run_dir is None:
-        light = runs = (
-            pd.concat([tables[k] for k in sorted(tables)], ignore_index=True) if tables else None
-        )
-        if not keep_runs:
-            runs = None
-    else:
-        swept = list(dict.fromkeys(k for r in rows for k in r.parameters))
-        columns = [*SUMMARY_COLUMNS, *swept]
-        if keep_runs:  # read once; summarise the columns a light read would give
-            runs = storage.read_runs(run_dir)
-            light = runs[[c for c in dict.fromkeys(columns) if c in runs.columns]]
-        else:
-            light = storage.read_runs(run_dir, columns=columns)
-    summary = (
-        analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
-        if light is not None and len(light)
-        else {}
-    )
-    if summary and kind == "sweep":
-        from sim.analysis import sensitivity
-
-        if sensitivity.applies(resolved.sweep):
-            summary["sensitivity"] = analysis.to_jsonable(
-                sensitivity.analyze(light, resolved.sweep, seed, arms=arms)
-            )
-    del light
-    result = Result(resolved, runs, manifest, run_dir, summary)
+    study = Study(resolved, kind, manifest, rows, run_dir, tables if run_dir is None else {})
     if failures:
         manifest |= {"status": "failed", "finished": now(), "failures": _compact(failures)}
         if run_dir is not None:
-            (run_dir / storage.SUMMARY).unlink(missing_ok=True)  # from an earlier attempt
             storage.release_space(run_dir)  # room for the failure record on a full disk
             storage.write_json(run_dir / storage.MANIFEST, manifest, compact=True)
-        raise ExperimentFailed(result, failures)
-    manifest |= {"status": "complete", "finished": now(), "failures": []}
+        raise ExperimentFailed(study, failures)
     if run_dir is not None:
         storage.release_space(run_dir)
-        storage.write_json(run_dir / storage.SUMMARY, summary)
-        if report:  # the run is complete, its report still to come: --resume writes it
-            storage.write_json(run_dir / storage.MANIFEST, manifest | {"report": "pending"})
-            result.report, result.report_note = write_report(result)
+    finished = finish(study) if finish is not None else None
+    manifest |= {"status": "complete", "finished": now(), "failures": []}
+    if run_dir is not None:
         storage.write_json(run_dir / storage.MANIFEST, manifest)
         storage.remove_leftovers(run_dir)
-    return result
-
-
-def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str | None]:
-    """Write ``report.html`` next to the results, if :mod:`sim.present.report` is available.
-
-    Returns:
-        (the report's path, None) or (None, a note saying why it was skipped).
-    """
-    path = result_or_dir.path if isinstance(result_or_dir, Result) else Path(result_or_dir)
-    if path is None:
-        return None, "no results folder, so no report"
-    try:
-        from sim.present.report import build_report
-    except ImportError as exc:
-        return None, f"report skipped: sim.present.report is not available ({exc})"
-    return build_report(Path(path)), None
+    return study, finished

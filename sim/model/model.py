@@ -22,7 +22,6 @@ One day (see ``docs/MODEL.md``, "Process overview"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,8 @@ from sim.model.agents import (
     Sponsor,
 )
 from sim.model.streams import make_streams
-from sim.scenario.schema import ORIGINS, Scenario, apply_override, load_scenario, validate
+from sim.scenario.loading import resolve_scenario
+from sim.scenario.schema import ORIGINS, Scenario
 
 TRIGGERS = ("violence", "withdrawal")
 
@@ -65,22 +65,6 @@ PHASES = (
     "collapse",  # model: the collapse rule (E13–E14)
 )
 MODEL_PHASES = ("mask", "perceive", "tally", "consolidate", "collapse")
-
-
-def resolve_scenario(
-    scenario: Scenario | str | Path | None, overrides: Mapping[str, Any]
-) -> Scenario:
-    """A validated scenario from an object or a file, with dotted overrides applied."""
-    if scenario is None:
-        scenario = Scenario()
-    if isinstance(scenario, str | Path):
-        return load_scenario(scenario, overrides)
-    if not overrides:
-        return scenario
-    data = scenario.model_dump()
-    for key, value in overrides.items():
-        data = apply_override(data, key, value)
-    return validate(data)
 
 
 class CeasefireModel(mesa.Model):

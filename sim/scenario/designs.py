@@ -24,7 +24,7 @@ the arms at the scenario's own values.
 design point (per arm and design point when crossed). Parameters whose
 current value is a whole number are rounded when they are sampled from bounds.
 Problems become ``reference`` errors with a dotted path, which
-:mod:`sim.scenario.schema` turns into a :class:`~sim.scenario.schema.ScenarioError` naming the
+:mod:`sim.scenario.schema` turns into a :class:`~sim.scenario.errors.ScenarioError` naming the
 file and line.
 """
 
@@ -56,7 +56,7 @@ class _Frozen(BaseModel):
 
 def _shown(value: Any) -> str:
     """A bad value quoted in a message: repr-style, at most 60 characters."""
-    from sim.scenario.schema import shown
+    from sim.scenario.errors import shown
 
     return shown(value)
 
@@ -558,8 +558,8 @@ def _overlaps(a: str, b: str) -> bool:
 
 def _override_problem(base: dict, overrides: Mapping[str, Any]) -> str | None:
     """Why these overrides do not give a valid scenario (None if they do)."""
+    from sim.scenario.loading import apply_override
     from sim.scenario.schema import Scenario as _Scenario
-    from sim.scenario.schema import apply_override
 
     data = base
     for key, value in overrides.items():

@@ -26,7 +26,9 @@ import pandas as pd
 from sim.analysis import statistics as analysis
 from sim.experiment.runner import run_serial
 from sim.scenario.catalog import bundled, history_dir
-from sim.scenario.schema import Constants, Scenario, ScenarioError, load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Constants, Scenario
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000

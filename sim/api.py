@@ -1,0 +1,275 @@
+"""The library's front door: ``sim.run``, ``sim.compare``, ``sim.sweep`` and ``sim.trace``.
+
+Each call runs a study through the experiment layer (:mod:`sim.experiment.study`)
+and, before the study is marked complete, summarises it with the analysis layer
+(``summary.json``: collapse shares, survival, paired comparisons, sensitivity)
+and, when asked, writes its report with the presentation layer. It returns a
+:class:`Result` usable in a notebook (``.runs``, ``.summary()``,
+``.sensitivity()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis import sensitivity as sens
+from sim.analysis import statistics as analysis
+from sim.experiment import storage
+from sim.experiment.runner import CHUNK_SIZE, Trace, trace
+from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
+from sim.scenario.schema import Scenario
+
+__all__ = ["ExperimentFailed", "Result", "Trace", "compare", "run", "sweep", "trace"]
+
+
+@dataclass
+class Result:
+    """The outcome of an experiment: the per-truce table and how it was made."""
+
+    scenario: Scenario
+    runs: pd.DataFrame | None
+    manifest: dict[str, Any]
+    path: Path | None = None
+    summary_dict: dict[str, Any] = field(default_factory=dict)
+    report: Path | None = None
+    report_note: str | None = None
+
+    @property
+    def by(self) -> str:
+        """How the groups are named: ``"point"`` for a sweep, else ``"arm"``."""
+        return "point" if self.manifest.get("kind") == "sweep" else "arm"
+
+    def load_runs(self) -> pd.DataFrame:
+        """The runs table (read from the results folder when it was not kept)."""
+        if self.runs is None:
+            if self.path is None:
+                raise ValueError("the runs were neither kept nor stored")
+            self.runs = storage.read_runs(self.path)
+        return self.runs
+
+    def summary(self, horizons: Iterable[int] = (30, 90, 180)) -> pd.DataFrame:
+        """Collapse shares by horizon with 95% Wilson intervals, one row per arm or point."""
+        runs = self.load_runs()
+        by: str | list[str] = self.by
+        if by == "point":
+            crossed = ["arm"] if len(self.manifest.get("arms") or []) > 1 else []
+            by = ["point", *crossed, *analysis.swept_columns(runs)]
+        return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
+
+    def sensitivity(self) -> pd.DataFrame:
+        """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
+
+        The indices stored in the summary when the sweep finished, or computed
+        from the runs (see :mod:`sim.analysis.sensitivity` for the outputs analysed).
+
+        Returns:
+            One row per output and swept parameter: ``output``, ``parameter``
+            and ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (Sobol) or
+            ``mu_star``, ``mu_star_conf``, ``sigma`` (Morris).
+
+        Raises:
+            ValueError: if the result is not a ``sobol`` or ``morris`` sweep.
+        """
+        found = self.summary_dict.get("sensitivity")
+        if found is None:
+            sweep = self.scenario.sweep if self.manifest.get("kind") == "sweep" else None
+            if not sens.applies(sweep):
+                kind = sweep.kind if sweep is not None else self.manifest.get("kind", "run")
+                raise ValueError(
+                    f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
+                )
+            found = sens.from_manifest(self.manifest, self.load_runs())
+        if found is None:
+            raise ValueError("no sensitivity indices could be computed from these runs")
+        return sens.indices_table(found)
+
+
+def summarize_study(study: Study) -> dict[str, Any]:
+    """The summary of a finished study (what ``summary.json`` holds).
+
+    Reads only the columns the analysis declares it needs
+    (:data:`sim.analysis.statistics.SUMMARY_COLUMNS`, which include the keys that
+    pair the arms' truces), so that memory stays flat however large the study.
+    """
+    light = study.read([*analysis.SUMMARY_COLUMNS, *study.swept])
+    if light is None or not len(light):
+        return {}
+    arms = study.arms
+    by = "point" if study.kind == "sweep" else "arm"
+    summary = analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
+    sweep = study.scenario.sweep
+    if study.kind == "sweep" and sweep is not None and sens.applies(sweep):
+        indices = sens.analyze(light, sweep, study.scenario.seed, arms=arms)
+        summary["sensitivity"] = analysis.to_jsonable(indices)
+    return summary
+
+
+def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str | None]:
+    """Write ``report.html`` next to stored results.
+
+    Returns:
+        (the report's path, None) or (None, a note saying why it was skipped).
+    """
+    from sim.present.report import build_report
+
+    path = result_or_dir.path if isinstance(result_or_dir, Result) else Path(result_or_dir)
+    if path is None:
+        return None, "no results folder, so no report"
+    return build_report(Path(path)), None
+
+
+def _experiment(
+    kind: str,
+    scenario: Scenario | str | Path,
+    *,
+    keep_runs: bool,
+    report: bool,
+    **options: Any,
+) -> Result:
+    written: dict[str, Any] = {}
+
+    def finish(study: Study) -> dict[str, Any]:
+        summary = summarize_study(study)
+        if study.path is not None:
+            (study.path / storage.SUMMARY).unlink(missing_ok=True)
+            if summary:
+                storage.write_json(study.path / storage.SUMMARY, summary)
+            if report:  # before the study is marked complete: --resume finishes a report
+                written["report"], written["note"] = write_report(study.path)
+        return summary
+
+    try:
+        study, summary = run_study(kind, scenario, finish=finish, **options)
+    except ExperimentFailed as exc:
+        failed = exc.result
+        if failed.path is not None:
+            (failed.path / storage.SUMMARY).unlink(missing_ok=True)  # from an earlier attempt
+        runs = failed.read() if keep_runs and failed.path is None else None
+        exc.result = Result(failed.scenario, runs, failed.manifest, failed.path, {})
+        raise
+    runs = study.read() if keep_runs else None
+    return Result(
+        study.scenario,
+        runs,
+        study.manifest,
+        study.path,
+        summary or {},
+        written.get("report"),
+        written.get("note"),
+    )
+
+
+_OPTIONS_DOC = """
+    Args:
+        scenario: a :class:`Scenario` or a YAML file.
+        replicates: number of simulated truces (default: the scenario's).
+        seed: root seed (default: the scenario's).
+        overrides: dotted parameter paths and values.
+        out: results root; the run goes to ``out/<scenario>/<timestamp>/``
+            (None: nothing is written).
+        chunk_size: replicates per chunk (part of the result's identity).
+        progress: called with (replicates done, replicates in all) after each chunk.
+        engine: ``"local"`` (process pool), ``"serial"`` or ``"dask"``.
+        workers: processes or Dask workers (default: the number of cores).
+        scheduler: a Dask scheduler address (``engine="dask"``).
+        resume: a results folder to complete, or True for the latest unfinished
+            folder of this experiment under ``out``.
+        keep_runs: load the runs table into ``Result.runs`` (False keeps
+            memory flat for huge runs; read it later with ``Result.load_runs()``).
+        report: also write ``report.html`` (``Result.report``) before the run
+            is marked complete, so that ``resume`` finishes a report cut short.
+
+    Raises:
+        ScenarioError: for bad settings, a results root that cannot be
+            written, or a Dask scheduler that does not answer; nothing is
+            written then.
+        ExperimentFailed: if chunks failed or their parts are missing; the
+            finished parts are kept and ``resume`` completes the run.
+"""
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
+    report: bool = False,
+) -> Result:
+    """Simulate one scenario and (unless ``out`` is None) store the result."""
+    return _experiment("run", scenario, **_args(locals()))
+
+
+def compare(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
+    report: bool = False,
+) -> Result:
+    """Run the scenario's ``compare:`` arms on common random numbers.
+
+    Chunk ``c`` of every arm uses the same seed, so two arms that differ in one
+    lever share their initial states and exogenous draws. The summary compares
+    each arm with the first (difference of collapse shares, log-rank test,
+    hazard ratio), using the pairing.
+    """
+    return _experiment("compare", scenario, **_args(locals()))
+
+
+def sweep(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    out: str | Path | None = "results",
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: str | Path | bool | None = None,
+    keep_runs: bool = True,
+    report: bool = False,
+) -> Result:
+    """Run every design point of the scenario's ``sweep:`` block.
+
+    Every point uses the same chunk seeds. The runs table has one column per
+    swept parameter (named by its dotted path); the summary has one group per
+    design point. When the scenario also has a ``compare:`` block the design
+    is crossed: every point runs under every arm (column ``arm``), still on the
+    same chunk seeds, and the summary compares the arms at each point (see
+    :func:`sim.analysis.statistics.summarize`).
+    """
+    return _experiment("sweep", scenario, **_args(locals()))
+
+
+for _function in (run, compare, sweep):
+    _function.__doc__ = (_function.__doc__ or "") + "\n" + _OPTIONS_DOC
+
+
+def _args(local: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in local.items() if k != "scenario"}

@@ -1,0 +1,118 @@
+"""What a design would cost to run: CPU time and memory, estimated before any work."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import (
+    BaseModel,
+)
+
+from sim.scenario.schema import Scenario
+
+# --------------------------------------------------------------------------- size
+
+
+# Measured on the development machine (2 cores, Dec 2026): `sim.run("scenarios/baseline.yaml",
+# replicates=4000, engine="serial")` simulated 4,000 truces x 372 days (lead time + horizon)
+# in 6.7 s, start-up included: 4.5 microseconds per truce-day on one core. Scenarios with
+# more actors cost somewhat more; the estimate is meant to catch orders of magnitude.
+SECONDS_PER_REPLICATE_DAY = 4.5e-6
+# The same run's table of results in pandas: 39 columns, 340 bytes per simulated truce
+# (`DataFrame.memory_usage(deep=True)`); on disk (Parquet) about 63 bytes.
+BYTES_PER_ROW = 340
+MAX_CPU_SECONDS = 24 * 3600  # one day of CPU: beyond it, a cluster and a deliberate choice
+MEMORY_SHARE = 0.5  # the results table may take at most half the machine's memory
+
+
+def _physical_memory() -> int:
+    """Bytes of physical memory (16 GB if the system does not say)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+class Cost(BaseModel):
+    """What an experiment would take, estimated before any work (see :func:`estimate_cost`)."""
+
+    replicates: int
+    points: int
+    arms: int
+    days: int
+    truces: int
+    cpu_seconds: float
+    memory_bytes: float
+    memory_limit: float
+
+    def problem(self) -> str | None:
+        """Why the experiment cannot run on this machine (None if it can)."""
+        if self.cpu_seconds <= MAX_CPU_SECONDS and self.memory_bytes <= self.memory_limit:
+            return None
+        parts = [f"{self.replicates:,} replicates"]
+        if self.points > 1:
+            parts.append(f"{self.points:,} design points")
+        if self.arms > 1:
+            parts.append(f"{self.arms:,} arms")
+        return (
+            f"too large to run: {' × '.join(parts)} = {self.truces:,} simulated truces of up "
+            f"to {self.days:,} days, about {_duration(self.cpu_seconds)} of CPU and "
+            f"{_gigabytes(self.memory_bytes)} of memory on this machine; the limits are "
+            f"{_duration(MAX_CPU_SECONDS)} of CPU and {_gigabytes(self.memory_limit)} "
+            "(half its memory). Lower replicates or the size of the design"
+        )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            value = seconds / size
+            return f"{value:.1f} {unit}" if value != 1 else f"1 {unit[:-1]}"
+    return f"{seconds:.0f} seconds"
+
+
+def _gigabytes(n: float) -> str:
+    return f"{n / 2**30:,.1f} GB"
+
+
+def _max_days(scenario: Scenario) -> int:
+    """The longest lead time + horizon any arm or design point can set."""
+    from sim.scenario.designs import design_values
+
+    longest = {"truce.horizon": scenario.truce.horizon, "truce.lead_time": scenario.truce.lead_time}
+    for key in longest:
+        for value in design_values(scenario, key):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                longest[key] = max(longest[key], int(math.ceil(value)))
+    return sum(longest.values())
+
+
+def estimate_cost(scenario: Scenario, kind: str) -> Cost:
+    """Estimate the CPU time and memory of an experiment before running it.
+
+    Truce-days (replicates × design points × arms × (lead time + horizon))
+    times :data:`SECONDS_PER_REPLICATE_DAY`, and rows (simulated truces) times
+    :data:`BYTES_PER_ROW`.
+
+    Args:
+        scenario: the validated scenario (with the replicates to run).
+        kind: ``"run"``, ``"compare"`` or ``"sweep"``.
+    """
+    from sim.scenario.designs import design_size
+
+    arms = len(scenario.compare) if kind != "run" and scenario.compare else 1
+    points = design_size(scenario.sweep) if kind == "sweep" and scenario.sweep else 1
+    truces = scenario.replicates * points * arms
+    days = _max_days(scenario)
+    return Cost(
+        replicates=scenario.replicates,
+        points=points,
+        arms=arms,
+        days=days,
+        truces=truces,
+        cpu_seconds=truces * days * SECONDS_PER_REPLICATE_DAY,
+        memory_bytes=truces * BYTES_PER_ROW,
+        memory_limit=_physical_memory() * MEMORY_SHARE,
+    )
