@@ -34,15 +34,17 @@ app: $(STAMP_ASSETS)
 	$(BIN)/truce app
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff format --check sim tests benchmarks tools
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP_TEST) $(STAMP_ASSETS) lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 format: $(STAMP_TEST)
-	$(BIN)/ruff format sim tests benchmarks
-	$(BIN)/ruff check --fix sim tests benchmarks
+	$(BIN)/ruff format sim tests benchmarks tools
+	$(BIN)/ruff check --fix sim tests benchmarks tools
 
 bench: $(STAMP_BASE)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
