@@ -119,7 +119,7 @@ def test_declared_dependencies_are_imported():
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     modules = {"pyyaml": "yaml", "salib": "SALib", "dask": "dask"}
-    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "sim").glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "sim").rglob("*.py"))
     for dep in deps:
         name = re.split(r"[\[<>=!~ ]", dep, maxsplit=1)[0].lower()
         module = modules.get(name, name)
