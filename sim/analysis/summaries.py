@@ -78,7 +78,8 @@ def summarize(
         runs: the runs table.
         by: ``"arm"`` or ``"point"``.
         horizons: days for the collapse shares (the runs' horizon is added;
-            longer ones are skipped, see :func:`collapse_by_horizon`).
+            longer ones are skipped, see
+            :func:`~sim.analysis.shares.collapse_by_horizon`).
         level: confidence level of every interval.
         order: the groups in the order to report them (e.g. the arms as the
             scenario lists them); by default arms keep their order of
