@@ -311,9 +311,7 @@ def _experiment_command(
     else:
         tables = [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     if summary.get("sensitivity"):
-        from sim.analysis.sensitivity import rich_table
-
-        tables.append(rich_table(summary["sensitivity"]))
+        tables.append(display.sensitivity_table(summary["sensitivity"]))
     for table in tables:
         out.print(table)
     out.print(

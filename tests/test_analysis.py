@@ -21,7 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.analysis import statistics as A
-from sim.present import charts
 from sim.present import text as narrative
 from sim.scenario.schema import ORIGINS
 
@@ -505,8 +504,8 @@ def test_cause_shares_by_hand():
 
 @pytest.mark.parametrize(
     "phrases",
-    [A.CAUSE_PHRASES, charts.ORIGIN_LABELS, narrative._CAUSE_WORDS, narrative._ORIGIN_WORDS],
-    ids=["analysis.CAUSE_PHRASES", "charts.ORIGIN_LABELS", "cause words", "origin words"],
+    [A.CAUSE_PHRASES, narrative.ORIGIN_LABELS, narrative.CAUSE_PHRASES, narrative.ORIGIN_PHRASES],
+    ids=["analysis.CAUSE_PHRASES", "origin labels", "cause words", "origin words"],
 )
 def test_every_origin_has_a_phrase(phrases):
     assert set(phrases) == set(ORIGINS)
