@@ -74,6 +74,7 @@ ORIGIN_PHRASES: dict[str, str] = {o: w.phrase for o, w in VOCABULARY.items()}
 CAUSE_PHRASES: dict[str, str] = {o: w.cause for o, w in VOCABULARY.items()}
 """Each origin as the cause of a collapse."""
 
+
 def origin_label(origin: str) -> str:
     """The short name of an origin ("spoiler attack"); an unknown one as it is."""
     return ORIGIN_LABELS.get(origin, origin or "violence")
