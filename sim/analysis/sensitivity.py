@@ -40,7 +40,6 @@ import pandas as pd
 
 from sim.scenario.designs import Sweep, problem_spec, sample_matrix, sampled_bounds
 
-
 METHODS: tuple[str, ...] = ("sobol", "morris")
 """Designs that sensitivity indices are computed for."""
 

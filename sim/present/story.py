@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sim.experiment.runner import Trace, forget, trace
 from sim.model.model import CeasefireModel
 from sim.present import pages
-from sim.present.text import cause_phrase, narrate_day, with_text
+from sim.present.text import cause_phrase, narrate_day, records, with_text
 from sim.scenario.schema import Scenario
 
 Ending = Literal["collapse", "survive"]
@@ -58,7 +58,7 @@ def ends_in_collapse(scenario: Scenario, seed: int) -> bool:
     return collapsed
 
 
-def find_seed(scenario: Scenario, ending: Ending, start: int = 0, limit: int = 1000) -> int:
+def find_seed(scenario: Scenario, ending: Ending | str, start: int = 0, limit: int = 1000) -> int:
     """The first seed from ``start`` whose truce ends in ``ending``.
 
     Args:
@@ -109,7 +109,9 @@ def story_lines(tr: Trace) -> list[str]:
     s, out = tr.scenario, tr.outcome
     lines = [f"{s.name}: {s.description}".rstrip(": ") + f" (seed {tr.seed})"]
     events = tr.events
-    by_day = {int(d): g.to_dict("records") for d, g in events.groupby("day")} if len(events) else {}
+    by_day: dict[int, list[dict[str, Any]]] = {}
+    for event in records(events):
+        by_day.setdefault(int(event["day"]), []).append(event)
     last_day = int(out["collapse_day"]) if out["collapsed"] else int(out["horizon"])
     lead = [d for d in by_day if d <= 0]
     if lead:

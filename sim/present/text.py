@@ -219,5 +219,10 @@ def with_text(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     chosen here, in one vocabulary.
     """
     out = events.copy()
-    out["text"] = [describe(dict(row), scenario) for row in out.to_dict("records")]
+    out["text"] = [describe(row, scenario) for row in records(out)]
     return out
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table (the events of a truce) as dictionaries keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]

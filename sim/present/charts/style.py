@@ -15,11 +15,15 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim.analysis import statistics as analysis
+
+ArrayLike = Sequence[Any] | pd.Series | np.ndarray
+"""Values plotly takes for a trace's coordinates."""
 
 # Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable
 # with the common colour-vision deficiencies.
@@ -216,10 +220,10 @@ def share_axis(fig: go.Figure, **where: Any) -> None:
 
 
 def band(
-    x: Sequence,
-    mid: Sequence,
-    low: Sequence,
-    high: Sequence,
+    x: ArrayLike,
+    mid: ArrayLike,
+    low: ArrayLike,
+    high: ArrayLike,
     color: str,
     name: str,
     hovertext: Sequence[str],

@@ -16,7 +16,7 @@ from sim.present.charts.style import (
     escaped,
     styled,
 )
-from sim.present.text import cause_phrase, origin_label
+from sim.present.text import cause_phrase, origin_label, records
 
 
 def _event_hover(events: pd.DataFrame) -> pd.DataFrame:
@@ -164,10 +164,14 @@ def _mark_events(fig: go.Figure, events: pd.DataFrame) -> None:
     """Vertical markers for the monitors' withdrawal and the collapse."""
     if "kind" not in events:
         return
-    for row in events[events["kind"] == "monitor_withdrawal"].itertuples():
-        day_marker(fig, row.day, f"monitors withdrew (day {row.day})", NEUTRAL, "dash")
-    for row in events[events["kind"] == "collapse"].itertuples():
-        cause = getattr(row, "origin", None)
-        because = f": {cause_phrase(cause)}" if isinstance(cause, str) and cause else ""
-        text = escaped(f"truce collapsed (day {row.day}){because}")
-        day_marker(fig, row.day, text, OKABE_ITO["vermillion"], "solid")
+    rows = records(events)
+    for row in rows:
+        if row["kind"] == "monitor_withdrawal":
+            day = int(row["day"])
+            day_marker(fig, day, f"monitors withdrew (day {day})", NEUTRAL, "dash")
+    for row in rows:
+        if row["kind"] == "collapse":
+            day, cause = int(row["day"]), row.get("origin")
+            because = f": {cause_phrase(cause)}" if isinstance(cause, str) and cause else ""
+            text = escaped(f"truce collapsed (day {day}){because}")
+            day_marker(fig, day, text, OKABE_ITO["vermillion"], "solid")
