@@ -68,4 +68,5 @@ def hindcast_figure(table: pd.DataFrame | Sequence[Mapping[str, Any]]) -> go.Fig
         fig, "Observed vs simulated days held", "days held (log scale)", "", 180 + 70 * len(names)
     )
     fig.update_xaxes(type="log")
+    fig.update_layout(legend_y=-0.3, margin_b=130)  # below the axis title on a short figure
     return fig
