@@ -311,9 +311,7 @@ def _experiment_command(
     else:
         tables = [*display.summary_tables(summary, title), *display.comparison_tables(summary)]
     if summary.get("sensitivity"):
-        from sim.analysis.sensitivity import rich_table
-
-        tables.append(rich_table(summary["sensitivity"]))
+        tables.append(display.sensitivity_table(summary["sensitivity"]))
     for table in tables:
         out.print(table)
     out.print(
@@ -468,14 +466,16 @@ def hindcast(
 ) -> None:
     """Hold the model against history: simulated vs observed truce durations and stylized facts."""
     from sim.experiment.storage import new_run_dir
+    from sim.present import hindcast_page
+    from sim.present.terminal import hindcast_tables
     from sim.validation import hindcast as hc
 
-    result = hc.hindcast(dirs, replicates=replicates)
-    report = hc.write_report(result, new_run_dir(out_dir, "hindcast") / "report.html")
+    data = hc.hindcast(dirs, replicates=replicates).to_dict()
+    report = hindcast_page.write_html(data, new_run_dir(out_dir, "hindcast") / "report.html")
     if as_json:
-        emit_json({**result.to_dict(), "report": str(report)})
+        emit_json({**data, "report": str(report)})
         return
-    for table in hc.rich_tables(result):
+    for table in hindcast_tables(data):
         out.print(table)
     out.print(f"Report with the chart: [bold]{report}[/]", highlight=False)
 

@@ -13,7 +13,7 @@ import pytest
 from helpers_tables import make_runs, make_sweep_runs, make_trace
 
 from sim.analysis import shares, survival
-from sim.present import charts, sentences
+from sim.present import charts, sentences, text
 from sim.scenario.schema import ORIGINS
 
 
@@ -134,7 +134,7 @@ def test_cause_chart_stacks_shares_of_collapses(runs):
     assert len(fig.data) == len(ORIGINS)
     for trace, origin in zip(fig.data, ORIGINS, strict=True):
         assert trace.marker.color == charts.color_for("origin", origin)
-        assert trace.name == charts.ORIGIN_LABELS[origin]
+        assert trace.name == text.ORIGIN_LABELS[origin]
     totals = np.sum([t.y for t in fig.data], axis=0)
     np.testing.assert_allclose(totals, 1.0)
     assert fig.layout.yaxis.title.text == "share of collapsed truces"
@@ -358,7 +358,7 @@ def test_timeline_by_origin_with_markers():
     days, events = make_trace(collapse_day=42, withdrawal_day=25)
     fig = charts.timeline_chart(days, events)
     bars = [t for t in fig.data if t.type == "bar"]
-    assert [t.name for t in bars] == [charts.ORIGIN_LABELS[o] for o in ORIGINS]
+    assert [t.name for t in bars] == [text.ORIGIN_LABELS[o] for o in ORIGINS]
     assert [t.marker.color for t in bars] == [charts.color_for("origin", o) for o in ORIGINS]
     np.testing.assert_array_equal(bars[3].y, days["violations_spoiler"])
     lines = {t.name: t for t in fig.data if t.type == "scatter"}

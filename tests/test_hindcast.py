@@ -10,13 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.present.charts.hindcast import hindcast_figure
+from sim.present.hindcast_page import render_html
+from sim.present.terminal import hindcast_tables
 from sim.scenario.loading import load_scenario
 from sim.validation.hindcast import (
     HISTORY,
     hazard_by_age,
-    hindcast_figure,
     outlived_share,
-    report_html,
     truce_row,
 )
 
@@ -61,34 +62,57 @@ def test_hazard_by_age_on_a_known_table():
     assert rows[0]["low"] < rows[0]["rate"] < rows[0]["high"]
 
 
+def _page_data(truce="<b>x</b>"):
+    """The plain data of a one-truce hindcast, as ``Hindcast.to_dict()`` gives it."""
+    row = {
+        "truce": truce,
+        "observed": 7,
+        "observed_low": 7,
+        "observed_high": 7,
+        "median": 6.0,
+        "p25": 5.0,
+        "p75": 9.0,
+        "p10": 4.0,
+        "p90": 12.0,
+        "in_50": True,
+        "in_80": False,
+        "outlived": 0.4,
+        "censored": False,
+    }
+    fact = {"target": [0.15, 0.45], "value": 0.3, "low": 0.2, "high": None, "met": True}
+    age = {"bands": [{"from": 0, "to": 30, "events": 3, "rate": 0.5, "low": 0.1, "high": 1.4}]}
+    age |= {"unit": "per 30 days", "trend": "falls", "met": True, "target": "none"}
+    return {
+        "replicates": 10,
+        "truces": [row],
+        "inside_50": 1,
+        "inside_80": 0,
+        "stylized_facts": {"monitoring_hazard_ratio": fact, "hazard_by_age": age},
+    }
+
+
 def test_chart_and_report_escape_names():
-    table = pd.DataFrame(
-        [
-            {
-                "truce": "<b>x</b>",
-                "observed": 7,
-                "median": 6.0,
-                "p25": 5.0,
-                "p75": 9.0,
-                "p10": 4.0,
-                "p90": 12.0,
-                "in_50": True,
-                "in_80": True,
-                "outlived": 0.4,
-            }
-        ]
-    )
-    fig = hindcast_figure(table)
+    data = _page_data()
+    fig = hindcast_figure(pd.DataFrame(data["truces"]))
     assert fig.layout.xaxis.type == "log"
-
-    class R:
-        pass
-
-    r = R()
-    r.table, r.replicates, r.in_50, r.in_80 = table, 10, 1, 1
-    r.facts = {"hazard_by_age": {"bands": [], "unit": "u", "trend": "t"}}
-    page = report_html(r)
+    assert "&lt;b&gt;x&lt;/b&gt;" in list(fig.data[-1].y)  # plotly renders tags: escaped
+    page = render_html(data)
+    assert "<b>x</b>" not in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page and page.count("plotly.js v") <= 1
+    # The page has the shared stylesheet inline and nothing fetched from the network.
+    assert "<style>" in page and "<script src=" not in page
+    # The tables: the truce's row and the stylized fact with its target as a range.
+    assert "5–9" in page and "4–12" in page and "40%" in page
+    assert "0.15–0.45" in page and "0.2–" in page
+
+
+def test_terminal_tables_read_the_plain_data():
+    truces, facts = hindcast_tables(_page_data("[bold]x[/bold]"))
+    assert truces.row_count == 1 and facts.row_count == 2
+    cells = [str(c) for c in truces.columns[0].cells]
+    assert cells == ["[bold]x[/bold]"]  # scenario text is never read as markup
+    assert [str(c) for c in truces.columns[6].cells] == ["no"]
+    assert "0.15–0.45" in [str(c) for c in facts.columns[1].cells]
 
 
 def test_hindcast_json_runs_on_few_replicates(tmp_path):

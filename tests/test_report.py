@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
+from markupsafe import escape
 
 from sim.analysis import summaries
 from sim.present import report
@@ -75,7 +76,8 @@ def test_scenario_strings_are_escaped(tmp_path):
     assert "<img src=x" not in text
     assert "<b>monitored</b>" not in text
     assert f"<h1>Truce simulation report: {html.escape(EVIL)}</h1>" in text
-    assert html.escape('<img src=x onerror="alert(2)">') in text
+    # Escaped as jinja2 escapes (quotes as &#34;): the browser shows it as typed.
+    assert str(escape('<img src=x onerror="alert(2)">')) in text
     # In the figures' JSON, plotly escapes < and >; the names are HTML-escaped before.
     assert "alert(1)" in text and text.count("<script") == text.count("</script>")
     found = Resources()

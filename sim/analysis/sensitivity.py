@@ -33,15 +33,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.scenario.designs import Morris, Sobol, Sweep, problem_spec, sample_matrix
-
-if TYPE_CHECKING:
-    from rich.table import Table
 
 METHODS: tuple[str, ...] = ("sobol", "morris")
 """Designs that sensitivity indices are computed for."""
@@ -279,54 +276,3 @@ def indices_table(sensitivity: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(sensitivity["indices"], columns=columns).astype(
         {c: float for c in INDICES[sensitivity["method"]]}
     )
-
-
-def _with_conf(value: float | None, conf: float | None, digits: int) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:.{digits}f}"
-    return text if conf is None else f"{text} ± {conf:.{digits}f}"
-
-
-def rich_table(sensitivity: Mapping[str, Any]) -> Table:
-    """A terminal table of :func:`analyze`'s indices, one row per output and parameter."""
-    from rich.table import Table
-
-    method, level = sensitivity["method"], sensitivity["level"]
-    ci = f"± {level:.0%} CI"
-    if method == "sobol":
-        title = (
-            f"Sobol sensitivity indices ({sensitivity['points']:,} points × "
-            f"{sensitivity['replicates']:,} truces): share of each output's variance due to "
-            "a parameter alone (S1) and with its interactions (ST)"
-        )
-        headers = [f"S1 ({ci})", f"ST ({ci})"]
-    else:
-        title = (
-            f"Morris elementary effects ({sensitivity['points']:,} points × "
-            f"{sensitivity['replicates']:,} truces): mean absolute change of each output "
-            "across a parameter's bounds (μ*) and its spread (σ)"
-        )
-        headers = [f"μ* ({ci})", "σ"]
-    crossed = bool(sensitivity.get("arms"))
-    table = Table(title=title, title_justify="left")
-    if crossed:
-        table.add_column("Arm")
-    table.add_column("Output")
-    table.add_column("Parameter")
-    for header in headers:
-        table.add_column(header, justify="right")
-    for row in sensitivity["indices"]:
-        if method == "sobol":
-            cells = [
-                _with_conf(row["S1"], row["S1_conf"], 2),
-                _with_conf(row["ST"], row["ST_conf"], 2),
-            ]
-        else:
-            digits = 3 if row["output"] == "collapse_share" else 1
-            cells = [
-                _with_conf(row["mu_star"], row["mu_star_conf"], digits),
-                _with_conf(row["sigma"], None, digits),
-            ]
-        table.add_row(*([row["arm"]] if crossed else []), row["output"], row["parameter"], *cells)
-    return table

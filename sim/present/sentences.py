@@ -12,14 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-CAUSE_PHRASES: dict[str, str] = {
-    "deliberate": "deliberate violations",
-    "loophole": "strikes through loopholes",
-    "accident": "accidents",
-    "spoiler": "spoiler attacks",
-    "indiscipline": "indiscipline (units acting without orders)",
-}
-"""Plain-language names of the causes of collapse."""
+from sim.present.text import CAUSE_PHRASES
 
 
 def pct(share: float) -> str:

@@ -4,20 +4,20 @@ A story is the single truce of a one-truce run with the given seed (what
 ``truce run SCENARIO --seed S -n 1`` simulates), so it is cheap to find one
 that collapses or one that survives, and the same seed always tells the same
 story. :func:`write_html` writes a self-contained page (plotly.js embedded,
-so it opens offline) with every scenario string HTML-escaped.
+so it opens offline) from ``templates/story.html.j2``, with every scenario
+string HTML-escaped.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from sim.experiment import storage
 from sim.experiment.runner import Trace, forget, trace
 from sim.model.model import CeasefireModel
-from sim.present.text import cause_phrase, narrate_day, with_text
+from sim.present import pages
+from sim.present.text import cause_phrase, narrate_day, records, with_text
 from sim.scenario.schema import Scenario
 
 Ending = Literal["collapse", "survive"]
@@ -58,7 +58,7 @@ def ends_in_collapse(scenario: Scenario, seed: int) -> bool:
     return collapsed
 
 
-def find_seed(scenario: Scenario, ending: Ending, start: int = 0, limit: int = 1000) -> int:
+def find_seed(scenario: Scenario, ending: Ending | str, start: int = 0, limit: int = 1000) -> int:
     """The first seed from ``start`` whose truce ends in ``ending``.
 
     Args:
@@ -109,7 +109,9 @@ def story_lines(tr: Trace) -> list[str]:
     s, out = tr.scenario, tr.outcome
     lines = [f"{s.name}: {s.description}".rstrip(": ") + f" (seed {tr.seed})"]
     events = tr.events
-    by_day = {int(d): g.to_dict("records") for d, g in events.groupby("day")} if len(events) else {}
+    by_day: dict[int, list[dict[str, Any]]] = {}
+    for event in records(events):
+        by_day.setdefault(int(event["day"]), []).append(event)
     last_day = int(out["collapse_day"]) if out["collapsed"] else int(out["horizon"])
     lead = [d for d in by_day if d <= 0]
     if lead:
@@ -154,62 +156,30 @@ def ending_line(tr: Trace) -> str:
 # --------------------------------------------------------------------------- HTML page
 
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-       font-size: 20px; line-height: 1.5; color: #222; max-width: 1100px; margin: 2em auto;
-       padding: 0 1em; }
-h1 { font-size: 1.8em; margin-bottom: 0.2em; }
-.meta { color: #555; }
-.ending { font-size: 1.2em; font-weight: 600; padding: 0.5em 0.8em; border-radius: 6px; }
-.ending.collapsed { background: #fbe3d6; border-left: 6px solid #D55E00; }
-.ending.held { background: #d9f0e8; border-left: 6px solid #009E73; }
-ol.days { padding-left: 0; list-style: none; }
-ol.days li { margin: 0.4em 0; }
-.quiet { color: #777; }
-"""
-
-
 def render_html(story: Story) -> str:
     """The story page: heading, outcome, annotated timeline and the day-by-day text."""
     from sim.present.charts import timeline_chart
 
     tr = story.trace
     s = tr.scenario
-    e = html.escape
-    fig = timeline_chart(tr.days, tr.events)
-    chart = fig.to_html(full_html=False, include_plotlyjs=True, config={"responsive": True})
-    items = []
-    for line in story.lines[1:-1]:
-        cls = ' class="quiet"' if line.endswith("no violations.") else ""
-        items.append(f"<li{cls}>{e(line)}</li>")
-    state = "collapsed" if story.collapsed else "held"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(s.name)} — one truce, seed {tr.seed}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>{e(s.name)}: one truce, day by day</h1>
-<p class="meta">{e(s.description)} Seed {tr.seed}: rerun with
-<code>truce story … --seed {tr.seed}</code> to tell the same story.</p>
-<p class="ending {state}">{e(story.lines[-1])}</p>
-{chart}
-<h2>What happened</h2>
-<ol class="days">
-{chr(10).join(items)}
-</ol>
-</body>
-</html>
-"""
+    figure = timeline_chart(tr.days, tr.events)
+    days = [{"text": line, "quiet": line.endswith("no violations.")} for line in story.lines[1:-1]]
+    return pages.render_page(
+        "story.html.j2",
+        name=s.name,
+        description=s.description,
+        seed=tr.seed,
+        state="collapsed" if story.collapsed else "held",
+        ending=story.lines[-1],
+        chart=pages.chart_div(figure, config={"responsive": True}, height="720px"),
+        days=days,
+    )
 
 
 def write_html(story: Story, path: Path) -> Path:
     """Write the story page atomically and return its path."""
     path = Path(path)
-    storage.atomic_write_bytes(path, render_html(story).encode("utf-8"))
+    pages.write_page(path, render_html(story))
     return path
 
 

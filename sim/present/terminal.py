@@ -8,7 +8,8 @@ it goes through :func:`plain`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +26,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+from sim.present.text import origin_label
 
 
 def printable(text: Any) -> str:
@@ -62,7 +65,7 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     causes.add_column(by.capitalize() if by != "arm" else "Truce")
     names = list(dict.fromkeys(c["cause"] for g in summary["groups"] for c in g["causes"]))
     for name in names:
-        causes.add_column(name, justify="right")
+        causes.add_column(plain(origin_label(name)), justify="right")
     for g in summary["groups"]:
         label = plain(g[by])
         by_horizon = {row["horizon"]: row for row in g["collapse"]}
@@ -236,6 +239,144 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
             p_value(c["logrank_p"]) if c["logrank_p"] is not None else "—",
         )
     return t
+
+
+def sensitivity_table(sensitivity: Mapping[str, Any]) -> Table:
+    """A table of a sweep's sensitivity indices, one row per output and parameter (per arm).
+
+    Args:
+        sensitivity: the indices of :func:`sim.analysis.sensitivity.analyze`.
+
+    Returns:
+        The table.
+    """
+    method, level = sensitivity["method"], sensitivity["level"]
+    ci = f"± {level:.0%} CI"
+    if method == "sobol":
+        title = (
+            f"Sobol sensitivity indices ({sensitivity['points']:,} points × "
+            f"{sensitivity['replicates']:,} truces): share of each output's variance due to "
+            "a parameter alone (S1) and with its interactions (ST)"
+        )
+        headers = [f"S1 ({ci})", f"ST ({ci})"]
+    else:
+        title = (
+            f"Morris elementary effects ({sensitivity['points']:,} points × "
+            f"{sensitivity['replicates']:,} truces): mean absolute change of each output "
+            "across a parameter's bounds (μ*) and its spread (σ)"
+        )
+        headers = [f"μ* ({ci})", "σ"]
+    crossed = bool(sensitivity.get("arms"))
+    table = Table(title=title, title_justify="left")
+    if crossed:
+        table.add_column("Arm")
+    table.add_column("Output")
+    table.add_column("Parameter")
+    for header in headers:
+        table.add_column(header, justify="right")
+    for row in sensitivity["indices"]:
+        if method == "sobol":
+            cells = [
+                _with_conf(row["S1"], row["S1_conf"], 2),
+                _with_conf(row["ST"], row["ST_conf"], 2),
+            ]
+        else:
+            digits = 3 if row["output"] == "collapse_share" else 1
+            cells = [
+                _with_conf(row["mu_star"], row["mu_star_conf"], digits),
+                _with_conf(row["sigma"], None, digits),
+            ]
+        names = [plain(row["output"]), plain(row["parameter"])]
+        table.add_row(*([plain(row["arm"])] if crossed else []), *names, *cells)
+    return table
+
+
+def hindcast_tables(hindcast: Mapping[str, Any]) -> list[Table]:
+    """The hindcast's truces and its stylized-fact checks, as two tables.
+
+    Args:
+        hindcast: the hindcast's plain data (``Hindcast.to_dict()``): ``truces``,
+            ``stylized_facts``, ``replicates``, ``inside_50``, ``inside_80``.
+
+    Returns:
+        The table of truces, then the table of stylized facts.
+    """
+    truces = hindcast["truces"]
+    t = Table(
+        title=f"Hindcast ({hindcast['replicates']} simulated truces per scenario)",
+        title_justify="left",
+    )
+    for col in HINDCAST_COLUMNS:
+        t.add_column(col, justify="left" if col == "truce" else "right")
+    for r in truces:
+        low, high = r["observed_low"], r["observed_high"]
+        observed = f"{low}–{high}" if low != high else str(r["observed"])
+        t.add_row(
+            plain(r["truce"]),
+            observed,
+            f"{r['median']:.0f}",
+            f"{r['p25']:.0f}–{r['p75']:.0f}",
+            _yes(r["in_50"]),
+            f"{r['p10']:.0f}–{r['p90']:.0f}" + ("+" if r["censored"] else ""),
+            _yes(r["in_80"]),
+            f"{r['outlived']:.0%}",
+        )
+    n = len(truces)
+    t.caption = (
+        f"{hindcast['inside_50']}/{n} inside the 50% interval, "
+        f"{hindcast['inside_80']}/{n} inside the 80% interval"
+    )
+    f = Table(title="Stylized facts (baseline scenario)", title_justify="left")
+    for col in ("check", "target", "simulated", "95% interval", "met"):
+        f.add_column(col)
+    facts = hindcast["stylized_facts"]
+    for name, fact in facts.items():
+        if "value" not in fact:
+            continue
+        target = fact["target"]
+        shown = f"{target[0]}–{target[1]}" if isinstance(target, list) else _sig(target)
+        f.add_row(
+            name,
+            shown,
+            _sig(fact["value"]),
+            f"{_sig(fact['low'])}–{_sig(fact['high'])}",
+            _yes(fact["met"]),
+        )
+    age = facts["hazard_by_age"]
+    bands = ", ".join(f"{b['from']}–{b['to']} d: {_sig(b['rate'])}" for b in age["bands"])
+    f.add_row("hazard_by_age", "falls with age", bands, age["unit"], _yes(age["met"]))
+    return [t, f]
+
+
+HINDCAST_COLUMNS = (
+    "truce",
+    "observed",
+    "sim. median",
+    "50% interval",
+    "in 50%",
+    "80% interval",
+    "in 80%",
+    "outlived",
+)
+"""The columns of the hindcast's table of truces."""
+
+
+def _yes(flag: Any) -> str:
+    return "yes" if flag else "no"
+
+
+def _sig(x: Any) -> str:
+    """Three significant digits; missing (None or NaN) as a dash."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.3g}"
+
+
+def _with_conf(value: float | None, conf: float | None, digits: int) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}"
+    return text if conf is None else f"{text} ± {conf:.{digits}f}"
 
 
 def _points(x: float | None) -> str:

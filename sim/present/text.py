@@ -1,4 +1,9 @@
-"""Plain-language sentences for the events of one simulated truce.
+"""The package's plain-language vocabulary and the sentences for one simulated truce.
+
+:data:`VOCABULARY` names the five origins of violence one way for the whole
+presentation layer: the charts' legends, the terminal tables, the report and
+the story all take their words from here (:func:`origin_label`,
+:func:`origin_phrase`, :func:`cause_phrase`).
 
 The model records a traced truce's events as data; :func:`with_text` adds one
 sentence per event (:func:`describe`), and :func:`narrate_day` turns one day's
@@ -9,6 +14,7 @@ was hit that day and held its fire.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,31 +22,72 @@ import pandas as pd
 
 from sim.scenario.schema import Scenario
 
-_ORIGIN_WORDS = {
-    "deliberate": "a deliberate attack",
-    "loophole": "a strike under the truce's exemptions",
-    "accident": "an accident among foreign forces",
-    "spoiler": "a spoiler attack",
-    "indiscipline": "an unauthorised attack",
-}
 
-_CAUSE_WORDS = {
-    "deliberate": "deliberate violations",
-    "loophole": "strikes through the loopholes",
-    "accident": "accidents among foreign forces",
-    "spoiler": "spoiler attacks",
-    "indiscipline": "units acting without orders",
+@dataclass(frozen=True)
+class OriginWords:
+    """How one origin of violence is named, wherever the package names it.
+
+    Attributes:
+        label: a short name for legends, table rows and column heads ("spoiler attack").
+        phrase: one violation of that origin in a sentence ("a spoiler attack").
+        cause: as the cause of a collapse ("spoiler attacks").
+    """
+
+    label: str
+    phrase: str
+    cause: str
+
+
+VOCABULARY: dict[str, OriginWords] = {
+    "deliberate": OriginWords(
+        label="deliberate violation",
+        phrase="a deliberate attack",
+        cause="deliberate violations",
+    ),
+    "loophole": OriginWords(
+        label="strike through a loophole",
+        phrase="a strike through the truce's loopholes",
+        cause="strikes through the loopholes",
+    ),
+    "accident": OriginWords(
+        label="accident among foreign forces",
+        phrase="an accident among foreign forces",
+        cause="accidents among foreign forces",
+    ),
+    "spoiler": OriginWords(
+        label="spoiler attack",
+        phrase="a spoiler attack",
+        cause="spoiler attacks",
+    ),
+    "indiscipline": OriginWords(
+        label="units acting without orders",
+        phrase="an attack by units acting without orders",
+        cause="units acting without orders",
+    ),
 }
+"""The one plain-language vocabulary of the five origins (``sim.scenario.schema.ORIGINS``)."""
+
+ORIGIN_LABELS: dict[str, str] = {o: w.label for o, w in VOCABULARY.items()}
+"""Short names of the origins, for legends, table rows and column heads."""
+ORIGIN_PHRASES: dict[str, str] = {o: w.phrase for o, w in VOCABULARY.items()}
+"""One violation of each origin, in a sentence."""
+CAUSE_PHRASES: dict[str, str] = {o: w.cause for o, w in VOCABULARY.items()}
+"""Each origin as the cause of a collapse."""
+
+
+def origin_label(origin: str) -> str:
+    """The short name of an origin ("spoiler attack"); an unknown one as it is."""
+    return ORIGIN_LABELS.get(origin, origin or "violence")
 
 
 def origin_phrase(origin: str) -> str:
     """How an origin reads in a sentence ("a spoiler attack")."""
-    return _ORIGIN_WORDS.get(origin, origin or "violence")
+    return ORIGIN_PHRASES.get(origin, origin or "violence")
 
 
 def cause_phrase(origin: str) -> str:
     """How the cause of a collapse reads ("spoiler attacks")."""
-    return _CAUSE_WORDS.get(origin, origin or "violence")
+    return CAUSE_PHRASES.get(origin, origin or "violence")
 
 
 def _flag(event: Mapping[str, Any], key: str) -> bool:
@@ -172,5 +219,10 @@ def with_text(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     chosen here, in one vocabulary.
     """
     out = events.copy()
-    out["text"] = [describe(dict(row), scenario) for row in out.to_dict("records")]
+    out["text"] = [describe(row, scenario) for row in records(out)]
     return out
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table (the events of a truce) as dictionaries keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]

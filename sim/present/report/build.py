@@ -1,0 +1,152 @@
+"""The report page and its file.
+
+:func:`render` fills ``templates/report.html.j2``; :func:`build_report` reads a
+results folder and writes ``report.html`` (and the PNGs) next to its tables.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import yaml
+
+from sim.analysis import sensitivity
+from sim.experiment import storage
+from sim.present import pages, sentences
+from sim.present.report import tables
+from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
+from sim.present.report.figures import Chart, index_arms, report_charts
+from sim.present.report.png import PngExportError, PngExportWarning, export_pngs
+
+REPORT = "report.html"
+CHARTS_DIR = "charts"
+
+
+def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
+    """A chart as the template's ``chart`` macro draws it: key, heading, caption and div.
+
+    The section heading replaces the figure's own title (kept for PNG export);
+    plotly.js is embedded with the first chart only.
+    """
+    figure = go.Figure(chart.figure).update_layout(title=None, margin_t=50)
+    height = (figure.layout.height or 540) - 30
+    div = pages.chart_div(
+        figure, div_id=f"chart-{chart.key}", include_plotlyjs=first, height=f"{height}px"
+    )
+    return {"key": chart.key, "heading": chart.heading, "caption": chart.caption, "div": div}
+
+
+def design_words(summary: Mapping[str, Any], runs: pd.DataFrame, design: Design) -> str:
+    """What was simulated: "one arm", "3 arms", "12 design points", or the crossed design."""
+    groups = len(summary["groups"])
+    if design.crossed:
+        points = runs["point"].nunique()
+        return (
+            f"{points:,} design point{'s' if points != 1 else ''} under each of "
+            f"{len(design.arms)} arms ({', '.join(map(str, design.arms))})"
+        )
+    if design.is_sweep:
+        return f"{groups:,} design points"
+    return f"{groups} arms" if groups > 1 else "one arm"
+
+
+def render(
+    manifest: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    runs: pd.DataFrame,
+    design: Design,
+    chart_list: Sequence[Chart],
+) -> str:
+    """The report page as one HTML string (pure: writes nothing).
+
+    Args:
+        manifest: the parsed manifest.json.
+        summary: the summary dictionary (:func:`sim.analysis.summaries.summarize`).
+        runs: the runs table.
+        design: its grouping.
+        chart_list: the charts, in order.
+
+    Returns:
+        A complete, self-contained HTML document.
+    """
+    scenario = manifest.get("scenario") if isinstance(manifest.get("scenario"), Mapping) else {}
+    scenario = scenario or {}
+    name = scenario.get("name") or manifest.get("scenario_name") or manifest.get("name") or ""
+    comparisons = summary.get("comparisons") or []
+    crossed = is_crossed(summary)
+    found = summary.get("sensitivity")
+    violations_by = "arm" if design.crossed else design.by
+    return pages.render_page(
+        "report.html.j2",
+        name=name,
+        description=scenario.get("description") or "",
+        truces=len(runs),
+        what=design_words(summary, runs, design),
+        status=manifest.get("status"),
+        sentences=sentences.plain_summary(dict(summary)),
+        charts=[chart_block(c, first=(i == 0)) for i, c in enumerate(chart_list)],
+        summary_table=tables.summary_table(summary),
+        sensitivity_table=tables.sensitivity_table(found) if found else None,
+        sensitivity_per_arm=bool(found and index_arms(found)),
+        comparison_table=(
+            (tables.crossed_comparison_table if crossed else tables.comparison_table)(comparisons)
+            if comparisons
+            else None
+        ),
+        crossed=crossed,
+        pairing_note=tables.pairing_note(comparisons),
+        design_crossed=design.crossed,
+        violations_table=tables.violations_table(runs, violations_by),
+        party_table=tables.party_table(runs, violations_by),
+        scenario_yaml=(
+            yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True) if scenario else None
+        ),
+        run_table=tables.run_table(manifest),
+        versions_table=tables.versions_table(manifest),
+        other_manifest=tables.other_manifest_yaml(manifest),
+    )
+
+
+def build_report(results_dir: Path, png: bool = False) -> Path:
+    """Write ``results_dir/report.html`` from the tables in the folder.
+
+    Args:
+        results_dir: ``results/<scenario>/<timestamp>/`` with manifest.json
+            and runs/*.parquet (summary.json is used when present).
+        png: also write each chart to ``results_dir/charts/<key>.png``. When
+            that is not possible a :class:`PngExportWarning` says what to
+            install; the HTML report is written all the same.
+
+    Returns:
+        The path of report.html.
+
+    Raises:
+        FileNotFoundError: if manifest.json or the runs parts are missing.
+    """
+    results_dir = Path(results_dir)
+    manifest_path = results_dir / storage.MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"no {storage.MANIFEST} in {results_dir}")
+    manifest = storage.read_json(manifest_path)
+    runs = storage.read_runs(results_dir)
+    design = design_of(manifest, runs)
+    if design.crossed:
+        runs = in_arm_order(runs, design.arms)
+    summary = load_summary(results_dir, runs, design)
+    if design.is_sweep and "sensitivity" not in summary:
+        indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
+        summary = {**summary, "sensitivity": indices} if indices else summary
+    chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
+    out = results_dir / REPORT
+    pages.write_page(out, render(manifest, summary, runs, design, chart_list))
+    if png:
+        try:
+            export_pngs(chart_list, results_dir / CHARTS_DIR)
+        except PngExportError as err:
+            warnings.warn(str(err), PngExportWarning, stacklevel=2)
+    return out

@@ -1,0 +1,232 @@
+"""The charts of a report, in the order shown, each with its heading and caption."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from sim.analysis import sensitivity
+from sim.present import charts
+from sim.present.report.design import Design
+
+MAX_SURVIVAL_CURVES = 8
+MAX_BAR_GROUPS = 12
+MAX_CAUSE_GROUPS = 40
+
+
+@dataclass
+class Chart:
+    """A report chart: anchor key, heading, one-sentence caption and the figure."""
+
+    key: str
+    heading: str
+    caption: str
+    figure: go.Figure
+
+
+def report_charts(
+    runs: pd.DataFrame,
+    design: Design,
+    indices: Mapping[str, Any] | None = None,
+    comparisons: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Chart]:
+    """The charts of the report, in the order shown.
+
+    Comparisons and single runs: survival curves, collapse bars, causes.
+    Sweeps: the sensitivity indices of a ``sobol`` or ``morris`` design, a
+    line (one parameter) or heatmap and small multiples (two or more), then
+    survival curves, bars and causes per design point while there are few
+    enough points to read them. Crossed sweeps: the same sweep charts with
+    one line (or heatmap) per arm, the hazard ratio of each arm against the
+    reference at every design point (from ``comparisons``), then survival
+    curves, bars and causes per arm, pooled over the design.
+
+    Args:
+        runs: the runs table.
+        design: its grouping.
+        indices: the sensitivity indices (:func:`sim.analysis.sensitivity.analyze`),
+            if the design has them.
+        comparisons: the summary's comparisons; a crossed design's give the
+            hazard-ratio chart.
+
+    Returns:
+        The charts.
+    """
+    out = []
+    if indices:
+        out.append(_sensitivity_chart(indices))
+    if design.crossed:
+        out += _crossed_sweep_charts(runs, design, comparisons or [])
+    elif design.is_sweep:
+        out += _sweep_charts(runs, design.parameters)
+    # A crossed design's points all ran under every arm: pool them per arm.
+    by = "arm" if design.crossed else design.by
+    capped = design.is_sweep and not design.crossed
+    groups = runs[by].nunique()
+    pooled = (
+        f" Each arm pools the truces of all {runs['point'].nunique():,} design points."
+        if design.crossed
+        else ""
+    )
+    if not capped or groups <= MAX_SURVIVAL_CURVES:
+        out.append(
+            Chart(
+                "survival",
+                "How long the truces held",
+                "Kaplan–Meier estimate of the share of truces still holding on each day, "
+                "with 95% confidence bands; truces still holding at the end are censored there."
+                + pooled,
+                charts.survival_chart(runs, by=by),
+            )
+        )
+    if not capped or groups <= MAX_BAR_GROUPS:
+        out.append(
+            Chart(
+                "collapse",
+                "Collapse within 30, 90 and 180 days",
+                "Share of simulated truces that collapsed within each period; whiskers are 95% "
+                "Wilson intervals." + pooled,
+                charts.collapse_bars(runs, by=by),
+            )
+        )
+    if runs["collapsed"].any() and (not capped or groups <= MAX_CAUSE_GROUPS):
+        out.append(
+            Chart(
+                "causes",
+                "What caused the collapses",
+                "Among the truces that collapsed, the share by the dominant origin of violations "
+                "in the days before the collapse." + pooled,
+                charts.cause_chart(runs, by=by),
+            )
+        )
+    return out
+
+
+def _sweep_charts(runs: pd.DataFrame, params: Sequence[str]) -> list[Chart]:
+    """The collapse-against-parameters charts of a sweep with one arm."""
+    if not params:
+        return []
+    if len(params) == 1:
+        return [
+            Chart(
+                "sweep",
+                f"Collapse against {params[0]}",
+                "Each point pools the truces simulated at that value; the band is the "
+                "95% Wilson interval.",
+                charts.sweep_line(runs, params[0]),
+            )
+        ]
+    return [
+        Chart(
+            "sweep-heatmap",
+            f"Collapse over {params[0]} and {params[1]}",
+            "Each cell is the share of simulated truces that collapsed within 90 days at "
+            "that pair of values (pooled over any other swept parameter).",
+            charts.sweep_heatmap(runs, params[0], params[1]),
+        ),
+        Chart(
+            "sweep-parameters",
+            "Each swept parameter on its own",
+            "Share collapsed within 90 days against each parameter, pooled over the "
+            "others, with 95% Wilson bands.",
+            charts.sweep_small_multiples(runs, params),
+        ),
+    ]
+
+
+def _crossed_sweep_charts(
+    runs: pd.DataFrame, design: Design, comparisons: Sequence[Mapping[str, Any]]
+) -> list[Chart]:
+    """A crossed sweep's charts: collapse per arm against the parameters, then the contrast."""
+    params, arms = design.parameters, design.arms
+    out = []
+    if len(params) == 1:
+        out.append(
+            Chart(
+                "sweep",
+                f"Collapse against {params[0]}, by arm",
+                "One line per arm: each point is the share of that arm's simulated truces that "
+                "collapsed within 90 days at that value, with its 95% Wilson band. Every arm "
+                "ran the same design points on the same random numbers.",
+                charts.sweep_line(runs, params[0], by="arm"),
+            )
+        )
+    elif params:
+        out.append(
+            Chart(
+                "sweep-heatmap",
+                f"Collapse over {params[0]} and {params[1]}, arm by arm",
+                "One panel per arm, on the same colour scale: each cell is the share of that "
+                "arm's simulated truces that collapsed within 90 days at that pair of values "
+                "(pooled over any other swept parameter).",
+                charts.sweep_heatmap_by(runs, params[0], params[1], by="arm"),
+            )
+        )
+        out.append(
+            Chart(
+                "sweep-parameters",
+                "Each swept parameter on its own, by arm",
+                "Share collapsed within 90 days against each parameter, pooled over the "
+                "others, one line per arm with 95% Wilson bands.",
+                charts.sweep_small_multiples(runs, params, by="arm"),
+            )
+        )
+    if comparisons:
+        table = charts.contrast_table(comparisons)
+        left_out = len(table) - len(charts.plottable_ratios(table))
+        others = ", ".join(f"“{a}”" for a in arms[1:])
+        level = f"{comparisons[0].get('level', 0.95) * 100:.0f}%"
+        out.append(
+            Chart(
+                "arm-contrast",
+                "Where the arms differ most",
+                f"Hazard ratio of {others} against the reference arm “{arms[0]}” at each design "
+                f"point, with {level} intervals (log-rank estimator, on a log scale): below the "
+                "dashed line at 1, truces collapsed more slowly than under the reference; above "
+                "it, faster."
+                + (
+                    f" {left_out:,} point{'s' if left_out != 1 else ''} without a ratio (no "
+                    "collapse in an arm) left out."
+                    if left_out
+                    else ""
+                ),
+                charts.hazard_ratio_chart(comparisons, params),
+            )
+        )
+    return out
+
+
+def _sensitivity_chart(indices: Mapping[str, Any]) -> Chart:
+    level = f"{indices['level'] * 100:.0f}%"
+    what = (
+        "Sobol indices: the share of the variance of each output over the design that is due "
+        "to a parameter alone (S1) and together with its interactions (ST)"
+        if indices["method"] == "sobol"
+        else "Morris elementary effects: the mean absolute change of each output across a "
+        "parameter's bounds (μ*) and the spread of those changes (σ)"
+    )
+    table = sensitivity.indices_table(indices)
+    arms = index_arms(indices)
+    if arms and "arm" not in table.columns:
+        table.insert(0, "arm", [r.get("arm") for r in indices["indices"]])
+    return Chart(
+        "sensitivity",
+        "Which swept parameter matters most",
+        f"{what}; whiskers are {level} bootstrap intervals over the design's "
+        f"{indices['points']:,} points, each simulating {indices['replicates']:,} truces "
+        "(the intervals leave out the simulation noise of each point)."
+        + (" The indices are computed for each arm on its own." if arms else ""),
+        charts.sensitivity_chart(table),
+    )
+
+
+def index_arms(indices: Mapping[str, Any]) -> list[Any]:
+    """The arms of sensitivity indices computed per arm (crossed design), else []."""
+    arms = list(dict.fromkeys(r.get("arm") for r in indices.get("indices") or []))
+    if None in arms or not (len(arms) > 1 or indices.get("arms")):
+        return []
+    return arms
