@@ -14,8 +14,7 @@ import pytest
 from helpers_tables import make_runs, make_sweep_runs
 
 from sim.analysis.summaries import summarize
-from sim.present import charts, sentences
-from sim.present import text as narrative
+from sim.present import sentences, text
 from sim.scenario.schema import ORIGINS
 
 # ---------------------------------------------------------------- numbers in words
@@ -57,13 +56,8 @@ def test_value_text_rounds_floats_only():
 
 @pytest.mark.parametrize(
     "phrases",
-    [
-        sentences.CAUSE_PHRASES,
-        charts.ORIGIN_LABELS,
-        narrative._CAUSE_WORDS,
-        narrative._ORIGIN_WORDS,
-    ],
-    ids=["sentences.CAUSE_PHRASES", "charts.ORIGIN_LABELS", "cause words", "origin words"],
+    [sentences.CAUSE_PHRASES, text.ORIGIN_LABELS, text.CAUSE_PHRASES, text.ORIGIN_PHRASES],
+    ids=["sentences.CAUSE_PHRASES", "origin labels", "cause words", "origin words"],
 )
 def test_every_origin_has_a_phrase(phrases):
     assert set(phrases) == set(ORIGINS)
