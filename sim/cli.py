@@ -409,7 +409,7 @@ def classroom_app(
     ] = 8765,
 ) -> None:
     """Start the classroom demo in the browser: sliders, step, moving plots."""
-    from sim.app.page import serve
+    from sim.app.server import serve
 
     out.print(f"Classroom demo at [bold]http://{host}:{port}/[/] (Ctrl+C to stop)", highlight=False)
     raise typer.Exit(serve(scenario, host, port))
