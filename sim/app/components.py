@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
 import ipyvuetify
 import pandas as pd
@@ -40,18 +41,8 @@ PLAY_INTERVAL_MS = 300
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
 
-CSS = """
-.v-application, .v-application .v-label, .v-application .v-btn { font-size: 18px !important; }
-.v-application .v-input__slot .v-label { font-size: 17px !important; }
-.truce-status { font-size: 30px; font-weight: 700; padding: 10px 18px; border-radius: 8px;
-                margin: 4px 0 10px 0; }
-.truce-status.holding { background: #d9ecf7; border-left: 10px solid #0072B2; }
-.truce-status.collapsed { background: #fbe3d6; border-left: 10px solid #D55E00; }
-.truce-status.held { background: #d9f0e8; border-left: 10px solid #009E73; }
-.truce-log { font-size: 19px; line-height: 1.45; max-height: 260px; overflow-y: auto; }
-.truce-log p { margin: 0 0 6px 0; }
-.truce-ensemble { font-size: 22px; font-weight: 600; margin: 4px 0; }
-"""
+#: The page's style sheet (font sizes for a projector, the banner's colours, the log).
+CSS = Path(__file__).with_name("page.css").read_text(encoding="utf-8")
 
 
 class WidthProbe(ipyvuetify.VuetifyTemplate):
@@ -61,30 +52,12 @@ class WidthProbe(ipyvuetify.VuetifyTemplate):
     autosized figure once, before it is on the page (so at plotly's default
     700 px), and never follows its container. A probe at the top of a column
     measures the column with a ``ResizeObserver`` (again whenever the window
-    or the sidebar changes it), and the panel draws its figure that wide.
+    or the sidebar changes it), and the panel draws its figure that wide
+    (``width_probe.vue``).
     """
 
     width = traitlets.Int(0).tag(sync=True)
-    template = traitlets.Unicode(
-        """
-<template><div class="truce-width-probe" style="width: 100%; height: 0"></div></template>
-<script>
-module.exports = {
-  mounted() {
-    const report = () => {
-      const width = Math.floor(this.$el.getBoundingClientRect().width);
-      if (width > 0 && Math.abs(width - this.width) > 2) { this.width = width; }
-    };
-    this.observer = new ResizeObserver(report);
-    this.observer.observe(this.$el);
-    report();
-  },
-  beforeDestroy() { if (this.observer) { this.observer.disconnect(); } },
-  beforeUnmount() { if (this.observer) { this.observer.disconnect(); } },
-};
-</script>
-"""
-    ).tag(sync=True)
+    template_file = (__file__, "width_probe.vue")
 
 
 @solara.component
