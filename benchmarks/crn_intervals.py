@@ -21,7 +21,7 @@ from _common import ROOT, machine
 
 def main(seeds: int = 60, replicates: int = 1000) -> None:
     import sim
-    from sim.analysis.statistics import compare_arms
+    from sim.analysis.comparisons import compare_arms
 
     z = 1.959964
     log_hr, se_hr, diff, se_diff = [], [], [], []

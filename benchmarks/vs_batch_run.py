@@ -53,7 +53,7 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
     assert len(results) == truces
     held_a = [int(r["day"]) for r in results]
 
-    import sim.analysis.statistics  # noqa: F401  (imported up front: time the simulation, not imports)
+    import sim.analysis.summaries  # noqa: F401  (imported up front: time the simulation, not imports)
 
     ours = float("inf")
     for _ in range(3):  # best of three

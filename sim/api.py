@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis import grouping, jsonable, shares, summaries
 from sim.analysis import sensitivity as sens
-from sim.analysis import statistics as analysis
 from sim.experiment import storage
 from sim.experiment.runner import CHUNK_SIZE, Trace, trace
 from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
@@ -58,8 +58,8 @@ class Result:
         by: str | list[str] = self.by
         if by == "point":
             crossed = ["arm"] if len(self.manifest.get("arms") or []) > 1 else []
-            by = ["point", *crossed, *analysis.swept_columns(runs)]
-        return analysis.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
+            by = ["point", *crossed, *grouping.swept_columns(runs)]
+        return shares.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
 
     def sensitivity(self) -> pd.DataFrame:
         """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
@@ -93,19 +93,19 @@ def summarize_study(study: Study) -> dict[str, Any]:
     """The summary of a finished study (what ``summary.json`` holds).
 
     Reads only the columns the analysis declares it needs
-    (:data:`sim.analysis.statistics.SUMMARY_COLUMNS`, which include the keys that
+    (:data:`sim.analysis.summaries.SUMMARY_COLUMNS`, which include the keys that
     pair the arms' truces), so that memory stays flat however large the study.
     """
-    light = study.read([*analysis.SUMMARY_COLUMNS, *study.swept])
+    light = study.read([*summaries.SUMMARY_COLUMNS, *study.swept])
     if light is None or not len(light):
         return {}
     arms = study.arms
     by = "point" if study.kind == "sweep" else "arm"
-    summary = analysis.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
+    summary = summaries.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
     sweep = study.scenario.sweep
     if study.kind == "sweep" and sweep is not None and sens.applies(sweep):
         indices = sens.analyze(light, sweep, study.scenario.seed, arms=arms)
-        summary["sensitivity"] = analysis.to_jsonable(indices)
+        summary["sensitivity"] = jsonable.to_jsonable(indices)
     return summary
 
 
@@ -262,7 +262,7 @@ def sweep(
     design point. When the scenario also has a ``compare:`` block the design
     is crossed: every point runs under every arm (column ``arm``), still on the
     same chunk seeds, and the summary compares the arms at each point (see
-    :func:`sim.analysis.statistics.summarize`).
+    :func:`sim.analysis.summaries.summarize`).
     """
     return _experiment("sweep", scenario, **_args(locals()))
 

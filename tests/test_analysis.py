@@ -1,4 +1,4 @@
-"""Tests of sim.analysis.statistics against small cases worked out by hand, plus properties.
+"""Tests of sim.analysis against small cases worked out by hand, scipy.stats, and properties.
 
 Tolerances: values computed here by hand-written closed forms and by scipy
 differ only by floating-point rounding, so 1e-9 (relative) is used; published
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from statistics import NormalDist
 
@@ -20,9 +19,17 @@ from helpers_tables import make_runs, make_sweep_runs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analysis import statistics as A
-from sim.present import charts
-from sim.present import text as narrative
+from sim.analysis import (
+    comparisons,
+    grouping,
+    intervals,
+    jsonable,
+    logrank,
+    shares,
+    summaries,
+    survival,
+    violations,
+)
 from sim.scenario.schema import ORIGINS
 
 Z95 = NormalDist().inv_cdf(0.975)
@@ -56,27 +63,27 @@ def test_wilson_matches_closed_form_for_3_of_10():
     p = k / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    share, low, high = A.wilson(k, n)
+    share, low, high = intervals.wilson(k, n)
     assert share == pytest.approx(0.3, rel=TIGHT)
     assert low == pytest.approx(centre - half, rel=TIGHT)
     assert high == pytest.approx(centre + half, rel=TIGHT)
 
 
 def test_wilson_of_nothing_is_nan():
-    assert all(math.isnan(v) for v in A.wilson(0, 0))
+    assert all(math.isnan(v) for v in intervals.wilson(0, 0))
 
 
 def test_wilson_extremes_stay_in_unit_interval():
-    share, low, high = A.wilson(0, 20)
+    share, low, high = intervals.wilson(0, 20)
     assert share == 0 and low == 0 and 0 < high < 1
-    share, low, high = A.wilson(20, 20)
+    share, low, high = intervals.wilson(20, 20)
     assert share == 1 and high == pytest.approx(1) and 0 < low < 1
 
 
 def test_newcombe_reproduces_the_published_example():
     # Newcombe (1998), Stat Med 17:873, Table II example (a): 56/70 − 48/80 = 0.2,
     # method 10 (hybrid score) gives 0.0524 to 0.3339, published to four decimals.
-    d, low, high = A.newcombe_difference(48, 80, 56, 70)
+    d, low, high = intervals.newcombe_difference(48, 80, 56, 70)
     assert d == pytest.approx(0.2, rel=TIGHT)
     assert low == pytest.approx(0.0524, abs=5e-5)
     assert high == pytest.approx(0.3339, abs=5e-5)
@@ -96,7 +103,7 @@ def test_newcombe_paired_reproduces_the_published_examples(
     both, only_b, only_a, neither, low, high
 ):
     n = both + only_b + only_a + neither
-    d, lo, hi = A.newcombe_paired_difference(both, only_b, only_a, neither)
+    d, lo, hi = intervals.newcombe_paired_difference(both, only_b, only_a, neither)
     assert d == pytest.approx((only_b - only_a) / n, rel=TIGHT)
     assert lo == pytest.approx(low, abs=5e-5)
     assert hi == pytest.approx(high, abs=5e-5)
@@ -105,8 +112,8 @@ def test_newcombe_paired_reproduces_the_published_examples(
 def test_newcombe_paired_without_correlation_is_the_independent_interval():
     # B = both*neither - only_b*only_a = 100*100 - 100*100 = 0: phi = 0, and with equal
     # group sizes the paired interval is the independent one term for term.
-    paired = A.newcombe_paired_difference(100, 100, 100, 100)
-    independent = A.newcombe_difference(200, 400, 200, 400)
+    paired = intervals.newcombe_paired_difference(100, 100, 100, 100)
+    independent = intervals.newcombe_difference(200, 400, 200, 400)
     assert paired == pytest.approx(independent, rel=TIGHT)
 
 
@@ -128,9 +135,9 @@ def test_newcombe_paired_covers_the_true_difference_and_is_narrower():
         x_b = np.where(shared < 0.6, u1, u2) < 0.3
         both, only_b = int((x_a & x_b).sum()), int((x_b & ~x_a).sum())
         only_a, neither = int((x_a & ~x_b).sum()), int((~x_a & ~x_b).sum())
-        _, low, high = A.newcombe_paired_difference(both, only_b, only_a, neither)
+        _, low, high = intervals.newcombe_paired_difference(both, only_b, only_a, neither)
         hits += low <= -0.2 <= high
-        _, ilow, ihigh = A.newcombe_difference(int(x_a.sum()), 300, int(x_b.sum()), 300)
+        _, ilow, ihigh = intervals.newcombe_difference(int(x_a.sum()), 300, int(x_b.sum()), 300)
         narrower += (high - low) < (ihigh - ilow)
     assert 0.93 <= hits / 2000 <= 0.97
     assert narrower == 2000
@@ -141,11 +148,11 @@ def test_compare_arms_pairs_replicates_run_on_common_random_numbers():
 
     path = Path(__file__).resolve().parent.parent / "scenarios" / "monitoring.yaml"
     runs = sim.compare(path, replicates=400, out=None, engine="serial").runs
-    paired = A.compare_arms(runs, "unmonitored", "monitored")
+    paired = comparisons.compare_arms(runs, "unmonitored", "monitored")
     assert paired.paired
     # Drop one replicate of one arm: the arms no longer pair, the intervals are independent.
     loose = runs.drop(index=runs.index[runs["arm"] == "monitored"][0])
-    unpaired = A.compare_arms(loose, "unmonitored", "monitored")
+    unpaired = comparisons.compare_arms(loose, "unmonitored", "monitored")
     assert not unpaired.paired
     for p, u in zip(paired.differences, unpaired.differences, strict=True):
         assert p["high"] - p["low"] < u["high"] - u["low"]
@@ -161,8 +168,8 @@ def _geometric_truces(rng, n: int, rate: float, horizon: int = 180) -> pd.DataFr
 def test_logrank_scores_sum_to_the_score_and_match_its_variance(seed):
     rng = np.random.default_rng(seed)
     a, b = _geometric_truces(rng, 3000, 0.010), _geometric_truces(rng, 3000, 0.014)
-    w_a, w_b = A.logrank_scores(a, b)
-    oe = A.observed_expected(a, b)
+    w_a, w_b = logrank.logrank_scores(a, b)
+    oe = logrank.observed_expected(a, b)
     # Exact identity: the contributions add up to O_a − E_a.
     assert w_a.sum() + w_b.sum() == pytest.approx(oe.observed_a - oe.expected_a, abs=1e-9)
     # Each truce its own cluster (independent samples): the robust variance estimates
@@ -181,12 +188,12 @@ def test_paired_logrank_uses_the_pairs():
     path = Path(__file__).resolve().parent.parent / "scenarios" / "monitoring.yaml"
     runs = sim.compare(path, replicates=600, out=None, engine="serial").runs
     a, b = (runs[runs["arm"] == arm] for arm in ("unmonitored", "monitored"))
-    pairs = A.paired_rows(a, b)
-    oe = A.observed_expected(a, b)
-    robust = A.paired_logrank_variance(a, b, pairs)
+    pairs = comparisons.paired_rows(a, b)
+    oe = logrank.observed_expected(a, b)
+    robust = logrank.paired_logrank_variance(a, b, pairs)
     assert 0 < robust < oe.variance
-    paired = A.compare_arms(runs, "unmonitored", "monitored")
-    loose = A.compare_arms(
+    paired = comparisons.compare_arms(runs, "unmonitored", "monitored")
+    loose = comparisons.compare_arms(
         runs.drop(index=b.index[0]), "unmonitored", "monitored"
     )  # no longer pairs: the independent-samples formulas
     assert paired.paired and not loose.paired
@@ -206,20 +213,20 @@ SIX = table("x", 10, [2, 4, 4, 7], held=2)
 
 
 def test_collapse_by_horizon_by_hand():
-    got = A.collapse_by_horizon(SIX, horizons=(3, 5, 30), by="arm")
+    got = shares.collapse_by_horizon(SIX, horizons=(3, 5, 30), by="arm")
     # Within 3 days: the day-2 collapse (1 of 6). Within 5: days 2, 4, 4 (3 of 6).
     # 30 > the 10 days simulated: skipped. The horizon (10) is added: 4 of 6.
     assert got["horizon"].tolist() == [3, 5, 10]
     assert got["collapsed"].tolist() == [1, 3, 4]
     assert got["n"].tolist() == [6, 6, 6]
     for _, row in got.iterrows():
-        share, low, high = A.wilson(row["collapsed"], 6)
+        share, low, high = intervals.wilson(row["collapsed"], 6)
         assert (row["share"], row["low"], row["high"]) == (share, low, high)
 
 
 def test_collapse_by_horizon_groups_by_several_columns():
     runs = make_sweep_runs()
-    got = A.collapse_by_horizon(runs, (90,), by=["monitors.coverage", "truce.loophole_width"])
+    got = shares.collapse_by_horizon(runs, (90,), by=["monitors.coverage", "truce.loophole_width"])
     at90 = got[got["horizon"] == 90]
     assert len(at90) == 6 and (at90["n"] == 80).all()
     one = runs[(runs["monitors.coverage"] == 0.5) & (runs["truce.loophole_width"] == 1)]
@@ -237,7 +244,7 @@ def test_kaplan_meier_six_truces_by_hand():
     # day 4: 5 at risk, 2 collapses -> S = 5/6 · 3/5 = 1/2
     # day 7: 3 at risk, 1 collapse  -> S = 1/2 · 2/3 = 1/3
     # day 10: 2 at risk, censored   -> S = 1/3
-    got = A.survival(SIX, by="arm")
+    got = survival.survival(SIX, by="arm")
     assert got["day"].tolist() == [0, 2, 4, 7, 10]
     assert got["survival"].tolist() == pytest.approx([1, 5 / 6, 1 / 2, 1 / 3, 1 / 3], rel=TIGHT)
     assert got["at_risk"].tolist() == [6, 6, 5, 3, 2]
@@ -251,26 +258,26 @@ def test_kaplan_meier_six_truces_by_hand():
 
 
 def test_medians_by_hand():
-    assert A.median_days_held(SIX) == 4  # first day with S <= 1/2
-    assert A.median_collapse_day(SIX) == 4  # median of 2, 4, 4, 7
+    assert survival.median_days_held(SIX) == 4  # first day with S <= 1/2
+    assert survival.median_collapse_day(SIX) == 4  # median of 2, 4, 4, 7
 
 
 def test_median_not_reached_is_nan():
     runs = table("x", 30, [5, 9], held=8)  # S never below 0.8
-    assert math.isnan(A.median_days_held(runs))
-    assert A.median_collapse_day(runs) == 7
-    assert math.isnan(A.median_collapse_day(table("x", 30, [], held=3)))
+    assert math.isnan(survival.median_days_held(runs))
+    assert survival.median_collapse_day(runs) == 7
+    assert math.isnan(survival.median_collapse_day(table("x", 30, [], held=3)))
 
 
 def test_survival_when_nothing_collapsed_runs_flat_to_the_horizon():
-    got = A.survival(table("x", 30, [], held=5))
+    got = survival.survival(table("x", 30, [], held=5))
     assert got["day"].tolist() == [0, 30]
     assert got["survival"].tolist() == [1, 1]
     assert not got[["low", "high"]].isna().any().any()
 
 
 def test_survival_when_everything_collapsed_ends_at_zero_and_reaches_the_horizon():
-    got = A.survival(table("x", 30, [3, 5, 8], held=0))
+    got = survival.survival(table("x", 30, [3, 5, 8], held=0))
     assert got["survival"].iloc[-1] == 0 and got["day"].iloc[-1] == 30
     assert not got[["low", "high"]].isna().any().any()
 
@@ -292,13 +299,13 @@ def test_logrank_three_event_times_by_hand():
     hr = (o_b / e_b) / (o_a / e_a)
     half = Z95 * math.sqrt(1 / e_a + 1 / e_b)
 
-    oe = A.observed_expected(a, b)
+    oe = logrank.observed_expected(a, b)
     assert (oe.observed_a, oe.observed_b) == (o_a, o_b)
     assert oe.expected_a == pytest.approx(e_a, rel=TIGHT)
     assert oe.expected_b == pytest.approx(e_b, rel=TIGHT)
     assert oe.variance == pytest.approx(v, rel=TIGHT)
 
-    c = A.compare_arms(pd.concat([a, b]), "a", "b", horizons=(2,))
+    c = comparisons.compare_arms(pd.concat([a, b]), "a", "b", horizons=(2,))
     assert c.logrank_p == pytest.approx(p, rel=1e-7)
     assert c.hazard_ratio == pytest.approx(hr, rel=TIGHT)
     assert c.hazard_ratio_low == pytest.approx(hr * math.exp(-half), rel=TIGHT)
@@ -317,15 +324,15 @@ def test_logrank_with_tied_collapses_by_hand():
     e_a = 1.5 + 1 / 3
     v = 3 * 0.25 * 3 / 5 + (1 / 3) * (2 / 3)
     p = math.erfc(math.sqrt((2 - e_a) ** 2 / v / 2))
-    c = A.compare_arms(pd.concat([a, b]), "a", "b")
+    c = comparisons.compare_arms(pd.concat([a, b]), "a", "b")
     assert c.expected_a == pytest.approx(e_a, rel=TIGHT)
     assert c.logrank_p == pytest.approx(p, rel=1e-7)
 
 
 def test_hazard_ratio_is_antisymmetric_and_detects_the_safer_arm():
     runs = make_runs(n=400, seed=3)
-    ab = A.compare_arms(runs, "unmonitored", "monitored")
-    ba = A.compare_arms(runs, "monitored", "unmonitored")
+    ab = comparisons.compare_arms(runs, "unmonitored", "monitored")
+    ba = comparisons.compare_arms(runs, "monitored", "unmonitored")
     assert ab.hazard_ratio * ba.hazard_ratio == pytest.approx(1, rel=TIGHT)
     # True hazard ratio is 0.004/0.012 = 1/3; 400 truces per arm pin it well.
     assert ab.hazard_ratio_low < 1 / 3 < ab.hazard_ratio_high
@@ -336,14 +343,14 @@ def test_hazard_ratio_is_antisymmetric_and_detects_the_safer_arm():
 
 def test_compare_arms_without_any_collapse_gives_nan_not_an_error():
     runs = pd.concat([table("a", 10, [], held=3), table("b", 10, [], held=3)])
-    c = A.compare_arms(runs, "a", "b")
+    c = comparisons.compare_arms(runs, "a", "b")
     assert math.isnan(c.logrank_p) and math.isnan(c.hazard_ratio)
     assert c.to_dict()["hazard_ratio"] is None
 
 
 def test_compare_arms_unknown_arm():
     with pytest.raises(KeyError):
-        A.compare_arms(SIX, "x", "nope")
+        comparisons.compare_arms(SIX, "x", "nope")
 
 
 # ---------------------------------------------------------------- the same as scipy.stats
@@ -400,10 +407,10 @@ def test_wilson_matches_scipy_binomtest():
     cases = [(0, 1), (1, 1), (0, 20), (20, 20), (1, 2), (3, 10), (500, 1000), (1, 100_000)]
     cases += [(int(rng.integers(0, n + 1)), int(n)) for n in rng.integers(1, 5000, size=40)]
     for level in (0.8, 0.9, 0.95, 0.99):
-        A._wilson.cache_clear()
+        intervals._wilson.cache_clear()
         for k, n in cases:
             ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
-            share, low, high = A.wilson(k, n, level)
+            share, low, high = intervals.wilson(k, n, level)
             assert share == k / n
             assert low == pytest.approx(ci.low, rel=TIGHT), (k, n, level)
             assert high == pytest.approx(ci.high, rel=TIGHT), (k, n, level)
@@ -415,14 +422,14 @@ def test_kaplan_meier_and_median_match_scipy_ecdf(sample):
 
     rows = censored_sample(*sample)
     sf = stats.ecdf(scipy_censored(rows)).sf
-    days, survival = A.kaplan_meier(rows["days_held"], rows["collapsed"])
+    days, surviving = survival.kaplan_meier(rows["days_held"], rows["collapsed"])
     # scipy's steps include censoring-only days, where survival does not move.
-    assert survival == pytest.approx(sf.evaluate(days), rel=TIGHT)
+    assert surviving == pytest.approx(sf.evaluate(days), rel=TIGHT)
     event_days = np.unique(rows.loc[rows["collapsed"], "days_held"])
     assert days.tolist() == event_days.tolist()
     reached = np.flatnonzero(sf.probabilities <= 0.5)
     expected = float(sf.quantiles[reached[0]]) if reached.size else math.nan
-    got = A.median_days_held(rows)
+    got = survival.median_days_held(rows)
     assert (math.isnan(got) and math.isnan(expected)) or got == expected
 
 
@@ -431,9 +438,9 @@ def test_kaplan_meier_keeps_truces_censored_on_a_collapse_day_at_risk():
     # day 3: two at risk, two collapses.  S = 3/4, then 0.
     held = np.array([1, 2, 2, 3, 3])
     collapsed = np.array([False, True, False, True, True])
-    days, survival = A.kaplan_meier(held, collapsed)
+    days, surviving = survival.kaplan_meier(held, collapsed)
     assert days.tolist() == [2, 3]
-    assert survival.tolist() == [0.75, 0.0]
+    assert surviving.tolist() == [0.75, 0.0]
 
 
 @pytest.mark.parametrize("pair", list(zip(SAMPLES, SAMPLES[1:] + SAMPLES[:1], strict=True)))
@@ -441,13 +448,13 @@ def test_logrank_matches_scipy(pair):
     from scipy import stats
 
     a, b = censored_sample(*pair[0]), censored_sample(*pair[1]).assign(arm="y")
-    oe = A.observed_expected(a, b)
-    z, p = A.logrank_test(oe)
+    oe = logrank.observed_expected(a, b)
+    z, p = logrank.logrank_test(oe)
     if oe.variance > 0:
         test = stats.logrank(x=scipy_censored(a), y=scipy_censored(b))
         assert z == pytest.approx(float(test.statistic), rel=TIGHT)
         assert p == pytest.approx(float(test.pvalue), rel=TIGHT)
-        c = A.compare_arms(pd.concat([a, b], ignore_index=True), "x", "y")
+        c = comparisons.compare_arms(pd.concat([a, b], ignore_index=True), "x", "y")
         assert (c.logrank_statistic, c.logrank_p) == (z, p)
     else:  # no collapse with two or more truces at risk: the statistic is 0/0
         assert math.isnan(z) and math.isnan(p)
@@ -458,10 +465,10 @@ def test_logrank_all_censored_and_no_censoring_edge_cases():
 
     none = censored_sample(3, 30, 10, 1.0)
     every = censored_sample(2, 30, 10, 0.0).assign(arm="y")
-    oe = A.observed_expected(none, every)
+    oe = logrank.observed_expected(none, every)
     assert oe.observed_a == 0 and oe.observed_b == 30 and oe.variance > 0
     test = stats.logrank(x=scipy_censored(none), y=scipy_censored(every))
-    z, p = A.logrank_test(oe)
+    z, p = logrank.logrank_test(oe)
     assert z == pytest.approx(float(test.statistic), rel=TIGHT)
     assert p == pytest.approx(float(test.pvalue), rel=TIGHT)
     assert z < 0  # group a (nothing collapsed) had fewer collapses than expected
@@ -472,9 +479,10 @@ def test_summary_path_does_not_import_scipy_stats():
     import sys
 
     code = (
-        "import sys, sim.analysis.statistics as A\n"
+        "import sys\n"
+        "from sim.analysis import summaries\n"
         "from helpers_tables import make_runs\n"
-        "A.summarize(make_runs(n=50))\n"
+        "summaries.summarize(make_runs(n=50))\n"
         "print('scipy.stats' in sys.modules)"
     )
     here = str(Path(__file__).parent)
@@ -494,7 +502,7 @@ def test_cause_shares_by_hand():
             table("b", 10, [], held=2),
         ]
     )
-    got = A.cause_shares(runs).set_index(["arm", "cause"])
+    got = shares.cause_shares(runs).set_index(["arm", "cause"])
     assert list(got.loc["a"].index) == [*ORIGINS, "x"]
     assert got.loc[("a", "spoiler"), "share"] == 0.5
     assert got.loc[("a", "accident"), "count"] == 1
@@ -503,40 +511,31 @@ def test_cause_shares_by_hand():
     assert got.loc["b", "share"].isna().all()  # nothing collapsed in b
 
 
-@pytest.mark.parametrize(
-    "phrases",
-    [A.CAUSE_PHRASES, charts.ORIGIN_LABELS, narrative._CAUSE_WORDS, narrative._ORIGIN_WORDS],
-    ids=["analysis.CAUSE_PHRASES", "charts.ORIGIN_LABELS", "cause words", "origin words"],
-)
-def test_every_origin_has_a_phrase(phrases):
-    assert set(phrases) == set(ORIGINS)
-
-
 def test_violations_and_attribution():
     runs = make_runs(n=50)
-    by_origin = A.violations_by_origin(runs)
+    by_origin = violations.violations_by_origin(runs)
     assert by_origin["origin"].unique().tolist() == list(ORIGINS)
     one = runs[runs["arm"] == "monitored"]
     row = by_origin[(by_origin["arm"] == "monitored") & (by_origin["origin"] == "spoiler")]
     assert row["mean"].item() == pytest.approx(one["violations_spoiler"].mean(), rel=TIGHT)
-    by_party = A.violations_by_party(runs)
+    by_party = violations.violations_by_party(runs)
     assert set(by_party["party"]) == {"government", "faction_north", "isis"}
     # Party means add up to the mean number of violations per truce.
     total = by_party[by_party["arm"] == "monitored"]["mean"].sum()
     assert total == pytest.approx(one["violations"].mean(), rel=TIGHT)
-    att = A.attribution(runs).set_index("arm")
+    att = violations.attribution(runs).set_index("arm")
     assert att.loc["monitored", "detected_share"] == pytest.approx(
         one["detected"].sum() / one["violations"].sum(), rel=TIGHT
     )
     assert (att["attributed_share"] <= att["detected_share"]).all()
 
 
-# ---------------------------------------------------------------- summary and text
+# ---------------------------------------------------------------- summary
 
 
 def test_summary_is_plain_json_and_consistent():
     runs = make_runs(n=120, horizon=120)
-    summary = A.summarize(runs, horizons=(30, 90, 180))
+    summary = summaries.summarize(runs, horizons=(30, 90, 180))
     text = json.dumps(summary, allow_nan=False)
     assert json.loads(text) == summary
     assert [g["arm"] for g in summary["groups"]] == ["unmonitored", "monitored"]
@@ -551,10 +550,10 @@ def test_summary_is_plain_json_and_consistent():
 
 def test_summary_order_and_sweep_parameters():
     runs = make_runs(n=30)
-    summary = A.summarize(runs, order=["monitored", "unmonitored"])
+    summary = summaries.summarize(runs, order=["monitored", "unmonitored"])
     assert [g["arm"] for g in summary["groups"]] == ["monitored", "unmonitored"]
     assert summary["comparisons"][0]["a"] == "monitored"
-    sweep = A.summarize(make_sweep_runs(), by="point")
+    sweep = summaries.summarize(make_sweep_runs(), by="point")
     assert [g["point"] for g in sweep["groups"]] == list(range(6))
     assert sweep["groups"][5]["parameters"] == {
         "monitors.coverage": 1.0,
@@ -564,45 +563,109 @@ def test_summary_order_and_sweep_parameters():
 
 
 def test_median_not_reached_is_null_in_json():
-    summary = A.summarize(table("x", 30, [5], held=9))
+    summary = summaries.summarize(table("x", 30, [5], held=9))
     g = summary["groups"][0]
     assert g["median_days_held"] is None and g["median_days_held_reached"] is False
-    assert "More than half of the simulated truces still held at day 30." in A.plain_summary(
-        summary
+
+
+# ---------------------------------------------------------------- declared columns
+# Each computation declares the columns it reads, so that a caller can read those
+# alone (sim.api reads SUMMARY_COLUMNS and the swept parameters). Given only the
+# declared columns it must give exactly what it gives on the whole table.
+
+
+def _only(runs: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    return runs[list(dict.fromkeys(columns))]
+
+
+def _crossed_runs() -> pd.DataFrame:
+    return pd.concat(
+        [make_sweep_runs(arm="a", seed=1), make_sweep_runs(arm="b", seed=2)], ignore_index=True
     )
 
 
-def test_plain_summary_numbers_come_from_the_summary():
-    runs = make_runs(n=200)
-    summary = A.summarize(runs)
-    labels = {"unmonitored": "without monitors", "monitored": "with monitors"}
-    text = " ".join(A.plain_summary(summary, horizon=90, labels=labels))
-    at90 = [next(c for c in g["collapse"] if c["horizon"] == 90) for g in summary["groups"]]
-    first = re.search(r"Without monitors, (\d+)% of 200 .*? \(95% CI (\d+)–(\d+)%\)", text)
-    assert first, text
-    assert [int(x) for x in first.groups()] == [
-        round(at90[0]["share"] * 100),
-        round(at90[0]["low"] * 100),
-        round(at90[0]["high"] * 100),
-    ]
-    second = re.search(r"with monitors, (\d+)% of 200 \(95% CI (\d+)–(\d+)%\)", text)
-    assert [int(x) for x in second.groups()] == [
-        round(at90[1]["share"] * 100),
-        round(at90[1]["low"] * 100),
-        round(at90[1]["high"] * 100),
-    ]
-    hr = summary["comparisons"][0]["hazard_ratio"]
-    assert f"hazard ratio {hr:.2f}" in text
-    top = summary["groups"][0]["causes"][0]
-    assert f"{A.CAUSE_PHRASES[top['cause']]} without monitors ({round(top['share'] * 100)}%" in text
+def test_summary_needs_only_its_declared_columns():
+    runs = make_runs(n=120)
+    light = _only(runs, *summaries.SUMMARY_COLUMNS)
+    assert summaries.summarize(light) == summaries.summarize(runs)
+    assert summaries.summarize(light)["comparisons"][0]["paired"]  # the pairing keys are kept
+    sweep = make_sweep_runs()
+    swept = grouping.swept_columns(sweep)
+    light = _only(sweep, *summaries.SUMMARY_COLUMNS, *swept)
+    assert summaries.summarize(light, by="point") == summaries.summarize(sweep, by="point")
+    crossed = _crossed_runs()
+    light = _only(crossed, *summaries.SUMMARY_COLUMNS, *swept)
+    full = summaries.summarize(crossed, by="point", arms=["a", "b"])
+    assert summaries.summarize(light, by="point", arms=["a", "b"]) == full
+    assert len(full["comparisons"]) == 6
 
 
-def test_plain_summary_single_run_and_sweep():
-    single = A.plain_summary(A.summarize(make_runs({"only": 0.01}, n=100)))
-    assert single[0].startswith("Of 100 simulated truces, ")
-    sweep = A.plain_summary(A.summarize(make_sweep_runs(), by="point"))
-    assert sweep[0].startswith("Across 6 design points")
-    assert "monitors.coverage = " in sweep[0]
+def test_summary_columns_are_the_union_of_what_its_parts_declare():
+    parts = [
+        summaries.GROUP_COLUMNS,
+        comparisons.COMPARISON_COLUMNS,
+        shares.COLLAPSE_COLUMNS,
+        shares.CAUSE_COLUMNS,
+        survival.SURVIVAL_COLUMNS,
+    ]
+    assert set(summaries.SUMMARY_COLUMNS) == {c for part in parts for c in part}
+    assert len(set(summaries.SUMMARY_COLUMNS)) == len(summaries.SUMMARY_COLUMNS)
+
+
+def test_each_computation_needs_only_its_declared_columns():
+    runs = make_runs(n=80)
+    pd.testing.assert_frame_equal(
+        shares.collapse_by_horizon(_only(runs, "arm", *shares.COLLAPSE_COLUMNS)),
+        shares.collapse_by_horizon(runs),
+    )
+    pd.testing.assert_frame_equal(
+        shares.cause_shares(_only(runs, "arm", *shares.CAUSE_COLUMNS)), shares.cause_shares(runs)
+    )
+    pd.testing.assert_frame_equal(
+        survival.survival(_only(runs, "arm", *survival.SURVIVAL_COLUMNS)),
+        survival.survival(runs),
+    )
+    light = _only(runs, "arm", *comparisons.COMPARISON_COLUMNS)
+    assert comparisons.compare_arms(light, "unmonitored", "monitored") == (
+        comparisons.compare_arms(runs, "unmonitored", "monitored")
+    )
+    declared = ["arm", "truces", "violations", "detected", "attributed"]
+    declared += [
+        c for c in violations.attribution(runs).columns if c.endswith(("_share", "_low", "_high"))
+    ]
+    light = violations.attribution(_only(runs, "arm", *violations.ATTRIBUTION_COLUMNS))
+    pd.testing.assert_frame_equal(light[declared], violations.attribution(runs)[declared])
+    a, b = (runs[runs["arm"] == arm] for arm in ("unmonitored", "monitored"))
+    cols = list(logrank.LOGRANK_COLUMNS)
+    assert logrank.observed_expected(a[cols], b[cols]) == logrank.observed_expected(a, b)
+
+
+# ---------------------------------------------------------------- the layer's interface
+
+
+def test_package_reexports_the_computing_modules_functions():
+    import sim.analysis
+
+    for name in sim.analysis.__all__:
+        value = getattr(sim.analysis, name)
+        module = getattr(value, "__module__", None)
+        assert module is None or module.startswith("sim.analysis."), name
+    # The step table is not re-exported: its name would hide the module's.
+    assert sim.analysis.survival is survival
+    assert sim.analysis.compare_arms is comparisons.compare_arms
+
+
+def test_jsonable_turns_numpy_and_pandas_values_into_plain_json():
+    value = {
+        1: np.int64(3),
+        "x": [np.float64(0.5), math.nan, pd.NA, None],
+        "t": (np.bool_(True), "s"),
+        "a": np.array([1, 2]),
+    }
+    got = jsonable.to_jsonable(value)
+    assert got == {"1": 3, "x": [0.5, None, None, None], "t": [True, "s"], "a": [1, 2]}
+    assert type(got["1"]) is int and type(got["t"][0]) is bool
+    json.dumps(got, allow_nan=False)
 
 
 # ---------------------------------------------------------------- properties
@@ -622,11 +685,11 @@ def random_runs(draw):
 @settings(max_examples=60, deadline=None)
 @given(random_runs())
 def test_properties_of_shares_and_survival(runs):
-    shares = A.collapse_by_horizon(runs, horizons=(1, 7, 30))
-    assert ((shares["share"] >= 0) & (shares["share"] <= 1)).all()
-    assert (shares["low"] <= shares["share"] + 1e-12).all()
-    assert (shares["share"] <= shares["high"] + 1e-12).all()
-    km = A.survival(runs)
+    collapse = shares.collapse_by_horizon(runs, horizons=(1, 7, 30))
+    assert ((collapse["share"] >= 0) & (collapse["share"] <= 1)).all()
+    assert (collapse["low"] <= collapse["share"] + 1e-12).all()
+    assert (collapse["share"] <= collapse["high"] + 1e-12).all()
+    km = survival.survival(runs)
     for arm, curve in km.groupby("arm"):
         rows = runs[runs["arm"] == arm]
         s = curve["survival"].to_numpy()
@@ -640,6 +703,6 @@ def test_properties_of_shares_and_survival(runs):
         for day, value in zip(curve["day"], s, strict=True):
             fallen = rows["collapsed"] & (rows["days_held"] <= day)
             assert value == pytest.approx(1 - fallen.mean(), abs=1e-12)
-    causes = A.cause_shares(runs).dropna(subset=["share"])
+    causes = shares.cause_shares(runs).dropna(subset=["share"])
     assert ((causes["low"] <= causes["share"]) & (causes["share"] <= causes["high"])).all()
-    json.dumps(A.summarize(runs), allow_nan=False)
+    json.dumps(summaries.summarize(runs), allow_nan=False)

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, make_trace
 
-from sim.analysis import statistics as analysis
-from sim.present import charts
+from sim.analysis import shares, survival
+from sim.present import charts, sentences
 from sim.scenario.schema import ORIGINS
 
 
@@ -93,14 +93,14 @@ def test_survival_chart_curves_bands_and_horizon_lines(runs):
     assert fig.layout.yaxis.title.text == "share of truces still holding"
     assert sorted(s.x0 for s in fig.layout.shapes) == [30, 90, 180]
     assert all(s.line.dash == "dot" for s in fig.layout.shapes)
-    km = analysis.survival(runs)
+    km = survival.survival(runs)
     first = km[km["arm"] == "unmonitored"]
     np.testing.assert_array_equal(curves[0].y, first["survival"].to_numpy())
 
 
 def test_survival_chart_accepts_a_survival_table_and_skips_lines_past_the_horizon():
     short = make_runs(n=50, horizon=60)
-    from_table = charts.survival_chart(analysis.survival(short))
+    from_table = charts.survival_chart(survival.survival(short))
     from_runs = charts.survival_chart(short)
     assert [t.y.tolist() for t in from_table.data] == [t.y.tolist() for t in from_runs.data]
     assert [s.x0 for s in from_runs.layout.shapes] == [30]
@@ -117,7 +117,7 @@ def test_collapse_bars_heights_whiskers_and_hover(runs):
     assert [t.type for t in fig.data] == ["bar", "bar"]
     assert fig.layout.barmode == "group"
     assert fig.layout.yaxis.title.text == "share of truces collapsed"
-    table = analysis.collapse_by_horizon(runs)
+    table = shares.collapse_by_horizon(runs)
     for trace in fig.data:
         rows = table[table["arm"] == trace.name]
         assert list(trace.x) == [f"within {h} days" for h in rows["horizon"]]
@@ -125,7 +125,7 @@ def test_collapse_bars_heights_whiskers_and_hover(runs):
         assert (np.asarray(trace.error_y.array) >= 0).all()
         assert (np.asarray(trace.error_y.arrayminus) >= 0).all()
         first = rows.iloc[0]
-        assert f"{analysis.pct(first['share'])} collapsed within 30 days" in trace.hovertext[0]
+        assert f"{sentences.pct(first['share'])} collapsed within 30 days" in trace.hovertext[0]
 
 
 def test_cause_chart_stacks_shares_of_collapses(runs):
@@ -183,7 +183,7 @@ def test_sweep_line_and_small_multiples(sweep):
     fig = charts.sweep_line(sweep, "monitors.coverage", horizon=90)
     line = fig.data[-1]
     assert list(line.x) == [0.0, 0.5, 1.0]
-    pooled = analysis.collapse_by_horizon(sweep, (90,), by="monitors.coverage")
+    pooled = shares.collapse_by_horizon(sweep, (90,), by="monitors.coverage")
     np.testing.assert_allclose(line.y, pooled[pooled["horizon"] == 90]["share"])
     assert fig.data[1].fill == "tonexty"
     multi = charts.sweep_small_multiples(sweep, ["monitors.coverage", "truce.loophole_width"])
@@ -238,7 +238,7 @@ def test_small_multiples_with_one_line_per_arm(crossed):
         charts.color_for("arm", a) for a in ("monitored", "unmonitored")
     ] * 2
     rows = crossed[crossed["arm"] == "unmonitored"]
-    pooled = analysis.collapse_by_horizon(rows, (90,), by="truce.loophole_width")
+    pooled = shares.collapse_by_horizon(rows, (90,), by="truce.loophole_width")
     np.testing.assert_allclose(lines[3].y, pooled[pooled["horizon"] == 90]["share"])
     assert lines[3].xaxis == "x2"
     plain = charts.sweep_small_multiples(crossed, params)

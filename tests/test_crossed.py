@@ -17,8 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.analysis.statistics import compare_arms, plain_summary, summarize
+from sim.analysis.comparisons import compare_arms
+from sim.analysis.summaries import summarize
 from sim.cli import app
+from sim.present.sentences import plain_summary
 from sim.scenario.designs import expand, is_crossed
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import load_scenario

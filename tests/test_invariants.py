@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_model import assert_invariants
 
 from sim.model import decisions as dec
+from sim.model.agents import ForeignForces
 from sim.model.model import CeasefireModel
 from sim.scenario.loading import validate
 from sim.scenario.schema import Constants, Scenario
@@ -198,8 +199,13 @@ def assert_state(model: CeasefireModel) -> None:
         assert np.all(np.isfinite(values)), f"{name} is not finite on day {model.day}"
         assert np.all((values >= 0) & (values <= 1)), f"{name} left [0, 1] on day {model.day}"
     assert np.all(np.isfinite(model.grudge)) and np.all(model.grudge >= 0)
-    for name in ("p_detect_today", "p_accident", "restraint_level"):
-        values = np.asarray(getattr(model, name), dtype=float)
+    (air,) = model.agents_by_type[ForeignForces]
+    for name, value in (
+        ("p_detect_today", model.p_detect_today),
+        ("p_accident", air.p_accident),
+        ("restraint_level", model.restraint_level),
+    ):
+        values = np.asarray(value, dtype=float)
         assert np.all(np.isfinite(values)) and np.all((values >= 0) & (values <= 1)), name
     coverage = model.mission.coverage()
     assert np.all((coverage >= 0) & (coverage <= 1))

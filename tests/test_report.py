@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
 
-from sim.analysis import statistics as analysis
+from sim.analysis import summaries
 from sim.present import report
 
 EVIL = "<script>alert(1)</script>"
@@ -41,7 +41,7 @@ class Resources(HTMLParser):
 def build(tmp_path: Path, runs=None, summary=True, **kwargs) -> tuple[Path, str, dict]:
     runs = make_runs(n=200) if runs is None else runs
     by = "point" if "monitors.coverage" in runs else "arm"
-    summary_dict = analysis.summarize(runs, by=by) if summary else None
+    summary_dict = summaries.summarize(runs, by=by) if summary else None
     folder = write_results_dir(tmp_path / "results", runs, summary=summary_dict, **kwargs)
     path = report.build_report(folder)
     return path, path.read_text(encoding="utf-8"), summary_dict

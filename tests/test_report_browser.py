@@ -12,7 +12,7 @@ import pytest
 from conftest import chromium_path
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
 
-from sim.analysis import statistics as analysis
+from sim.analysis import summaries
 from sim.present import report
 
 pytestmark = pytest.mark.browser
@@ -74,7 +74,7 @@ def test_comparison_report_renders_offline(browser, tmp_path):
         tmp_path / "results",
         runs,
         scenario={"name": EVIL, "description": "A comparison."},
-        summary=analysis.summarize(runs),
+        summary=summaries.summarize(runs),
     )
     title, count = check_page(browser, folder, tmp_path / "report-1280x720.png")
     assert title == f"Truce simulation report: {EVIL}"  # shown as text, not run

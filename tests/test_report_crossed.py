@@ -23,11 +23,10 @@ from helpers_tables import make_sweep_runs, write_results_dir
 from test_report import PLOTLY_MARKER, Resources
 from test_report_browser import check_page
 
-from sim.analysis import sensitivity
-from sim.analysis import statistics as analysis
+from sim.analysis import sensitivity, summaries
 from sim.experiment import storage
 from sim.experiment.runner import Chunk, Task, task_table
-from sim.present import charts, report
+from sim.present import charts, report, sentences
 from sim.scenario.designs import Sweep, sample_matrix, sampled_bounds
 from sim.scenario.loading import load_scenario
 
@@ -93,7 +92,7 @@ def build_crossed(
     }
     storage.write_json(path / storage.MANIFEST, manifest)
     if summary:
-        storage.write_json(path / storage.SUMMARY, analysis.summarize(runs, by="point", arms=arms))
+        storage.write_json(path / storage.SUMMARY, summaries.summarize(runs, by="point", arms=arms))
     return path
 
 
@@ -213,7 +212,7 @@ def test_a_crossed_design_is_recognised_from_the_runs_and_the_summary(one_param)
     assert report.is_crossed(summary)
     plain = make_sweep_runs(n=10)
     assert not report.design_of({"kind": "sweep"}, plain).crossed
-    assert not report.is_crossed(analysis.summarize(plain, by="point"))
+    assert not report.is_crossed(summaries.summarize(plain, by="point"))
 
 
 # ---------------------------------------------------------------- charts
@@ -320,7 +319,7 @@ def test_summary_table_has_an_arm_column(one_report):
     first = summary["groups"][0]
     at90 = next(c for c in first["collapse"] if c["horizon"] == 90)
     column = headers.index("collapsed within 90 days")
-    assert rows[0][column].startswith(analysis.pct(at90["share"]))
+    assert rows[0][column].startswith(sentences.pct(at90["share"]))
 
 
 def test_comparison_table_has_one_row_per_point(one_report):
@@ -338,9 +337,9 @@ def test_comparison_table_has_one_row_per_point(one_report):
     for row, c in zip(rows, summary["comparisons"], strict=True):
         assert int(row[0]) == c["point"] and row[1] == "unmonitored vs monitored"
         last = max(c["differences"], key=lambda d: d["horizon"])
-        assert row[3].startswith(analysis.points(last["difference"]))
+        assert row[3].startswith(sentences.points(last["difference"]))
         assert row[4].startswith(f"{c['hazard_ratio']:.2f} (")
-        assert row[5] == analysis.p_value(c["logrank_p"])
+        assert row[5] == sentences.p_value(c["logrank_p"])
     assert "<h3>Comparison of arms</h3>" not in text
 
 
@@ -360,7 +359,7 @@ def test_summary_is_computed_crossed_when_missing_or_stale(one_param, one_report
     with_json, summary, _ = one_report
     runs = storage.read_runs(one_param)
     manifest = json.loads((one_param / "manifest.json").read_text())
-    for name, stale in (("missing", None), ("stale", analysis.summarize(runs, by="point"))):
+    for name, stale in (("missing", None), ("stale", summaries.summarize(runs, by="point"))):
         folder = tmp_path / name
         folder.mkdir()
         storage.write_part(folder, "part-0", runs)
@@ -418,7 +417,7 @@ def test_crossed_sensitivity_indices_per_arm(morris):
 
 def test_a_plain_sweep_keeps_its_report(tmp_path):
     runs = make_sweep_runs()
-    folder = write_results_dir(tmp_path, runs, summary=analysis.summarize(runs, by="point"))
+    folder = write_results_dir(tmp_path, runs, summary=summaries.summarize(runs, by="point"))
     text = report.build_report(folder).read_text()
     headers, _ = table_after(text, "Collapse and survival")
     assert headers[0] == "point" and "arm" not in headers

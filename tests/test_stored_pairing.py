@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.analysis import statistics as analysis
+from sim.analysis import intervals
 from sim.cli import app
 from sim.experiment import storage
 from sim.present.report import build_report
@@ -61,7 +61,7 @@ def _paired_differences(runs: pd.DataFrame, a: str, b: str, horizons: list[int])
         x_a = (pairs["collapsed_a"] & (pairs["collapse_day_a"] <= h)).to_numpy()
         x_b = (pairs["collapsed_b"] & (pairs["collapse_day_b"] <= h)).to_numpy()
         counts = (x_a & x_b, x_b & ~x_a, x_a & ~x_b, ~x_a & ~x_b)
-        out.append(analysis.newcombe_paired_difference(*(int(c.sum()) for c in counts)))
+        out.append(intervals.newcombe_paired_difference(*(int(c.sum()) for c in counts)))
     return out
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.scenario.designs import Sweep, problem_spec, sample_matrix, sampled_bounds
+from sim.scenario.designs import Morris, Sobol, Sweep, problem_spec, sample_matrix
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -65,6 +65,11 @@ RESAMPLES = 100
 def applies(sweep: Sweep | None) -> bool:
     """Whether a sweep is a design that sensitivity indices are computed for."""
     return sweep is not None and sweep.kind in METHODS
+
+
+def _design(sweep: Sweep) -> Sobol | Morris | None:
+    """The sweep's ``sobol`` or ``morris`` block, or None for another kind of design."""
+    return sweep.sobol or sweep.morris
 
 
 def load_sweep(data: Mapping[str, Any] | None) -> Sweep | None:
@@ -168,21 +173,22 @@ def analyze(
         ValueError: if the design is not ``sobol`` or ``morris``, or the runs
             do not cover it.
     """
-    if not applies(sweep):
+    design = _design(sweep)
+    if design is None:
         raise ValueError(
             f"sensitivity indices need a sobol or morris sweep, not a {sweep.kind} design"
         )
     method = sweep.kind
-    bounds = sampled_bounds(sweep)
+    bounds = dict(design.bounds)
     problem = problem_spec(bounds)
     names = list(bounds)
     seed = int(seed) % 2**32
-    design_seed = getattr(sweep, method).seed
-    design_seed = seed if design_seed is None else design_seed
+    design_seed = seed if design.seed is None else design.seed
     matrix = sample_matrix(sweep, seed)
-    crossed = arms is not None and len(arms) > 1
+    crossed = list(arms) if arms is not None and len(arms) > 1 else []
+    groups: list[str | None] = [*crossed] if crossed else [None]  # None: the runs as a whole
     records, replicates = [], []
-    for arm in arms if crossed else [None]:
+    for arm in groups:
         rows = runs if arm is None else runs[runs["arm"] == arm]
         _check_design(rows, names, matrix)
         outputs = point_outputs(rows, len(matrix))
@@ -193,7 +199,7 @@ def analyze(
             if np.ptp(y) > 0:  # an output that never varies has no indices (0/0)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    found = _salib(method, problem, matrix, y, sweep, level, design_seed)
+                    found = _salib(design, problem, matrix, y, level, design_seed)
             for i, name in enumerate(names):
                 row: dict[str, Any] = {} if arm is None else {"arm": arm}
                 row |= {"output": output, "parameter": name}
@@ -208,27 +214,26 @@ def analyze(
         "replicates": min(replicates),
         "outputs": dict(OUTPUTS),
         "parameters": names,
-        **({"arms": list(arms)} if crossed else {}),
+        **({"arms": crossed} if crossed else {}),
         "indices": records,
     }
 
 
 def _salib(
-    method: str,
+    design: Sobol | Morris,
     problem: dict,
     matrix: np.ndarray,
     y: np.ndarray,
-    sweep: Sweep,
     level: float,
     seed: int,
 ) -> Mapping[str, Any]:
-    if method == "sobol":
+    if isinstance(design, Sobol):
         from SALib.analyze import sobol
 
         return sobol.analyze(
             problem,
             y,
-            calc_second_order=sweep.sobol.second_order,
+            calc_second_order=design.second_order,
             num_resamples=RESAMPLES,
             conf_level=level,
             seed=seed,
@@ -241,7 +246,7 @@ def _salib(
         y,
         num_resamples=RESAMPLES,
         conf_level=level,
-        num_levels=sweep.morris.levels,
+        num_levels=design.levels,
         seed=seed,
     )
 
@@ -257,7 +262,7 @@ def from_manifest(manifest: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, 
     if manifest.get("kind") != "sweep" or not isinstance(scenario, Mapping):
         return None
     sweep = load_sweep(scenario.get("sweep"))
-    if not applies(sweep):
+    if sweep is None or not applies(sweep):
         return None
     seed = int(scenario.get("seed", manifest.get("seed", 0)))
     return analyze(runs, sweep, seed, arms=manifest.get("arms"))  # one arm: not crossed

@@ -1,23 +1,23 @@
 """The ceasefire model: R replicate truces stepped in lockstep as one Mesa model.
 
-The model owns the activation order of a day, the shared tables (trust between
-parties, the day's acts), the collapse rule and the per-replicate outputs. With
-``replicates=1`` it is an ordinary Mesa model that ``mesa.batch_run``, a
-``DataCollector`` and SolaraViz drive as usual (Mesa 3.3's SolaraViz needs
-ipyvuetify < 2: it uses Vuetify 2's tabs). ``mesa.batch_run`` passes no
-seed of its own: sweep ``seed`` (e.g. ``"seed": range(1000)``), or every
-iteration replays the scenario's seed and simulates the same truce.
+The model owns the phases of a day (:data:`PHASES`), the shared tables (trust
+between parties, the day's acts), the collapse rule and the per-replicate
+outputs; the agents (:mod:`sim.model.agents`) declare which phases they act in,
+what they draw and what they add. With ``replicates=1`` it is an ordinary Mesa
+model: ``mesa.batch_run`` and a ``DataCollector`` drive it as usual (one row
+per day, collected after the day, so the last row is the final state), and the
+classroom page drives it with Mesa's ``ModelController``. (Mesa 3.3's complete
+``SolaraViz`` page is not supported: it needs ipyvuetify < 2, which the
+classroom page cannot use; ``tests/test_mesa.py`` keeps a strict expected
+failure that will notice when it works.) ``mesa.batch_run`` passes no seed of
+its own: sweep ``seed`` (e.g. ``"seed": range(1000)``), or every iteration
+replays the scenario's seed and simulates the same truce.
 
-One day (see ``docs/MODEL.md``, "Process overview"):
-
-1. sponsors strike exempted groups (loopholes) and, through dissent, off-script;
-2. foreign air forces have accidents;
-3. excluded groups attack (spoilers);
-4. principal parties decide: deliberate defection, indiscipline, retaliation;
-5. the monitoring mission detects and attributes; it may be attacked and withdraw;
-6. victims perceive violations: trust, grievances, sponsor sanctions, verified corrections;
-7. fatigue and regrouping;
-8. the collapse rule.
+One day (see ``docs/MODEL.md``, "Process overview"): sponsors strike
+(loopholes, dissent); foreign air forces have accidents; excluded groups
+attack; the mission publishes its deterrent; principals decide and retaliate;
+the mission observes; victims perceive; the day is tallied; an envoy
+mediates; principals tire and regroup; calm consolidates; the collapse rule.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sim.analysis import statistics as analysis
+from sim.analysis import grouping, shares, summaries, survival, violations
+from sim.present import sentences
 
 # Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable
 # with the common colour-vision deficiencies.
@@ -167,7 +168,7 @@ def _text(value: Any) -> str:
 
 def _value(value: Any) -> str:
     """A parameter value for display, escaped."""
-    return _text(analysis.value_text(value))
+    return _text(sentences.value_text(value))
 
 
 def _kind(by: str) -> str:
@@ -181,11 +182,11 @@ def _group_labels(table: pd.DataFrame, by: str) -> dict[Any, str]:
         return {g: _text(g) for g in groups}
     if by != "point":
         return {g: _text(f"{by} = {g}") for g in groups}
-    swept = analysis.swept_columns(table)
+    swept = grouping.swept_columns(table)
     first = table.drop_duplicates(by).set_index(by)
     labels = {}
     for g in groups:
-        settings = ", ".join(f"{c} = {analysis.value_text(first.loc[g, c])}" for c in swept)
+        settings = ", ".join(f"{c} = {sentences.value_text(first.loc[g, c])}" for c in swept)
         labels[g] = _text(f"point {g}" + (f" ({settings})" if settings else ""))
     return labels
 
@@ -193,7 +194,7 @@ def _group_labels(table: pd.DataFrame, by: str) -> dict[Any, str]:
 def _ci(low: float, high: float, level: float = 0.95) -> str:
     if math.isnan(low) or math.isnan(high):
         return ""
-    return f" ({level * 100:.0f}% CI {analysis.pct_range(low, high)})"
+    return f" ({level * 100:.0f}% CI {sentences.pct_range(low, high)})"
 
 
 def _style(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 540) -> go.Figure:
@@ -306,12 +307,12 @@ def survival_chart(
     data: pd.DataFrame,
     by: str = "arm",
     level: float = 0.95,
-    horizons: Sequence[int] = analysis.DEFAULT_HORIZONS,
+    horizons: Sequence[int] = shares.DEFAULT_HORIZONS,
 ) -> go.Figure:
     """Kaplan–Meier curves per group with shaded confidence bands.
 
     Args:
-        data: a runs table, or a step table from :func:`sim.analysis.statistics.survival`.
+        data: a runs table, or a step table from :func:`sim.analysis.survival.survival`.
         by: grouping column.
         level: confidence level of the bands (when computed here).
         horizons: days marked with dotted vertical lines.
@@ -320,7 +321,7 @@ def survival_chart(
         Per group three traces (band edges and curve), lines at the horizons.
     """
     is_table = {"survival", "low", "high", "day"} <= set(data.columns)
-    table = data if is_table else analysis.survival(data, by=by, level=level)
+    table = data if is_table else survival.survival(data, by=by, level=level)
     labels = _group_labels(data, by)
     colors = colors_for(_kind(by), labels)
     alpha = 0.2 if len(labels) <= 3 else 0.08
@@ -328,7 +329,7 @@ def survival_chart(
     for group, name in labels.items():
         curve = table[table[by] == group]
         hover = [
-            f"{name}<br>day {d}: {analysis.pct(s)} still holding{_ci(lo, hi, level)}"
+            f"{name}<br>day {d}: {sentences.pct(s)} still holding{_ci(lo, hi, level)}"
             f"<br>{n:,} truces still holding at the start of the day"
             for d, s, lo, hi, n in curve[["day", "survival", "low", "high", "at_risk"]].itertuples(
                 index=False
@@ -371,7 +372,7 @@ def survival_chart(
 def collapse_bars(
     runs: pd.DataFrame,
     by: str = "arm",
-    horizons: Sequence[int] = analysis.DEFAULT_HORIZONS,
+    horizons: Sequence[int] = shares.DEFAULT_HORIZONS,
     level: float = 0.95,
 ) -> go.Figure:
     """Share of truces collapsed within each horizon: grouped bars with Wilson whiskers.
@@ -385,7 +386,7 @@ def collapse_bars(
     Returns:
         One bar trace per group.
     """
-    table = analysis.collapse_by_horizon(runs, horizons, by=by, level=level)
+    table = shares.collapse_by_horizon(runs, horizons, by=by, level=level)
     labels = _group_labels(runs, by)
     colors = colors_for(_kind(by), labels)
     fig = go.Figure()
@@ -393,7 +394,7 @@ def collapse_bars(
         rows = table[table[by] == group]
         x = [f"within {h} days" for h in rows["horizon"]]
         hover = [
-            f"{name}<br>{analysis.pct(s)} collapsed within {h} days{_ci(lo, hi, level)}"
+            f"{name}<br>{sentences.pct(s)} collapsed within {h} days{_ci(lo, hi, level)}"
             f"<br>{k:,} of {n:,} truces"
             for h, s, lo, hi, k, n in rows[
                 ["horizon", "share", "low", "high", "collapsed", "n"]
@@ -438,7 +439,7 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
     Returns:
         One bar trace per cause, stacked; groups on the x axis.
     """
-    table = analysis.cause_shares(runs, by=by)
+    table = shares.cause_shares(runs, by=by)
     names = _group_labels(runs, by)
     short = {g: _text(f"point {g}") for g in names} if by == "point" else names
     causes = list(dict.fromkeys(table["cause"]))
@@ -448,7 +449,7 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
         rows = table[table["cause"] == cause]
         label = _text(ORIGIN_LABELS.get(cause, cause))
         hover = [
-            f"{names[g]}<br>{label}: {analysis.pct(s) if k else '0%'} of {n:,} collapses ({k:,})"
+            f"{names[g]}<br>{label}: {sentences.pct(s) if k else '0%'} of {n:,} collapses ({k:,})"
             for g, s, k, n in rows[[by, "share", "count", "collapsed"]].itertuples(index=False)
         ]
         fig.add_trace(
@@ -481,7 +482,7 @@ def cause_chart(runs: pd.DataFrame, by: str = "arm") -> go.Figure:
 
 def _at_horizon(runs: pd.DataFrame, by: list[str], horizon: int, level: float) -> pd.DataFrame:
     """Collapse shares at ``horizon`` (or the days simulated, if fewer) per group."""
-    table = analysis.collapse_by_horizon(runs, (horizon,), by=by, level=level)
+    table = shares.collapse_by_horizon(runs, (horizon,), by=by, level=level)
     best = table[table["horizon"] <= horizon].groupby(by)["horizon"].transform("max")
     table = table[table["horizon"] == best.reindex(table.index)]
     return table.reset_index(drop=True)
@@ -517,7 +518,7 @@ def _heatmap_trace(
     """
     first = f"{name}<br>" if name else ""
     hover = [
-        f"{first}{_text(x)} = {_value(a)}<br>{_text(y)} = {_value(b)}<br>{analysis.pct(s)} "
+        f"{first}{_text(x)} = {_value(a)}<br>{_text(y)} = {_value(b)}<br>{sentences.pct(s)} "
         f"collapsed{_ci(lo, hi, level)}<br>{n:,} truces"
         for a, b, s, lo, hi, n in table[[x, y, "share", "low", "high", "n"]].itertuples(index=False)
     ]
@@ -671,7 +672,7 @@ def _sweep_band_traces(
 ) -> list[go.Scatter]:
     table = table.sort_values(x)
     hover = [
-        f"{name}<br>{_text(x)} = {_value(v)}: {analysis.pct(s)} collapsed{_ci(lo, hi, level)}"
+        f"{name}<br>{_text(x)} = {_value(v)}: {sentences.pct(s)} collapsed{_ci(lo, hi, level)}"
         f"<br>{n:,} truces"
         for v, s, lo, hi, n in table[[x, "share", "low", "high", "n"]].itertuples(index=False)
     ]
@@ -802,7 +803,7 @@ def contrast_table(comparisons: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
     Args:
         comparisons: ``summary["comparisons"]`` of a crossed design (see
-            :func:`sim.analysis.statistics.summarize`): each with ``point``,
+            :func:`sim.analysis.summaries.summarize`): each with ``point``,
             ``parameters``, ``a``, ``b``, ``level``, ``hazard_ratio``,
             ``hazard_ratio_low``, ``hazard_ratio_high`` and ``logrank_p``.
 
@@ -877,7 +878,7 @@ def hazard_ratio_chart(
     comparisons = list(comparisons)
     table = contrast_table(comparisons)
     if params is None:
-        params = analysis.parameter_names(comparisons)
+        params = summaries.parameter_names(comparisons)
     settings = [p for p in params if p in table.columns]
     arms = list(dict.fromkeys([*table["a"], *table["b"]]))
     reference = _text(arms[0]) if arms else "the reference"
@@ -957,7 +958,7 @@ def _forest(
         _text(
             f"point {int(p)}"
             + (
-                ": " + ", ".join(f"{s} = {analysis.value_text(first.loc[p, s])}" for s in settings)
+                ": " + ", ".join(f"{s} = {sentences.value_text(first.loc[p, s])}" for s in settings)
                 if settings
                 else ""
             )
@@ -1049,7 +1050,7 @@ def _ratio_hover(r: Mapping[str, Any], name: str, settings: Sequence[str]) -> st
         if pd.isna(r["low"]) or pd.isna(r["high"])
         else f" ({r['level'] * 100:.0f}% CI {r['low']:.2f}–{r['high']:.2f})"
     )
-    test = "" if pd.isna(r["logrank_p"]) else f"<br>log-rank {analysis.p_value(r['logrank_p'])}"
+    test = "" if pd.isna(r["logrank_p"]) else f"<br>log-rank {sentences.p_value(r['logrank_p'])}"
     head = ": ".join(t for t in (point, where) if t)
     return f"{head}<br>{name}: hazard ratio {r['hazard_ratio']:.2f}{interval}{test}"
 
@@ -1099,15 +1100,15 @@ def timeline_chart(
         row_heights=[0.6, 0.4],
         vertical_spacing=0.1,
     )
-    parties = list(analysis.party_columns(days))
+    parties = list(violations.party_columns(days))
     principals = [c[len("trust_") :] for c in days.columns if c.startswith("trust_")]
     party_colors = colors_for("party", sorted(set(parties) | set(principals)))
     if stack == "origin":
-        columns = analysis.origin_columns(days)
+        columns = violations.origin_columns(days)
         colors = colors_for("origin", columns)
         labels = {o: ORIGIN_LABELS.get(o, o) for o in columns}
     else:
-        columns = analysis.party_columns(days)
+        columns = violations.party_columns(days)
         colors, labels = party_colors, {p: p for p in columns}
     for name, col in columns.items():
         label = _text(labels[name])
@@ -1207,7 +1208,7 @@ def _mark_events(fig: go.Figure, events: pd.DataFrame) -> None:
     for row in events[events["kind"] == "collapse"].itertuples():
         cause = getattr(row, "origin", None)
         because = (
-            f": {analysis.CAUSE_PHRASES.get(cause, cause)}"
+            f": {sentences.CAUSE_PHRASES.get(cause, cause)}"
             if isinstance(cause, str) and cause
             else ""
         )

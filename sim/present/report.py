@@ -33,10 +33,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
-from sim.analysis import sensitivity
-from sim.analysis import statistics as analysis
+from sim.analysis import grouping, sensitivity, summaries, violations
 from sim.experiment import storage
 from sim.present import charts
+from sim.present import sentences as english
 
 REPORT = "report.html"
 CHARTS_DIR = "charts"
@@ -133,7 +133,7 @@ def design_of(manifest: Mapping[str, Any], runs: pd.DataFrame) -> Design:
     if isinstance(raw, list):  # one record per design point: {"arm", "point", "overrides"}
         listed += [k for r in raw if isinstance(r, Mapping) for k in r.get("overrides") or {}]
     candidates = [str(c) for c in dict.fromkeys(listed) if str(c) in runs.columns]
-    candidates = candidates or analysis.swept_columns(runs)
+    candidates = candidates or grouping.swept_columns(runs)
     params = [c for c in candidates if runs[c].nunique(dropna=False) > 1]
     present = list(dict.fromkeys(runs["arm"]))
     ordered = [a for a in _names(manifest.get("arms") or design.get("arms")) if a in present]
@@ -157,7 +157,7 @@ def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[
             summary = None
         if (
             isinstance(summary, dict)
-            and summary.get("summary_version") == analysis.SUMMARY_VERSION
+            and summary.get("summary_version") == summaries.SUMMARY_VERSION
             and summary.get("by") == design.by
             and summary.get("groups")
             and is_crossed(summary) == design.crossed
@@ -165,7 +165,7 @@ def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[
             return summary
     # ``arms`` makes a crossed summary only for a sweep with two or more arms.
     order = design.arms if design.by == "arm" else None
-    return analysis.summarize(runs, by=design.by, order=order, arms=design.arms)
+    return summaries.summarize(runs, by=design.by, order=order, arms=design.arms)
 
 
 def in_arm_order(runs: pd.DataFrame, arms: Sequence[Any]) -> pd.DataFrame:
@@ -398,7 +398,7 @@ def _e(value: Any) -> str:
 def _share_ci(share: float | None, low: float | None, high: float | None) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
-    return analysis.share_text(share, low, high)
+    return english.share_text(share, low, high)
 
 
 def _table(
@@ -432,8 +432,8 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
     by, groups = summary["by"], summary["groups"]
     crossed = is_crossed(summary)
     keys = [by, "arm"] if crossed else [by]
-    params = analysis.parameter_names(groups)
-    horizons = analysis.summary_horizons(groups)
+    params = summaries.parameter_names(groups)
+    horizons = summaries.summary_horizons(groups)
     headers = [*keys, *params, "truces"] + [f"collapsed within {h} days" for h in horizons]
     headers += ["median days held", "median collapse day (collapsed only)"]
     rows = []
@@ -449,7 +449,7 @@ def _summary_table(summary: Mapping[str, Any]) -> str:
             else f"more than {g['horizon']}"
         )
         collapse_day = g.get("median_collapse_day")
-        settings = [analysis.value_text((g.get("parameters") or {}).get(p, "–")) for p in params]
+        settings = [english.value_text((g.get("parameters") or {}).get(p, "–")) for p in params]
         rows.append(
             [*(g.get(k, "–") for k in keys), *settings, f"{g['replicates']:,}", *shares, median]
             + ["–" if collapse_day is None else f"{collapse_day:g}"]
@@ -546,9 +546,9 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
     horizons = sorted({d["horizon"] for c in comparisons for d in c["differences"]})
     rows = []
     for c in comparisons:
-        p = "–" if c["logrank_p"] is None else analysis.p_value(c["logrank_p"])
+        p = "–" if c["logrank_p"] is None else english.p_value(c["logrank_p"])
         at = {d["horizon"]: d for d in c["differences"]}
-        diffs = [analysis.difference_text(at[h]) if h in at else "–" for h in horizons]
+        diffs = [english.difference_text(at[h]) if h in at else "–" for h in horizons]
         rows.append([f"{c['b']} vs {c['a']}", _hazard_ratio_text(c), p, *diffs])
     headers = ["comparison", "hazard ratio (95% CI)", "log-rank test"]
     headers += [f"difference within {h} days" for h in horizons]
@@ -565,7 +565,7 @@ def _comparison_table(summary: Mapping[str, Any]) -> str:
 def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
     """The arms compared at each design point of a crossed design, one row per point and arm."""
     comparisons = summary["comparisons"]
-    params = analysis.parameter_names(comparisons)
+    params = summaries.parameter_names(comparisons)
     # The longest horizon both arms simulated: the last of each comparison's differences.
     last = [
         max(c["differences"], key=lambda d: d["horizon"]) if c["differences"] else None
@@ -575,12 +575,12 @@ def _crossed_comparison_table(summary: Mapping[str, Any]) -> str:
     same = len(common) == 1
     rows = []
     for c, d in zip(comparisons, last, strict=True):
-        p = "–" if c["logrank_p"] is None else analysis.p_value(c["logrank_p"])
+        p = "–" if c["logrank_p"] is None else english.p_value(c["logrank_p"])
         if d is None:
             diff = "–"
         else:
-            diff = analysis.difference_text(d) + ("" if same else f" within {d['horizon']} days")
-        settings = [analysis.value_text((c.get("parameters") or {}).get(k, "–")) for k in params]
+            diff = english.difference_text(d) + ("" if same else f" within {d['horizon']} days")
+        settings = [english.value_text((c.get("parameters") or {}).get(k, "–")) for k in params]
         rows.append(
             [c.get("point", "–"), f"{c['b']} vs {c['a']}", *settings, diff]
             + [_hazard_ratio_text(c), p]
@@ -615,15 +615,15 @@ def _grid(
 
 
 def _violations_tables(runs: pd.DataFrame, by: str) -> str:
-    att = analysis.attribution(runs, by=by)
+    att = violations.attribution(runs, by=by)
     groups = list(att[by])
-    origins = analysis.violations_by_origin(runs, by=by).pivot(
+    origins = violations.violations_by_origin(runs, by=by).pivot(
         index=by, columns="origin", values="mean"
     )
     measures = [("violations per truce", [f"{v:.1f}" for v in att["violations"] / att["truces"]])]
     measures += [
         (f"… {charts.ORIGIN_LABELS.get(o, o)}", [f"{origins.loc[g, o]:.2f}" for g in groups])
-        for o in analysis.origin_columns(runs)
+        for o in violations.origin_columns(runs)
     ]
     records = att.to_dict("records")
     for what, label in (("detected", "detected"), ("attributed", "correctly attributed")):
@@ -644,11 +644,11 @@ def _violations_tables(runs: pd.DataFrame, by: str) -> str:
             )
         )
     out = _grid("Violations and attribution per design point", by, groups, measures)
-    parties = analysis.violations_by_party(runs, by=by)
+    parties = violations.violations_by_party(runs, by=by)
     if len(parties):
         wide = parties.pivot(index=by, columns="party", values="mean")
         party_measures = [
-            (p, [f"{wide.loc[g, p]:.2f}" for g in groups]) for p in analysis.party_columns(runs)
+            (p, [f"{wide.loc[g, p]:.2f}" for g in groups]) for p in violations.party_columns(runs)
         ]
         out += "<h3>Violations per truce, by party</h3>" + _grid(
             "Violations by party per design point", by, groups, party_measures
@@ -760,7 +760,7 @@ def render(
 
     Args:
         manifest: the parsed manifest.json.
-        summary: the summary dictionary (:func:`sim.analysis.statistics.summarize`).
+        summary: the summary dictionary (:func:`sim.analysis.summaries.summarize`).
         runs: the runs table.
         design: its grouping.
         chart_list: the charts, in order.
@@ -772,7 +772,7 @@ def render(
     name = scenario.get("name") or manifest.get("scenario_name") or manifest.get("name") or ""
     description = scenario.get("description") or ""
     css = resources.files("sim").joinpath("assets/report.css").read_text(encoding="utf-8")
-    sentences = analysis.plain_summary(dict(summary))
+    sentences = english.plain_summary(dict(summary))
     groups = len(summary["groups"])
     if design.crossed:
         points = runs["point"].nunique()

@@ -46,7 +46,8 @@ def plain(text: Any, style: str = "") -> Text:
 
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     """One table of collapse shares per group, then causes, from ``summarize``'s output."""
-    from sim.analysis.statistics import pct, share_text, summary_horizons
+    from sim.analysis.summaries import summary_horizons
+    from sim.present.sentences import pct, share_text
 
     by = summary["by"]
     horizons = summary_horizons(summary["groups"])
@@ -128,7 +129,7 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
 
 def comparison_tables(summary: dict[str, Any]) -> list[Table]:
     """Each arm against the first: difference of collapse shares, log-rank p, hazard ratio."""
-    from sim.analysis.statistics import p_value
+    from sim.present.sentences import p_value
 
     tables = []
     for c in summary.get("comparisons", []):
@@ -158,7 +159,8 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
 
 def sweep_table(summary: dict[str, Any], title: str) -> Table:
     """One row per design point (per point and arm when crossed): swept values, shares, median."""
-    from sim.analysis.statistics import parameter_names, share_text, summary_horizons
+    from sim.analysis.summaries import parameter_names, summary_horizons
+    from sim.present.sentences import share_text
 
     groups, crossed = summary["groups"], bool(summary.get("arms"))
     params = parameter_names(groups)
@@ -196,7 +198,8 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
 
 def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     """A crossed design's arms compared at each point: difference, hazard ratio, log-rank p."""
-    from sim.analysis.statistics import difference_text, p_value, parameter_names
+    from sim.analysis.summaries import parameter_names
+    from sim.present.sentences import difference_text, p_value
 
     comparisons = summary["comparisons"]
     params = parameter_names(comparisons)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis import statistics as analysis
+from sim.analysis import comparisons, intervals, jsonable
 from sim.experiment.runner import run_serial
 from sim.scenario.catalog import bundled, history_dir
 from sim.scenario.errors import ScenarioError
@@ -211,11 +211,11 @@ def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[s
         [unmonitored.assign(arm="unmonitored"), monitored.assign(arm="monitored")],
         ignore_index=True,
     )
-    cmp = analysis.compare_arms(both, "unmonitored", "monitored", horizons=(365,))
+    cmp = comparisons.compare_arms(both, "unmonitored", "monitored", horizons=(365,))
     n = len(unmonitored)
     horizon = int(unmonitored["horizon"].max())
     k = int((unmonitored["collapsed"].astype(bool) & (unmonitored["days_held"] <= 365)).sum())
-    share, s_lo, s_hi = analysis.wilson(k, n)
+    share, s_lo, s_hi = intervals.wilson(k, n)
     esc = unmonitored["escalation_days"].dropna().to_numpy(dtype=float)
     if len(esc) > 1:
         mean = float(esc.mean())
@@ -289,7 +289,7 @@ class Hindcast:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: the table rows, the stylized facts, the counts and the constants."""
-        return analysis.to_jsonable(
+        return jsonable.to_jsonable(
             {
                 "replicates": self.replicates,
                 "truces": self.table.to_dict(orient="records"),

@@ -1,0 +1,276 @@
+"""Sentences and numbers in words from a summary (``summary.json``).
+
+Every number is formatted from the summary dictionary of
+:func:`sim.analysis.summaries.summarize` itself, so that the text, the tables
+and the JSON agree: shares as whole percentages (:func:`pct`), differences in
+percentage points with a real minus sign (:func:`points`), p-values as
+``p = 0.034`` or ``p < 0.001`` (:func:`p_value`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CAUSE_PHRASES: dict[str, str] = {
+    "deliberate": "deliberate violations",
+    "loophole": "strikes through loopholes",
+    "accident": "accidents",
+    "spoiler": "spoiler attacks",
+    "indiscipline": "indiscipline (units acting without orders)",
+}
+"""Plain-language names of the causes of collapse."""
+
+
+def pct(share: float) -> str:
+    """A share as a whole percentage, e.g. ``0.613 -> "61%"``."""
+    return f"{share * 100:.0f}%"
+
+
+def pct_range(low: float, high: float) -> str:
+    """An interval of shares, e.g. ``"58–64%"``."""
+    return f"{low * 100:.0f}–{high * 100:.0f}%"
+
+
+def p_value(p: float) -> str:
+    """A p-value in words, e.g. ``"p = 0.034"`` or ``"p < 0.001"``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def share_text(share: float, low: float | None, high: float | None) -> str:
+    """A share with its interval, e.g. ``"61% (58–64%)"``; the share alone without one."""
+    if low is None or high is None:
+        return pct(share)
+    return f"{pct(share)} ({pct_range(low, high)})"
+
+
+def _nearest(rows: Sequence[dict], horizon: int) -> dict:
+    """The row at ``horizon``, or the nearest one available (the longer one on a tie)."""
+    return min(rows, key=lambda r: (abs(r["horizon"] - horizon), -r["horizon"]))
+
+
+def _headline(group: dict, horizon: int) -> dict:
+    """The group's collapse row at ``horizon``, or the nearest one available."""
+    return _nearest(group["collapse"], horizon)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def value_text(value: Any) -> str:
+    """A parameter value for display: floats to four significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _describe_point(group: dict, by: str) -> str:
+    params = group.get("parameters") or {}
+    settings = ", ".join(f"{k} = {value_text(v)}" for k, v in params.items())
+    return f"{by} {group[by]}" + (f": {settings}" if settings else "")
+
+
+def _collapse_sentence(summary: dict, horizon: int, label: Any) -> str:
+    groups, by = summary["groups"], summary["by"]
+    level = f"{summary['level'] * 100:.0f}% CI"
+    if by == "point" and len(groups) > 1:
+        rows = [(g, _headline(g, horizon)) for g in groups]
+        lo = min(rows, key=lambda gr: gr[1]["share"])
+        hi = max(rows, key=lambda gr: gr[1]["share"])
+        h = hi[1]["horizon"]
+        return (
+            f"Across {len(groups):,} design points, the share of simulated truces that "
+            f"collapsed within {h} days ranged from {pct(lo[1]['share'])} "
+            f"({_describe_point(lo[0], by)}; {level} {pct_range(lo[1]['low'], lo[1]['high'])}) "
+            f"to {pct(hi[1]['share'])} ({_describe_point(hi[0], by)}; "
+            f"{level} {pct_range(hi[1]['low'], hi[1]['high'])})."
+        )
+    parts = []
+    for i, g in enumerate(groups):
+        r = _headline(g, horizon)
+        ci = f"({level} {pct_range(r['low'], r['high'])})"
+        if len(groups) == 1:
+            parts.append(
+                f"Of {r['n']:,} simulated truces, {pct(r['share'])} collapsed within "
+                f"{r['horizon']} days {ci}"
+            )
+        elif i == 0:
+            parts.append(
+                f"{_cap(label(g))}, {pct(r['share'])} of {r['n']:,} simulated truces collapsed "
+                f"within {r['horizon']} days {ci}"
+            )
+        else:
+            parts.append(f"{label(g)}, {pct(r['share'])} of {r['n']:,} {ci}")
+    return "; ".join(parts) + "."
+
+
+def _median_sentence(summary: dict, label: Any) -> str:
+    groups = summary["groups"]
+    if len(groups) == 1:
+        g = groups[0]
+        if g["median_days_held_reached"]:
+            return (
+                f"Half of the simulated truces had collapsed by day "
+                f"{g['median_days_held']:.0f} (Kaplan–Meier median)."
+            )
+        return f"More than half of the simulated truces still held at day {g['horizon']}."
+
+    def phrase(g: dict) -> str:
+        if g["median_days_held_reached"]:
+            return f"{g['median_days_held']:.0f} days {label(g)}"
+        return f"more than {g['horizon']} days (the end of the simulation) {label(g)}"
+
+    return "Median time a truce held (Kaplan–Meier): " + "; ".join(map(phrase, groups)) + "."
+
+
+def _cause_sentence(summary: dict, label: Any) -> str:
+    groups = summary["groups"]
+
+    def phrase(g: dict) -> str:
+        where = "" if len(groups) == 1 else f" {label(g)}"
+        if not g["causes"]:
+            return f"none{where} (no truce collapsed)"
+        top = g["causes"][0]
+        name = CAUSE_PHRASES.get(top["cause"], top["cause"])
+        return f"{name}{where} ({pct(top['share'])} of {g['collapsed']:,} collapses)"
+
+    return "The most common cause of collapse was " + "; ".join(map(phrase, groups)) + "."
+
+
+def points(x: float) -> str:
+    """Percentage points with a real minus sign, e.g. ``-0.28 -> "−28"``."""
+    return f"{x * 100:+.0f}".replace("-", "−")
+
+
+def difference_text(d: Mapping[str, Any]) -> str:
+    """A difference of shares and its interval in points, e.g. ``"−28 (−35 to −21)"``.
+
+    Args:
+        d: a row of a comparison's ``differences`` (``difference``, ``low``,
+            ``high``); a missing (None) value shows as ``—``.
+    """
+
+    def text(x: float | None) -> str:
+        return "—" if x is None else points(x)
+
+    return f"{text(d['difference'])} ({text(d['low'])} to {text(d['high'])})"
+
+
+def _comparison_sentence(c: dict, label: Any, horizon: int) -> str:
+    level = f"{c['level'] * 100:.0f}% CI"
+    text = ""
+    if c["hazard_ratio"] is not None and c["hazard_ratio_low"] is not None:
+        text = (
+            f"Truces {label(c['b'])} collapsed at {c['hazard_ratio']:.2f} times the "
+            f"rate of truces {label(c['a'])} (hazard ratio "
+            f"{c['hazard_ratio']:.2f}, {level} {c['hazard_ratio_low']:.2f}–"
+            f"{c['hazard_ratio_high']:.2f}"
+            + (f"; log-rank {p_value(c['logrank_p'])}" if c["logrank_p"] is not None else "")
+            + "). "
+        )
+    diffs = c["differences"]
+    if diffs:
+        d = _nearest(diffs, horizon)
+        text += (
+            f"Within {d['horizon']} days, the share collapsed differed by "
+            f"{points(d['difference'])} percentage points ({level} "
+            f"{points(d['low'])} to {points(d['high'])})."
+        )
+    return text.strip()
+
+
+def plain_summary(
+    summary: dict[str, Any],
+    horizon: int = 90,
+    labels: Mapping[Any, str] | None = None,
+) -> list[str]:
+    """Plain-language sentences from a :func:`~sim.analysis.summaries.summarize` dictionary.
+
+    Every number is formatted from ``summary`` itself, so the text and the
+    JSON agree (shares as whole percentages, see :func:`pct`).
+
+    Args:
+        summary: the output of :func:`~sim.analysis.summaries.summarize` (or a
+            loaded summary.json).
+        horizon: the headline horizon in days (the nearest available is used).
+        labels: optional phrases for arms, e.g. ``{"unmonitored": "without
+            monitors"}``; by default an arm reads as ``in the “name” arm``.
+
+    Returns:
+        A few sentences: collapse share at the headline horizon per group,
+        the Kaplan–Meier medians, the most common cause of collapse, and for
+        each comparison the hazard ratio and the difference of shares.
+    """
+    by = summary["by"]
+    labels = dict(labels or {})
+
+    def label(group_or_value: Any) -> str:
+        value = group_or_value[by] if isinstance(group_or_value, dict) else group_or_value
+        if value in labels:
+            return labels[value]
+        if by == "arm":
+            return f"in the “{value}” arm"
+        return f"at {by} {value}"
+
+    if summary.get("arms"):
+        return _crossed_sentences(summary, horizon, labels)
+    sentences = [_collapse_sentence(summary, horizon, label)]
+    if by != "point" or len(summary["groups"]) == 1:
+        sentences += [_median_sentence(summary, label), _cause_sentence(summary, label)]
+    sentences += [_comparison_sentence(c, label, horizon) for c in summary.get("comparisons", [])]
+    return [s for s in sentences if s]
+
+
+def _crossed_sentences(summary: dict, horizon: int, labels: Mapping[Any, str]) -> list[str]:
+    """Sentences for a crossed design: each arm's range over the points, then the contrasts."""
+
+    def arm_label(arm: str) -> str:
+        return labels.get(arm, f"in the “{arm}” arm")
+
+    level = f"{summary['level'] * 100:.0f}% CI"
+    points_n = len({g["point"] for g in summary["groups"]})
+    sentences = []
+    for arm in summary["arms"]:
+        rows = [(g, _headline(g, horizon)) for g in summary["groups"] if g["arm"] == arm]
+        if not rows:
+            continue
+        lo = min(rows, key=lambda gr: gr[1]["share"])
+        hi = max(rows, key=lambda gr: gr[1]["share"])
+        sentences.append(
+            f"{_cap(arm_label(arm))}, the share of simulated truces that collapsed within "
+            f"{hi[1]['horizon']} days ranged across {points_n:,} design points from "
+            f"{pct(lo[1]['share'])} ({_describe_point(lo[0], 'point')}; {level} "
+            f"{pct_range(lo[1]['low'], lo[1]['high'])}) to {pct(hi[1]['share'])} "
+            f"({_describe_point(hi[0], 'point')}; {level} "
+            f"{pct_range(hi[1]['low'], hi[1]['high'])})."
+        )
+    ref = summary["arms"][0]
+    for arm in summary["arms"][1:]:
+        found = [
+            c
+            for c in summary["comparisons"]
+            if c["b"] == arm and c["hazard_ratio"] is not None and c["hazard_ratio_low"] is not None
+        ]
+        if not found:
+            continue
+        lo = min(found, key=lambda c: c["hazard_ratio"])
+        hi = max(found, key=lambda c: c["hazard_ratio"])
+
+        def where(c: dict) -> str:
+            return _describe_point({"point": c["point"], **c}, "point")
+
+        def ratio(c: dict) -> str:
+            return (
+                f"{c['hazard_ratio']:.2f}, {level} {c['hazard_ratio_low']:.2f}–"
+                f"{c['hazard_ratio_high']:.2f}, at {where(c)}"
+            )
+
+        if lo is hi:
+            span, detail = f"{lo['hazard_ratio']:.2f} times", f"hazard ratio {ratio(lo)}"
+        else:
+            span = f"between {lo['hazard_ratio']:.2f} and {hi['hazard_ratio']:.2f} times"
+            detail = f"hazard ratios; lowest {ratio(lo)}; highest {ratio(hi)}"
+        sentences.append(
+            f"Truces {arm_label(arm)} collapsed at {span} the rate of truces "
+            f"{arm_label(ref)} across the design ({detail})."
+        )
+    return sentences
