@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -407,7 +407,7 @@ def classroom_app(
     ] = 8765,
 ) -> None:
     """Start the classroom demo in the browser: sliders, step, moving plots."""
-    from sim.app.page import serve
+    from sim.app.server import serve
 
     out.print(f"Classroom demo at [bold]http://{host}:{port}/[/] (Ctrl+C to stop)", highlight=False)
     raise typer.Exit(serve(scenario, host, port))
@@ -439,7 +439,8 @@ def story(
     resolved = load(scenario, set_)
     if find is not None:
         try:
-            seed = st.find_seed(resolved, find, start=seed)
+            # find is one of st.ENDINGS: checked above
+            seed = st.find_seed(resolved, cast("st.Ending", find), start=seed)
         except st.NoSuchStory as exc:
             fail(str(exc), code=1)
     told = st.tell(resolved, seed)

@@ -12,8 +12,11 @@ import ipyvuetify as v
 import pytest
 import solara
 
+from sim.app import components, figures, scenarios, server, truces
 from sim.app import page as app
+from sim.scenario.catalog import scenario_dir, scenario_files
 from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import load_scenario
 from sim.scenario.schema import field_table
 
 
@@ -31,10 +34,10 @@ def _wait(condition, timeout: float = 10.0) -> None:
 
 
 def test_controls_step_play_pause_and_reset(baseline, monkeypatch):
-    monkeypatch.setattr(app, "PLAY_INTERVAL_MS", 5)
-    setup = app.TruceSetup(baseline)
-    model = solara.reactive(app.LiveTruce(setup))
-    box, rc = solara.render(app.TruceControls(model, setup), handle_error=False)
+    monkeypatch.setattr(components, "PLAY_INTERVAL_MS", 5)
+    setup = truces.TruceSetup(baseline)
+    model = solara.reactive(truces.LiveTruce(setup))
+    box, rc = solara.render(components.TruceControls(model, setup), handle_error=False)
     try:
         # Only Mesa's three buttons: no intervals, no threads switch, no step counter.
         assert [b.children for b in rc.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
@@ -67,17 +70,17 @@ def test_controls_follow_the_current_truce(baseline, monkeypatch):
     # Play to the collapse (day 11 with the default seed): Play and Step turn
     # off. A new truce (what a lever change builds) gets a fresh controller with
     # them on again, without Reset.
-    monkeypatch.setattr(app, "PLAY_INTERVAL_MS", 5)
-    setup = app.TruceSetup(baseline)
-    model = solara.reactive(app.LiveTruce(setup))
-    box, rc = solara.render(app.TruceControls(model, setup), handle_error=False)
+    monkeypatch.setattr(components, "PLAY_INTERVAL_MS", 5)
+    setup = truces.TruceSetup(baseline)
+    model = solara.reactive(truces.LiveTruce(setup))
+    box, rc = solara.render(components.TruceControls(model, setup), handle_error=False)
     try:
         _button(rc, "▶").click()
         _wait(lambda: not model.value.running)
         _wait(lambda: _button(rc, "Step").disabled)
         play = [b for b in rc.find(v.Btn).widgets if b.children != ["Reset"]]
         assert all(b.disabled for b in play)
-        model.set(app.LiveTruce(setup))
+        model.set(truces.LiveTruce(setup))
         _wait(lambda: rc.find(v.Btn, children=["▶"]).widgets)
         assert not _button(rc, "Step").disabled and not _button(rc, "▶").disabled
         _button(rc, "Step").click()
@@ -87,14 +90,14 @@ def test_controls_follow_the_current_truce(baseline, monkeypatch):
 
 
 def _ensemble(scenario, n: int = 40):
-    return app.ensemble_runs(scenario, replicates=n, seed=3)
+    return truces.ensemble_runs(scenario, replicates=n, seed=3)
 
 
 def test_ensemble_figure_fits_its_column(baseline):
     runs = _ensemble(baseline)
-    fig = app.ensemble_figure(runs, _ensemble(baseline, 30), width=341)
-    assert fig.layout.width == 341 and fig.layout.height == app.ENSEMBLE_HEIGHT
-    assert app.ensemble_figure(runs).layout.width == app.ENSEMBLE_WIDTH
+    fig = figures.ensemble_figure(runs, _ensemble(baseline, 30), width=341)
+    assert fig.layout.width == 341 and fig.layout.height == figures.ENSEMBLE_HEIGHT
+    assert figures.ensemble_figure(runs).layout.width == figures.ENSEMBLE_WIDTH
     # The legend is anchored inside the figure, at its bottom.
     assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
     # The reference days run up their lines from the bottom of the plot.
@@ -102,15 +105,15 @@ def test_ensemble_figure_fits_its_column(baseline):
     assert [a.text for a in days] == ["30 days", "90 days", "180 days"]
     for a in days:
         assert (a.textangle, a.y, a.yref, a.yanchor) == (-90, 0, "y domain", "bottom")
-    assert fig.layout.xaxis.title.text == app.ENSEMBLE_DAY_TITLE
+    assert fig.layout.xaxis.title.text == figures.ENSEMBLE_DAY_TITLE
 
 
 def test_timeline_figure_legend_and_markers(baseline):
-    truce = app.LiveTruce(app.TruceSetup(baseline))  # collapses on day 11
+    truce = truces.LiveTruce(truces.TruceSetup(baseline))  # collapses on day 11
     while truce.running:
         truce.step()
-    fig = app.timeline_figure(truce, width=480)
-    assert fig.layout.width == 480 and fig.layout.height == app.TIMELINE_HEIGHT
+    fig = figures.timeline_figure(truce, width=480)
+    assert fig.layout.width == 480 and fig.layout.height == figures.TIMELINE_HEIGHT
     assert fig.layout.legend.yref == "container"
     # One legend entry per party, the line styles explained once above the lower panel.
     shown = [t.name for t in fig.data if t.showlegend is not False]
@@ -118,7 +121,7 @@ def test_timeline_figure_legend_and_markers(baseline):
     assert "government" in shown
     assert any(a.text.startswith("solid: trust") for a in fig.layout.annotations)
     titles = [ax.title.text for ax in fig.select_xaxes() if ax.title.text]
-    assert titles == [app.TIMELINE_DAY_TITLE]
+    assert titles == [figures.TIMELINE_DAY_TITLE]
     # The collapse marker keeps a short label; the cause is in its hover text.
     collapse = [a for a in fig.layout.annotations if a.hovertext]
     assert [a.text for a in collapse] == ["truce collapsed"]
@@ -127,26 +130,26 @@ def test_timeline_figure_legend_and_markers(baseline):
 
 
 def test_scenario_choices_labels(tmp_path):
-    bundled = app.scenario_choices()
+    bundled = scenarios.scenario_choices()
     assert "baseline.yaml" in bundled
-    given = app.scenario_choices(bundled["baseline.yaml"])
+    given = scenarios.scenario_choices(bundled["baseline.yaml"])
     assert next(iter(given)) == "baseline.yaml" and list(given) == [
         "baseline.yaml",
         *[k for k in bundled if k != "baseline.yaml"],
     ]
     other = tmp_path / "mine.yaml"
-    mine = app.scenario_choices(str(other))
+    mine = scenarios.scenario_choices(str(other))
     assert next(iter(mine.items())) == ("mine.yaml", str(other))
     clash = tmp_path / "baseline.yaml"
-    assert next(iter(app.scenario_choices(str(clash)))) == str(clash)
+    assert next(iter(scenarios.scenario_choices(str(clash)))) == str(clash)
 
 
 def test_server_hides_solaras_badge(monkeypatch):
     monkeypatch.delenv("SOLARA_THEME_SHOW_BANNER", raising=False)
-    _, env = app.server_command()
+    _, env = server.server_command()
     assert env["SOLARA_THEME_SHOW_BANNER"] == "false"
     monkeypatch.setenv("SOLARA_THEME_SHOW_BANNER", "true")
-    assert app.server_command()[1]["SOLARA_THEME_SHOW_BANNER"] == "true"
+    assert server.server_command()[1]["SOLARA_THEME_SHOW_BANNER"] == "true"
 
 
 def test_figures_do_not_count_views():
@@ -155,7 +158,7 @@ def test_figures_do_not_count_views():
     import plotly.graph_objects as go
     from plotly.graph_objs import FigureWidget
 
-    box, rc = solara.render(app.Figure(go.Figure(go.Scatter(y=[1, 2]))), handle_error=False)
+    box, rc = solara.render(components.Figure(go.Figure(go.Scatter(y=[1, 2]))), handle_error=False)
     try:
         widget = rc.find(FigureWidget).widget
         assert widget._view_count is None and len(widget.data) == 1
@@ -200,8 +203,8 @@ SIMULATED = ("truce", "government", "factions", "excluded", "sponsors", "monitor
 
 def _slider_settings(keys=None, middle=True, switch=True):
     """(scenario, lever, value, monitoring, applied) for every bundled scenario the page offers."""
-    for path in app.scenario_files(app.scenario_dir()):
-        base = app.load_scenario(path)
+    for path in scenario_files(scenario_dir()):
+        base = load_scenario(path)
         for lever in app.LEVERS:
             if keys and lever.key not in keys:
                 continue
@@ -223,16 +226,16 @@ def test_every_slider_position_runs():
         assert app.lever_values(scenario)["monitoring"] is monitoring
         if lever.key in EXACT and (monitoring or lever.key != "coverage"):
             assert app.lever_values(scenario)[lever.key] == pytest.approx(value)
-        truce = app.LiveTruce(app.TruceSetup(scenario))
-        app.status(truce)
+        truce = truces.LiveTruce(truces.TruceSetup(scenario))
+        truces.status(truce)
         for _ in range(10):
             if not truce.running:
                 break
             truce.step()
-        app.status(truce)
-        app.log_lines(truce.trace_tables()[1], scenario)
+        truces.status(truce)
+        truces.log_lines(truce.trace_tables()[1], scenario)
         seen += 1
-    assert seen == 2 * 3 * len(app.LEVERS) * len(app.scenario_files(app.scenario_dir()))
+    assert seen == 2 * 3 * len(app.LEVERS) * len(scenario_files(scenario_dir()))
 
 
 @pytest.mark.slow
@@ -253,14 +256,14 @@ def test_slider_ends_draw_every_chart():
 
 
 def _draw_the_page(scenario):
-    truce = app.LiveTruce(app.TruceSetup(scenario))
-    assert "(day 0)" in app.timeline_figure(truce).layout.title.text  # before Step
+    truce = truces.LiveTruce(truces.TruceSetup(scenario))
+    assert "(day 0)" in figures.timeline_figure(truce).layout.title.text  # before Step
     for _ in range(20):
         if not truce.running:
             break
         truce.step()
-    assert f"(day {truce.day})" in app.timeline_figure(truce).layout.title.text
-    runs = app.ensemble_runs(scenario, replicates=8, seed=1)
-    fig = app.ensemble_figure(runs, runs)
+    assert f"(day {truce.day})" in figures.timeline_figure(truce).layout.title.text
+    runs = truces.ensemble_runs(scenario, replicates=8, seed=1)
+    fig = figures.ensemble_figure(runs, runs)
     assert len(fig.data) > 0
-    assert app.ensemble_sentence(runs, runs).endswith("%)")
+    assert truces.ensemble_sentence(runs, runs).endswith("%)")

@@ -320,7 +320,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
 
 def _collapse_day(name: str) -> int:
     """The day the page's live truce of a bundled scenario collapses (it must, early)."""
-    from sim.app.page import LiveTruce, TruceSetup
+    from sim.app.truces import LiveTruce, TruceSetup
     from sim.scenario.loading import load_scenario
 
     truce = LiveTruce(TruceSetup(load_scenario(ROOT / "scenarios" / name)))

@@ -307,7 +307,7 @@ def test_app_models_are_released(baseline):
 
     import mesa
 
-    app = __import__("pytest").importorskip("sim.app.page")
+    app = __import__("pytest").importorskip("sim.app.truces")
     s = small(baseline, horizon=10, replicates=5)
     gc.collect()
     before = len(mesa.Agent._ids)

@@ -1,5 +1,6 @@
 """The classroom page (``truce app``; ``solara run sim.app``)."""
 
-from sim.app.page import Page, serve
+from sim.app.page import Page
+from sim.app.server import serve
 
 __all__ = ["Page", "serve"]

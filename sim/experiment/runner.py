@@ -292,7 +292,7 @@ def trace(
         collect=False,
     ).run()
     days, events = model.trace_tables()
-    outcome = model.results().iloc[local].to_dict()
+    outcome = {str(column): value for column, value in model.results().iloc[local].items()}
     forget(model)
     outcome["replicate"] = replicate
     return Trace(resolved, seed, replicate, days, events, outcome)

@@ -267,7 +267,8 @@ def run_study(
     try:
         rows = expand(resolved, kind)
     except ValueError as exc:
-        raise ScenarioError(getattr(scenario, "name", scenario), str(exc), field=kind) from None
+        source = scenario if isinstance(scenario, str) else scenario.name
+        raise ScenarioError(source, str(exc), field=kind) from None
     base = _strip(resolved)
     arms = list(dict.fromkeys(r.arm for r in rows))
     cs = chunks(replicates, chunk_size)
@@ -278,20 +279,19 @@ def run_study(
 
     run_dir: Path | None = None
     done_names: set[str] = set()
-    if resume:
-        if root is None and resume is True:
+    if resume is True:
+        if root is None:
             raise ScenarioError("--resume", "nothing to resume without a results folder")
-        run_dir = (
-            _find_resumable(root, resolved.name, _identity(manifest))
-            if resume is True
-            else Path(resume).expanduser().absolute()
-        )
+        run_dir = _find_resumable(root, resolved.name, _identity(manifest))
         if run_dir is None:
             raise ScenarioError(
                 "--resume",
                 f"no unfinished {kind} of '{resolved.name}' with "
                 f"these settings under {root / storage.slug(resolved.name)}",
             )
+    elif resume:
+        run_dir = Path(resume).expanduser().absolute()
+    if run_dir is not None:
         if not (run_dir / storage.MANIFEST).is_file():
             raise ScenarioError(run_dir, "not a results folder (no manifest.json)")
         previous = storage.read_json(run_dir / storage.MANIFEST)

@@ -68,7 +68,15 @@ class Actor(mesa.Agent):
         if "section" in cls.__dict__ and cls.section:
             ACTOR_TYPES.append(cls)
 
-    def __init__(self, model: CeasefireModel):
+    def __init__(self, model: CeasefireModel, config: Any = None, k: int = 0):
+        """One agent; the model builds every agent type as ``cls(model, config, k)``.
+
+        Args:
+            model: the truce.
+            config: the agent's item of :meth:`configs` (its part of the scenario);
+                each agent type keeps what it reads of it.
+            k: its index among the agents of its type.
+        """
         super().__init__(model)
         #: Today's uniforms by the names of :meth:`draws`, set by the model each morning.
         self.u: dict[str, np.ndarray] = {}

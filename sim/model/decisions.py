@@ -166,7 +166,11 @@ def restore_trust(
 
 
 def update_fatigue(
-    fatigue: np.ndarray, suffered: np.ndarray, calm: np.ndarray, gain: float, recovery: float
+    fatigue: np.ndarray,
+    suffered: np.ndarray,
+    calm: np.ndarray | float,
+    gain: float,
+    recovery: float,
 ) -> np.ndarray:
     """(E11) Fighting raises fatigue; calm days let it recover."""
     return np.clip(fatigue + gain * suffered - recovery * calm, 0.0, 1.0)

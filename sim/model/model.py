@@ -442,6 +442,8 @@ class CeasefireModel(mesa.Model):
         collapsed = self.collapse_day > 0
         names = np.array(self.party_names, dtype=object)
         origins = np.array(ORIGINS, dtype=object)
+        triggers = np.array(TRIGGERS, dtype=object)
+        missing = np.full(self.r, None, dtype=object)
 
         def nullable(values: np.ndarray, mask: np.ndarray) -> pd.arrays.IntegerArray:
             return pd.arrays.IntegerArray(np.where(mask, values, 0).astype(np.int64), ~mask)
@@ -458,14 +460,14 @@ class CeasefireModel(mesa.Model):
             "collapse_day": nullable(self.collapse_day, collapsed),
             "days_held": np.where(collapsed, self.collapse_day, self.horizon).astype(np.int64),
             "cause": pd.array(
-                np.where(collapsed, origins[self.cause.clip(0)], None), dtype="string"
+                np.where(collapsed, origins[self.cause.clip(0)], missing), dtype="string"
             ),
             "collapse_trigger": pd.array(
-                np.where(collapsed, np.array(TRIGGERS, dtype=object)[self.trigger.clip(0)], None),
+                np.where(collapsed, triggers[self.trigger.clip(0)], missing),
                 dtype="string",
             ),
             "first_violator": pd.array(
-                np.where(has_first, names[self.first_violator.clip(0)], None), dtype="string"
+                np.where(has_first, names[self.first_violator.clip(0)], missing), dtype="string"
             ),
             "first_violation_day": nullable(self.first_violation_day, has_first),
             "violations": violations,
@@ -498,8 +500,9 @@ class CeasefireModel(mesa.Model):
     # ------------------------------------------------------------------ tracing one truce
     def _record_lead_day(self, day: int, fired: np.ndarray, target: np.ndarray) -> None:
         r0 = self.trace_replicate
-        for i in np.flatnonzero(fired[:, r0]):
-            self._event(day, "violation", i, target[i, r0], "deliberate", blamed=i, land_grab=True)
+        for i in np.flatnonzero(fired[:, r0]).tolist():
+            victim = int(target[i, r0])
+            self._event(day, "violation", i, victim, "deliberate", blamed=i, land_grab=True)
         self._day_row(day, "lead", int(fired[:, r0].sum()), {}, {})
 
     def _record_day(self, acts: Acts, detected: np.ndarray, correct: np.ndarray) -> None:

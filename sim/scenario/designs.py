@@ -194,7 +194,7 @@ def parse_sweep(data: Any) -> dict:
     kind = kinds[0]
     path, value = f"sweep.{kind}", data[kind]
     if kind == "grid":
-        grid = {}
+        grid: dict[str, Any] = {}
         for name, values in _mapping(value, path, "a mapping of parameter paths").items():
             where = f"{path}.{name}"
             if isinstance(values, Mapping):
@@ -225,7 +225,7 @@ def parse_sweep(data: Any) -> dict:
     value = _mapping(value, path, "a mapping")
     if kind == "lhs":
         _keys(value, path, ("n", "bounds", "seed"), ("n", "bounds"))
-        out = {"n": _count(value["n"], f"{path}.n", 1)}
+        out: dict[str, Any] = {"n": _count(value["n"], f"{path}.n", 1)}
     elif kind == "sobol":
         _keys(value, path, ("n", "bounds", "second_order", "seed"), ("n", "bounds"))
         n = _count(value["n"], f"{path}.n", 1, 65536)
@@ -370,6 +370,18 @@ def sampled_bounds(sweep: Sweep) -> dict[str, Bounds] | None:
     return None if design is None else dict(design.bounds)
 
 
+def _sampled_design(sweep: Sweep) -> Lhs | Sobol | Morris:
+    """The design of a sampled sweep.
+
+    Raises:
+        ValueError: for a ``grid`` or ``points`` design.
+    """
+    design = sweep.lhs or sweep.sobol or sweep.morris
+    if design is None:
+        raise ValueError(f"a {sweep.kind} design is not sampled")
+    return design
+
+
 def sample_matrix(sweep: Sweep, seed: int) -> Any:
     """The sample of a sampled design, one row per design point, before any rounding.
 
@@ -389,39 +401,34 @@ def sample_matrix(sweep: Sweep, seed: int) -> Any:
     Raises:
         ValueError: for a ``grid`` or ``points`` design.
     """
-    bounds = sampled_bounds(sweep)
-    if bounds is None:
-        raise ValueError(f"a {sweep.kind} design is not sampled")
-    spec = problem_spec(bounds)
-    if sweep.lhs is not None:
+    design = _sampled_design(sweep)
+    spec = problem_spec(design.bounds)
+    if isinstance(design, Lhs):
         from scipy.stats import qmc
 
-        lhs = sweep.lhs
         unit = qmc.LatinHypercube(
-            d=len(lhs.bounds), seed=lhs.seed if lhs.seed is not None else seed
-        ).random(lhs.n)
+            d=len(design.bounds), seed=design.seed if design.seed is not None else seed
+        ).random(design.n)
         lows = [b[0] for b in spec["bounds"]]
         highs = [b[1] for b in spec["bounds"]]
         return qmc.scale(unit, lows, highs)
-    if sweep.sobol is not None:
+    if isinstance(design, Sobol):
         from SALib.sample import sobol as sobol_sample
 
-        s = sweep.sobol
         return sobol_sample.sample(
             spec,
-            s.n,
-            calc_second_order=s.second_order,
+            design.n,
+            calc_second_order=design.second_order,
             scramble=True,
-            seed=s.seed if s.seed is not None else seed,
+            seed=design.seed if design.seed is not None else seed,
         )
     from SALib.sample import morris as morris_sample
 
-    m = sweep.morris
     return morris_sample.sample(
         spec,
-        m.trajectories,
-        num_levels=m.levels,
-        seed=m.seed if m.seed is not None else seed,
+        design.trajectories,
+        num_levels=design.levels,
+        seed=design.seed if design.seed is not None else seed,
     )
 
 
@@ -443,7 +450,7 @@ def sweep_points(scenario: Scenario, sweep: Sweep | None = None) -> list[dict[st
             out += [dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())]
         return out
     matrix = sample_matrix(sweep, scenario.seed % 2**32)
-    return _sampled(scenario, sampled_bounds(sweep), matrix)
+    return _sampled(scenario, _sampled_design(sweep).bounds, matrix)
 
 
 def expand(scenario: Scenario, kind: str) -> list[DesignRow]:
@@ -503,12 +510,13 @@ def design_size(sweep: Sweep) -> int:
             math.prod(len(v) if isinstance(v, list | tuple) else 1 for v in point.values())
             for point in sweep.points
         )
-    d = len(sampled_bounds(sweep))
-    if sweep.lhs is not None:
-        return sweep.lhs.n
-    if sweep.sobol is not None:
-        return sweep.sobol.n * (2 * d + 2 if sweep.sobol.second_order else d + 2)
-    return sweep.morris.trajectories * (d + 1)
+    design = _sampled_design(sweep)
+    d = len(design.bounds)
+    if isinstance(design, Lhs):
+        return design.n
+    if isinstance(design, Sobol):
+        return design.n * (2 * d + 2 if design.second_order else d + 2)
+    return design.trajectories * (d + 1)
 
 
 def design_values(scenario: Scenario, name: str) -> list[Any]:
@@ -545,7 +553,7 @@ def swept_parameters(sweep: Sweep) -> list[str]:
         return list(sweep.grid)
     if sweep.points is not None:
         return list(dict.fromkeys(k for point in sweep.points for k in point))
-    return list(sampled_bounds(sweep))
+    return list(_sampled_design(sweep).bounds)
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -622,7 +630,7 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
                 )
                 return
     kind = sweep.kind
-    if kind == "grid":
+    if sweep.grid is not None:
         for name, values in sweep.grid.items():
             tries = [values.low, values.high] if isinstance(values, Span) else list(values)
             ints = _integer_params(scenario, [name]) if isinstance(values, Span) else set()
@@ -632,7 +640,7 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
                     where = f"sweep.grid.{name}"
                     yield (f"{where}.{j}" if isinstance(values, tuple) else where), problem
                     break
-    elif kind == "points":
+    elif sweep.points is not None:
         for i, point in enumerate(sweep.points):
             for combo in sweep_points(scenario, Sweep(points=(point,))):
                 problem = _override_problem(base, combo)
@@ -640,7 +648,7 @@ def check_designs(scenario: Scenario) -> Iterable[tuple[str, str]]:
                     yield _culprit(base, combo, f"sweep.points.{i}"), problem
                     break
     else:
-        bounds = getattr(sweep, kind).bounds
+        bounds = _sampled_design(sweep).bounds
         ints = _integer_params(scenario, bounds)
         for name, b in bounds.items():
             for v in (b.low, b.high):

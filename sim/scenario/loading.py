@@ -130,6 +130,8 @@ class _Loader(yaml.SafeLoader):
         finally:
             if step is not None:
                 self.at.pop()
+        if node is None:  # PyYAML's stubs allow it; the composer always returns a node
+            return node
         field = ".".join(self.at + ([str(step)] if step is not None else [])) or None
         if node.tag == _INT_TAG and len(node.value) > MAX_DIGITS:  # Python reads 4,300 at most
             raise ScenarioError(

@@ -112,8 +112,13 @@ def truce_row(scenario: Scenario, runs: pd.DataFrame) -> dict[str, Any]:
     the horizon means "at least the horizon" (flagged in ``censored``). An
     observed range (``low``–``high``) counts as inside an interval when the two
     overlap.
+
+    Raises:
+        ValueError: if ``scenario`` has no ``observed`` outcome (see :func:`load_history`).
     """
     obs = scenario.observed
+    if obs is None:
+        raise ValueError(f"{scenario.name}: a hindcast needs the truce's observed outcome")
     days = runs["days_held"].to_numpy(dtype=float)
     q10, q25, q50, q75, q90 = np.quantile(days, [0.1, 0.25, 0.5, 0.75, 0.9])
     low = obs.low if obs.low is not None else obs.days_held

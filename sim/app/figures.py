@@ -1,0 +1,205 @@
+"""The page's plotly figures: the live truce's timeline and the ensemble's survival.
+
+Both are the report's charts (:mod:`sim.present.charts`) refitted to the page's
+columns on a 1280×720 projector screen: a fixed size (the columns' widths, as
+measured by the browser), the legend inside the figure, short labels on the
+marker lines with the whole text on hover, and one legend entry per party.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from sim.model.model import CeasefireModel
+from sim.present.charts import survival_chart, timeline_chart
+from sim.present.text import with_text
+
+#: Day axes of the two charts (the report's titles are too long for the page's columns).
+TIMELINE_DAY_TITLE = "day of the truce (day 1 = start)"
+ENSEMBLE_DAY_TITLE = "days since the start"
+#: Chart heights in pixels, chosen so both charts and their legends fit a 1280×720
+#: projector screen under the banner. Their widths follow the page's columns
+#: (see :class:`sim.app.components.WidthProbe`); the fallbacks are used until the
+#: browser has measured them.
+TIMELINE_HEIGHT = 530
+ENSEMBLE_HEIGHT = 450
+TIMELINE_WIDTH = 500
+ENSEMBLE_WIDTH = 330
+
+
+def ensemble_figure(
+    current: pd.DataFrame, previous: pd.DataFrame | None = None, width: int | None = None
+) -> go.Figure:
+    """Survival curves of the current setting and, faint, of the previous one.
+
+    The report's chart, fitted to the page's narrow column (``width`` pixels
+    wide): its legend sits inside the figure at the bottom, and the
+    labels of the reference days (30, 90, 180 days) run up their dotted lines
+    from the bottom of the plot, so they neither overlap each other nor the
+    ``100%`` tick however narrow the column is.
+    """
+    now, before = "these settings", "previous settings"
+    parts = [current.assign(arm=now)]
+    if previous is not None:
+        parts.insert(0, previous.assign(arm=before))
+    fig = survival_chart(pd.concat(parts, ignore_index=True), by="arm")
+    for trace in fig.data:
+        if trace.legendgroup == before:
+            trace.opacity = 0.35
+            if trace.line.width:
+                trace.line.color = "#888888"
+            if trace.fillcolor:
+                trace.fillcolor = "rgba(136,136,136,0.15)"
+    fig.update_layout(
+        title={"text": f"{len(current)} truces like this"},
+        margin={"t": 50, "b": 10, "l": 70, "r": 12},
+    )
+    fig.update_xaxes(title_text=ENSEMBLE_DAY_TITLE)
+    _label_reference_lines(fig)
+    return _fit_to_page(fig, width or ENSEMBLE_WIDTH, ENSEMBLE_HEIGHT)
+
+
+def _label_reference_lines(fig: go.Figure) -> None:
+    """Turn the labels of vertical reference lines to run up the line from the bottom.
+
+    A label belongs to a line when it is placed on the data x of a vertical line
+    shape (what ``fig.add_vline(annotation_text=...)`` makes).
+    """
+    lines = {
+        shape.x0
+        for shape in fig.layout.shapes
+        if shape.type == "line" and shape.xref == "x" and shape.x0 == shape.x1
+    }
+
+    def turn(annotation) -> None:
+        if annotation.xref == "x" and annotation.x in lines:
+            annotation.update(
+                textangle=-90,
+                xanchor="right",
+                yanchor="bottom",
+                y=0,
+                yref="y domain",
+                xshift=-1,
+                yshift=4,
+                font={"size": 13},
+                bgcolor="rgba(255,255,255,0.8)",
+            )
+
+    fig.for_each_annotation(turn)
+
+
+def _fit_to_page(fig: go.Figure, width: int, height: int) -> go.Figure:
+    """Size a figure for its column and keep its legend inside the figure.
+
+    The legend is anchored to the bottom of the figure (not of the plot), so
+    plotly makes room for it however many rows it wraps to.
+    """
+    fig.update_layout(
+        autosize=False,
+        width=width,
+        height=height,
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "xanchor": "left",
+        },
+    )
+    return fig
+
+
+def timeline_figure(model: CeasefireModel, width: int | None = None) -> go.Figure:
+    """The live truce's timeline (the report's chart, fitted to a column ``width`` pixels wide).
+
+    Each party has one legend entry (its trust and war-fatigue lines toggle
+    together) and a key above the lower panel tells the line styles apart, so
+    the legend stays short enough to fit under the chart.
+    """
+    days, events = model.trace_tables()
+    if days.empty:  # day 0 of a truce without lead time: nothing recorded yet
+        days = pd.DataFrame({"day": pd.Series(dtype=int)})
+    fig = timeline_chart(days, with_text(events, model.scenario))
+    first = int(days["day"].min()) if len(days) else 0
+    last = max(int(model.day), 14)
+    fig.update_xaxes(range=[first - 0.5, last + 0.5], autorange=False)
+    for axis in fig.select_xaxes():
+        if axis.title.text:  # the day axis under the lower panel
+            axis.title.text = TIMELINE_DAY_TITLE
+    fig.update_layout(
+        title={"text": f"This truce, day by day (day {model.day})"},
+        margin={"t": 50, "b": 10, "l": 70, "r": 12},
+        legend={"font": {"size": 13}},
+    )
+    for trace in fig.data:
+        if trace.name == "events (hover to read)":
+            trace.showlegend = False
+    _one_entry_per_party(fig)
+    _shorten_day_markers(fig, middle=(first + last) / 2)
+    return _fit_to_page(fig, width or TIMELINE_WIDTH, TIMELINE_HEIGHT)
+
+
+def _shorten_day_markers(fig: go.Figure, middle: float) -> None:
+    """Shorten the labels over the timeline's day markers (collapse, monitors' withdrawal).
+
+    The report writes the whole story over the line ("truce collapsed (day 11):
+    units acting without orders"), too long for the page's column; here the
+    banner tells it. The label keeps its first words, the rest moves to its
+    hover text, and a label in the right half of the chart runs to the left of
+    its line so it is not cut off at the edge.
+    """
+    lines = {
+        shape.x0
+        for shape in fig.layout.shapes
+        if shape.type == "line" and shape.yref == "paper" and shape.x0 == shape.x1
+    }
+
+    def shorten(annotation) -> None:
+        if annotation.xref != "x" or annotation.yref != "paper" or annotation.x not in lines:
+            return
+        text = annotation.text or ""
+        annotation.update(text=text.split(" (day")[0], hovertext=text)
+        if annotation.x > middle:
+            annotation.update(xanchor="right")
+
+    fig.for_each_annotation(shorten)
+
+
+_LINE_KINDS = ((": trust", "solid: trust"), (": war fatigue", "dashed: war fatigue"))
+
+
+def _one_entry_per_party(fig: go.Figure) -> None:
+    """Group each party's trust and fatigue lines under one legend entry named after it."""
+    key, axes = [], ("x", "y")
+    for suffix, meaning in _LINE_KINDS:
+        for trace in fig.data:
+            name = trace.name or ""
+            if not name.endswith(suffix):
+                continue
+            party = name[: -len(suffix)]
+            axes = (trace.xaxis or "x", trace.yaxis or "y")
+            trace.legendgroup = f"party {party}"
+            if suffix == _LINE_KINDS[0][0]:
+                trace.name = party
+            else:
+                trace.showlegend = False
+            if meaning not in key:
+                key.append(meaning)
+    if not key:
+        return
+    if any(trace.name == "monitoring coverage" for trace in fig.data):
+        key.append("dotted: monitoring coverage")
+    fig.add_annotation(
+        text=" · ".join(key),
+        x=0,
+        xref=f"{axes[0]} domain",
+        xanchor="left",
+        y=1,
+        yref=f"{axes[1]} domain",
+        yanchor="bottom",
+        yshift=2,
+        showarrow=False,
+        font={"size": 13, "color": "#555555"},
+    )
