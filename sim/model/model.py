@@ -219,13 +219,29 @@ class CeasefireModel(mesa.Model):
             phase: [by_type[c] for c in ACTOR_TYPES if phase in c.phases and c in by_type]
             for phase in PHASES
         }
-        self._requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
+        # The day's draws: per stream, its rows in all, and each agent's share of them
+        # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
+        requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
         for phase in PHASES:
             for agent in actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
-                        self._requests.setdefault(draw.stream, [])
-                        self._requests[draw.stream].append((agent, name, draw.shape))
+                        requests.setdefault(draw.stream, []).append((agent, name, draw.shape))
+        self._draws: list[tuple[Any, int, list[tuple[dict, str, slice, tuple[int, ...]]]]] = []
+        for stream, wanted in requests.items():
+            shares, start = [], 0
+            for agent, name, shape in wanted:
+                rows = int(np.prod(shape))
+                shares.append((agent.u, name, slice(start, start + rows), (*shape, self.r)))
+                start += rows
+            self._draws.append((self.streams[stream], start, shares))
+        # The phases that anyone acts in, with the model's own method or the agent sets.
+        self._day = [
+            (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
+            for phase in PHASES
+            if phase in MODEL_PHASES or self._acting[phase]
+        ]
+        self._phase_names = [p for p in PHASES if p in MODEL_PHASES or self._acting[p]]
         self.p_detect_today = self.mission.p_detect()
         self.slot_retaliation = slice(
             self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
@@ -268,10 +284,10 @@ class CeasefireModel(mesa.Model):
         self.day += 1
         self.acts.reset()
         self._draw_day()
-        for phase in PHASES:
-            if phase in MODEL_PHASES:
-                getattr(self, f"_{phase}")()
-            for agents in self._acting[phase]:
+        for (own, agent_sets), phase in zip(self._day, self._phase_names, strict=True):
+            if own is not None:
+                own()
+            for agents in agent_sets:
                 agents.do(phase)
         if self.record:
             self._record_day(self.acts, self.detected_today, self.correct_today)
@@ -286,13 +302,10 @@ class CeasefireModel(mesa.Model):
         random numbers across arms and levers.
         """
         r = self.r
-        for stream, requests in self._requests.items():
-            rows = [int(np.prod(shape)) for _, _, shape in requests]
-            u = self.streams[stream].random((sum(rows), r))
-            start = 0
-            for (agent, name, shape), n in zip(requests, rows, strict=True):
-                agent.u[name] = u[start : start + n].reshape(*shape, r)
-                start += n
+        for generator, rows, shares in self._draws:
+            u = generator.random((rows, r))
+            for store, name, rows_of, shape in shares:
+                store[name] = u[rows_of].reshape(shape)
 
     def _mask(self) -> None:
         """Nothing happens in a truce that has already ended."""
