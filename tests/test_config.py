@@ -6,7 +6,7 @@ import pytest
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import apply_override, load_scenario, validate
-from sim.scenario.schema import Scenario, field_table
+from sim.scenario.schema import Scenario, parameters
 
 
 def error_of(path, overrides=None) -> ScenarioError:
@@ -148,7 +148,7 @@ def test_yaml_is_read_safely(write_yaml):
 
 
 def test_every_field_has_a_description():
-    rows = field_table()
+    rows = parameters()
     assert len(rows) > 50
     assert all(row["description"] for row in rows), [
         r["path"] for r in rows if not r["description"]
