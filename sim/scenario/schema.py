@@ -1294,7 +1294,7 @@ def priors() -> dict[str, Prior]:
     }
 
 
-def _field_at(path: str) -> FieldInfo:
+def field_at(path: str) -> FieldInfo:
     """The field at a dotted path; list items by ``[]``, index or name (``factions.x.trust``).
 
     Raises:
@@ -1348,7 +1348,7 @@ def bounds(path: str, scenario: Scenario | None = None) -> Range:
     Raises:
         KeyError: when no parameter has that path.
     """
-    field = _field_at(path)
+    field = field_at(path)
     low, high = _limits(field)
     integer = _plain(field.annotation)[0] is int
     if scenario is not None:
