@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -1020,7 +1020,12 @@ class Scenario(_Frozen):
 
     def label(self, name: str) -> str:
         """Display name of an actor (its label, else its name)."""
-        for actor in (*self.principals, *self.excluded, *self.sponsors):
+        actors: tuple[Party | ExcludedGroup | Sponsor, ...] = (
+            *self.principals,
+            *self.excluded,
+            *self.sponsors,
+        )
+        for actor in actors:
             if actor.name == name:
                 return actor.label or actor.name.replace("_", " ").title()
         return name.replace("_", " ")
@@ -1029,8 +1034,12 @@ class Scenario(_Frozen):
 def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
     """Cross-reference problems as (dotted path, message) pairs."""
     seen: dict[str, str] = {}
-    groups = [("government", [s.government]), ("factions", s.factions)]
-    groups += [("excluded", s.excluded), ("sponsors", s.sponsors)]
+    groups: list[tuple[str, Sequence[Party | ExcludedGroup | Sponsor]]] = [
+        ("government", [s.government]),
+        ("factions", s.factions),
+        ("excluded", s.excluded),
+        ("sponsors", s.sponsors),
+    ]
     for section, actors in groups:
         for i, actor in enumerate(actors):
             path = section if section == "government" else f"{section}.{i}"
@@ -1207,7 +1216,8 @@ def _kind(annotation: Any) -> str:
 
 def _limits(field: FieldInfo) -> tuple[Any, Any]:
     """The (low, high) of a field from its pydantic constraints (Ge/Gt/Le/Lt)."""
-    low = high = None
+    low: Any = None
+    high: Any = None
     for m in field.metadata:
         if isinstance(m, Ge):
             low = m.ge

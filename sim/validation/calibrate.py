@@ -62,9 +62,12 @@ ProgressCallback = Callable[[int, int], None]
 Priors = Mapping[str, Prior | tuple[float, float] | tuple[float, float, str]]
 
 
-def _prior(value: Prior | tuple[float, ...]) -> Prior:
+def _prior(value: Prior | tuple[float, float] | tuple[float, float, str]) -> Prior:
     """A prior from a :class:`Prior` or a (low, high[, scale]) tuple (scale: linear)."""
-    return value if isinstance(value, Prior) else Prior(*value[:2], *(value[2:] or ("linear",)))
+    if isinstance(value, Prior):
+        return value
+    scale = str(value[2]) if len(value) > 2 else "linear"
+    return Prior(float(value[0]), float(value[1]), scale)
 
 
 def prior_table(priors: Priors | None = None) -> dict[str, Prior]:
@@ -355,7 +358,7 @@ def calibrate(
         if progress:
             progress(done, total)
 
-    records = points.to_dict(orient="records")
+    records = [{str(k): v for k, v in row.items()} for row in points.to_dict(orient="records")]
     fits = evaluate_points(records, replicates, history, workers, tick)
     rows = [{"point": i, **p, **fit} for i, (p, fit) in enumerate(zip(records, fits, strict=True))]
     table = pd.DataFrame(rows).sort_values("distance", kind="stable")
