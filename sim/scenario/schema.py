@@ -343,7 +343,9 @@ class Truce(_Frozen):
         "days between announcement and start (pre-truce land grab)",
         source=f"{BI}: the Feb 2016 cessation was announced a week ahead and set off a "
         "last-minute grab for territory",
-        direction=RAISES,
+        # The land grab lowers the starting trust (raises collapse) and raises fatigue
+        # (lowers it); in the bundled scenarios the fatigue wins.
+        direction=DEPENDS,
         ge=0,
         le=90,
     )
@@ -835,7 +837,7 @@ class Constants(_Frozen):
         0.556,
         "daily chance of a land-grab attack before the start, at resolve 1",
         source=_fitted(f"{BI} (a last-minute grab for territory)"),
-        direction=RAISES,
+        direction=DEPENDS,  # as truce.lead_time: less trust, but more fatigue
         prior=(0.10, 0.60, "linear"),
     )
     monitor_exposure: Unit = _f(
