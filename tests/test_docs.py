@@ -17,6 +17,7 @@ from sim.scenario.schema import (
     NO_EFFECT,
     RAISES,
     RUN_SETTING,
+    Prior,
     bounds,
     parameters,
     section_title,
@@ -195,6 +196,10 @@ def test_a_parameter_without_a_source_or_direction_is_refused(what):
         ({"kind": "boolean"}, "true or false"),
         ({"kind": "list"}, "list"),
         ({"kind": "text", "max_length": 80}, "text of at most 80 characters"),
+        (
+            {"kind": "real", "low": 0.0, "high": 0.5, "prior": Prior(0.001, 0.03, "log")},
+            "real in [0.0, 0.5]; prior 0.001–0.03 (log)",
+        ),
     ],
 )
 def test_format_range(row, shown):
@@ -278,3 +283,10 @@ def test_documented_directions_hold_in_the_model():
         checked += 1
     assert checked > 40
     assert not wrong, wrong
+
+
+def test_only_the_calibrated_constants_say_they_were_fitted():
+    for row in parameters():
+        if row["section"].__name__ == "Constants":
+            fitted = "fitted by `truce calibrate`" in row["source"]
+            assert fitted == (row["prior"] is not None), row["path"]

@@ -52,7 +52,11 @@ _KIND_WORDS = {"boolean": "true or false"}
 
 
 def format_range(row: Mapping[str, Any]) -> str:
-    """A compact range from a parameter row's ``kind``, ``low``, ``high``, ``nullable``."""
+    """A compact range from a parameter row's ``kind``, ``low``, ``high``, ``nullable``.
+
+    A calibrated constant's prior follows (``; prior 0.05–0.35``, ``(log)`` when
+    it is uniform in the logarithm).
+    """
     kind, low, high = row["kind"], row.get("low"), row.get("high")
     if kind in ("real", "integer") and low is not None and high is not None:
         text = f"{kind} in [{low}, {high}]"
@@ -64,7 +68,11 @@ def format_range(row: Mapping[str, Any]) -> str:
         text = _KIND_WORDS.get(kind, kind)
     if kind == "text" and row.get("max_length") is not None:
         text += f" of at most {row['max_length']} characters"
-    return text + (", or null" if row.get("nullable") else "")
+    text += ", or null" if row.get("nullable") else ""
+    prior = row.get("prior")
+    if prior is not None:
+        text += f"; prior {prior.low}–{prior.high}" + (" (log)" if prior.scale == "log" else "")
+    return text
 
 
 def _where(path: str) -> str:

@@ -228,6 +228,7 @@ ANNAN = (
 SETTLING = f"{FORTNA_2003}: mechanisms that settle incidents lengthen peace"
 ASSUMED = "Modelling assumption"
 FITTED = "value: modelling assumption, fitted by `truce calibrate` (docs/VALIDATION.md)"
+BY_HAND = "value: modelling assumption, set by hand (not calibrated)"
 BOOKKEEPING = "Bookkeeping: no modelling content"
 EXPERIMENT_DESIGN = (
     "Bookkeeping: experiment design (sim/scenario/designs.py), not a model parameter"
@@ -620,6 +621,10 @@ def _fitted(why: str) -> str:
     return f"{why}; {FITTED}"
 
 
+def _by_hand(why: str) -> str:
+    return f"{why}; {BY_HAND}"
+
+
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
@@ -658,7 +663,7 @@ class Constants(_Frozen):
     reputation_cost: Annotated[float, Ge(0.0), Le(5.0)] = _f(
         0.5,
         "cost of a violation that the mission sees, before sponsor sanctions",
-        source=_fitted(
+        source=_by_hand(
             f"{FORTNA_2003} (agreements with monitoring, guarantees and joint commissions last "
             "longer)"
         ),
@@ -667,19 +672,19 @@ class Constants(_Frozen):
     restraint_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
         0.8,
         "weight of sponsors' leverage × commitment on their clients",
-        source=_fitted(f"{RD} (sponsors must make their clients stop)"),
+        source=_by_hand(f"{RD} (sponsors must make their clients stop)"),
         direction=LOWERS,
     )
     sanction_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
         1.5,
         "expected cost of a verified violation through sponsor sanctions",
-        source=_fitted(f"{RD} (a sponsor can withdraw the air support its client depends on)"),
+        source=_by_hand(f"{RD} (a sponsor can withdraw the air support its client depends on)"),
         direction=LOWERS,
     )
     sanction_strength: Unit = _f(
         0.03,
         "strength a sanctioned party loses per verified violation",
-        source=_fitted(f"{RD} (a sponsor can cut the support its client depends on)"),
+        source=_by_hand(f"{RD} (a sponsor can cut the support its client depends on)"),
         direction=DEPENDS,
     )
     indiscipline_rate: Unit = _f(
@@ -692,7 +697,7 @@ class Constants(_Frozen):
     offscript_rate: Unit = _f(
         0.05,
         "daily chance of an off-script sponsor strike at dissent 1",
-        source=_fitted(f"{RD} (dissent inside a sponsor)"),
+        source=_by_hand(f"{RD} (dissent inside a sponsor)"),
         direction=RAISES,
     )
     loophole_hit: Unit = _f(
@@ -705,7 +710,7 @@ class Constants(_Frozen):
     accident_rate: Unit = _f(
         0.004,
         "daily incidents per pair of uncoordinated air forces",
-        source=_fitted(f"{UNZ} (the Deir ez-Zor raid, 17 Sep 2016)"),
+        source=_by_hand(f"{UNZ} (the Deir ez-Zor raid, 17 Sep 2016)"),
         direction=RAISES,
     )
     spoiler_rate: Unit = _f(
@@ -718,7 +723,7 @@ class Constants(_Frozen):
     spoiler_calm_boost: Annotated[float, Ge(0.0), Le(10.0)] = _f(
         1.0,
         "extra spoiler activity once the truce has held calm (relative)",
-        source=_fitted(f"{STEDMAN} (spoilers act when a peace process threatens them)"),
+        source=_by_hand(f"{STEDMAN} (spoilers act when a peace process threatens them)"),
         direction=RAISES,
     )
     calm_days: Annotated[int, Ge(1), Le(365)] = _f(
@@ -730,7 +735,7 @@ class Constants(_Frozen):
     blame_bias: Unit = _f(
         0.8,
         "chance an unattributed attack is blamed on the adversary",
-        source=_fitted(f"{UNZ} (chronic suspicion; blame impossible to disentangle)"),
+        source=_by_hand(f"{UNZ} (chronic suspicion; blame impossible to disentangle)"),
         direction=RAISES,
     )
     trust_loss: Unit = _f(
@@ -817,7 +822,7 @@ class Constants(_Frozen):
     fatigue_recovery: Unit = _f(
         0.002,
         "fatigue lost per calm day",
-        source=_fitted(f"{ZARTMAN} (ripeness fades when the hurting stops)"),
+        source=_by_hand(f"{ZARTMAN} (ripeness fades when the hurting stops)"),
         direction=RAISES,
     )
     regroup_rate: Unit = _f(
@@ -830,7 +835,7 @@ class Constants(_Frozen):
     regroup_weight: Annotated[float, Ge(0.0), Le(10.0)] = _f(
         2.0,
         "weight of the adversary's regrouping in the stronger side's gain",
-        source=_fitted(f"{SW}; {IC} (distrust: the last truce was used to gain ground)"),
+        source=_by_hand(f"{SW}; {IC} (distrust: the last truce was used to gain ground)"),
         direction=RAISES,
     )
     land_grab_rate: Unit = _f(
@@ -843,7 +848,7 @@ class Constants(_Frozen):
     monitor_exposure: Unit = _f(
         0.05,
         "chance a violation in covered ground hits monitors",
-        source=_fitted(f"{UNSMIS} (observers' patrols attacked)"),
+        source=_by_hand(f"{UNSMIS} (observers' patrols attacked)"),
         direction=RAISES,
     )
     access_threshold: Annotated[int, Ge(0), Le(50)] = _f(
@@ -855,7 +860,7 @@ class Constants(_Frozen):
     escalation_rate: Unit = _f(
         0.135,
         "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)",
-        source=f"{WIB}; {UNZ} (escalation after collapse in some regions)",
+        source=_fitted(f"{WIB}; {UNZ} (escalation after collapse in some regions)"),
         direction=AFTER_COLLAPSE,
         prior=(0.04, 0.15, "linear"),
     )
