@@ -13,11 +13,11 @@ import pytest
 import solara
 
 from sim.app import components, figures, scenarios, server, truces
-from sim.app import page as app
+from sim.app import levers as lv
 from sim.scenario.catalog import scenario_dir, scenario_files
 from sim.scenario.errors import ScenarioError
-from sim.scenario.loading import load_scenario
-from sim.scenario.schema import field_table
+from sim.scenario.loading import apply_override, load_scenario, validate
+from sim.scenario.schema import parameters
 
 
 def _button(rc, label: str):
@@ -167,19 +167,42 @@ def test_figures_do_not_count_views():
 
 
 def test_lever_bounds_follow_the_schema():
-    rows = {r["path"]: r for r in field_table()}
-    for lever in app.LEVERS:
-        low, high, is_int = app.lever_bounds(lever)
-        assert f"between {low}" in rows[lever.path]["expected"]
-        assert is_int == ("whole number" in rows[lever.path]["expected"])
+    rows = {r["path"]: r for r in parameters()}
+    for lever in lv.LEVERS:
+        low, high, is_int = lv.lever_bounds(lever)
+        assert (low, high) == (rows[lever.path]["low"], rows[lever.path]["high"])
+        assert is_int == (rows[lever.path]["kind"] == "integer")
+
+
+def test_lever_bounds_follow_the_cross_field_rules():
+    # Three sponsors, two of which fly: at least two foreign air forces.
+    data = {
+        "factions": [{"name": "rebels"}],
+        "sponsors": [
+            {"name": "a", "clients": ["government"]},
+            {"name": "b", "clients": ["rebels"]},
+            {"name": "c", "clients": ["rebels"], "air_force": False},
+        ],
+        "deconfliction": {"air_forces": 3},
+    }
+    scenario = validate(data)
+    low, high, is_int = lv.lever_bounds(lv.LEVER_BY_KEY["air_forces"], scenario)
+    assert (low, high, is_int) == (2, 20, True)
+    values = lv.lever_values(scenario)
+    assert lv.apply_levers(scenario, {**values, "air_forces": 2}).deconfliction.air_forces == 2
+    with pytest.raises(ScenarioError):
+        lv.apply_levers(scenario, {**values, "air_forces": 1})
+    # The model itself refuses what the slider does not offer.
+    with pytest.raises(ScenarioError):
+        validate(apply_override(data, "deconfliction.air_forces", 1))
 
 
 def test_apply_levers(monitored):
     scenario = monitored
-    values = app.lever_values(scenario)
-    same = app.apply_levers(scenario, values)
+    values = lv.lever_values(scenario)
+    same = lv.apply_levers(scenario, values)
     assert same.monitors.coverage == scenario.monitors.coverage
-    changed = app.apply_levers(scenario, {**values, "entanglement": 0.5, "monitoring": False})
+    changed = lv.apply_levers(scenario, {**values, "entanglement": 0.5, "monitoring": False})
     assert changed.monitors is None
     mean = sum(f.entanglement for f in changed.factions) / len(changed.factions)
     assert mean == pytest.approx(0.5, abs=1e-6)
@@ -188,11 +211,11 @@ def test_apply_levers(monitored):
     assert order == [f.name for f in sorted(changed.factions, key=lambda f: f.entanglement)]
     for bad in ({"coverage": 1.5}, {"lead_time": 91}, {"air_forces": 2.5}, {"nope": 1}):
         with pytest.raises(ScenarioError):
-            app.apply_levers(scenario, bad)
+            lv.apply_levers(scenario, bad)
 
 
 def _positions(lever, scenario):
-    low, high, is_int = app.lever_bounds(lever, scenario)
+    low, high, is_int = lv.lever_bounds(lever, scenario)
     return (low, (low + high) // 2 if is_int else (low + high) / 2, high)
 
 
@@ -205,14 +228,14 @@ def _slider_settings(keys=None, middle=True, switch=True):
     """(scenario, lever, value, monitoring, applied) for every bundled scenario the page offers."""
     for path in scenario_files(scenario_dir()):
         base = load_scenario(path)
-        for lever in app.LEVERS:
+        for lever in lv.LEVERS:
             if keys and lever.key not in keys:
                 continue
             low, mid, high = _positions(lever, base)
             for value in (low, mid, high) if middle else (low, high):
                 for monitoring in (True, False) if switch else (base.monitors is not None,):
-                    levers = {**app.lever_values(base), lever.key: value, "monitoring": monitoring}
-                    yield base, lever, value, monitoring, app.apply_levers(base, levers)
+                    levers = {**lv.lever_values(base), lever.key: value, "monitoring": monitoring}
+                    yield base, lever, value, monitoring, lv.apply_levers(base, levers)
 
 
 @pytest.mark.slow
@@ -223,9 +246,9 @@ def test_every_slider_position_runs():
     # The charts are drawn in the next test (plotly is too slow for all ~600).
     seen = 0
     for _base, lever, value, monitoring, scenario in _slider_settings():
-        assert app.lever_values(scenario)["monitoring"] is monitoring
+        assert lv.lever_values(scenario)["monitoring"] is monitoring
         if lever.key in EXACT and (monitoring or lever.key != "coverage"):
-            assert app.lever_values(scenario)[lever.key] == pytest.approx(value)
+            assert lv.lever_values(scenario)[lever.key] == pytest.approx(value)
         truce = truces.LiveTruce(truces.TruceSetup(scenario))
         truces.status(truce)
         for _ in range(10):
@@ -235,7 +258,7 @@ def test_every_slider_position_runs():
         truces.status(truce)
         truces.log_lines(truce.trace_tables()[1], scenario)
         seen += 1
-    assert seen == 2 * 3 * len(app.LEVERS) * len(scenario_files(scenario_dir()))
+    assert seen == 2 * 3 * len(lv.LEVERS) * len(scenario_files(scenario_dir()))
 
 
 @pytest.mark.slow

@@ -177,7 +177,7 @@ def _check_charts(page) -> dict[str, dict]:
 
 
 def test_controls_sliders_and_charts(browser_page, tmp_path):
-    from sim.app.page import LEVERS
+    from sim.app.levers import LEVERS
 
     page = browser_page
     for url in _serve(tmp_path, "scenarios/monitored.yaml"):
@@ -375,7 +375,7 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
     # The sliders' ends are values the model accepts: lead time 0 (nothing
     # recorded before day 1) and the foreign air forces from the sponsors that
     # fly (2 in the baseline, which has 4) to the schema's 20.
-    from sim.app.page import LEVER_BY_KEY, lever_bounds
+    from sim.app.levers import LEVER_BY_KEY, lever_bounds
     from sim.scenario.loading import load_scenario
 
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml")

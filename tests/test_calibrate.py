@@ -11,24 +11,55 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.scenario.schema import Constants
-from sim.validation.calibrate import LOG_SCALE, PRIORS, components, design, distance, hazard_trend
+from sim.scenario.schema import Constants, parameters, priors
+from sim.validation.calibrate import (
+    components,
+    design,
+    distance,
+    evaluate,
+    evaluate_points,
+    hazard_trend,
+)
+from sim.validation.hindcast import load_history
 
 runner = CliRunner()
+
+
+def test_priors_come_from_the_schema_and_lie_inside_the_fields_ranges():
+    rows = {r["path"]: r for r in parameters()}
+    found = priors()
+    assert len(found) >= 10 and "base_propensity" in found
+    for name, prior in found.items():
+        row = rows[f"constants.{name}"]
+        assert row["prior"] == prior
+        assert row["low"] <= prior.low < prior.high <= row["high"], name
+        assert prior.scale in ("linear", "log")
+        assert prior.scale == "linear" or prior.low > 0, name
+    # Constants without a prior are set by hand, not calibrated.
+    assert "calm_days" not in found and "initial_spread" not in found
 
 
 def test_design_is_reproducible_and_inside_the_priors():
     a, b = design(16, seed=3), design(16, seed=3)
     assert a.equals(b)
-    for name, (low, high) in PRIORS.items():
-        assert a[name].between(low, high).all()
+    assert list(a.columns) == list(priors())
+    for name, prior in priors().items():
+        assert a[name].between(prior.low, prior.high).all()
         assert name in Constants.model_fields
+    assert not a.equals(design(16, seed=4))
+
+
+def test_design_takes_priors_given_as_tuples():
+    points = design(10, seed=1, priors={"trust_loss": (0.1, 0.2)})
+    assert list(points.columns) == ["trust_loss"] and points["trust_loss"].between(0.1, 0.2).all()
+    # A Latin hypercube: one point in each tenth of the range.
+    assert sorted(np.floor((points["trust_loss"] - 0.1) / 0.01).astype(int)) == list(range(10))
 
 
 def test_log_scale_priors_spread_over_orders_of_magnitude():
     points = design(400, seed=5)
-    for name in LOG_SCALE:
-        low, high = PRIORS[name]
+    for name in [n for n, p in priors().items() if p.scale == "log"]:
+        low, high, _ = priors()[name]
         logs = np.log(points[name])
         # A Latin hypercube puts exactly one point in each of 400 equal strata of log(value),
         # so the median of log(value) sits at the middle of the log range up to one stratum.
@@ -92,3 +123,14 @@ def test_calibrate_runs_end_to_end_on_a_tiny_budget(tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["seed"] == data["seed"] and manifest["budget"] == 2
     assert (run / "design.csv").exists() and (run / "accepted.json").exists()
+
+
+def test_points_run_through_the_experiment_layer_as_evaluate_runs_them():
+    # Chunk tasks on an executor give each point the fit of a plain in-process evaluation.
+    history = load_history()[:2]
+    points = [{"trust_loss": 0.1}, {"trust_loss": 0.3}]
+    seen = []
+    fits = evaluate_points(points, 4, history, workers=1, progress=lambda: seen.append(1))
+    assert len(seen) == 2
+    for point, got in zip(points, fits, strict=True):
+        assert got == pytest.approx(evaluate(point, 4, history), nan_ok=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import apply_override, load_scenario, validate
-from sim.scenario.schema import Scenario, field_table
+from sim.scenario.schema import RULES, Scenario, bounds, parameters, rule_problems
 
 
 def error_of(path, overrides=None) -> ScenarioError:
@@ -148,7 +150,7 @@ def test_yaml_is_read_safely(write_yaml):
 
 
 def test_every_field_has_a_description():
-    rows = field_table()
+    rows = parameters()
     assert len(rows) > 50
     assert all(row["description"] for row in rows), [
         r["path"] for r in rows if not r["description"]
@@ -163,3 +165,68 @@ def test_apply_override_does_not_mutate_input():
 
 def test_validate_defaults_is_a_valid_scenario():
     assert isinstance(validate({}), Scenario)
+
+
+def test_cross_field_rules_are_data_the_validators_use():
+    assert {(r.path, r.op) for r in RULES} >= {
+        ("truce.collapse.days_above", "<="),
+        ("deconfliction.air_forces", ">="),
+    }
+    with pytest.raises(ScenarioError) as err:
+        validate({"truce": {"collapse": {"window": 3, "days_above": 4}}})
+    assert err.value.field == "truce.collapse.days_above"
+    assert "days_above (4) cannot exceed window (3)" in err.value.message
+    flying = {
+        "sponsors": [
+            {"name": "a", "clients": ["faction_a"]},
+            {"name": "b", "clients": ["faction_a"]},
+        ]
+    }
+    with pytest.raises(ScenarioError) as err:
+        validate({**flying, "deconfliction": {"air_forces": 1}})
+    assert err.value.field == "deconfliction.air_forces"
+    assert "1 is fewer than the 2 sponsors that fly" in err.value.message
+    assert list(rule_problems(validate(flying))) == []
+
+
+def test_bounds_of_a_parameter_in_a_scenario():
+    assert bounds("truce.horizon") == (1, 3650, True)
+    assert bounds("constants.grudge_memory") == (0.5, 365.0, False)
+    assert bounds("observed.low") == (0, None, True)
+    # List items by [], index or name.
+    assert bounds("factions[].trust") == bounds("factions.0.trust") == (0.0, 1.0, False)
+    assert bounds("factions.faction_a.trust") == (0.0, 1.0, False)
+    # The rules narrow the range in a scenario, from either side.
+    s = validate({"truce": {"collapse": {"window": 5, "days_above": 4}}})
+    assert bounds("truce.collapse.days_above", s) == (1, 5, True)
+    assert bounds("truce.collapse.window", s) == (4, 60, True)
+    s = validate(
+        {
+            "sponsors": [
+                {"name": "a", "clients": ["faction_a"]},
+                {"name": "b", "clients": ["faction_a"], "air_force": False},
+                {"name": "c", "clients": ["government"]},
+            ],
+            "deconfliction": {"air_forces": 2},
+        }
+    )
+    assert bounds("deconfliction.air_forces", s) == (2, 20, True)
+    assert bounds("deconfliction.air_forces") == (0, 20, True)
+    with pytest.raises(KeyError):
+        bounds("truce.nope")
+
+
+@pytest.mark.parametrize("name", ["baseline.yaml", "monitored.yaml", "mediation.yaml"])
+def test_every_end_of_a_rule_bounded_range_is_valid(name):
+    base = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / name)
+    data = base.model_dump(mode="json", exclude={"compare", "sweep"})
+    for rule in RULES:
+        for path in (rule.path, getattr(rule.limit, "path", None)):
+            row = next((r for r in parameters() if r["path"] == path), None)
+            if row is None or row["kind"] != "integer":
+                continue
+            low, high, _ = bounds(path, base)
+            for value in (low, high):
+                validate(apply_override(data, path, value))  # no error
+            with pytest.raises(ScenarioError):
+                validate(apply_override(data, path, low - 1))

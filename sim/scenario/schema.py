@@ -1,17 +1,24 @@
 """Scenario schema: every parameter with its default, range and description, in one place.
 
 The config classes are frozen pydantic models (the Starsim convention: defaults
-in one place, unknown keys rejected with the list of valid ones); the
-cross-field rules are :func:`reference_problems`. ``docs/MODEL.md`` gives the
-source behind each parameter. Loading files is :mod:`sim.scenario.loading`.
+in one place, unknown keys rejected with the list of valid ones). Each leaf
+field also carries its source, its direction of effect on collapse and, for
+the calibrated constants, its prior; :func:`parameters` returns all of it as
+rows (``docs/MODEL.md``'s tables are generated from them), :func:`priors` the
+calibration's priors. The cross-field rules are data (:data:`RULES`), checked
+by the validators and read by :func:`bounds`, which gives the valid range of
+a parameter in a given scenario (the classroom sliders use it); the other
+cross-reference checks are :func:`reference_problems`. Loading files is
+:mod:`sim.scenario.loading`.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, NamedTuple
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import (
@@ -21,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from sim.scenario.designs import Sweep, check_designs, parse_compare
@@ -56,225 +64,854 @@ class _Frozen(BaseModel):
         return data
 
 
-def _f(default: Any, description: str, **bounds: Any) -> Any:
-    """A field with a default, an optional range and a one-line description."""
-    return Field(default, description=description, **bounds)
+# --------------------------------------------------------------------------- cross-field rules
+
+
+def _value_at(root: Any, dotted: str) -> Any:
+    """The value at a dotted path below ``root`` (a config object; "" is ``root`` itself)."""
+    node = root
+    for part in filter(None, dotted.split(".")):
+        node = getattr(node, part)
+    return node
+
+
+def _within(path: str, scope: str) -> str:
+    """``path`` relative to the section ``scope`` ("" for the whole scenario)."""
+    return path.removeprefix(scope + ".") if scope else path
+
+
+@dataclass(frozen=True)
+class Param:
+    """A limit that is the value of another parameter (a dotted path)."""
+
+    path: str
+
+    def value(self, root: Any, scope: str = "") -> float:
+        """The limit in the scenario (or section ``scope``) ``root``."""
+        return float(_value_at(root, _within(self.path, scope)))
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """A limit that is how many items of a list have a flag set (e.g. sponsors that fly)."""
+
+    items: str
+    flag: str
+
+    @property
+    def path(self) -> str:
+        """The list the items are counted in."""
+        return self.items
+
+    def value(self, root: Any, scope: str = "") -> float:
+        """The limit in the scenario (or section ``scope``) ``root``."""
+        return float(
+            sum(bool(getattr(x, self.flag)) for x in _value_at(root, _within(self.items, scope)))
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule: the parameter at ``path`` is at most or at least a limit.
+
+    Attributes:
+        path: dotted path of the bounded parameter.
+        op: ``"<="`` (at most the limit) or ``">="`` (at least the limit).
+        limit: another parameter (:class:`Param`) or a count (:class:`CountOf`).
+        message: what is wrong, with ``{value}`` and ``{limit}`` placeholders.
+    """
+
+    path: str
+    op: Literal["<=", ">="]
+    limit: Param | CountOf
+    message: str
+
+    @property
+    def scope(self) -> str:
+        """The smallest section that holds both sides (where the rule is checked)."""
+        a, b = self.path.split(".")[:-1], self.limit.path.split(".")[:-1]
+        common = []
+        for x, y in zip(a, b, strict=False):
+            if x != y:
+                break
+            common.append(x)
+        return ".".join(common)
+
+    def problem(self, root: Any, scope: str = "") -> str | None:
+        """The message when ``root`` (the section at ``scope``) breaks the rule, else None."""
+        value = _value_at(root, _within(self.path, scope))
+        limit = self.limit.value(root, scope)
+        ok = value <= limit if self.op == "<=" else value >= limit
+        return None if ok else self.message.format(value=value, limit=_number(limit))
+
+
+def _number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+#: The cross-field rules, checked by the validators of the section that holds both sides.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "truce.collapse.days_above",
+        "<=",
+        Param("truce.collapse.window"),
+        "days_above ({value}) cannot exceed window ({limit})",
+    ),
+    Rule(
+        "deconfliction.air_forces",
+        ">=",
+        CountOf("sponsors", "air_force"),
+        "{value} is fewer than the {limit} sponsors that fly",
+    ),
+)
+
+
+def rule_problems(root: Any, scope: str = "") -> Iterator[tuple[str, str]]:
+    """Broken rules of :data:`RULES` checked at ``scope``, as (dotted path, message) pairs.
+
+    Args:
+        root: the scenario (``scope=""``) or the section at ``scope``.
+        scope: the dotted path of ``root`` in a scenario.
+    """
+    for rule in RULES:
+        if rule.scope == scope:
+            message = rule.problem(root, scope)
+            if message is not None:
+                yield rule.path, message
+
+
+# --------------------------------------------------------------------------- metadata
+# Each leaf field carries, in ``json_schema_extra``, its ``source`` (the article, by title and
+# outlet, or the study behind it; where the value is a modelling assumption it says so), its
+# ``direction`` (what raising it does to the chance of collapse, as the model's equations in
+# docs/MODEL.md have it) and, for the calibrated constants, its ``prior``. :func:`parameters`
+# reads them back as data.
+
+BI = (
+    '"That proposed halt in fighting in Syria is now looking like a complete failure" '
+    "(Business Insider, Feb 2016)"
+)
+UNZ = (
+    '"US-Russian Ceasefire in Syria Has Broken Down, But Who Is at Fault?" '
+    "(Patrick Cockburn, The Unz Review, Sep 2016)"
+)
+IC = '"Syria: Can Russia & US Broker a new Cease-Fire?" (Juan Cole, Informed Comment, Sep 2016)'
+RD = '"The failure of the ceasefire in Syria …" (Russia Direct, Oct 2016)'
+SW = "opinion blog post on the Southwest Syria ceasefire of July 2017 (opinion, not reporting)"
+FORTNA_2003 = (
+    'Fortna, "Scraps of Paper? Agreements and the Durability of Peace", '
+    "International Organization 57 (2003)"
+)
+FORTNA_2008 = (
+    "Fortna, *Does Peacekeeping Work?* (Princeton University Press, 2008), via the "
+    "Kroc Institute's summary (second-hand)"
+)
+ETH_PRIO = (
+    "ETH/PRIO Civil Conflict Ceasefire dataset, as reported by The Economist, "
+    "1 Feb 2025 (second-hand)"
+)
+WU_AXELROD = (
+    'Wu & Axelrod, "How to Cope with Noise in the Iterated Prisoner\'s Dilemma", '
+    "Journal of Conflict Resolution 39 (1995)"
+)
+ZARTMAN = 'Zartman, "Ripeness" (Beyond Intractability essay)'
+STEDMAN = 'Stedman, "Spoiler Problems in Peace Processes", International Security 22 (1997)'
+UNSMIS = "UN Supervision Mission in Syria (UNSC Res. 2043, 2012; UN peacekeeping's mandate page)"
+WIB = (
+    "War is Boring, 31 Oct 2016: 84% of 105 failed ceasefires followed by an offensive, "
+    "on average within 13 days"
+)
+ANNAN = (
+    "Kofi Annan, UN–Arab League Joint Special Envoy for Syria, resigned on 2 Aug 2012 as the "
+    "fighting went on (UN News, 2 Aug 2012)"
+)
+SETTLING = f"{FORTNA_2003}: mechanisms that settle incidents lengthen peace"
+ASSUMED = "Modelling assumption"
+FITTED = "value: modelling assumption, fitted by `truce calibrate` (docs/VALIDATION.md)"
+BY_HAND = "value: modelling assumption, set by hand (not calibrated)"
+BOOKKEEPING = "Bookkeeping: no modelling content"
+EXPERIMENT_DESIGN = (
+    "Bookkeeping: experiment design (sim/scenario/designs.py), not a model parameter"
+)
+
+#: What raising a parameter does to the chance that a truce collapses.
+RAISES = "raises collapse"
+LOWERS = "lowers collapse"
+DEPENDS = "depends"
+NO_EFFECT = "none (bookkeeping)"
+RUN_SETTING = "none (run setting)"
+AFTER_COLLAPSE = "none (acts after collapse)"
+DIRECTIONS = (RAISES, LOWERS, DEPENDS, NO_EFFECT, RUN_SETTING, AFTER_COLLAPSE)
+
+
+def _f(
+    default: Any,
+    description: str,
+    *,
+    source: str,
+    direction: str,
+    prior: tuple[float, float, str] | None = None,
+    **bounds: Any,
+) -> Any:
+    """A field with a default, an optional range, a description, its source and direction.
+
+    Args:
+        default: the default value (``...`` for required).
+        description: one line: what the parameter is.
+        source: the article or study behind it (title and outlet), or why it has none.
+        direction: what raising it does to collapse (one of :data:`DIRECTIONS`).
+        prior: for a calibrated constant, (low, high, scale) of its prior, scale
+            ``"linear"`` or ``"log"`` (uniform in the logarithm).
+        **bounds: pydantic constraints (``ge``, ``le``, ``max_length``, ...).
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}")
+    extra: dict[str, Any] = {"source": source, "direction": direction}
+    if prior is not None:
+        low, high, scale = prior
+        extra["prior"] = {"low": low, "high": high, "scale": scale}
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+def _name(default: Any = ..., description: str = "identifier used in results and overrides") -> Any:
+    return _f(default, description, source=BOOKKEEPING, direction=NO_EFFECT)
+
+
+def _label() -> Any:
+    return _f("", "display name", source=BOOKKEEPING, direction=NO_EFFECT, max_length=80)
 
 
 # --------------------------------------------------------------------------- terms
 
 
 class Collapse(_Frozen):
-    """When the truce counts as collapsed (mechanism 10)."""
+    """When the truce counts as collapsed.
+
+    See E13–E14.
+    """
+
+    model_config = ConfigDict(title="Collapse rule")
 
     threshold: int = _f(
-        2, "violations in one day that count as a day of high violence", ge=1, le=50
+        2,
+        "violations in one day that count as a day of high violence",
+        source=f"{ASSUMED}; the hindcast against the historical truces (docs/VALIDATION.md) "
+        "checks it",
+        direction=LOWERS,
+        ge=1,
+        le=50,
     )
-    window: int = _f(7, "days looked back over (W)", ge=1, le=60)
+    window: int = _f(
+        7,
+        "days looked back over (W)",
+        source=f"{ASSUMED}: one week, the span over which a truce is read as over",
+        direction=RAISES,
+        ge=1,
+        le=60,
+    )
     days_above: int = _f(
-        3, "high-violence days within the window that end the truce (K)", ge=1, le=60
+        3,
+        "high-violence days within the window that end the truce (K)",
+        source=f"{ASSUMED}: sustained rather than isolated violence ends a truce; {UNZ} (a "
+        "truce that never completely took hold)",
+        direction=LOWERS,
+        ge=1,
+        le=60,
     )
 
     @model_validator(mode="after")
-    def _k_within_w(self) -> Collapse:
-        if self.days_above > self.window:
-            raise PydanticCustomError(
-                "reference",
-                "days_above ({k}) cannot exceed window ({w})",
-                {"path": "truce.collapse.days_above", "k": self.days_above, "w": self.window},
-            )
+    def _rules(self) -> Collapse:
+        for path, message in rule_problems(self, "truce.collapse"):
+            raise PydanticCustomError("reference", "{message}", {"path": path, "message": message})
         return self
 
 
 class Truce(_Frozen):
     """The terms of the truce."""
 
-    horizon: int = _f(365, "days simulated after the truce starts", ge=1, le=3650)
-    lead_time: int = _f(7, "days between announcement and start (pre-truce land grab)", ge=0, le=90)
-    exempted: tuple[Name, ...] = _f((), "excluded groups that may still be struck under the truce")
-    loophole_width: Unit = _f(
-        0.5, "share of sponsors' strike tempo that continues under the exemptions"
+    model_config = ConfigDict(title="Truce terms")
+
+    horizon: int = _f(
+        365,
+        "days simulated after the truce starts",
+        source=f"{ETH_PRIO}: the stylized fact is stated at one year",
+        direction=RUN_SETTING,
+        ge=1,
+        le=3650,
     )
-    collapse: Collapse = _f(Collapse(), "the collapse rule")
+    lead_time: int = _f(
+        7,
+        "days between announcement and start (pre-truce land grab)",
+        source=f"{BI}: the Feb 2016 cessation was announced a week ahead and set off a "
+        "last-minute grab for territory",
+        # The land grab lowers the starting trust (raises collapse) and raises fatigue
+        # (lowers it); in the bundled scenarios the fatigue wins.
+        direction=DEPENDS,
+        ge=0,
+        le=90,
+    )
+    exempted: tuple[Name, ...] = _f(
+        (),
+        "excluded groups that may still be struck under the truce",
+        source=f'{BI} (strikes on ISIS and Nusra continued: a "licence to kill"); {IC} '
+        "(strikes only on excluded groups)",
+        direction=RAISES,
+    )
+    loophole_width: Unit = _f(
+        0.5,
+        "share of sponsors' strike tempo that continues under the exemptions",
+        source=f"{BI} (the loopholes let Russia keep bombing); {IC}; {ASSUMED} for the value",
+        direction=RAISES,
+    )
+    collapse: Collapse = Field(Collapse(), description="the collapse rule")
 
 
 # --------------------------------------------------------------------------- actors
+
+_STRENGTH = (
+    f"{RD} (Russian air support decides offensives); {SW} (the winning side); "
+    "situational value per scenario"
+)
 
 
 class Party(_Frozen):
     """A principal party to the truce (government or opposition faction)."""
 
-    name: Name = _f(..., "identifier used in results and overrides (lower case, _)")
-    label: str = _f("", "display name", max_length=80)
-    strength: Unit = _f(0.5, "relative military strength")
-    resolve: Unit = _f(0.5, "hardline resolve: weight on military gains")
-    fatigue: Unit = _f(0.3, "war fatigue at the start (ripeness)")
-    cohesion: Unit = _f(0.8, "control of its own units (1 = full discipline)")
-    trust: Unit = _f(0.5, "trust in its adversaries before the announcement")
+    model_config = ConfigDict(title="Principal party")
+
+    name: Name = _name(description="identifier used in results and overrides (lower case, _)")
+    label: str = _label()
+    strength: Unit = _f(0.5, "relative military strength", source=_STRENGTH, direction=DEPENDS)
+    resolve: Unit = _f(
+        0.5,
+        "hardline resolve: weight on military gains",
+        source=f"{SW} (both sides aim at total control); {RD} (expected military gains); "
+        "situational value per scenario",
+        direction=DEPENDS,
+    )
+    fatigue: Unit = _f(
+        0.3,
+        "war fatigue at the start (ripeness)",
+        source=f'{ZARTMAN}; {RD} ("not tired enough of war"); situational value',
+        direction=LOWERS,
+    )
+    cohesion: Unit = _f(
+        0.8,
+        "control of its own units (1 = full discipline)",
+        source=f"{RD} (a sponsor cannot say which groups it controls); {STEDMAN} (spoilers "
+        "inside the process); situational value",
+        direction=LOWERS,
+    )
+    trust: Unit = _f(
+        0.5,
+        "trust in its adversaries before the announcement",
+        source=f"{IC} (the last truce was used to gain ground); {UNZ} (chronic suspicion); "
+        "situational value",
+        direction=LOWERS,
+    )
 
 
 class Government(Party):
-    """The government side."""
+    """The government side.
 
-    name: Name = _f("government", "identifier used in results and overrides")
-    strength: Unit = _f(0.6, "relative military strength")
+    Values marked *situational* describe one truce and are set in each scenario file.
+    """
+
+    model_config = ConfigDict(title="Government")
+
+    name: Name = _name("government")
+    strength: Unit = _f(0.6, "relative military strength", source=_STRENGTH, direction=DEPENDS)
 
 
 class Faction(Party):
-    """An opposition faction that is party to the truce."""
+    """An opposition faction that is party to the truce.
+
+    Each faction is one item of the `factions` list; address an item by index or name in
+    `--set`, e.g. `factions.faction_a.strength=0.4`. Values marked *situational* describe one
+    truce and are set in each scenario file.
+    """
+
+    model_config = ConfigDict(title="Opposition factions")
 
     entanglement: Unit = _f(
-        0.2, "share of its positions co-located with exempted groups (the separation problem)"
+        0.2,
+        "share of its positions co-located with exempted groups (the separation problem)",
+        source=f"{IC} (the separation problem: opposition groups not separated from Nusra); "
+        "situational value",
+        direction=RAISES,
     )
 
 
 class ExcludedGroup(_Frozen):
     """A group left out of the truce (a spoiler, e.g. ISIS or Nusra)."""
 
-    name: Name = _f(..., "identifier used in results and overrides")
-    label: str = _f("", "display name", max_length=80)
-    strength: Unit = _f(0.4, "military strength")
-    spoiler_intent: Unit = _f(0.5, "will to wreck the truce (Stedman's limited → total)")
+    model_config = ConfigDict(title="Excluded groups")
+
+    name: Name = _name()
+    label: str = _label()
+    strength: Unit = _f(
+        0.4,
+        "military strength",
+        source=f"{BI} (ISIS and Nusra left out of the truce); situational value",
+        direction=RAISES,
+    )
+    spoiler_intent: Unit = _f(
+        0.5,
+        "will to wreck the truce (Stedman's limited → total)",
+        source=f"{STEDMAN} (limited, greedy or total spoilers); situational",
+        direction=RAISES,
+    )
 
 
 class Sponsor(_Frozen):
     """An outside power backing one side."""
 
-    name: Name = _f(..., "identifier used in results and overrides")
-    label: str = _f("", "display name", max_length=80)
-    clients: tuple[Name, ...] = _f(..., "parties it backs (all on one side)", min_length=1)
-    leverage: Unit = _f(0.5, "how much its clients depend on its support")
-    commitment: Unit = _f(0.5, "how much it wants the truce to hold")
-    strike_tempo: float = _f(1.0, "strikes per day on exempted groups", ge=0.0, le=20.0)
-    dissent: Unit = _f(0.1, "internal dissent: chance of off-script strikes")
-    air_force: bool = _f(True, "flies its own aircraft in the theatre")
+    model_config = ConfigDict(title="Sponsors")
+
+    name: Name = _name()
+    label: str = _label()
+    clients: tuple[Name, ...] = _f(
+        ...,
+        "parties it backs (all on one side)",
+        source=f"{UNZ} (regional backers decide the level of violence); {RD}",
+        direction=DEPENDS,
+        min_length=1,
+    )
+    leverage: Unit = _f(
+        0.5,
+        "how much its clients depend on its support",
+        source=f"{RD} (Russia can stop providing air support; the US cannot say which groups "
+        f"it controls); {FORTNA_2003} (third-party guarantees)",
+        direction=LOWERS,
+    )
+    commitment: Unit = _f(
+        0.5,
+        "how much it wants the truce to hold",
+        source=f"{RD} (sponsors must make their clients stop); {BI} (sponsors postpone "
+        "implementation talks)",
+        direction=LOWERS,
+    )
+    strike_tempo: float = _f(
+        1.0,
+        "strikes per day on exempted groups",
+        source=f"{BI}; {IC} (strikes on Nusra and ISIS continue); situational",
+        direction=RAISES,
+        ge=0.0,
+        le=20.0,
+    )
+    dissent: Unit = _f(
+        0.1,
+        "internal dissent: chance of off-script strikes",
+        source=f"{RD} (dissent inside a sponsor's own establishment)",
+        direction=RAISES,
+    )
+    air_force: bool = _f(
+        True,
+        "flies its own aircraft in the theatre",
+        source=f"{UNZ} (many foreign air forces in the theatre)",
+        direction=RAISES,
+    )
 
 
 class Monitors(_Frozen):
     """A monitoring mission (absent when the section is null)."""
 
-    coverage: Unit = _f(0.5, "share of the front the mission observes")
-    detection: Unit = _f(0.8, "chance a violation in covered ground is detected")
-    attribution: Unit = _f(0.85, "chance a detected violation is attributed to the right party")
+    model_config = ConfigDict(title="Monitoring mission")
+
+    coverage: Unit = _f(
+        0.5,
+        "share of the front the mission observes",
+        source=f'{UNZ} ("there needs to be monitors … or it will collapse"); {UNSMIS}; '
+        f"{FORTNA_2008}",
+        direction=LOWERS,
+    )
+    detection: Unit = _f(
+        0.8,
+        "chance a violation in covered ground is detected",
+        source=f"{UNSMIS} (up to 300 unarmed observers); {ASSUMED} for the value",
+        direction=LOWERS,
+    )
+    attribution: Unit = _f(
+        0.85,
+        "chance a detected violation is attributed to the right party",
+        source=f'{UNZ} (blame "impossible to disentangle" without monitors); {ASSUMED} for '
+        "the value",
+        direction=LOWERS,
+    )
     risk_tolerance: int = _f(
-        6, "attacks on monitors the mission absorbs before withdrawing", ge=0, le=1000
+        6,
+        "attacks on monitors the mission absorbs before withdrawing",
+        source=f"{UNSMIS}: patrols attacked, operations suspended 15–16 Jun 2012 (Reuters, VOA "
+        "and Guardian reports, Apr–Jun 2012)",
+        direction=LOWERS,
+        ge=0,
+        le=1000,
     )
     verification_delay: int = _f(
-        2, "days before a verified report reaches the parties", ge=0, le=30
+        2,
+        "days before a verified report reaches the parties",
+        source=f"{ASSUMED}: days for a verified report to be delivered",
+        direction=RAISES,
+        ge=0,
+        le=30,
     )
 
 
 class Deconfliction(_Frozen):
     """Foreign air forces over the theatre and their coordination."""
 
-    air_forces: int = _f(2, "foreign air forces flying in the theatre", ge=0, le=20)
-    level: Unit = _f(0.5, "coordination between them (notified strikes, shared reports)")
+    model_config = ConfigDict(title="Deconfliction")
+
+    air_forces: int = _f(
+        2,
+        "foreign air forces flying in the theatre",
+        source=f"{UNZ} (so many foreign powers engaged that they are bound to collide; the "
+        "Deir ez-Zor raid of 17 Sep 2016)",
+        direction=RAISES,
+        ge=0,
+        le=20,
+    )
+    level: Unit = _f(
+        0.5,
+        "coordination between them (notified strikes, shared reports)",
+        source=f"{UNZ} (the US notified Russia before the Deir ez-Zor strike; cooperation "
+        '"not enough to prevent accidents")',
+        direction=LOWERS,
+    )
 
 
 class Mediator(_Frozen):
-    """An envoy who works the parties day by day (absent when the section is null)."""
+    """An envoy who works the parties day by day (absent when the section is null).
 
-    label: str = _f("", "display name", max_length=80)
-    effort: Unit = _f(0.3, "daily chance the envoy works the parties (shuttle diplomacy)")
-    settle_share: Unit = _f(0.2, "share of the unanswered grievances settled on a day of work")
+    See E17.
+    """
+
+    model_config = ConfigDict(title="Mediator")
+
+    label: str = _label()
+    effort: Unit = _f(
+        0.3,
+        "daily chance the envoy works the parties (shuttle diplomacy)",
+        source=f"{SETTLING}; {ASSUMED} for the value",
+        direction=LOWERS,
+    )
+    settle_share: Unit = _f(
+        0.2,
+        "share of the unanswered grievances settled on a day of work",
+        source=f"{SETTLING}; {ASSUMED} for the value",
+        direction=LOWERS,
+    )
     trust_gain: Annotated[float, Ge(0.0), Le(0.1)] = _f(
-        0.005, "share of the distance to full trust closed on a day of work"
+        0.005,
+        "share of the distance to full trust closed on a day of work",
+        source=f"{SETTLING}; {ASSUMED} for the value",
+        direction=LOWERS,
     )
     patience: int = _f(
-        5, "days of work in a row that still see violence before the envoy gives up", ge=1, le=365
+        5,
+        "days of work in a row that still see violence before the envoy gives up",
+        source=f"{ANNAN}; {ASSUMED} for the value",
+        direction=LOWERS,
+        ge=1,
+        le=365,
     )
+
+
+def _fitted(why: str) -> str:
+    return f"{why}; {FITTED}"
+
+
+def _by_hand(why: str) -> str:
+    return f"{why}; {BY_HAND}"
 
 
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
-    Those listed in ``sim.validation.calibrate.PRIORS`` were fitted by ``truce calibrate``
-    (ABC rejection, seed 20120412, 500 points; see ``docs/VALIDATION.md``); the others are set
-    by hand.
+    Their defaults are fitted by `truce calibrate` (ABC rejection, seed 20120412, 500 points)
+    against the historical truces and stylized facts (see docs/VALIDATION.md): those with a
+    prior are calibrated, the others are set by hand. The source column says what motivates
+    each term, not where the number was read.
     """
 
+    model_config = ConfigDict(title="Constants")
+
     base_propensity: Annotated[float, Ge(0.0), Le(0.5)] = _f(
-        0.0175, "daily chance of a deliberate violation at zero net gain, no fatigue"
+        0.0175,
+        "daily chance of a deliberate violation at zero net gain, no fatigue",
+        source=_fitted("Baseline rate of deliberate violation"),
+        direction=RAISES,
+        prior=(0.00003, 0.03, "log"),
     )
     gain_sensitivity: Annotated[float, Ge(0.0), Le(20.0)] = _f(
-        1.41, "how sharply defection responds to net expected gain"
+        1.41,
+        "how sharply defection responds to net expected gain",
+        source=_fitted(f"{RD} (expected military gains)"),
+        direction=DEPENDS,
+        prior=(1.0, 8.0, "linear"),
     )
     fear_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
-        1.73, "weight of distrust (1 − trust) in the gain from striking first"
+        1.73,
+        "weight of distrust (1 − trust) in the gain from striking first",
+        source=_fitted(
+            f"{IC} (the Pentagon distrusts Moscow, which it feels used the last ceasefire to "
+            "hit US-backed rebels: distrust as a reason to strike first)"
+        ),
+        direction=RAISES,
+        prior=(0.0, 3.0, "linear"),
     )
     reputation_cost: Annotated[float, Ge(0.0), Le(5.0)] = _f(
-        0.5, "cost of a violation that the mission sees, before sponsor sanctions"
+        0.5,
+        "cost of a violation that the mission sees, before sponsor sanctions",
+        source=_by_hand(
+            f"{FORTNA_2003} (agreements with monitoring, guarantees and joint commissions last "
+            "longer)"
+        ),
+        direction=LOWERS,
     )
     restraint_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
-        0.8, "weight of sponsors' leverage × commitment on their clients"
+        0.8,
+        "weight of sponsors' leverage × commitment on their clients",
+        source=_by_hand(f"{RD} (sponsors must make their clients stop)"),
+        direction=LOWERS,
     )
     sanction_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
-        1.5, "expected cost of a verified violation through sponsor sanctions"
+        1.5,
+        "expected cost of a verified violation through sponsor sanctions",
+        source=_by_hand(f"{RD} (a sponsor can withdraw the air support its client depends on)"),
+        direction=LOWERS,
     )
-    sanction_strength: Unit = _f(0.03, "strength a sanctioned party loses per verified violation")
-    indiscipline_rate: Unit = _f(0.0318, "daily chance of an unauthorised violation at cohesion 0")
-    offscript_rate: Unit = _f(0.05, "daily chance of an off-script sponsor strike at dissent 1")
+    sanction_strength: Unit = _f(
+        0.03,
+        "strength a sanctioned party loses per verified violation",
+        source=_by_hand(f"{RD} (a sponsor can cut the support its client depends on)"),
+        direction=DEPENDS,
+    )
+    indiscipline_rate: Unit = _f(
+        0.0318,
+        "daily chance of an unauthorised violation at cohesion 0",
+        source=_fitted(f"{RD} (commanders who do not control their units)"),
+        direction=RAISES,
+        prior=(0.01, 0.08, "linear"),
+    )
+    offscript_rate: Unit = _f(
+        0.05,
+        "daily chance of an off-script sponsor strike at dissent 1",
+        source=_by_hand(f"{RD} (dissent inside a sponsor)"),
+        direction=RAISES,
+    )
     loophole_hit: Unit = _f(
-        0.0716, "chance a strike under an exemption hits a fully entangled party"
+        0.0716,
+        "chance a strike under an exemption hits a fully entangled party",
+        source=_fitted(f"{IC} (the separation problem: rebels entangled with Nusra)"),
+        direction=RAISES,
+        prior=(0.02, 0.15, "linear"),
     )
-    accident_rate: Unit = _f(0.004, "daily incidents per pair of uncoordinated air forces")
-    spoiler_rate: Unit = _f(0.2, "daily attack chance of an excluded group at strength × intent 1")
+    accident_rate: Unit = _f(
+        0.004,
+        "daily incidents per pair of uncoordinated air forces",
+        source=_by_hand(f"{UNZ} (the Deir ez-Zor raid, 17 Sep 2016)"),
+        direction=RAISES,
+    )
+    spoiler_rate: Unit = _f(
+        0.2,
+        "daily attack chance of an excluded group at strength × intent 1",
+        source=_fitted(STEDMAN),
+        direction=RAISES,
+        prior=(0.05, 0.30, "linear"),
+    )
     spoiler_calm_boost: Annotated[float, Ge(0.0), Le(10.0)] = _f(
-        1.0, "extra spoiler activity once the truce has held calm (relative)"
+        1.0,
+        "extra spoiler activity once the truce has held calm (relative)",
+        source=_by_hand(f"{STEDMAN} (spoilers act when a peace process threatens them)"),
+        direction=RAISES,
     )
     calm_days: Annotated[int, Ge(1), Le(365)] = _f(
-        30, "calm days over which spoiler activity builds up"
+        30,
+        "calm days over which spoiler activity builds up",
+        source=f"{ASSUMED}: about a month for a lull to read as a lasting truce",
+        direction=LOWERS,
     )
-    blame_bias: Unit = _f(0.8, "chance an unattributed attack is blamed on the adversary")
-    trust_loss: Unit = _f(0.0854, "share of trust lost per perceived violation")
-    forgiveness: Unit = _f(0.0118, "daily recovery of trust toward its healing level (E10, E10b)")
-    retaliation_threshold: Unit = _f(0.517, "trust below which a party retaliates")
+    blame_bias: Unit = _f(
+        0.8,
+        "chance an unattributed attack is blamed on the adversary",
+        source=_by_hand(f"{UNZ} (chronic suspicion; blame impossible to disentangle)"),
+        direction=RAISES,
+    )
+    trust_loss: Unit = _f(
+        0.0854,
+        "share of trust lost per perceived violation",
+        source=_fitted(f"{WU_AXELROD} (responses to perceived defection)"),
+        direction=RAISES,
+        prior=(0.05, 0.35, "linear"),
+    )
+    forgiveness: Unit = _f(
+        0.0118,
+        "daily recovery of trust toward its healing level (E10, E10b)",
+        source=_fitted(f"{WU_AXELROD} (generous tit-for-tat recovers from accidental defections)"),
+        direction=LOWERS,
+        prior=(0.01, 0.10, "linear"),
+    )
+    retaliation_threshold: Unit = _f(
+        0.517,
+        "trust below which a party retaliates",
+        source=_fitted(f"{WU_AXELROD} (retaliation after perceived defection)"),
+        direction=RAISES,
+        prior=(0.2, 0.7, "linear"),
+    )
     retaliation_rate: Unit = _f(
-        0.925, "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)"
+        0.925,
+        "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)",
+        source=_fitted(WU_AXELROD),
+        direction=RAISES,
+        prior=(0.2, 1.0, "linear"),
     )
     retaliation_restraint: Unit = _f(
-        0.261, "how far sponsors' restraint (E1) also holds back retaliation (0: not at all)"
+        0.261,
+        "how far sponsors' restraint (E1) also holds back retaliation (0: not at all)",
+        source=_fitted(
+            f'{RD} (Russia "can simply stop providing air support", which bears on any raid)'
+        ),
+        direction=LOWERS,
+        prior=(0.0, 1.0, "linear"),
     )
     hostility_threshold: Unit = _f(
-        0.0918, "trust below which a party attacks without a fresh grievance (0: never)"
+        0.0918,
+        "trust below which a party attacks without a fresh grievance (0: never)",
+        source=_fitted(f'{UNZ} ("a ceasefire which never completely took hold"); {IC} (distrust)'),
+        direction=RAISES,
+        prior=(0.0, 0.35, "linear"),
     )
     grudge_memory: Annotated[float, Ge(0.5), Le(365.0)] = _f(
-        3.29, "days over which an unanswered grievance fades (e-folding time)"
+        3.29,
+        "days over which an unanswered grievance fades (e-folding time)",
+        source=_fitted(
+            f"{WU_AXELROD} (a response answers a defection; an unanswered one is let go); "
+            "SOHR via EVIDENCE.md, second-hand (violence fell about 80% in the first days of "
+            "the February 2016 cessation)"
+        ),
+        direction=RAISES,
+        prior=(1.0, 20.0, "linear"),
     )
     consolidation_rate: Annotated[float, Ge(0.0), Le(0.1)] = _f(
-        0.00198, "daily rise, on calm days, of the trust level that forgiveness heals toward"
+        0.00198,
+        "daily rise, on calm days, of the trust level that forgiveness heals toward",
+        source=_fitted(
+            f"{FORTNA_2008} (the risk of renewed war falls as peace lasts); {FORTNA_2003}"
+        ),
+        direction=LOWERS,
+        prior=(0.0, 0.004, "linear"),
     )
-    withdrawal_trust: Unit = _f(0.0445, "trust below which a party withdraws from the truce")
-    fatigue_gain: Unit = _f(0.0271, "fatigue gained per violation suffered")
-    fatigue_recovery: Unit = _f(0.002, "fatigue lost per calm day")
+    withdrawal_trust: Unit = _f(
+        0.0445,
+        "trust below which a party withdraws from the truce",
+        source=_fitted(
+            "Reuters and Newsweek, Apr 2016 (the opposition suspended talks on 18–19 Apr 2016, "
+            f"ending the cessation of hostilities); {IC} (distrust)"
+        ),
+        direction=RAISES,
+        prior=(0.01, 0.10, "linear"),
+    )
+    fatigue_gain: Unit = _f(
+        0.0271,
+        "fatigue gained per violation suffered",
+        source=_fitted(f"{ZARTMAN} (a mutually hurting stalemate); {RD}"),
+        direction=LOWERS,
+        prior=(0.002, 0.03, "linear"),
+    )
+    fatigue_recovery: Unit = _f(
+        0.002,
+        "fatigue lost per calm day",
+        source=_by_hand(f"{ZARTMAN} (ripeness fades when the hurting stops)"),
+        direction=RAISES,
+    )
     regroup_rate: Unit = _f(
-        0.00615, "daily share of the strength gap the weaker side recovers in calm"
+        0.00615,
+        "daily share of the strength gap the weaker side recovers in calm",
+        source=_fitted(f"{SW} (a pause lets the losing side regroup)"),
+        direction=RAISES,
+        prior=(0.001, 0.01, "linear"),
     )
     regroup_weight: Annotated[float, Ge(0.0), Le(10.0)] = _f(
-        2.0, "weight of the adversary's regrouping in the stronger side's gain"
+        2.0,
+        "weight of the adversary's regrouping in the stronger side's gain",
+        source=_by_hand(f"{SW}; {IC} (distrust: the last truce was used to gain ground)"),
+        direction=RAISES,
     )
     land_grab_rate: Unit = _f(
-        0.556, "daily chance of a land-grab attack before the start, at resolve 1"
+        0.556,
+        "daily chance of a land-grab attack before the start, at resolve 1",
+        source=_fitted(f"{BI} (a last-minute grab for territory)"),
+        direction=DEPENDS,  # as truce.lead_time: less trust, but more fatigue
+        prior=(0.10, 0.60, "linear"),
     )
-    monitor_exposure: Unit = _f(0.05, "chance a violation in covered ground hits monitors")
+    monitor_exposure: Unit = _f(
+        0.05,
+        "chance a violation in covered ground hits monitors",
+        source=_by_hand(f"{UNSMIS} (observers' patrols attacked)"),
+        direction=RAISES,
+    )
     access_threshold: Annotated[int, Ge(0), Le(50)] = _f(
-        1, "violations per day at or below which humanitarian access is possible"
+        1,
+        "violations per day at or below which humanitarian access is possible",
+        source=f"{IC} (aid access among the deal's terms); {SW} (safe zones and aid); {ASSUMED}",
+        direction=DEPENDS,
     )
     escalation_rate: Unit = _f(
-        0.135, "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)"
+        0.135,
+        "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)",
+        source=_fitted(f"{WIB}; {UNZ} (escalation after collapse in some regions)"),
+        direction=AFTER_COLLAPSE,
+        prior=(0.04, 0.15, "linear"),
     )
     initial_spread: Annotated[float, Ge(0.0), Le(0.3)] = _f(
-        0.05, "spread of initial strength, fatigue and trust across replicates"
+        0.05,
+        "spread of initial strength, fatigue and trust across replicates",
+        source=f"{ASSUMED}: uncertainty in the situational values",
+        direction=DEPENDS,
     )
+
+
+_RANGE_ON_RECORD = "Public record, where accounts differ on the end date"
 
 
 class Observed(_Frozen):
-    """What happened to a historical truce (for the hindcast)."""
+    """What happened to a historical truce (for the hindcast).
 
-    days_held: int = _f(..., "days the truce held", ge=0, le=3650)
-    low: int | None = _f(None, "lower end when the record gives a range", ge=0)
-    high: int | None = _f(None, "upper end when the record gives a range", ge=0)
-    source: str = _f(..., "where the figure comes from")
+    Given only in scenarios of historical truces.
+    """
+
+    model_config = ConfigDict(title="Hindcast")
+
+    days_held: int = _f(
+        ...,
+        "days the truce held",
+        source="Public record of the historical Syrian truces (validation table in "
+        "docs/VALIDATION.md); each scenario cites its own in `observed.source`",
+        direction=NO_EFFECT,
+        ge=0,
+        le=3650,
+    )
+    low: int | None = _f(
+        None,
+        "lower end when the record gives a range",
+        source=_RANGE_ON_RECORD,
+        direction=NO_EFFECT,
+        ge=0,
+    )
+    high: int | None = _f(
+        None,
+        "upper end when the record gives a range",
+        source=_RANGE_ON_RECORD,
+        direction=NO_EFFECT,
+        ge=0,
+    )
+    source: str = _f(
+        ...,
+        "where the figure comes from",
+        source="Bookkeeping: the citation for `observed.days_held`",
+        direction=NO_EFFECT,
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -283,25 +920,77 @@ class Observed(_Frozen):
 class Scenario(_Frozen):
     """A complete scenario: the truce, its actors and the model's constants."""
 
-    name: str = _f("scenario", "scenario name (used for the results folder)", max_length=80)
-    description: str = _f("", "one-line description", max_length=400)
-    truce: Truce = _f(Truce(), "the terms of the truce")
-    government: Government = _f(Government(), "the government")
-    factions: tuple[Faction, ...] = _f(
-        (Faction(name="faction_a"),), "opposition factions party to the truce", min_length=1
+    model_config = ConfigDict(title="Top level")
+
+    name: str = _f(
+        "scenario",
+        "scenario name (used for the results folder)",
+        source=BOOKKEEPING,
+        direction=NO_EFFECT,
+        max_length=80,
     )
-    excluded: tuple[ExcludedGroup, ...] = _f((), "groups left out of the truce (spoilers)")
-    sponsors: tuple[Sponsor, ...] = _f((), "outside powers and the parties they back")
-    monitors: Monitors | None = _f(None, "the monitoring mission; null for none")
-    mediator: Mediator | None = _f(None, "an envoy mediating between the parties; null for none")
-    deconfliction: Deconfliction = _f(Deconfliction(), "foreign air forces and their coordination")
-    constants: Constants = _f(Constants(), "global constants shared by every scenario")
-    replicates: int = _f(1000, "simulated truces per run", ge=1, le=100_000_000)
-    seed: int = _f(20160227, "root random seed", ge=0, le=2**63 - 1)
-    observed: Observed | None = _f(None, "observed outcome of a historical truce")
-    sources: dict[str, str] = _f({}, "sources for situational values, by dotted path")
-    compare: dict[str, dict[str, Any]] = _f({}, "named arms: dotted overrides per arm")
-    sweep: Sweep | None = _f(None, "a sweep design (grid, points, lhs, sobol, morris)")
+    description: str = _f(
+        "", "one-line description", source=BOOKKEEPING, direction=NO_EFFECT, max_length=400
+    )
+    truce: Truce = Field(Truce(), description="the terms of the truce")
+    government: Government = Field(Government(), description="the government")
+    factions: tuple[Faction, ...] = Field(
+        (Faction(name="faction_a"),),
+        description="opposition factions party to the truce",
+        min_length=1,
+    )
+    excluded: tuple[ExcludedGroup, ...] = Field(
+        (), description="groups left out of the truce (spoilers)"
+    )
+    sponsors: tuple[Sponsor, ...] = Field(
+        (), description="outside powers and the parties they back"
+    )
+    monitors: Monitors | None = Field(None, description="the monitoring mission; null for none")
+    mediator: Mediator | None = Field(
+        None, description="an envoy mediating between the parties; null for none"
+    )
+    deconfliction: Deconfliction = Field(
+        Deconfliction(), description="foreign air forces and their coordination"
+    )
+    constants: Constants = Field(
+        Constants(), description="global constants shared by every scenario"
+    )
+    replicates: int = _f(
+        1000,
+        "simulated truces per run",
+        source=f"{ASSUMED}: enough replicates for a Wilson interval of about ±3 points on a "
+        "collapse share",
+        direction=RUN_SETTING,
+        ge=1,
+        le=100_000_000,
+    )
+    seed: int = _f(
+        20160227,
+        "root random seed",
+        source="Bookkeeping: any integer (the default is the start date of the Feb 2016 truce)",
+        direction=RUN_SETTING,
+        ge=0,
+        le=2**63 - 1,
+    )
+    observed: Observed | None = Field(None, description="observed outcome of a historical truce")
+    sources: dict[str, str] = _f(
+        {},
+        "sources for situational values, by dotted path",
+        source="Bookkeeping: lets a scenario cite the source of its own situational values",
+        direction=NO_EFFECT,
+    )
+    compare: dict[str, dict[str, Any]] = _f(
+        {},
+        "named arms: dotted overrides per arm",
+        source="Bookkeeping: named arms of a comparison (e.g. monitored vs unmonitored)",
+        direction=NO_EFFECT,
+    )
+    sweep: Sweep | None = _f(
+        None,
+        "a sweep design (grid, points, lhs, sobol, morris)",
+        source=EXPERIMENT_DESIGN,
+        direction=NO_EFFECT,
+    )
 
     @field_validator("compare", mode="before")
     @classmethod
@@ -338,7 +1027,12 @@ class Scenario(_Frozen):
 
     def label(self, name: str) -> str:
         """Display name of an actor (its label, else its name)."""
-        for actor in (*self.principals, *self.excluded, *self.sponsors):
+        actors: tuple[Party | ExcludedGroup | Sponsor, ...] = (
+            *self.principals,
+            *self.excluded,
+            *self.sponsors,
+        )
+        for actor in actors:
             if actor.name == name:
                 return actor.label or actor.name.replace("_", " ").title()
         return name.replace("_", " ")
@@ -347,8 +1041,12 @@ class Scenario(_Frozen):
 def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
     """Cross-reference problems as (dotted path, message) pairs."""
     seen: dict[str, str] = {}
-    groups = [("government", [s.government]), ("factions", s.factions)]
-    groups += [("excluded", s.excluded), ("sponsors", s.sponsors)]
+    groups: list[tuple[str, Sequence[Party | ExcludedGroup | Sponsor]]] = [
+        ("government", [s.government]),
+        ("factions", s.factions),
+        ("excluded", s.excluded),
+        ("sponsors", s.sponsors),
+    ]
     for section, actors in groups:
         for i, actor in enumerate(actors):
             path = section if section == "government" else f"{section}.{i}"
@@ -378,12 +1076,7 @@ def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         sides = {c == s.government.name for c in sp.clients if c in principals}
         if len(sides) > 1:
             yield f"sponsors.{i}.clients", "a sponsor cannot back both the government and a faction"
-    flying = sum(sp.air_force for sp in s.sponsors)
-    if s.deconfliction.air_forces < flying:
-        yield (
-            "deconfliction.air_forces",
-            f"{s.deconfliction.air_forces} is fewer than the {flying} sponsors that fly",
-        )
+    yield from rule_problems(s)
 
 
 def _listing(names: Iterable[str]) -> str:
@@ -477,22 +1170,219 @@ def _expected(field: Any) -> str:
     return kind + nullable
 
 
-def field_table(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, Any]]:
-    """Every leaf parameter with its default, range and description (for docs and the app)."""
-    rows = []
+# --------------------------------------------------------------------------- parameters as data
+
+
+class Range(NamedTuple):
+    """The valid range of a numeric parameter (None where a side is open)."""
+
+    low: float | None
+    high: float | None
+    integer: bool
+
+
+class Prior(NamedTuple):
+    """The prior of a calibrated constant: uniform on [low, high], or on its log (``log``)."""
+
+    low: float
+    high: float
+    scale: str
+
+
+def _extra(field: FieldInfo) -> dict[str, Any]:
+    extra = field.json_schema_extra
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+def _plain(annotation: Any) -> tuple[Any, bool]:
+    """The annotation without ``None`` and whether ``None`` is allowed."""
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        args = typing.get_args(annotation)
+        non_none = [a for a in args if a is not type(None)]
+        return (non_none[0] if len(non_none) == 1 else annotation), len(non_none) < len(args)
+    return annotation, False
+
+
+def _kind(annotation: Any) -> str:
+    """What a field holds, in one word."""
+    ann, _ = _plain(annotation)
+    simple = {bool: "boolean", int: "integer", float: "real", str: "text"}
+    if ann in simple:
+        return simple[ann]
+    origin = typing.get_origin(ann)
+    if origin is tuple:
+        return "list"
+    if origin is dict:
+        return "mapping"
+    if origin is Literal:
+        return "choice"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "section"
+    return "value"
+
+
+def _limits(field: FieldInfo) -> tuple[Any, Any]:
+    """The (low, high) of a field from its pydantic constraints (Ge/Gt/Le/Lt)."""
+    low: Any = None
+    high: Any = None
+    for m in field.metadata:
+        if isinstance(m, Ge):
+            low = m.ge
+        elif isinstance(m, Gt):
+            low = m.gt
+        elif isinstance(m, Le):
+            high = m.le
+        elif isinstance(m, Lt):
+            high = m.lt
+    return low, high
+
+
+def section_title(model: type[BaseModel]) -> str:
+    """A config class's title: its ``model_config`` title, else its docstring's first line."""
+    title = model.model_config.get("title")
+    if title:
+        return str(title)
+    first = (model.__doc__ or model.__name__).strip().splitlines()[0]
+    return first.rstrip(".").replace("``", "`")
+
+
+def section_note(model: type[BaseModel]) -> str:
+    """The body of a config class's docstring (after its first paragraph), on one line."""
+    paragraphs = (model.__doc__ or "").strip().split("\n\n")[1:]
+    return " ".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def parameters(
+    model: type[BaseModel] | None = None, prefix: str = "", inherited: dict | None = None
+) -> list[dict[str, Any]]:
+    """Every leaf parameter as data, read from the fields' pydantic metadata.
+
+    Each row has ``path`` (dotted; ``[]`` marks an item of a list), ``section``
+    (the config class that holds the field), ``default``, ``low`` and ``high``
+    (from ``ge``/``gt``/``le``/``lt``; None when open), ``kind`` (real, integer,
+    boolean, text, list, mapping, ...), ``nullable``, ``max_length``,
+    ``expected`` (the plain-language range used in error messages),
+    ``description``, ``source``, ``direction`` (:data:`DIRECTIONS`) and
+    ``prior`` (a :class:`Prior` for calibrated constants, else None). Fields of
+    sections that carry no metadata of their own (the experiment designs) take
+    the ``source`` and ``direction`` of the field that holds the section.
+    """
+    model = Scenario if model is None else model
+    rows: list[dict[str, Any]] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
+        extra = {**(inherited or {}), **_extra(field)}
         inner = _inner_model(field.annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not Scenario:
-            item = "[]." if typing.get_origin(field.annotation) is tuple else "."
-            rows += field_table(inner, path + item)
+            item = "[]." if typing.get_origin(_plain(field.annotation)[0]) is tuple else "."
+            keep = {k: v for k, v in extra.items() if k in ("source", "direction")}
+            rows += parameters(inner, path + item, keep)
             continue
+        low, high = _limits(field)
+        prior = extra.get("prior")
         rows.append(
             {
                 "path": path,
+                "section": model,
                 "default": field.default,
+                "low": low,
+                "high": high,
+                "kind": _kind(field.annotation),
+                "nullable": _plain(field.annotation)[1],
+                "max_length": next(
+                    (m.max_length for m in field.metadata if hasattr(m, "max_length")), None
+                ),
                 "expected": _expected(field),
                 "description": field.description or "",
+                "source": str(extra.get("source", "")).strip(),
+                "direction": str(extra.get("direction", "")),
+                "prior": Prior(prior["low"], prior["high"], prior["scale"]) if prior else None,
             }
         )
     return rows
+
+
+def priors() -> dict[str, Prior]:
+    """The priors of the calibrated constants (those whose field carries a ``prior``)."""
+    return {
+        row["path"].removeprefix("constants."): row["prior"]
+        for row in parameters(Constants, "constants.")
+        if row["prior"] is not None
+    }
+
+
+def field_at(path: str) -> FieldInfo:
+    """The field at a dotted path; list items by ``[]``, index or name (``factions.x.trust``).
+
+    Raises:
+        KeyError: when no parameter has that path.
+    """
+    model: Any = Scenario
+    field: FieldInfo | None = None
+    parts = [p for p in path.replace("[]", "").split(".") if p]
+    listed = False
+    for part in parts:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise KeyError(path)
+        if part not in model.model_fields and listed:
+            listed = False  # an item of the list named by index or name
+            continue
+        if part not in model.model_fields:
+            raise KeyError(path)
+        field = model.model_fields[part]
+        listed = typing.get_origin(_plain(field.annotation)[0]) is tuple
+        model = _inner_model(field.annotation)
+    if field is None:
+        raise KeyError(path)
+    return field
+
+
+def _canonical(path: str) -> str:
+    """A path without list items (``factions.0.trust`` and ``factions[].trust`` alike)."""
+    parts, out, model = path.replace("[]", "").split("."), [], Scenario
+    listed = False
+    for part in parts:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields and listed:
+            listed = False
+            continue
+        out.append(part)
+        if part in fields:
+            listed = typing.get_origin(_plain(fields[part].annotation)[0]) is tuple
+            model = _inner_model(fields[part].annotation)
+    return ".".join(out)
+
+
+def bounds(path: str, scenario: Scenario | None = None) -> Range:
+    """The valid range of a numeric parameter, in ``scenario`` if given.
+
+    The range is the field's own (``ge``/``le``); given a scenario, the rules of
+    :data:`RULES` narrow it: ``deconfliction.air_forces`` is at least the number
+    of sponsors that fly, ``truce.collapse.days_above`` at most the window (and
+    the window at least ``days_above``). Every value in the range is valid in
+    ``scenario`` as long as the other parameters keep their values.
+
+    Raises:
+        KeyError: when no parameter has that path.
+    """
+    field = field_at(path)
+    low, high = _limits(field)
+    integer = _plain(field.annotation)[0] is int
+    if scenario is not None:
+        here = _canonical(path)
+        for rule in RULES:
+            if rule.path == here:
+                limit = rule.limit.value(scenario)
+                if rule.op == ">=":
+                    low = limit if low is None else max(low, limit)
+                else:
+                    high = limit if high is None else min(high, limit)
+            elif isinstance(rule.limit, Param) and rule.limit.path == here:
+                other = float(_value_at(scenario, rule.path))
+                if rule.op == "<=":  # the other is at most this one: this one is at least it
+                    low = other if low is None else max(low, other)
+                else:
+                    high = other if high is None else min(high, other)
+    if integer:
+        return Range(None if low is None else int(low), None if high is None else int(high), True)
+    return Range(None if low is None else float(low), None if high is None else float(high), False)

@@ -4,12 +4,18 @@ The constants shared by every scenario are fitted once, against all the
 historical truces of ``scenarios/history`` together and the stylized facts of
 ``EVIDENCE.md``:
 
-1. a Latin hypercube (``scipy.stats.qmc.LatinHypercube``, seeded) of ``budget``
-   points over uniform priors on the calibrated constants (:data:`PRIORS`); the
-   other constants keep their defaults;
+1. a Latin hypercube of ``budget`` points (the experiment layer's ``lhs``
+   design, :func:`sim.scenario.designs.sample_matrix`, seeded) over the priors
+   of the calibrated constants, read from the schema
+   (:func:`sim.scenario.schema.priors`: the ``prior`` of a constant's field,
+   uniform on its range or, on a ``log`` scale, on its logarithm); the other
+   constants keep their defaults;
 2. at each point, every history scenario and the baseline pair (unmonitored,
    monitored) are simulated with ``replicates`` truces on common random numbers
-   (the scenarios' own seeds), and the distance of :func:`distance` is computed;
+   (the scenarios' own seeds), chunk by chunk as tasks of
+   :func:`sim.experiment.runner.execute` on an executor of
+   :mod:`sim.experiment.executors`, and the distance of :func:`distance` is
+   computed;
 3. the ``accept`` fraction of points with the smallest distance is the ABC
    posterior sample (rejection with a quantile tolerance);
 4. the ``refine`` best accepted points are re-run with ``refine_replicates``
@@ -22,27 +28,29 @@ accepted set, the point estimate) is written under ``results/calibration/``.
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.experiment import storage
 from sim.experiment.executors import open_executor
 from sim.experiment.provenance import now, stamp
-from sim.scenario.schema import Constants
+from sim.experiment.runner import Task, TaskDone, TaskFailure, chunks, execute
+from sim.scenario import schema
+from sim.scenario.catalog import bundled
+from sim.scenario.designs import Sweep, sample_matrix
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Constants, Prior, Scenario
 from sim.validation.hindcast import (
     COLLAPSE_365_TARGET,
     ESCALATION_TARGET,
     HR_TARGET,
     band_counts,
-    baseline_runs,
     load_history,
     outlived_share,
     simulate,
@@ -50,50 +58,51 @@ from sim.validation.hindcast import (
     with_constants,
 )
 
-#: Priors (low, high) of the calibrated constants; all inside the schema's ranges. Uniform,
-#: except those in :data:`LOG_SCALE`, which are uniform in their logarithm (a rate that may
-#: plausibly be 0.0005 or 0.02 is searched evenly across its orders of magnitude).
-PRIORS: dict[str, tuple[float, float]] = {
-    "base_propensity": (0.00003, 0.03),
-    "gain_sensitivity": (1.0, 8.0),
-    "fear_weight": (0.0, 3.0),
-    "trust_loss": (0.05, 0.35),
-    "forgiveness": (0.01, 0.10),
-    "retaliation_threshold": (0.2, 0.7),
-    "retaliation_rate": (0.2, 1.0),
-    "grudge_memory": (1.0, 20.0),
-    "hostility_threshold": (0.0, 0.35),
-    "retaliation_restraint": (0.0, 1.0),
-    "withdrawal_trust": (0.01, 0.10),
-    "consolidation_rate": (0.0, 0.004),
-    "indiscipline_rate": (0.01, 0.08),
-    "spoiler_rate": (0.05, 0.30),
-    "land_grab_rate": (0.10, 0.60),
-    "fatigue_gain": (0.002, 0.03),
-    "regroup_rate": (0.001, 0.01),
-    "escalation_rate": (0.04, 0.15),
-    "loophole_hit": (0.02, 0.15),
-}
-LOG_SCALE: frozenset[str] = frozenset({"base_propensity"})
-
 ProgressCallback = Callable[[int, int], None]
+Priors = Mapping[str, Prior | tuple[float, float] | tuple[float, float, str]]
 
 
-def design(
-    budget: int, seed: int, priors: Mapping[str, tuple[float, float]] = PRIORS
-) -> pd.DataFrame:
-    """A seeded Latin hypercube of ``budget`` points scaled to the priors."""
+def _prior(value: Prior | tuple[float, float] | tuple[float, float, str]) -> Prior:
+    """A prior from a :class:`Prior` or a (low, high[, scale]) tuple (scale: linear)."""
+    if isinstance(value, Prior):
+        return value
+    scale = str(value[2]) if len(value) > 2 else "linear"
+    return Prior(float(value[0]), float(value[1]), scale)
+
+
+def prior_table(priors: Priors | None = None) -> dict[str, Prior]:
+    """The priors as :class:`~sim.scenario.schema.Prior` (default: the schema's)."""
+    return {name: _prior(p) for name, p in (schema.priors() if priors is None else priors).items()}
+
+
+def design(budget: int, seed: int, priors: Priors | None = None) -> pd.DataFrame:
+    """A seeded Latin hypercube of ``budget`` points scaled to the priors.
+
+    Args:
+        budget: design points.
+        seed: seed of the hypercube.
+        priors: prior per constant (default: the schema's, :func:`sim.scenario.schema.priors`);
+            a ``log``-scale prior is sampled evenly in the logarithm.
+
+    Returns:
+        One row per point, one column per constant.
+    """
     if budget < 1:
         raise ValueError("budget must be at least 1")
-    names = list(priors)
-    unit = qmc.LatinHypercube(d=len(names), seed=seed).random(budget)
-    log = np.array([n in LOG_SCALE for n in names])
-    low = np.array([priors[n][0] for n in names], dtype=float)
-    high = np.array([priors[n][1] for n in names], dtype=float)
-    low[log], high[log] = np.log(low[log]), np.log(high[log])
-    values = low + unit * (high - low)
-    values[:, log] = np.exp(values[:, log])
-    return pd.DataFrame(values, columns=names)
+    spec = prior_table(priors)
+    logged = [p.scale == "log" for p in spec.values()]
+    bounds = {
+        f"constants.{name}": (
+            {"low": math.log(p.low), "high": math.log(p.high)}
+            if log
+            else {"low": p.low, "high": p.high}
+        )
+        for (name, p), log in zip(spec.items(), logged, strict=True)
+    }
+    sweep = Sweep.model_validate({"lhs": {"n": budget, "bounds": bounds, "seed": seed}})
+    values = np.asarray(sample_matrix(sweep, seed), dtype=float)
+    values[:, logged] = np.exp(values[:, logged])
+    return pd.DataFrame(values, columns=list(spec))
 
 
 def components(
@@ -163,55 +172,103 @@ def distance(parts: Mapping[str, float]) -> float:
     return float(np.sqrt(np.mean(values**2)))
 
 
-def evaluate(constants: Mapping[str, Any], replicates: int, history=None) -> dict[str, float]:
-    """Simulate the history and the baseline pair with ``constants``: components and distance."""
-    history = load_history() if history is None else history
-    rows = []
-    for s in history:
-        runs = simulate(with_constants(s, constants), replicates)
-        rows.append(
-            (s.name, outlived_share(runs["days_held"].to_numpy(), s.observed.days_held), 1.0)
-        )
-    unmon, mon = baseline_runs(replicates, constants)
-    facts = stylized_facts(unmon, mon)
+def baseline_pair() -> tuple[Scenario, Scenario]:
+    """The unmonitored and monitored baseline scenarios (the stylized facts' pair)."""
+    return load_scenario(bundled("unmonitored.yaml")), load_scenario(bundled("monitored.yaml"))
+
+
+def fit(
+    history: Sequence[Scenario],
+    history_runs: Sequence[pd.DataFrame],
+    unmonitored: pd.DataFrame,
+    monitored: pd.DataFrame,
+) -> dict[str, float]:
+    """The components and distance of one point, from its simulated runs tables."""
+    rows = [
+        (s.name, outlived_share(runs["days_held"].to_numpy(), s.observed.days_held), 1.0)
+        for s, runs in zip(history, history_runs, strict=True)
+        if s.observed is not None
+    ]
+    facts = stylized_facts(unmonitored, monitored)
     hr = facts["monitoring_hazard_ratio"]["value"]
     within = facts["collapse_within_365_unmonitored"]["value"]
-    trend = hazard_trend(unmon)
+    trend = hazard_trend(unmonitored)
     parts = components(rows, within, hr, facts["escalation_days"]["value"], trend)
     parts["distance"] = distance(parts)
     parts["hr_value"], parts["collapse_365_value"], parts["hazard_trend_value"] = hr, within, trend
     return parts
 
 
-def _evaluate_job(job: tuple[Mapping[str, Any], int, list]) -> dict[str, float]:
-    """:func:`evaluate` on one (constants, replicates, history) job, for process pools."""
-    return evaluate(*job)
+def evaluate(
+    constants: Mapping[str, Any], replicates: int, history: Sequence[Scenario] | None = None
+) -> dict[str, float]:
+    """Simulate the history and the baseline pair with ``constants`` here: components, distance."""
+    history = load_history() if history is None else history
+    scenarios = [with_constants(s, constants) for s in (*history, *baseline_pair())]
+    runs = [simulate(s, replicates) for s in scenarios]
+    return fit(history, runs[: len(history)], runs[-2], runs[-1])
 
 
-def _evaluate_all(
-    jobs: list[tuple[Mapping[str, Any], int, list]],
-    workers: int,
-    progress: Callable[[], None] | None,
+def evaluate_points(
+    points: Sequence[Mapping[str, Any]],
+    replicates: int,
+    history: Sequence[Scenario],
+    workers: int = 1,
+    progress: Callable[[], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Evaluate the jobs in order, on ``workers`` spawned processes (in-process for 1).
+    """:func:`evaluate` at every point, run as chunk tasks by the experiment layer.
 
-    Every evaluation uses the scenarios' own seeds, so the results do not
-    depend on the number of workers.
+    Each (point, scenario) pair is split into the runner's chunks on the
+    scenario's own seed, exactly as :func:`sim.validation.hindcast.simulate` runs
+    it, so the results are those of :func:`evaluate` and do not depend on
+    ``workers``. The tasks run on an executor of
+    :func:`sim.experiment.executors.open_executor` (``serial`` for one worker,
+    else ``local`` spawned processes) through :func:`sim.experiment.runner.execute`;
+    a point's fit is computed as soon as its last chunk is in.
+
+    Args:
+        points: constants to set at each point.
+        replicates: simulated truces per scenario and point.
+        history: the history scenarios.
+        workers: processes running chunks.
+        progress: called once per point done.
+
+    Raises:
+        RuntimeError: when a chunk fails (naming the point, scenario, chunk and seed).
     """
-    if workers <= 1 or len(jobs) <= 1:
-        out = []
-        for job in jobs:
-            out.append(_evaluate_job(job))
+    base = (*history, *baseline_pair())
+    tasks = []
+    for i, point in enumerate(points):
+        for k, s in enumerate(base):
+            scenario = with_constants(s, point)
+            tasks += [
+                Task(scenario, s.seed, c, arm=s.name, arm_index=k, point=i)
+                for c in chunks(replicates)
+            ]
+    expected = len(base) * len(chunks(replicates))
+    parts: dict[int, dict[tuple[int, int], pd.DataFrame]] = {i: {} for i in range(len(points))}
+    fits: dict[int, dict[str, float]] = {}
+
+    def collect(task: Task, outcome: TaskDone | TaskFailure) -> None:
+        if isinstance(outcome, TaskFailure):
+            raise RuntimeError(f"calibration run failed at {outcome.where}: {outcome.error}")
+        assert outcome.table is not None
+        got = parts[task.point]
+        got[(task.arm_index, task.chunk.index)] = outcome.table.drop(columns=["arm", "point"])
+        if len(got) == expected:
+            runs = [
+                pd.concat([got[(k, c.index)] for c in chunks(replicates)], ignore_index=True)
+                for k in range(len(base))
+            ]
+            del parts[task.point]
+            fits[task.point] = fit(history, runs[: len(history)], runs[-2], runs[-1])
             if progress:
                 progress()
-        return out
-    with open_executor("local", workers, start_method="spawn") as pool:
-        futures = [pool.submit(_evaluate_job, job) for job in jobs]
-        for future in concurrent.futures.as_completed(futures):
-            future.result()  # raise early
-            if progress:
-                progress()
-        return [f.result() for f in futures]
+
+    engine = "serial" if workers <= 1 else "local"
+    with open_executor(engine, workers, start_method="spawn") as executor:
+        execute(tasks, executor, collect, window=max(8, 2 * workers))
+    return [fits[i] for i in range(len(points))]
 
 
 @dataclass
@@ -245,7 +302,7 @@ def calibrate(
     refine: int = 10,
     refine_replicates: int = 600,
     out: str | Path | None = "results",
-    priors: Mapping[str, tuple[float, float]] = PRIORS,
+    priors: Priors | None = None,
     progress: ProgressCallback | None = None,
     workers: int = 1,
 ) -> Calibration:
@@ -259,7 +316,7 @@ def calibrate(
         refine: accepted points re-run with ``refine_replicates`` to pick the estimate.
         refine_replicates: simulated truces per scenario in the refinement.
         out: results root (``out/calibration/<timestamp>/``); None to keep nothing.
-        priors: uniform priors of the calibrated constants.
+        priors: priors of the calibrated constants (default: the schema's).
         progress: called with (points done, points in all).
         workers: processes evaluating design points in parallel (results do not depend on it).
 
@@ -270,11 +327,12 @@ def calibrate(
         raise ValueError("accept must be in (0, 1]")
     if replicates < 1 or refine_replicates < 1:
         raise ValueError("replicates must be at least 1")
-    unknown = set(priors) - set(Constants.model_fields)
+    spec = prior_table(priors)
+    unknown = set(spec) - set(Constants.model_fields)
     if unknown:
         raise ValueError(f"not global constants: {', '.join(sorted(unknown))}")
     history = load_history()
-    points = design(budget, seed, priors)
+    points = design(budget, seed, spec)
     manifest = {
         "kind": "calibration",
         "method": "ABC rejection over a Latin hypercube",
@@ -284,8 +342,8 @@ def calibrate(
         "accept": accept,
         "refine": refine,
         "refine_replicates": refine_replicates,
-        "priors": {k: list(v) for k, v in priors.items()},
-        "log_scale_priors": sorted(LOG_SCALE & set(priors)),
+        "priors": {k: [p.low, p.high] for k, p in spec.items()},
+        "log_scale_priors": sorted(k for k, p in spec.items() if p.scale == "log"),
         "workers": workers,
         "history": [s.name for s in history],
         "scenario_seeds": {s.name: s.seed for s in history},
@@ -300,15 +358,15 @@ def calibrate(
         if progress:
             progress(done, total)
 
-    records = points.to_dict(orient="records")
-    fits = _evaluate_all([(p, replicates, history) for p in records], workers, tick)
+    records = [{str(k): v for k, v in row.items()} for row in points.to_dict(orient="records")]
+    fits = evaluate_points(records, replicates, history, workers, tick)
     rows = [{"point": i, **p, **fit} for i, (p, fit) in enumerate(zip(records, fits, strict=True))]
     table = pd.DataFrame(rows).sort_values("distance", kind="stable")
     n_accept = max(1, int(round(accept * budget)))
     accepted = table.head(n_accept)
     best_rows = accepted.head(max(1, refine)).to_dict(orient="records")
-    best_points = [{k: row[k] for k in priors} for row in best_rows]
-    refits = _evaluate_all([(p, refine_replicates, history) for p in best_points], workers, tick)
+    best_points = [{k: row[k] for k in spec} for row in best_rows]
+    refits = evaluate_points(best_points, refine_replicates, history, workers, tick)
     finalists = [
         (fit["distance"], row["point"], point, fit)
         for row, point, fit in zip(best_rows, best_points, refits, strict=True)
