@@ -906,6 +906,12 @@ class Observed(_Frozen):
         direction=NO_EFFECT,
         ge=0,
     )
+    censored: bool = _f(
+        False,
+        "true when the truce was still holding after days_held (a right-censored record)",
+        source="Public record: a truce still holding when the record ends, e.g. at the horizon",
+        direction=NO_EFFECT,
+    )
     source: str = _f(
         ...,
         "where the figure comes from",
