@@ -426,7 +426,7 @@ def test_a_disk_that_fills_as_the_summary_is_written_is_one_message(
     lines = full.stderr.strip().splitlines()
     assert len(lines) == 1 and "No space left on device" in lines[0] and "--resume" in lines[0]
     run_dir = _only_run(out, "small")
-    assert storage.read_json(run_dir / storage.MANIFEST)["status"] == "running"
+    assert storage.read_json(run_dir / storage.MANIFEST)["status"] == "finishing"
     assert not (run_dir / storage.SUMMARY).exists()
 
     done = CliRunner().invoke(app, resume_flag([*args, "--resume"]))

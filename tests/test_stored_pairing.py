@@ -96,6 +96,9 @@ def test_truce_compare_stores_the_paired_comparison_and_the_report_says_so(
     (comparison,) = summary["comparisons"]
     _check_paired(comparison, runs)
     assert "form pairs" in _note(folder / "report.html")
+    # The report is written while the run finishes, and does not call it unfinished.
+    assert storage.read_json(folder / storage.MANIFEST)["status"] == "complete"
+    assert "had not completed" not in (folder / "report.html").read_text()
 
     # The note reads the summary's flag: unpaired results get the independent-samples note.
     summary["comparisons"][0]["paired"] = False

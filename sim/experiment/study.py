@@ -382,6 +382,10 @@ def run_study(
         raise ExperimentFailed(study, failures)
     if run_dir is not None:
         storage.release_space(run_dir)
+        # Every part is stored and checked; what the caller leaves beside them comes next.
+        # A study cut short here stays unfinished, and ``resume`` finishes it.
+        manifest["status"] = "finishing"
+        storage.write_json(run_dir / storage.MANIFEST, manifest)
     finished = finish(study) if finish is not None else None
     manifest |= {"status": "complete", "finished": now(), "failures": []}
     if run_dir is not None:
