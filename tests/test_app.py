@@ -77,6 +77,7 @@ def test_controls_follow_the_current_truce(baseline, monkeypatch):
     try:
         _button(rc, "▶").click()
         _wait(lambda: not model.value.running)
+
         # Every button but Reset turns off; the page may redraw them one by one.
         def all_off() -> bool:
             play = [b for b in rc.find(v.Btn).widgets if b.children != ["Reset"]]

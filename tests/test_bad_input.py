@@ -372,3 +372,16 @@ def test_validate_refuses_a_design_too_large_to_run(write_yaml):
     assert f"{path}, line 1: replicates:" in result.stderr
     small = write_yaml(path.read_text().replace("100000", "10"), "small.yaml")
     assert invoke("validate", small).exit_code == 0
+
+
+def test_the_python_api_obeys_the_same_limits(baseline_path, tmp_path):
+    """``sim.run`` refuses what the command line refuses, before writing anything."""
+    import sim
+    from sim.scenario.errors import ScenarioError
+
+    for replicates in (0, True, 10**9, 10**8):  # the last validates but is too large to run
+        with pytest.raises(ScenarioError, match="replicates"):
+            sim.run(baseline_path, replicates=replicates, out=tmp_path, engine="serial")
+    with pytest.raises(ScenarioError, match="seed"):
+        sim.run(baseline_path, seed=-1, replicates=10, out=tmp_path, engine="serial")
+    assert not any(tmp_path.iterdir())

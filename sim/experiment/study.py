@@ -24,6 +24,7 @@ import pandas as pd
 from sim.experiment import storage
 from sim.experiment.provenance import now, stamp
 from sim.experiment.runner import CHUNK_SIZE, chunks
+from sim.scenario.cost import estimate_cost
 from sim.scenario.designs import DesignRow
 from sim.scenario.loading import resolve_scenario
 from sim.scenario.schema import Scenario
@@ -263,7 +264,10 @@ def run_study(
     resolved = resolve_scenario(scenario, overrides or {})
     seed = resolved.seed if seed is None else seed
     replicates = resolved.replicates if replicates is None else replicates
-    resolved = resolved.model_copy(update={"seed": seed, "replicates": replicates})
+    if (seed, replicates) != (resolved.seed, resolved.replicates):  # the schema's limits too
+        resolved = resolve_scenario(resolved, {"seed": seed, "replicates": replicates})
+    if problem := estimate_cost(resolved, kind).problem():  # before any work, as the CLI does
+        raise ScenarioError(resolved.name, problem, field="replicates")
     try:
         rows = expand(resolved, kind)
     except ValueError as exc:

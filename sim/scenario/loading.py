@@ -606,4 +606,4 @@ def resolve_scenario(
     data = scenario.model_dump()
     for key, value in overrides.items():
         data = apply_override(data, key, value)
-    return validate(data)
+    return validate(data, f"scenario '{scenario.name}'")
