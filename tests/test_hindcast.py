@@ -122,9 +122,10 @@ def _page_data(truce="<b>x</b>"):
 
 def _loo():
     row = {"truce": "<i>y</i>", "share": 0.05, "log_score": -3.0, "pooled_log_score": -3.5}
-    row |= {"skill": 0.5, "distance": 0.4}
+    row |= {"skill": 0.5, "distance": 0.4, "simulated_median": 12.0}
     settings = {"budget": 2, "replicates": 10, "refine": 1, "refine_replicates": 10, "seed": 7}
     means = {"mean_log_score": -3.0, "mean_pooled_log_score": -3.5, "skill": 0.5}
+    means |= {"rank_correlation": {"rho": 0.4, "p": 0.75, "n": 4}}
     return {"settings": settings, "truces": [row], **means}
 
 
@@ -148,7 +149,7 @@ def test_chart_and_report_escape_names():
     assert "leave-one-out" not in page
     with_loo = render_html({**data, "leave_one_out": _loo()})
     assert 'id="leave-one-out"' in with_loo and "&lt;i&gt;y&lt;/i&gt;" in with_loo
-    assert "budget 2" in with_loo and "skill +0.50" in with_loo
+    assert "budget 2" in with_loo and "skill +0.50" in with_loo and "0.4." in with_loo
 
 
 def test_terminal_tables_read_the_plain_data():
@@ -251,6 +252,7 @@ def test_leave_one_out_on_a_tiny_budget(tmp_path):
         assert row["skill"] == pytest.approx(row["log_score"] - row["pooled_log_score"])
         assert set(row["constants"]) and row["distance"] >= 0
     assert loo["skill"] == pytest.approx(np.mean([r["skill"] for r in loo["truces"]]))
+    assert loo["rank_correlation"]["n"] == len(names)
 
 
 def test_calibrate_fits_the_history_it_is_given():

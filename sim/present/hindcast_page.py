@@ -70,10 +70,12 @@ def truces_table(truces: list[Mapping[str, Any]]) -> Table:
 
 def loo_table(loo: Mapping[str, Any]) -> Table:
     """One row per left-out truce: its scores under the constants fitted without it."""
-    headers = ["left out", "P(observed)", "log score", "average truce", "skill", "fold fit"]
+    headers = ["left out", "sim. median", "P(observed)", "log score", "average truce", "skill"]
+    headers += ["fold fit"]
     rows = [
         [
             r["truce"],
+            f"{r['simulated_median']:.0f}",
             f"{r['share']:.1%}",
             f"{r['log_score']:.2f}",
             f"{r['pooled_log_score']:.2f}",

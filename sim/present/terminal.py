@@ -396,20 +396,24 @@ def leave_one_out_table(loo: Mapping[str, Any]) -> Table:
         ),
         title_justify="left",
     )
-    for col in ("left out", "P(observed)", "log score", "average truce", "skill", "fold fit"):
+    headers = ("left out", "sim. median", "P(observed)", "log score", "average truce", "skill")
+    for col in (*headers, "fold fit"):
         t.add_column(col, justify="left" if col == "left out" else "right")
     for r in loo["truces"]:
         t.add_row(
             plain(r["truce"]),
+            f"{r['simulated_median']:.0f}",
             f"{r['share']:.1%}",
             _num(r["log_score"]),
             _num(r["pooled_log_score"]),
             f"{r['skill']:+.2f}",
             _num(r["distance"]),
         )
+    rank = loo.get("rank_correlation") or {}
     t.caption = (
         f"out-of-sample: mean log score {_num(loo['mean_log_score'])}, average truce "
-        f"{_num(loo['mean_pooled_log_score'])}, skill {loo['skill']:+.2f}"
+        f"{_num(loo['mean_pooled_log_score'])}, skill {loo['skill']:+.2f}; Spearman rho "
+        f"{_num(rank.get('rho'))}"
     )
     return t
 

@@ -63,6 +63,7 @@ from sim.validation.hindcast import (
     stylized_facts,
     with_constants,
 )
+from sim.validation.scoring import rank_correlation
 
 ProgressCallback = Callable[[int, int], None]
 Priors = Mapping[str, Prior | tuple[float, float] | tuple[float, float, str]]
@@ -439,7 +440,9 @@ def leave_one_out(
         Plain data: ``settings``, ``truces`` (one row per left-out truce: its
         share, log score, benchmark log score, skill, the fold's distance and
         constants), ``mean_log_score``, ``mean_pooled_log_score`` and ``skill``
-        (the means over truces: the out-of-sample skill).
+        (the means over truces: the out-of-sample skill), and the
+        ``rank_correlation`` of the left-out truces' simulated medians with
+        their observed durations.
 
     Raises:
         ValueError: with fewer than two history files or bad settings.
@@ -497,4 +500,7 @@ def leave_one_out(
         "mean_log_score": float(np.mean([r["log_score"] for r in rows])),
         "mean_pooled_log_score": float(np.mean([r["pooled_log_score"] for r in rows])),
         "skill": float(np.mean([r["skill"] for r in rows])),
+        "rank_correlation": rank_correlation(
+            [r["simulated_median"] for r in rows], [r["observed_point"] for r in rows]
+        ),
     }
