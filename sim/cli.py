@@ -462,22 +462,75 @@ def hindcast(
     replicates: Annotated[
         int, typer.Option("--replicates", "-n", min=1, help="Simulated truces per scenario.")
     ] = 1000,
+    leave_one_out: Annotated[
+        bool,
+        typer.Option(
+            "--leave-one-out",
+            help="Also calibrate on all history files but one and score the one left out, "
+            "for each (slow: one calibration per file).",
+        ),
+    ] = False,
+    budget: Annotated[
+        int, typer.Option("--budget", min=1, help="Leave-one-out: design points per fold.")
+    ] = 40,
+    calibration_replicates: Annotated[
+        int,
+        typer.Option(
+            "--calibration-replicates",
+            min=1,
+            help="Leave-one-out: truces per scenario and design point.",
+        ),
+    ] = 100,
+    refine: Annotated[
+        int, typer.Option("--refine", min=1, help="Leave-one-out: best points re-run per fold.")
+    ] = 3,
+    refine_replicates: Annotated[
+        int,
+        typer.Option(
+            "--refine-replicates", min=1, help="Leave-one-out: truces per scenario when refining."
+        ),
+    ] = 300,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Leave-one-out: seed of each fold's design.")
+    ] = 20120412,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Leave-one-out: processes.")
+    ] = 1,
     as_json: AsJson = False,
     out_dir: OutDir = Path("results"),
 ) -> None:
-    """Hold the model against history: simulated vs observed truce durations and stylized facts."""
+    """Hold the model against history: log scores, skill, rank correlation, stylized facts."""
     from sim.experiment.storage import new_run_dir
     from sim.present import hindcast_page
     from sim.present.terminal import hindcast_tables
     from sim.validation import hindcast as hc
 
-    data = hc.hindcast(dirs, replicates=replicates).to_dict()
+    result = hc.hindcast(dirs, replicates=replicates)
+    if leave_one_out:
+        from sim.present.terminal import progress_bar
+        from sim.validation import calibrate as cal
+
+        folds = len(result.files)
+        with progress_bar("Leave-one-out", folds * (budget + min(refine, budget))) as update:
+            result.leave_one_out = cal.leave_one_out(
+                hc.load_history(dirs),
+                budget=budget,
+                replicates=calibration_replicates,
+                seed=seed,
+                refine=refine,
+                refine_replicates=refine_replicates,
+                score_replicates=replicates,
+                workers=workers,
+                progress=update,
+            )
+    data = result.to_dict()
     report = hindcast_page.write_html(data, new_run_dir(out_dir, "hindcast") / "report.html")
     if as_json:
         emit_json({**data, "report": str(report)})
         return
     for table in hindcast_tables(data):
         out.print(table)
+    out.print(data["scores"]["meaning"], highlight=False, markup=False)
     out.print(f"Report with the chart: [bold]{report}[/]", highlight=False)
 
 

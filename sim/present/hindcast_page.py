@@ -35,31 +35,64 @@ def _yes(flag: Any) -> str:
     return "yes" if flag else "no"
 
 
+def _observed(r: Mapping[str, Any]) -> str:
+    low, high = r.get("observed_low", r["observed"]), r.get("observed_high", r["observed"])
+    text = f"{low}–{high}" if low != high else str(r["observed"])
+    return text + ("+" if r.get("observed_censored") else "")
+
+
+def _window(r: Mapping[str, Any]) -> str:
+    if r.get("observed_censored") or r.get("window_low") is None:
+        return f"> {r['observed']}"
+    return f"{r['window_low']:.0f}–{r['window_high']:.0f}"
+
+
 def truces_table(truces: list[Mapping[str, Any]]) -> Table:
-    """One row per historical truce: observed, simulated median, intervals, share outlived."""
-    headers = ["truce", "observed", "median", "50% interval", "in 50%", "80% interval"]
-    headers += ["in 80%", "outlived"]
+    """One row per historical truce: observed, scored window, median, 80% interval, scores."""
+    headers = ["truce", "observed", "scored window", "median", "80% interval", "P(observed)"]
+    headers += ["log score", "average truce", "skill"]
     rows = [
         [
             r["truce"],
-            r["observed"],
-            f"{r['median']:.0f}",
-            f"{r['p25']:.0f}–{r['p75']:.0f}",
-            _yes(r["in_50"]),
-            f"{r['p10']:.0f}–{r['p90']:.0f}",
-            _yes(r["in_80"]),
-            f"{r['outlived']:.0%}",
+            _observed(r),
+            _window(r),
+            f"{r['km_median']:.0f}" + ("+" if r["km_median"] >= r.get("horizon", math.inf) else ""),
+            f"{r['p10']:.0f}–{r['p90']:.0f}" + ("+" if r.get("censored") else ""),
+            f"{r['share']:.1%}",
+            f"{r['log_score']:.2f}",
+            f"{r['pooled_log_score']:.2f}",
+            f"{r['skill']:+.2f}",
         ]
         for r in truces
     ]
     return table(headers, rows)
 
 
+def loo_table(loo: Mapping[str, Any]) -> Table:
+    """One row per left-out truce: its scores under the constants fitted without it."""
+    headers = ["left out", "sim. median", "P(observed)", "log score", "average truce", "skill"]
+    headers += ["fold fit"]
+    rows = [
+        [
+            r["truce"],
+            f"{r['simulated_median']:.0f}",
+            f"{r['share']:.1%}",
+            f"{r['log_score']:.2f}",
+            f"{r['pooled_log_score']:.2f}",
+            f"{r['skill']:+.2f}",
+            f"{r['distance']:.2f}",
+        ]
+        for r in loo["truces"]
+    ]
+    return table(headers, rows)
+
+
 def facts_table(facts: Mapping[str, Mapping[str, Any]]) -> Table:
-    """The stylized-fact checks that have a simulated value: target, value, interval, met."""
+    """The stylized-fact checks that have a simulated value: role, target, value, interval, met."""
     rows = [
         [
             name,
+            str(f.get("role", "")),
             target_text(f["target"]),
             _sig(f.get("value")),
             f"{_sig(f.get('low'))}–{_sig(f.get('high'))}",
@@ -68,7 +101,8 @@ def facts_table(facts: Mapping[str, Mapping[str, Any]]) -> Table:
         for name, f in facts.items()
         if "value" in f
     ]
-    return table(["check", "target", "simulated", "95% interval", "met"], rows, numeric_from=2)
+    headers = ["check", "role", "target", "simulated", "95% interval", "met"]
+    return table(headers, rows, numeric_from=3)
 
 
 def age_table(age: Mapping[str, Any]) -> Table:
@@ -90,7 +124,8 @@ def render_html(hindcast: Mapping[str, Any]) -> str:
 
     Args:
         hindcast: the hindcast's plain data (``Hindcast.to_dict()``): ``truces``,
-            ``stylized_facts``, ``replicates``, ``inside_50`` and ``inside_80``.
+            ``scores``, ``leave_one_out`` (or None), ``stylized_facts``,
+            ``replicates``, ``inside_50`` and ``inside_80``.
 
     Returns:
         A complete, self-contained HTML document.
@@ -98,12 +133,21 @@ def render_html(hindcast: Mapping[str, Any]) -> str:
     truces = list(hindcast["truces"])
     facts = hindcast["stylized_facts"]
     age = facts["hazard_by_age"]
+    scores = hindcast["scores"]
+    loo = hindcast.get("leave_one_out")
     return pages.render_page(
         "hindcast.html.j2",
         replicates=hindcast["replicates"],
         n_truces=len(truces),
         inside_50=hindcast["inside_50"],
         inside_80=hindcast["inside_80"],
+        overall=scores["overall"],
+        rank=scores["overall"].get("rank_correlation") or {},
+        meaning=scores["meaning"],
+        settings=scores["settings"],
+        num=_sig,
+        loo=loo,
+        loo_table=loo_table(loo) if loo else None,
         chart=pages.chart_div(hindcast_figure(truces), div_id="chart-hindcast"),
         truces_table=truces_table(truces),
         facts_table=facts_table(facts),

@@ -292,14 +292,15 @@ def sensitivity_table(sensitivity: Mapping[str, Any]) -> Table:
 
 
 def hindcast_tables(hindcast: Mapping[str, Any]) -> list[Table]:
-    """The hindcast's truces and its stylized-fact checks, as two tables.
+    """The hindcast's scored truces, its leave-one-out scores and its stylized facts.
 
     Args:
         hindcast: the hindcast's plain data (``Hindcast.to_dict()``): ``truces``,
-            ``stylized_facts``, ``replicates``, ``inside_50``, ``inside_80``.
+            ``scores``, ``leave_one_out`` (or None), ``stylized_facts``, ``replicates``.
 
     Returns:
-        The table of truces, then the table of stylized facts.
+        The table of truces, the leave-one-out table when there is one, then the
+        table of stylized facts.
     """
     truces = hindcast["truces"]
     t = Table(
@@ -309,54 +310,124 @@ def hindcast_tables(hindcast: Mapping[str, Any]) -> list[Table]:
     for col in HINDCAST_COLUMNS:
         t.add_column(col, justify="left" if col == "truce" else "right")
     for r in truces:
-        low, high = r["observed_low"], r["observed_high"]
-        observed = f"{low}–{high}" if low != high else str(r["observed"])
         t.add_row(
             plain(r["truce"]),
-            observed,
-            f"{r['median']:.0f}",
-            f"{r['p25']:.0f}–{r['p75']:.0f}",
-            _yes(r["in_50"]),
+            observed_text(r),
+            window_text(r),
+            f"{r['km_median']:.0f}" + ("+" if r["km_median"] >= r["horizon"] else ""),
             f"{r['p10']:.0f}–{r['p90']:.0f}" + ("+" if r["censored"] else ""),
-            _yes(r["in_80"]),
-            f"{r['outlived']:.0%}",
+            f"{r['share']:.1%}",
+            _num(r["log_score"]),
+            _num(r["pooled_log_score"]),
+            f"{r['skill']:+.2f}",
         )
-    n = len(truces)
-    t.caption = (
-        f"{hindcast['inside_50']}/{n} inside the 50% interval, "
-        f"{hindcast['inside_80']}/{n} inside the 80% interval"
-    )
+    t.caption = scores_caption(hindcast["scores"])
+    tables = [t]
+    loo = hindcast.get("leave_one_out")
+    if loo:
+        tables.append(leave_one_out_table(loo))
     f = Table(title="Stylized facts (baseline scenario)", title_justify="left")
-    for col in ("check", "target", "simulated", "95% interval", "met"):
+    for col in ("check", "role", "target", "simulated", "95% interval", "met"):
         f.add_column(col)
     facts = hindcast["stylized_facts"]
     for name, fact in facts.items():
         if "value" not in fact:
             continue
         target = fact["target"]
-        shown = f"{target[0]}–{target[1]}" if isinstance(target, list) else _sig(target)
+        if isinstance(target, list):
+            shown = f"{target[0]}–{target[1]}"
+        else:
+            shown = _sig(target) if isinstance(target, int | float) else str(target)
         f.add_row(
             name,
-            shown,
+            fact.get("role", ""),
+            plain(shown),
             _sig(fact["value"]),
             f"{_sig(fact['low'])}–{_sig(fact['high'])}",
             _yes(fact["met"]),
         )
     age = facts["hazard_by_age"]
     bands = ", ".join(f"{b['from']}–{b['to']} d: {_sig(b['rate'])}" for b in age["bands"])
-    f.add_row("hazard_by_age", "falls with age", bands, age["unit"], _yes(age["met"]))
-    return [t, f]
+    f.add_row(
+        "hazard_by_age", age.get("role", ""), "falls with age", bands, age["unit"], _yes(age["met"])
+    )
+    f.caption = "fit: a calibration target; check: not a target"
+    return [*tables, f]
+
+
+def observed_text(row: Mapping[str, Any]) -> str:
+    """The observed days held: a range as ``low–high``, a censored record as ``days+``."""
+    low, high = row["observed_low"], row["observed_high"]
+    text = f"{low}–{high}" if low != high else str(row["observed"])
+    return text + ("+" if row.get("observed_censored") else "")
+
+
+def window_text(row: Mapping[str, Any]) -> str:
+    """The scored window (observed, widened by the tolerance), or ``> days`` when censored."""
+    if row.get("observed_censored") or row.get("window_low") is None:
+        return f"> {row['observed']}"
+    return f"{row['window_low']:.0f}–{row['window_high']:.0f}"
+
+
+def scores_caption(scores: Mapping[str, Any]) -> str:
+    """The overall scores in one line: mean log scores, skill, rank correlation."""
+    o = scores["overall"]
+    rank = o.get("rank_correlation") or {}
+    rho = rank.get("rho")
+    ranks = (
+        f"Spearman rho of medians vs observed {_num(rho)} "
+        f"(n = {rank.get('n')}, p = {_sig(rank.get('p'))})"
+        if rho is not None
+        else ""
+    )
+    return (
+        f"mean log score {_num(o['mean_log_score'])}, average truce "
+        f"{_num(o['mean_pooled_log_score'])}, skill {o['skill']:+.2f}; {ranks}"
+    )
+
+
+def leave_one_out_table(loo: Mapping[str, Any]) -> Table:
+    """The out-of-sample scores: each truce under the constants fitted without it."""
+    st = loo["settings"]
+    t = Table(
+        title=(
+            f"Leave-one-out (each fold: budget {st['budget']}, {st['replicates']} truces per "
+            f"point, refine {st['refine']} × {st['refine_replicates']}, seed {st['seed']})"
+        ),
+        title_justify="left",
+    )
+    headers = ("left out", "sim. median", "P(observed)", "log score", "average truce", "skill")
+    for col in (*headers, "fold fit"):
+        t.add_column(col, justify="left" if col == "left out" else "right")
+    for r in loo["truces"]:
+        t.add_row(
+            plain(r["truce"]),
+            f"{r['simulated_median']:.0f}",
+            f"{r['share']:.1%}",
+            _num(r["log_score"]),
+            _num(r["pooled_log_score"]),
+            f"{r['skill']:+.2f}",
+            _num(r["distance"]),
+        )
+    rank = loo.get("rank_correlation") or {}
+    t.caption = (
+        f"out-of-sample: mean log score {_num(loo['mean_log_score'])}, average truce "
+        f"{_num(loo['mean_pooled_log_score'])}, skill {loo['skill']:+.2f}; Spearman rho "
+        f"{_num(rank.get('rho'))}"
+    )
+    return t
 
 
 HINDCAST_COLUMNS = (
     "truce",
     "observed",
+    "scored window",
     "sim. median",
-    "50% interval",
-    "in 50%",
     "80% interval",
-    "in 80%",
-    "outlived",
+    "P(observed)",
+    "log score",
+    "average truce",
+    "skill",
 )
 """The columns of the hindcast's table of truces."""
 

@@ -24,6 +24,10 @@ historical truces of ``scenarios/history`` together and the stylized facts of
 
 Everything (seed, budget, priors, the design with each point's distance, the
 accepted set, the point estimate) is written under ``results/calibration/``.
+
+:func:`leave_one_out` repeats the calibration once per history file with that
+file left out, and scores the left-out truce's forecast under the constants
+fitted without it (out of sample).
 """
 
 from __future__ import annotations
@@ -48,15 +52,18 @@ from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Constants, Prior, Scenario
 from sim.validation.hindcast import (
     COLLAPSE_365_TARGET,
+    DEFAULT_REPLICATES,
     ESCALATION_TARGET,
     HR_TARGET,
     band_counts,
     load_history,
     outlived_share,
+    score_history,
     simulate,
     stylized_facts,
     with_constants,
 )
+from sim.validation.scoring import rank_correlation
 
 ProgressCallback = Callable[[int, int], None]
 Priors = Mapping[str, Prior | tuple[float, float] | tuple[float, float, str]]
@@ -305,6 +312,7 @@ def calibrate(
     priors: Priors | None = None,
     progress: ProgressCallback | None = None,
     workers: int = 1,
+    history: Sequence[Scenario] | None = None,
 ) -> Calibration:
     """Fit the global constants by ABC rejection over a Latin hypercube.
 
@@ -319,6 +327,7 @@ def calibrate(
         priors: priors of the calibrated constants (default: the schema's).
         progress: called with (points done, points in all).
         workers: processes evaluating design points in parallel (results do not depend on it).
+        history: the history scenarios fitted (default: the bundled ones, all of them).
 
     Raises:
         ScenarioError: on unusable history scenarios; ValueError on bad settings.
@@ -331,7 +340,7 @@ def calibrate(
     unknown = set(spec) - set(Constants.model_fields)
     if unknown:
         raise ValueError(f"not global constants: {', '.join(sorted(unknown))}")
-    history = load_history()
+    history = load_history() if history is None else list(history)
     points = design(budget, seed, spec)
     manifest = {
         "kind": "calibration",
@@ -385,3 +394,113 @@ def calibrate(
         storage.write_json(run_dir / "accepted.json", {"constants": best, "fit": best_fit})
         storage.write_json(run_dir / storage.MANIFEST, manifest)
     return result
+
+
+#: Settings of the leave-one-out calibrations by default: a small search (each
+#: fold is a whole calibration), enough to move the constants towards the
+#: training truces, not to pin them down.
+LOO_BUDGET, LOO_REPLICATES, LOO_ACCEPT, LOO_REFINE, LOO_REFINE_REPLICATES = 40, 100, 0.25, 3, 300
+
+
+def leave_one_out(
+    history: Sequence[Scenario] | None = None,
+    budget: int = LOO_BUDGET,
+    replicates: int = LOO_REPLICATES,
+    seed: int = 20120412,
+    accept: float = LOO_ACCEPT,
+    refine: int = LOO_REFINE,
+    refine_replicates: int = LOO_REFINE_REPLICATES,
+    score_replicates: int = DEFAULT_REPLICATES,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Calibrate on all history files but one, score the one left out; for each file.
+
+    Each fold runs :func:`calibrate` (same design seed, nothing written) on the
+    other files and the baseline's facts, then simulates every history file
+    with the fold's point estimate (``score_replicates`` truces each) and scores
+    the left-out truce (:func:`sim.validation.hindcast.score_history`): its log
+    score, and its skill against the pooled benchmark of the same fold's
+    constants (all files pooled: the benchmark uses the left-out file's
+    scenario, as the model does, but never its outcome).
+
+    Args:
+        history: the history scenarios (default: the bundled ones); at least two.
+        budget: design points per fold.
+        replicates: simulated truces per scenario and design point.
+        seed: seed of every fold's hypercube.
+        accept: share of points accepted per fold.
+        refine: accepted points re-run per fold.
+        refine_replicates: simulated truces per scenario when refining.
+        score_replicates: simulated truces per history file when scoring.
+        workers: processes evaluating design points.
+        progress: called with (points done, points in all) over all folds.
+
+    Returns:
+        Plain data: ``settings``, ``truces`` (one row per left-out truce: its
+        share, log score, benchmark log score, skill, the fold's distance and
+        constants), ``mean_log_score``, ``mean_pooled_log_score`` and ``skill``
+        (the means over truces: the out-of-sample skill), and the
+        ``rank_correlation`` of the left-out truces' simulated medians with
+        their observed durations.
+
+    Raises:
+        ValueError: with fewer than two history files or bad settings.
+    """
+    history = load_history() if history is None else list(history)
+    if len(history) < 2:
+        raise ValueError("leave-one-out needs at least two history files")
+    per_fold = budget + min(refine, budget)
+    total, done = per_fold * len(history), 0
+    rows = []
+    for i in range(len(history)):
+        train = [s for k, s in enumerate(history) if k != i]
+
+        def tick(k: int, _n: int, base: int = done) -> None:
+            if progress:
+                progress(base + k, total)
+
+        cal = calibrate(
+            budget,
+            replicates,
+            seed,
+            accept,
+            refine,
+            refine_replicates,
+            out=None,
+            progress=tick,
+            workers=workers,
+            history=train,
+        )
+        done += per_fold
+        fitted = [with_constants(s, cal.best) for s in history]
+        runs = [simulate(s, score_replicates) for s in fitted]
+        score = score_history(fitted, runs)["truces"][i]
+        rows.append(
+            {
+                **score.to_dict(),
+                "trained_on": [s.name for s in train],
+                "distance": cal.best_fit["distance"],
+                "constants": cal.best,
+            }
+        )
+    return {
+        "settings": {
+            "budget": budget,
+            "replicates": replicates,
+            "seed": seed,
+            "accept": accept,
+            "refine": refine,
+            "refine_replicates": refine_replicates,
+            "score_replicates": score_replicates,
+            "workers": workers,
+            "method": "ABC rejection per fold (sim.validation.calibrate.calibrate)",
+        },
+        "truces": rows,
+        "mean_log_score": float(np.mean([r["log_score"] for r in rows])),
+        "mean_pooled_log_score": float(np.mean([r["pooled_log_score"] for r in rows])),
+        "skill": float(np.mean([r["skill"] for r in rows])),
+        "rank_correlation": rank_correlation(
+            [r["simulated_median"] for r in rows], [r["observed_point"] for r in rows]
+        ),
+    }

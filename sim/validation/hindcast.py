@@ -6,7 +6,14 @@ against the simulated median, the 50% and 80% intervals and the share of
 simulated truces that outlived the observed one. It also measures the stylized
 facts of ``EVIDENCE.md`` on the baseline scenarios (monitored vs unmonitored):
 the monitoring hazard ratio, the share collapsing within 365 days, the days
-from collapse to sustained high violence, and the hazard by the truce's age.
+from collapse to sustained high violence, and the hazard by the truce's age
+(the calibration's targets, reported as "fit"), and two facts that were not
+targets (checks): that third-party guarantees lengthen a truce (Fortna 2003)
+and that forgiving responses keep it (Wu & Axelrod 1995).
+
+Each truce's forecast is scored by :mod:`sim.validation.scoring`: the log score
+of the observed window, its skill against the pooled "average truce", and the
+rank correlation of simulated with observed durations.
 
 The functions here are also the fit measures of ``sim.validation.calibrate``.
 The page and the terminal tables are drawn by the presentation layer
@@ -30,7 +37,8 @@ from sim.experiment.runner import run_serial
 from sim.scenario.catalog import bundled, history_dir
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import load_scenario
-from sim.scenario.schema import Constants, Scenario
+from sim.scenario.schema import Constants, Scenario, priors
+from sim.validation import scoring
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000
@@ -42,6 +50,8 @@ HR_TARGET = (0.15, 0.45)  # Fortna (2008): peacekeepers cut the risk by 55-85%
 COLLAPSE_365_TARGET = 0.80  # ETH/PRIO ceasefire data via The Economist (2025): ~4 in 5
 ESCALATION_TARGET = 13.0  # War is Boring (2016): offensive on average within 13 days
 AGE_BANDS = ((0, 30), (30, 90), (90, 180), (180, 365))
+#: Facts that were calibration targets ("fit") and those that were not ("check").
+FIT, CHECK = "fit", "check"
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -236,6 +246,7 @@ def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[s
             "low": cmp.hazard_ratio_low,
             "high": cmp.hazard_ratio_high,
             "met": bool(HR_TARGET[0] <= hr <= HR_TARGET[1]) if not math.isnan(hr) else False,
+            "role": FIT,
             "source": "Fortna, Does Peacekeeping Work? (2008), via the Kroc Institute "
             "(second-hand)",
         },
@@ -245,6 +256,7 @@ def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[s
             "low": s_lo,
             "high": s_hi,
             "met": bool(abs(share - COLLAPSE_365_TARGET) <= 0.10) if horizon >= 365 else False,
+            "role": FIT,
             "source": "ETH/PRIO Civil Conflict Ceasefire dataset, via The Economist, 1 Feb 2025 "
             "(second-hand)",
         },
@@ -254,6 +266,7 @@ def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[s
             "low": esc_ci[0],
             "high": esc_ci[1],
             "met": bool(ESCALATION_TARGET / 1.5 <= mean <= ESCALATION_TARGET * 1.5),
+            "role": FIT,
             "source": "War is Boring, 31 Oct 2016 (failed ceasefires only)",
         },
         "hazard_by_age": {
@@ -261,8 +274,99 @@ def stylized_facts(unmonitored: pd.DataFrame, monitored: pd.DataFrame) -> dict[s
             "bands": hazard,
             "trend": trend,
             "met": trend == "falls",
+            "role": FIT,
             "unit": "collapses per 30 truce-days at risk (unmonitored baseline)",
         },
+    }
+
+
+def _hazard_ratio_check(
+    reference: pd.DataFrame, other: pd.DataFrame, target: str, source: str, unit: str
+) -> dict[str, Any]:
+    """A fact that ``other`` collapses at a lower hazard than ``reference`` (same seeds).
+
+    Met when the whole 95% interval of the hazard ratio (other vs reference,
+    paired: the two share their random numbers) lies below 1.
+    """
+    both = pd.concat(
+        [reference.assign(arm="reference"), other.assign(arm="other")], ignore_index=True
+    )
+    cmp = comparisons.compare_arms(both, "reference", "other", horizons=())
+    hr, hi = cmp.hazard_ratio, cmp.hazard_ratio_high
+    return {
+        "role": CHECK,
+        "target": target,
+        "value": hr,
+        "low": cmp.hazard_ratio_low,
+        "high": hi,
+        "met": bool(hi < 1.0) if not math.isnan(hi) else False,
+        "source": source,
+        "unit": unit,
+    }
+
+
+def guarantee_scenarios(
+    constants: Constants | Mapping[str, Any] | None = None,
+) -> tuple[Scenario, Scenario]:
+    """The unmonitored baseline as it is and with no sponsor committed to the truce.
+
+    A sponsor's ``commitment`` is how much it wants the truce to hold: the
+    guarantee it lends with its leverage (E1). Setting every sponsor's
+    commitment to 0 takes the guarantees away and leaves everything else,
+    strikes on the exempted group included.
+    """
+    base = load_scenario(bundled("unmonitored.yaml"))
+    off = {f"sponsors.{sp.name}.commitment": 0.0 for sp in base.sponsors}
+    bare = load_scenario(bundled("unmonitored.yaml"), off)
+    return with_constants(base, constants), with_constants(bare, constants)
+
+
+def forgiveness_scenarios(
+    constants: Constants | Mapping[str, Any] | None = None,
+) -> tuple[Scenario, Scenario]:
+    """The unmonitored baseline with ``forgiveness`` at the low and the high end of its prior."""
+    base = with_constants(load_scenario(bundled("unmonitored.yaml")), constants)
+    prior = priors()["forgiveness"]
+    return (
+        with_constants(base, {"forgiveness": prior.low}),
+        with_constants(base, {"forgiveness": prior.high}),
+    )
+
+
+def checked_facts(
+    replicates: int, constants: Constants | Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Stylized facts of ``EVIDENCE.md`` that were not calibration targets (role "check").
+
+    - ``guarantees_lengthen_truces``: the unmonitored baseline's hazard of
+      collapse with its sponsors' guarantees (commitment as in the file) vs
+      without (every commitment 0); Fortna (2003) finds that third-party
+      guarantees lengthen peace, so the ratio should be below 1;
+    - ``forgiveness_keeps_truces``: the hazard with ``forgiveness`` at the top
+      of its prior vs at the bottom; Wu & Axelrod (1995) find that noise breaks
+      cooperation unless responses forgive, so the ratio should be below 1.
+
+    Both are directions, not figures: EVIDENCE.md gives none. Each pair of runs
+    shares its random numbers (the scenario's seed).
+    """
+    guaranteed, bare = guarantee_scenarios(constants)
+    unforgiving, forgiving = forgiveness_scenarios(constants)
+    prior = priors()["forgiveness"]
+    return {
+        "guarantees_lengthen_truces": _hazard_ratio_check(
+            simulate(bare, replicates),
+            simulate(guaranteed, replicates),
+            "below 1",
+            "Fortna, 'Scraps of Paper?', International Organization 57 (2003)",
+            "hazard ratio, sponsors' guarantees as in the unmonitored baseline vs none",
+        ),
+        "forgiveness_keeps_truces": _hazard_ratio_check(
+            simulate(unforgiving, replicates),
+            simulate(forgiving, replicates),
+            "below 1",
+            "Wu & Axelrod, Journal of Conflict Resolution (1995)",
+            f"hazard ratio, forgiveness {prior.high:g} vs {prior.low:g} (unmonitored baseline)",
+        ),
     }
 
 
@@ -278,6 +382,8 @@ class Hindcast:
     replicates: int
     constants: dict[str, Any]
     files: list[str] = field(default_factory=list)
+    scores: dict[str, Any] = field(default_factory=dict)
+    leave_one_out: dict[str, Any] | None = None
 
     @property
     def in_50(self) -> int:
@@ -290,7 +396,7 @@ class Hindcast:
         return int(self.table["in_80"].sum())
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON: the table rows, the stylized facts, the counts and the constants."""
+        """Plain JSON: the table rows, the scores, the stylized facts, the counts, the constants."""
         return jsonable.to_jsonable(
             {
                 "replicates": self.replicates,
@@ -298,6 +404,8 @@ class Hindcast:
                 "inside_50": self.in_50,
                 "inside_80": self.in_80,
                 "n_truces": len(self.table),
+                "scores": self.scores,
+                "leave_one_out": self.leave_one_out,
                 "stylized_facts": self.facts,
                 "constants": self.constants,
                 "files": self.files,
@@ -333,18 +441,62 @@ def hindcast(
         ScenarioError: on an unusable history file or folder.
     """
     files = history_files(dirs)
-    rows = []
-    used = None
-    for s in load_history(dirs):
-        s = with_constants(s, constants)
-        used = s.constants
-        rows.append(truce_row(s, simulate(s, replicates)))
+    history = [with_constants(s, constants) for s in load_history(dirs)]
+    runs = [simulate(s, replicates) for s in history]
+    scores = score_history(history, runs)
+    rows = [
+        {**truce_row(s, r), **_score_columns(sc)}
+        for s, r, sc in zip(history, runs, scores["truces"], strict=True)
+    ]
     unmon, mon = baseline_runs(replicates, constants)
-    facts = stylized_facts(unmon, mon)
+    facts = stylized_facts(unmon, mon) | checked_facts(replicates, constants)
+    used = history[0].constants if history else Constants()
     return Hindcast(
         table=pd.DataFrame(rows),
         facts=facts,
         replicates=replicates,
-        constants=(used or Constants()).model_dump(),
+        constants=used.model_dump(),
         files=[str(f) for f in files],
+        scores={k: v for k, v in scores.items() if k != "truces"},
     )
+
+
+def score_history(history: Sequence[Scenario], runs: Sequence[pd.DataFrame]) -> dict[str, Any]:
+    """The scores of every truce (:func:`sim.validation.scoring.score_truces`) and overall.
+
+    Returns:
+        ``truces`` (one :class:`~sim.validation.scoring.TruceScore` each),
+        ``overall`` (:func:`sim.validation.scoring.summary`), ``meaning`` (one
+        plain sentence) and ``settings`` (tolerance, floor, benchmark).
+    """
+    observed = []
+    for s in history:
+        if s.observed is None:
+            raise ValueError(f"{s.name}: a hindcast needs the truce's observed outcome")
+        observed.append(s.observed)
+    truces = scoring.score_truces(
+        [s.name for s in history], observed, runs, [int(s.truce.horizon) for s in history]
+    )
+    overall = scoring.summary(truces)
+    return {
+        "truces": truces,
+        "overall": overall,
+        "meaning": scoring.meaning(overall),
+        "settings": scoring.settings(),
+    }
+
+
+def _score_columns(score: scoring.TruceScore) -> dict[str, Any]:
+    d = score.to_dict()
+    return {
+        "observed_censored": d["censored"],
+        "window_low": d["window_low"],
+        "window_high": d["window_high"],
+        "share": d["share"],
+        "log_score": d["log_score"],
+        "pooled_share": d["pooled_share"],
+        "pooled_log_score": d["pooled_log_score"],
+        "skill": d["skill"],
+        "km_median": d["simulated_median"],
+        "observed_point": d["observed_point"],
+    }
