@@ -384,4 +384,6 @@ def test_the_python_api_obeys_the_same_limits(baseline_path, tmp_path):
             sim.run(baseline_path, replicates=replicates, out=tmp_path, engine="serial")
     with pytest.raises(ScenarioError, match="seed"):
         sim.run(baseline_path, seed=-1, replicates=10, out=tmp_path, engine="serial")
+    with pytest.raises(ScenarioError, match="chunk-size"):
+        sim.run(baseline_path, replicates=10, chunk_size=0, out=tmp_path, engine="serial")
     assert not any(tmp_path.iterdir())

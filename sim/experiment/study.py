@@ -257,6 +257,10 @@ def run_study(
         raise ScenarioError(
             "--engine", f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})"
         )
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ScenarioError(
+            "--chunk-size", f"expected a whole number of at least 1, got {chunk_size!r}"
+        )
     if scheduler and engine != "dask":
         raise ScenarioError(
             "--scheduler", f"a scheduler address needs --engine dask, not --engine {engine}"
