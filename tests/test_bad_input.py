@@ -387,3 +387,11 @@ def test_the_python_api_obeys_the_same_limits(baseline_path, tmp_path):
     with pytest.raises(ScenarioError, match="chunk-size"):
         sim.run(baseline_path, replicates=10, chunk_size=0, out=tmp_path, engine="serial")
     assert not any(tmp_path.iterdir())
+
+
+def test_hindcast_refuses_a_size_that_cannot_fit(tmp_path):
+    """``truce hindcast -n`` obeys the same cost limit as the experiments, before any work."""
+    result = CliRunner().invoke(app, ["hindcast", "-n", "50000000", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "too large to run" in result.stderr and "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())

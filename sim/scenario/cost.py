@@ -116,3 +116,27 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
         memory_bytes=truces * BYTES_PER_ROW,
         memory_limit=_physical_memory() * MEMORY_SHARE,
     )
+
+
+def combined_problem(scenarios: list[Scenario], replicates: int, what: str) -> str | None:
+    """Why running ``replicates`` truces of each of ``scenarios`` cannot fit (None if it can).
+
+    Args:
+        scenarios: the scenarios to run once each (e.g. every history file).
+        replicates: truces per scenario.
+        what: what the scenarios are, for the message ("history scenarios").
+    """
+    costs = [
+        estimate_cost(s.model_copy(update={"replicates": replicates}), "run") for s in scenarios
+    ]
+    cpu = sum(c.cpu_seconds for c in costs)
+    memory = max((c.memory_bytes for c in costs), default=0.0)
+    limit = costs[0].memory_limit if costs else _physical_memory() * MEMORY_SHARE
+    if cpu <= MAX_CPU_SECONDS and memory <= limit:
+        return None
+    return (
+        f"too large to run: {replicates:,} replicates of each of {len(costs)} {what}, "
+        f"about {_duration(cpu)} of CPU and {_gigabytes(memory)} of memory for the largest; "
+        f"the limits are {_duration(MAX_CPU_SECONDS)} of CPU and {_gigabytes(limit)}. "
+        "Lower --replicates"
+    )

@@ -35,6 +35,7 @@ import pandas as pd
 from sim.analysis import comparisons, intervals, jsonable
 from sim.experiment.runner import run_serial
 from sim.scenario.catalog import bundled, history_dir
+from sim.scenario.cost import combined_problem
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import load_scenario
 from sim.scenario.schema import Constants, Scenario, priors
@@ -442,6 +443,8 @@ def hindcast(
     """
     files = history_files(dirs)
     history = [with_constants(s, constants) for s in load_history(dirs)]
+    if problem := combined_problem(history, replicates, "history scenarios"):
+        raise ScenarioError("--replicates", problem)
     runs = [simulate(s, replicates) for s in history]
     scores = score_history(history, runs)
     rows = [
