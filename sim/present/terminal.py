@@ -47,6 +47,11 @@ def plain(text: Any, style: str = "") -> Text:
     return Text(printable(text), style=style)
 
 
+def _head(text: str) -> Text:
+    """A column head that wraps between words: numbers in the cells fold, words do not."""
+    return Text(text, overflow="ellipsis")
+
+
 def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     """One table of collapse shares per group, then causes, from ``summarize``'s output."""
     from sim.analysis.summaries import summary_horizons
@@ -55,14 +60,17 @@ def summary_tables(summary: dict[str, Any], title: str) -> list[Table]:
     by = summary["by"]
     horizons = summary_horizons(summary["groups"])
     main = Table(title=plain(title), title_justify="left")
-    main.add_column(by.capitalize() if by != "arm" else "Truce")
+    # The arm or point names stay whole; the other columns wrap when the terminal is narrow.
+    main.add_column(by.capitalize() if by != "arm" else "Truce", no_wrap=True)
     main.add_column("Replicates", justify="right")
     for h in horizons:
-        main.add_column(f"Collapsed ≤ {h} d\n(95% CI)", justify="right")
-    main.add_column("Median days held\n(Kaplan–Meier)", justify="right")
-    main.add_column("Median collapse day\n(collapsed only)", justify="right")
+        main.add_column(_head(f"Collapsed ≤ {h} d\n(95% CI)"), justify="right", overflow="fold")
+    main.add_column(_head("Median days held\n(Kaplan–Meier)"), justify="right", overflow="fold")
+    main.add_column(
+        _head("Median collapse day\n(collapsed only)"), justify="right", overflow="fold"
+    )
     causes = Table(title="Causes of collapse (share of collapsed truces)", title_justify="left")
-    causes.add_column(by.capitalize() if by != "arm" else "Truce")
+    causes.add_column(by.capitalize() if by != "arm" else "Truce", no_wrap=True)
     names = list(dict.fromkeys(c["cause"] for g in summary["groups"] for c in g["causes"]))
     for name in names:
         causes.add_column(plain(origin_label(name)), justify="right")
@@ -141,7 +149,7 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
         )
         t.add_column("Measure")
         t.add_column(plain(f"{c['b']} − {c['a']}"), justify="right")
-        t.add_column(f"{c['level']:.0%} CI", justify="right")
+        t.add_column(f"{c['level']:.0%} CI", justify="right", overflow="fold")
         for d in c["differences"]:
             t.add_row(
                 f"Collapsed ≤ {d['horizon']} d (difference)",
@@ -178,7 +186,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
         t.add_column("Arm")
     t.add_column("Replicates", justify="right")
     for h in horizons:
-        t.add_column(f"Collapsed ≤ {h} d\n(95% CI)", justify="right")
+        t.add_column(_head(f"Collapsed ≤ {h} d\n(95% CI)"), justify="right", overflow="fold")
     t.add_column("Median days held", justify="right")
     for g in groups:
         by_h = {row["horizon"]: row for row in g["collapse"]}
@@ -219,8 +227,10 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
     horizons = {c["differences"][-1]["horizon"] for c in comparisons if c["differences"]}
     within = f" ≤ {horizons.pop()} d" if len(horizons) == 1 else ""
     t.add_column("Arm")
-    t.add_column(f"Collapsed{within}:\ndifference, pts\n(95% CI)", justify="right")
-    t.add_column("Hazard ratio\n(95% CI)", justify="right")
+    t.add_column(
+        _head(f"Collapsed{within}:\ndifference, pts\n(95% CI)"), justify="right", overflow="fold"
+    )
+    t.add_column(_head("Hazard ratio\n(95% CI)"), justify="right", overflow="fold")
     t.add_column("Log-rank p", justify="right")
     for c in comparisons:
         last = c["differences"][-1] if c["differences"] else None
