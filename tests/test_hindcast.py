@@ -13,9 +13,9 @@ from sim.cli import app
 from sim.present.charts.hindcast import hindcast_figure
 from sim.present.hindcast_page import render_html
 from sim.present.terminal import hindcast_tables
+from sim.scenario.catalog import history_dir
 from sim.scenario.loading import load_scenario
 from sim.validation.hindcast import (
-    HISTORY,
     hazard_by_age,
     outlived_share,
     truce_row,
@@ -40,7 +40,7 @@ def test_outlived_share_counts_ties_half():
 
 
 def test_truce_row_intervals_and_flags():
-    s = load_scenario(HISTORY / "us_russia_2016.yaml")  # observed 7 days
+    s = load_scenario(history_dir() / "us_russia_2016.yaml")  # observed 7 days
     row = truce_row(s, _runs(np.arange(1, 101)))  # days 1..100: quantiles known exactly
     assert row["median"] == pytest.approx(50.5)
     assert (row["p25"], row["p75"]) == pytest.approx((25.75, 75.25))
@@ -49,7 +49,7 @@ def test_truce_row_intervals_and_flags():
 
 
 def test_observed_range_counts_inside_when_it_overlaps():
-    s = load_scenario(HISTORY / "cessation_2016.yaml")  # observed 51-55
+    s = load_scenario(history_dir() / "cessation_2016.yaml")  # observed 51-55
     row = truce_row(s, _runs(np.r_[np.full(50, 20), np.full(50, 54)]))
     assert row["in_80"]
 

@@ -43,8 +43,6 @@ from sim.validation import scoring
 
 #: Simulated truces per history scenario by default.
 DEFAULT_REPLICATES = 1000
-#: The bundled folder of history scenarios (found by :mod:`sim.scenario.catalog`, in a wheel too).
-HISTORY = history_dir()
 
 #: Stylized-fact targets (EVIDENCE.md).
 HR_TARGET = (0.15, 0.45)  # Fortna (2008): peacekeepers cut the risk by 55-85%
