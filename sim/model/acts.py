@@ -20,6 +20,8 @@ class Channel:
     rows: int
     answer: bool = False
     slice: slice = field(default_factory=lambda: slice(0, 0))
+    #: The theatre of each row when it is fixed for the truce (None: set day by day).
+    theatres: np.ndarray | None = None
 
 
 @dataclass
@@ -42,12 +44,24 @@ class Acts:
     origin: np.ndarray = field(init=False)
     wrong: np.ndarray = field(init=False)
     admitted: np.ndarray = field(init=False)
+    theatre: np.ndarray = field(init=False)
+    weight: np.ndarray = field(init=False)
     retaliation: np.ndarray = field(init=False)
     kind: list[str] = field(init=False)
 
-    def reserve(self, kind: str, rows: int, answer: bool = False) -> Channel:
-        """Reserve ``rows`` rows for one channel; its slice is set by :meth:`lay_out`."""
-        channel = Channel(kind, rows, answer)
+    def reserve(
+        self, kind: str, rows: int, answer: bool = False, theatres: np.ndarray | None = None
+    ) -> Channel:
+        """Reserve ``rows`` rows for one channel; its slice is set by :meth:`lay_out`.
+
+        Args:
+            kind: the channel's name (shown in traces).
+            rows: how many acts a day it can produce.
+            answer: whether its acts are answers (retaliations), laid out after first acts.
+            theatres: the theatre of each row when fixed for the truce; else the agent
+                writes ``theatre`` each day.
+        """
+        channel = Channel(kind, rows, answer, theatres=theatres)
         self.channels.append(channel)
         return channel
 
@@ -69,11 +83,16 @@ class Acts:
         self.origin = np.zeros(shape, np.int64)
         self.wrong = np.zeros(shape, bool)
         self.admitted = np.zeros(shape, bool)
+        self.theatre = np.zeros(shape, np.int64)
+        # Violations an act counts as: 1, or a party's war tempo (E2b).
+        self.weight = np.ones(shape, np.int64)
         self.retaliation = np.zeros(self.n, bool)
         self.kind = [""] * self.n
         for channel in self.channels:
             self.retaliation[channel.slice] = channel.answer
             self.kind[channel.slice] = [channel.kind] * channel.rows
+            if channel.theatres is not None:
+                self.theatre[channel.slice] = np.asarray(channel.theatres)[:, None]
 
     def reset(self) -> None:
         """Clear the per-day fields before a new day."""

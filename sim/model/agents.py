@@ -106,7 +106,11 @@ class Actor(mesa.Agent):
 
 
 class Principal(Actor):
-    """A party to the truce: the government or an opposition faction."""
+    """A party to the truce: the government or an opposition faction.
+
+    It acts in every theatre it is present in (one deliberate and one
+    unauthorised act a day in each), and answers grievances where they arose.
+    """
 
     phases = ("decide", "retaliate", "recover")
 
@@ -125,17 +129,28 @@ class Principal(Actor):
         adversaries = model.edge_blamed[self.edges]
         self.retaliation_target = adversaries[:, None]
         self.retaliation_blamed = model.edge_index[adversaries, index][:, None]
+        #: The theatres it is present in, and its adversaries in each (a 0/1 matrix over
+        #: the principals, shape (theatres, principals)).
+        self.theatres = model.theatres_of[index]
+        self.adversaries = [model.adversaries_in(index, int(t)) for t in self.theatres]
+        self.adversary_matrix = np.zeros((len(self.theatres), model.n_principals))
+        for j, adv in enumerate(self.adversaries):
+            self.adversary_matrix[j, adv] = 1.0
 
     def channels(self, acts: Acts) -> None:
-        """A deliberate and an unauthorised violation a day; an answer per adversary."""
-        self.deliberate: Channel = acts.reserve("deliberate", 1)
-        self.indiscipline: Channel = acts.reserve("indiscipline", 1)
+        """A deliberate and an unauthorised act per theatre a day; an answer per adversary."""
+        self.deliberate: Channel = acts.reserve(
+            "deliberate", len(self.theatres), theatres=self.theatres
+        )
+        self.indiscipline: Channel = acts.reserve(
+            "indiscipline", len(self.theatres), theatres=self.theatres
+        )
         self.answers: Channel = acts.reserve("retaliation", len(self.edges), answer=True)
 
     def draws(self) -> dict[str, Draw]:
-        """Decisions: defect, unauthorised act, target; one answer per adversary."""
+        """Decisions: defect, unauthorised act, target, per theatre; one answer per adversary."""
         return {
-            "decide": Draw("decide", "decisions", (3,)),
+            "decide": Draw("decide", "decisions", (3, len(self.theatres))),
             "answer": Draw("retaliate", "decisions", (len(self.edges),)),
         }
 
@@ -145,20 +160,26 @@ class Principal(Actor):
         return float(dec.restraint(lc))
 
     def adversary_strength(self) -> np.ndarray:
-        """Mean strength of its adversaries, per replicate."""
-        m = self.model
-        return m.strength[1:].mean(0) if self.index == 0 else m.strength[0]
+        """Strength of its adversaries in each of its theatres, shape (theatres, R).
+
+        The strength-weighted mean (E2c): a party with no forces counts for nothing.
+        """
+        s = self.model.strength
+        return dec.weighted_strength(self.adversary_matrix @ s, self.adversary_matrix @ (s * s))
 
     def decide(self) -> None:
-        """Deliberate defection and indiscipline for today (E2–E4).
+        """Deliberate defection and indiscipline for today, in each theatre (E2–E4).
 
-        Reads uniforms from the decisions stream, shape (3, R): defect,
-        unauthorised act, target.
+        A party at war (it rejected the truce, or accepted it only conditionally and
+        then suffered a violation, E2b) attacks every day at the war tempo. A party
+        with no forces (strength 0) cannot act (E2c). Reads uniforms from the decisions
+        stream, shape (3, theatres, R): defect, unauthorised act, target.
         """
         m, c, u, acts = self.model, self.model.constants, self.u["decide"], self.model.acts
-        p_detect = m.p_detect_today  # the deterrent: it cannot change before monitors observe
+        # The deterrent: it cannot change before monitors observe.
+        p_detect = m.p_detect_today[self.theatres]
         adv_now = self.adversary_strength()
-        regroup = np.maximum(adv_now - m.start_adversary_strength[self.index], 0.0)
+        regroup = np.maximum(adv_now - self.start_adversary_strength, 0.0)
         p = dec.defection_probability(
             self.strength - adv_now,
             regroup,
@@ -172,15 +193,17 @@ class Principal(Actor):
             restraint_weight=c.restraint_weight,
             reputation_cost=c.reputation_cost,
             sanction_weight=c.sanction_weight,
-            distrust=1.0 - m.trust[self.edges].mean(0),
+            distrust=1.0 - m.weighted_trust(self.index),
             fear_weight=c.fear_weight,
         )
+        forces = self.strength > 0
+        at_war = m.at_war[self.index]
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
-        target = m.pick_adversary(self.index, u[2])
+        target = np.stack([m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)])
         for channel, fired, origin in (
-            (self.deliberate, u[0] < p, DELIBERATE),
-            (self.indiscipline, u[1] < p_unauthorised, INDISCIPLINE),
+            (self.deliberate, ((u[0] < p) | at_war) & forces, DELIBERATE),
+            (self.indiscipline, (u[1] < p_unauthorised) & forces & ~at_war, INDISCIPLINE),
         ):
             s = channel.slice
             acts.fired[s] = fired
@@ -189,15 +212,16 @@ class Principal(Actor):
             acts.blamed[s] = m.edge_index[target, self.index]
             acts.culprit[s] = self.index
             acts.origin[s] = origin
+        acts.weight[self.deliberate.slice] = np.where(at_war, c.war_tempo, 1)
 
     def retaliate(self) -> None:
         """Answer unanswered grievances when trust falls below the threshold (E9).
 
         Only a perceived violation not yet answered (a grudge, E9b) can be
-        answered; the party's sponsors hold it back as they hold back first
-        strikes (E1). A retaliation inherits the origin of the grievance it
-        answers; it is "wrong" when that grievance was misattributed. Reads one
-        uniform per adversary from the decisions stream.
+        answered, in the theatre where it happened; the party's sponsors hold it
+        back as they hold back first strikes (E1). A retaliation inherits the
+        origin of the grievance it answers; it is "wrong" when that grievance was
+        misattributed. Reads one uniform per adversary from the decisions stream.
         """
         m, c, acts = self.model, self.model.constants, self.model.acts
         edges, s = self.edges, self.answers.slice
@@ -210,22 +234,29 @@ class Principal(Actor):
             restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
         )
-        acts.fired[s] = self.u["answer"] < p
+        acts.fired[s] = (self.u["answer"] < p) & (self.strength > 0)
         acts.actor[s] = self.index
         acts.target[s] = self.retaliation_target
         acts.blamed[s] = self.retaliation_blamed
         acts.culprit[s] = self.index
         acts.origin[s] = m.grievance[edges]
         acts.wrong[s] = m.grievance_wrong[edges]
+        acts.theatre[s] = m.grievance_theatre[edges]
 
     def recover(self) -> None:
-        """Fatigue from fighting and recovery in calm (E11); regrouping in calm (E12)."""
+        """Fatigue from fighting and recovery in calm (E11); regrouping in calm (E12).
+
+        A day is calm for a party when every theatre it is in is calm and still holding.
+        A party with no forces has nothing to regroup.
+        """
         m, c = self.model, self.model.constants
-        calm, alive = m.calm_today, m.alive
+        calm, alive = np.asarray(m.calm_today[self.theatres].all(0)), m.alive
         new_fatigue = dec.update_fatigue(
             self.fatigue, m.suffered[self.index], calm, c.fatigue_gain, c.fatigue_recovery
         )
-        new_strength = dec.regroup(self.strength, self.adversary_strength(), calm, c.regroup_rate)
+        adversary = m.adversary_mean(m.strength, self.index)
+        regrouping = calm & (self.strength > 0)
+        new_strength = dec.regroup(self.strength, adversary, regrouping, c.regroup_rate)
         self.fatigue[:] = np.where(alive, new_fatigue, self.fatigue)
         self.strength[:] = np.where(alive, new_strength, self.strength)
 
@@ -249,7 +280,10 @@ class Faction(Principal):
 
 
 class ExcludedGroup(Actor):
-    """A group outside the truce; attacks more the longer the truce holds (E8)."""
+    """A group outside the truce; attacks more the longer the truce holds (E8).
+
+    It attacks in every theatre it is present in.
+    """
 
     section = "excluded"
     phases = ("attack",)
@@ -258,31 +292,33 @@ class ExcludedGroup(Actor):
         super().__init__(model)
         self.config, self.name = config, config.name
         self.party = model.n_principals + k
+        self.theatres = np.flatnonzero(model.excluded_present[:, k])
+        self.reachable = [np.flatnonzero(model.present[t]) for t in self.theatres]
 
     def channels(self, acts: Acts) -> None:
-        """One attack a day."""
-        self.spoiler: Channel = acts.reserve("spoiler", 1)
+        """One attack a day in each theatre it is in."""
+        self.spoiler: Channel = acts.reserve("spoiler", len(self.theatres), theatres=self.theatres)
 
     def draws(self) -> dict[str, Draw]:
-        """Spoilers: attack, target, blame, whom."""
-        return {"attack": Draw("attack", "spoilers", (4,))}
+        """Spoilers: attack, target, blame, whom, per theatre."""
+        return {"attack": Draw("attack", "spoilers", (4, len(self.theatres)))}
 
     def attack(self) -> None:
-        """Spoiler attacks on a random party, blamed on its adversary unless seen through."""
+        """Spoiler attacks on a party, blamed on its adversary unless seen through."""
         m, c, u, acts = self.model, self.model.constants, self.u["attack"], self.model.acts
         p = dec.spoiler_probability(
             self.config.strength,
             self.config.spoiler_intent,
-            m.calm,
+            m.calm[self.theatres],
             c.spoiler_rate,
             c.spoiler_calm_boost,
         )
-        target = np.minimum((u[1] * m.n_principals).astype(np.int64), m.n_principals - 1)
+        target = np.stack([m.pick(who, u[1, j]) for j, who in enumerate(self.reachable)])
         s = self.spoiler.slice
         acts.fired[s] = u[0] < p
         acts.actor[s] = self.party
         acts.target[s] = target
-        acts.blamed[s] = m.misblame(target, u[2], u[3])
+        acts.blamed[s] = m.misblame(target, self.theatres[:, None], u[2], u[3])
         acts.origin[s] = SPOILER
 
 
@@ -302,31 +338,44 @@ class Sponsor(Actor):
         self.backs_government = 0 in self.clients
         self.client_index = np.asarray(self.clients)
         # Loopholes (E6) are fixed for the truce: only the government camp's air forces
-        # strike exempted groups, and each faction is hit with a fixed daily chance.
-        terms, c = model.scenario.truce, model.constants
-        self.can_loop = config.air_force and self.backs_government and bool(terms.exempted)
-        entanglement = np.array([fc.entanglement for fc in model.scenario.factions])
+        # strike exempted groups, in the theatres where an exempted group is present; each
+        # faction there is hit with a fixed daily chance, its entanglement shared out
+        # over the theatres it is in.
+        c = model.constants
+        rows = [
+            (k, t)
+            for k in range(1, model.n_principals)
+            for t in model.theatres_of[k]
+            if model.exempt_present[t]
+        ]
+        factions = np.array([k for k, _ in rows], np.int64)
+        self.loophole_theatres = np.array([t for _, t in rows], np.int64)
+        entanglement = np.array(
+            [
+                model.scenario.factions[k - 1].entanglement / len(model.theatres_of[k])
+                for k, _ in rows
+            ]
+        )
+        self.can_loop = config.air_force and self.backs_government and bool(rows)
         p = dec.loophole_hit_probability(
-            config.strike_tempo,
-            terms.loophole_width,
-            c.loophole_hit,
-            entanglement,
+            config.strike_tempo, model.loophole_width, c.loophole_hit, entanglement
         )
         self.loophole_p = p[:, None]
-        factions = np.arange(1, model.n_principals)
         self.loophole_target = factions[:, None]
         self.loophole_blamed = model.edge_index[factions, 0][:, None]
 
     def channels(self, acts: Acts) -> None:
-        """A loophole strike per faction and one off-script strike a day."""
-        self.loophole: Channel = acts.reserve("loophole", self.model.n_factions)
+        """A loophole strike per faction and theatre, and one off-script strike a day."""
+        self.loophole: Channel = acts.reserve(
+            "loophole", len(self.loophole_theatres), theatres=self.loophole_theatres
+        )
         self.offscript: Channel = acts.reserve("offscript", 1)
 
     def draws(self) -> dict[str, Draw]:
-        """Loopholes: one per faction; dissent: strike, target."""
+        """Loopholes: one per faction and theatre; dissent: strike, target, theatre."""
         return {
-            "loophole": Draw("strike", "loopholes", (self.model.n_factions,)),
-            "dissent": Draw("strike", "dissent", (2,)),
+            "loophole": Draw("strike", "loopholes", (len(self.loophole_theatres),)),
+            "dissent": Draw("strike", "dissent", (3,)),
         }
 
     def strike(self) -> None:
@@ -340,10 +389,11 @@ class Sponsor(Actor):
         acts.target[s] = self.loophole_target
         acts.blamed[s] = self.loophole_blamed
         acts.origin[s] = LOOPHOLE  # no truce party broke the terms: nobody is the culprit
-        # Dissent: an off-script strike on the other side, blamed on this sponsor's client.
+        # Dissent: an off-script strike on the other side in a theatre, blamed on its client.
         s = self.offscript.slice
+        theatre = m.pick_theatre(u_off[2])
         if self.backs_government:
-            target = m.pick_adversary(0, u_off[1])
+            target = m.pick_in(theatre, m.faction_index, u_off[1])
             client = np.zeros(m.r, np.int64)
         else:
             target = np.zeros(m.r, np.int64)
@@ -354,6 +404,7 @@ class Sponsor(Actor):
         acts.target[s] = target
         acts.blamed[s] = m.edge_index[target, client]
         acts.origin[s] = INDISCIPLINE
+        acts.theatre[s] = theatre
 
 
 class MonitorMission(Actor):
@@ -391,11 +442,11 @@ class MonitorMission(Actor):
         return ~self.withdrawn if self.present else np.zeros(self.model.r, bool)
 
     def coverage(self) -> np.ndarray:
-        """Coverage in force per replicate (0 once withdrawn)."""
-        return self.active() * (self.config.coverage if self.config else 0.0)
+        """Coverage in force per theatre and replicate (0 once withdrawn), shape (T, R)."""
+        return self.model.theatre_coverage[:, None] * self.active()
 
     def p_detect(self) -> np.ndarray:
-        """Chance that a violation is detected, per replicate (the deterrent)."""
+        """Chance that a violation is detected, per theatre and replicate (the deterrent)."""
         return self.coverage() * (self.config.detection if self.config else 0.0)
 
     def deter(self) -> None:
@@ -415,10 +466,11 @@ class MonitorMission(Actor):
             return
         cfg = self.config
         active = self.active()
-        detected = acts.fired & active & (u[0] < cfg.coverage * cfg.detection)
+        coverage = m.theatre_coverage[acts.theatre]
+        detected = acts.fired & active & (u[0] < coverage * cfg.detection)
         correct = detected & (u[1] < cfg.attribution)
         hostile = acts.origin != ACCIDENT
-        hits = acts.fired & active & hostile & (u[2] < m.constants.monitor_exposure * cfg.coverage)
+        hits = acts.fired & active & hostile & (u[2] < m.constants.monitor_exposure * coverage)
         self.attacks += hits.sum(0)
         leaving = active & (self.attacks > cfg.risk_tolerance)
         self.withdrawn |= leaving
@@ -457,19 +509,21 @@ class ForeignForces(Actor):
 
     def draws(self) -> dict[str, Draw]:
         """Accidents: incident, target, which force, blame, whom, owned up."""
-        return {"accident": Draw("accident", "accidents", (6,))}
+        return {"accident": Draw("accident", "accidents", (7,))}
 
     def accident(self) -> None:
         """Incidents among foreign air forces, blamed on an adversary unless owned up to."""
         m, u, acts, s = self.model, self.u["accident"], self.model.acts, self.incident.slice
         n_air = len(self.air_force_party)
-        target = np.minimum((u[1] * m.n_principals).astype(np.int64), m.n_principals - 1)
+        theatre = m.pick_theatre(u[6])
+        target = m.pick_in(theatre, m.principal_all, u[1])
         acts.fired[s] = u[0] < self.p_accident
         if n_air:
             k = np.minimum((u[2] * n_air).astype(np.int64), n_air - 1)
             acts.actor[s] = self.air_force_party[k]
         acts.target[s] = target
-        acts.blamed[s] = m.misblame(target, u[3], u[4])
+        acts.theatre[s] = theatre
+        acts.blamed[s] = m.misblame(target, theatre, u[3], u[4])
         acts.origin[s] = ACCIDENT
         # Coordinated forces share reports: the force that erred owns up (deconfliction).
         acts.admitted[s] = u[5] < self.config.level
@@ -505,7 +559,7 @@ class Mediator(Actor):
         m.grudge, m.trust = dec.mediate(
             m.grudge, m.trust, working, cfg.settle_share, cfg.trust_gain
         )
-        failed = working & (m.violence > 0)
+        failed = working & (m.violence > 0)  # the truce's violence, over every theatre
         self.failures = np.where(working, np.where(failed, self.failures + 1, 0), self.failures)
         leaving = ~self.gone & (self.failures >= cfg.patience)
         self.gone |= leaving

@@ -54,6 +54,45 @@ def defection_probability(
     return np.clip(p, 0.0, 1.0)
 
 
+def weighted_strength(total: np.ndarray, total_of_squares: np.ndarray) -> np.ndarray:
+    """(E2c) Strength-weighted mean strength of a set of parties: Σ s² / Σ s (0 if Σ s = 0).
+
+    Each party counts in proportion to its forces, so a party with none (s = 0)
+    changes nothing; equal parties give their common strength.
+    """
+    return np.divide(
+        total_of_squares,
+        total,
+        out=np.zeros(np.broadcast(total, total_of_squares).shape),
+        where=total > 0,
+    )
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(E2c) Mean of ``values`` over axis 0 weighted by ``weights``; plain mean if they sum to 0."""
+    total = weights.sum(0)
+    plain = values.mean(0)
+    weighted = (values * weights).sum(0)
+    return np.divide(weighted, total, out=np.asarray(plain, dtype=float).copy(), where=total > 0)
+
+
+def pick_weighted(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(E2c) Index along axis 0 chosen with chance proportional to ``weights`` by uniforms ``u``.
+
+    Where every weight is 0, the choice is uniform.
+
+    Args:
+        weights: shape (A, ...) non-negative.
+        u: uniforms, shape ``weights.shape[1:]``.
+    """
+    n = weights.shape[0]
+    cdf = np.cumsum(weights, axis=0)
+    total = cdf[-1]
+    by_weight = (u * total >= cdf).sum(0)
+    uniform = (u * n).astype(np.int64)
+    return np.minimum(np.where(total > 0, by_weight, uniform), n - 1)
+
+
 def rate_to_probability(rate: float | np.ndarray) -> np.ndarray:
     """(E5) Chance of at least one event in a day for a Poisson rate per day."""
     return -np.expm1(-np.maximum(rate, 0.0))

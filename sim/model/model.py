@@ -43,7 +43,8 @@ from sim.model.streams import make_streams
 from sim.scenario.loading import resolve_scenario
 from sim.scenario.schema import ORIGINS, Scenario
 
-TRIGGERS = ("violence", "withdrawal")
+TRIGGERS = ("violence", "withdrawal", "intensity")
+VIOLENCE, WITHDRAWAL, INTENSITY = range(len(TRIGGERS))
 
 #: The phases of a day, in order. An agent type acts in those it names in its
 #: ``phases`` (a method of the same name); the model's own phases are its methods
@@ -120,6 +121,7 @@ class CeasefireModel(mesa.Model):
         self._build_state()
         self._build_agents()
         self._land_grab()
+        self._sign()
         self.start_trust = self._mean_trust()
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -145,8 +147,35 @@ class CeasefireModel(mesa.Model):
         self.edge_index = np.full((p, p), -1, np.int64)
         self.edge_index[self.edge_victim, self.edge_blamed] = np.arange(2 * f)
         self.edges_of = [np.flatnonzero(self.edge_victim == i) for i in range(p)]
-        weights = np.array([0.1 + fc.entanglement for fc in s.factions])
-        self.blame_cdf = np.cumsum(weights) / weights.sum()
+        # Blame falls on a faction in proportion to (0.1 + entanglement) and its forces (E8).
+        self.blame_base = np.array([0.1 + fc.entanglement for fc in s.factions])
+        self.faction_index = np.arange(1, p)
+        self.principal_all = np.arange(p)
+        # Theatres (E13c): who is present where, the monitors' coverage, the exemptions.
+        theatres = s.theatre_list
+        self.theatre_names = [t.name for t in theatres]
+        self.n_theatres = n_t = len(theatres)
+        excluded_names = [g.name for g in s.excluded]
+        self.present = np.zeros((n_t, p), bool)
+        self.excluded_present = np.zeros((n_t, len(excluded_names)), bool)
+        self.exempt_present = np.zeros(n_t, bool)
+        self.theatre_coverage = np.zeros(n_t)
+        for t, theatre in enumerate(theatres):
+            names = set(theatre.parties or self.party_names[:p])
+            self.present[t] = [q.name in names for q in s.principals]
+            here = set(excluded_names if theatre.excluded is None else theatre.excluded)
+            self.excluded_present[t] = [g in here for g in excluded_names]
+            exempted = s.truce.exempted if theatre.exempted is None else theatre.exempted
+            self.exempt_present[t] = bool(here & set(exempted))
+            if s.monitors is not None:
+                cover = s.monitors.coverage if theatre.coverage is None else theatre.coverage
+                self.theatre_coverage[t] = cover
+        self.loophole_width = s.truce.loophole_width
+        self.theatres_of = [np.flatnonzero(self.present[:, i]) for i in range(p)]
+        # The edges between the parties of each theatre (spill-over, E13c), shape (T, edges).
+        self.theatre_edges = self.present[:, self.edge_victim] & self.present[:, self.edge_blamed]
+        # Where a grievance along an edge is first placed: the first theatre both share.
+        self.edge_home = np.argmax(self.theatre_edges, axis=0)
 
     def _build_state(self) -> None:
         s, c, r = self.scenario, self.constants, self.r
@@ -155,19 +184,29 @@ class CeasefireModel(mesa.Model):
         jitter = rng.uniform(-1.0, 1.0, size=(3, self.n_principals, r)) * c.initial_spread
         base = np.array([[p.strength, p.fatigue, p.trust] for p in principals]).T[:, :, None]
         self.strength, self.fatigue, trust_by_party = np.clip(base + jitter, 0.0, 1.0)
+        # A party with no forces stays without: its strength is not jittered (E2c).
+        self.strength[base[0, :, 0] == 0] = 0.0
         self.trust = trust_by_party[self.edge_victim].copy()
         self.trust_baseline = self.trust.copy()
         self.grievance = np.full(self.trust.shape, DELIBERATE, np.int64)
         self.grievance_wrong = np.zeros(self.trust.shape, bool)
         # Unanswered grievances per edge (E9b); the signature wipes the slate of the land grab.
         self.grudge = np.zeros(self.trust.shape)
+        self.grievance_theatre = np.repeat(self.edge_home[:, None], r, axis=1)
         self.alive = np.ones(r, bool)
+        n_t = self.n_theatres
         self.violence = np.zeros(r, np.int64)
-        self.calm_streak = np.zeros(r, np.int64)
-        self.calm = np.zeros(r)
+        self.theatre_violence = np.zeros((n_t, r), np.int64)
+        self.theatre_alive = np.ones((n_t, r), bool)
+        self.theatre_collapse_day = np.full((n_t, r), -1, np.int64)
+        self.theatre_cause = np.full((n_t, r), -1, np.int64)
+        self.theatre_trigger = np.full((n_t, r), -1, np.int64)
+        self.calm_streak = np.zeros((n_t, r), np.int64)
+        self.calm = np.zeros((n_t, r))
+        self.calm_today = np.zeros((n_t, r), bool)
         w = s.truce.collapse.window
-        self.high_window = np.zeros((w, r), bool)
-        self.origin_window = np.zeros((w, len(ORIGINS), r), np.int64)
+        self.high_window = np.zeros((w, n_t, r), bool)
+        self.origin_window = np.zeros((w, len(ORIGINS), n_t, r), np.int64)
         self.origin_total = np.zeros((len(ORIGINS), r), np.int64)
         self.party_total = np.zeros((len(self.party_names), r), np.int64)
         self.retaliations = np.zeros(r, np.int64)
@@ -182,6 +221,9 @@ class CeasefireModel(mesa.Model):
         self.trigger = np.full(r, -1, np.int64)
         self.escalation = np.full(r, -1, np.int64)
         self.pre_truce_violations = np.zeros(r, np.int64)
+        # Signing (E2b): who is at war from day 1, who accepted only conditionally.
+        self.at_war = np.zeros((self.n_principals, r), bool)
+        self.conditional = np.zeros((self.n_principals, r), bool)
         self.escalation_u = self.streams["escalation"].random(r)
         delay = s.monitors.verification_delay if s.monitors else 0
         # Ring buffer of corrections: written on day t, applied on day t + delay.
@@ -254,26 +296,57 @@ class CeasefireModel(mesa.Model):
         self.mean_resolve = np.mean(self.resolve)
 
     # ------------------------------------------------------------------ helpers
-    def pick_adversary(self, index: int, u: np.ndarray) -> np.ndarray:
-        """The adversary a party strikes: the government, or a faction chosen by ``u``."""
-        if index != 0:
-            return np.zeros(self.r, np.int64)
-        k = np.minimum((u * self.n_factions).astype(np.int64), self.n_factions - 1)
-        return 1 + k
+    def adversaries_in(self, index: int, theatre: int) -> np.ndarray:
+        """The adversaries of principal ``index`` present in ``theatre``."""
+        if index == 0:
+            return self.faction_index[self.present[theatre, 1:]]
+        return np.zeros(1, np.int64)
 
-    def misblame(self, target: np.ndarray, u_blame: np.ndarray, u_whom: np.ndarray) -> np.ndarray:
+    def pick(self, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One of ``candidates`` per replicate, chosen in proportion to strength (E2c)."""
+        if len(candidates) == 1:
+            return np.full(u.shape, candidates[0], np.int64)
+        return candidates[dec.pick_weighted(self.strength[candidates], u)]
+
+    def pick_theatre(self, u: np.ndarray) -> np.ndarray:
+        """A theatre per replicate, each equally likely."""
+        return np.minimum((u * self.n_theatres).astype(np.int64), self.n_theatres - 1)
+
+    def pick_in(self, theatre: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One of ``candidates`` present in each replicate's ``theatre``, by strength (E2c)."""
+        weights = self.strength[candidates] * self.present[theatre][..., candidates].T
+        return candidates[dec.pick_weighted(weights, u)]
+
+    def misblame(
+        self, target: np.ndarray, theatre: np.ndarray, u_blame: np.ndarray, u_whom: np.ndarray
+    ) -> np.ndarray:
         """Edge along which a victim blames its adversary for an attack it did not make.
 
-        A hit government blames a faction (the more entangled, the likelier); a hit
-        faction blames the government. With chance 1 − ``blame_bias`` the victim sees
-        it for what it was and blames nobody (−1).
+        A hit government blames a faction present in the theatre (the more
+        entangled and the stronger, the likelier); a hit faction blames the
+        government. With chance 1 − ``blame_bias`` the victim sees it for what it
+        was and blames nobody (−1). Shapes: ``target`` and the uniforms (..., R);
+        ``theatre`` broadcasts to them.
         """
-        faction = 1 + np.searchsorted(self.blame_cdf, u_whom, side="right").clip(
-            0, self.n_factions - 1
+        theatre = np.broadcast_to(theatre, target.shape)
+        here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
+        weights = self.blame_base.reshape(-1, *([1] * target.ndim)) * self.strength[1:].reshape(
+            self.n_factions, *([1] * (target.ndim - 1)), self.r
         )
+        faction = 1 + dec.pick_weighted(weights * here, u_whom)
         whom = np.where(target == 0, faction, 0)
         edge = self.edge_index[target, whom]
         return np.where(u_blame < self.constants.blame_bias, edge, -1)
+
+    def weighted_trust(self, index: int) -> np.ndarray:
+        """Trust of principal ``index`` in its adversaries, weighted by their strength (E2c)."""
+        edges = self.edges_of[index]
+        return dec.weighted_mean(self.trust[edges], self.strength[self.edge_blamed[edges]])
+
+    def adversary_mean(self, values: np.ndarray, index: int) -> np.ndarray:
+        """Mean of per-principal ``values`` over ``index``'s adversaries, weighted by strength."""
+        adversaries = self.edge_blamed[self.edges_of[index]]
+        return dec.weighted_mean(values[adversaries], self.strength[adversaries])
 
     def _mean_trust(self) -> np.ndarray:
         return self.trust.mean(0)
@@ -308,14 +381,25 @@ class CeasefireModel(mesa.Model):
                 store[name] = u[rows_of].reshape(shape)
 
     def _mask(self) -> None:
-        """Nothing happens in a truce that has already ended."""
-        self.acts.fired &= self.alive
+        """Nothing happens in a truce, or a theatre, that has already ended."""
+        acts = self.acts
+        if self.n_theatres == 1:
+            acts.fired &= self.alive & self.theatre_alive[0]
+        else:
+            acts.fired &= self.alive & np.take_along_axis(self.theatre_alive, acts.theatre, 0)
 
-    def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-        """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
+    def _count(
+        self, index: np.ndarray, mask: np.ndarray, size: int, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-replicate counts (or sums of ``weights``) of ``index`` values where ``mask``.
+
+        Returns shape (size, R).
+        """
         cols = np.broadcast_to(np.arange(self.r), index.shape)
         flat = index[mask] * self.r + cols[mask]
-        return np.bincount(flat, minlength=size * self.r).reshape(size, self.r)
+        w = None if weights is None else weights[mask]
+        counts = np.bincount(flat, weights=w, minlength=size * self.r).reshape(size, self.r)
+        return counts if w is None else counts.astype(np.int64)
 
     def _perceive(self) -> None:
         """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections."""
@@ -328,7 +412,7 @@ class CeasefireModel(mesa.Model):
         corrected_later = misattributed & correct & ~corrected_now
         perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now
         n_edges = self.trust.shape[0]
-        counts = self._count(acts.blamed, perceived, n_edges)
+        counts = self._count(acts.blamed, perceived, n_edges, acts.weight)
         # Verified reports due today undo one misread violation each (verification delay).
         if delay:
             slot = self.day % delay
@@ -337,7 +421,9 @@ class CeasefireModel(mesa.Model):
                 self.trust = dec.restore_trust(self.trust, self.trust_baseline, due, c.trust_loss)
                 self.grievance_wrong &= due == 0
                 self.grudge = np.maximum(self.grudge - due, 0.0)
-            self.pending[slot] = self._count(acts.blamed, acts.fired & corrected_later, n_edges)
+            self.pending[slot] = self._count(
+                acts.blamed, acts.fired & corrected_later, n_edges, acts.weight
+            )
         new_trust = dec.update_trust(
             self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
         )
@@ -350,6 +436,12 @@ class CeasefireModel(mesa.Model):
         edges = acts.blamed[rows, cols]
         self.grievance[edges, cols] = acts.origin[rows, cols]
         self.grievance_wrong[edges, cols] = misattributed[rows, cols]
+        self.grievance_theatre[edges, cols] = acts.theatre[rows, cols]
+        # A party that accepted only conditionally returns to war at the first violation it
+        # perceives against it (E2b).
+        if self.conditional.any():
+            hurt = np.stack([counts[e].sum(0) for e in self.edges_of]) > 0
+            self.at_war |= self.conditional & hurt & self.alive
         # Sponsors sanction their clients for violations the mission verified (E4).
         verified = acts.fired & correct & (acts.actor < self.n_principals)
         sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
@@ -358,90 +450,146 @@ class CeasefireModel(mesa.Model):
         self._sanctions = sanctions
 
     def _tally(self) -> None:
-        """The day's violence by origin and party, calm, the first violator, suffering."""
+        """The day's violence by origin, party and theatre; calm; the first violator."""
         acts, detected, correct = self.acts, self.detected_today, self.correct_today
-        fired = acts.fired
-        self.violence = fired.sum(0)
-        by_origin = self._count(acts.origin, fired, len(ORIGINS))
+        fired, weight, n_t = acts.fired, acts.weight, self.n_theatres
+        by_cell = self._count(acts.origin * n_t + acts.theatre, fired, len(ORIGINS) * n_t, weight)
+        by_cell = by_cell.reshape(len(ORIGINS), n_t, self.r)
+        by_origin = by_cell.sum(1)
+        self.theatre_violence = by_cell.sum(0)
+        self.violence = by_origin.sum(0)
         self.origin_total += by_origin
-        self.party_total += self._count(acts.actor, fired, len(self.party_names))
+        self.party_total += self._count(acts.actor, fired, len(self.party_names), weight)
         ret = fired & acts.retaliation[:, None]
-        self.retaliations += ret.sum(0)
-        self.wrong_retaliations += (ret & acts.wrong).sum(0)
-        self.detected += detected.sum(0)
-        self.attributed += correct.sum(0)
+        self.retaliations += (ret * weight).sum(0)
+        self.wrong_retaliations += ((ret & acts.wrong) * weight).sum(0)
+        self.detected += (detected * weight).sum(0)
+        self.attributed += (correct * weight).sum(0)
         first = fired.any(0) & (self.first_violation_day < 0)
         if first.any():
             row = np.argmax(fired * self.first_priority, axis=0)
             self.first_violator[first] = acts.actor[row, np.arange(self.r)][first]
             self.first_violation_day[first] = self.day
         w = self.day % len(self.high_window)
-        self.high_window[w] = self.violence >= self.scenario.truce.collapse.threshold
-        self.origin_window[w] = by_origin
-        calm = self.calm_today = self.violence <= self.constants.access_threshold
-        self.access_days += calm & self.alive
-        self.calm_streak = np.where(
-            self.alive, np.where(calm, self.calm_streak + 1, 0), self.calm_streak
-        )
+        self.high_window[w] = self.theatre_violence >= self.scenario.truce.collapse.threshold
+        self.origin_window[w] = by_cell
+        # A theatre is calm on a quiet day while it holds; the truce gives access when all are.
+        calm = self.theatre_violence <= self.constants.access_threshold
+        calm &= self.theatre_alive & self.alive
+        self.calm_today = calm
+        self.access_days += calm.all(0)
+        self.calm_streak = np.where(calm, self.calm_streak + 1, 0)
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
-        self.suffered = self._count(acts.target, fired, self.n_principals)
+        self.suffered = self._count(acts.target, fired, self.n_principals, weight)
 
     def _consolidate(self) -> None:
-        """(E10b) A calm day raises the trust level that forgiveness heals toward."""
-        calm = self.calm_today & self.alive
+        """(E10b) A calm day raises the trust level that forgiveness heals toward.
+
+        A day counts as calm for the truce when every theatre is calm.
+        """
+        calm = self.calm_today.all(0) & self.alive
         rate = self.constants.consolidation_rate
         if rate > 0:
             self.trust_baseline = dec.consolidate(self.trust_baseline, calm, rate)
 
     def _collapse(self) -> None:
-        """(E13–E14) The violence rule or a withdrawal ends a truce; record its cause."""
-        c, rule = self.constants, self.scenario.truce.collapse
+        """(E13–E14, E13c) Theatres collapse; the end rule or a withdrawal ends the truce."""
+        c, rule, end = self.constants, self.scenario.truce.collapse, self.scenario.truce.end
+        live = self.theatre_alive & self.alive
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
-        party_trust = np.stack([self.trust[e].mean(0) for e in self.edges_of])
+        intense = self.theatre_violence >= rule.intensity
+        falling = live & (violent | intense)
+        window = self.origin_window.sum(0)  # (origins, T, R)
+        if falling.any():
+            counts = np.where(window.sum(0) > 0, window, window.sum(1, keepdims=True))
+            cause = dec.dominant_origin(counts)
+            self.theatre_cause[falling] = cause[falling]
+            self.theatre_trigger[falling] = np.where(intense, INTENSITY, VIOLENCE)[falling]
+            self.theatre_collapse_day[falling] = self.day
+            self.theatre_alive &= ~falling
+            # Spill-over: trust falls on every edge between the parties of a fallen theatre.
+            hits = (self.theatre_edges[:, :, None] & falling[:, None, :]).sum(0)
+            self.trust *= (1.0 - c.spill_over) ** hits
+        party_trust = np.stack([self.weighted_trust(i) for i in range(self.n_principals)])
         withdrawn = (party_trust < c.withdrawal_trust).any(0)
-        ending = self.alive & (violent | withdrawn)
+        fallen = (~self.theatre_alive).sum(0)
+        if end.rule == "first":
+            over = fallen > 0
+        elif end.rule == "share":
+            over = fallen >= max(end.share * self.n_theatres, 1)
+        else:
+            over = fallen == self.n_theatres
+        ending = self.alive & (over | withdrawn)
         if not ending.any():
             return
-        window = self.origin_window.sum(0)
-        counts = np.where(window.sum(0) > 0, window, self.origin_total + self._pre_origin)
+        # The cause: what fell today (or, on a withdrawal alone, every theatre's last week).
+        today = np.where(falling.any(0), (window * falling).sum(1), window.sum(1))
+        counts = np.where(today.sum(0) > 0, today, self.origin_total + self._pre_origin)
         self.cause[ending] = dec.dominant_origin(counts)[ending]
-        self.trigger[ending] = np.where(violent, 0, 1)[ending]
-        self.collapse_day[ending] = self.day
-        mean_fatigue = self.fatigue.mean(0)
-        esc = dec.escalation_days(
-            self.escalation_u, mean_fatigue, self.mean_resolve, c.escalation_rate
+        trigger = np.where(
+            over & falling.any(0),
+            np.where((intense & falling).any(0), INTENSITY, VIOLENCE),
+            WITHDRAWAL,
         )
+        self.trigger[ending] = trigger[ending]
+        self.collapse_day[ending] = self.day
+        weights = self.strength
+        fatigue = dec.weighted_mean(self.fatigue, weights)
+        resolve = dec.weighted_mean(np.broadcast_to(self.resolve[:, None], weights.shape), weights)
+        esc = dec.escalation_days(self.escalation_u, fatigue, resolve, c.escalation_rate)
         self.escalation[ending] = esc[ending]
         self.alive &= ~ending
 
     # ------------------------------------------------------------------ before the start
     def _land_grab(self) -> None:
-        """(E16) Lead time between announcement and start: everyone grabs ground."""
+        """(E16) Lead time between announcement and start: everyone grabs ground.
+
+        Every land-grab attack cuts its victim's trust and is a grievance still
+        unanswered when the truce starts (E9b). It does not tire anyone: the
+        scenario's fatigue is the parties' state at the start, the war before it
+        included.
+        """
         c = self.constants
         rng = self.streams["land_grab"]
         self._pre_origin = np.zeros((len(ORIGINS), self.r), np.int64)
         resolve = self.resolve[:, None]
         lead = self.scenario.truce.lead_time
+        adversaries = [self.edge_blamed[e] for e in self.edges_of]
+        actor = np.broadcast_to(np.arange(self.n_principals)[:, None], (self.n_principals, self.r))
+        n_edges = self.trust.shape[0]
         for day in range(-lead + 1, 1):
             u = rng.random((2, self.n_principals, self.r))
-            fired = u[0] < c.land_grab_rate * resolve
-            target = np.stack([self.pick_adversary(i, u[1, i]) for i in range(self.n_principals)])
-            actor = np.broadcast_to(np.arange(self.n_principals)[:, None], fired.shape)
+            fired = (u[0] < c.land_grab_rate * resolve) & (self.strength > 0)
+            target = np.stack([self.pick(adv, u[1, i]) for i, adv in enumerate(adversaries)])
             edges = self.edge_index[target, actor]
-            counts = self._count(edges, fired, self.trust.shape[0])
+            counts = self._count(edges, fired, n_edges)
             self.trust = dec.update_trust(
                 self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
             )
-            suffered = self._count(target, fired, self.n_principals)
-            # E11 with no calm day, in place: the principals hold views of ``self.fatigue``.
-            self.fatigue[:] = dec.update_fatigue(
-                self.fatigue, suffered, 0.0, c.fatigue_gain, c.fatigue_recovery
-            )
+            self.grudge = dec.update_grudge(self.grudge, counts, np.zeros(1), c.grudge_memory)
             self.pre_truce_violations += fired.sum(0)
             self._pre_origin[DELIBERATE] += fired.sum(0)
             if self.record:
                 self._record_lead_day(day, fired, target)
-        self.start_adversary_strength = np.stack([p.adversary_strength() for p in self.principals])
+        for principal in self.principals:
+            principal.start_adversary_strength = principal.adversary_strength()
+
+    def _sign(self) -> None:
+        """(E2b) Signing: each principal accepts, accepts only conditionally, or rejects.
+
+        Reads uniforms from the signing stream, shape (2, principals, R): reject,
+        conditional.
+        """
+        u = self.streams["signing"].random((2, self.n_principals, self.r))
+        rejection = np.array([p.config.rejection for p in self.principals])[:, None]
+        conditional = np.array([p.config.conditional for p in self.principals])[:, None]
+        self.at_war = u[0] < rejection
+        self.conditional = ~self.at_war & (u[1] < conditional)
+        if self.record:
+            for i in np.flatnonzero(self.at_war[:, self.trace_replicate]).tolist():
+                self._event(0, "rejection", i, -1, "deliberate", blamed=-1)
+            for i in np.flatnonzero(self.conditional[:, self.trace_replicate]).tolist():
+                self._event(0, "conditional", i, -1, "", blamed=-1)
 
     # ------------------------------------------------------------------ running and outputs
     def run(self) -> CeasefireModel:
@@ -485,6 +633,16 @@ class CeasefireModel(mesa.Model):
             "first_violation_day": nullable(self.first_violation_day, has_first),
             "violations": violations,
         }
+        # Theatres (E13c): the first one's collapse, how many fell, and each one's fate.
+        fell = self.theatre_collapse_day > 0
+        first_fall = np.where(fell, self.theatre_collapse_day, np.iinfo(np.int64).max).min(0)
+        data["first_collapse_day"] = nullable(first_fall, np.asarray(fell.any(0)))
+        data["theatres_collapsed"] = fell.sum(0).astype(np.int64)
+        for t, name in enumerate(self.theatre_names):
+            data[f"theatre_{name}_collapse_day"] = nullable(self.theatre_collapse_day[t], fell[t])
+            data[f"theatre_{name}_cause"] = pd.array(
+                np.where(fell[t], origins[self.theatre_cause[t].clip(0)], missing), dtype="string"
+            )
         for k, origin in enumerate(ORIGINS):
             data[f"violations_{origin}"] = self.origin_total[k]
         for k, name in enumerate(self.party_names):
@@ -542,10 +700,24 @@ class CeasefireModel(mesa.Model):
                 admitted=bool(acts.admitted[row, r0]),
                 wrong=bool(acts.wrong[row, r0]),
                 channel=acts.kind[row],
+                theatre=self.theatre_names[acts.theatre[row, r0]],
+                intensity=int(acts.weight[row, r0]),
             )
         for i, n in enumerate(self._sanctions[:, r0]):
             if n:
                 self._event(self.day, "sanction", i, i, "", blamed=-1)
+        if self.n_theatres > 1:
+            for t in np.flatnonzero(self.theatre_collapse_day[:, r0] == self.day).tolist():
+                self._event(
+                    self.day,
+                    "theatre_collapse",
+                    -1,
+                    -1,
+                    ORIGINS[self.theatre_cause[t, r0]],
+                    blamed=-1,
+                    theatre=self.theatre_names[t],
+                    trigger=TRIGGERS[self.theatre_trigger[t, r0]],
+                )
         if self.collapse_day[r0] == self.day:
             self._event(
                 self.day,
@@ -605,7 +777,7 @@ class CeasefireModel(mesa.Model):
         for p in self.principals:
             row[f"trust_{p.name}"] = float(self.trust[p.edges, r0].mean())
             row[f"fatigue_{p.name}"] = float(self.fatigue[p.index, r0])
-        row["coverage"] = float(self.mission.coverage()[r0])
+        row["coverage"] = float(self.mission.coverage()[:, r0].mean())
         row["holding"] = bool(self.alive[r0])
         self.days_log.append(row)
 

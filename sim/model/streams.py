@@ -26,6 +26,7 @@ STREAMS: dict[str, int] = {
     # draws from it for a mechanism.
     "mesa": 10,
     "mediation": 11,
+    "signing": 12,
 }
 
 

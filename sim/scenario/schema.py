@@ -226,6 +226,14 @@ ANNAN = (
     "fighting went on (UN News, 2 Aug 2012)"
 )
 SETTLING = f"{FORTNA_2003}: mechanisms that settle incidents lengthen peace"
+KARABAKH_OCT_2020 = (
+    "the humanitarian ceasefires of 10, 17 and 25 Oct 2020 in Nagorno-Karabakh, each broken "
+    "within hours with both sides accusing the other (Reuters and BBC News, Oct 2020)"
+)
+ANNAN_CONDITIONS = (
+    "the Syrian government's acceptance of the Annan plan on condition of written guarantees "
+    "from the opposition (Reuters and BBC News, 8–9 Apr 2012)"
+)
 ASSUMED = "Modelling assumption"
 FITTED = "value: modelling assumption, fitted by `truce calibrate` (docs/VALIDATION.md)"
 BY_HAND = "value: modelling assumption, set by hand (not calibrated)"
@@ -318,12 +326,44 @@ class Collapse(_Frozen):
         ge=1,
         le=60,
     )
+    intensity: int = _f(
+        10,
+        "violations in one day in one theatre that end it at once (a truce that never takes hold)",
+        source=f"{KARABAKH_OCT_2020}; {ASSUMED} for the value",
+        direction=LOWERS,
+        ge=1,
+        le=500,
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> Collapse:
         for path, message in rule_problems(self, "truce.collapse"):
             raise PydanticCustomError("reference", "{message}", {"path": path, "message": message})
         return self
+
+
+class End(_Frozen):
+    """When the truce as a whole is over, given the collapse of its theatres.
+
+    See E13c. A principal's withdrawal (E13b) ends the whole truce under every rule.
+    """
+
+    model_config = ConfigDict(title="End of the truce")
+
+    rule: Literal["first", "share", "withdrawal"] = _f(
+        "first",
+        "first: the first theatre's collapse ends the truce; share: a share of the theatres "
+        "must collapse; withdrawal: only a principal's withdrawal (or every theatre's collapse)",
+        source=f"{UNZ} (escalation after collapse in some regions, not all); {SW} (a regional "
+        "truce inside a national war)",
+        direction=DEPENDS,  # first ends soonest, withdrawal latest; one theatre: all alike
+    )
+    share: Unit = _f(
+        0.5,
+        "under the share rule, the share of theatres whose collapse ends the truce",
+        source=f"{ASSUMED}: a deal is read as over once most of its zones are fighting again",
+        direction=LOWERS,
+    )
 
 
 class Truce(_Frozen):
@@ -344,9 +384,8 @@ class Truce(_Frozen):
         "days between announcement and start (pre-truce land grab)",
         source=f"{BI}: the Feb 2016 cessation was announced a week ahead and set off a "
         "last-minute grab for territory",
-        # The land grab lowers the starting trust (raises collapse) and raises fatigue
-        # (lowers it); in the bundled scenarios the fatigue wins.
-        direction=DEPENDS,
+        # The land grab lowers the starting trust and leaves grievances unanswered (E16).
+        direction=RAISES,
         ge=0,
         le=90,
     )
@@ -363,7 +402,8 @@ class Truce(_Frozen):
         source=f"{BI} (the loopholes let Russia keep bombing); {IC}; {ASSUMED} for the value",
         direction=RAISES,
     )
-    collapse: Collapse = Field(Collapse(), description="the collapse rule")
+    collapse: Collapse = Field(Collapse(), description="the collapse rule (per theatre)")
+    end: End = Field(End(), description="when the collapse of theatres ends the whole truce")
 
 
 # --------------------------------------------------------------------------- actors
@@ -408,6 +448,18 @@ class Party(_Frozen):
         source=f"{IC} (the last truce was used to gain ground); {UNZ} (chronic suspicion); "
         "situational value",
         direction=LOWERS,
+    )
+    rejection: Unit = _f(
+        0.0,
+        "chance it rejects the truce at signing in practice: its forces never stop fighting",
+        source=f"{KARABAKH_OCT_2020}; situational value",
+        direction=RAISES,
+    )
+    conditional: Unit = _f(
+        0.0,
+        "chance it accepts only conditionally: the first violation it perceives returns it to war",
+        source=f"{ANNAN_CONDITIONS}; situational value",
+        direction=RAISES,
     )
 
 
@@ -614,6 +666,43 @@ class Mediator(_Frozen):
         direction=LOWERS,
         ge=1,
         le=365,
+    )
+
+
+class Theatre(_Frozen):
+    """A theatre of the truce: a zone or front judged on its own (absent: one theatre).
+
+    See E13 and E13c. Violence and collapse are judged per theatre; a party acts in every
+    theatre it is present in.
+    """
+
+    model_config = ConfigDict(title="Theatres")
+
+    name: Name = _name()
+    label: str = _label()
+    parties: tuple[Name, ...] = _f(
+        (),
+        "principals present (the government and at least one faction); empty: all of them",
+        source=f"{SW} (a regional truce: Daraa, Quneitra, Suwayda); situational",
+        direction=DEPENDS,
+    )
+    excluded: tuple[Name, ...] | None = _f(
+        None,
+        "excluded groups present; null: all of them",
+        source=f"{IC} (the separation problem is local: rebels mixed in with Nusra in places)",
+        direction=DEPENDS,
+    )
+    exempted: tuple[Name, ...] | None = _f(
+        None,
+        "excluded groups that may still be struck here; null: the truce's own exemptions",
+        source=f"{BI} (the exemptions decide where strikes go on)",
+        direction=DEPENDS,
+    )
+    coverage: Unit | None = _f(
+        None,
+        "share of this theatre the monitors observe; null: the mission's own coverage",
+        source=f"{UNSMIS} (observers deployed in some towns, not others); {FORTNA_2008}",
+        direction=LOWERS,
     )
 
 
@@ -842,7 +931,7 @@ class Constants(_Frozen):
         0.556,
         "daily chance of a land-grab attack before the start, at resolve 1",
         source=_fitted(f"{BI} (a last-minute grab for territory)"),
-        direction=DEPENDS,  # as truce.lead_time: less trust, but more fatigue
+        direction=RAISES,  # as truce.lead_time: less trust, more grievances (E16)
         prior=(0.10, 0.60, "linear"),
     )
     monitor_exposure: Unit = _f(
@@ -863,6 +952,22 @@ class Constants(_Frozen):
         source=_fitted(f"{WIB}; {UNZ} (escalation after collapse in some regions)"),
         direction=AFTER_COLLAPSE,
         prior=(0.04, 0.15, "linear"),
+    )
+    war_tempo: Annotated[int, Ge(1), Le(100)] = _f(
+        10,
+        "violations a day by a party at war in a theatre (rejection, conditional acceptance "
+        "broken)",
+        source=_by_hand(f"{KARABAKH_OCT_2020}: shelling went on at the pace of the war"),
+        direction=RAISES,
+    )
+    spill_over: Unit = _f(
+        0.3,
+        "share of trust lost, on every edge between the parties of a theatre, when it collapses",
+        source=_by_hand(
+            f"{UNZ} (escalation after collapse in some regions, not all); {SW} (the southwest "
+            "deal fell to an offensive after other zones had fallen)"
+        ),
+        direction=RAISES,
     )
     initial_spread: Annotated[float, Ge(0.0), Le(0.3)] = _f(
         0.05,
@@ -955,6 +1060,9 @@ class Scenario(_Frozen):
     mediator: Mediator | None = Field(
         None, description="an envoy mediating between the parties; null for none"
     )
+    theatres: tuple[Theatre, ...] = Field(
+        (), description="zones or fronts judged on their own; empty: one theatre, every party"
+    )
     deconfliction: Deconfliction = Field(
         Deconfliction(), description="foreign air forces and their coordination"
     )
@@ -1022,6 +1130,11 @@ class Scenario(_Frozen):
         return (self.government, *self.factions)
 
     @property
+    def theatre_list(self) -> tuple[Theatre, ...]:
+        """The theatres, or the single theatre ``main`` holding every party when none is set."""
+        return self.theatres or (Theatre(name="main"),)
+
+    @property
     def party_names(self) -> tuple[str, ...]:
         """Every actor that can commit a violation, in result-column order."""
         return (
@@ -1082,7 +1195,44 @@ def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         sides = {c == s.government.name for c in sp.clients if c in principals}
         if len(sides) > 1:
             yield f"sponsors.{i}.clients", "a sponsor cannot back both the government and a faction"
+    yield from theatre_problems(s, principals, excluded)
     yield from rule_problems(s)
+
+
+def theatre_problems(
+    s: Scenario, principals: set[str], excluded: set[str]
+) -> Iterator[tuple[str, str]]:
+    """Problems with the theatres: unknown names, a theatre without both sides, a lost party."""
+    names: set[str] = set()
+    placed: set[str] = set()
+    factions = {f.name for f in s.factions}
+    for i, theatre in enumerate(s.theatres):
+        path = f"theatres.{i}"
+        if theatre.name in names or theatre.name in RESERVED_NAMES:
+            yield f"{path}.name", f"the theatre name '{theatre.name}' is already used or reserved"
+        names.add(theatre.name)
+        for key, known in (
+            ("parties", principals),
+            ("excluded", excluded),
+            ("exempted", excluded),
+        ):
+            for j, name in enumerate(getattr(theatre, key) or ()):
+                if name not in known:
+                    yield (
+                        f"{path}.{key}.{j}",
+                        f"'{name}' is not defined (defined: {_listing(known)})",
+                    )
+        present = set(theatre.parties or principals)
+        placed |= present
+        if s.government.name not in present or not present & factions:
+            yield (
+                f"{path}.parties",
+                "a theatre needs the government and at least one faction",
+            )
+    if s.theatres:
+        for i, f in enumerate(s.factions):
+            if f.name not in placed:
+                yield f"factions.{i}.name", f"'{f.name}' is in no theatre (add it to one)"
 
 
 def _listing(names: Iterable[str]) -> str:

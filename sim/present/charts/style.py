@@ -13,7 +13,7 @@ import hashlib
 import html
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from sim.analysis import grouping
 from sim.present import sentences
 
-ArrayLike = Sequence[Any] | pd.Series | np.ndarray
+ArrayLike: TypeAlias = Sequence[Any] | pd.Series | np.ndarray
 """Values plotly takes for a trace's coordinates."""
 
 # Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable
