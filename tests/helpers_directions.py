@@ -8,8 +8,10 @@ the levers the model gains later are tested without a change here.
 
 The design, for one lever:
 
-* **Reference scenario.** ``scenarios/baseline.yaml`` (it has an exempted group, excluded
-  groups, sponsors with and without air forces) with every optional section that holds a
+* **Reference scenario.** ``scenarios/zones.yaml``: the baseline truce (an exempted group,
+  excluded groups, sponsors with and without air forces) as a deal of three theatres that
+  ends once half of them have fallen, so that the theatre levers (spill-over, the end
+  share, each theatre's coverage) act too; with every optional section that holds a
   lever (today the monitors and the mediator) switched on at its schema defaults, so that
   every lever is active, and a horizon of :data:`HORIZON` days.
 * **Two arms, low and high.** The lever at the low and at the high end of its valid range
@@ -60,7 +62,7 @@ from sim.scenario.schema import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "scenarios" / "baseline.yaml"
+REFERENCE = ROOT / "scenarios" / "zones.yaml"
 
 #: Days simulated per truce. Half a year keeps the file within its CPU budget (the cost is
 #: linear in days) and still covers every mechanism: in the reference scenario most truces
@@ -178,9 +180,9 @@ def _switch_on(model: type[BaseModel], data: dict[str, Any], prefix: str, paths:
 
 @lru_cache(maxsize=1)
 def reference() -> Scenario:
-    """The reference scenario: the baseline, every lever's section on, :data:`HORIZON` days.
+    """The reference scenario: the zones deal, every lever's section on, :data:`HORIZON` days.
 
-    An optional section on the way to a lever that is null in the baseline (today the
+    An optional section on the way to a lever that is null in the reference (today the
     monitors and the mediator) is switched on at its schema defaults; a section whose
     defaults are not enough to build it stays off, and its levers then fail as absent.
     """
