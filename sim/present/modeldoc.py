@@ -158,7 +158,9 @@ def render(rows: Iterable[Mapping[str, Any]] | None = None) -> str:
                 f"`{row['path']}`",
                 format_default(row["default"]),
                 format_range(row),
-                row["direction"],
+                f"{row['direction']}: on {row['depends_on']}"
+                if row.get("depends_on")
+                else row["direction"],
                 row["description"] or "—",
                 row["source"],
             )

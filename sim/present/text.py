@@ -122,10 +122,24 @@ def describe(event: dict[str, Any], scenario: Scenario) -> str:
         return "The monitoring mission suspends operations and withdraws."
     if kind == "sanction":
         return f"{actor}'s sponsors cut support after monitors verified its violation."
+    if kind == "rejection":
+        return f"At the signing, {actor} rejects the truce in practice: its forces fight on."
+    if kind == "conditional":
+        return (
+            f"At the signing, {actor} accepts only on conditions: the first violation "
+            "against it will end its restraint."
+        )
+    if kind == "theatre_collapse":
+        theatre = str(event.get("theatre") or "").replace("_", " ")
+        return (
+            f"The truce collapses in the {theatre} zone on day {event['day']} "
+            f"({_how(event)}) — cause: {cause_phrase(origin)}."
+        )
     if kind == "collapse":
-        trigger = event.get("trigger", "violence")
-        how = "a party walks out" if trigger == "withdrawal" else "violence stays high"
-        return f"The truce collapses on day {event['day']} ({how}) — cause: {cause_phrase(origin)}."
+        return (
+            f"The truce collapses on day {event['day']} ({_how(event)}) — "
+            f"cause: {cause_phrase(origin)}."
+        )
     if _flag(event, "land_grab"):
         return f"Before the start, {actor} grabs ground from {target}."
     if kind == "retaliation":
@@ -136,6 +150,16 @@ def describe(event: dict[str, Any], scenario: Scenario) -> str:
             )
         return f"{actor} retaliates against {target}."
     return _violation(event, actor, target, blamed, origin) + "."
+
+
+def _how(event: Mapping[str, Any]) -> str:
+    """How a truce or a zone ended, from the event's trigger."""
+    trigger = event.get("trigger", "violence")
+    if trigger == "withdrawal":
+        return "a party walks out"
+    if trigger == "intensity":
+        return "one day of heavy fighting"
+    return "violence stays high"
 
 
 def _violation(event: Mapping[str, Any], actor: str, target: str, blamed: str, origin: str) -> str:

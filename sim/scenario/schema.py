@@ -259,6 +259,7 @@ def _f(
     source: str,
     direction: str,
     prior: tuple[float, float, str] | None = None,
+    depends_on: str | None = None,
     **bounds: Any,
 ) -> Any:
     """A field with a default, an optional range, a description, its source and direction.
@@ -270,11 +271,17 @@ def _f(
         direction: what raising it does to collapse (one of :data:`DIRECTIONS`).
         prior: for a calibrated constant, (low, high, scale) of its prior, scale
             ``"linear"`` or ``"log"`` (uniform in the logarithm).
+        depends_on: for direction :data:`DEPENDS`, what the direction depends on
+            (required then: a two-signed lever says why).
         **bounds: pydantic constraints (``ge``, ``le``, ``max_length``, ...).
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown direction {direction!r}")
+    if (direction == DEPENDS) != bool(depends_on):
+        raise ValueError("give depends_on exactly when the direction is 'depends'")
     extra: dict[str, Any] = {"source": source, "direction": direction}
+    if depends_on:
+        extra["depends_on"] = depends_on
     if prior is not None:
         low, high, scale = prior
         extra["prior"] = {"low": low, "high": high, "scale": scale}
@@ -356,7 +363,9 @@ class End(_Frozen):
         "must collapse; withdrawal: only a principal's withdrawal (or every theatre's collapse)",
         source=f"{UNZ} (escalation after collapse in some regions, not all); {SW} (a regional "
         "truce inside a national war)",
-        direction=DEPENDS,  # first ends soonest, withdrawal latest; one theatre: all alike
+        direction=DEPENDS,
+        depends_on="the rule: first ends a deal soonest, share later, withdrawal latest; with one"
+        " theatre they coincide",
     )
     share: Unit = _f(
         0.5,
@@ -421,13 +430,23 @@ class Party(_Frozen):
 
     name: Name = _name(description="identifier used in results and overrides (lower case, _)")
     label: str = _label()
-    strength: Unit = _f(0.5, "relative military strength", source=_STRENGTH, direction=DEPENDS)
+    strength: Unit = _f(
+        0.5,
+        "relative military strength",
+        source=_STRENGTH,
+        direction=DEPENDS,
+        depends_on="the side: a stronger party gains more by defecting (E2), while its "
+        "adversaries gain less and regroup toward it (E12)",
+    )
     resolve: Unit = _f(
         0.5,
         "hardline resolve: weight on military gains",
         source=f"{SW} (both sides aim at total control); {RD} (expected military gains); "
         "situational value per scenario",
         direction=DEPENDS,
+        depends_on="the balance of strength: resolve multiplies the advantage (E2), which is "
+        "negative for the weaker side, so it makes the stronger side defect more and "
+        "the weaker less",
     )
     fatigue: Unit = _f(
         0.3,
@@ -472,7 +491,14 @@ class Government(Party):
     model_config = ConfigDict(title="Government")
 
     name: Name = _name("government")
-    strength: Unit = _f(0.6, "relative military strength", source=_STRENGTH, direction=DEPENDS)
+    strength: Unit = _f(
+        0.6,
+        "relative military strength",
+        source=_STRENGTH,
+        direction=DEPENDS,
+        depends_on="the side: a stronger party gains more by defecting (E2), while its "
+        "adversaries gain less and regroup toward it (E12)",
+    )
 
 
 class Faction(Party):
@@ -527,6 +553,8 @@ class Sponsor(_Frozen):
         "parties it backs (all on one side)",
         source=f"{UNZ} (regional backers decide the level of violence); {RD}",
         direction=DEPENDS,
+        depends_on="whom the sponsor backs: its restraint (E1) falls on its clients, and its "
+        "loophole strikes (E6) only come when it backs the government",
         min_length=1,
     )
     leverage: Unit = _f(
@@ -685,18 +713,24 @@ class Theatre(_Frozen):
         "principals present (the government and at least one faction); empty: all of them",
         source=f"{SW} (a regional truce: Daraa, Quneitra, Suwayda); situational",
         direction=DEPENDS,
+        depends_on="who meets where: a party present adds its own violence to the theatre's count"
+        " and draws its adversaries' attacks there",
     )
     excluded: tuple[Name, ...] | None = _f(
         None,
         "excluded groups present; null: all of them",
         source=f"{IC} (the separation problem is local: rebels mixed in with Nusra in places)",
         direction=DEPENDS,
+        depends_on="which groups: a group present adds its attacks (E8) and, when exempted, the "
+        "strikes on it (E6)",
     )
     exempted: tuple[Name, ...] | None = _f(
         None,
         "excluded groups that may still be struck here; null: the truce's own exemptions",
         source=f"{BI} (the exemptions decide where strikes go on)",
         direction=DEPENDS,
+        depends_on="entanglement: strikes on an exempted group only hit the factions mixed in "
+        "with it (E6)",
     )
     coverage: Unit | None = _f(
         None,
@@ -737,6 +771,8 @@ class Constants(_Frozen):
         "how sharply defection responds to net expected gain",
         source=_fitted(f"{RD} (expected military gains)"),
         direction=DEPENDS,
+        depends_on="the sign of the net gain G − K: it sharpens defection where the gain exceeds "
+        "the cost and damps it elsewhere (E4)",
         prior=(1.0, 8.0, "linear"),
     )
     fear_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
@@ -775,6 +811,8 @@ class Constants(_Frozen):
         "strength a sanctioned party loses per verified violation",
         source=_by_hand(f"{RD} (a sponsor can cut the support its client depends on)"),
         direction=DEPENDS,
+        depends_on="who is sanctioned: a cut in a party's strength lowers its own gain from "
+        "defecting (E2) but raises its adversaries' advantage",
     )
     indiscipline_rate: Unit = _f(
         0.0318,
@@ -945,6 +983,9 @@ class Constants(_Frozen):
         "violations per day at or below which humanitarian access is possible",
         source=f"{IC} (aid access among the deal's terms); {SW} (safe zones and aid); {ASSUMED}",
         direction=DEPENDS,
+        depends_on="the mechanism: more days count as calm, which consolidates trust (E10b) and "
+        "lets fatigue fade (E11) and the weaker side regroup (E12) and spoilers grow "
+        "bolder (E8)",
     )
     escalation_rate: Unit = _f(
         0.135,
@@ -974,6 +1015,7 @@ class Constants(_Frozen):
         "spread of initial strength, fatigue and trust across replicates",
         source=f"{ASSUMED}: uncertainty in the situational values",
         direction=DEPENDS,
+        depends_on="the scenario: spreading the starting values widens the outcomes both ways",
     )
 
 
@@ -1431,7 +1473,7 @@ def parameters(
         inner = _inner_model(field.annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not Scenario:
             item = "[]." if typing.get_origin(_plain(field.annotation)[0]) is tuple else "."
-            keep = {k: v for k, v in extra.items() if k in ("source", "direction")}
+            keep = {k: v for k, v in extra.items() if k in ("source", "direction", "depends_on")}
             rows += parameters(inner, path + item, keep)
             continue
         low, high = _limits(field)
@@ -1452,6 +1494,7 @@ def parameters(
                 "description": field.description or "",
                 "source": str(extra.get("source", "")).strip(),
                 "direction": str(extra.get("direction", "")),
+                "depends_on": str(extra.get("depends_on", "")),
                 "prior": Prior(prior["low"], prior["high"], prior["scale"]) if prior else None,
             }
         )
