@@ -269,9 +269,8 @@ def test_calibrate_refuses_a_size_that_cannot_fit_before_any_work(tmp_path):
 def test_scoring_runs_spread_over_workers_are_the_plain_runs():
     # The leave-one-out scores every file with each fold's constants on the workers: the
     # tables must be exactly those of an in-process run (same seeds, same chunks).
-    from sim.validation.hindcast import simulate
-
     from sim.experiment.runner import CHUNK_SIZE
+    from sim.validation.hindcast import simulate
 
     history = load_history()[:2]
     n = CHUNK_SIZE + 1  # two chunks of the first file, put back in their order
