@@ -492,7 +492,7 @@ def leave_one_out_problem(
         extra = [*history, unmonitored, monitored, *([unmonitored] * 4)]
         work.append(Work(extra, hindcast_replicates))
         parts.append(f"the hindcast ({hindcast_replicates:,} replicates × {len(extra)} runs)")
-    lower = "--budget, --calibration-replicates or --refine-replicates"
+    lower = "--budget, --calibration-replicates, --refine-replicates or --replicates"
     return _problem(work, " + ".join(parts), lower)
 
 
