@@ -277,3 +277,15 @@ def test_scoring_runs_spread_over_workers_are_the_plain_runs():
     spread = cal.simulate_all(history, n, workers=2)
     for s, got in zip(history, spread, strict=True):
         pd.testing.assert_frame_equal(got, simulate(s, n))
+
+
+def test_leave_one_out_on_one_shared_pool_gives_the_serial_results():
+    # Every fold's design, refinement and scoring run on one pool of two processes; the
+    # results must be those of one process (each run keeps its scenario's seed and chunks).
+    history = load_history()[:2]
+    settings = {"budget": 2, "replicates": 5, "refine": 1, "refine_replicates": 5}
+    serial = cal.leave_one_out(history, **settings, score_replicates=10, workers=1)
+    pooled = cal.leave_one_out(history, **settings, score_replicates=10, workers=2)
+    for a, b in zip(serial["truces"], pooled["truces"], strict=True):
+        assert a["constants"] == b["constants"]
+        assert a["log_score"] == b["log_score"] and a["skill"] == b["skill"]

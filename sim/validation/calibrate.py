@@ -40,7 +40,8 @@ fitted without it (out of sample).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,12 +283,24 @@ def evaluate(
     return fit(history, runs[: len(history)], runs[-2], runs[-1])
 
 
+@contextmanager
+def _executor(workers: int, executor: Any | None) -> Iterator[Any]:
+    """``executor`` if given (left open), else a new one for ``workers`` (shut on exit)."""
+    if executor is not None:
+        yield executor
+        return
+    engine = "serial" if workers <= 1 else "local"
+    with open_executor(engine, workers, start_method="spawn") as opened:
+        yield opened
+
+
 def evaluate_points(
     points: Sequence[Mapping[str, Any]],
     replicates: int,
     history: Sequence[Scenario],
     workers: int = 1,
     progress: Callable[[], None] | None = None,
+    executor: Any | None = None,
 ) -> list[dict[str, float]]:
     """:func:`evaluate` at every point, run as chunk tasks by the experiment layer.
 
@@ -305,6 +318,7 @@ def evaluate_points(
         history: the history scenarios.
         workers: processes running chunks.
         progress: called once per point done.
+        executor: an open executor to run on (left open), instead of a new one.
 
     Raises:
         RuntimeError: when a chunk fails (naming the point, scenario, chunk and seed).
@@ -338,25 +352,27 @@ def evaluate_points(
             if progress:
                 progress()
 
-    engine = "serial" if workers <= 1 else "local"
-    with open_executor(engine, workers, start_method="spawn") as executor:
-        execute(tasks, executor, collect, window=max(8, 2 * workers))
+    with _executor(workers, executor) as pool:
+        execute(tasks, pool, collect, window=max(8, 2 * workers))
     return [fits[i] for i in range(len(points))]
 
 
 def simulate_all(
-    scenarios: Sequence[Scenario], replicates: int, workers: int = 1
+    scenarios: Sequence[Scenario],
+    replicates: int,
+    workers: int = 1,
+    executor: Any | None = None,
 ) -> list[pd.DataFrame]:
     """Runs of each scenario on its own seed, as :func:`~sim.validation.hindcast.simulate` gives.
 
     With more than one worker, the runner's chunks of every scenario run as
     tasks on ``local`` spawned processes (the tables are the same: each chunk
-    keeps its seed and place).
+    keeps its seed and place); on ``executor`` when one is given (left open).
 
     Raises:
         RuntimeError: when a chunk fails (naming the scenario, chunk and seed).
     """
-    if workers <= 1:
+    if workers <= 1 and executor is None:
         return [simulate(s, replicates) for s in scenarios]
     tasks = [
         Task(s, s.seed, c, arm=s.name, arm_index=k)
@@ -371,8 +387,8 @@ def simulate_all(
         assert outcome.table is not None
         got[(task.arm_index, task.chunk.index)] = outcome.table.drop(columns=["arm", "point"])
 
-    with open_executor("local", workers, start_method="spawn") as executor:
-        execute(tasks, executor, collect, window=max(8, 2 * workers))
+    with _executor(workers, executor) as pool:
+        execute(tasks, pool, collect, window=max(8, 2 * workers))
     return [
         pd.concat([got[(k, c.index)] for c in chunks(replicates)], ignore_index=True)
         for k in range(len(scenarios))
@@ -531,6 +547,7 @@ def calibrate(
     progress: ProgressCallback | None = None,
     workers: int = 1,
     history: Sequence[Scenario] | None = None,
+    executor: Any | None = None,
 ) -> Calibration:
     """Fit the global constants by ABC rejection over a Latin hypercube.
 
@@ -546,6 +563,7 @@ def calibrate(
         progress: called with (points done, points in all).
         workers: processes evaluating design points in parallel (results do not depend on it).
         history: the history scenarios fitted (default: the bundled ones, all of them).
+        executor: an open executor to run on (left open), instead of new ones.
 
     Raises:
         ScenarioError: on unusable history scenarios or a size this machine cannot run
@@ -590,14 +608,14 @@ def calibrate(
             progress(done, total)
 
     records = [{str(k): v for k, v in row.items()} for row in points.to_dict(orient="records")]
-    fits = evaluate_points(records, replicates, history, workers, tick)
+    fits = evaluate_points(records, replicates, history, workers, tick, executor)
     rows = [{"point": i, **p, **fit} for i, (p, fit) in enumerate(zip(records, fits, strict=True))]
     table = pd.DataFrame(rows).sort_values("distance", kind="stable")
     n_accept = max(1, int(round(accept * budget)))
     accepted = table.head(n_accept)
     best_rows = accepted.head(max(1, refine)).to_dict(orient="records")
     best_points = [{k: row[k] for k in spec} for row in best_rows]
-    refits = evaluate_points(best_points, refine_replicates, history, workers, tick)
+    refits = evaluate_points(best_points, refine_replicates, history, workers, tick, executor)
     finalists = [
         (fit["distance"], row["point"], point, fit)
         for row, point, fit in zip(best_rows, best_points, refits, strict=True)
@@ -682,37 +700,39 @@ def leave_one_out(
     per_fold = budget + min(refine, budget)
     total, done = per_fold * len(history), 0
     rows = []
-    for i in range(len(history)):
-        train = [s for k, s in enumerate(history) if k != i]
+    with _executor(workers, None) as pool:  # one pool for every fold: no start-up per fold
+        for i in range(len(history)):
+            train = [s for k, s in enumerate(history) if k != i]
 
-        def tick(k: int, _n: int, base: int = done) -> None:
-            if progress:
-                progress(base + k, total)
+            def tick(k: int, _n: int, base: int = done) -> None:
+                if progress:
+                    progress(base + k, total)
 
-        cal = calibrate(
-            budget,
-            replicates,
-            seed,
-            accept,
-            refine,
-            refine_replicates,
-            out=None,
-            progress=tick,
-            workers=workers,
-            history=train,
-        )
-        done += per_fold
-        fitted = [with_constants(s, cal.best) for s in history]
-        runs = simulate_all(fitted, score_replicates, workers)
-        score = score_history(fitted, runs)["truces"][i]
-        rows.append(
-            {
-                **score.to_dict(),
-                "trained_on": [s.name for s in train],
-                "distance": cal.best_fit["distance"],
-                "constants": cal.best,
-            }
-        )
+            cal = calibrate(
+                budget,
+                replicates,
+                seed,
+                accept,
+                refine,
+                refine_replicates,
+                out=None,
+                progress=tick,
+                workers=workers,
+                history=train,
+                executor=pool,
+            )
+            done += per_fold
+            fitted = [with_constants(s, cal.best) for s in history]
+            runs = simulate_all(fitted, score_replicates, workers, pool)
+            score = score_history(fitted, runs)["truces"][i]
+            rows.append(
+                {
+                    **score.to_dict(),
+                    "trained_on": [s.name for s in train],
+                    "distance": cal.best_fit["distance"],
+                    "constants": cal.best,
+                }
+            )
     return {
         "settings": {
             "budget": budget,
