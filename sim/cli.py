@@ -505,6 +505,21 @@ def hindcast(
     from sim.present.terminal import hindcast_tables
     from sim.validation import hindcast as hc
 
+    if leave_one_out:  # the whole cost, checked before any work
+        from sim.scenario.errors import ScenarioError
+        from sim.validation import calibrate as cal
+
+        problem = cal.leave_one_out_problem(
+            hc.load_history(dirs),
+            budget,
+            calibration_replicates,
+            refine,
+            refine_replicates,
+            replicates,
+            hindcast_replicates=replicates,
+        )
+        if problem:
+            raise ScenarioError("--budget", problem)
     result = hc.hindcast(dirs, replicates=replicates)
     if leave_one_out:
         from sim.present.terminal import progress_bar
@@ -561,6 +576,11 @@ def calibrate(
 
     if accept <= 0:
         fail("--accept must be above 0")
+    problem = cal.calibration_problem(
+        cal.load_history(), budget, replicates, refine, refine_replicates
+    )
+    if problem:  # before any work: nothing run, nothing written
+        fail(f"--budget: {problem}")
     with progress_bar("Calibrating", budget + min(refine, budget)) as update:
         result = cal.calibrate(
             budget,

@@ -265,3 +265,36 @@ def test_calibrate_fits_the_history_it_is_given():
     assert sorted(k for k in cal.best_fit if k.startswith("obs_")) == sorted(
         f"obs_{s.name}" for s in some
     )
+
+
+def test_leave_one_out_refuses_a_size_that_cannot_fit_before_any_work(tmp_path, monkeypatch):
+    """The whole cost (hindcast, every fold's calibration and scoring) is checked first."""
+    from sim.validation import calibrate as cal
+    from sim.validation import hindcast as hc
+
+    def no_work(*args, **kwargs):  # the hindcast must not start before the check
+        raise AssertionError("the hindcast ran before the cost check")
+
+    monkeypatch.setattr(hc, "hindcast", no_work)
+    args = ["hindcast", "--leave-one-out", "--budget", "100000", "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert "too large to run" in lines[0]
+    assert "of CPU" in lines[0] and "the limits are 1 day of CPU" in lines[0]
+    assert not any(tmp_path.iterdir())
+    # The estimate counts every fold's design, refinement and scoring, and the hindcast.
+    history = hc.load_history()
+    n = len(history)
+    truces = cal.work_cost(
+        [
+            w
+            for i in range(n)
+            for w in cal.calibration_work(
+                [s for k, s in enumerate(history) if k != i], 100000, 100, 3, 300
+            )[0]
+        ]
+    )[0]
+    truces += n * n * 1000 + (n + 6) * 1000  # scoring; hindcast: files, pair, 4 fact runs
+    assert f"{n} folds" in lines[0] and f"{truces:,} simulated truces" in lines[0]

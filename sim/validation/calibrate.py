@@ -15,15 +15,22 @@ historical truces of ``scenarios/history`` together and the stylized facts of
    (the scenarios' own seeds), chunk by chunk as tasks of
    :func:`sim.experiment.runner.execute` on an executor of
    :mod:`sim.experiment.executors`, and the distance of :func:`distance` is
-   computed;
+   computed: per history truce, minus its log score (:func:`history_component`,
+   censored records scored as still holding), and the stylized-fact
+   :data:`TARGETS`;
 3. the ``accept`` fraction of points with the smallest distance is the ABC
    posterior sample (rejection with a quantile tolerance);
 4. the ``refine`` best accepted points are re-run with ``refine_replicates``
    truces and the one with the smallest distance is the point estimate (this
    guards against picking a point that fitted by Monte Carlo luck).
 
-Everything (seed, budget, priors, the design with each point's distance, the
-accepted set, the point estimate) is written under ``results/calibration/``.
+Before any work, the cost of the whole calibration is estimated with the
+experiments' cost model (:func:`calibration_problem`); a size this machine
+cannot run stops with one message.
+
+Everything (seed, budget, priors, how the distance is computed, the design
+with each point's distance, the accepted set, the point estimate) is written
+under ``results/calibration/``.
 
 :func:`leave_one_out` repeats the calibration once per history file with that
 file left out, and scores the left-out truce's forecast under the constants
@@ -33,7 +40,8 @@ fitted without it (out of sample).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +53,13 @@ from sim.experiment import storage
 from sim.experiment.executors import open_executor
 from sim.experiment.provenance import now, stamp
 from sim.experiment.runner import Task, TaskDone, TaskFailure, chunks, execute
-from sim.scenario import schema
+from sim.scenario import cost, schema
 from sim.scenario.catalog import bundled
 from sim.scenario.designs import Sweep, sample_matrix
+from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import load_scenario
-from sim.scenario.schema import Constants, Prior, Scenario
+from sim.scenario.schema import Constants, Observed, Prior, Scenario
+from sim.validation import scoring
 from sim.validation.hindcast import (
     COLLAPSE_365_TARGET,
     DEFAULT_REPLICATES,
@@ -57,7 +67,6 @@ from sim.validation.hindcast import (
     HR_TARGET,
     band_counts,
     load_history,
-    outlived_share,
     score_history,
     simulate,
     stylized_facts,
@@ -92,7 +101,8 @@ def design(budget: int, seed: int, priors: Priors | None = None) -> pd.DataFrame
             a ``log``-scale prior is sampled evenly in the logarithm.
 
     Returns:
-        One row per point, one column per constant.
+        One row per point, one column per constant; a constant whose field is an
+        integer is rounded to the nearest whole value.
     """
     if budget < 1:
         raise ValueError("budget must be at least 1")
@@ -109,11 +119,45 @@ def design(budget: int, seed: int, priors: Priors | None = None) -> pd.DataFrame
     sweep = Sweep.model_validate({"lhs": {"n": budget, "bounds": bounds, "seed": seed}})
     values = np.asarray(sample_matrix(sweep, seed), dtype=float)
     values[:, logged] = np.exp(values[:, logged])
-    return pd.DataFrame(values, columns=list(spec))
+    table = pd.DataFrame(values, columns=list(spec))
+    for name in spec:  # a whole-number constant takes whole values (pydantic refuses 3.7 days)
+        field = Constants.model_fields.get(name)
+        if field is not None and field.annotation is int:
+            table[name] = table[name].round().astype(int)
+    return table
+
+
+#: The components of the distance that are stylized-fact *targets* (reported as "fit" by
+#: the hindcast, not as evidence of validity). The facts checked but never fitted
+#: (:func:`sim.validation.hindcast.checked_facts`) do not enter the distance.
+TARGETS = ("collapse_365", "hazard_ratio", "escalation", "hazard_age")
+#: A history component is minus the log score in units of ``ln 10``: 1 when the model gave
+#: what happened a tenth of its probability, 2 a hundredth, 0 all of it.
+HISTORY_SCALE = math.log(10.0)
+
+
+def history_component(runs: pd.DataFrame, observed: Observed) -> float:
+    """One truce's part of the distance: minus its log score, in units of ``ln 10``.
+
+    The log score is that of the hindcast (:mod:`sim.validation.scoring`): the
+    share of simulated truces that ended inside the observed window (widened by
+    the tolerance) or, for a censored record ("still holding after
+    ``days_held`` days"), the share still holding at ``days_held``; a share of
+    zero is raised to half a simulated truce, ``1 / (2n)``. So a censored truce
+    whose simulated truces all hold costs nothing, and simulated truces that end
+    before it cost as much as any miss; no record is scored as if it ended on the
+    day its record stops.
+
+    Args:
+        runs: one row per simulated truce of the record's scenario: ``days_held``, ``collapsed``.
+        observed: the record's ``observed`` section.
+    """
+    share = scoring.observed_share(runs, observed)
+    return -scoring.log_score(share, len(runs)) / HISTORY_SCALE
 
 
 def components(
-    history: Iterable[tuple[str, float, float]],
+    history: Iterable[tuple[str, float]],
     collapse_365: float,
     hazard_ratio: float,
     escalation: float,
@@ -121,9 +165,12 @@ def components(
 ) -> dict[str, float]:
     """The fit's components, each 0 at a perfect fit and about 1 at a clear miss.
 
-    - per truce ``obs_<name>``: ``|2·(1 − outlived) − 1|``, i.e. how far the
-      observed duration sits from the simulated median in quantile terms
-      (0 = median, 0.5 = edge of the 50% interval, 0.8 = edge of the 80% one);
+    - per truce ``obs_<name>``: its :func:`history_component` (minus the log score of
+      the observed window, censoring respected, in units of ``ln 10``);
+
+    and the stylized-fact targets (:data:`TARGETS`, all on the unmonitored/monitored
+    baseline pair):
+
     - ``collapse_365``: ``|share − 0.8| / 0.2``;
     - ``hazard_ratio``: log-distance outside 0.15–0.45, in units of log 3;
     - ``escalation``: ``|log(mean / 13)| / log 2``;
@@ -132,14 +179,14 @@ def components(
       ``hazard_trend`` is that ratio (Fortna finds the risk falls with age).
 
     Args:
-        history: (name, outlived share, unused weight) per truce.
+        history: (name, history component) per truce.
         collapse_365: share of unmonitored baseline truces collapsed within 365 days.
         hazard_ratio: monitored vs unmonitored hazard ratio.
         escalation: mean days from collapse to sustained high violence.
         hazard_trend: late-to-early ratio of the unmonitored baseline's collapse
             hazard (:func:`hazard_trend`), or None to leave that component out.
     """
-    out = {f"obs_{name}": abs(2.0 * (1.0 - outlived) - 1.0) for name, outlived, _ in history}
+    out = {f"obs_{name}": float(part) for name, part in history}
     out["collapse_365"] = abs(collapse_365 - COLLAPSE_365_TARGET) / 0.2
     lo, hi = HR_TARGET
     if not hazard_ratio > 0:
@@ -173,6 +220,17 @@ def hazard_trend(runs: pd.DataFrame, early: tuple[int, int] = (0, 90), late=(180
     return rates[1] / rates[0]
 
 
+def distance_settings() -> dict[str, Any]:
+    """How the distance is computed, for a calibration's provenance (its manifest)."""
+    return {
+        "aggregate": "root mean square of the components",
+        "history": "per truce, minus the log score of the observed window in units of ln 10 "
+        "(censored records: the share still holding at days_held)",
+        "targets": list(TARGETS),
+        "scoring": scoring.settings(),
+    }
+
+
 def distance(parts: Mapping[str, float]) -> float:
     """Root mean square of the components: every truce and every fact weighs the same."""
     values = np.array(list(parts.values()), dtype=float)
@@ -190,9 +248,15 @@ def fit(
     unmonitored: pd.DataFrame,
     monitored: pd.DataFrame,
 ) -> dict[str, float]:
-    """The components and distance of one point, from its simulated runs tables."""
+    """The components and distance of one point, from its simulated runs tables.
+
+    Besides the components (:func:`components`) and ``distance``, the result
+    holds diagnostics that are not part of the distance: the measured hazard
+    ratio, share collapsed within 365 days and hazard trend, and per truce the
+    share of simulated truces consistent with its record (``share_<name>``).
+    """
     rows = [
-        (s.name, outlived_share(runs["days_held"].to_numpy(), s.observed.days_held), 1.0)
+        (s.name, history_component(runs, s.observed))
         for s, runs in zip(history, history_runs, strict=True)
         if s.observed is not None
     ]
@@ -203,6 +267,9 @@ def fit(
     parts = components(rows, within, hr, facts["escalation_days"]["value"], trend)
     parts["distance"] = distance(parts)
     parts["hr_value"], parts["collapse_365_value"], parts["hazard_trend_value"] = hr, within, trend
+    for s, runs in zip(history, history_runs, strict=True):
+        if s.observed is not None:  # diagnostics, not components: the share behind each score
+            parts[f"share_{s.name}"] = scoring.observed_share(runs, s.observed)
     return parts
 
 
@@ -216,12 +283,24 @@ def evaluate(
     return fit(history, runs[: len(history)], runs[-2], runs[-1])
 
 
+@contextmanager
+def _executor(workers: int, executor: Any | None) -> Iterator[Any]:
+    """``executor`` if given (left open), else a new one for ``workers`` (shut on exit)."""
+    if executor is not None:
+        yield executor
+        return
+    engine = "serial" if workers <= 1 else "local"
+    with open_executor(engine, workers, start_method="spawn") as opened:
+        yield opened
+
+
 def evaluate_points(
     points: Sequence[Mapping[str, Any]],
     replicates: int,
     history: Sequence[Scenario],
     workers: int = 1,
     progress: Callable[[], None] | None = None,
+    executor: Any | None = None,
 ) -> list[dict[str, float]]:
     """:func:`evaluate` at every point, run as chunk tasks by the experiment layer.
 
@@ -239,6 +318,7 @@ def evaluate_points(
         history: the history scenarios.
         workers: processes running chunks.
         progress: called once per point done.
+        executor: an open executor to run on (left open), instead of a new one.
 
     Raises:
         RuntimeError: when a chunk fails (naming the point, scenario, chunk and seed).
@@ -272,10 +352,164 @@ def evaluate_points(
             if progress:
                 progress()
 
-    engine = "serial" if workers <= 1 else "local"
-    with open_executor(engine, workers, start_method="spawn") as executor:
-        execute(tasks, executor, collect, window=max(8, 2 * workers))
+    with _executor(workers, executor) as pool:
+        execute(tasks, pool, collect, window=max(8, 2 * workers))
     return [fits[i] for i in range(len(points))]
+
+
+def simulate_all(
+    scenarios: Sequence[Scenario],
+    replicates: int,
+    workers: int = 1,
+    executor: Any | None = None,
+) -> list[pd.DataFrame]:
+    """Runs of each scenario on its own seed, as :func:`~sim.validation.hindcast.simulate` gives.
+
+    With more than one worker, the runner's chunks of every scenario run as
+    tasks on ``local`` spawned processes (the tables are the same: each chunk
+    keeps its seed and place); on ``executor`` when one is given (left open).
+
+    Raises:
+        RuntimeError: when a chunk fails (naming the scenario, chunk and seed).
+    """
+    if workers <= 1 and executor is None:
+        return [simulate(s, replicates) for s in scenarios]
+    tasks = [
+        Task(s, s.seed, c, arm=s.name, arm_index=k)
+        for k, s in enumerate(scenarios)
+        for c in chunks(replicates)
+    ]
+    got: dict[tuple[int, int], pd.DataFrame] = {}
+
+    def collect(task: Task, outcome: TaskDone | TaskFailure) -> None:
+        if isinstance(outcome, TaskFailure):
+            raise RuntimeError(f"run failed at {outcome.where}: {outcome.error}")
+        assert outcome.table is not None
+        got[(task.arm_index, task.chunk.index)] = outcome.table.drop(columns=["arm", "point"])
+
+    with _executor(workers, executor) as pool:
+        execute(tasks, pool, collect, window=max(8, 2 * workers))
+    return [
+        pd.concat([got[(k, c.index)] for c in chunks(replicates)], ignore_index=True)
+        for k in range(len(scenarios))
+    ]
+
+
+# --------------------------------------------------------------------------- cost
+
+
+@dataclass(frozen=True)
+class Work:
+    """Simulations asked for: ``replicates`` truces of each scenario at each of ``points``."""
+
+    scenarios: Sequence[Scenario]
+    replicates: int
+    points: int = 1
+
+
+def work_cost(work: Sequence[Work]) -> tuple[int, int, float, float]:
+    """Simulated truces, longest truce (days), CPU seconds and memory of ``work``.
+
+    The cost model is that of the experiments (:func:`sim.scenario.cost.estimate_cost`:
+    truce-days times its seconds per truce-day, rows times bytes per row); the
+    memory is the largest set of runs tables held at once, one point's (all its
+    scenarios): a calibration keeps a point's fit, not its runs.
+    """
+    truces, days, cpu, memory = 0, 0, 0.0, 0.0
+    for w in work:
+        costs = [
+            cost.estimate_cost(s.model_copy(update={"replicates": w.replicates}), "run")
+            for s in w.scenarios
+        ]
+        truces += w.points * sum(c.truces for c in costs)
+        days = max([days, *(c.days for c in costs)])
+        cpu += w.points * sum(c.cpu_seconds for c in costs)
+        memory = max(memory, sum(c.memory_bytes for c in costs))
+    return truces, days, cpu, memory
+
+
+def _problem(work: Sequence[Work], what: str, lower: str) -> str | None:
+    """The experiments' "too large to run" message for ``work``, or None when it fits."""
+    truces, days, cpu, memory = work_cost(work)
+    limit = cost._physical_memory() * cost.MEMORY_SHARE
+    if cpu <= cost.MAX_CPU_SECONDS and memory <= limit:
+        return None
+    return (
+        f"too large to run: {what} = {truces:,} simulated truces of up to {days:,} days, about "
+        f"{cost._duration(cpu)} of CPU and {cost._gigabytes(memory)} of memory on this machine; "
+        f"the limits are {cost._duration(cost.MAX_CPU_SECONDS)} of CPU and "
+        f"{cost._gigabytes(limit)} (half its memory). Lower {lower}"
+    )
+
+
+def _scenarios(history: Sequence[Scenario]) -> tuple[list[Scenario], str]:
+    """The scenarios run at each design point (history files, baseline pair) and their label."""
+    n = len(history)
+    files = f"{n} history file{'s' if n != 1 else ''}"
+    return [*history, *baseline_pair()], f"{n + 2} scenarios ({files} and the baseline pair)"
+
+
+def calibration_work(
+    history: Sequence[Scenario], budget: int, replicates: int, refine: int, refine_replicates: int
+) -> tuple[list[Work], str]:
+    """The simulations of :func:`calibrate` and how to say them (design, then refinement)."""
+    scenarios, label = _scenarios(history)
+    finalists = min(refine, budget)
+    work = [Work(scenarios, replicates, budget), Work(scenarios, refine_replicates, finalists)]
+    what = (
+        f"({budget:,} design points × {replicates:,} replicates + {finalists:,} × "
+        f"{refine_replicates:,} to refine) × {label}"
+    )
+    return work, what
+
+
+def calibration_problem(
+    history: Sequence[Scenario], budget: int, replicates: int, refine: int, refine_replicates: int
+) -> str | None:
+    """Why :func:`calibrate` with these settings cannot run on this machine (None if it can).
+
+    Budget × replicates (and the refinement's points × replicates) × (history
+    files + baseline pair) × each scenario's lead time + horizon, costed as the
+    experiments are (:mod:`sim.scenario.cost`), against the same limits.
+    """
+    work, what = calibration_work(history, budget, replicates, refine, refine_replicates)
+    return _problem(work, what, "--budget or --replicates (or --refine-replicates)")
+
+
+def leave_one_out_problem(
+    history: Sequence[Scenario],
+    budget: int,
+    replicates: int,
+    refine: int,
+    refine_replicates: int,
+    score_replicates: int,
+    hindcast_replicates: int = 0,
+) -> str | None:
+    """Why :func:`leave_one_out` (and the hindcast run with it) cannot run here (None if it can).
+
+    Each fold is a calibration on all files but one (:func:`calibration_work`)
+    followed by a run of every history file with ``score_replicates`` truces;
+    ``hindcast_replicates`` adds the hindcast itself (every history file, the
+    baseline pair and the four runs of the checked facts, which are variants of
+    the unmonitored baseline) when the command runs both.
+    """
+    history = list(history)
+    folds, work, parts = len(history), [], []
+    if folds < 2:
+        return None  # no fold to run: leave_one_out refuses it with its own message
+    for i in range(folds):
+        train = [s for k, s in enumerate(history) if k != i]
+        fold, what = calibration_work(train, budget, replicates, refine, refine_replicates)
+        work += [*fold, Work(history, score_replicates)]
+    parts.append(f"{folds:,} folds × {what}")
+    parts.append(f"{folds:,} folds × {folds:,} history files × {score_replicates:,} to score")
+    if hindcast_replicates:
+        unmonitored, monitored = baseline_pair()
+        extra = [*history, unmonitored, monitored, *([unmonitored] * 4)]
+        work.append(Work(extra, hindcast_replicates))
+        parts.append(f"the hindcast ({hindcast_replicates:,} replicates × {len(extra)} runs)")
+    lower = "--budget, --calibration-replicates, --refine-replicates or --replicates"
+    return _problem(work, " + ".join(parts), lower)
 
 
 @dataclass
@@ -313,6 +547,7 @@ def calibrate(
     progress: ProgressCallback | None = None,
     workers: int = 1,
     history: Sequence[Scenario] | None = None,
+    executor: Any | None = None,
 ) -> Calibration:
     """Fit the global constants by ABC rejection over a Latin hypercube.
 
@@ -328,9 +563,11 @@ def calibrate(
         progress: called with (points done, points in all).
         workers: processes evaluating design points in parallel (results do not depend on it).
         history: the history scenarios fitted (default: the bundled ones, all of them).
+        executor: an open executor to run on (left open), instead of new ones.
 
     Raises:
-        ScenarioError: on unusable history scenarios; ValueError on bad settings.
+        ScenarioError: on unusable history scenarios or a size this machine cannot run
+            (:func:`calibration_problem`), before any work; ValueError on bad settings.
     """
     if not 0 < accept <= 1:
         raise ValueError("accept must be in (0, 1]")
@@ -341,6 +578,8 @@ def calibrate(
     if unknown:
         raise ValueError(f"not global constants: {', '.join(sorted(unknown))}")
     history = load_history() if history is None else list(history)
+    if problem := calibration_problem(history, budget, replicates, refine, refine_replicates):
+        raise ScenarioError("--budget", problem)
     points = design(budget, seed, spec)
     manifest = {
         "kind": "calibration",
@@ -353,6 +592,7 @@ def calibrate(
         "refine_replicates": refine_replicates,
         "priors": {k: [p.low, p.high] for k, p in spec.items()},
         "log_scale_priors": sorted(k for k, p in spec.items() if p.scale == "log"),
+        "distance": distance_settings(),
         "workers": workers,
         "history": [s.name for s in history],
         "scenario_seeds": {s.name: s.seed for s in history},
@@ -368,14 +608,14 @@ def calibrate(
             progress(done, total)
 
     records = [{str(k): v for k, v in row.items()} for row in points.to_dict(orient="records")]
-    fits = evaluate_points(records, replicates, history, workers, tick)
+    fits = evaluate_points(records, replicates, history, workers, tick, executor)
     rows = [{"point": i, **p, **fit} for i, (p, fit) in enumerate(zip(records, fits, strict=True))]
     table = pd.DataFrame(rows).sort_values("distance", kind="stable")
     n_accept = max(1, int(round(accept * budget)))
     accepted = table.head(n_accept)
     best_rows = accepted.head(max(1, refine)).to_dict(orient="records")
     best_points = [{k: row[k] for k in spec} for row in best_rows]
-    refits = evaluate_points(best_points, refine_replicates, history, workers, tick)
+    refits = evaluate_points(best_points, refine_replicates, history, workers, tick, executor)
     finalists = [
         (fit["distance"], row["point"], point, fit)
         for row, point, fit in zip(best_rows, best_points, refits, strict=True)
@@ -446,44 +686,53 @@ def leave_one_out(
 
     Raises:
         ValueError: with fewer than two history files or bad settings.
+        ScenarioError: on a size this machine cannot run (:func:`leave_one_out_problem`),
+            before any work.
     """
     history = load_history() if history is None else list(history)
     if len(history) < 2:
         raise ValueError("leave-one-out needs at least two history files")
+    problem = leave_one_out_problem(
+        history, budget, replicates, refine, refine_replicates, score_replicates
+    )
+    if problem:
+        raise ScenarioError("--budget", problem)
     per_fold = budget + min(refine, budget)
     total, done = per_fold * len(history), 0
     rows = []
-    for i in range(len(history)):
-        train = [s for k, s in enumerate(history) if k != i]
+    with _executor(workers, None) as pool:  # one pool for every fold: no start-up per fold
+        for i in range(len(history)):
+            train = [s for k, s in enumerate(history) if k != i]
 
-        def tick(k: int, _n: int, base: int = done) -> None:
-            if progress:
-                progress(base + k, total)
+            def tick(k: int, _n: int, base: int = done) -> None:
+                if progress:
+                    progress(base + k, total)
 
-        cal = calibrate(
-            budget,
-            replicates,
-            seed,
-            accept,
-            refine,
-            refine_replicates,
-            out=None,
-            progress=tick,
-            workers=workers,
-            history=train,
-        )
-        done += per_fold
-        fitted = [with_constants(s, cal.best) for s in history]
-        runs = [simulate(s, score_replicates) for s in fitted]
-        score = score_history(fitted, runs)["truces"][i]
-        rows.append(
-            {
-                **score.to_dict(),
-                "trained_on": [s.name for s in train],
-                "distance": cal.best_fit["distance"],
-                "constants": cal.best,
-            }
-        )
+            cal = calibrate(
+                budget,
+                replicates,
+                seed,
+                accept,
+                refine,
+                refine_replicates,
+                out=None,
+                progress=tick,
+                workers=workers,
+                history=train,
+                executor=pool,
+            )
+            done += per_fold
+            fitted = [with_constants(s, cal.best) for s in history]
+            runs = simulate_all(fitted, score_replicates, workers, pool)
+            score = score_history(fitted, runs)["truces"][i]
+            rows.append(
+                {
+                    **score.to_dict(),
+                    "trained_on": [s.name for s in train],
+                    "distance": cal.best_fit["distance"],
+                    "constants": cal.best,
+                }
+            )
     return {
         "settings": {
             "budget": budget,
