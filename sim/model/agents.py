@@ -113,7 +113,7 @@ class Principal(Actor):
     unauthorised act a day in each), and answers grievances where they arose.
     """
 
-    phases = ("decide", "retaliate", "recover")
+    phases: ClassVar[tuple[str, ...]] = ("decide", "retaliate", "recover")
 
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
@@ -333,7 +333,7 @@ class Government(Principal):
         party); the faction hit blames the government. Origin ``loophole``. A government
         with no forces (E2c) conducts none.
         """
-        m, acts, s = self.model, self.model.acts, self.ground.slice
+        acts, s = self.model.acts, self.ground.slice
         acts.fired[s] = (self.u["ground"] < self.ground_p) & (self.strength > 0)
         acts.actor[s] = self.index
         acts.target[s] = self.ground_target

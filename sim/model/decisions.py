@@ -315,6 +315,8 @@ def settled_by_commission(
 def ground_offensive_probability(
     ground_tempo: float, loophole_width: float, loophole_hit: float, entanglement: np.ndarray
 ) -> np.ndarray:
-    """(E22) Daily chance that the government's own ground operations against exempted
-    groups hit an entangled faction: E6 with the ground tempo in place of a sponsor's."""
+    """(E22) Daily chance that the government's ground operations hit an entangled faction.
+
+    E6 with the government's ground tempo in place of a sponsor's strike tempo.
+    """
     return loophole_hit_probability(ground_tempo, loophole_width, loophole_hit, entanglement)
