@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sim.model.model import CeasefireModel
     from sim.scenario.schema import Deconfliction, Monitors, Scenario
     from sim.scenario.schema import ExcludedGroup as ExcludedConfig
+    from sim.scenario.schema import Government as GovernmentConfig
     from sim.scenario.schema import Mediator as MediatorConfig
     from sim.scenario.schema import Party as PartyConfig
     from sim.scenario.schema import Sponsor as SponsorConfig
@@ -112,7 +113,7 @@ class Principal(Actor):
     unauthorised act a day in each), and answers grievances where they arose.
     """
 
-    phases = ("decide", "retaliate", "recover")
+    phases: ClassVar[tuple[str, ...]] = ("decide", "retaliate", "recover")
 
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
@@ -195,11 +196,16 @@ class Principal(Actor):
             sanction_weight=c.sanction_weight,
             distrust=1.0 - m.weighted_trust(self.index),
             fear_weight=c.fear_weight,
+            guarantee=m.guarantee_cost[self.theatres][:, None],  # guarantor troops (E20)
         )
         forces = self.strength > 0
         at_war = m.at_war[self.index]
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
+        # ... and units clash without orders only where they are in contact (buffer zone, E20).
+        p_unauthorised = dec.through_buffer(
+            p_unauthorised, m.theatre_buffer[self.theatres][:, None]
+        )
         target = np.stack([m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)])
         for channel, fired, origin in (
             (self.deliberate, ((u[0] < p) | at_war) & forces, DELIBERATE),
@@ -234,6 +240,8 @@ class Principal(Actor):
             restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
         )
+        # Guarantor troops where the grievance arose damp the answer as a first strike (E20).
+        p = p * m.guarantee_damping[m.grievance_theatre[edges]]
         acts.fired[s] = (self.u["answer"] < p) & (self.strength > 0)
         acts.actor[s] = self.index
         acts.target[s] = self.retaliation_target
@@ -262,12 +270,75 @@ class Principal(Actor):
 
 
 class Government(Principal):
-    """The government side (principal 0)."""
+    """The government side (principal 0).
+
+    Besides what every principal does, its own forces conduct ground offensives against
+    exempted groups (E22), which hit the factions entangled with them.
+    """
 
     section = "government"
+    phases = ("strike", "decide", "retaliate", "recover")
 
-    def __init__(self, model: CeasefireModel, config: PartyConfig, k: int = 0):
+    def __init__(self, model: CeasefireModel, config: GovernmentConfig, k: int = 0):
         super().__init__(model, config, 0)
+        # Ground offensives (E22) are fixed for the truce like the sponsors' loopholes (E6):
+        # one row per faction and theatre where an exempted group is present.
+        c = model.constants
+        rows = [
+            (f, t)
+            for f in range(1, model.n_principals)
+            for t in model.theatres_of[f]
+            if model.exempt_present[t]
+        ]
+        factions = np.array([f for f, _ in rows], np.int64)
+        self.ground_theatres = np.array([t for _, t in rows], np.int64)
+        entanglement = np.array(
+            [
+                model.scenario.factions[f - 1].entanglement / len(model.theatres_of[f])
+                for f, _ in rows
+            ]
+        )
+        p = dec.ground_offensive_probability(
+            config.ground_tempo, model.loophole_width, c.loophole_hit, entanglement
+        )
+        self.ground_p = p[:, None]
+        self.ground_target = factions[:, None]
+        self.ground_blamed = model.edge_index[factions, 0][:, None]
+
+    def channels(self, acts: Acts) -> None:
+        """A principal's channels, then a ground offensive per faction and theatre (E22).
+
+        The ground rows are reserved whatever the ground tempo (0: they never fire), so
+        that the acts table, and every stream that draws per row, keep their shapes.
+        """
+        super().channels(acts)
+        self.ground: Channel = acts.reserve(
+            "ground", len(self.ground_theatres), theatres=self.ground_theatres
+        )
+
+    def draws(self) -> dict[str, Draw]:
+        """A principal's draws, and one uniform per ground row from the commission stream.
+
+        Not from the loopholes stream: rows added there would shift the sponsors' loophole
+        draws from the second day on.
+        """
+        return super().draws() | {
+            "ground": Draw("strike", "commission", (len(self.ground_theatres),))
+        }
+
+    def strike(self) -> None:
+        """(E22) Ground offensives under the exemptions by the government's own forces.
+
+        Legal under the terms: no culprit (no sanction, no correction needed to clear a
+        party); the faction hit blames the government. Origin ``loophole``. A government
+        with no forces (E2c) conducts none.
+        """
+        acts, s = self.model.acts, self.ground.slice
+        acts.fired[s] = (self.u["ground"] < self.ground_p) & (self.strength > 0)
+        acts.actor[s] = self.index
+        acts.target[s] = self.ground_target
+        acts.blamed[s] = self.ground_blamed
+        acts.origin[s] = LOOPHOLE
 
 
 class Faction(Principal):
@@ -517,7 +588,8 @@ class ForeignForces(Actor):
         n_air = len(self.air_force_party)
         theatre = m.pick_theatre(u[6])
         target = m.pick_in(theatre, m.principal_all, u[1])
-        acts.fired[s] = u[0] < self.p_accident
+        # A buffer zone keeps a share of the line of contact out of reach (E20).
+        acts.fired[s] = u[0] < dec.through_buffer(self.p_accident, m.theatre_buffer[theatre])
         if n_air:
             k = np.minimum((u[2] * n_air).astype(np.int64), n_air - 1)
             acts.actor[s] = self.air_force_party[k]
@@ -568,3 +640,31 @@ class Mediator(Actor):
     def outputs(self) -> dict[str, Any]:
         """The day the envoy gave up (null where the envoy stayed)."""
         return {"mediator_exit_day": (self.exit_day, self.exit_day > 0)}
+
+
+class JointCommissions(Actor):
+    """Joint commissions of the parties, one per theatre that has one (E21).
+
+    Always built (a theatre's ``joint_commission`` may be 0: then it settles nothing),
+    so that the commission stream draws the same numbers whatever the levers. It acts
+    in the observe phase, after the mission, and tells the model which of the day's
+    incidents it settles before they become grievances (read in its perceive phase).
+    """
+
+    section = "theatres"
+    phases = ("observe",)
+
+    @classmethod
+    def configs(cls, scenario: Scenario) -> list[Any]:
+        """One agent for every theatre (the scenario's, or the single theatre)."""
+        return [scenario.theatre_list]
+
+    def draws(self) -> dict[str, Draw]:
+        """Commission: one uniform per row of the acts table."""
+        return {"settle": Draw("observe", "commission", (self.model.acts.n,))}
+
+    def observe(self) -> None:
+        """Settle each of the day's incidents with its theatre's commission's daily chance."""
+        m, acts = self.model, self.model.acts
+        chance = m.theatre_commission[acts.theatre]
+        m.settled_today = dec.settled_by_commission(acts.fired, self.u["settle"], chance)

@@ -39,16 +39,20 @@ def defection_probability(
     sanction_weight: float,
     distrust: float | np.ndarray = 0.0,
     fear_weight: float = 0.0,
+    guarantee: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """(E2–E4) Daily chance that a party deliberately violates the truce.
 
     gain = resolve · (advantage + regroup_weight · regroup) + fear_weight · distrust
     cost = restraint_weight · restraint + p_detect · (reputation_cost + sanction_weight · restraint)
+           + guarantee                  (guarantee_weight · guarantor troops, E20)
     p    = base_propensity · exp(gain_sensitivity · (gain − cost)) · (1 − fatigue), in [0, 1]
     """
     gain = resolve * (advantage + regroup_weight * regroup) + fear_weight * distrust
-    cost = restraint_weight * restraint_level + p_detect * (
-        reputation_cost + sanction_weight * restraint_level
+    cost = (
+        restraint_weight * restraint_level
+        + p_detect * (reputation_cost + sanction_weight * restraint_level)
+        + guarantee
     )
     p = base_propensity * np.exp(gain_sensitivity * (gain - cost)) * (1.0 - fatigue)
     return np.clip(p, 0.0, 1.0)
@@ -264,3 +268,55 @@ def mediate(
     settled = grudge * (1.0 - settle_share * w)
     raised = np.clip(trust + trust_gain * w * (1.0 - trust), 0.0, 1.0)
     return settled, raised
+
+
+def guarantee_cost(troops: np.ndarray, guarantee_weight: float) -> np.ndarray:
+    """(E20) Cost a guarantor's troops add to attacking in their theatre (a term of E3).
+
+    cost = guarantee_weight · troops, for every party present (not only the guarantor's
+    clients): the troops are a tripwire.
+    """
+    return guarantee_weight * np.asarray(troops, dtype=float)
+
+
+def guarantee_damping(
+    troops: np.ndarray, guarantee_weight: float, gain_sensitivity: float
+) -> np.ndarray:
+    """(E20) Factor on the chance of retaliating in a theatre with guarantor troops.
+
+    damping = exp(−gain_sensitivity · guarantee_weight · troops)
+
+    The factor by which the same cost scales a first strike's chance (E4): an answer is
+    an attack on the guarantor's ground like any other.
+    """
+    return np.exp(-gain_sensitivity * guarantee_cost(troops, guarantee_weight))
+
+
+def through_buffer(p: np.ndarray | float, buffer: np.ndarray | float) -> np.ndarray:
+    """(E20) A buffer zone over a share ``buffer`` of the line of contact cuts ``p`` by that share.
+
+    p' = p · (1 − buffer): units clash without orders, and accidents hit, only where
+    they are in contact.
+    """
+    return np.asarray(p, dtype=float) * (1.0 - np.asarray(buffer, dtype=float))
+
+
+def settled_by_commission(
+    fired: np.ndarray, u: np.ndarray, chance: np.ndarray | float
+) -> np.ndarray:
+    """(E21) Incidents a joint commission settles before they become grievances.
+
+    settled = fired ∧ (u < chance), with ``chance`` the joint commission of each act's
+    theatre and ``u`` one uniform per act (stream ``commission``).
+    """
+    return fired & (u < chance)
+
+
+def ground_offensive_probability(
+    ground_tempo: float, loophole_width: float, loophole_hit: float, entanglement: np.ndarray
+) -> np.ndarray:
+    """(E22) Daily chance that the government's ground operations hit an entangled faction.
+
+    E6 with the government's ground tempo in place of a sponsor's strike tempo.
+    """
+    return loophole_hit_probability(ground_tempo, loophole_width, loophole_hit, entanglement)

@@ -160,6 +160,15 @@ class CeasefireModel(mesa.Model):
         self.excluded_present = np.zeros((n_t, len(excluded_names)), bool)
         self.exempt_present = np.zeros(n_t, bool)
         self.theatre_coverage = np.zeros(n_t)
+        # Guarantees on the ground (E20, E21): troops, buffer zones, joint commissions.
+        self.theatre_troops = np.array([t.guarantor_troops for t in theatres])
+        self.theatre_buffer = np.array([t.buffer_zone for t in theatres])
+        self.theatre_commission = np.array([t.joint_commission for t in theatres])
+        c = self.constants
+        self.guarantee_cost = dec.guarantee_cost(self.theatre_troops, c.guarantee_weight)
+        self.guarantee_damping = dec.guarantee_damping(
+            self.theatre_troops, c.guarantee_weight, c.gain_sensitivity
+        )
         for t, theatre in enumerate(theatres):
             names = set(theatre.parties or self.party_names[:p])
             self.present[t] = [q.name in names for q in s.principals]
@@ -285,6 +294,7 @@ class CeasefireModel(mesa.Model):
         ]
         self._phase_names = [p for p in PHASES if p in MODEL_PHASES or self._acting[p]]
         self.p_detect_today = self.mission.p_detect()
+        self.settled_today = np.zeros_like(self.acts.fired)
         self.slot_retaliation = slice(
             self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
         )
@@ -410,7 +420,10 @@ class CeasefireModel(mesa.Model):
         delay = self.mission.delay
         corrected_now = misattributed & (acts.admitted | (correct & (delay == 0)))
         corrected_later = misattributed & correct & ~corrected_now
-        perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now
+        # A joint commission settles some incidents before they become grievances (E21).
+        settled = self.settled_today
+        corrected_later &= ~settled
+        perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now & ~settled
         n_edges = self.trust.shape[0]
         counts = self._count(acts.blamed, perceived, n_edges, acts.weight)
         # Verified reports due today undo one misread violation each (verification delay).
@@ -443,7 +456,9 @@ class CeasefireModel(mesa.Model):
             hurt = np.stack([counts[e].sum(0) for e in self.edges_of]) > 0
             self.at_war |= self.conditional & hurt & self.alive
         # Sponsors sanction their clients for violations the mission verified (E4).
-        verified = acts.fired & correct & (acts.actor < self.n_principals)
+        # Acts with no culprit (a government's ground offensive under the exemptions, E22)
+        # break no term: nobody is sanctioned for them.
+        verified = acts.fired & correct & (acts.actor < self.n_principals) & (acts.culprit >= 0)
         sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
         self.strength -= self.sanction_cut[:, None] * sanctions
         np.clip(self.strength, 0.0, 1.0, out=self.strength)

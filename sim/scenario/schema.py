@@ -234,6 +234,14 @@ ANNAN_CONDITIONS = (
     "the Syrian government's acceptance of the Annan plan on condition of written guarantees "
     "from the opposition (Reuters and BBC News, 8–9 Apr 2012)"
 )
+KARABAKH_NOV_2020 = (
+    "the Russian peacekeepers deployed along the line of contact in Nagorno-Karabakh under the "
+    "ceasefire statement of 10 Nov 2020 (Reuters and BBC News, Nov 2020)"
+)
+GUARANTEES = (
+    f"{FORTNA_2003}: demilitarised zones, third-party guarantees and peacekeeping, and joint "
+    "commissions lengthen peace"
+)
 ASSUMED = "Modelling assumption"
 FITTED = "value: modelling assumption, fitted by `truce calibrate` (docs/VALIDATION.md)"
 BY_HAND = "value: modelling assumption, set by hand (not calibrated)"
@@ -499,6 +507,15 @@ class Government(Party):
         depends_on="the side: a stronger party gains more by defecting (E2), while its "
         "adversaries gain less and regroup toward it (E12)",
     )
+    ground_tempo: float = _f(
+        0.0,
+        "ground operations a day by its own forces against exempted groups (E22)",
+        source=f'{BI} (the government\'s offensives against "terrorists" went on under the '
+        "cessation); situational value",
+        direction=RAISES,
+        ge=0.0,
+        le=20.0,
+    )
 
 
 class Faction(Party):
@@ -736,6 +753,27 @@ class Theatre(_Frozen):
         None,
         "share of this theatre the monitors observe; null: the mission's own coverage",
         source=f"{UNSMIS} (observers deployed in some towns, not others); {FORTNA_2008}",
+        direction=LOWERS,
+    )
+    guarantor_troops: Unit = _f(
+        0.0,
+        "presence of an outside guarantor's troops or observation posts: a tripwire that "
+        "raises the cost of attacking for every party here (E20); 0: none",
+        source=f"{GUARANTEES}; {FORTNA_2008}; {KARABAKH_NOV_2020}; situational value",
+        direction=LOWERS,
+    )
+    buffer_zone: Unit = _f(
+        0.0,
+        "share of the line of contact separated by a demilitarised buffer zone: cuts "
+        "indiscipline and accidents' hits here by that share (E20)",
+        source=f"{GUARANTEES}; situational value",
+        direction=LOWERS,
+    )
+    joint_commission: Unit = _f(
+        0.0,
+        "daily chance that a joint commission settles an incident here before it becomes a "
+        "grievance (E21); 0: none",
+        source=f"{GUARANTEES}; {ASSUMED} for the value",
         direction=LOWERS,
     )
 
@@ -993,6 +1031,16 @@ class Constants(_Frozen):
         source=_fitted(f"{WIB}; {UNZ} (escalation after collapse in some regions)"),
         direction=AFTER_COLLAPSE,
         prior=(0.04, 0.15, "linear"),
+    )
+    guarantee_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
+        1.0,
+        "cost of attacking, per unit of guarantor troops in the theatre, in the units of E3 (E20)",
+        source=_by_hand(
+            f"{GUARANTEES}; {FORTNA_2008}: peacekeepers cut the risk of renewed war by "
+            "55–85%, i.e. exp(−gain_sensitivity · guarantee_weight) of 0.15–0.45 at full "
+            "presence, guarantee_weight 0.6–1.3"
+        ),
+        direction=LOWERS,
     )
     war_tempo: Annotated[int, Ge(1), Le(100)] = _f(
         10,
