@@ -23,6 +23,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 import pytest
+from test_model import assert_invariants
 
 from sim.experiment.runner import run_one
 from sim.model import decisions as dec
@@ -299,3 +300,28 @@ def test_off_reproduces_todays_acts_exactly(unmonitored):
     # The two models did draw different reciprocity numbers (one per answer row a day).
     u_a, u_b = (m.principals[0].u["contrite"] for m in (a, b))
     assert u_a.shape == (len(a.principals[0].edges), 300) and not np.array_equal(u_a, u_b)
+
+
+def test_every_kind_and_position_keeps_the_model_in_range(zones):
+    """Kinds, hosts and both reciprocity levers at their ends: the results stay consistent."""
+    s = resolve_scenario(
+        zones,
+        {
+            "excluded": [
+                {"name": "jihadists", "kind": "greedy", "inducement": 1.0, "host": "government"},
+                {"name": "militia", "kind": "limited", "inducement": 0.5, "host": "faction_b"},
+                {"name": "holdouts", "strength": 1.0, "spoiler_intent": 1.0},
+            ],
+            # militia: inside in the east (faction_b is there), outside in the south.
+            "theatres.south.excluded": ["militia", "holdouts"],
+            "theatres.east.excluded": ["jihadists", "militia"],
+            "monitors": {"coverage": 0.7},
+            "constants.contrition": 1.0,
+            "constants.generosity": 1.0,
+            "truce.horizon": 120,
+        },
+    )
+    table = run_one(s, seed=9, replicates=300)
+    assert_invariants(table, 120)
+    assert table["retaliations"].sum() == 0  # generosity 1: no answer at all
+    assert (table[["party_jihadists", "party_militia", "party_holdouts"]].sum() > 0).all()

@@ -326,6 +326,8 @@ class ExcludedGroup(Actor):
 
         An inside spoiler's attacks are blamed on its host, who is their culprit.
         """
+        if not len(self.theatres):  # present in no theatre: nothing to attack
+            return
         m, c, u, acts = self.model, self.model.constants, self.u["attack"], self.model.acts
         cfg = self.config
         # A greedy spoiler weighs today's chance of detection (what the mission will publish).
