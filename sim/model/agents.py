@@ -149,10 +149,14 @@ class Principal(Actor):
         self.answers: Channel = acts.reserve("retaliation", len(self.edges), answer=True)
 
     def draws(self) -> dict[str, Draw]:
-        """Decisions: defect, unauthorised act, target, per theatre; one answer per adversary."""
+        """Decisions: defect, unauthorised act, target, per theatre; one answer per adversary.
+
+        Reciprocity: one uniform per answer, whether its victim accepts it (contrition, E9c).
+        """
         return {
             "decide": Draw("decide", "decisions", (3, len(self.theatres))),
             "answer": Draw("retaliate", "decisions", (len(self.edges),)),
+            "contrite": Draw("retaliate", "reciprocity", (len(self.edges),)),
         }
 
     def restraint(self) -> float:
@@ -239,6 +243,7 @@ class Principal(Actor):
             grudge=m.grudge[edges],
             restraint_level=c.retaliation_restraint * m.restraint_level[self.index],
             hostility_threshold=c.hostility_threshold,
+            generosity=c.generosity,
         )
         # Guarantor troops where the grievance arose damp the answer as a first strike (E20).
         p = p * m.guarantee_damping[m.grievance_theatre[edges]]
@@ -351,9 +356,14 @@ class Faction(Principal):
 
 
 class ExcludedGroup(Actor):
-    """A group outside the truce; attacks more the longer the truce holds (E8).
+    """A group outside the truce, a spoiler of Stedman's kind (E8, E8b).
 
-    It attacks in every theatre it is present in.
+    It attacks in every theatre it is present in. A total spoiler attacks more the
+    longer the truce holds calm; a greedy one less where monitors would see it; a
+    limited one less as custodians meet its demands. An inside spoiler (``host``)
+    operates from a principal's camp: where its host is present it attacks the host's
+    adversaries, who blame the host, and the host answers for it (its ``culprit``:
+    verified attacks are sanctioned by the host's sponsors, E10).
     """
 
     section = "excluded"
@@ -364,7 +374,15 @@ class ExcludedGroup(Actor):
         self.config, self.name = config, config.name
         self.party = model.n_principals + k
         self.theatres = np.flatnonzero(model.excluded_present[:, k])
-        self.reachable = [np.flatnonzero(model.present[t]) for t in self.theatres]
+        self.host = -1 if config.host is None else model.principal_index[config.host]
+        # Inside the process where its host is present (E8b), outside it elsewhere.
+        self.inside = np.array(
+            [self.host >= 0 and bool(model.present[t, self.host]) for t in self.theatres], bool
+        )
+        self.reachable = [
+            model.adversaries_in(self.host, int(t)) if inside else np.flatnonzero(model.present[t])
+            for t, inside in zip(self.theatres, self.inside, strict=True)
+        ]
 
     def channels(self, acts: Acts) -> None:
         """One attack a day in each theatre it is in."""
@@ -375,21 +393,37 @@ class ExcludedGroup(Actor):
         return {"attack": Draw("attack", "spoilers", (4, len(self.theatres)))}
 
     def attack(self) -> None:
-        """Spoiler attacks on a party, blamed on its adversary unless seen through."""
+        """Spoiler attacks on a party, blamed on its adversary unless seen through (E8, E8b).
+
+        An inside spoiler's attacks are blamed on its host, who is their culprit.
+        """
+        if not len(self.theatres):  # present in no theatre: nothing to attack
+            return
         m, c, u, acts = self.model, self.model.constants, self.u["attack"], self.model.acts
+        cfg = self.config
+        # A greedy spoiler weighs today's chance of detection (what the mission will publish).
+        p_detect = m.mission.p_detect()[self.theatres] if cfg.kind == "greedy" else 0.0
         p = dec.spoiler_probability(
-            self.config.strength,
-            self.config.spoiler_intent,
+            cfg.strength,
+            cfg.spoiler_intent,
             m.calm[self.theatres],
             c.spoiler_rate,
             c.spoiler_calm_boost,
+            kind=cfg.kind,
+            p_detect=p_detect,
+            inducement=cfg.inducement,
         )
         target = np.stack([m.pick(who, u[1, j]) for j, who in enumerate(self.reachable)])
         s = self.spoiler.slice
         acts.fired[s] = u[0] < p
         acts.actor[s] = self.party
         acts.target[s] = target
-        acts.blamed[s] = m.misblame(target, self.theatres[:, None], u[2], u[3])
+        blamed = m.misblame(target, self.theatres[:, None], u[2], u[3])
+        if self.inside.any():
+            inside = self.inside[:, None]
+            blamed = np.where(inside, m.edge_index[target, self.host], blamed)
+            acts.culprit[s] = np.where(inside, self.host, -1)
+        acts.blamed[s] = blamed
         acts.origin[s] = SPOILER
 
 

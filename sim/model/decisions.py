@@ -115,11 +115,39 @@ def accident_probability(air_forces: int, deconfliction: float, accident_rate: f
     return float(rate_to_probability(accident_rate * pairs * (1.0 - deconfliction)))
 
 
+#: (E8b) The share of the custodians' inducement that reaches each kind of spoiler: a limited
+#: spoiler's demands can be met, a greedy one's only in part, a total one's not at all
+#: (Stedman, "Spoiler Problems in Peace Processes", International Security 22, 1997).
+INDUCEMENT_REACH = {"total": 0.0, "greedy": 0.5, "limited": 1.0}
+
+
 def spoiler_probability(
-    strength: float, intent: float, calm: np.ndarray, spoiler_rate: float, calm_boost: float
+    strength: float,
+    intent: float,
+    calm: np.ndarray,
+    spoiler_rate: float,
+    calm_boost: float,
+    kind: str = "total",
+    p_detect: float | np.ndarray = 0.0,
+    inducement: float = 0.0,
 ) -> np.ndarray:
-    """(E8) Daily attack chance of an excluded group; grows as the truce holds calm."""
-    return np.clip(spoiler_rate * strength * intent * (1.0 + calm_boost * calm), 0.0, 1.0)
+    """(E8, E8b) Daily attack chance of an excluded group, by Stedman's kind of spoiler.
+
+    total:   rate · S · I · (1 + calm_boost · calm)      grows as the truce holds calm (E8)
+    greedy:  rate · S · I · (1 − p_detect) · (1 − ι/2)   weighs the cost of being seen
+    limited: rate · S · I · (1 − ι)                      its limited aims can be met
+
+    with ι the ``inducement`` (the share of its demands the custodians meet; it reaches
+    each kind by :data:`INDUCEMENT_REACH`, a total spoiler not at all).
+    """
+    if kind == "total":
+        return np.clip(spoiler_rate * strength * intent * (1.0 + calm_boost * calm), 0.0, 1.0)
+    factor = np.asarray(1.0 - INDUCEMENT_REACH[kind] * inducement, dtype=float)
+    if kind == "greedy":
+        factor = factor * (1.0 - np.asarray(p_detect, dtype=float))
+    shape = np.broadcast(np.asarray(calm), factor).shape
+    p = np.broadcast_to(spoiler_rate * strength * intent * factor, shape)
+    return np.clip(p, 0.0, 1.0)
 
 
 def retaliation_probability(
@@ -130,17 +158,20 @@ def retaliation_probability(
     grudge: np.ndarray | float = 1.0,
     restraint_level: float | np.ndarray = 0.0,
     hostility_threshold: float = 0.0,
+    generosity: float = 0.0,
 ) -> np.ndarray:
-    """(E9) Daily chance of attacking an adversary in answer to a grievance, or in hostility.
+    """(E9, E9c) Daily chance of attacking an adversary in answer to a grievance, or in hostility.
 
     answer    = clip(1 − trust / threshold) · min(grudge, 1)
     hostility = clip(1 − trust / hostility_threshold)          (0 when that threshold is 0)
-    p = rate · max(answer, hostility) · (1 − fatigue) · (1 − restraint)
+    p = rate · max(answer, hostility) · (1 − fatigue) · (1 − restraint) · (1 − generosity)
 
     Above ``threshold`` a party lets violations pass (generous tit-for-tat);
     below it, it answers unanswered grievances (``grudge``, E9b). Below the
     lower ``hostility_threshold`` it does not believe in the truce at all and
-    attacks without a fresh grievance. Sponsors damp both (E1).
+    attacks without a fresh grievance. Sponsors damp both (E1). A generous party
+    lets a grudge go on a day with chance ``generosity`` (E9c, Wu & Axelrod's
+    generous tit-for-tat); at 0 the rule is E9 exactly.
     """
     if threshold <= 0:
         return np.zeros_like(trust)
@@ -149,7 +180,24 @@ def retaliation_probability(
     if hostility_threshold > 0:
         answer = np.maximum(answer, np.clip(1.0 - trust / hostility_threshold, 0.0, 1.0))
     p = rate * answer * (1.0 - fatigue) * (1.0 - restraint_level)
+    if generosity > 0:
+        p = p * (1.0 - generosity)
     return np.clip(p, 0.0, 1.0)
+
+
+def contrite_acceptance(
+    fired: np.ndarray, wrong: np.ndarray, u: np.ndarray, contrition: float
+) -> np.ndarray:
+    """(E9c) Answers their victim accepts as deserved: no trust cut, no grudge, no grievance.
+
+    accepted = fired ∧ ¬wrong ∧ (u < contrition)
+
+    Only an answer to a grievance that was not misattributed (``wrong`` False: its victim
+    truly committed the violation being answered) can be accepted; a party that did
+    accepts it with chance ``contrition`` (Wu & Axelrod's contrite tit-for-tat). Shapes:
+    (answers, R); ``u`` one uniform per answer from the reciprocity stream.
+    """
+    return fired & ~wrong & (u < contrition)
 
 
 def update_grudge(

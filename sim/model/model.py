@@ -424,6 +424,12 @@ class CeasefireModel(mesa.Model):
         settled = self.settled_today
         corrected_later &= ~settled
         perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now & ~settled
+        if c.contrition > 0:
+            # (E9c) A culprit may accept the answer to what it truly did: no new grievance.
+            ret = self.slot_retaliation
+            u = np.concatenate([p.u["contrite"] for p in self.principals])
+            accepted = dec.contrite_acceptance(acts.fired[ret], acts.wrong[ret], u, c.contrition)
+            perceived[ret] &= ~accepted
         n_edges = self.trust.shape[0]
         counts = self._count(acts.blamed, perceived, n_edges, acts.weight)
         # Verified reports due today undo one misread violation each (verification delay).
@@ -457,8 +463,9 @@ class CeasefireModel(mesa.Model):
             self.at_war |= self.conditional & hurt & self.alive
         # Sponsors sanction their clients for violations the mission verified (E4).
         # Acts with no culprit (a government's ground offensive under the exemptions, E22)
-        # break no term: nobody is sanctioned for them.
-        verified = acts.fired & correct & (acts.actor < self.n_principals) & (acts.culprit >= 0)
+        # break no term: nobody is sanctioned for them. A principal is the culprit of its own
+        # acts and of its inside spoilers' (E8b).
+        verified = acts.fired & correct & (acts.culprit >= 0)
         sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
         self.strength -= self.sanction_cut[:, None] * sanctions
         np.clip(self.strength, 0.0, 1.0, out=self.strength)

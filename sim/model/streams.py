@@ -28,6 +28,7 @@ STREAMS: dict[str, int] = {
     "mediation": 11,
     "signing": 12,
     "commission": 14,
+    "reciprocity": 15,
 }
 
 

@@ -556,6 +556,48 @@ class ExcludedGroup(_Frozen):
         source=f"{STEDMAN} (limited, greedy or total spoilers); situational",
         direction=RAISES,
     )
+    kind: Literal["total", "greedy", "limited"] = _f(
+        "total",
+        "Stedman's type (E8b): total (attacks more as the truce holds calm), greedy (weighs "
+        "the cost: attacks less where monitors would detect it), limited (aims that "
+        "inducement can meet)",
+        source=f"{STEDMAN} (spoilers are limited, greedy or total; custodians choose "
+        "inducement, socialisation or coercion); direction depends on the truce's calm, the "
+        "monitors' detection and the inducement offered: a total spoiler attacks more the "
+        "longer the truce holds, a greedy one less where monitors watch, a limited one less as "
+        "its demands are met",
+        direction=DEPENDS,
+        depends_on="the truce's calm, the monitors' detection and the inducement offered: a total "
+        "spoiler attacks more the longer the truce holds, a greedy one less where "
+        "monitors watch, a limited one less as its demands are met",
+    )
+    inducement: Unit = _f(
+        0.0,
+        "share of its demands the custodians meet (E8b; reaches a limited spoiler fully, a "
+        "greedy one half, a total one not at all)",
+        source=f"{STEDMAN} (inducement suits limited spoilers; greedy ones only with coercion; "
+        f"total ones, whose aims are all or nothing, not at all); {ASSUMED} for the shares; "
+        "direction depends on the group's kind: lowers collapse for limited and greedy "
+        "spoilers, none for a total one",
+        direction=DEPENDS,
+        depends_on="the group's kind: lowers collapse for limited and greedy spoilers, none for a "
+        "total one",
+    )
+    host: Name | None = _f(
+        None,
+        "inside spoiler: the principal from whose camp it operates (E8b); null: outside the "
+        "process",
+        source=f"{STEDMAN} (inside spoilers sign and use strategies of stealth; outside ones "
+        "open violence); direction depends on the host: an inside spoiler hits only the "
+        "host's adversaries and is always blamed on the host, which concentrates grievances "
+        "on the host's edges, and verified attacks cost the host strength through its "
+        "sponsors' sanctions (on the unmonitored baseline a government host raises collapse, "
+        "a faction host lowers it slightly)",
+        direction=DEPENDS,
+        depends_on="the host: an inside spoiler hits only the host's adversaries and is always "
+        "blamed on the host (on the unmonitored baseline a government host raises "
+        "collapse, a faction host lowers it slightly)",
+    )
 
 
 class Sponsor(_Frozen):
@@ -1042,6 +1084,27 @@ class Constants(_Frozen):
         ),
         direction=LOWERS,
     )
+    contrition: Unit = _f(
+        0.0,
+        "chance a party that truly committed the violation being answered accepts the answer "
+        "without a new grievance (no trust cut, no grudge; E9c)",
+        source=_by_hand(
+            f"{WU_AXELROD} (contrite tit-for-tat: a player that defected by error accepts the "
+            "punishment without answering it, which restores cooperation under noise); 0 leaves "
+            "the mechanism off"
+        ),
+        direction=LOWERS,
+    )
+    generosity: Unit = _f(
+        0.0,
+        "daily chance a party lets a grudge go rather than answer it (scales E9 by "
+        "1 − generosity; E9c)",
+        source=_by_hand(
+            f"{WU_AXELROD} (generous tit-for-tat: cooperating after some of the other's "
+            "defections recovers from noise); 0 leaves the mechanism off"
+        ),
+        direction=LOWERS,
+    )
     war_tempo: Annotated[int, Ge(1), Le(100)] = _f(
         10,
         "violations a day by a party at war in a theatre (rejection, conditional acceptance "
@@ -1285,6 +1348,12 @@ def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
         sides = {c == s.government.name for c in sp.clients if c in principals}
         if len(sides) > 1:
             yield f"sponsors.{i}.clients", "a sponsor cannot back both the government and a faction"
+    for i, group in enumerate(s.excluded):
+        if group.host is not None and group.host not in principals:
+            yield (
+                f"excluded.{i}.host",
+                f"'{group.host}' is not a party to the truce (parties: {_listing(principals)})",
+            )
     yield from theatre_problems(s, principals, excluded)
     yield from rule_problems(s)
 
