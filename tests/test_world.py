@@ -208,7 +208,7 @@ def test_shifts_are_recorded_in_the_trace():
 # ---------------------------------------------------------------- the strategic offensive
 
 
-def _regrouping(aims: float | None, **extra):
+def _regrouping(aims: float, **extra):
     """A weaker government that regroups fast toward a stronger faction, with aims."""
     return validate(
         {
@@ -248,10 +248,15 @@ def test_an_offensive_fires_once_the_advantage_passes_the_aims_and_never_below()
     assert (table.loc[launched, "cause"] == "deliberate").all()
 
 
-def test_no_aims_no_offensive_and_unreachable_aims_none():
-    for aims in (None, 1.0):
-        table = run_one(_regrouping(aims), seed=1, replicates=300)
+def test_aims_of_1_the_default_mean_never():
+    never = _regrouping(-1.0).model_dump()
+    del never["government"]["aims"]
+    assert validate(never).government.aims == 1.0
+    for scenario in (validate(never), _regrouping(1.0)):
+        table = run_one(scenario, seed=1, replicates=300)
         assert table["offensive_day"].isna().all()
+    # A strength advantage of exactly 1 (1 against 0) does not pass aims of 1 either.
+    assert not dec.offensive_now(np.array([[1.0]]), 1.0, np.array([[True]])).any()
 
 
 def test_an_offensive_is_recorded_in_the_trace():

@@ -182,7 +182,7 @@ class Principal(Actor):
         adv_now = self.adversary_strength()
         regroup = np.maximum(adv_now - self.start_adversary_strength, 0.0)
         forces = self.strength > 0
-        if self.config.aims is not None:  # a strategic offensive once it is strong enough (E19)
+        if self.config.aims < 1.0:  # a strategic offensive once it is strong enough (E19)
             live = m.theatre_alive[self.theatres]
             launching = dec.offensive_now(self.strength - adv_now, self.config.aims, live)
             m.launch_offensive(self.index, launching & forces)

@@ -474,10 +474,10 @@ class Party(_Frozen):
         source=f"{ANNAN_CONDITIONS}; situational value",
         direction=RAISES,
     )
-    aims: float | None = _f(
-        None,
-        "strength advantage over its adversaries in a theatre at which it ends the pause and "
-        "launches an offensive (goes to war); null: never; below 0: even while weaker",
+    aims: float = _f(
+        1.0,
+        "strength advantage over its adversaries in a theatre beyond which it ends the pause and "
+        "launches an offensive (goes to war); 1: never; below 0: even while weaker",
         source=f"{SW} (a pause lets the losing side regroup; both sides still aim at total "
         f"control); {FREED_FORCES} (the offensive that ended the southwest deal); situational",
         direction=LOWERS,
