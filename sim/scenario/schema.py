@@ -773,11 +773,13 @@ class Shift(_Frozen):
         ge=-1.0,
         le=1.0,
     )
-    to: Unit | None = _f(
+    to: float | None = _f(
         None,
         "the new value; null: give `by`",
         source=f"{NEW_GOVERNMENT}; situational; {_SHIFT_DEPENDS}",
         direction=DEPENDS,
+        ge=0.0,
+        le=1.0,
     )
     day: int | None = _f(
         None,
@@ -788,12 +790,14 @@ class Shift(_Frozen):
         ge=1,
         le=3650,
     )
-    chance: Unit | None = _f(
+    chance: float | None = _f(
         None,
         "when `day` is null: the daily chance that it happens (at most once per truce)",
         source=f"{NEW_GOVERNMENT} (a sponsor's change of government); situational; "
         f"{_SHIFT_DEPENDS}",
         direction=DEPENDS,
+        ge=0.0,
+        le=1.0,
     )
 
 
