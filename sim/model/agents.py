@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Government as GovernmentConfig
     from sim.scenario.schema import Mediator as MediatorConfig
     from sim.scenario.schema import Party as PartyConfig
+    from sim.scenario.schema import Shift as ShiftConfig
     from sim.scenario.schema import Sponsor as SponsorConfig
 
 DELIBERATE, LOOPHOLE, ACCIDENT, SPOILER, INDISCIPLINE = range(len(ORIGINS))
@@ -159,10 +160,10 @@ class Principal(Actor):
             "contrite": Draw("retaliate", "reciprocity", (len(self.edges),)),
         }
 
-    def restraint(self) -> float:
-        """Combined restraint from its sponsors (E1)."""
-        lc = np.array([s.config.leverage * s.config.commitment for s in self.sponsors])
-        return float(dec.restraint(lc))
+    def restraint(self) -> np.ndarray:
+        """Combined restraint from its sponsors (E1), per replicate (shifts may change it)."""
+        lc = [s.leverage * s.commitment for s in self.sponsors]
+        return dec.restraint(np.reshape(lc, (len(lc), self.model.r)))
 
     def adversary_strength(self) -> np.ndarray:
         """Strength of its adversaries in each of its theatres, shape (theatres, R).
@@ -185,10 +186,15 @@ class Principal(Actor):
         p_detect = m.p_detect_today[self.theatres]
         adv_now = self.adversary_strength()
         regroup = np.maximum(adv_now - self.start_adversary_strength, 0.0)
+        forces = self.strength > 0
+        if self.config.aims < 1.0:  # a strategic offensive once it is strong enough (E19)
+            live = m.theatre_alive[self.theatres]
+            launching = dec.offensive_now(self.strength - adv_now, self.config.aims, live)
+            m.launch_offensive(self.index, launching & forces)
         p = dec.defection_probability(
             self.strength - adv_now,
             regroup,
-            self.config.resolve,
+            m.resolve[self.index],
             self.fatigue,
             m.restraint_level[self.index],
             p_detect,
@@ -202,7 +208,6 @@ class Principal(Actor):
             fear_weight=c.fear_weight,
             guarantee=m.guarantee_cost[self.theatres][:, None],  # guarantor troops (E20)
         )
-        forces = self.strength > 0
         at_war = m.at_war[self.index]
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
@@ -441,6 +446,9 @@ class Sponsor(Actor):
         for client in self.clients:
             model.principals[client].sponsors.append(self)
         self.backs_government = 0 in self.clients
+        # Leverage and commitment per replicate: shifts may change them (E18).
+        self.leverage = np.full(model.r, config.leverage)
+        self.commitment = np.full(model.r, config.commitment)
         self.client_index = np.asarray(self.clients)
         # Loopholes (E6) are fixed for the truce: only the government camp's air forces
         # strike exempted groups, in the theatres where an exempted group is present; each
@@ -702,3 +710,71 @@ class JointCommissions(Actor):
         m, acts = self.model, self.model.acts
         chance = m.theatre_commission[acts.theatre]
         m.settled_today = dec.settled_by_commission(acts.fired, self.u["settle"], chance)
+
+
+class World(Actor):
+    """The world outside the truce: scheduled and random shifts (E18).
+
+    One agent for the whole ``shifts`` list (none when it is empty). At the start of
+    each day it applies the shifts due, in truces still holding: a scheduled shift on
+    its day, a random one with its daily chance until it has happened (at most once per
+    truce). A shift of a principal changes its strength, fatigue or resolve; a shift of
+    a sponsor its leverage or commitment, and with them the restraint (E1) its clients
+    get.
+    """
+
+    section = "shifts"
+    phases = ("shift",)
+
+    @classmethod
+    def configs(cls, scenario: Scenario) -> list[Any]:
+        """One agent for all the shifts, or none."""
+        return [scenario.shifts] if scenario.shifts else []
+
+    def __init__(self, model: CeasefireModel, config: tuple[ShiftConfig, ...], k: int = 0):
+        super().__init__(model)
+        self.shifts = config
+        self.day_of = np.array([s.day or 0 for s in config], np.int64)[:, None]
+        self.chance = np.array([s.chance or 0.0 for s in config])[:, None]
+        self.happened = np.full((len(config), model.r), -1, np.int64)
+        sponsors = {sp.name: sp for sp in model.sponsors}
+        #: Who each shift changes: a principal's index, or a sponsor agent.
+        self.actors: list[int | Sponsor] = [
+            model.principal_index[s.actor]
+            if s.actor in model.principal_index
+            else sponsors[s.actor]
+            for s in config
+        ]
+
+    def draws(self) -> dict[str, Draw]:
+        """World: one uniform per shift, scheduled or not (the same shape whatever they are)."""
+        return {"shift": Draw("shift", "world", (len(self.shifts),))}
+
+    def shift(self) -> None:
+        """Apply today's shifts (E18)."""
+        m = self.model
+        due = dec.shift_due(self.u["shift"], self.chance, self.day_of, m.day, self.happened >= 0)
+        due &= m.alive
+        sponsor_changed = False
+        for k, (config, actor) in enumerate(zip(self.shifts, self.actors, strict=True)):
+            hit = due[k]
+            if not hit.any():
+                continue
+            self.happened[k, hit] = m.day
+            if isinstance(actor, Sponsor):
+                values, party = getattr(actor, config.field), actor.party
+                sponsor_changed = True
+            else:  # the model's (P, R) state: strength, fatigue or resolve
+                values, party = getattr(m, config.field)[actor], actor
+            values[:] = np.where(hit, dec.shift_value(values, config.by, config.to), values)
+            if hit[m.trace_replicate]:
+                m.log_shift(party, config.name, config.field, float(values[m.trace_replicate]))
+        if sponsor_changed:
+            m.update_restraint()
+
+    def outputs(self) -> dict[str, Any]:
+        """The day each shift happened (null where it never did)."""
+        return {
+            f"shift_{config.name}_day": (self.happened[k], self.happened[k] > 0)
+            for k, config in enumerate(self.shifts)
+        }

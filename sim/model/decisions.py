@@ -368,3 +368,39 @@ def ground_offensive_probability(
     E6 with the government's ground tempo in place of a sponsor's strike tempo.
     """
     return loophole_hit_probability(ground_tempo, loophole_width, loophole_hit, entanglement)
+
+
+def shift_due(
+    u: np.ndarray, chance: np.ndarray, day: np.ndarray, today: int, happened: np.ndarray
+) -> np.ndarray:
+    """(E18) Which shifts happen today: a scheduled one on its day, a random one by chance.
+
+    due = [day_k = today]                            scheduled (day_k ≥ 1)
+    due = ¬happened_k · [u_k < chance_k]             random (day_k < 1)
+
+    A random shift happens at most once per truce, so its day is geometric with
+    parameter ``chance_k``. Args: ``u``, ``happened`` shape (K, R); ``chance`` and
+    ``day`` shape (K, 1).
+    """
+    scheduled = day >= 1
+    return np.where(scheduled, day == today, ~happened & (u < chance))
+
+
+def shift_value(value: np.ndarray, by: float | None, to: float | None) -> np.ndarray:
+    """(E18) The shifted value: ``to`` when given, else ``value + by`` clipped to [0, 1]."""
+    if to is not None:
+        return np.full_like(value, to, dtype=float)
+    return np.clip(value + (by or 0.0), 0.0, 1.0)
+
+
+def offensive_now(advantage: np.ndarray, aims: float, live: np.ndarray) -> np.ndarray:
+    """(E19) A party launches an offensive once its advantage passes its aims somewhere.
+
+    offensive = ∃ theatre t still holding: s_i − s̄_A(i),t > aims
+
+    Args:
+        advantage: its strength minus its adversaries' in each of its theatres, (T_i, R).
+        aims: the advantage it waits for (may be negative: it attacks even while weaker).
+        live: whether each of those theatres still holds, (T_i, R).
+    """
+    return np.asarray(((advantage > aims) & live).any(0))

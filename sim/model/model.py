@@ -50,6 +50,7 @@ VIOLENCE, WITHDRAWAL, INTENSITY = range(len(TRIGGERS))
 #: ``phases`` (a method of the same name); the model's own phases are its methods
 #: ``_<phase>``. Within a random stream, draws are handed out in this order.
 PHASES = (
+    "shift",  # the world: scheduled and random shifts (E18)
     "strike",  # sponsors: loopholes (E6) and dissent
     "accident",  # foreign air forces (E7)
     "attack",  # excluded groups (E8)
@@ -233,6 +234,8 @@ class CeasefireModel(mesa.Model):
         # Signing (E2b): who is at war from day 1, who accepted only conditionally.
         self.at_war = np.zeros((self.n_principals, r), bool)
         self.conditional = np.zeros((self.n_principals, r), bool)
+        # Strategic offensives (E19): the first day any principal launched one.
+        self.offensive_day = np.full(r, -1, np.int64)
         self.escalation_u = self.streams["escalation"].random(r)
         delay = s.monitors.verification_delay if s.monitors else 0
         # Ring buffer of corrections: written on day t, applied on day t + delay.
@@ -298,12 +301,20 @@ class CeasefireModel(mesa.Model):
         self.slot_retaliation = slice(
             self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
         )
-        # Sponsors' restraint on each principal (E1) is fixed for the truce: computed once.
-        self.restraint_level = np.array([p.restraint() for p in self.principals])
+        # Sponsors' restraint on each principal (E1), per replicate: shifts may change it (E18).
+        self.update_restraint()
+        # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
+        resolve = np.array([p.config.resolve for p in self.principals])
+        self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
+        self.mean_resolve = np.mean(resolve)
+
+    def update_restraint(self) -> None:
+        """(E1) Sponsors' restraint on each principal and the sanction it backs, shape (P, R).
+
+        Computed at set-up and again when a shift changes a sponsor (E18).
+        """
+        self.restraint_level = np.stack([p.restraint() for p in self.principals])
         self.sanction_cut = self.constants.sanction_strength * self.restraint_level
-        # Resolve is fixed too: per principal (land grab, E16) and its mean (escalation, E15).
-        self.resolve = np.array([p.config.resolve for p in self.principals])
-        self.mean_resolve = np.mean(self.resolve)
 
     # ------------------------------------------------------------------ helpers
     def adversaries_in(self, index: int, theatre: int) -> np.ndarray:
@@ -467,7 +478,7 @@ class CeasefireModel(mesa.Model):
         # acts and of its inside spoilers' (E8b).
         verified = acts.fired & correct & (acts.culprit >= 0)
         sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
-        self.strength -= self.sanction_cut[:, None] * sanctions
+        self.strength -= self.sanction_cut * sanctions
         np.clip(self.strength, 0.0, 1.0, out=self.strength)
         self._sanctions = sanctions
 
@@ -557,7 +568,7 @@ class CeasefireModel(mesa.Model):
         self.collapse_day[ending] = self.day
         weights = self.strength
         fatigue = dec.weighted_mean(self.fatigue, weights)
-        resolve = dec.weighted_mean(np.broadcast_to(self.resolve[:, None], weights.shape), weights)
+        resolve = dec.weighted_mean(self.resolve, weights)
         esc = dec.escalation_days(self.escalation_u, fatigue, resolve, c.escalation_rate)
         self.escalation[ending] = esc[ending]
         self.alive &= ~ending
@@ -574,7 +585,7 @@ class CeasefireModel(mesa.Model):
         c = self.constants
         rng = self.streams["land_grab"]
         self._pre_origin = np.zeros((len(ORIGINS), self.r), np.int64)
-        resolve = self.resolve[:, None]
+        resolve = self.resolve
         lead = self.scenario.truce.lead_time
         adversaries = [self.edge_blamed[e] for e in self.edges_of]
         actor = np.broadcast_to(np.arange(self.n_principals)[:, None], (self.n_principals, self.r))
@@ -687,6 +698,7 @@ class CeasefireModel(mesa.Model):
             "start_trust": self.start_trust,
             "pre_truce_violations": self.pre_truce_violations,
             "escalation_days": nullable(self.escalation, collapsed),
+            "offensive_day": nullable(self.offensive_day, self.offensive_day > 0),
         }
         return pd.DataFrame(data)
 
@@ -752,6 +764,23 @@ class CeasefireModel(mesa.Model):
             )
         phase = "truce" if self.alive[r0] or self.collapse_day[r0] == self.day else "collapsed"
         self._day_row(self.day, phase, int(self.violence[r0]), by_origin, by_party)
+
+    def launch_offensive(self, index: int, launching: np.ndarray) -> None:
+        """(E19) Principal ``index`` ends the pause where ``launching``: it goes to war."""
+        launching = launching & self.alive & ~self.at_war[index]
+        if not launching.any():
+            return
+        self.at_war[index] |= launching
+        self.offensive_day[launching & (self.offensive_day < 0)] = self.day
+        if self.record and launching[self.trace_replicate]:
+            self._event(self.day, "offensive", index, -1, "deliberate", blamed=-1)
+
+    def log_shift(self, party: int, name: str, field: str, value: float) -> None:
+        """Record a shift (E18) in the traced replicate's event log."""
+        if self.record:
+            self._event(
+                self.day, "shift", party, -1, "", blamed=-1, shift=name, field=field, value=value
+            )
 
     def log_mission(self, hits: np.ndarray, leaving: np.ndarray) -> None:
         """Record attacks on the mission and its withdrawal in the trace."""

@@ -27,6 +27,7 @@ STREAMS: dict[str, int] = {
     "mesa": 10,
     "mediation": 11,
     "signing": 12,
+    "world": 13,
     "commission": 14,
     "reciprocity": 15,
 }

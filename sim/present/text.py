@@ -120,6 +120,14 @@ def describe(event: dict[str, Any], scenario: Scenario) -> str:
         return f"A monitors' patrol is attacked{' by ' + actor if actor else ''}."
     if kind == "monitor_withdrawal":
         return "The monitoring mission suspends operations and withdraws."
+    if kind == "shift":  # E18
+        value = event.get("value")
+        now = f" to {value:.2f}" if isinstance(value, float) else ""
+        return (
+            f"The world shifts ({event.get('shift')}): {actor}'s {event.get('field')} moves{now}."
+        )
+    if kind == "offensive":  # E19
+        return f"{actor} ends the pause and launches an offensive."
     if kind == "sanction":
         return f"{actor}'s sponsors cut support after monitors verified its violation."
     if kind == "rejection":

@@ -242,6 +242,19 @@ GUARANTEES = (
     f"{FORTNA_2003}: demilitarised zones, third-party guarantees and peacekeeping, and joint "
     "commissions lengthen peace"
 )
+FREED_FORCES = (
+    '"Activists: US tells rebels in Syria not to expect support" (Associated Press, 24 Jun '
+    "2018): the offensive on Daraa came two months after the government retook Eastern Ghouta, "
+    "which freed thousands of its soldiers; The National, June 2018"
+)
+SPONSOR_WANES = (
+    '"US tells rebels in south Syria not to expect help against regime assault" (AFP, via The '
+    "Times of Israel, 24 Jun 2018)"
+)
+NEW_GOVERNMENT = (
+    '"Trump Ends Covert Aid to Syrian Rebels Trying to Topple Assad" (The New York Times, '
+    "19 Jul 2017): a sponsor's new administration ended its predecessor's support"
+)
 ASSUMED = "Modelling assumption"
 FITTED = "value: modelling assumption, fitted by `truce calibrate` (docs/VALIDATION.md)"
 BY_HAND = "value: modelling assumption, set by hand (not calibrated)"
@@ -487,6 +500,16 @@ class Party(_Frozen):
         "chance it accepts only conditionally: the first violation it perceives returns it to war",
         source=f"{ANNAN_CONDITIONS}; situational value",
         direction=RAISES,
+    )
+    aims: float = _f(
+        1.0,
+        "strength advantage over its adversaries in a theatre beyond which it ends the pause and "
+        "launches an offensive (goes to war); 1: never; below 0: even while weaker",
+        source=f"{SW} (a pause lets the losing side regroup; both sides still aim at total "
+        f"control); {FREED_FORCES} (the offensive that ended the southwest deal); situational",
+        direction=LOWERS,
+        ge=-1.0,
+        le=1.0,
     )
 
 
@@ -817,6 +840,84 @@ class Theatre(_Frozen):
         "grievance (E21); 0: none",
         source=f"{GUARANTEES}; {ASSUMED} for the value",
         direction=LOWERS,
+    )
+
+
+#: The fields a shift may change, by the kind of actor it names (E18).
+SHIFT_FIELDS = {
+    "principal": ("strength", "fatigue", "resolve"),
+    "sponsor": ("leverage", "commitment"),
+}
+_SHIFT_DEPENDS = (
+    "direction depends on the field shifted and the sign of the change: more strength or "
+    "resolve for a party, less fatigue, less leverage or commitment for a sponsor raise collapse"
+)
+
+
+class Shift(_Frozen):
+    """A change in the world during the truce: scheduled on a day, or at random (absent: none).
+
+    See E18. Each shift names an actor (a principal or a sponsor) and one of its fields, and
+    either a change (`by`) or a new value (`to`); it happens at the start of day `day`, or,
+    when `day` is null, on a random day with the daily chance `chance` (at most once per truce).
+    """
+
+    model_config = ConfigDict(title="Shifts")
+
+    name: Name = _name(description="identifier used in results (`shift_<name>_day`) and the trace")
+    actor: Name = _f(
+        ...,
+        "the principal or sponsor it changes, by name",
+        source=f"{FREED_FORCES} (a party); {SPONSOR_WANES} (a sponsor); {_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+    )
+    field: Literal["strength", "fatigue", "resolve", "leverage", "commitment"] = _f(
+        ...,
+        "the field changed: strength, fatigue or resolve of a principal; leverage or "
+        "commitment of a sponsor",
+        source=f"{FREED_FORCES} (strength); {SPONSOR_WANES} (commitment); {NEW_GOVERNMENT}; "
+        f"{_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+    )
+    by: float | None = _f(
+        None,
+        "the change (may be negative; the result is clipped to [0, 1]); null: give `to`",
+        source=f"{FREED_FORCES}; situational; {_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+        ge=-1.0,
+        le=1.0,
+    )
+    to: float | None = _f(
+        None,
+        "the new value; null: give `by`",
+        source=f"{NEW_GOVERNMENT}; situational; {_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+        ge=0.0,
+        le=1.0,
+    )
+    day: int | None = _f(
+        None,
+        "the day it happens (at the start of the day); null: a random day, see `chance`",
+        source=f"{FREED_FORCES} (Eastern Ghouta retaken two months before the offensive); "
+        f"situational; {_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+        ge=1,
+        le=3650,
+    )
+    chance: float | None = _f(
+        None,
+        "when `day` is null: the daily chance that it happens (at most once per truce)",
+        source=f"{NEW_GOVERNMENT} (a sponsor's change of government); situational; "
+        f"{_SHIFT_DEPENDS}",
+        direction=DEPENDS,
+        depends_on=_SHIFT_DEPENDS.removeprefix("direction depends on "),
+        ge=0.0,
+        le=1.0,
     )
 
 
@@ -1216,6 +1317,9 @@ class Scenario(_Frozen):
     theatres: tuple[Theatre, ...] = Field(
         (), description="zones or fronts judged on their own; empty: one theatre, every party"
     )
+    shifts: tuple[Shift, ...] = Field(
+        (), description="scheduled and random changes in the world during the truce (E18)"
+    )
     deconfliction: Deconfliction = Field(
         Deconfliction(), description="foreign air forces and their coordination"
     )
@@ -1355,6 +1459,7 @@ def reference_problems(s: Scenario) -> Iterable[tuple[str, str]]:
                 f"'{group.host}' is not a party to the truce (parties: {_listing(principals)})",
             )
     yield from theatre_problems(s, principals, excluded)
+    yield from shift_problems(s, principals)
     yield from rule_problems(s)
 
 
@@ -1392,6 +1497,46 @@ def theatre_problems(
         for i, f in enumerate(s.factions):
             if f.name not in placed:
                 yield f"factions.{i}.name", f"'{f.name}' is in no theatre (add it to one)"
+
+
+def shift_problems(s: Scenario, principals: set[str]) -> Iterator[tuple[str, str]]:
+    """Problems with the shifts (E18), as (dotted path, message) pairs.
+
+    An unknown actor or a field it does not have, a change given twice or not at all, a
+    day and a chance both or neither, a name used twice.
+    """
+    sponsors = {sp.name for sp in s.sponsors}
+    names: set[str] = set()
+    for i, shift in enumerate(s.shifts):
+        path = f"shifts.{i}"
+        if shift.name in names:
+            yield f"{path}.name", f"the shift name '{shift.name}' is already used"
+        names.add(shift.name)
+        kind = (
+            "principal"
+            if shift.actor in principals
+            else "sponsor"
+            if shift.actor in sponsors
+            else None
+        )
+        if kind is None:
+            yield (
+                f"{path}.actor",
+                f"'{shift.actor}' is neither a principal ({_listing(principals)}) nor a sponsor "
+                f"({_listing(sponsors)})",
+            )
+        elif shift.field not in SHIFT_FIELDS[kind]:
+            yield (
+                f"{path}.field",
+                f"a {kind} has no field '{shift.field}' to shift (valid: "
+                f"{', '.join(SHIFT_FIELDS[kind])})",
+            )
+        if (shift.by is None) == (shift.to is None):
+            where = f"{path}.to" if shift.by is not None else f"{path}.by"
+            yield where, "give either by (a change) or to (a new value), exactly one of them"
+        if (shift.day is None) == (shift.chance is None):
+            where = f"{path}.chance" if shift.day is not None else f"{path}.day"
+            yield where, "give either day (scheduled) or chance (random), exactly one of them"
 
 
 def _listing(names: Iterable[str]) -> str:
