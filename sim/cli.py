@@ -552,18 +552,22 @@ def hindcast(
 @app.command()
 @handles_bad_input
 def calibrate(
-    budget: Annotated[int, typer.Option("--budget", min=1, help="Latin-hypercube points.")] = 500,
+    budget: Annotated[
+        int, typer.Option("--budget", min=1, help="Latin-hypercube points.")
+    ] = 120,  # sim.validation.calibrate.BUDGET (a test checks they agree)
     replicates: Annotated[
         int, typer.Option("--replicates", "-n", min=1, help="Truces per scenario and point.")
-    ] = 150,
+    ] = 100,  # .REPLICATES
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the design.")] = 20120412,
     accept: Annotated[
         float, typer.Option("--accept", min=0.0, max=1.0, help="Share of points accepted.")
     ] = 0.1,
-    refine: Annotated[int, typer.Option("--refine", min=1, help="Best points re-run.")] = 10,
+    refine: Annotated[
+        int, typer.Option("--refine", min=1, help="Best points re-run.")
+    ] = 5,  # .REFINE
     refine_replicates: Annotated[
         int, typer.Option("--refine-replicates", min=1, help="Truces per scenario when refining.")
-    ] = 600,
+    ] = 300,  # .REFINE_REPLICATES
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Processes evaluating design points.")
     ] = 1,

@@ -289,3 +289,19 @@ def test_leave_one_out_on_one_shared_pool_gives_the_serial_results():
     for a, b in zip(serial["truces"], pooled["truces"], strict=True):
         assert a["constants"] == b["constants"]
         assert a["log_score"] == b["log_score"] and a["skill"] == b["skill"]
+
+
+def test_the_command_defaults_are_the_fitting_settings():
+    """`truce calibrate` with no options reproduces the settings the constants were fitted with."""
+    import inspect
+
+    from sim import cli
+    from sim.validation import calibrate as cal
+
+    params = inspect.signature(cli.calibrate).parameters
+    assert params["budget"].default == cal.BUDGET
+    assert params["replicates"].default == cal.REPLICATES
+    assert params["accept"].default == cal.ACCEPT
+    assert params["refine"].default == cal.REFINE
+    assert params["refine_replicates"].default == cal.REFINE_REPLICATES
+    assert inspect.signature(cal.calibrate).parameters["budget"].default == cal.BUDGET

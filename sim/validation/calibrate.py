@@ -74,6 +74,9 @@ from sim.validation.hindcast import (
 )
 from sim.validation.scoring import rank_correlation
 
+#: The settings the bundled constants were fitted with (docs/VALIDATION.md), the defaults of
+#: ``truce calibrate``: about ten minutes on two cores for the fifteen history truces.
+BUDGET, REPLICATES, ACCEPT, REFINE, REFINE_REPLICATES = 120, 100, 0.1, 5, 300
 ProgressCallback = Callable[[int, int], None]
 Priors = Mapping[str, Prior | tuple[float, float] | tuple[float, float, str]]
 
@@ -536,12 +539,12 @@ class Calibration:
 
 
 def calibrate(
-    budget: int = 500,
-    replicates: int = 150,
+    budget: int = BUDGET,
+    replicates: int = REPLICATES,
     seed: int = 20120412,
-    accept: float = 0.1,
-    refine: int = 10,
-    refine_replicates: int = 600,
+    accept: float = ACCEPT,
+    refine: int = REFINE,
+    refine_replicates: int = REFINE_REPLICATES,
     out: str | Path | None = "results",
     priors: Priors | None = None,
     progress: ProgressCallback | None = None,
