@@ -117,9 +117,6 @@ class Principal(Actor):
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
         self.config, self.index, self.name = config, index, config.name
-        # Views into the model's state: the model updates both arrays in place only.
-        self.strength = model.strength[index]
-        self.fatigue = model.fatigue[index]
         self.sponsors: list[Sponsor] = []
         #: Indices of the trust edges this party holds (its trust in each adversary): rows
         #: of the model's trust table.
@@ -136,6 +133,16 @@ class Principal(Actor):
         self.adversary_matrix = np.zeros((len(self.theatres), model.n_principals))
         for j, adv in enumerate(self.adversaries):
             self.adversary_matrix[j, adv] = 1.0
+
+    @property
+    def strength(self) -> np.ndarray:
+        """Its strength per replicate: a view of its row of the model's ``strength``."""
+        return self.model.strength[self.index]
+
+    @property
+    def fatigue(self) -> np.ndarray:
+        """Its fatigue per replicate: a view of its row of the model's ``fatigue``."""
+        return self.model.fatigue[self.index]
 
     def channels(self, acts: Acts) -> None:
         """A deliberate and an unauthorised act per theatre a day; an answer per adversary."""
@@ -200,7 +207,9 @@ class Principal(Actor):
         at_war = m.at_war[self.index]
         # Commanders rein in their units harder where monitors watch (E4b).
         p_unauthorised = c.indiscipline_rate * (1 - self.config.cohesion) * (1 - p_detect)
-        target = np.stack([m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)])
+        picks = [m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)]
+        target = picks[0][None] if len(picks) == 1 else np.stack(picks)
+        blamed = m.edge_index[target, self.index]
         for channel, fired, origin in (
             (self.deliberate, ((u[0] < p) | at_war) & forces, DELIBERATE),
             (self.indiscipline, (u[1] < p_unauthorised) & forces & ~at_war, INDISCIPLINE),
@@ -209,7 +218,7 @@ class Principal(Actor):
             acts.fired[s] = fired
             acts.actor[s] = self.index
             acts.target[s] = target
-            acts.blamed[s] = m.edge_index[target, self.index]
+            acts.blamed[s] = blamed
             acts.culprit[s] = self.index
             acts.origin[s] = origin
         acts.weight[self.deliberate.slice] = np.where(at_war, c.war_tempo, 1)
