@@ -93,6 +93,8 @@ def pick_weighted(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     cdf = np.cumsum(weights, axis=0)
     total = cdf[-1]
     by_weight = (u * total >= cdf).sum(0)
+    if np.all(total > 0):
+        return np.minimum(by_weight, n - 1)
     uniform = (u * n).astype(np.int64)
     return np.minimum(np.where(total > 0, by_weight, uniform), n - 1)
 

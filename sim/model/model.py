@@ -317,6 +317,8 @@ class CeasefireModel(mesa.Model):
 
     def pick_theatre(self, u: np.ndarray) -> np.ndarray:
         """A theatre per replicate, each equally likely."""
+        if self.n_theatres == 1:
+            return np.zeros(u.shape, np.int64)
         return np.minimum((u * self.n_theatres).astype(np.int64), self.n_theatres - 1)
 
     def pick_in(self, theatre: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
