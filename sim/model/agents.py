@@ -21,6 +21,22 @@ no list of agent types of its own:
 
 A new agent type is a subclass with these declarations and its decision rules,
 a section in :mod:`sim.scenario.schema` and its entry in ``docs/MODEL.md``.
+
+Per-replicate state is a NumPy array attribute (of the agent, the model or the
+acts table) with the replicate axis last, shape ``(..., model.r)``. The model
+drops the columns of ended truces from every such array as they end
+(:meth:`sim.model.model.CeasefireModel._compact`) and puts them back for the
+results, so an agent needs no code for it, but:
+
+- ``model.r`` is the current number of columns, not the number of replicates
+  (``model.replicates``): build arrays with ``model.r`` and read shapes from them;
+- read the model's arrays as ``self.model.<name>`` when needed, never keep a
+  view or copy of them in another attribute (they are re-bound), and keep no
+  per-replicate arrays inside lists or dicts (they would not be compacted);
+- a truce that has ended must not change: its outputs are frozen when it ends;
+- fixed tables (per party, theatre, edge, row of the acts table) must not have a
+  last axis that could be taken for the replicates: compaction only runs on chunks
+  of at least ``CeasefireModel.COMPACT_MIN`` replicates, wider than any such table.
 """
 
 from __future__ import annotations
@@ -49,15 +65,25 @@ ACTOR_TYPES: list[type[Actor]] = []
 
 
 class Draw(NamedTuple):
-    """Uniforms an agent reads each day: in which phase, from which stream, in what shape."""
+    """Uniforms an agent reads each day: in which phase, from which stream, in what shape.
+
+    ``read=False`` declares numbers the agent will not read (the absent mission's): they
+    keep their place in the stream, but a stream whose numbers nobody reads is not drawn
+    at all (it serves nobody else, so no other number changes).
+    """
 
     phase: str
     stream: str
     shape: tuple[int, ...]
+    read: bool = True
 
 
 class Actor(mesa.Agent):
-    """An actor of the truce: what every agent type declares (see the module docstring)."""
+    """An actor of the truce: what every agent type declares (see the module docstring).
+
+    Per-replicate state: NumPy array attributes with the replicate axis last, length
+    ``model.r`` (dropped for ended truces, see the module docstring).
+    """
 
     section: ClassVar[str] = ""
     phases: ClassVar[tuple[str, ...]] = ()
@@ -444,7 +470,7 @@ class MonitorMission(Actor):
 
     def draws(self) -> dict[str, Draw]:
         """Monitoring: detect, attribute and exposure for every row of the acts table."""
-        return {"observe": Draw("observe", "monitoring", (3, self.model.acts.n))}
+        return {"observe": Draw("observe", "monitoring", (3, self.model.acts.n), self.present)}
 
     def active(self) -> np.ndarray:
         """Replicates where the mission is deployed and has not withdrawn."""
@@ -469,10 +495,11 @@ class MonitorMission(Actor):
         attribute, exposure. Sets the model's ``detected_today`` and
         ``correct_today`` masks, shape (N, R).
         """
-        m, acts, u = self.model, self.model.acts, self.u["observe"]
+        m, acts = self.model, self.model.acts
         if self.config is None:
             m.detected_today = m.correct_today = np.zeros_like(acts.fired)
             return
+        u = self.u["observe"]
         cfg = self.config
         active = self.active()
         coverage = m.theatre_coverage[acts.theatre]

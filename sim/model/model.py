@@ -270,13 +270,18 @@ class CeasefireModel(mesa.Model):
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
         requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
+        read: set[str] = set()
         for phase in PHASES:
             for agent in actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
                         requests.setdefault(draw.stream, []).append((agent, name, draw.shape))
+                        if draw.read:
+                            read.add(draw.stream)
         self._draws: list[tuple[Any, np.ndarray, list[tuple[dict, str, slice, tuple]]]] = []
         for stream, wanted in requests.items():
+            if stream not in read:  # nobody reads it (e.g. the absent mission's): not drawn
+                continue
             shares, start = [], 0
             for agent, name, shape in wanted:
                 rows = int(np.prod(shape))
