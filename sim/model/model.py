@@ -353,9 +353,11 @@ class CeasefireModel(mesa.Model):
         else:
             theatre = np.broadcast_to(theatre, target.shape)
             here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
-            weights = self.blame_base.reshape(-1, *([1] * target.ndim)) * self.strength[
-                1:
-            ].reshape(self.n_factions, *([1] * (target.ndim - 1)), self.r)
+            base = self.blame_base.reshape(-1, *([1] * target.ndim))
+            strength = self.strength[1:].reshape(
+                self.n_factions, *([1] * (target.ndim - 1)), self.r
+            )
+            weights = base * strength
             faction = 1 + dec.pick_weighted(weights * here, u_whom)
             whom = np.where(target == 0, faction, 0)
         edge = self.edge_index[target, whom]
@@ -613,8 +615,9 @@ class CeasefireModel(mesa.Model):
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
         intense = self.theatre_violence >= rule.intensity
         falling = live & (violent | intense)
-        window = self.origin_window.sum(0)  # (origins, T, R)
+        window: np.ndarray | None = None  # the last week's violations (origins, T, R), if needed
         if falling.any():
+            window = self.origin_window.sum(0)
             counts = np.where(window.sum(0) > 0, window, window.sum(1, keepdims=True))
             cause = dec.dominant_origin(counts)
             self.theatre_cause[falling] = cause[falling]
@@ -636,6 +639,8 @@ class CeasefireModel(mesa.Model):
         ending = self.alive & (over | withdrawn)
         if not ending.any():
             return
+        if window is None:
+            window = self.origin_window.sum(0)
         # The cause: what fell today (or, on a withdrawal alone, every theatre's last week).
         today = np.where(falling.any(0), (window * falling).sum(1), window.sum(1))
         counts = np.where(today.sum(0) > 0, today, self.origin_total + self._pre_origin)
