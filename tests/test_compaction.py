@@ -27,7 +27,7 @@ def _results(path: str, monkeypatch: pytest.MonkeyPatch, compact: bool) -> pd.Da
             patch.setattr(CeasefireModel, "COMPACT_MIN", 10**9)
         scenario = load_scenario(f"scenarios/{path}")
         model = CeasefireModel(scenario, replicates=200, seed=7, collect=False).run()
-        assert compact or model.r == model.replicates
+        assert model.r == model.replicates  # full width again once it has run
         return model.results()
 
 
@@ -46,6 +46,8 @@ def test_compaction_keeps_live_truces_only():
     while model.running:
         model.step()
         widths.append(model.r)
+        if not model.running:
+            break
         assert model.ids.shape == (model.r,)
         assert np.all(np.diff(model.ids) > 0)
         for holder in (model, model.acts, *model.agents):
@@ -57,6 +59,7 @@ def test_compaction_keeps_live_truces_only():
             assert p.strength.shape == (model.r,)
             np.testing.assert_array_equal(p.fatigue, model.fatigue[p.index])
     assert min(widths) < model.replicates  # it did compact
+    assert model.r == model.replicates  # once done, every array has its full width again
     table = model.results()
     assert model.r == model.replicates == len(table)
     assert table["replicate"].tolist() == list(range(256))

@@ -393,7 +393,9 @@ class CeasefireModel(mesa.Model):
             self.datacollector.collect(self)
         live = int(np.count_nonzero(self.alive))
         self.running = live > 0 and self.day < self.horizon
-        if self.running and live <= self.r * self.COMPACT_SHARE and self._compactable():
+        if not self.running:
+            self._expand()  # done: every array at full width again, ended truces included
+        elif live <= self.r * self.COMPACT_SHARE and self._compactable():
             self._compact()
 
     def _draw_day(self) -> None:
