@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -24,6 +25,12 @@ PACKAGES = (
 
 def versions() -> dict[str, str]:
     """Python and the versions of the packages that shape the results."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    """The versions, read once per process (reading package metadata takes ~10 ms)."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:

@@ -21,6 +21,22 @@ no list of agent types of its own:
 
 A new agent type is a subclass with these declarations and its decision rules,
 a section in :mod:`sim.scenario.schema` and its entry in ``docs/MODEL.md``.
+
+Per-replicate state is a NumPy array attribute (of the agent, the model or the
+acts table) with the replicate axis last, shape ``(..., model.r)``. The model
+drops the columns of ended truces from every such array as they end
+(:meth:`sim.model.model.CeasefireModel._compact`) and puts them back for the
+results, so an agent needs no code for it, but:
+
+- ``model.r`` is the current number of columns, not the number of replicates
+  (``model.replicates``): build arrays with ``model.r`` and read shapes from them;
+- read the model's arrays as ``self.model.<name>`` when needed, never keep a
+  view or copy of them in another attribute (they are re-bound), and keep no
+  per-replicate arrays inside lists or dicts (they would not be compacted);
+- a truce that has ended must not change: its outputs are frozen when it ends;
+- fixed tables (per party, theatre, edge, row of the acts table) must not have a
+  last axis that could be taken for the replicates: compaction only runs on chunks
+  of at least ``CeasefireModel.COMPACT_MIN`` replicates, wider than any such table.
 """
 
 from __future__ import annotations
@@ -51,15 +67,25 @@ ACTOR_TYPES: list[type[Actor]] = []
 
 
 class Draw(NamedTuple):
-    """Uniforms an agent reads each day: in which phase, from which stream, in what shape."""
+    """Uniforms an agent reads each day: in which phase, from which stream, in what shape.
+
+    ``read=False`` declares numbers the agent will not read (the absent mission's): they
+    keep their place in the stream, but a stream whose numbers nobody reads is not drawn
+    at all (it serves nobody else, so no other number changes).
+    """
 
     phase: str
     stream: str
     shape: tuple[int, ...]
+    read: bool = True
 
 
 class Actor(mesa.Agent):
-    """An actor of the truce: what every agent type declares (see the module docstring)."""
+    """An actor of the truce: what every agent type declares (see the module docstring).
+
+    Per-replicate state: NumPy array attributes with the replicate axis last, length
+    ``model.r`` (dropped for ended truces, see the module docstring).
+    """
 
     section: ClassVar[str] = ""
     phases: ClassVar[tuple[str, ...]] = ()
@@ -119,9 +145,6 @@ class Principal(Actor):
     def __init__(self, model: CeasefireModel, config: PartyConfig, index: int):
         super().__init__(model)
         self.config, self.index, self.name = config, index, config.name
-        # Views into the model's state: the model updates both arrays in place only.
-        self.strength = model.strength[index]
-        self.fatigue = model.fatigue[index]
         self.sponsors: list[Sponsor] = []
         #: Indices of the trust edges this party holds (its trust in each adversary): rows
         #: of the model's trust table.
@@ -138,6 +161,16 @@ class Principal(Actor):
         self.adversary_matrix = np.zeros((len(self.theatres), model.n_principals))
         for j, adv in enumerate(self.adversaries):
             self.adversary_matrix[j, adv] = 1.0
+
+    @property
+    def strength(self) -> np.ndarray:
+        """Its strength per replicate: a view of its row of the model's ``strength``."""
+        return self.model.strength[self.index]
+
+    @property
+    def fatigue(self) -> np.ndarray:
+        """Its fatigue per replicate: a view of its row of the model's ``fatigue``."""
+        return self.model.fatigue[self.index]
 
     def channels(self, acts: Acts) -> None:
         """A deliberate and an unauthorised act per theatre a day; an answer per adversary."""
@@ -215,7 +248,9 @@ class Principal(Actor):
         p_unauthorised = dec.through_buffer(
             p_unauthorised, m.theatre_buffer[self.theatres][:, None]
         )
-        target = np.stack([m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)])
+        picks = [m.pick(adv, u[2, j]) for j, adv in enumerate(self.adversaries)]
+        target = picks[0][None] if len(picks) == 1 else np.stack(picks)
+        blamed = m.edge_index[target, self.index]
         for channel, fired, origin in (
             (self.deliberate, ((u[0] < p) | at_war) & forces, DELIBERATE),
             (self.indiscipline, (u[1] < p_unauthorised) & forces & ~at_war, INDISCIPLINE),
@@ -224,7 +259,7 @@ class Principal(Actor):
             acts.fired[s] = fired
             acts.actor[s] = self.index
             acts.target[s] = target
-            acts.blamed[s] = m.edge_index[target, self.index]
+            acts.blamed[s] = blamed
             acts.culprit[s] = self.index
             acts.origin[s] = origin
         acts.weight[self.deliberate.slice] = np.where(at_war, c.war_tempo, 1)
@@ -548,7 +583,7 @@ class MonitorMission(Actor):
 
     def draws(self) -> dict[str, Draw]:
         """Monitoring: detect, attribute and exposure for every row of the acts table."""
-        return {"observe": Draw("observe", "monitoring", (3, self.model.acts.n))}
+        return {"observe": Draw("observe", "monitoring", (3, self.model.acts.n), self.present)}
 
     def active(self) -> np.ndarray:
         """Replicates where the mission is deployed and has not withdrawn."""
@@ -573,10 +608,11 @@ class MonitorMission(Actor):
         attribute, exposure. Sets the model's ``detected_today`` and
         ``correct_today`` masks, shape (N, R).
         """
-        m, acts, u = self.model, self.model.acts, self.u["observe"]
+        m, acts = self.model, self.model.acts
         if self.config is None:
             m.detected_today = m.correct_today = np.zeros_like(acts.fired)
             return
+        u = self.u["observe"]
         cfg = self.config
         active = self.active()
         coverage = m.theatre_coverage[acts.theatre]

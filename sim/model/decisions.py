@@ -74,10 +74,14 @@ def weighted_strength(total: np.ndarray, total_of_squares: np.ndarray) -> np.nda
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(E2c) Mean of ``values`` over axis 0 weighted by ``weights``; plain mean if they sum to 0."""
+    if len(values) == 1:  # one party: the same arithmetic without the reductions
+        value, weight = values[0], weights[0]
+        plain = np.array(value, dtype=float)
+        return np.divide(value * weight, weight, out=plain, where=weight > 0)
     total = weights.sum(0)
-    plain = values.mean(0)
+    plain = np.add.reduce(values, 0) / len(values)  # what ``values.mean(0)`` computes
     weighted = (values * weights).sum(0)
-    return np.divide(weighted, total, out=np.asarray(plain, dtype=float).copy(), where=total > 0)
+    return np.divide(weighted, total, out=np.asarray(plain, dtype=float), where=total > 0)
 
 
 def pick_weighted(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -93,6 +97,8 @@ def pick_weighted(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     cdf = np.cumsum(weights, axis=0)
     total = cdf[-1]
     by_weight = (u * total >= cdf).sum(0)
+    if np.all(total > 0):
+        return np.minimum(by_weight, n - 1)
     uniform = (u * n).astype(np.int64)
     return np.minimum(np.where(total > 0, by_weight, uniform), n - 1)
 

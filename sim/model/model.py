@@ -111,7 +111,12 @@ class CeasefireModel(mesa.Model):
         # any agent that draws from them) come from the chunk's dedicated "mesa" stream:
         # two chunks of one seed draw differently, and the mechanism streams are untouched.
         super().__init__(rng=self.streams["mesa"])
-        self.r = int(s.replicates if replicates is None else replicates)
+        #: The replicates (truces) of this model, and the current width of its per-replicate
+        #: arrays: ``r`` shrinks when ended truces are dropped (:meth:`_compact`), and ``ids``
+        #: holds the replicate index of each column.
+        self.replicates = self.r = int(s.replicates if replicates is None else replicates)
+        self.ids = np.arange(self.r)
+        self._ended: dict[tuple[int, str], np.ndarray] = {}
         self.constants = s.constants
         self.horizon = s.truce.horizon
         self.day = 0
@@ -124,6 +129,14 @@ class CeasefireModel(mesa.Model):
         self._land_grab()
         self._sign()
         self.start_trust = self._mean_trust()
+        # Arrays whose last axis is not the replicate axis at full width are fixed for the
+        # truce: compaction never touches them, even if their size later equals the width.
+        self._fixed = {
+            (id(holder), name)
+            for holder in self._holders()
+            for name, value in vars(holder).items()
+            if isinstance(value, np.ndarray) and not _per_replicate(value, self.replicates)
+        }
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": "day",
@@ -148,6 +161,7 @@ class CeasefireModel(mesa.Model):
         self.edge_index = np.full((p, p), -1, np.int64)
         self.edge_index[self.edge_victim, self.edge_blamed] = np.arange(2 * f)
         self.edges_of = [np.flatnonzero(self.edge_victim == i) for i in range(p)]
+        self.adversaries_of = [self.edge_blamed[edges] for edges in self.edges_of]
         # Blame falls on a faction in proportion to (0.1 + entanglement) and its forces (E8).
         self.blame_base = np.array([0.1 + fc.entanglement for fc in s.factions])
         self.faction_index = np.arange(1, p)
@@ -276,19 +290,25 @@ class CeasefireModel(mesa.Model):
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
         requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
+        read: set[str] = set()
         for phase in PHASES:
             for agent in actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
                         requests.setdefault(draw.stream, []).append((agent, name, draw.shape))
-        self._draws: list[tuple[Any, int, list[tuple[dict, str, slice, tuple[int, ...]]]]] = []
+                        if draw.read:
+                            read.add(draw.stream)
+        self._draws: list[tuple[Any, np.ndarray, list[tuple[dict, str, slice, tuple]]]] = []
         for stream, wanted in requests.items():
+            if stream not in read:  # nobody reads it (e.g. the absent mission's): not drawn
+                continue
             shares, start = [], 0
             for agent, name, shape in wanted:
                 rows = int(np.prod(shape))
-                shares.append((agent.u, name, slice(start, start + rows), (*shape, self.r)))
+                shares.append((agent.u, name, slice(start, start + rows), shape))
                 start += rows
-            self._draws.append((self.streams[stream], start, shares))
+            # Drawn into the same buffer every day (the shares are views of it, valid for the day).
+            self._draws.append((self.streams[stream], np.empty((start, self.r)), shares))
         # The phases that anyone acts in, with the model's own method or the agent sets.
         self._day = [
             (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
@@ -331,11 +351,19 @@ class CeasefireModel(mesa.Model):
 
     def pick_theatre(self, u: np.ndarray) -> np.ndarray:
         """A theatre per replicate, each equally likely."""
+        if self.n_theatres == 1:
+            return np.zeros(u.shape, np.int64)
         return np.minimum((u * self.n_theatres).astype(np.int64), self.n_theatres - 1)
 
     def pick_in(self, theatre: np.ndarray, candidates: np.ndarray, u: np.ndarray) -> np.ndarray:
         """One of ``candidates`` present in each replicate's ``theatre``, by strength (E2c)."""
-        weights = self.strength[candidates] * self.present[theatre][..., candidates].T
+        if len(candidates) == 1:
+            return np.full(u.shape, candidates[0], np.int64)
+        if self.n_theatres == 1:  # one theatre: who is present is the same everywhere
+            here = self.present[0, candidates][:, None]
+        else:
+            here = self.present[theatre][..., candidates].T
+        weights = self.strength[candidates] * here
         return candidates[dec.pick_weighted(weights, u)]
 
     def misblame(
@@ -349,24 +377,29 @@ class CeasefireModel(mesa.Model):
         was and blames nobody (−1). Shapes: ``target`` and the uniforms (..., R);
         ``theatre`` broadcasts to them.
         """
-        theatre = np.broadcast_to(theatre, target.shape)
-        here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
-        weights = self.blame_base.reshape(-1, *([1] * target.ndim)) * self.strength[1:].reshape(
-            self.n_factions, *([1] * (target.ndim - 1)), self.r
-        )
-        faction = 1 + dec.pick_weighted(weights * here, u_whom)
-        whom = np.where(target == 0, faction, 0)
+        if self.n_factions == 1:  # the only faction
+            whom = np.where(target == 0, 1, 0)
+        else:
+            theatre = np.broadcast_to(theatre, target.shape)
+            here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
+            base = self.blame_base.reshape(-1, *([1] * target.ndim))
+            strength = self.strength[1:].reshape(
+                self.n_factions, *([1] * (target.ndim - 1)), self.r
+            )
+            weights = base * strength
+            faction = 1 + dec.pick_weighted(weights * here, u_whom)
+            whom = np.where(target == 0, faction, 0)
         edge = self.edge_index[target, whom]
         return np.where(u_blame < self.constants.blame_bias, edge, -1)
 
     def weighted_trust(self, index: int) -> np.ndarray:
         """Trust of principal ``index`` in its adversaries, weighted by their strength (E2c)."""
         edges = self.edges_of[index]
-        return dec.weighted_mean(self.trust[edges], self.strength[self.edge_blamed[edges]])
+        return dec.weighted_mean(self.trust[edges], self.strength[self.adversaries_of[index]])
 
     def adversary_mean(self, values: np.ndarray, index: int) -> np.ndarray:
         """Mean of per-principal ``values`` over ``index``'s adversaries, weighted by strength."""
-        adversaries = self.edge_blamed[self.edges_of[index]]
+        adversaries = self.adversaries_of[index]
         return dec.weighted_mean(values[adversaries], self.strength[adversaries])
 
     def _mean_trust(self) -> np.ndarray:
@@ -387,19 +420,102 @@ class CeasefireModel(mesa.Model):
             self._record_day(self.acts, self.detected_today, self.correct_today)
         if self.collect:
             self.datacollector.collect(self)
-        self.running = bool(self.alive.any()) and self.day < self.horizon
+        live = int(np.count_nonzero(self.alive))
+        self.running = live > 0 and self.day < self.horizon
+        if not self.running:
+            self._expand()  # done: every array at full width again, ended truces included
+        elif live <= self.r * self.COMPACT_SHARE and self._compactable():
+            self._compact()
 
     def _draw_day(self) -> None:
         """Draw the day's uniforms, stream by stream, and hand each agent its share.
 
         Every stream draws the same amount every day whatever happens: common
-        random numbers across arms and levers.
+        random numbers across arms and levers. Once ended truces have been
+        dropped (:meth:`_compact`), the live ones take their own columns of the
+        full draw, so each truce reads the numbers it would read without compaction.
         """
-        r = self.r
-        for generator, rows, shares in self._draws:
-            u = generator.random((rows, r))
+        r, compacted = self.r, self.r < self.replicates
+        for generator, buffer, shares in self._draws:
+            u = generator.random(out=buffer)
+            if compacted:
+                u = np.take(u, self.ids, axis=1)
             for store, name, rows_of, shape in shares:
-                store[name] = u[rows_of].reshape(shape)
+                store[name] = u[rows_of].reshape(*shape, r)
+
+    # ------------------------------------------------------------------ compaction
+    #: Ended truces are dropped only from chunks at least this wide (below it a day costs
+    #: little more than NumPy's per-call overhead), which also keeps small fixed tables
+    #: (per party, theatre or edge) from being mistaken for per-replicate state.
+    COMPACT_MIN = 64
+    #: … and when at most this share of them is still live.
+    COMPACT_SHARE = 0.75
+
+    def _compactable(self) -> bool:
+        """Whether ended truces may be dropped: wide enough, nobody traced or collected."""
+        # A fixed array as long as the full width could not be told from per-replicate
+        # state: with a width equal to one of the model's structural sizes, do not compact.
+        structure = {
+            self.acts.n,
+            len(self.edge_victim),
+            self.n_principals,
+            self.n_theatres,
+            len(self.party_names),
+            len(self.scenario.shifts),
+        }
+        ambiguous = self.replicates in structure
+        return self.r >= self.COMPACT_MIN and not self.record and not self.collect and not ambiguous
+
+    def _holders(self) -> list[Any]:
+        """Every object holding per-replicate state: the model, its acts table, its agents."""
+        return [self, self.acts, *self.agents]
+
+    def _compact(self) -> None:
+        """Drop the columns of ended truces from every per-replicate array.
+
+        Per-replicate state is any NumPy array attribute, of the model, its acts
+        table or an agent, whose last axis is the current width ``r`` (the
+        replicate axis last; see :class:`~sim.model.agents.Actor`). An ended
+        truce does not change any more: its columns are kept aside and put back
+        by :meth:`_expand` for :meth:`results`.
+        """
+        keep = np.flatnonzero(self.alive)
+        drop = np.flatnonzero(~self.alive)
+        width, gone = self.r, self.ids[drop]
+        for holder in self._holders():
+            for name, value in list(vars(holder).items()):
+                if (
+                    name == "ids"
+                    or (id(holder), name) in self._fixed
+                    or not _per_replicate(value, width)
+                ):
+                    continue
+                key = (id(holder), name)
+                ended = self._ended.get(key)
+                if ended is None:
+                    ended = np.zeros((*value.shape[:-1], self.replicates), value.dtype)
+                    self._ended[key] = ended
+                ended[..., gone] = np.take(value, drop, axis=-1)
+                setattr(holder, name, np.take(value, keep, axis=-1))
+        self.ids = self.ids[keep]
+        self.r = self.acts.r = len(keep)
+
+    def _expand(self) -> None:
+        """Put the ended truces' columns back: every per-replicate array at full width."""
+        if self.r == self.replicates:
+            return
+        for holder in self._holders():
+            for name, value in list(vars(holder).items()):
+                if name == "ids" or not _per_replicate(value, self.r):
+                    continue
+                full = self._ended.get((id(holder), name))
+                if full is None or full.shape[:-1] != value.shape[:-1]:
+                    full = np.zeros((*value.shape[:-1], self.replicates), value.dtype)
+                full[..., self.ids] = value
+                setattr(holder, name, full)
+        self._ended = {}
+        self.ids = np.arange(self.replicates)
+        self.r = self.acts.r = self.replicates
 
     def _mask(self) -> None:
         """Nothing happens in a truce, or a theatre, that has already ended."""
@@ -416,33 +532,55 @@ class CeasefireModel(mesa.Model):
 
         Returns shape (size, R).
         """
-        cols = np.broadcast_to(np.arange(self.r), index.shape)
-        flat = index[mask] * self.r + cols[mask]
-        w = None if weights is None else weights[mask]
-        counts = np.bincount(flat, weights=w, minlength=size * self.r).reshape(size, self.r)
-        return counts if w is None else counts.astype(np.int64)
+        rows, cols = np.nonzero(mask)  # few acts fire on a day: work on those alone
+        w = None if weights is None else weights[rows, cols]
+        return self._count_at(index[rows, cols], cols, size, w)
+
+    def _count_at(
+        self, values: np.ndarray, cols: np.ndarray, size: int, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-replicate counts (or sums of ``weights``) of ``values`` found in columns ``cols``.
+
+        Returns shape (size, R).
+        """
+        flat = values * self.r + cols
+        counts = np.bincount(flat, weights=weights, minlength=size * self.r).reshape(size, self.r)
+        return counts if weights is None else counts.astype(np.int64)
 
     def _perceive(self) -> None:
-        """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections."""
-        acts, correct = self.acts, self.correct_today
-        c = self.constants
-        blamed_party = np.where(acts.blamed >= 0, self.edge_blamed[acts.blamed], -1)
-        misattributed = (acts.blamed >= 0) & (blamed_party != acts.culprit)
+        """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections.
+
+        Only the acts that fired matter: the rule reads them alone (``rows``, ``cols``).
+        """
+        acts, c = self.acts, self.constants
+        rows, cols = np.nonzero(acts.fired)
+        blamed, weight = acts.blamed[rows, cols], acts.weight[rows, cols]
+        correct = self.correct_today[rows, cols]
+        has_blame = blamed >= 0
+        blamed_party = np.where(has_blame, self.edge_blamed[blamed], -1)
+        misattributed = has_blame & (blamed_party != acts.culprit[rows, cols])
         delay = self.mission.delay
-        corrected_now = misattributed & (acts.admitted | (correct & (delay == 0)))
+        corrected_now = misattributed & (acts.admitted[rows, cols] | (correct & (delay == 0)))
         corrected_later = misattributed & correct & ~corrected_now
         # A joint commission settles some incidents before they become grievances (E21).
-        settled = self.settled_today
+        settled = self.settled_today[rows, cols]
         corrected_later &= ~settled
-        perceived = acts.fired & (acts.blamed >= 0) & ~corrected_now & ~settled
+        perceived = has_blame & ~corrected_now & ~settled
         if c.contrition > 0:
             # (E9c) A culprit may accept the answer to what it truly did: no new grievance.
             ret = self.slot_retaliation
+            answer = (rows >= ret.start) & (rows < ret.stop)
             u = np.concatenate([p.u["contrite"] for p in self.principals])
-            accepted = dec.contrite_acceptance(acts.fired[ret], acts.wrong[ret], u, c.contrition)
-            perceived[ret] &= ~accepted
+            at = (rows[answer] - ret.start, cols[answer])
+            accepted = dec.contrite_acceptance(
+                np.ones(len(at[0]), bool),
+                acts.wrong[rows[answer], cols[answer]],
+                u[at],
+                c.contrition,
+            )
+            perceived[np.flatnonzero(answer)[accepted]] = False
         n_edges = self.trust.shape[0]
-        counts = self._count(acts.blamed, perceived, n_edges, acts.weight)
+        counts = self._count_at(blamed[perceived], cols[perceived], n_edges, weight[perceived])
         # Verified reports due today undo one misread violation each (verification delay).
         if delay:
             slot = self.day % delay
@@ -451,9 +589,8 @@ class CeasefireModel(mesa.Model):
                 self.trust = dec.restore_trust(self.trust, self.trust_baseline, due, c.trust_loss)
                 self.grievance_wrong &= due == 0
                 self.grudge = np.maximum(self.grudge - due, 0.0)
-            self.pending[slot] = self._count(
-                acts.blamed, acts.fired & corrected_later, n_edges, acts.weight
-            )
+            later = corrected_later
+            self.pending[slot] = self._count_at(blamed[later], cols[later], n_edges, weight[later])
         new_trust = dec.update_trust(
             self.trust, self.trust_baseline, counts, c.trust_loss, c.forgiveness
         )
@@ -462,11 +599,10 @@ class CeasefireModel(mesa.Model):
         new_grudge = dec.update_grudge(self.grudge, counts, answered, c.grudge_memory)
         self.grudge = np.where(self.alive, new_grudge, self.grudge)
         # Grievances: the latest perceived violation on each edge, and whether it was misread.
-        rows, cols = np.nonzero(perceived)
-        edges = acts.blamed[rows, cols]
-        self.grievance[edges, cols] = acts.origin[rows, cols]
-        self.grievance_wrong[edges, cols] = misattributed[rows, cols]
-        self.grievance_theatre[edges, cols] = acts.theatre[rows, cols]
+        edges, where, at = blamed[perceived], cols[perceived], (rows[perceived], cols[perceived])
+        self.grievance[edges, where] = acts.origin[at]
+        self.grievance_wrong[edges, where] = misattributed[perceived]
+        self.grievance_theatre[edges, where] = acts.theatre[at]
         # A party that accepted only conditionally returns to war at the first violation it
         # perceives against it (E2b).
         if self.conditional.any():
@@ -476,28 +612,40 @@ class CeasefireModel(mesa.Model):
         # Acts with no culprit (a government's ground offensive under the exemptions, E22)
         # break no term: nobody is sanctioned for them. A principal is the culprit of its own
         # acts and of its inside spoilers' (E8b).
-        verified = acts.fired & correct & (acts.culprit >= 0)
-        sanctions = self._count(acts.culprit.clip(0), verified, self.n_principals)
-        self.strength -= self.sanction_cut * sanctions
-        np.clip(self.strength, 0.0, 1.0, out=self.strength)
+        culprit = acts.culprit[rows, cols]
+        verified = correct & (culprit >= 0)
+        if verified.any():
+            sanctions = self._count_at(culprit[verified], cols[verified], self.n_principals)
+            self.strength -= self.sanction_cut * sanctions
+            np.clip(self.strength, 0.0, 1.0, out=self.strength)
+        else:  # nothing verified (e.g. no mission): nobody is sanctioned
+            sanctions = np.zeros((self.n_principals, self.r), np.int64)
         self._sanctions = sanctions
 
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
-        acts, detected, correct = self.acts, self.detected_today, self.correct_today
-        fired, weight, n_t = acts.fired, acts.weight, self.n_theatres
-        by_cell = self._count(acts.origin * n_t + acts.theatre, fired, len(ORIGINS) * n_t, weight)
+        acts, fired, n_t = self.acts, self.acts.fired, self.n_theatres
+        rows, cols = np.nonzero(fired)  # the acts that fired (the others count for nothing)
+        weight = acts.weight[rows, cols]
+
+        def per_replicate(keep: np.ndarray) -> np.ndarray:
+            counts = np.bincount(cols[keep], weights=weight[keep], minlength=self.r)
+            return counts.astype(np.int64)
+
+        cell = acts.origin[rows, cols] * n_t + acts.theatre[rows, cols]
+        by_cell = self._count_at(cell, cols, len(ORIGINS) * n_t, weight)
         by_cell = by_cell.reshape(len(ORIGINS), n_t, self.r)
         by_origin = by_cell.sum(1)
         self.theatre_violence = by_cell.sum(0)
         self.violence = by_origin.sum(0)
         self.origin_total += by_origin
-        self.party_total += self._count(acts.actor, fired, len(self.party_names), weight)
-        ret = fired & acts.retaliation[:, None]
-        self.retaliations += (ret * weight).sum(0)
-        self.wrong_retaliations += ((ret & acts.wrong) * weight).sum(0)
-        self.detected += (detected * weight).sum(0)
-        self.attributed += (correct * weight).sum(0)
+        actor = acts.actor[rows, cols]
+        self.party_total += self._count_at(actor, cols, len(self.party_names), weight)
+        ret = acts.retaliation[rows]
+        self.retaliations += per_replicate(ret)
+        self.wrong_retaliations += per_replicate(ret & acts.wrong[rows, cols])
+        self.detected += per_replicate(self.detected_today[rows, cols])
+        self.attributed += per_replicate(self.correct_today[rows, cols])
         first = fired.any(0) & (self.first_violation_day < 0)
         if first.any():
             row = np.argmax(fired * self.first_priority, axis=0)
@@ -513,7 +661,7 @@ class CeasefireModel(mesa.Model):
         self.access_days += calm.all(0)
         self.calm_streak = np.where(calm, self.calm_streak + 1, 0)
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
-        self.suffered = self._count(acts.target, fired, self.n_principals, weight)
+        self.suffered = self._count_at(acts.target[rows, cols], cols, self.n_principals, weight)
 
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
@@ -532,8 +680,9 @@ class CeasefireModel(mesa.Model):
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
         intense = self.theatre_violence >= rule.intensity
         falling = live & (violent | intense)
-        window = self.origin_window.sum(0)  # (origins, T, R)
+        window: np.ndarray | None = None  # the last week's violations (origins, T, R), if needed
         if falling.any():
+            window = self.origin_window.sum(0)
             counts = np.where(window.sum(0) > 0, window, window.sum(1, keepdims=True))
             cause = dec.dominant_origin(counts)
             self.theatre_cause[falling] = cause[falling]
@@ -555,6 +704,8 @@ class CeasefireModel(mesa.Model):
         ending = self.alive & (over | withdrawn)
         if not ending.any():
             return
+        if window is None:
+            window = self.origin_window.sum(0)
         # The cause: what fell today (or, on a withdrawal alone, every theatre's last week).
         today = np.where(falling.any(0), (window * falling).sum(1), window.sum(1))
         counts = np.where(today.sum(0) > 0, today, self.origin_total + self._pre_origin)
@@ -633,6 +784,7 @@ class CeasefireModel(mesa.Model):
 
     def results(self) -> pd.DataFrame:
         """One row per replicate truce (columns as in ``docs/RESULTS.md``)."""
+        self._expand()
         collapsed = self.collapse_day > 0
         names = np.array(self.party_names, dtype=object)
         origins = np.array(ORIGINS, dtype=object)
@@ -848,3 +1000,8 @@ class CeasefireModel(mesa.Model):
         if events.empty:
             events = pd.DataFrame(columns=columns)
         return pd.DataFrame(self.days_log), events
+
+
+def _per_replicate(value: Any, width: int) -> bool:
+    """Whether an attribute is per-replicate state: an array with the replicate axis last."""
+    return isinstance(value, np.ndarray) and value.ndim > 0 and value.shape[-1] == width
