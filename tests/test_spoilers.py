@@ -217,7 +217,7 @@ def test_verified_inside_attacks_sanction_the_host(zones):
             **LASTING,
         },
     )
-    model = CeasefireModel(s, replicates=500, collect=False)
+    model = CeasefireModel(s, replicates=500)
     host = model.principal_index["faction_a"]
     (group,) = model.excluded_groups
     model.step()
@@ -255,7 +255,7 @@ def test_contrition_removes_the_grievance_of_every_true_answer(unmonitored):
     trust rule must receive exactly those counts, less the accepted answers.
     """
     s = resolve_scenario(unmonitored, {"constants.contrition": 1.0})
-    model = CeasefireModel(s, replicates=400, collect=False)
+    model = CeasefireModel(s, replicates=400)
     accepted_total = 0
     with mock.patch.object(dec, "update_trust", wraps=dec.update_trust) as trust_rule:
         for _ in range(60):
@@ -281,8 +281,8 @@ def test_off_reproduces_todays_acts_exactly(unmonitored):
     the contrition rule is never consulted. (Checked once against the commit before
     E8b/E9c, b8da086: every bundled scenario's results were identical.)
     """
-    a = CeasefireModel(unmonitored, replicates=300, collect=False)
-    b = CeasefireModel(unmonitored, replicates=300, collect=False)
+    a = CeasefireModel(unmonitored, replicates=300)
+    b = CeasefireModel(unmonitored, replicates=300)
     b.streams["reciprocity"] = np.random.default_rng(12345)
     swapped = 0
     for k, (_, rows, shares) in enumerate(b._draws):

@@ -85,7 +85,7 @@ def test_offensive_now_passes_aims_in_a_live_theatre():
 
 
 def test_no_shifts_no_world_agent_and_no_world_draws():
-    m = CeasefireModel(scenario(), replicates=10, seed=1, collect=False)
+    m = CeasefireModel(scenario(), replicates=10, seed=1)
     assert World not in m.agents_by_type
     assert all(stream is not m.streams["world"] for stream, _, _ in m._draws)
     assert STREAMS["world"] == 13
@@ -97,7 +97,7 @@ def test_a_scheduled_shift_applies_on_its_day_and_not_before():
         {"name": "wanes", "actor": "sponsor_o1", "field": "commitment", "to": 0.0, "day": 5},
         {"name": "tired", "actor": "faction_a", "field": "fatigue", "to": 0.9, "day": 8},
     ]
-    m = CeasefireModel(scenario(shifts), replicates=300, seed=4, collect=False)
+    m = CeasefireModel(scenario(shifts), replicates=300, seed=4)
     (world,) = m.agents_by_type[World]
     sponsor = next(sp for sp in m.sponsors if sp.name == "sponsor_o1")
     restraint_before = m.restraint_level.copy()
@@ -132,7 +132,7 @@ def test_a_scheduled_shift_applies_on_its_day_and_not_before():
 
 def test_a_strength_shift_moves_the_model_state_the_principals_read():
     shift = {"name": "freed", "actor": "government", "field": "strength", "to": 1.0, "day": 3}
-    m = CeasefireModel(scenario([shift], monitors=None), replicates=200, seed=2, collect=False)
+    m = CeasefireModel(scenario([shift], monitors=None), replicates=200, seed=2)
     for _ in range(3):
         m.step()
     # No monitors: no sanctions; the stronger side never regroups (E12): it stays at 1.
@@ -165,8 +165,8 @@ def test_shifts_leave_every_other_streams_draws_unchanged():
         {"name": "freed", "actor": "government", "field": "strength", "by": 0.3, "day": 10},
         {"name": "wanes", "actor": "sponsor_o1", "field": "commitment", "to": 0.0, "chance": 0.05},
     ]
-    without = CeasefireModel(scenario(), replicates=400, seed=11, collect=False)
-    with_shifts = CeasefireModel(scenario(shifts), replicates=400, seed=11, collect=False)
+    without = CeasefireModel(scenario(), replicates=400, seed=11)
+    with_shifts = CeasefireModel(scenario(shifts), replicates=400, seed=11)
     np.testing.assert_array_equal(without.strength, with_shifts.strength)
     np.testing.assert_array_equal(without.trust, with_shifts.trust)
     (accident,) = [c.slice for c in without.acts.channels if c.kind == "accident"]
@@ -223,7 +223,7 @@ def _regrouping(aims: float, **extra):
 
 def test_an_offensive_fires_once_the_advantage_passes_the_aims_and_never_below():
     aims = -0.15
-    m = CeasefireModel(_regrouping(aims), replicates=500, seed=5, collect=False)
+    m = CeasefireModel(_regrouping(aims), replicates=500, seed=5)
     fired_when = np.full(m.r, -1)
     checked_days = 0
     while m.running:

@@ -932,7 +932,7 @@ def _by_hand(why: str) -> str:
 class Constants(_Frozen):
     """Global constants shared by every scenario.
 
-    Their defaults are fitted by `truce calibrate` (ABC rejection, seed 20120412, 500 points)
+    Their defaults are fitted by `truce calibrate` (ABC rejection, seed 20120412, 120 points)
     against the historical truces and stylized facts (see docs/VALIDATION.md): those with a
     prior are calibrated, the others are set by hand. The source column says what motivates
     each term, not where the number was read.
@@ -941,14 +941,14 @@ class Constants(_Frozen):
     model_config = ConfigDict(title="Constants")
 
     base_propensity: Annotated[float, Ge(0.0), Le(0.5)] = _f(
-        0.0175,
+        3.38e-05,
         "daily chance of a deliberate violation at zero net gain, no fatigue",
         source=_fitted("Baseline rate of deliberate violation"),
         direction=RAISES,
         prior=(0.00003, 0.03, "log"),
     )
     gain_sensitivity: Annotated[float, Ge(0.0), Le(20.0)] = _f(
-        1.41,
+        2.6,
         "how sharply defection responds to net expected gain",
         source=_fitted(f"{RD} (expected military gains)"),
         direction=DEPENDS,
@@ -957,7 +957,7 @@ class Constants(_Frozen):
         prior=(1.0, 8.0, "linear"),
     )
     fear_weight: Annotated[float, Ge(0.0), Le(5.0)] = _f(
-        1.73,
+        2.54,
         "weight of distrust (1 − trust) in the gain from striking first",
         source=_fitted(
             f"{IC} (the Pentagon distrusts Moscow, which it feels used the last ceasefire to "
@@ -996,7 +996,7 @@ class Constants(_Frozen):
         "defecting (E2) but raises its adversaries' advantage",
     )
     indiscipline_rate: Unit = _f(
-        0.0318,
+        0.0798,
         "daily chance of an unauthorised violation at cohesion 0",
         source=_fitted(f"{RD} (commanders who do not control their units)"),
         direction=RAISES,
@@ -1009,7 +1009,7 @@ class Constants(_Frozen):
         direction=RAISES,
     )
     loophole_hit: Unit = _f(
-        0.0716,
+        0.0852,
         "chance a strike under an exemption hits a fully entangled party",
         source=_fitted(f"{IC} (the separation problem: rebels entangled with Nusra)"),
         direction=RAISES,
@@ -1022,7 +1022,7 @@ class Constants(_Frozen):
         direction=RAISES,
     )
     spoiler_rate: Unit = _f(
-        0.2,
+        0.252,
         "daily attack chance of an excluded group at strength × intent 1",
         source=_fitted(STEDMAN),
         direction=RAISES,
@@ -1047,35 +1047,35 @@ class Constants(_Frozen):
         direction=RAISES,
     )
     trust_loss: Unit = _f(
-        0.0854,
+        0.0933,
         "share of trust lost per perceived violation",
         source=_fitted(f"{WU_AXELROD} (responses to perceived defection)"),
         direction=RAISES,
         prior=(0.05, 0.35, "linear"),
     )
     forgiveness: Unit = _f(
-        0.0118,
+        0.0219,
         "daily recovery of trust toward its healing level (E10, E10b)",
         source=_fitted(f"{WU_AXELROD} (generous tit-for-tat recovers from accidental defections)"),
         direction=LOWERS,
         prior=(0.01, 0.10, "linear"),
     )
     retaliation_threshold: Unit = _f(
-        0.517,
+        0.647,
         "trust below which a party retaliates",
         source=_fitted(f"{WU_AXELROD} (retaliation after perceived defection)"),
         direction=RAISES,
         prior=(0.2, 0.7, "linear"),
     )
     retaliation_rate: Unit = _f(
-        0.925,
+        0.544,
         "daily chance of retaliation at zero trust and no fatigue (scaled by 1 − fatigue)",
         source=_fitted(WU_AXELROD),
         direction=RAISES,
         prior=(0.2, 1.0, "linear"),
     )
     retaliation_restraint: Unit = _f(
-        0.261,
+        0.0918,
         "how far sponsors' restraint (E1) also holds back retaliation (0: not at all)",
         source=_fitted(
             f'{RD} (Russia "can simply stop providing air support", which bears on any raid)'
@@ -1084,14 +1084,14 @@ class Constants(_Frozen):
         prior=(0.0, 1.0, "linear"),
     )
     hostility_threshold: Unit = _f(
-        0.0918,
+        0.0813,
         "trust below which a party attacks without a fresh grievance (0: never)",
         source=_fitted(f'{UNZ} ("a ceasefire which never completely took hold"); {IC} (distrust)'),
         direction=RAISES,
         prior=(0.0, 0.35, "linear"),
     )
     grudge_memory: Annotated[float, Ge(0.5), Le(365.0)] = _f(
-        3.29,
+        2.04,
         "days over which an unanswered grievance fades (e-folding time)",
         source=_fitted(
             f"{WU_AXELROD} (a response answers a defection; an unanswered one is let go); "
@@ -1102,7 +1102,7 @@ class Constants(_Frozen):
         prior=(1.0, 20.0, "linear"),
     )
     consolidation_rate: Annotated[float, Ge(0.0), Le(0.1)] = _f(
-        0.00198,
+        0.00192,
         "daily rise, on calm days, of the trust level that forgiveness heals toward",
         source=_fitted(
             f"{FORTNA_2008} (the risk of renewed war falls as peace lasts); {FORTNA_2003}"
@@ -1111,7 +1111,7 @@ class Constants(_Frozen):
         prior=(0.0, 0.004, "linear"),
     )
     withdrawal_trust: Unit = _f(
-        0.0445,
+        0.0627,
         "trust below which a party withdraws from the truce",
         source=_fitted(
             "Reuters and Newsweek, Apr 2016 (the opposition suspended talks on 18–19 Apr 2016, "
@@ -1121,7 +1121,7 @@ class Constants(_Frozen):
         prior=(0.01, 0.10, "linear"),
     )
     fatigue_gain: Unit = _f(
-        0.0271,
+        0.0212,
         "fatigue gained per violation suffered",
         source=_fitted(f"{ZARTMAN} (a mutually hurting stalemate); {RD}"),
         direction=LOWERS,
@@ -1134,7 +1134,7 @@ class Constants(_Frozen):
         direction=RAISES,
     )
     regroup_rate: Unit = _f(
-        0.00615,
+        0.00596,
         "daily share of the strength gap the weaker side recovers in calm",
         source=_fitted(f"{SW} (a pause lets the losing side regroup)"),
         direction=RAISES,
@@ -1147,7 +1147,7 @@ class Constants(_Frozen):
         direction=RAISES,
     )
     land_grab_rate: Unit = _f(
-        0.556,
+        0.225,
         "daily chance of a land-grab attack before the start, at resolve 1",
         source=_fitted(f"{BI} (a last-minute grab for territory)"),
         direction=RAISES,  # as truce.lead_time: less trust, more grievances (E16)
@@ -1169,7 +1169,7 @@ class Constants(_Frozen):
         "bolder (E8)",
     )
     escalation_rate: Unit = _f(
-        0.135,
+        0.0525,
         "daily chance a collapsed truce turns into an offensive (scaled by fatigue, resolve)",
         source=_fitted(f"{WIB}; {UNZ} (escalation after collapse in some regions)"),
         direction=AFTER_COLLAPSE,
