@@ -493,6 +493,15 @@ def hindcast(
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Leave-one-out: seed of each fold's design.")
     ] = 20120412,
+    from_calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-calibration",
+            help="Leave-one-out on this `truce calibrate` folder's design: no new design "
+            "runs, each fold's best point unrefined (fast).",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Leave-one-out: processes.")
     ] = 1,
@@ -505,7 +514,11 @@ def hindcast(
     from sim.present.terminal import hindcast_tables
     from sim.validation import hindcast as hc
 
-    if leave_one_out:  # the whole cost, checked before any work
+    if from_calibration is not None and not leave_one_out:
+        from sim.scenario.errors import ScenarioError
+
+        raise ScenarioError("--from-calibration", "give it with --leave-one-out")
+    if leave_one_out and from_calibration is None:  # the whole cost, checked before any work
         from sim.scenario.errors import ScenarioError
         from sim.validation import calibrate as cal
 
@@ -526,18 +539,28 @@ def hindcast(
         from sim.validation import calibrate as cal
 
         folds = len(result.files)
-        with progress_bar("Leave-one-out", folds * (budget + min(refine, budget))) as update:
-            result.leave_one_out = cal.leave_one_out(
-                hc.load_history(dirs),
-                budget=budget,
-                replicates=calibration_replicates,
-                seed=seed,
-                refine=refine,
-                refine_replicates=refine_replicates,
-                score_replicates=replicates,
-                workers=workers,
-                progress=update,
-            )
+        if from_calibration is not None:
+            with progress_bar("Leave-one-out", folds + 1) as update:
+                result.leave_one_out = cal.leave_one_out_from_design(
+                    from_calibration,
+                    hc.load_history(dirs),
+                    score_replicates=replicates,
+                    workers=workers,
+                    progress=update,
+                )
+        else:
+            with progress_bar("Leave-one-out", folds * (budget + min(refine, budget))) as update:
+                result.leave_one_out = cal.leave_one_out(
+                    hc.load_history(dirs),
+                    budget=budget,
+                    replicates=calibration_replicates,
+                    seed=seed,
+                    refine=refine,
+                    refine_replicates=refine_replicates,
+                    score_replicates=replicates,
+                    workers=workers,
+                    progress=update,
+                )
     data = result.to_dict()
     report = hindcast_page.write_html(data, new_run_dir(out_dir, "hindcast") / "report.html")
     if as_json:

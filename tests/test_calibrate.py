@@ -305,3 +305,49 @@ def test_the_command_defaults_are_the_fitting_settings():
     assert params["refine"].default == cal.REFINE
     assert params["refine_replicates"].default == cal.REFINE_REPLICATES
     assert inspect.signature(cal.calibrate).parameters["budget"].default == cal.BUDGET
+
+
+def _design(tmp_path, history, good_for_first: dict, good_for_rest: dict):
+    """A two-point design: point 0 fits the first truce only, point 1 fits the rest."""
+    names = [s.name for s in history]
+    rows = []
+    for point, consts in enumerate((good_for_first, good_for_rest)):
+        row = {"point": point, **consts}
+        for k, n in enumerate(names):
+            row[f"obs_{n}"] = (0.0 if k == 0 else 3.0) if point == 0 else (3.0 if k == 0 else 0.1)
+        row.update(dict.fromkeys(cal.TARGETS, 0.5))
+        rows.append(row)
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "design.csv", index=False)
+    return folder
+
+
+def test_leave_one_out_from_a_design_never_uses_the_left_out_truce(tmp_path):
+    """Fold k picks its point on the other truces' components only; no design runs."""
+    history = load_history()[:3]
+    first = {"base_propensity": 0.0001, "gain_sensitivity": 2.0}
+    rest = {"base_propensity": 0.002, "gain_sensitivity": 3.0}
+    folder = _design(tmp_path, history, first, rest)
+    result = cal.leave_one_out_from_design(folder, history, score_replicates=20)
+    rows = {r["truce"]: r for r in result["truces"]}
+    # Left out, the first truce cannot pull the choice to the point that fits it alone.
+    assert rows[history[0].name]["constants"] == rest
+    # With the first truce in, each fold of the others keeps its 0-component point 0
+    # (mean square (0 + 9 + 0.25·4)/6 < (9 + 0.01 + 0.25·4)/6): the fold's own data decide.
+    assert rows[history[1].name]["constants"] == first
+    assert result["settings"]["points"] == 2 and "in_sample" in result
+    for key in ("mean_log_score", "skill"):
+        assert math.isfinite(result[key]) and math.isfinite(result["in_sample"][key])
+
+
+def test_leave_one_out_from_a_folder_without_a_design_is_one_message(tmp_path):
+    runner = CliRunner()
+    got = runner.invoke(
+        app,
+        ["hindcast", "-n", "5", "--leave-one-out", "--from-calibration", str(tmp_path)],
+    )
+    assert got.exit_code == 2
+    assert "no calibration design" in got.output
+    got = runner.invoke(app, ["hindcast", "-n", "5", "--from-calibration", str(tmp_path)])
+    assert got.exit_code == 2 and "--leave-one-out" in got.output

@@ -400,10 +400,7 @@ def leave_one_out_table(loo: Mapping[str, Any]) -> Table:
     """The out-of-sample scores: each truce under the constants fitted without it."""
     st = loo["settings"]
     t = Table(
-        title=(
-            f"Leave-one-out (each fold: budget {st['budget']}, {st['replicates']} truces per "
-            f"point, refine {st['refine']} × {st['refine_replicates']}, seed {st['seed']})"
-        ),
+        title=f"Leave-one-out ({st['description']})",
         title_justify="left",
     )
     headers = ("left out", "sim. median", "P(observed)", "log score", "average truce", "skill")
@@ -425,6 +422,13 @@ def leave_one_out_table(loo: Mapping[str, Any]) -> Table:
         f"{_num(loo['mean_pooled_log_score'])}, skill {loo['skill']:+.2f}; Spearman rho "
         f"{_num(rank.get('rho'))}"
     )
+    inside = loo.get("in_sample")
+    if inside:
+        t.caption += (
+            f"; the same rule in sample: mean log score {_num(inside['mean_log_score'])}, "
+            f"skill {inside['skill']:+.2f}, Spearman rho "
+            f"{_num((inside.get('rank_correlation') or {}).get('rho'))}"
+        )
     return t
 
 

@@ -747,6 +747,8 @@ def leave_one_out(
             "score_replicates": score_replicates,
             "workers": workers,
             "method": "ABC rejection per fold (sim.validation.calibrate.calibrate)",
+            "description": f"each fold: budget {budget}, {replicates} truces per point, refine "
+            f"{refine} × {refine_replicates}, seed {seed}",
         },
         "truces": rows,
         "mean_log_score": float(np.mean([r["log_score"] for r in rows])),
@@ -755,4 +757,109 @@ def leave_one_out(
         "rank_correlation": rank_correlation(
             [r["simulated_median"] for r in rows], [r["observed_point"] for r in rows]
         ),
+    }
+
+
+def leave_one_out_from_design(
+    folder: str | Path,
+    history: Sequence[Scenario] | None = None,
+    score_replicates: int = DEFAULT_REPLICATES,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Leave-one-out on the design of a finished calibration, with no new design runs.
+
+    Rejection ABC simulates every history truce at every design point on the truce's
+    own seed, whatever is left out; so fold ``k``'s distances are the design's
+    distances recomputed without the component ``obs_<k>``, and its estimate is the
+    design point with the smallest of them. No point is refined (the refinement step
+    would need new runs): the in-sample comparison uses the same rule, the design point
+    with the smallest distance over every component (``in_sample``), so that the two
+    skills differ only by what was left out.
+
+    Args:
+        folder: a ``truce calibrate`` results folder (its ``design.csv``).
+        history: the history scenarios it was fitted on (default: the bundled ones).
+        score_replicates: simulated truces per history file when scoring.
+        workers: processes for the scoring runs.
+        progress: called with (folds done, folds + 1).
+
+    Returns:
+        As :func:`leave_one_out`, plus ``in_sample`` (the same means for the point chosen
+        on every component).
+
+    Raises:
+        ScenarioError: when the folder holds no design, or the design lacks a history
+            file's component.
+    """
+    history = load_history() if history is None else list(history)
+    path = Path(folder) / "design.csv"
+    if not path.is_file():
+        raise ScenarioError("--from-calibration", f"{path}: no calibration design there")
+    design = pd.read_csv(path)
+    names = [s.name for s in history]
+    missing = [n for n in names if f"obs_{n}" not in design.columns]
+    if missing:
+        raise ScenarioError(
+            "--from-calibration",
+            f"{path}: the design has no component for {', '.join(missing)} (fitted on other "
+            "history files)",
+        )
+    constants = [c for c in design.columns if c in Constants.model_fields]
+    parts = [f"obs_{n}" for n in names] + [t for t in TARGETS if t in design.columns]
+
+    def best(columns: list[str]) -> tuple[dict[str, float], float]:
+        values = design[columns].to_numpy(dtype=float)
+        d = np.sqrt(np.mean(values**2, axis=1))
+        row = int(np.nanargmin(d))
+        return {c: design.at[row, c] for c in constants}, float(d[row])
+
+    def scored(point: dict[str, float]) -> list[Any]:
+        fitted = [with_constants(s, point) for s in history]
+        return score_history(fitted, simulate_all(fitted, score_replicates, workers))["truces"]
+
+    rows = []
+    for i, name in enumerate(names):
+        point, dist = best([p for p in parts if p != f"obs_{name}"])
+        score = scored(point)[i]
+        rows.append(
+            {
+                **score.to_dict(),
+                "trained_on": [n for n in names if n != name],
+                "distance": dist,
+                "constants": point,
+            }
+        )
+        if progress:
+            progress(i + 1, len(names) + 1)
+    point, _ = best(parts)
+    inside = scored(point)
+    if progress:
+        progress(len(names) + 1, len(names) + 1)
+
+    def means(scores: Sequence[Any]) -> dict[str, Any]:
+        return {
+            "mean_log_score": float(np.mean([s["log_score"] for s in scores])),
+            "mean_pooled_log_score": float(np.mean([s["pooled_log_score"] for s in scores])),
+            "skill": float(np.mean([s["skill"] for s in scores])),
+            "rank_correlation": rank_correlation(
+                [s["simulated_median"] for s in scores], [s["observed_point"] for s in scores]
+            ),
+        }
+
+    return {
+        "settings": {
+            "design": str(path),
+            "points": len(design),
+            "score_replicates": score_replicates,
+            "workers": workers,
+            "method": "rejection ABC on a finished calibration's design: per fold the design "
+            "point with the smallest distance without the left-out truce, not refined",
+            "description": f"each fold: the best of the {len(design)} points of the calibration "
+            f"design {path.parent.name} without the left-out truce, unrefined; "
+            f"{score_replicates} truces per file",
+        },
+        "truces": rows,
+        **means(rows),
+        "in_sample": means([s.to_dict() for s in inside]),
     }
