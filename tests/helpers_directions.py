@@ -8,12 +8,18 @@ the levers the model gains later are tested without a change here.
 
 The design, for one lever:
 
-* **Reference scenario.** ``scenarios/zones.yaml``: the baseline truce (an exempted group,
-  excluded groups, sponsors with and without air forces) as a deal of three theatres that
-  ends once half of them have fallen, so that the theatre levers (spill-over, the end
-  share, each theatre's coverage) act too; with every optional section that holds a
-  lever (today the monitors and the mediator) switched on at its schema defaults, so that
-  every lever is active, and a horizon of :data:`HORIZON` days.
+* **Two reference scenarios.** Every optional section that holds a lever (today the
+  monitors and the mediator) is switched on at its schema defaults in both, so that every
+  lever is active, and each runs :data:`HORIZON` days.
+
+  - *One theatre* (:data:`REFERENCE`, ``scenarios/baseline.yaml``): the baseline truce (an
+    exempted group, excluded groups, sponsors with and without air forces). Over a year
+    about 37% of its truces collapse, so that levers that lower collapse have collapses
+    to prevent and levers that raise it have truces left to end.
+  - *Several theatres* (:data:`THEATRES_REFERENCE`, ``tests/directions/theatres.yaml``):
+    the same truce as two theatres with guarantor troops in one, over only once both have
+    fallen. It serves the levers of :func:`needs_theatres` only: those that act only in a
+    deal of several theatres or where guarantor troops stand.
 * **Two arms, low and high.** The lever at the low and at the high end of its valid range
   in the reference scenario (``bounds(path, reference)``: the cross-field rules narrow it);
   a boolean at false and true; a list of names empty and as the reference has it. A list
@@ -62,20 +68,43 @@ from sim.scenario.schema import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "scenarios" / "zones.yaml"
 
-#: Days simulated per truce. Half a year keeps the file within its CPU budget (the cost is
-#: linear in days) and still covers every mechanism: in the reference scenario most truces
-#: that collapse within a year do so within 180 days.
-HORIZON = 180
+#: The one-theatre reference: every lever but those of :func:`needs_theatres`.
+REFERENCE = ROOT / "scenarios" / "baseline.yaml"
+
+#: The several-theatre reference (its comments say why each setting).
+THEATRES_REFERENCE = ROOT / "tests" / "directions" / "theatres.yaml"
+
+#: Days simulated per truce, in both references. A year: since the constants were refitted
+#: the baseline truce with the monitors and the mediator on collapses in only ~1% of
+#: truces within 180 days in the zones deal, and in 37% within 365 days as one theatre
+#: (tools/directions.py prints both references' shares), so a lever that lowers collapse
+#: has collapses to prevent. The cost is linear in days and small (about 0.6 s of CPU
+#: for 300 truces over a year).
+HORIZON = 365
+
+#: The levers measured on the several-theatre reference, by an explicit rule: every lever
+#: under ``theatres[]`` (absent from a one-theatre deal) and ``truce.end`` (with one theatre
+#: every end rule coincides), plus the two constants that act only there: ``spill_over``
+#: (a fallen theatre's strain on the others: needs a deal that survives a first fall) and
+#: ``guarantee_weight`` (acts only where ``theatres[].guarantor_troops`` > 0).
+THEATRE_PREFIXES = ("theatres[].", "truce.end.")
+THEATRE_CONSTANTS = ("constants.spill_over", "constants.guarantee_weight")
+
+
+def needs_theatres(path: str) -> bool:
+    """Whether a lever is measured on the several-theatre reference (see THEATRE_PREFIXES)."""
+    return path.startswith(THEATRE_PREFIXES) or path in THEATRE_CONSTANTS
+
 
 #: Replicate truces per arm, by power. Under common random numbers the paired differences of
-#: days held have a standard deviation sd of 20-75 days in the reference scenario, depending
-#: on the lever (measured with tools/directions.py). A shift of the mean is found with
-#: probability 0.9 at Z_CRIT when it is (Z_CRIT + 1.28) x sd / sqrt(n) = 0.175 sd at n = 600:
-#: 13 days (7% of the horizon) for the noisiest lever, 3.5-5 days for the quiet ones whose
-#: effects are smallest (regroup_rate, regroup_weight, monitors.attribution: z 3.9-4.6 today).
-#: Twice the replicates would buy a factor 1.4 in z for twice the CPU.
+#: days held have a standard deviation sd of about 25-145 days over the 365-day horizon,
+#: depending on the lever (measured with tools/directions.py). A shift of the mean is found
+#: with probability 0.9 at Z_CRIT when it is (Z_CRIT + 1.28) x sd / sqrt(n) = 0.175 sd at
+#: n = 600: 25 days (7% of the horizon) for the noisiest lever, 5-9 days for the quiet ones
+#: whose effects are smallest (sponsors[].commitment, constants.contrition,
+#: monitors.attribution: z 3.2-4.9 today). Twice the replicates would buy a factor 1.4 in z
+#: for twice the CPU (about 100 s for the whole file at 600).
 REPLICATES = 600
 
 #: One-sided critical value of the paired z. 3.0 (p = 0.0013 one-sided) rather than 1.64:
@@ -178,18 +207,27 @@ def _switch_on(model: type[BaseModel], data: dict[str, Any], prefix: str, paths:
                 _switch_on(section, item, here, paths)
 
 
-@lru_cache(maxsize=1)
-def reference() -> Scenario:
-    """The reference scenario: the zones deal, every lever's section on, :data:`HORIZON` days.
+#: The references by name: ``one`` theatre and ``theatres`` (several).
+REFERENCES = {"one": REFERENCE, "theatres": THEATRES_REFERENCE}
 
-    An optional section on the way to a lever that is null in the reference (today the
-    monitors and the mediator) is switched on at its schema defaults; a section whose
-    defaults are not enough to build it stays off, and its levers then fail as absent.
+
+@lru_cache(maxsize=len(REFERENCES))
+def reference(name: str = "one") -> Scenario:
+    """A reference (``one`` or ``theatres``), every lever's section on, :data:`HORIZON` days.
+
+    An optional section on the way to a lever that is null in the file (today the monitors
+    and the mediator) is switched on at its schema defaults; a section whose defaults are
+    not enough to build it stays off, and its levers then fail as absent.
     """
-    base = load_scenario(REFERENCE, {"truce.horizon": HORIZON})
+    base = load_scenario(REFERENCES[name], {"truce.horizon": HORIZON})
     data = base.model_dump()
     _switch_on(Scenario, data, "", {lever.path for lever in levers()})
     return Scenario.model_validate(data)
+
+
+def reference_for(path: str) -> Scenario:
+    """The reference a lever is measured on (:func:`needs_theatres`)."""
+    return reference("theatres" if needs_theatres(path) else "one")
 
 
 def concrete_paths(path: str, scenario: Scenario) -> list[str]:
@@ -238,6 +276,11 @@ def ends(lever: Lever, scenario: Scenario) -> tuple[dict[str, Any], dict[str, An
             f"{lever.path} is not present in the reference scenario (an empty list or a null "
             "section on its way)"
         )
+    if lever.kind == "value":  # a nullable number (``Unit | None``): its range is the number's
+        optional = _optional_range(lever.path)
+        if optional is not None:
+            low, high = optional
+            return dict.fromkeys(paths, low), dict.fromkeys(paths, high)
     if lever.kind in ("real", "integer"):
         lows, highs = [], []
         for p in paths:
@@ -258,6 +301,23 @@ def ends(lever: Lever, scenario: Scenario) -> tuple[dict[str, Any], dict[str, An
             raise NotExercised(f"{lever.path} is empty in the reference: nothing to switch off")
         return dict.fromkeys(paths, []), given
     raise NotExercised(f"{lever.path}: a {lever.kind} has no low and high end")
+
+
+def _optional_range(path: str) -> tuple[float, float] | None:
+    """The ``ge``/``le`` range of a nullable number (``Unit | None``), or None.
+
+    The schema's :func:`bounds` reads a field's own limits, and those of an optional number
+    sit inside its ``Annotated`` member: ``parameters()`` calls such a field a ``value``
+    with no range (``theatres[].coverage``). The ends are then that member's limits.
+    """
+    low = high = None
+    for arg in typing.get_args(field_at(path).annotation):
+        for meta in getattr(arg, "__metadata__", ()):
+            low = getattr(meta, "ge", low)
+            high = getattr(meta, "le", high)
+    if low is None or high is None or not low < high:
+        return None
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -332,7 +392,7 @@ def measure(lever: Lever, replicates: int = REPLICATES) -> Measured:
     Raises:
         NotExercised: when the lever cannot be set, or an end makes the scenario invalid.
     """
-    ref = reference()
+    ref = reference_for(lever.path)
     low, high = ends(lever, ref)
     tables = []
     for overrides in (low, high):

@@ -5,13 +5,14 @@ parameter documented as raising or lowering collapse gets a test, including thos
 later, and one that cannot be set to two values in the reference scenario fails (it is
 never skipped). Each test runs the lever at the low and the high end of its valid range on
 common random numbers and asserts, with a paired test on the days held, that collapse moves
-the documented way. The reference scenario, the outcome (mean days held over 180 days,
-and why), the replicate count (by power) and the critical value (by the family of tests)
-are explained in ``tests/helpers_directions.py``; ``tools/directions.py`` prints the same
-measurements as a table. Parameters documented as ``depends`` have no sign to test: their
+the documented way. The two reference scenarios (one theatre; several theatres for the
+levers that act only there), the outcome (mean days held over 365 days, and why), the
+replicate count (by power) and the critical value (by the family of tests) are explained in
+``tests/helpers_directions.py``; ``tools/directions.py`` prints the same measurements as a
+table. Parameters documented as ``depends`` have no sign to test: their
 schema field must say what the direction depends on.
 
-CPU: about 30 s for the whole file (two runs of 600 truces over 180 days per lever).
+CPU: about 100 s for the whole file (two runs of 600 truces over 365 days per lever).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from helpers_directions import (
     ends,
     levers,
     measure,
+    needs_theatres,
     reference,
+    reference_for,
 )
 
 from sim.scenario.loading import resolve_scenario
@@ -74,9 +77,33 @@ def test_a_depends_parameter_says_what_it_depends_on(lever: Lever):
 
 
 def test_the_reference_switches_on_every_levers_section():
-    ref = reference()
-    missing = [lever.path for lever in LEVERS if not concrete_paths(lever.path, ref)]
-    assert not missing, f"levers absent from the reference scenario: {missing}"
+    # Each lever is present in the reference it is measured on, and both references have
+    # every optional section that holds a lever switched on.
+    missing = [
+        lever.path for lever in LEVERS if not concrete_paths(lever.path, reference_for(lever.path))
+    ]
+    assert not missing, f"levers absent from their reference scenario: {missing}"
+    for name in ("one", "theatres"):
+        ref = reference(name)
+        off = [
+            lever.path
+            for lever in LEVERS
+            if not lever.path.startswith("theatres[]") and not concrete_paths(lever.path, ref)
+        ]
+        assert not off, f"levers whose section is off in the {name!r} reference: {off}"
+
+
+def test_the_theatre_levers_have_a_reference_where_they_act():
+    one, several = reference("one"), reference("theatres")
+    assert len(one.theatre_list) == 1
+    assert len(several.theatres) >= 2
+    assert several.truce.end.rule == "share"
+    # The deal survives its first theatre's fall, so that spill_over and end.share act.
+    assert several.truce.end.share * len(several.theatres) >= 2
+    assert any(t.guarantor_troops > 0 for t in several.theatres)  # guarantee_weight acts
+    moved = {lever.path for lever in LEVERS if needs_theatres(lever.path)}
+    assert {"constants.spill_over", "constants.guarantee_weight", "truce.end.share"} <= moved
+    assert all(p.startswith(("theatres[]", "truce.end", "constants.")) for p in moved)
 
 
 def test_list_items_resolve_to_every_item_and_null_sections_to_none():
@@ -118,9 +145,11 @@ def test_a_parameter_that_does_not_act_before_collapse_is_not_confirmed():
 
 
 def test_a_wrong_documented_direction_is_caught():
-    # The same measurement read against the opposite documentation must contradict it.
-    m = measure(LEVERS[0])
-    flipped = RAISES if LEVERS[0].direction == LOWERS else LOWERS
-    wrong = dataclasses.replace(m, lever=dataclasses.replace(LEVERS[0], direction=flipped))
+    # The same measurement read against the opposite documentation must contradict it (on a
+    # lever whose effect is strong: trust, the heart of the reciprocity mechanism).
+    lever = next(lever for lever in LEVERS if lever.path == "factions[].trust")
+    m = measure(lever)
+    flipped = RAISES if lever.direction == LOWERS else LOWERS
+    wrong = dataclasses.replace(m, lever=dataclasses.replace(lever, direction=flipped))
     assert m.verdict == "agrees"
     assert wrong.verdict == "contradicts"

@@ -6,8 +6,9 @@
     python tools/directions.py --all            # also the parameters documented "depends"
 
 For each parameter the schema documents as raising or lowering collapse, the lever is
-set to the low and the high end of its valid range in the reference scenario (the
-baseline with the monitors and the mediator on, 180 days), both arms on common random
+set to the low and the high end of its valid range in its reference scenario (the
+baseline with the monitors and the mediator on, or for the theatre levers a deal of two
+theatres, 365 days), both arms on common random
 numbers, and the table gives the paired change low→high of the mean days held and of the
 collapse share, each with its 95% interval (mean ± 1.96 standard errors of the paired
 differences), and whether the change agrees with the documented direction (paired z
@@ -60,10 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.process_time()
     stamp = provenance.stamp()
     packages = ", ".join(f"{k} {stamp['versions'][k]}" for k in ("truce-sim", "mesa", "numpy"))
+    for name, path in hd.REFERENCES.items():
+        ref = hd.reference(name)
+        table = hd.run_one(ref, ref.seed, args.replicates)
+        print(
+            f"Reference {name!r}: {path.relative_to(ROOT)} with every lever's section on, "
+            f"{hd.HORIZON} days, {args.replicates} paired replicates per arm, seed {ref.seed}; "
+            f"collapse share {table['collapsed'].mean():.3f}, mean days held "
+            f"{table['days_held'].mean():.1f}."
+        )
     print(
-        f"Reference: {hd.REFERENCE.relative_to(ROOT)} with every lever's section on, "
-        f"{hd.HORIZON} days, {args.replicates} paired replicates per arm, seed "
-        f"{hd.reference().seed}; commit {stamp['git_commit']}, {packages}, {stamp['started']}.\n"
+        f"Theatre levers (on 'theatres'): {', '.join(hd.THEATRE_PREFIXES)}* and "
+        f"{', '.join(hd.THEATRE_CONSTANTS)}; commit {stamp['git_commit']}, {packages}, "
+        f"{stamp['started']}.\n"
     )
     print(
         "| parameter | documented | low → high | Δ mean days held [95%] "
@@ -91,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = {"agrees": "yes", "n/a": "n/a"}.get(m.verdict, f"**no ({m.verdict})**")
         print(
             f"| `{lever.path}` | {lever.direction} | {_value(m.low)} → {_value(m.high)} "
-            f"| {days} | {share} | {m.z:+.1f} | {m.measured} | {verdict} |"
+            f"| {days} | {share} | {m.z:+.1f} ({m.changed} differ) | {m.measured} | {verdict} |"
         )
     print(
         f"\n{failed} documented direction(s) not confirmed; "
