@@ -97,6 +97,26 @@ def needs_theatres(path: str) -> bool:
     return path.startswith(THEATRE_PREFIXES) or path in THEATRE_CONSTANTS
 
 
+#: The levers measured on the defection reference (tests/directions/defection.yaml says why):
+#: those that act through a party's deliberate choice to fight, rare at the calibrated
+#: constants in the baseline.
+DEFECTION_LEVERS = (
+    "constants.reputation_cost",
+    "constants.restraint_weight",
+    "constants.sanction_weight",
+    "constants.regroup_weight",
+    "constants.regroup_rate",
+    "constants.war_tempo",
+    "sponsors[].leverage",
+    "truce.lead_time",
+)
+
+
+def needs_defection(path: str) -> bool:
+    """Whether a lever is measured on the defection reference (see DEFECTION_LEVERS)."""
+    return path in DEFECTION_LEVERS
+
+
 #: Replicate truces per arm, by power. Under common random numbers the paired differences of
 #: days held have a standard deviation sd of about 25-145 days over the 365-day horizon,
 #: depending on the lever (measured with tools/directions.py). A shift of the mean is found
@@ -208,7 +228,11 @@ def _switch_on(model: type[BaseModel], data: dict[str, Any], prefix: str, paths:
 
 
 #: The references by name: ``one`` theatre and ``theatres`` (several).
-REFERENCES = {"one": REFERENCE, "theatres": THEATRES_REFERENCE}
+REFERENCES = {
+    "one": REFERENCE,
+    "theatres": THEATRES_REFERENCE,
+    "defection": ROOT / "tests" / "directions" / "defection.yaml",
+}
 
 
 @lru_cache(maxsize=len(REFERENCES))
@@ -226,8 +250,10 @@ def reference(name: str = "one") -> Scenario:
 
 
 def reference_for(path: str) -> Scenario:
-    """The reference a lever is measured on (:func:`needs_theatres`)."""
-    return reference("theatres" if needs_theatres(path) else "one")
+    """The reference a lever is measured on (:func:`needs_theatres`, :func:`needs_defection`)."""
+    if needs_theatres(path):
+        return reference("theatres")
+    return reference("defection" if needs_defection(path) else "one")
 
 
 def concrete_paths(path: str, scenario: Scenario) -> list[str]:
