@@ -113,7 +113,7 @@ def test_ensemble_figure_fits_its_column(baseline):
 
 
 def test_timeline_figure_legend_and_markers(baseline):
-    truce = truces.LiveTruce(truces.TruceSetup(baseline))  # collapses on day 11
+    truce = truces.LiveTruce(truces.TruceSetup(baseline))
     while truce.running:
         truce.step()
     fig = figures.timeline_figure(truce, width=480)
@@ -129,7 +129,7 @@ def test_timeline_figure_legend_and_markers(baseline):
     # The collapse marker keeps a short label; the cause is in its hover text.
     collapse = [a for a in fig.layout.annotations if a.hovertext]
     assert [a.text for a in collapse] == ["truce collapsed"]
-    assert "(day 11)" in collapse[0].hovertext
+    assert f"(day {truce.collapse_day[0]})" in collapse[0].hovertext
     assert collapse[0].xanchor == "right"
 
 

@@ -286,9 +286,10 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
 
         # Another scenario from the picker, played to its collapse: Play and Step
         # turn off; moving a lever builds a new truce and turns them on again.
-        collapse_day = _collapse_day("baseline.yaml")
+        # (operational_pause.yaml: its government ends the pause with an offensive, E19.)
+        collapse_day = _collapse_day("operational_pause.yaml")
         page.locator(".v-navigation-drawer .v-select").first.click()
-        page.get_by_role("option", name="baseline.yaml", exact=True).click()
+        page.get_by_role("option", name="operational_pause.yaml", exact=True).click()
         _wait_status(page, "day 0")
         _button(page, "▶").click()
         _wait_status(page, f"^Collapsed on day {collapse_day}: ", timeout=60_000)

@@ -259,7 +259,7 @@ def test_calibrate_refuses_a_size_that_cannot_fit_before_any_work(tmp_path):
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
-    work, _ = cal.calibration_work(load_history(), 100000, 1000, 10, 600)
+    work, _ = cal.calibration_work(load_history(), 100000, 1000, cal.REFINE, cal.REFINE_REPLICATES)
     truces = cal.work_cost(work)[0]
     assert f"{truces:,} simulated truces" in lines[0]  # the estimate ...
     assert "of CPU" in lines[0] and "the limits are 1 day of CPU" in lines[0]  # ... and the limit
