@@ -329,20 +329,7 @@ class Government(Principal):
         # Ground offensives (E22) are fixed for the truce like the sponsors' loopholes (E6):
         # one row per faction and theatre where an exempted group is present.
         c = model.constants
-        rows = [
-            (f, t)
-            for f in range(1, model.n_principals)
-            for t in model.theatres_of[f]
-            if model.exempt_present[t]
-        ]
-        factions = np.array([f for f, _ in rows], np.int64)
-        self.ground_theatres = np.array([t for _, t in rows], np.int64)
-        entanglement = np.array(
-            [
-                model.scenario.factions[f - 1].entanglement / len(model.theatres_of[f])
-                for f, _ in rows
-            ]
-        )
+        factions, self.ground_theatres, entanglement = model.exposed_factions()
         p = dec.ground_offensive_probability(
             config.ground_tempo, model.loophole_width, c.loophole_hit, entanglement
         )
@@ -490,21 +477,8 @@ class Sponsor(Actor):
         # faction there is hit with a fixed daily chance, its entanglement shared out
         # over the theatres it is in.
         c = model.constants
-        rows = [
-            (k, t)
-            for k in range(1, model.n_principals)
-            for t in model.theatres_of[k]
-            if model.exempt_present[t]
-        ]
-        factions = np.array([k for k, _ in rows], np.int64)
-        self.loophole_theatres = np.array([t for _, t in rows], np.int64)
-        entanglement = np.array(
-            [
-                model.scenario.factions[k - 1].entanglement / len(model.theatres_of[k])
-                for k, _ in rows
-            ]
-        )
-        self.can_loop = config.air_force and self.backs_government and bool(rows)
+        factions, self.loophole_theatres, entanglement = model.exposed_factions()
+        self.can_loop = config.air_force and self.backs_government and bool(len(factions))
         p = dec.loophole_hit_probability(
             config.strike_tempo, model.loophole_width, c.loophole_hit, entanglement
         )

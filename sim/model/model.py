@@ -337,6 +337,29 @@ class CeasefireModel(mesa.Model):
         self.sanction_cut = self.constants.sanction_strength * self.restraint_level
 
     # ------------------------------------------------------------------ helpers
+    def exposed_factions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where strikes on exempted groups can hit a truce party (E6, E22).
+
+        One row per faction and theatre it is in where an exempted group is present:
+        the faction, the theatre, and its entanglement shared out over the theatres it
+        is in.
+        """
+        rows = [
+            (k, t)
+            for k in range(1, self.n_principals)
+            for t in self.theatres_of[k]
+            if self.exempt_present[t]
+        ]
+        factions = np.array([k for k, _ in rows], np.int64)
+        theatres = np.array([t for _, t in rows], np.int64)
+        entanglement = np.array(
+            [
+                self.scenario.factions[k - 1].entanglement / len(self.theatres_of[k])
+                for k in factions
+            ]
+        )
+        return factions, theatres, entanglement
+
     def adversaries_in(self, index: int, theatre: int) -> np.ndarray:
         """The adversaries of principal ``index`` present in ``theatre``."""
         if index == 0:
@@ -506,7 +529,11 @@ class CeasefireModel(mesa.Model):
             return
         for holder in self._holders():
             for name, value in list(vars(holder).items()):
-                if name == "ids" or not _per_replicate(value, self.r):
+                if (
+                    name == "ids"
+                    or (id(holder), name) in self._fixed
+                    or not _per_replicate(value, self.r)
+                ):
                     continue
                 full = self._ended.get((id(holder), name))
                 if full is None or full.shape[:-1] != value.shape[:-1]:
