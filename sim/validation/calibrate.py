@@ -812,7 +812,7 @@ def leave_one_out_from_design(
         values = design[columns].to_numpy(dtype=float)
         d = np.sqrt(np.mean(values**2, axis=1))
         row = int(np.nanargmin(d))
-        return {c: design.at[row, c] for c in constants}, float(d[row])
+        return {c: float(design[c].iloc[row]) for c in constants}, float(d[row])
 
     def scored(point: dict[str, float]) -> list[Any]:
         fitted = [with_constants(s, point) for s in history]
