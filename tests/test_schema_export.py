@@ -268,3 +268,44 @@ def test_readme_shows_how_to_point_an_editor_at_the_schema():
     start = text.index("```json", text.index("### Scenario files in an editor")) + len("```json")
     settings = json.loads(text[start : text.index("```", start)])
     assert "yaml.schemas" in settings
+
+
+def _sweep(tmp_path: Path, scenario: str) -> Path:
+    proc = truce(
+        "sweep", scenario, "--engine", "serial", "--out", str(tmp_path), "--no-report", "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    return Path(json.loads(proc.stdout)["results"])
+
+
+@pytest.mark.slow
+def test_export_of_sweeps_keeps_points_parameters_and_indices(tmp_path):
+    crossed = _sweep(tmp_path, "scenarios/monitoring_by_loophole.yaml")  # 5 widths x 2 arms
+    proc = truce("export", str(crossed), "--csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    folder = crossed / "csv"
+    summary = json.loads((crossed / "summary.json").read_text())
+    groups = pd.read_csv(folder / "groups.csv")
+    assert list(groups.columns[:3]) == ["arm", "point", "truce.loophole_width"]
+    assert len(groups) == len(summary["groups"])
+    assert groups["replicates"].sum() == len(pd.read_csv(folder / "runs.csv"))
+    comparisons = pd.read_csv(folder / "comparisons.csv")
+    assert set(comparisons["point"]) == set(groups["point"])
+    assert "truce.loophole_width" in comparisons
+
+    scenario = tmp_path / "tiny_sobol.yaml"
+    scenario.write_text(
+        f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+        "name: tiny_sobol\nreplicates: 20\n"
+        "sweep:\n  sobol:\n    n: 4\n    bounds:\n"
+        "      truce.loophole_width: {low: 0.1, high: 0.9}\n"
+        "      constants.trust_loss: {low: 0.01, high: 0.2}\n"
+    )
+    sobol = _sweep(tmp_path, str(scenario))
+    proc = truce("export", str(sobol), "--csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert {Path(p).name for p in json.loads(proc.stdout)["files"]} >= {"sensitivity.csv"}
+    indices = json.loads((sobol / "summary.json").read_text())["sensitivity"]["indices"]
+    table = pd.read_csv(sobol / "csv" / "sensitivity.csv")
+    assert len(table) == len(indices)
+    assert table["parameter"].tolist() == [row["parameter"] for row in indices]
