@@ -641,6 +641,80 @@ def calibrate(
     )
 
 
+@app.command("schema")
+def schema_command(
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the schema to this file instead of printing it.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --out: print the file written as JSON.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of scenario files (for editors and other tools)."""
+    from sim.experiment.storage import atomic_write_bytes
+    from sim.scenario.file_schema import file_schema
+
+    text = json.dumps(file_schema(), indent=2) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    if out_file.is_dir():
+        fail(f"--out {out_file}: a folder; expected a file name for the schema")
+    if not out_file.parent.is_dir():
+        fail(
+            f"--out {out_file}: no folder {out_file.parent}; expected a file in an existing folder"
+        )
+    try:
+        atomic_write_bytes(out_file, text.encode())
+    except OSError as exc:
+        fail(f"--out {out_file}: cannot write ({exc.strerror or exc})")
+    if as_json:
+        emit_json({"schema": str(out_file)})
+    else:
+        out.print(f"Schema: [bold]{out_file}[/]", highlight=False)
+
+
+@app.command("export")
+def export_command(
+    results_dir: Annotated[
+        Path, typer.Argument(help="A results folder (results/<scenario>/<timestamp>).")
+    ],
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Write the runs and summary tables as CSV files.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for the files (default: RESULTS_DIR/csv).", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the list of files written as JSON.")
+    ] = False,
+) -> None:
+    """Export stored results for spreadsheets: runs, collapse shares, causes, comparisons."""
+    from sim.experiment.export import ExportError, export_csv
+
+    if not csv:
+        fail("choose a format: --csv (the only one so far)")
+    try:
+        written = export_csv(results_dir, out_dir)
+    except ExportError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{exc.filename or out_dir}: cannot write ({exc.strerror or exc})")
+    if as_json:
+        emit_json({"files": [str(p) for p in written]})
+        return
+    for path in written:
+        out.print(str(path), highlight=False, markup=False)
+
+
 def resume_flag(argv: list[str]) -> list[str]:
     """Let ``--resume`` stand alone: with no folder after it, it means the latest unfinished run."""
     out_ = list(argv)
