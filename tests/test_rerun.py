@@ -229,3 +229,23 @@ def test_unknown_engine(studies, tmp_path):
     )
     one_error(result, "--engine", "unknown engine 'x'")
     assert not out.exists()
+
+
+def test_a_design_drawn_otherwise_today_is_not_rerun(studies, tmp_path):
+    # As if another SALib had drawn the recorded Sobol points: nothing to compare like for like.
+    folder = copy(studies["sweep"], tmp_path)
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    first = manifest["design"][0]["overrides"]
+    key = next(iter(first))
+    first[key] = first[key] / 2
+    path.write_text(json.dumps(manifest))
+    proc = rerun(path, tmp_path / "again", "--json")
+    assert proc.returncode == 1
+    outcome = json.loads(proc.stdout)
+    assert outcome["identical"] is False and outcome["results"] is None
+    assert (
+        "the design drawn today differs from the recorded one (first at row 0"
+        in (outcome["differences"][0])
+    )
+    assert not (tmp_path / "again").exists()
