@@ -24,7 +24,17 @@ from sim.experiment.runner import CHUNK_SIZE, Trace, trace
 from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
 from sim.scenario.schema import Scenario
 
-__all__ = ["ExperimentFailed", "Result", "Trace", "compare", "run", "sweep", "trace"]
+__all__ = [
+    "ExperimentFailed",
+    "Rerun",
+    "Result",
+    "Trace",
+    "compare",
+    "rerun",
+    "run",
+    "sweep",
+    "trace",
+]
 
 
 @dataclass
@@ -273,3 +283,95 @@ for _function in (run, compare, sweep):
 
 def _args(local: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in local.items() if k != "scenario"}
+
+
+@dataclass
+class Rerun:
+    """A stored study re-created from its manifest, and how the two compare.
+
+    Attributes:
+        original: the results folder re-created.
+        kind: ``"run"``, ``"compare"`` or ``"sweep"``.
+        result: the re-run (None when it was not run: the design drawn today differs).
+        parts: Parquet parts compared.
+        rows: rows compared.
+        differences: one sentence per difference (empty: the runs tables are identical).
+        changes: recorded package versions or git commit that differ from today's
+            (a warning: a reason the results might differ, not a difference).
+    """
+
+    original: Path
+    kind: str
+    result: Result | None
+    parts: int = 0
+    rows: int = 0
+    differences: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Whether the re-run's runs table equals the stored one, value for value."""
+        return self.result is not None and not self.differences
+
+
+def rerun(
+    manifest: str | Path,
+    *,
+    out: str | Path = "results",
+    engine: str | None = None,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    report: bool = False,
+) -> Rerun:
+    """Re-create a stored run, compare or sweep from its manifest alone, and compare the runs.
+
+    The manifest gives the resolved scenario, seed, replicates, chunk size,
+    design and engine; the re-run goes to a new folder ``out/<scenario>/<timestamp>/``
+    (with its summary and, when asked, its report), whose manifest records
+    ``rerun_of`` (the original folder) and ``rerun_identical``. Its runs table
+    is then compared with the stored one part by part: same parts, columns,
+    types, rows and values. When the design drawn today from the recorded
+    scenario differs from the recorded one, nothing is run.
+
+    Args:
+        manifest: a results folder's ``manifest.json`` (or the folder).
+        out: results root of the re-run.
+        engine: run on this engine instead of the recorded one (results do not
+            depend on it).
+        workers: processes or Dask workers (default: the number of cores).
+        progress: called with (replicates done, replicates in all) after each chunk.
+        report: also write the re-run's ``report.html``.
+
+    Raises:
+        ScenarioError: for a file that is not the manifest of a finished study
+            (or cannot be read), bad settings, or a results root that cannot
+            be written; nothing is written then.
+        ExperimentFailed: if chunks of the re-run failed.
+    """
+    from sim.experiment import rerun as rr
+
+    stored = rr.read_manifest(manifest)
+    changes = rr.provenance_changes(stored.manifest)
+    drawn = rr.planned_design_changes(stored)
+    if drawn:
+        return Rerun(stored.folder, stored.kind, None, differences=drawn, changes=changes)
+    options = rr.study_options(stored, engine)
+    kind = options.pop("kind")
+    scenario = options.pop("scenario")
+    result = _experiment(
+        kind,
+        scenario,
+        keep_runs=False,
+        report=report,
+        out=out,
+        workers=workers,
+        progress=progress,
+        **options,
+    )
+    assert result.path is not None  # stored, since out is a folder
+    differences = rr.design_changes(stored, result.manifest)
+    compared = rr.compare_runs(stored.folder, result.path)
+    differences += compared.differences
+    result.manifest |= {"rerun_of": str(stored.folder), "rerun_identical": not differences}
+    storage.write_json(result.path / storage.MANIFEST, result.manifest)
+    return Rerun(stored.folder, kind, result, compared.parts, compared.rows, differences, changes)

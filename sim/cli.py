@@ -146,6 +146,7 @@ def run(
     scheduler: Scheduler = None,
     resume: Resume = None,
     no_report: NoReport = False,
+    chunk_size: ChunkSize = 1000,
 ) -> None:
     """Run a scenario and summarise how often, how soon and why its truces collapse."""
     _experiment_command("run", **locals())
@@ -713,6 +714,104 @@ def export_command(
         return
     for path in written:
         out.print(str(path), highlight=False, markup=False)
+
+
+@app.command()
+@handles_bad_input
+def rerun(
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="A results folder's manifest.json (or the folder): a finished run, compare "
+            "or sweep.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutDir = Path("results"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object on stdout.")
+    ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Run on this engine instead of the recorded one: local, serial or dask "
+            "(results do not depend on it).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Workers = None,
+    no_report: NoReport = False,
+) -> None:
+    """Re-create a stored run from its manifest alone and check its runs are identical.
+
+    Exit status 1 when the re-created runs table differs from the stored one;
+    a warning (not a failure) when the package versions or git commit recorded
+    differ from today's.
+    """
+    from sim import api
+    from sim.present import terminal as display
+    from sim.present.terminal import plain
+
+    try:
+        with display.progress_bar("Re-running", 0) as update:
+            done = api.rerun(
+                manifest,
+                out=out_dir,
+                engine=engine,
+                workers=workers,
+                progress=update,
+                report=not no_report,
+            )
+    except api.ExperimentFailed as exc:
+        where = exc.result.path or "nowhere"
+        fail(f"the re-run failed: {exc}; what finished is in {where}", code=1)
+    result = done.result
+    if done.changes:
+        err.print(
+            plain("warning: made with other versions than today's (results may differ): ", "yellow")
+            + plain("; ".join(done.changes)),
+            highlight=False,
+            soft_wrap=True,
+        )
+    if as_json:
+        emit_json(
+            {
+                "original": str(done.original),
+                "kind": done.kind,
+                "results": str(result.path) if result else None,
+                "report": str(result.report) if result and result.report else None,
+                "identical": done.identical,
+                "parts": done.parts,
+                "rows": done.rows,
+                "differences": done.differences,
+                "warnings": done.changes,
+            }
+        )
+        if not done.identical:
+            raise typer.Exit(1)
+        return
+    if result is not None:
+        out.print("Re-run in", plain(result.path, "bold"), highlight=False, soft_wrap=True)
+    if not done.identical:
+        for line in done.differences[:SHOWN_FAILURES]:
+            err.print(plain(f"differs: {line}", "red"), highlight=False, soft_wrap=True)
+        more = len(done.differences) - SHOWN_FAILURES
+        if more > 0:
+            err.print(f"… and {more} more", highlight=False)
+        what = "was not re-run" if result is None else f"differs from {done.original}"
+        fail(f"the {done.kind} {what}: {len(done.differences)} difference(s)", code=1)
+    out.print(
+        plain(
+            f"Identical: the re-created {done.kind} has the same {done.rows:,} rows "
+            f"in {done.parts} parts, value for value, as {done.original}",
+            "green",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result is not None and result.report:
+        out.print("Report:", plain(result.report, "bold"), highlight=False)
 
 
 def resume_flag(argv: list[str]) -> list[str]:

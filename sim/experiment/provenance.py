@@ -20,6 +20,9 @@ PACKAGES = (
     "pydantic",
     "plotly",
     "pyyaml",
+    "salib",  # draws the Sobol and Morris designs and computes their indices
+    "dask",  # the dask engine
+    "distributed",  # the dask engine's cluster and workers
 )
 
 
