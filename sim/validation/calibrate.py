@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -812,7 +812,7 @@ def leave_one_out_from_design(
         values = design[columns].to_numpy(dtype=float)
         d = np.sqrt(np.mean(values**2, axis=1))
         row = int(np.nanargmin(d))
-        return {c: design.at[row, c] for c in constants}, float(d[row])
+        return {c: cast(float, design.at[row, c]) for c in constants}, float(d[row])
 
     def scored(point: dict[str, float]) -> list[Any]:
         fitted = [with_constants(s, point) for s in history]
