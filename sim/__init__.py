@@ -1,7 +1,8 @@
 """Ceasefire durability simulator.
 
-``sim.run``, ``sim.compare``, ``sim.sweep`` and ``sim.trace`` (from :mod:`sim.api`)
-are loaded on first use, so that ``import sim`` stays cheap and has no side effects.
+``sim.run``, ``sim.compare``, ``sim.sweep``, ``sim.trace`` and ``sim.as_function``
+(from :mod:`sim.api`) are loaded on first use, so that ``import sim`` stays cheap and
+has no side effects.
 """
 
 from __future__ import annotations
@@ -16,9 +17,24 @@ _LAZY = {
     "sweep": "sim.api",
     "Result": "sim.api",
     "trace": "sim.api",
+    "as_function": "sim.api",
+    "ModelFunction": "sim.api",
+    "rerun": "sim.api",
+    "Rerun": "sim.api",
 }
 
-__all__ = ["Result", "__version__", "compare", "run", "sweep", "trace"]
+__all__ = [
+    "ModelFunction",
+    "Rerun",
+    "Result",
+    "__version__",
+    "as_function",
+    "compare",
+    "rerun",
+    "run",
+    "sweep",
+    "trace",
+]
 
 
 def __getattr__(name: str) -> Any:

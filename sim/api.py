@@ -1,11 +1,12 @@
-"""The library's front door: ``sim.run``, ``sim.compare``, ``sim.sweep`` and ``sim.trace``.
+"""The library's front door: ``sim.run``, ``compare``, ``sweep``, ``trace``, ``as_function``.
 
 Each call runs a study through the experiment layer (:mod:`sim.experiment.study`)
 and, before the study is marked complete, summarises it with the analysis layer
 (``summary.json``: collapse shares, survival, paired comparisons, sensitivity)
 and, when asked, writes its report with the presentation layer. It returns a
 :class:`Result` usable in a notebook (``.runs``, ``.summary()``,
-``.sensitivity()``).
+``.sensitivity()``). :func:`as_function` turns a scenario into a plain function
+from parameters to outcomes, for optimisers, SALib and EMA Workbench.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import grouping, jsonable, shares, summaries
+from sim.analysis import outcomes as outcome_table
 from sim.analysis import sensitivity as sens
 from sim.experiment import storage
-from sim.experiment.runner import CHUNK_SIZE, Trace, trace
+from sim.experiment.runner import CHUNK_SIZE, Trace, run_serial, trace
 from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
+from sim.scenario.cost import estimate_cost
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loading import override_scenario, resolve_scenario
 from sim.scenario.schema import Scenario
 
 __all__ = [
     "ExperimentFailed",
+    "ModelFunction",
     "Rerun",
     "Result",
     "Trace",
+    "as_function",
     "compare",
     "rerun",
     "run",
@@ -375,3 +382,163 @@ def rerun(
     result.manifest |= {"rerun_of": str(stored.folder), "rerun_identical": not differences}
     storage.write_json(result.path / storage.MANIFEST, result.manifest)
     return Rerun(stored.folder, kind, result, compared.parts, compared.rows, differences, changes)
+
+
+# ----------------------------------------------------------------- the model as a function
+
+
+def parameter_path(name: str) -> str:
+    """The dotted parameter path of a keyword argument: ``__`` stands for ``.``.
+
+    ``monitors__coverage`` is ``monitors.coverage`` and
+    ``factions__faction_b__entanglement`` is ``factions.faction_b.entanglement``
+    (a single ``_`` stays as it is); a name that already holds dots is kept.
+    """
+    return name if "." in name else name.replace("__", ".")
+
+
+@dataclass(frozen=True)
+class ModelFunction:
+    """A scenario as a plain function from parameters to outcomes (see :func:`as_function`).
+
+    Attributes:
+        scenario: the scenario every call starts from (its ``compare:`` and
+            ``sweep:`` blocks removed), with the seed and the number of
+            replicates of every call.
+        outcomes: the names of the outcomes each call returns, in order.
+        chunk_size: replicates per chunk (as ``truce run --chunk-size``).
+    """
+
+    scenario: Scenario
+    outcomes: tuple[str, ...]
+    chunk_size: int = CHUNK_SIZE
+
+    @property
+    def seed(self) -> int:
+        """The root seed of every call that does not give ``seed``."""
+        return self.scenario.seed
+
+    @property
+    def replicates(self) -> int:
+        """Simulated truces per call, unless the call gives ``replicates``."""
+        return self.scenario.replicates
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelFunction(scenario={self.scenario.name!r}, replicates={self.replicates}, "
+            f"seed={self.seed}, outcomes={list(self.outcomes)!r})"
+        )
+
+    def __call__(self, **parameters: Any) -> dict[str, float]:
+        """Simulate the scenario with ``parameters`` set and return its outcomes.
+
+        Args:
+            **parameters: dotted parameter paths (``**{"monitors.coverage": 0.6}``)
+                or the same with ``__`` for each dot (``monitors__coverage=0.6``);
+                ``seed`` and ``replicates`` set the run's seed and size.
+
+        Returns:
+            ``{outcome: value}`` (plain floats), in the order of :attr:`outcomes`.
+
+        Raises:
+            ScenarioError: naming the parameter and what was expected, for a
+                path that does not exist or a value out of range, as ``--set``
+                does; nothing is simulated then.
+        """
+        scenario = self.resolve(parameters)
+        runs = run_serial(scenario, scenario.seed, scenario.replicates, self.chunk_size)
+        return outcome_table.outcomes(runs, self.outcomes)
+
+    def resolve(self, parameters: Mapping[str, Any]) -> Scenario:
+        """The scenario a call with ``parameters`` simulates, checked.
+
+        Raises:
+            ScenarioError: for a bad parameter (see :meth:`__call__`), a run
+                too large for this machine, or outcomes the changed horizon
+                does not reach.
+        """
+        source = f"as_function({self.scenario.name})"
+        overrides: dict[str, Any] = {}
+        for name, value in parameters.items():
+            path = parameter_path(str(name))
+            if path in overrides:
+                raise ScenarioError(
+                    source, "given twice (as a dotted path and with __)", field=path
+                )
+            overrides[path] = value
+        scenario = (
+            override_scenario(self.scenario, overrides, source) if overrides else self.scenario
+        )
+        if problem := estimate_cost(scenario, "run").problem():
+            raise ScenarioError(source, problem, field="replicates")
+        if scenario.truce.horizon != self.scenario.truce.horizon:
+            try:
+                outcome_table.check_names(self.outcomes, scenario.truce.horizon)
+            except ValueError as exc:
+                raise ScenarioError(source, str(exc), field="truce.horizon") from None
+        return scenario
+
+
+def as_function(
+    scenario: Scenario | str | Path,
+    outcomes: Iterable[str] | None = None,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ModelFunction:
+    """The model as a plain function ``f(**parameters) -> {outcome: value}``.
+
+    For optimisers, samplers and exploratory-modelling tools: SALib, EMA
+    Workbench, ``scipy.optimize``. Each call sets the given parameters on the
+    scenario (as ``--set`` does), simulates ``replicates`` truces in this
+    process and reduces them to numbers (:mod:`sim.analysis.outcomes`). Every
+    call uses the same seed unless it gives one, so calls are deterministic and
+    share their random numbers (common random numbers): two calls that differ
+    in one lever simulate the same replicate truces, and their difference is
+    the lever's effect, not noise. The result equals ``truce run`` of the same
+    scenario, seed, replicates and chunk size. The function is picklable, so
+    ``multiprocessing``, EMA Workbench's evaluators and Dask can ship it.
+
+    Example:
+        >>> f = sim.as_function("scenarios/monitored.yaml", replicates=500)
+        >>> f(**{"monitors.coverage": 0.3})["collapse_share_90"]
+        >>> f(monitors__coverage=0.3, truce__loophole_width=0.2)
+
+    Args:
+        scenario: a :class:`Scenario` or a YAML file (its ``compare:`` and
+            ``sweep:`` blocks are ignored).
+        outcomes: the outcomes to return (default: all of
+            :func:`sim.analysis.outcomes.outcome_names`): ``collapse_share_<d>``
+            for 30, 90, 180 days and the horizon (any ``d`` up to the horizon
+            may be asked for), ``median_days_held`` (NaN when more than half
+            held to the horizon), ``mean_days_held``, ``cause_share_<origin>``.
+        replicates: simulated truces per call (default: the scenario's).
+        seed: root seed of every call (default: the scenario's); a call may
+            give its own ``seed``.
+        chunk_size: replicates per chunk (part of the result's identity).
+
+    Returns:
+        A :class:`ModelFunction`.
+
+    Raises:
+        ScenarioError: for a bad scenario, seed, number of replicates or
+            outcome name.
+    """
+    base = resolve_scenario(scenario, {})
+    settings = {k: v for k, v in {"seed": seed, "replicates": replicates}.items() if v is not None}
+    if settings:
+        base = override_scenario(base, settings, f"as_function({base.name})")
+    base = base.model_copy(update={"compare": {}, "sweep": None})
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ScenarioError(
+            "chunk_size", f"expected a whole number of at least 1, got {chunk_size!r}"
+        )
+    names = outcome_table.outcome_names(base.truce.horizon) if outcomes is None else outcomes
+    if isinstance(names, str):
+        names = [names]
+    try:
+        checked = outcome_table.check_names(names, base.truce.horizon)
+    except ValueError as exc:
+        raise ScenarioError(f"as_function({base.name})", str(exc), field="outcomes") from None
+    return ModelFunction(base, tuple(checked), chunk_size)

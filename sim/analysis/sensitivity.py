@@ -276,3 +276,80 @@ def indices_table(sensitivity: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(sensitivity["indices"], columns=columns).astype(
         {c: float for c in INDICES[sensitivity["method"]]}
     )
+
+
+RANKED_BY: dict[str, tuple[str, str]] = {
+    "sobol": ("ST", "ST_conf"),
+    "morris": ("mu_star", "mu_star_conf"),
+}
+"""The index (and its interval's half-width) that ranks the levers, per method: Sobol's
+total index ``ST`` (a lever's share of the variance with all its interactions, so a
+lever that acts only through others is not missed: Saltelli's "factor fixing"
+setting) and Morris's ``mu_star``."""
+
+
+def leading_levers(sensitivity: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The lever that matters most for each output (and arm), and whether that ranking is firm.
+
+    The levers are ranked by :data:`RANKED_BY`. The ranking of the first two is
+    called *unclear* (it could be noise) when the gap between their indices is
+    smaller than ``sqrt(c1² + c2²)``, where ``c1`` and ``c2`` are their intervals'
+    half-widths; or when either has no interval.
+
+    Args:
+        sensitivity: the indices of :func:`analyze` (or summary.json's ``sensitivity``).
+
+    Returns:
+        One record per output (per arm and output in a crossed design), in the
+        indices' order: ``output`` (and ``arm``), ``index`` (the ranking index's
+        name), ``lever``, ``value``, ``conf`` (half-width or None) of the first;
+        ``runner_up``, ``runner_up_value``, ``runner_up_conf`` of the second
+        (None with a single lever); ``gap`` and ``margin`` (the gap the rule
+        needs), and ``unclear``. ``lever`` is None when the output took the
+        same value at every point (no indices).
+    """
+    index, conf = RANKED_BY[sensitivity["method"]]
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for row in sensitivity["indices"]:
+        groups.setdefault((row.get("arm"), row["output"]), []).append(row)
+    out = []
+    for (arm, output), rows in groups.items():
+        record: dict[str, Any] = {} if arm is None else {"arm": arm}
+        record |= {"output": output, "index": index}
+        ranked = sorted(
+            (r for r in rows if r.get(index) is not None), key=lambda r: -float(r[index])
+        )  # stable: a tie keeps the design's order
+        first = ranked[0] if ranked else None
+        second = ranked[1] if len(ranked) > 1 else None
+        record |= {
+            "lever": first["parameter"] if first else None,
+            "value": first[index] if first else None,
+            "conf": first.get(conf) if first else None,
+            "runner_up": second["parameter"] if second else None,
+            "runner_up_value": second[index] if second else None,
+            "runner_up_conf": second.get(conf) if second else None,
+        }
+        gap = margin = None
+        unclear = False
+        if first is not None and second is not None:
+            gap = float(first[index]) - float(second[index])
+            c1, c2 = first.get(conf), second.get(conf)
+            if c1 is None or c2 is None:
+                unclear = True  # no interval to judge the gap by
+            else:
+                # The rule: the first lever leads clearly only if the gap between the two
+                # indices exceeds sqrt(c1² + c2²), the half-width of a 95% interval for the
+                # difference of two independent estimates with half-widths c1 and c2 (normal
+                # approximation). Two intervals that merely overlap can still differ clearly
+                # (for equal widths c, they overlap up to a gap of 2c, while the difference is
+                # significant past 1.41c: Cumming & Finch 2005, "overlap of about half a
+                # margin is p ≈ 0.05"); an overlap past that point is too much. SALib's
+                # bootstrap intervals of two indices come from the same design, so the
+                # estimates are not independent; and they leave out the Monte Carlo noise of
+                # each point (see the module docstring). The rule is a screen, not a test:
+                # it flags a ranking that could be noise, it does not prove one firm.
+                margin = math.hypot(float(c1), float(c2))
+                unclear = gap <= margin
+        record |= {"gap": gap, "margin": margin, "unclear": unclear}
+        out.append(record)
+    return out

@@ -267,3 +267,100 @@ def _crossed_sentences(summary: dict, horizon: int, labels: Mapping[Any, str]) -
             f"{arm_label(ref)} across the design ({detail})."
         )
     return sentences
+
+
+# ---------------------------------------------------------------- sensitivity in words
+
+OUTPUT_PHRASES: dict[str, str] = {
+    "collapse_share": "the share of truces collapsed within the horizon",
+    "mean_days_held": "the mean days held",
+}
+"""The outputs of the sensitivity indices (:data:`sim.analysis.sensitivity.OUTPUTS`) in words."""
+
+
+def _signed(x: float, digits: int) -> str:
+    """A number with a real minus sign, e.g. ``-0.05 -> "−0.05"``."""
+    return f"{x:.{digits}f}".replace("-", "−")
+
+
+def _index_digits(method: str, output: str) -> int:
+    """Decimals of an index, as the tables show it (Sobol 2; Morris 3 for shares, 1 for days)."""
+    if method == "sobol":
+        return 2
+    return 3 if output == "collapse_share" else 1
+
+
+def _index_text(symbol: str, value: float, conf: float | None, digits: int, level: str) -> str:
+    """An index with its interval, e.g. ``"ST = 0.62, 95% CI 0.47 to 0.77"``."""
+    text = f"{symbol} = {_signed(value, digits)}"
+    if conf is None:
+        return text + ", no interval"
+    low, high = value - conf, value + conf
+    return text + f", {level} {_signed(low, digits)} to {_signed(high, digits)}"
+
+
+def sensitivity_sentences(sensitivity: Mapping[str, Any]) -> list[str]:
+    """Which lever matters most, in words, for each output (and arm) of a sensitivity analysis.
+
+    The levers are ranked by :func:`sim.analysis.sensitivity.leading_levers`
+    (Sobol's total index ``ST``, Morris's ``μ*``), which also says when the
+    first two are too close for their intervals to rank them: the sentence
+    then warns that the ranking could be noise.
+
+    Args:
+        sensitivity: the indices of :func:`sim.analysis.sensitivity.analyze`
+            (summary.json's ``sensitivity``).
+
+    Returns:
+        One sentence (with its warning, if any) per output, per arm in a
+        crossed design; numbers rounded as the tables round them.
+    """
+    from sim.analysis.sensitivity import leading_levers
+
+    method = sensitivity["method"]
+    level = f"{sensitivity['level'] * 100:.0f}% CI"
+    symbol = "ST" if method == "sobol" else "μ*"
+    name = "total Sobol index" if method == "sobol" else "Morris mean absolute effect"
+    out = []
+    for lead in leading_levers(sensitivity):
+        output = OUTPUT_PHRASES.get(lead["output"], lead["output"])
+        where = f"in the “{lead['arm']}” arm, " if "arm" in lead else ""
+        digits = _index_digits(method, lead["output"])
+        if lead["lever"] is None:
+            out.append(
+                _cap(
+                    f"{where}{output} took the same value at every design point, "
+                    "so no lever can be ranked for it."
+                )
+            )
+            continue
+        first = _index_text(symbol, lead["value"], lead["conf"], digits, level)
+        if lead["runner_up"] is None:
+            out.append(
+                _cap(
+                    f"{where}the one lever swept, {lead['lever']}, has a {name} for "
+                    f"{output} of {first.removeprefix(symbol + ' = ')}."
+                )
+            )
+            continue
+        second = _index_text(
+            symbol, lead["runner_up_value"], lead["runner_up_conf"], digits, level
+        ).replace(f", {level} ", ", ")
+        sentence = (
+            f"{where}the lever that matters most for {output} is {lead['lever']} "
+            f"({name} {first}), ahead of {lead['runner_up']} ({second})."
+        )
+        if lead["unclear"]:
+            if lead["margin"] is None:
+                why = "without intervals for both, the gap between them cannot be judged"
+            else:
+                why = (
+                    f"the gap between the two ({_signed(lead['gap'], digits)}) is no larger "
+                    f"than their intervals' combined half-width ({_signed(lead['margin'], digits)})"
+                )
+            sentence += (
+                f" Warning: this ranking could be noise: {why}; more design points and "
+                "more replicates per point would tell them apart."
+            )
+        out.append(_cap(sentence))
+    return out

@@ -254,6 +254,10 @@ def crossed_comparison_table(summary: dict[str, Any]) -> Table:
 def sensitivity_table(sensitivity: Mapping[str, Any]) -> Table:
     """A table of a sweep's sensitivity indices, one row per output and parameter (per arm).
 
+    Its caption says which lever matters most for each output, and warns when
+    the intervals say the ranking could be noise
+    (:func:`sim.present.sentences.sensitivity_sentences`).
+
     Args:
         sensitivity: the indices of :func:`sim.analysis.sensitivity.analyze`.
 
@@ -277,7 +281,10 @@ def sensitivity_table(sensitivity: Mapping[str, Any]) -> Table:
         )
         headers = [f"μ* ({ci})", "σ"]
     crossed = bool(sensitivity.get("arms"))
-    table = Table(title=title, title_justify="left")
+    from sim.present.sentences import sensitivity_sentences
+
+    caption = "\n".join(sensitivity_sentences(sensitivity))
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     if crossed:
         table.add_column("Arm")
     table.add_column("Output")

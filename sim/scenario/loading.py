@@ -603,7 +603,32 @@ def resolve_scenario(
         return load_scenario(scenario, overrides)
     if not overrides:
         return scenario
+    return override_scenario(scenario, overrides, f"scenario '{scenario.name}'")
+
+
+def override_scenario(scenario: Scenario, overrides: Mapping[str, Any], source: str) -> Scenario:
+    """A validated scenario with dotted overrides applied, refused as ``--set`` refuses them.
+
+    Args:
+        scenario: the scenario to start from.
+        overrides: dotted parameter paths (list items by name or index) and values.
+        source: where the overrides come from, named by the error (``"--set"``
+            on the command line).
+
+    Returns:
+        The new scenario (``scenario`` itself is not changed).
+
+    Raises:
+        ScenarioError: naming ``source``, the parameter path and what was
+            expected: a path that does not exist, or a value out of range or
+            of the wrong type.
+    """
     data = scenario.model_dump()
+    lines: dict[tuple, tuple[str, int | None]] = {}
     for key, value in overrides.items():
-        data = apply_override(data, key, value)
-    return validate(data, f"scenario '{scenario.name}'")
+        try:
+            data = apply_override(data, key, value)
+        except KeyError as exc:
+            raise ScenarioError(source, exc.args[0], field=key) from None
+        lines[tuple(key.split("."))] = (source, None)
+    return validate(data, source, lines)

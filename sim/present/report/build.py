@@ -93,6 +93,7 @@ def render(
         summary_table=tables.summary_table(summary),
         sensitivity_table=tables.sensitivity_table(found) if found else None,
         sensitivity_per_arm=bool(found and index_arms(found)),
+        sensitivity_sentences=sentences.sensitivity_sentences(found) if found else [],
         comparison_table=(
             (tables.crossed_comparison_table if crossed else tables.comparison_table)(comparisons)
             if comparisons
