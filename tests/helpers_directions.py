@@ -302,11 +302,6 @@ def ends(lever: Lever, scenario: Scenario) -> tuple[dict[str, Any], dict[str, An
             f"{lever.path} is not present in the reference scenario (an empty list or a null "
             "section on its way)"
         )
-    if lever.kind == "value":  # a nullable number (``Unit | None``): its range is the number's
-        optional = _optional_range(lever.path)
-        if optional is not None:
-            low, high = optional
-            return dict.fromkeys(paths, low), dict.fromkeys(paths, high)
     if lever.kind in ("real", "integer"):
         lows, highs = [], []
         for p in paths:
@@ -327,23 +322,6 @@ def ends(lever: Lever, scenario: Scenario) -> tuple[dict[str, Any], dict[str, An
             raise NotExercised(f"{lever.path} is empty in the reference: nothing to switch off")
         return dict.fromkeys(paths, []), given
     raise NotExercised(f"{lever.path}: a {lever.kind} has no low and high end")
-
-
-def _optional_range(path: str) -> tuple[float, float] | None:
-    """The ``ge``/``le`` range of a nullable number (``Unit | None``), or None.
-
-    The schema's :func:`bounds` reads a field's own limits, and those of an optional number
-    sit inside its ``Annotated`` member: ``parameters()`` calls such a field a ``value``
-    with no range (``theatres[].coverage``). The ends are then that member's limits.
-    """
-    low = high = None
-    for arg in typing.get_args(field_at(path).annotation):
-        for meta in getattr(arg, "__metadata__", ()):
-            low = getattr(meta, "ge", low)
-            high = getattr(meta, "le", high)
-    if low is None or high is None or not low < high:
-        return None
-    return float(low), float(high)
 
 
 @dataclass(frozen=True)

@@ -1594,6 +1594,10 @@ def _expected(field: Any) -> str:
         nullable = " (or null)"
     else:
         nullable = ""
+    inner: tuple[Any, ...] = ()
+    if typing.get_origin(ann) is Annotated:  # a nullable number keeps its limits inside
+        ann, *rest = typing.get_args(ann)
+        inner = tuple(rest)
     kind = {
         float: "a number",
         int: "a whole number",
@@ -1616,7 +1620,7 @@ def _expected(field: Any) -> str:
     longest = next((m.max_length for m in field.metadata if hasattr(m, "max_length")), None)
     if longest is not None and ann is str:
         kind += f" of at most {longest} characters"
-    for m in field.metadata:
+    for m in (*field.metadata, *inner):
         if isinstance(m, Ge | Gt):
             low = getattr(m, "ge", None) if isinstance(m, Ge) else m.gt
         if isinstance(m, Le | Lt):
@@ -1663,9 +1667,18 @@ def _plain(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _unannotated(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The type under ``Annotated`` (of a nullable field too) and its metadata."""
+    ann, _ = _plain(annotation)
+    if typing.get_origin(ann) is Annotated:
+        base, *meta = typing.get_args(ann)
+        return base, tuple(meta)
+    return ann, ()
+
+
 def _kind(annotation: Any) -> str:
     """What a field holds, in one word."""
-    ann, _ = _plain(annotation)
+    ann, _ = _unannotated(annotation)
     simple = {bool: "boolean", int: "integer", float: "real", str: "text"}
     if ann in simple:
         return simple[ann]
@@ -1685,7 +1698,8 @@ def _limits(field: FieldInfo) -> tuple[Any, Any]:
     """The (low, high) of a field from its pydantic constraints (Ge/Gt/Le/Lt)."""
     low: Any = None
     high: Any = None
-    for m in field.metadata:
+    # A nullable number (``Unit | None``) keeps its limits inside its ``Annotated`` member.
+    for m in (*field.metadata, *_unannotated(field.annotation)[1]):
         if isinstance(m, Ge):
             low = m.ge
         elif isinstance(m, Gt):
