@@ -124,6 +124,7 @@ def _loo():
     row = {"truce": "<i>y</i>", "share": 0.05, "log_score": -3.0, "pooled_log_score": -3.5}
     row |= {"skill": 0.5, "distance": 0.4, "simulated_median": 12.0}
     settings = {"budget": 2, "replicates": 10, "refine": 1, "refine_replicates": 10, "seed": 7}
+    settings["description"] = "each fold: budget 2, 10 truces per point, refine 1 × 10, seed 7"
     means = {"mean_log_score": -3.0, "mean_pooled_log_score": -3.5, "skill": 0.5}
     means |= {"rank_correlation": {"rho": 0.4, "p": 0.75, "n": 4}}
     return {"settings": settings, "truces": [row], **means}

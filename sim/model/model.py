@@ -326,7 +326,6 @@ class CeasefireModel(mesa.Model):
         # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
         resolve = np.array([p.config.resolve for p in self.principals])
         self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
-        self.mean_resolve = np.mean(resolve)
 
     def update_restraint(self) -> None:
         """(E1) Sponsors' restraint on each principal and the sanction it backs, shape (P, R).
@@ -552,16 +551,10 @@ class CeasefireModel(mesa.Model):
         else:
             acts.fired &= self.alive & np.take_along_axis(self.theatre_alive, acts.theatre, 0)
 
-    def _count(
-        self, index: np.ndarray, mask: np.ndarray, size: int, weights: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Per-replicate counts (or sums of ``weights``) of ``index`` values where ``mask``.
-
-        Returns shape (size, R).
-        """
+    def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+        """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
         rows, cols = np.nonzero(mask)  # few acts fire on a day: work on those alone
-        w = None if weights is None else weights[rows, cols]
-        return self._count_at(index[rows, cols], cols, size, w)
+        return self._count_at(index[rows, cols], cols, size)
 
     def _count_at(
         self, values: np.ndarray, cols: np.ndarray, size: int, weights: np.ndarray | None = None

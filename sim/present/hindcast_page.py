@@ -15,7 +15,6 @@ from typing import Any
 from sim.present import pages
 from sim.present.charts.hindcast import hindcast_figure
 from sim.present.pages import Table, table
-from sim.present.text import loo_settings_text
 
 
 def _sig(x: Any) -> str:
@@ -148,7 +147,6 @@ def render_html(hindcast: Mapping[str, Any]) -> str:
         settings=scores["settings"],
         num=_sig,
         loo=loo,
-        loo_settings=loo_settings_text(loo["settings"]) if loo else "",
         loo_table=loo_table(loo) if loo else None,
         chart=pages.chart_div(hindcast_figure(truces), div_id="chart-hindcast"),
         truces_table=truces_table(truces),

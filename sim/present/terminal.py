@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sim.present.text import loo_settings_text, origin_label
+from sim.present.text import origin_label
 
 
 def printable(text: Any) -> str:
@@ -407,7 +407,7 @@ def leave_one_out_table(loo: Mapping[str, Any]) -> Table:
     """The out-of-sample scores: each truce under the constants fitted without it."""
     st = loo["settings"]
     t = Table(
-        title=f"Leave-one-out ({loo_settings_text(st)})",
+        title=f"Leave-one-out ({st['description']})",
         title_justify="left",
     )
     headers = ("left out", "sim. median", "P(observed)", "log score", "average truce", "skill")

@@ -258,13 +258,3 @@ def with_text(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a table (the events of a truce) as dictionaries keyed by column name."""
     return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
-
-
-def loo_settings_text(st: Mapping[str, Any]) -> str:
-    """How a leave-one-out was run, in a few words (its settings' description)."""
-    if st.get("description"):
-        return str(st["description"])
-    return (
-        f"each fold: budget {st['budget']}, {st['replicates']} truces per point, refine "
-        f"{st['refine']} × {st['refine_replicates']}, seed {st['seed']}"
-    )
