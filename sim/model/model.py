@@ -551,10 +551,16 @@ class CeasefireModel(mesa.Model):
         else:
             acts.fired &= self.alive & np.take_along_axis(self.theatre_alive, acts.theatre, 0)
 
-    def _count(self, index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-        """Per-replicate counts of ``index`` values where ``mask``: shape (size, R)."""
+    def _count(
+        self, index: np.ndarray, mask: np.ndarray, size: int, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-replicate counts (or sums of ``weights``) of ``index`` values where ``mask``.
+
+        Returns shape (size, R).
+        """
         rows, cols = np.nonzero(mask)  # few acts fire on a day: work on those alone
-        return self._count_at(index[rows, cols], cols, size)
+        w = None if weights is None else weights[rows, cols]
+        return self._count_at(index[rows, cols], cols, size, w)
 
     def _count_at(
         self, values: np.ndarray, cols: np.ndarray, size: int, weights: np.ndarray | None = None
