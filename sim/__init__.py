@@ -21,6 +21,7 @@ _LAZY = {
     "ModelFunction": "sim.api",
     "rerun": "sim.api",
     "Rerun": "sim.api",
+    "load": "sim.api",
 }
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "as_function",
     "compare",
+    "load",
     "rerun",
     "run",
     "sweep",

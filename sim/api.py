@@ -21,6 +21,7 @@ import pandas as pd
 from sim.analysis import grouping, jsonable, shares, summaries
 from sim.analysis import outcomes as outcome_table
 from sim.analysis import sensitivity as sens
+from sim.analysis.discovery import DiscoveryError
 from sim.experiment import storage
 from sim.experiment.runner import CHUNK_SIZE, Trace, run_serial, trace
 from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
@@ -30,6 +31,7 @@ from sim.scenario.loading import override_scenario, resolve_scenario
 from sim.scenario.schema import Scenario
 
 __all__ = [
+    "DiscoveryError",
     "ExperimentFailed",
     "ModelFunction",
     "Rerun",
@@ -38,6 +40,7 @@ __all__ = [
     "as_function",
     "compare",
     "rerun",
+    "load",
     "run",
     "sweep",
     "trace",
@@ -104,6 +107,135 @@ class Result:
         if found is None:
             raise ValueError("no sensitivity indices could be computed from these runs")
         return sens.indices_table(found)
+
+    def discover(
+        self,
+        target: str,
+        *,
+        horizon: int | None = None,
+        arm: str | None = None,
+        min_coverage: float | None = None,
+        save: bool = False,
+    ) -> dict[str, Any]:
+        """Scenario discovery on a finished sweep: where in the design does ``target`` hold?
+
+        PRIM boxes (EMA Workbench) and a CART tree (scikit-learn) over the design
+        points, each reduced to its ``collapse_share``, ``held_share`` and
+        ``mean_days_held`` at ``horizon`` days (see :mod:`sim.analysis.discovery`),
+        with one quotable sentence per analysis (``sentence``). Needs the extra
+        ``truce-sim[discover]``.
+
+        Example:
+            >>> sim.load("results/lhs/20260101T000000Z").discover("collapse_share<=0.3")
+
+        Args:
+            target: e.g. ``"collapse_share<=0.3"`` or ``"held_share>=0.7"``.
+            horizon: the day the outputs are taken at (default: the days simulated).
+            arm: in a crossed design, this arm only (default: each arm on its own).
+            min_coverage: the least share of the points meeting the target that
+                the chosen box keeps (default 0.5).
+            save: also write ``discover.json`` into the results folder (atomically).
+
+        Returns:
+            Plain JSON (what ``truce discover --json`` prints and ``discover.json``
+            holds): see :func:`sim.analysis.discovery.discover`, plus ``results``
+            and each analysis's ``sentence``.
+
+        Raises:
+            DiscoveryError: for a result that is not a sweep of enough design
+                points, a bad target, horizon or arm, or a target every point (or
+                none) meets.
+            ImportError: when EMA Workbench or scikit-learn is not installed
+                (the message says what to install).
+        """
+        from sim.analysis import discovery
+        from sim.present.sentences import discovery_sentence
+
+        kind = self.manifest.get("kind", "run")
+        if kind != "sweep":
+            arms = self.manifest.get("arms") or []
+            what = (
+                "a single run (1 design point)"
+                if kind == "run"
+                else f"a comparison of {len(arms)} arms at one design point"
+            )
+            raise DiscoveryError(
+                f"discovery needs a sweep of at least {discovery.MIN_POINTS} design points; "
+                f"{self.path or 'this result'} holds {what}"
+            )
+        if self.runs is not None:
+            runs = self.runs
+        elif self.path is not None:
+            runs = storage.read_runs(self.path, columns=[*discovery.COLUMNS, *_swept(self.path)])
+        else:
+            raise ValueError("the runs were neither kept nor stored")
+        found = discovery.discover(
+            runs,
+            target,
+            horizon=horizon,
+            arm=arm,
+            arms=self.manifest.get("arms"),
+            min_coverage=discovery.MIN_COVERAGE if min_coverage is None else min_coverage,
+        )
+        for analysis in found["analyses"]:
+            analysis["sentence"] = discovery_sentence(found, analysis)
+        found = {"results": str(self.path) if self.path else None, **found}
+        if save and self.path is not None:
+            storage.write_json(self.path / DISCOVER, found)
+        return found
+
+
+DISCOVER = storage.DISCOVER
+"""Where :meth:`Result.discover` stores its result in a results folder."""
+
+
+def _swept(folder: Path) -> list[str]:
+    """The swept parameters of a stored runs table (its columns named by dotted path)."""
+    import pyarrow.parquet as pq
+
+    parts = sorted((Path(folder) / storage.RUNS).glob("*.parquet"))
+    return [c for c in pq.read_schema(parts[0]).names if "." in c] if parts else []
+
+
+def load(results_dir: str | Path) -> Result:
+    """A finished result read back from its folder (``results/<scenario>/<timestamp>``).
+
+    The runs table is read when first needed (``Result.load_runs()``); the
+    summary is ``summary.json``'s.
+
+    Raises:
+        ScenarioError: naming the folder, for one that is not a finished results
+            folder (no manifest, a run that did not complete, no runs table).
+    """
+    from sim.scenario.loading import validate
+
+    folder = Path(results_dir).expanduser()
+    expected = "expected a results folder (results/<scenario>/<timestamp>)"
+    if not folder.is_dir():
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise ScenarioError(folder, f"{what}; {expected}")
+    path = folder / storage.MANIFEST
+    if not path.is_file():
+        raise ScenarioError(folder, f"no {storage.MANIFEST}; {expected}")
+    try:
+        manifest = storage.read_json(path)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(path, f"not readable JSON ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
+        raise ScenarioError(path, "expected a manifest with the resolved scenario")
+    if manifest.get("status") != "complete":
+        raise ScenarioError(
+            path,
+            f"status is {manifest.get('status')!r}, expected 'complete': the run did not finish "
+            "(finish it with --resume)",
+        )
+    if not storage.finished_parts(folder):
+        raise ScenarioError(folder / storage.RUNS, "no result parts; expected the runs table")
+    summary_path = folder / storage.SUMMARY
+    summary = storage.read_json(summary_path) if summary_path.is_file() else {}
+    scenario = validate(manifest["scenario"], f"{path}: scenario")
+    report = folder / "report.html"
+    return Result(scenario, None, manifest, folder, summary, report if report.is_file() else None)
 
 
 def summarize_study(study: Study) -> dict[str, Any]:

@@ -814,6 +814,99 @@ def rerun(
         out.print("Report:", plain(result.report, "bold"), highlight=False)
 
 
+@app.command()
+@handles_bad_input
+def discover(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A finished sweep's results folder (results/<scenario>/<timestamp>).",
+            show_default=False,
+        ),
+    ],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            help="What counts as a truce holding up, per design point: OUTPUT<=VALUE (or >=, "
+            "<, >) on collapse_share, held_share or mean_days_held, e.g. collapse_share<=0.3.",
+            show_default=False,
+        ),
+    ],
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            "--horizon",
+            help="Day the outputs are taken at (default: the days simulated).",
+            show_default=False,
+        ),
+    ] = None,
+    arm: Annotated[
+        str | None,
+        typer.Option(
+            "--arm",
+            help="In a crossed design, this arm only (default: each arm on its own).",
+            show_default=False,
+        ),
+    ] = None,
+    min_coverage: Annotated[
+        float,
+        typer.Option(
+            "--min-coverage",
+            help="The chosen box keeps at least this share of the points meeting the target.",
+        ),
+    ] = 0.5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")
+    ] = False,
+    no_report: Annotated[
+        bool,
+        typer.Option("--no-report", help="Do not rebuild the folder's report.html."),
+    ] = False,
+) -> None:
+    """Where in a sweep's design do truces hold? PRIM boxes and a CART tree for a target.
+
+    Writes RESULTS_DIR/discover.json and, when the folder has a report.html,
+    rebuilds it with a scenario-discovery section. Needs the extra
+    truce-sim[discover] (EMA Workbench and scikit-learn).
+    """
+    import contextlib
+
+    from sim import api
+    from sim.analysis.discovery import DiscoveryError, MissingExtra
+    from sim.present import terminal as display
+    from sim.present.terminal import plain
+
+    result = api.load(results_dir)
+    try:
+        # a few seconds, most of them importing EMA Workbench: a spinner, on a terminal only
+        with (
+            err.status("Discovering: PRIM boxes and a CART tree…")
+            if err.is_terminal
+            else (contextlib.nullcontext())
+        ):
+            found = result.discover(
+                target, horizon=horizon, arm=arm, min_coverage=min_coverage, save=True
+            )
+    except DiscoveryError as exc:
+        fail(str(exc))
+    except MissingExtra as exc:
+        fail(str(exc), code=1)
+    except OSError as exc:
+        fail(f"{exc.filename or results_dir}: cannot write ({exc.strerror or exc})", code=1)
+    report = None
+    if result.report is not None and not no_report:
+        report, _ = api.write_report(result)
+    if as_json:
+        emit_json(found)
+        return
+    for table in display.discovery_tables(found):
+        out.print(table)
+    out.print("Written:", plain(Path(results_dir) / api.DISCOVER, "bold"), highlight=False)
+    if report:
+        out.print("Report:", plain(report, "bold"), highlight=False)
+
+
 def resume_flag(argv: list[str]) -> list[str]:
     """Let ``--resume`` stand alone: with no folder after it, it means the latest unfinished run."""
     out_ = list(argv)

@@ -22,6 +22,7 @@ import pandas as pd
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
+DISCOVER = "discover.json"  # scenario discovery over a sweep (`truce discover`)
 RUNS = "runs"
 #: Space set aside when a run starts and given back just before its last manifest
 #: is written, so that the failure record of a run that filled the disk fits.

@@ -9,6 +9,7 @@ percentage points with a real minus sign (:func:`points`), p-values as
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -364,3 +365,133 @@ def sensitivity_sentences(sensitivity: Mapping[str, Any]) -> list[str]:
             )
         out.append(_cap(sentence))
     return out
+
+
+# ---------------------------------------------------------------- scenario discovery in words
+
+_COMPARED: dict[str, str] = {"<=": "at most", ">=": "at least", "<": "fewer than", ">": "more than"}
+"""A target's comparison in words (:mod:`sim.analysis.discovery`)."""
+
+
+def lever_words(path: str) -> str:
+    """A swept parameter in words, from the schema's description of its field.
+
+    ``truce.loophole_width`` → "the share of sponsors' strike tempo that continues
+    under the exemptions"; an item of a list names its item:
+    ``factions.faction_b.entanglement`` → "… (faction_b)". A path the schema does not
+    know stays as it is.
+    """
+    import re
+
+    for row in _parameter_rows():
+        pattern = re.escape(row["path"]).replace(r"\[\]\.", r"\.([^.]+)\.")
+        match = re.fullmatch(pattern, path)
+        if match and row["description"]:
+            words = row["description"]
+            if not words.startswith(("the ", "a ", "an ")):
+                words = "the " + words
+            items = [g for g in match.groups() if g]
+            return words + (f" ({', '.join(items)})" if items else "")
+    return path
+
+
+@functools.cache
+def _parameter_rows() -> list[dict[str, Any]]:
+    """The schema's parameters (read once)."""
+    from sim.scenario.schema import parameters
+
+    return parameters()
+
+
+def bound_text(value: Any) -> str:
+    """A box limit for a sentence: two decimals up to 1 in size, else three significant digits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) <= 1 else f"{value:.3g}"
+
+
+def target_words(target: Mapping[str, Any], horizon: int) -> str:
+    """A discovery target in words, e.g. "at most 30% of the truces collapsed within 90 days"."""
+    compared, column, t = _COMPARED[target["op"]], target["column"], target["threshold"]
+    if column == "collapse_share":
+        return f"{compared} {pct(t)} of the truces collapsed within {horizon} days"
+    if column == "held_share":
+        return f"{compared} {pct(t)} of the truces still held at day {horizon}"
+    return f"the truces held {compared} {t:g} days on average (counting up to day {horizon})"
+
+
+def restriction_words(restriction: Mapping[str, Any]) -> str:
+    """One restriction of a box in words, e.g. "the … was at most 0.34"."""
+    lever = lever_words(restriction["lever"])
+    if restriction.get("values") is not None:
+        return f"{lever} was one of {', '.join(map(str, restriction['values']))}"
+    low, high = restriction["low"], restriction["high"]
+    if low is not None and high is not None:
+        return f"{lever} was between {bound_text(low)} and {bound_text(high)}"
+    if high is not None:
+        return f"{lever} was at most {bound_text(high)}"
+    return f"{lever} was at least {bound_text(low)}"
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def discovery_sentence(found: Mapping[str, Any], analysis: Mapping[str, Any]) -> str:
+    """The quotable sentence of one analysis of :func:`sim.analysis.discovery.discover`.
+
+    E.g. "At most 30% of the truces collapsed within 90 days in 88% of the simulated
+    settings where the share of the front the mission observes was at least 0.13 and
+    the share of sponsors' strike tempo … was at most 0.63 (against 50% of all 30
+    settings); that box holds 100% of the settings where at most 30% … ." A
+    restriction whose quasi-p-value is not below the significance level is named in
+    a second sentence.
+    """
+    target = target_words(found["target"], found["horizon"])
+    box = analysis["box"]
+    where = f"in the “{analysis['arm']}” arm, " if analysis.get("arm") is not None else ""
+    n = analysis["points"]
+    restrictions = box["restrictions"]
+    if not restrictions:
+        return _cap(
+            f"{where}no box of levers does better than the whole design: {target} in "
+            f"{pct(analysis['base_rate'])} of the {n:,} simulated settings."
+        )
+    sentence = _cap(
+        f"{where}{target} in {pct(box['density'])} of the simulated settings where "
+        f"{_and([restriction_words(r) for r in restrictions])} (against "
+        f"{pct(analysis['base_rate'])} of all {n:,} settings); that box holds "
+        f"{pct(box['coverage'])} of the settings where {target}."
+    )
+    weak = [r for r in restrictions if not r["significant"]]
+    if weak:
+        level = found.get("significance", 0.05)
+        named = _and(
+            [
+                f"{lever_words(r['lever'])} (quasi-p "
+                + ("not computed" if r["qp"] is None else f"= {r['qp']:.2f}")
+                + ")"
+                for r in weak
+            ]
+        )
+        sentence += (
+            f" The restriction on {named} is not significant at {level:g}: "
+            "it may be noise of the design."
+        )
+    return sentence
+
+
+def rule_words(rule: Mapping[str, Any]) -> str:
+    """A CART rule's conditions in words, e.g. "loophole ≤ 0.54 and coverage > 0.11"."""
+    parts = []
+    for c in rule["conditions"]:
+        name = c["lever"]
+        if c["above"] is not None and c["at_most"] is not None:
+            parts.append(f"{bound_text(c['above'])} < {name} ≤ {bound_text(c['at_most'])}")
+        elif c["at_most"] is not None:
+            parts.append(f"{name} ≤ {bound_text(c['at_most'])}")
+        else:
+            parts.append(f"{name} > {bound_text(c['above'])}")
+    return " and ".join(parts) if parts else "every point"

@@ -483,3 +483,84 @@ def _value(x: Any) -> Text:
     if isinstance(x, float):
         return Text(f"{x:.3g}")
     return Text("—") if x is None else plain(x)
+
+
+def discovery_tables(found: Mapping[str, Any]) -> list[Table]:
+    """Scenario discovery (:func:`sim.analysis.discovery.discover`) as tables, per arm.
+
+    For each analysis: the peeling trajectory (coverage, density, mass, restricted
+    levers; the chosen box marked), the chosen box (each restricted lever with its
+    design range, the box's bounds and its quasi-p-value), with the quotable sentence
+    as its caption, and the CART tree's rules.
+    """
+    from sim.present.sentences import bound_text, discovery_sentence, pct, rule_words
+
+    tables = []
+    target, horizon = found["target"]["text"], found["horizon"]
+    for a in found["analyses"]:
+        arm = f" (arm {printable(a['arm'])})" if a["arm"] is not None else ""
+        head = (
+            f"Scenario discovery{arm}: {target} at {horizon} days; {a['meeting']} of "
+            f"{a['points']} design points meet it (base rate {pct(a['base_rate'])})"
+        )
+        steps = Table(title=Text(head + "\nPRIM peeling trajectory"), title_justify="left")
+        for col in ("Step", "Coverage", "Density", "Mass", "Restricted levers", "Points"):
+            steps.add_column(col, justify="right")
+        for s in a["trajectory"]:
+            chosen = s["step"] == a["box"]["step"]
+            steps.add_row(
+                f"{s['step']}{' ◀ chosen' if chosen else ''}",
+                pct(s["coverage"]),
+                pct(s["density"]),
+                pct(s["mass"]),
+                str(s["restricted"]),
+                f"{s['meeting']} of {s['points']}",
+                style="bold" if chosen else None,
+            )
+        box = a["box"]
+        caption = discovery_sentence(found, a)
+        boxes = Table(
+            title=Text(
+                f"The chosen box (step {box['step']}): coverage {pct(box['coverage'])}, "
+                f"density {pct(box['density'])}, {box['meeting']} of {box['points']} points"
+            ),
+            title_justify="left",
+            caption=Text(printable(caption)),
+            caption_justify="left",
+        )
+        for col in ("Lever", "Design range", "Box", "Quasi-p", "Significant"):
+            boxes.add_column(col, justify="left" if col == "Lever" else "right")
+        for r in box["restrictions"]:
+            if r["values"] is not None:
+                kept = ", ".join(map(str, r["values"]))
+                span, design = f"one of {kept}", "—"
+            else:
+                low, high = r["low"], r["high"]
+                if low is not None and high is not None:
+                    span = f"{bound_text(low)} to {bound_text(high)}"
+                else:
+                    span = f"≥ {bound_text(low)}" if high is None else f"≤ {bound_text(high)}"
+                design = f"{bound_text(r['design_low'])} to {bound_text(r['design_high'])}"
+            qp = "—" if r["qp"] is None else ("< 0.001" if r["qp"] < 0.001 else f"{r['qp']:.3f}")
+            boxes.add_row(plain(r["lever"]), design, span, qp, "yes" if r["significant"] else "no")
+        if not box["restrictions"]:
+            boxes.add_row("(none: the whole design)", "", "", "", "")
+        tree = a["tree"]
+        rules = Table(
+            title=Text(
+                f"CART tree (depth {tree['depth']}, {pct(tree['accuracy'])} of points "
+                "classified right): its leaves as rules"
+            ),
+            title_justify="left",
+        )
+        rules.add_column("Rule")
+        rules.add_column("Points", justify="right")
+        rules.add_column("Meeting the target", justify="right")
+        for rule in tree["rules"]:
+            rules.add_row(
+                plain(rule_words(rule)),
+                str(rule["points"]),
+                f"{rule['meeting']} ({pct(rule['share'])})",
+            )
+        tables += [steps, boxes, rules]
+    return tables

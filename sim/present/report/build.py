@@ -20,11 +20,13 @@ from sim.experiment import storage
 from sim.present import pages, sentences
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
-from sim.present.report.figures import Chart, index_arms, report_charts
+from sim.present.report.figures import Chart, discovery_charts, index_arms, report_charts
 from sim.present.report.png import PngExportError, PngExportWarning, export_pngs
 
 REPORT = "report.html"
 CHARTS_DIR = "charts"
+DISCOVER = storage.DISCOVER
+"""Scenario discovery's result in a results folder (``truce discover``), drawn when present."""
 
 
 def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def render(
     runs: pd.DataFrame,
     design: Design,
     chart_list: Sequence[Chart],
+    discovery: Mapping[str, Any] | None = None,
 ) -> str:
     """The report page as one HTML string (pure: writes nothing).
 
@@ -70,6 +73,7 @@ def render(
         runs: the runs table.
         design: its grouping.
         chart_list: the charts, in order.
+        discovery: the parsed ``discover.json``, if any: its sentences join the summary.
 
     Returns:
         A complete, self-contained HTML document.
@@ -88,7 +92,14 @@ def render(
         truces=len(runs),
         what=design_words(summary, runs, design),
         status=manifest.get("status"),
-        sentences=sentences.plain_summary(dict(summary)),
+        sentences=[
+            *sentences.plain_summary(dict(summary)),
+            *(
+                [sentences.discovery_sentence(discovery, a) for a in discovery["analyses"]]
+                if discovery
+                else []
+            ),
+        ],
         charts=[chart_block(c, first=(i == 0)) for i, c in enumerate(chart_list)],
         summary_table=tables.summary_table(summary),
         sensitivity_table=tables.sensitivity_table(found) if found else None,
@@ -143,11 +154,33 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
         indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
         summary = {**summary, "sensitivity": indices} if indices else summary
     chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
+    discovery = read_discovery(results_dir)
+    chart_list += discovery_charts(discovery)
     out = results_dir / REPORT
-    pages.write_page(out, render(manifest, summary, runs, design, chart_list))
+    pages.write_page(out, render(manifest, summary, runs, design, chart_list, discovery))
     if png:
         try:
             export_pngs(chart_list, results_dir / CHARTS_DIR)
         except PngExportError as err:
             warnings.warn(str(err), PngExportWarning, stacklevel=2)
     return out
+
+
+def read_discovery(results_dir: Path) -> dict[str, Any] | None:
+    """The folder's ``discover.json`` (from ``truce discover``), or None when absent or unreadable.
+
+    A file of another layout than today's (``discover_version``) is left out of the
+    report rather than misread.
+    """
+    from sim.analysis.discovery import DISCOVER_VERSION
+
+    path = Path(results_dir) / DISCOVER
+    if not path.is_file():
+        return None
+    try:
+        found = storage.read_json(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or found.get("discover_version") != DISCOVER_VERSION:
+        return None
+    return found

@@ -230,3 +230,53 @@ def index_arms(indices: Mapping[str, Any]) -> list[Any]:
     if None in arms or not (len(arms) > 1 or indices.get("arms")):
         return []
     return arms
+
+
+def discovery_charts(found: Mapping[str, Any] | None) -> list[Chart]:
+    """The scenario-discovery charts of ``discover.json``: per arm, the peeling trade-off and box.
+
+    Args:
+        found: the parsed ``discover.json`` (:meth:`sim.api.Result.discover`), or None.
+
+    Returns:
+        Two charts per analysis (none without ``found``): PRIM's peeling
+        trajectory (coverage against density, coloured by the number of restricted
+        levers) and the chosen box drawn as ranges per lever, its caption the
+        quotable sentence.
+    """
+    from sim.analysis.discovery import box_table, trajectory_table
+    from sim.present.charts.discovery import box_chart, peeling_chart
+    from sim.present.sentences import discovery_sentence, target_words
+
+    if not found:
+        return []
+    steps, boxes = trajectory_table(found), box_table(found)
+    target = target_words(found["target"], found["horizon"])
+    out = []
+    for i, analysis in enumerate(found["analyses"]):
+        arm = analysis["arm"]
+        where = f" ({arm})" if arm is not None else ""
+        mine = steps[steps["arm"].isna()] if arm is None else steps[steps["arm"] == arm]
+        box = boxes[boxes["arm"].isna()] if arm is None else boxes[boxes["arm"] == arm]
+        out.append(
+            Chart(
+                f"discovery-peeling-{i}",
+                f"Scenario discovery{where}: the peeling trade-off",
+                f"Each point is a box of design points on PRIM's peeling trajectory for "
+                f"the target “{target}”: its coverage (the share of the points meeting the "
+                "target that lie inside it) against its density (the share of its points "
+                f"that meet it), coloured by the number of levers it restricts; "
+                f"the ringed box is the one reported (the densest with a coverage of at "
+                f"least {found['min_coverage']:.0%}).",
+                peeling_chart(mine),
+            )
+        )
+        out.append(
+            Chart(
+                f"discovery-box-{i}",
+                f"Scenario discovery{where}: the box",
+                discovery_sentence(found, analysis),
+                box_chart(box),
+            )
+        )
+    return out
