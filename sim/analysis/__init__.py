@@ -1,4 +1,4 @@
-"""Statistics on result tables: intervals, survival, comparisons, summaries, sensitivity.
+"""Statistics on result tables: intervals, survival, comparisons, summaries, sensitivity, discovery.
 
 Every function is pure: it takes a ``runs`` table (one row per simulated
 truce, columns as in ``docs/RESULTS.md``) or a summary built from one, and
@@ -18,7 +18,9 @@ computes:
   (``summary.json``);
 - :mod:`~sim.analysis.grouping` and :mod:`~sim.analysis.jsonable`: groups of a
   runs table, plain JSON values;
-- :mod:`~sim.analysis.sensitivity`: Sobol and Morris indices of a sweep.
+- :mod:`~sim.analysis.sensitivity`: Sobol and Morris indices of a sweep;
+- :mod:`~sim.analysis.discovery`: scenario discovery over a sweep (PRIM boxes
+  and a CART tree, from the optional extra ``truce-sim[discover]``).
 
 The names below are the layer's interface; inside ``sim`` import from the
 module that computes. The Kaplan–Meier step table is

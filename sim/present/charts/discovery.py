@@ -80,7 +80,7 @@ def peeling_chart(trajectory: pd.DataFrame, title: str = "") -> go.Figure:
         fig,
         title or "PRIM's peeling trade-off: coverage against density",
         "coverage: share of the design points meeting the target that are in the box",
-        "density: share of the box's points that meet the target",
+        "density: share of the box's<br>points that meet the target",
     )
     share_axis(fig)
     fig.update_xaxes(tickformat=".0%", range=[1.02, -0.02])  # peeling runs left to right
@@ -102,28 +102,11 @@ def box_chart(box: pd.DataFrame, title: str = "") -> go.Figure:
 
     Returns:
         A bar chart: a grey bar for each lever's design range, a coloured bar
-        for the box's range (blue when the restriction is significant, orange
-        when not).
+        for the box's range (blue where the restriction is significant, orange
+        where not).
     """
     numeric = box[box["values"].isna()] if "values" in box else box
     levers = [escaped(v) for v in numeric["lever"]]
-    starts, widths, texts, colors, hovers = [], [], [], [], []
-    for _, r in numeric.iterrows():
-        span = float(r["design_high"]) - float(r["design_low"])
-        low = float(r["design_low"] if pd.isna(r["low"]) else r["low"])
-        high = float(r["design_high"] if pd.isna(r["high"]) else r["high"])
-        start = (low - float(r["design_low"])) / span if span else 0.0
-        end = (high - float(r["design_low"])) / span if span else 1.0
-        starts.append(start)
-        widths.append(max(end - start, 0.005))
-        texts.append(f"{bound_text(low)} to {bound_text(high)}")
-        colors.append(PALETTE[0] if r["significant"] else PALETTE[3])
-        qp = "not computed" if pd.isna(r["qp"]) else f"{float(r['qp']):.3g}"
-        hovers.append(
-            f"{escaped(r['lever'])}: box {bound_text(low)} to {bound_text(high)} "
-            f"(design {bound_text(r['design_low'])} to {bound_text(r['design_high'])}); "
-            f"quasi-p {qp}"
-        )
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -131,32 +114,57 @@ def box_chart(box: pd.DataFrame, title: str = "") -> go.Figure:
             x=[1.0] * len(levers),
             base=[0.0] * len(levers),
             orientation="h",
-            name="the design's range",
+            name="the range the design sampled",
             marker_color="#DDDDDD",
             hoverinfo="skip",
         )
     )
-    fig.add_trace(
-        go.Bar(
-            y=levers,
-            x=widths,
-            base=starts,
-            orientation="h",
-            name="the box (blue: significant; orange: quasi-p not below the level)",
-            marker_color=colors,
-            text=texts,
-            textposition="inside",
-            hovertext=hovers,
-            hovertemplate="%{hovertext}<extra></extra>",
+    traces: dict[bool, dict[str, list]] = {
+        True: {"y": [], "x": [], "base": [], "text": [], "hover": []},
+        False: {"y": [], "x": [], "base": [], "text": [], "hover": []},
+    }
+    for name, (_, r) in zip(levers, numeric.iterrows(), strict=True):
+        span = float(r["design_high"]) - float(r["design_low"])
+        low = float(r["design_low"] if pd.isna(r["low"]) else r["low"])
+        high = float(r["design_high"] if pd.isna(r["high"]) else r["high"])
+        start = (low - float(r["design_low"])) / span if span else 0.0
+        end = (high - float(r["design_low"])) / span if span else 1.0
+        qp = "not computed" if pd.isna(r["qp"]) else f"{float(r['qp']):.3g}"
+        t = traces[bool(r["significant"])]
+        t["y"].append(name)
+        t["base"].append(start)
+        t["x"].append(max(end - start, 0.005))
+        t["text"].append(f"{bound_text(low)} to {bound_text(high)}")
+        t["hover"].append(
+            f"{name}: box {bound_text(low)} to {bound_text(high)} "
+            f"(design {bound_text(r['design_low'])} to {bound_text(r['design_high'])}); "
+            f"quasi-p {qp}"
         )
-    )
+    labels = {True: "the box: a significant restriction", False: "the box: not significant"}
+    for significant, t in traces.items():
+        if not t["y"]:
+            continue
+        fig.add_trace(
+            go.Bar(
+                y=t["y"],
+                x=t["x"],
+                base=t["base"],
+                orientation="h",
+                name=labels[significant],
+                marker_color=PALETTE[0] if significant else PALETTE[3],
+                text=t["text"],
+                textposition="inside",
+                hovertext=t["hover"],
+                hovertemplate="%{hovertext}<extra></extra>",
+            )
+        )
     styled(
         fig,
         title or "The chosen box: where each restricted lever must lie",
-        "position within the design's range (0: lowest value sampled, 1: highest)",
+        "position in the range the design sampled (0: its lowest value, 1: its highest)",
         "",
-        height=max(300, 120 + 70 * len(levers)),
+        height=max(400, 200 + 70 * len(levers)),
     )
-    fig.update_layout(barmode="overlay", bargap=0.35)
+    fig.update_layout(barmode="overlay", bargap=0.35, legend_y=-0.3, margin_b=150)
     fig.update_xaxes(range=[0, 1], color=NEUTRAL)
     return fig
