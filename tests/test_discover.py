@@ -112,10 +112,12 @@ def test_the_box_restricts_the_levers_the_way_the_model_documents(lhs):
             assert r["low"] is not None and r["high"] is None, r
         assert r["qp"] is None or 0 <= r["qp"] <= 1
         assert r["significant"] == (r["qp"] is not None and r["qp"] < found["significance"])
-    # the trajectory: coverage never rises while peeling, the chosen step is on it
+    # the trajectory starts from the whole design; each step's numbers are its counts
     steps = analysis["trajectory"]
-    assert steps[0]["coverage"] == 1 and steps[0]["restricted"] == 0
-    assert all(b["coverage"] <= a["coverage"] + 1e-12 for a, b in zip(steps, steps[1:]))
+    assert steps[0]["coverage"] == 1 and steps[0]["restricted"] == 0 and steps[0]["points"] == 24
+    for s in steps:
+        assert s["coverage"] == pytest.approx(s["meeting"] / analysis["meeting"])
+        assert s["density"] == pytest.approx(s["meeting"] / s["points"])
     assert box["step"] in [s["step"] for s in steps] and box["coverage"] >= found["min_coverage"]
     # every point is in exactly one CART leaf
     rules = analysis["tree"]["rules"]
@@ -141,12 +143,31 @@ def test_json_printed_stored_and_from_the_library_agree(lhs):
 
 
 def test_horizon_takes_the_outputs_at_an_earlier_day(lhs):
-    found = invoke("discover", lhs, "--target", "mean_days_held>=45", "--horizon", "60", "--json")
-    if found.exit_code == 2:  # every point (or none) meets it: the message says so
-        one_error(found, "mean_days_held>=45", "60 days")
-        return
-    data = json.loads(found.stdout)
-    assert data["horizon"] == 60 and data["target"]["column"] == "mean_days_held"
+    runs = sim.load(lhs).load_runs()
+    held = runs.assign(d=runs["days_held"].clip(upper=60)).groupby("point")["d"].mean()
+    threshold = float(held.median())
+    target = f"mean_days_held>={threshold!r}"
+    result = invoke("discover", lhs, "--target", target, "--horizon", "60", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["horizon"] == 60 and found["target"]["column"] == "mean_days_held"
+    (analysis,) = found["analyses"]
+    assert analysis["meeting"] == int((held >= threshold).sum())
+    assert "on average (counting up to day 60)" in analysis["sentence"]
+
+
+def test_the_terminal_stays_quiet_in_a_subprocess(lhs):
+    # as a user runs it: EMA Workbench's import warnings and log lines stay off the terminal
+    target = f"held_share>={1 - median_share(lhs)}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "discover", str(lhs), "--target", target]
+        + ["--json", "--no-report"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["target"]["text"] == target
 
 
 def test_the_report_draws_the_discovery(lhs):
@@ -168,7 +189,8 @@ def test_bad_input_gives_one_line(lhs, tmp_path):
     one_error(invoke("discover", lhs, "--target", "held_share>=0", "--json"), "every one")
     one_error(invoke("discover", lhs, "--target", "held_share>=0.5", "--horizon", "91"), "1 to 90")
     one_error(invoke("discover", lhs, "--target", "held_share>=0.5", "--arm", "x"), "no such arm")
-    one_error(invoke("discover", tmp_path / "nope", "--target", "held_share>=0.5"), "no such folder")
+    missing = tmp_path / "nope"
+    one_error(invoke("discover", missing, "--target", "held_share>=0.5"), "no such folder")
 
     unfinished = tmp_path / "unfinished"
     (unfinished / "runs").mkdir(parents=True)

@@ -116,7 +116,7 @@ class Target:
     threshold: float
 
     def __str__(self) -> str:
-        return f"{self.column}{self.op}{self.threshold:g}"
+        return f"{self.column}{self.op}{self.threshold!r}"  # every digit given, none added
 
     def met(self, values: Any) -> np.ndarray:
         """Which values meet the target (a boolean array)."""

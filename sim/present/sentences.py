@@ -378,7 +378,9 @@ def lever_words(path: str) -> str:
 
     ``truce.loophole_width`` → "the share of sponsors' strike tempo that continues
     under the exemptions"; an item of a list names its item:
-    ``factions.faction_b.entanglement`` → "… (faction_b)". A path the schema does not
+    ``factions.faction_b.entanglement`` → "… (faction_b)", and a description that
+    says "its" or "them" names its section: ``deconfliction.level`` → "the
+    coordination between them (…) (deconfliction)". A path the schema does not
     know stays as it is.
     """
     import re
@@ -391,8 +393,14 @@ def lever_words(path: str) -> str:
             if not words.startswith(("the ", "a ", "an ")):
                 words = "the " + words
             items = [g for g in match.groups() if g]
+            if not items and _PRONOUNS & set(re.findall(r"[a-z]+", words)):
+                items = [path.split(".")[0]]  # "its", "them": whose, e.g. the government's
             return words + (f" ({', '.join(items)})" if items else "")
     return path
+
+
+_PRONOUNS = frozenset({"it", "its", "them", "they", "their"})
+"""Words of a description that need their owner named (:func:`lever_words`)."""
 
 
 @functools.cache

@@ -528,7 +528,7 @@ def discovery_tables(found: Mapping[str, Any]) -> list[Table]:
             caption=Text(printable(caption)),
             caption_justify="left",
         )
-        for col in ("Lever", "Design range", "Box", "Quasi-p", "Significant"):
+        for col in ("Lever", "Range sampled", "Box", "Quasi-p", "Significant"):
             boxes.add_column(col, justify="left" if col == "Lever" else "right")
         for r in box["restrictions"]:
             if r["values"] is not None:
