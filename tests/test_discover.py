@@ -62,15 +62,19 @@ def sweep(tmp_path: Path, name: str, text: str, kind: str = "sweep") -> Path:
     return Path(json.loads(result.stdout)["results"])
 
 
-def median_share(folder: Path, arm: str | None = None) -> float:
-    """The median, over the stored design points, of the share collapsed by the horizon."""
+def point_shares(folder: Path, arm: str | None = None) -> list[float]:
+    """The stored design points' shares collapsed by the horizon (summary.json), of one arm."""
     groups = json.loads((folder / SUMMARY).read_text())["groups"]
-    shares = [
+    return [
         max(g["collapse"], key=lambda r: r["horizon"])["share"]
         for g in groups
         if arm is None or g.get("arm") == arm
     ]
-    return statistics.median(shares)
+
+
+def median_share(folder: Path, arm: str | None = None) -> float:
+    """The median, over the stored design points, of the share collapsed by the horizon."""
+    return statistics.median(point_shares(folder, arm))
 
 
 LHS = f"""\
@@ -244,14 +248,20 @@ def test_a_crossed_design_is_analysed_by_arm(tmp_path):
         assert analysis["arm"] == arm and analysis["points"] == 12
         assert analysis["box"]["density"] >= analysis["base_rate"]
         assert f"“{arm}” arm" in analysis["sentence"]
-    # without --arm: each arm on its own, when the target splits both
-    low = max(median_share(folder, a) for a in ("unmonitored", "monitored"))
-    result = invoke("discover", folder, "--target", f"collapse_share<={low}", "--json")
-    if result.exit_code == 0:
-        found = json.loads(result.stdout)
-        assert [a["arm"] for a in found["analyses"]] == ["unmonitored", "monitored"]
-    else:
-        one_error(result, "in arm")
+    # without --arm: each arm on its own, with one target that splits both arms' points
+    shares = {a: point_shares(folder, a) for a in ("unmonitored", "monitored")}
+    split = max(min(v) for v in shares.values())
+    assert split < min(max(v) for v in shares.values()), "the arms' ranges should overlap"
+    result = invoke("discover", folder, "--target", f"collapse_share<={split!r}", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert [a["arm"] for a in found["analyses"]] == ["unmonitored", "monitored"]
+    # a target one arm meets at every point is refused, naming that arm
+    safe, risky = sorted(shares, key=lambda a: max(shares[a]))
+    top = max(shares[safe])
+    assert top < max(shares[risky])
+    result = invoke("discover", folder, "--target", f"collapse_share<={top!r}")
+    one_error(result, "every one", f"in arm '{safe}'")
 
 
 # ------------------------------------------------------- every kind of design, synthetic outcomes
