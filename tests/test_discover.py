@@ -358,3 +358,23 @@ def test_a_missing_extra_says_what_to_install(lhs, monkeypatch):
 def test_help():
     result = invoke("discover", "--help")
     assert result.exit_code == 0 and "--json" in result.stdout and "--target" in result.stdout
+
+
+def test_the_charts_draw_the_tables():
+    from sim.present.charts.discovery import box_chart, peeling_chart
+
+    found = discovery.discover(synthetic_runs("grid"), "collapse_share<=0.5")
+    steps, box = discovery.trajectory_table(found), discovery.box_table(found)
+    assert steps["chosen"].sum() == 1 and len(box) == len(
+        found["analyses"][0]["box"]["restrictions"]
+    )
+    peeling = peeling_chart(steps)
+    counts = sorted(steps["restricted"].unique())
+    assert len(peeling.data) == len(counts) + 1  # a trace per number of restrictions, the ring
+    drawn = sorted(x for trace in peeling.data[:-1] for x in trace.x)
+    assert drawn == sorted(steps["coverage"])
+    bars = box_chart(box)
+    for trace in bars.data[1:]:  # the box's bars lie within the design's
+        for start, width in zip(trace.base, trace.x, strict=True):
+            assert 0 <= start and start + width <= 1 + 1e-9
+    assert sorted(y for trace in bars.data[1:] for y in trace.y) == sorted(box["lever"])
