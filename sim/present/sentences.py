@@ -450,7 +450,7 @@ def _and(parts: Sequence[str]) -> str:
 def discovery_sentence(found: Mapping[str, Any], analysis: Mapping[str, Any]) -> str:
     """The quotable sentence of one analysis of :func:`sim.analysis.discovery.discover`.
 
-    E.g. "At most 30% of the truces collapsed within 90 days in 88% of the simulated
+    E.g. "At most 30% of the truces collapsed within 90 days in 88% of the 17 simulated
     settings where the share of the front the mission observes was at least 0.13 and
     the share of sponsors' strike tempo … was at most 0.63 (against 50% of all 30
     settings); that box holds 100% of the settings where at most 30% … ." A
@@ -468,7 +468,8 @@ def discovery_sentence(found: Mapping[str, Any], analysis: Mapping[str, Any]) ->
             f"{pct(analysis['base_rate'])} of the {n:,} simulated settings."
         )
     sentence = _cap(
-        f"{where}{target} in {pct(box['density'])} of the simulated settings where "
+        f"{where}{target} in {pct(box['density'])} of the {box['points']:,} simulated "
+        f"setting{'s' if box['points'] != 1 else ''} where "
         f"{_and([restriction_words(r) for r in restrictions])} (against "
         f"{pct(analysis['base_rate'])} of all {n:,} settings); that box holds "
         f"{pct(box['coverage'])} of the settings where {target}."
