@@ -138,8 +138,8 @@ class Result:
 
         Returns:
             Plain JSON (what ``truce discover --json`` prints and ``discover.json``
-            holds): see :func:`sim.analysis.discovery.discover`, plus ``results``
-            and each analysis's ``sentence``.
+            holds): see :func:`sim.analysis.discovery.discover`, plus ``results``,
+            ``git_commit`` and each analysis's ``sentence``.
 
         Raises:
             DiscoveryError: for a result that is not a sweep of enough design
@@ -179,7 +179,13 @@ class Result:
         )
         for analysis in found["analyses"]:
             analysis["sentence"] = discovery_sentence(found, analysis)
-        found = {"results": str(self.path) if self.path else None, **found}
+        from sim.experiment.provenance import git_commit
+
+        found = {
+            "results": str(self.path) if self.path else None,
+            **found,
+            "git_commit": git_commit(),
+        }
         if save and self.path is not None:
             storage.write_json(self.path / DISCOVER, found)
         return found

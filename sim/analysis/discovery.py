@@ -439,7 +439,8 @@ def discover(
     Returns:
         Plain JSON: ``discover_version``, ``target`` (``text``, ``column``, ``op``,
         ``threshold``), ``horizon``, ``levers`` (the swept parameters),
-        ``min_coverage``, ``significance``, ``versions`` and ``analyses``, one per
+        ``min_coverage``, ``significance``, ``versions`` (the packages, EMA Workbench and
+        scikit-learn too) and ``analyses``, one per
         arm analysed (one, with ``arm`` null, when the design is not crossed):
         ``arm``, ``points``, ``meeting``, ``base_rate``, ``trajectory`` (each step's
         ``coverage``, ``density``, ``mass``, ``restricted``, ``points``,
@@ -520,10 +521,12 @@ def discover(
 
 
 def _versions() -> dict[str, str]:
-    """The versions of the libraries that computed the result."""
+    """The versions of the packages that shaped the result, EMA Workbench and scikit-learn too."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    from sim.experiment.provenance import versions
+
+    out = versions()
     for name in ("ema_workbench", "scikit-learn"):
         with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
