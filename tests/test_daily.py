@@ -203,8 +203,9 @@ def test_truce_compare_stores_daily_outcomes(tmp_path, write_yaml, baseline_path
     assert exported.exit_code == 0, exported.output
     csv = pd.read_csv(run_dir / "csv" / "daily.csv")
     assert len(csv) == len(daily) and csv["violence_sum"].tolist() == daily["violence_sum"].tolist()
-    # no part left lying around beside the merged table other than one per chunk
-    assert len(list((run_dir / "daily").glob("*.parquet"))) == len(list((run_dir / "runs").glob("*")))
+    # one chunk table per runs part beside the merged table, no temporary file left
+    chunk_tables = sorted(p.name for p in (run_dir / "daily").iterdir())
+    assert chunk_tables == sorted(p.name for p in (run_dir / "runs").iterdir())
 
 
 @pytest.mark.slow
@@ -213,7 +214,8 @@ def test_daily_table_is_the_same_on_two_workers_as_in_series(tmp_path, write_yam
     local, data = _compare(
         tmp_path / "local", write_yaml, baseline_path, "--engine", "local", "--workers", "2"
     )
-    assert data["engine"] == "local" and data["workers"] == 2
+    manifest = storage.read_json(local / storage.MANIFEST)
+    assert data["engine"] == manifest["engine"] == "local" and manifest["workers"] == 2
     pd.testing.assert_frame_equal(read_daily(serial), read_daily(local), check_exact=True)
 
 

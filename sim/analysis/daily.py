@@ -103,7 +103,8 @@ def daily_means(daily: pd.DataFrame, by: str | None = None, z: float = Z95) -> p
     n = daily["in_force"].to_numpy()
     names = ["violence", *(f"violations_{o}" for o in ORIGINS)]
     for name in names:
-        mean, low, high = mean_band(daily[f"{name}_sum"], daily[f"{name}_sumsq"], n, z)
+        total, squares = daily[f"{name}_sum"].to_numpy(), daily[f"{name}_sumsq"].to_numpy()
+        mean, low, high = mean_band(total, squares, n, z)
         out[f"{name}_mean"], out[f"{name}_low"], out[f"{name}_high"] = mean, low, high
     holding = daily["holding"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):

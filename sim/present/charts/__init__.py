@@ -9,8 +9,8 @@ them. Each module draws one kind of chart; :mod:`.style` holds what they share
 """
 
 from sim.present.charts.causes import cause_chart
-from sim.present.charts.daily import daily_chart
 from sim.present.charts.comparisons import contrast_table, hazard_ratio_chart, plottable_ratios
+from sim.present.charts.daily import daily_chart
 from sim.present.charts.horizons import collapse_bars
 from sim.present.charts.sensitivity import SENSITIVITY_OUTPUTS, sensitivity_chart
 from sim.present.charts.style import (

@@ -43,7 +43,14 @@ def daily_chart(daily: pd.DataFrame, by: str = "arm") -> go.Figure:
             f" (95% CI {lo:.2f}–{hi:.2f})<br>{n:,} truces in force, "
             f"{sentences.pct(s)} of all still holding at the end of the day"
             for d, m, lo, hi, n, s in rows[
-                ["day", "violence_mean", "violence_low", "violence_high", "in_force", "holding_share"]
+                [
+                    "day",
+                    "violence_mean",
+                    "violence_low",
+                    "violence_high",
+                    "in_force",
+                    "holding_share",
+                ]
             ].itertuples(index=False)
         ]
         for trace in band(

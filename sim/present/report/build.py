@@ -17,10 +17,10 @@ import yaml
 
 from sim.analysis import sensitivity
 from sim.experiment import storage
+from sim.experiment.daily import DAILY
 from sim.present import pages, sentences
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
-from sim.experiment.daily import DAILY
 from sim.present.report.figures import Chart, daily_charts, index_arms, report_charts
 from sim.present.report.png import PngExportError, PngExportWarning, export_pngs
 
@@ -144,8 +144,8 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
         indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
         summary = {**summary, "sensitivity": indices} if indices else summary
     chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
-    daily_path = results_dir / DAILY
-    chart_list += daily_charts(pd.read_parquet(daily_path) if daily_path.is_file() else None, design)
+    daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
+    chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
     out = results_dir / REPORT
     pages.write_page(out, render(manifest, summary, runs, design, chart_list))
     if png:
