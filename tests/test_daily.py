@@ -227,3 +227,23 @@ def test_result_daily_in_memory_equals_stored(tmp_path, write_yaml, baseline_pat
     stored = sim.compare(path, out=tmp_path, engine="serial", chunk_size=40, keep_runs=False)
     pd.testing.assert_frame_equal(memory.daily(), stored.daily(), check_exact=True)
     assert set(memory.daily()["arm"]) == {"unmonitored", "monitored"}
+
+
+def test_a_sweep_stores_daily_outcomes_per_point(tmp_path, write_yaml, baseline_path):
+    import sim
+
+    text = (
+        f"extends: {baseline_path}\nname: daily_sweep\ntruce: {{horizon: 30}}\nreplicates: 50\n"
+        "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.9]\n"
+    )
+    result = sim.sweep(write_yaml(text), out=tmp_path, engine="serial", chunk_size=20)
+    daily, runs = read_daily(result.path), result.load_runs()
+    assert sorted(daily["point"].unique()) == sorted(runs["point"].unique())
+    assert len(daily) == runs["point"].nunique() * 30
+    for point, rows in daily.groupby("point"):
+        at = runs[runs["point"] == point]
+        assert (rows["truces"] == len(at)).all()
+        assert rows["violence_sum"].sum() == at["violations"].sum()
+        ended = at["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(float)
+        assert rows["holding"].tolist() == [(ended > d).sum() for d in rows["day"]]
+    assert len(result.daily()) == len(daily)
