@@ -207,6 +207,15 @@ def test_truce_compare_stores_daily_outcomes(tmp_path, write_yaml, baseline_path
     chunk_tables = sorted(p.name for p in (run_dir / "daily").iterdir())
     assert chunk_tables == sorted(p.name for p in (run_dir / "runs").iterdir())
 
+    # a folder stored before daily tables were kept: the report is rebuilt without the
+    # chart, and asking for the table names the missing file
+    (run_dir / DAILY).unlink()
+    rebuilt = CliRunner().invoke(app, ["report", str(run_dir)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert 'id="chart-daily"' not in (run_dir / "report.html").read_text()
+    with pytest.raises(FileNotFoundError, match="daily.parquet"):
+        read_daily(run_dir)
+
 
 @pytest.mark.slow
 def test_daily_table_is_the_same_on_two_workers_as_in_series(tmp_path, write_yaml, baseline_path):

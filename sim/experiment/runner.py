@@ -1,6 +1,7 @@
 """The seam between the model and everything that drives it.
 
-``run_one`` turns (scenario, seed, replicates, chunk) into a per-replicate table;
+``run_one`` turns (scenario, seed, replicates, chunk) into a per-replicate table
+(``run_chunk`` also gives the chunk's day-by-day sums, :mod:`sim.experiment.daily`);
 the model never knows whether it runs alone, in a comparison or in a sweep.
 Replicates are grouped in fixed-size chunks whose random streams derive from
 (root seed, chunk index) alone, so a result does not depend on how chunks are
