@@ -256,3 +256,35 @@ def test_a_sweep_stores_daily_outcomes_per_point(tmp_path, write_yaml, baseline_
         ended = at["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(float)
         assert rows["holding"].tolist() == [(ended > d).sum() for d in rows["day"]]
     assert len(result.daily()) == len(daily)
+
+
+@pytest.mark.browser
+def test_the_daily_chart_draws_in_the_report(browser, tmp_path, write_yaml, baseline_path):
+    """The stored compare's report, opened offline: the chart has both panels and both arms."""
+    import sim
+
+    path = write_yaml(COMPARE.format(base=baseline_path), "daily_compare.yaml")
+    result = sim.compare(path, out=tmp_path, engine="serial", chunk_size=40, report=True)
+    assert result.report is not None
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(result.report.resolve().as_uri(), wait_until="load")
+        page.wait_for_function(
+            "document.querySelector('#chart-daily svg.main-svg')", timeout=20_000
+        )
+        traces = page.evaluate(
+            "document.getElementById('chart-daily').data.map(t => [t.name || '', t.yaxis || 'y'])"
+        )
+    finally:
+        page.close()
+    assert errors == []
+    # per arm: band edges, the mean (named) on the top panel, the share holding below
+    named = [(name, axis) for name, axis in traces if name]
+    assert named == [
+        ("unmonitored", "y"),
+        ("unmonitored", "y2"),
+        ("monitored", "y"),
+        ("monitored", "y2"),
+    ]
