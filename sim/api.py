@@ -21,8 +21,10 @@ import pandas as pd
 from sim.analysis import grouping, jsonable, shares, summaries
 from sim.analysis import outcomes as outcome_table
 from sim.analysis import sensitivity as sens
+from sim.analysis.daily import daily_means
 from sim.analysis.discovery import DiscoveryError
 from sim.experiment import storage
+from sim.experiment.daily import read_daily
 from sim.experiment.runner import CHUNK_SIZE, Trace, run_serial, trace
 from sim.experiment.study import ExperimentFailed, ProgressCallback, Study, run_study
 from sim.scenario.cost import estimate_cost
@@ -58,6 +60,7 @@ class Result:
     summary_dict: dict[str, Any] = field(default_factory=dict)
     report: Path | None = None
     report_note: str | None = None
+    daily_sums: pd.DataFrame | None = None
 
     @property
     def by(self) -> str:
@@ -80,6 +83,27 @@ class Result:
             crossed = ["arm"] if len(self.manifest.get("arms") or []) > 1 else []
             by = ["point", *crossed, *grouping.swept_columns(runs)]
         return shares.collapse_by_horizon(runs, horizons=tuple(horizons), by=by)
+
+    def daily(self) -> pd.DataFrame:
+        """Outcomes over time: per arm (per point in a sweep) and day, what held and how.
+
+        Read from ``daily.parquet`` (kept in memory when nothing was stored).
+
+        Returns:
+            One row per arm, design point and day: the share still holding, the mean
+            violence per truce in force with its 95% confidence interval (overall and
+            by origin) and the mean trust of the truces holding
+            (:func:`sim.analysis.daily.daily_means` says which band and why).
+
+        Raises:
+            FileNotFoundError: if the results folder has no daily table (stored by an
+                older version).
+        """
+        if self.daily_sums is None:
+            if self.path is None:
+                raise ValueError("the daily table was neither kept nor stored")
+            self.daily_sums = read_daily(self.path)
+        return daily_means(self.daily_sums)
 
     def sensitivity(self) -> pd.DataFrame:
         """Sobol or Morris sensitivity indices of a ``sobol`` or ``morris`` sweep.
@@ -316,6 +340,7 @@ def _experiment(
         summary or {},
         written.get("report"),
         written.get("note"),
+        study.daily() if study.path is None else None,
     )
 
 

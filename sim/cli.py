@@ -686,7 +686,7 @@ def export_command(
         Path, typer.Argument(help="A results folder (results/<scenario>/<timestamp>).")
     ],
     csv: Annotated[
-        bool, typer.Option("--csv", help="Write the runs and summary tables as CSV files.")
+        bool, typer.Option("--csv", help="Write the runs, summary and daily tables as CSV files.")
     ] = False,
     out_dir: Annotated[
         Path | None,

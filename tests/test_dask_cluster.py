@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.experiment import storage
+from sim.experiment.daily import DAILY
 
 BIN = Path(sys.executable).parent
 SCENARIO = """\
@@ -116,6 +117,8 @@ def test_relative_out_on_a_real_cluster_lands_in_the_callers_folder(
     assert (serial_dir / storage.SUMMARY).read_bytes() == (run_dir / storage.SUMMARY).read_bytes()
     for part in parts:
         assert (serial_dir / "runs" / part.name).read_bytes() == part.read_bytes()
+    # the daily table: the workers' chunk tables, summed by the driver, as in series
+    assert (serial_dir / DAILY).read_bytes() == (run_dir / DAILY).read_bytes()
 
 
 @pytest.mark.slow

@@ -149,6 +149,20 @@ def test_a_tampered_runs_part_fails(studies, tmp_path):
     assert outcome["identical"] is False and len(outcome["differences"]) == 1
 
 
+def test_a_tampered_daily_table_fails(studies, tmp_path):
+    folder = copy(studies["run"], tmp_path)
+    table = pd.read_parquet(folder / "daily.parquet")
+    table.loc[2, "violence_sum"] += 1
+    table.to_parquet(folder / "daily.parquet", index=False)
+    proc = rerun(folder / "manifest.json", tmp_path / "again", "--json")
+    assert proc.returncode == 1
+    outcome = json.loads(proc.stdout)
+    assert outcome["identical"] is False
+    assert [d.split(" (first")[0] for d in outcome["differences"]] == [
+        f"daily.parquet: column violence_sum: 1 of {len(table)} rows differ"
+    ]
+
+
 def test_a_missing_runs_part_fails(studies, tmp_path):
     folder = copy(studies["compare"], tmp_path)
     part = sorted((folder / "runs").glob("*.parquet"))[0]

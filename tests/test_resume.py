@@ -9,10 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sim
 from sim.experiment import storage
+from sim.experiment.daily import read_daily
 
 SWEEP = """\
 extends: {base}
@@ -78,6 +80,8 @@ def test_resume_after_kill_gives_the_uninterrupted_result(write_yaml, baseline_p
     clean = sim.sweep(path, out=tmp_path / "clean", chunk_size=CHUNK, engine="serial")
     assert _parts(clean.path) == after
     assert storage.read_json(run_dir / "summary.json") == clean.summary_dict
+    # the daily table merges every chunk once, those from before the kill included
+    pd.testing.assert_frame_equal(read_daily(run_dir), read_daily(clean.path), check_exact=True)
 
 
 def test_resume_refuses_a_folder_of_another_experiment(write_yaml, baseline_path, tmp_path):

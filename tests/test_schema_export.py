@@ -199,7 +199,7 @@ def test_export_csv_reads_back(stored, tmp_path):
     files = [Path(p) for p in json.loads(proc.stdout)["files"]]
     assert sorted(p.name for p in files) == sorted(p.name for p in folder.iterdir())
     names = {p.stem for p in files}
-    assert {"runs", "groups", "collapse", "causes", "comparisons"} <= names
+    assert {"runs", "groups", "collapse", "causes", "comparisons", "daily"} <= names
 
     runs = read_runs(stored)
     assert len(list((stored / "runs").glob("*.parquet"))) > 1  # every part is exported

@@ -12,6 +12,9 @@ in the spirit of NetLogo's BehaviorSpace "table" output:
 - ``comparisons.csv``: each arm against the first, per horizon (log-rank test,
   hazard ratio and the difference of collapse shares), when there are arms;
 - ``sensitivity.csv``: the Sobol or Morris indices of a sweep, when present.
+- ``daily.csv``: ``daily.parquet`` as it is stored, one row per arm, design
+  point and day: truces still holding and the sums of the day's violence and
+  trust (a mean is its sum divided by ``in_force``, or by ``holding`` for trust).
 
 It reads what the run stored (``summary.json`` already holds the statistics),
 so it computes nothing: it only flattens.
@@ -26,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiment.daily import DAILY, read_daily
 from sim.experiment.storage import (
     MANIFEST,
     RUNS,
@@ -156,6 +160,8 @@ def export_csv(results_dir: Path | str, out: Path | str | None = None) -> list[P
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target}: not a folder; expected a folder for the CSV files")
     tables = {"runs": read_runs(folder), **summary_tables(summary)}
+    if (folder / DAILY).is_file():  # folders stored before daily tables were kept have none
+        tables["daily"] = read_daily(folder)
     written = []
     for name, table in tables.items():
         path = target / f"{name}.csv"

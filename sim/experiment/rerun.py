@@ -207,7 +207,7 @@ def provenance_changes(manifest: Mapping[str, Any]) -> list[str]:
 
 
 def compare_runs(old: Path, new: Path) -> Comparison:
-    """Compare two results folders' runs tables, part by part.
+    """Compare two results folders' runs tables, part by part, and their daily tables.
 
     Each part is read alone, so memory stays flat however large the study.
 
@@ -234,6 +234,12 @@ def compare_runs(old: Path, new: Path) -> Comparison:
         result.parts += 1
         result.rows += min(len(a), len(b))
         result.differences += [f"part {name}: {d}" for d in _table_differences(a, b)]
+    # The daily table too, when the stored folder has one (older folders do not).
+    from sim.experiment.daily import DAILY
+
+    if (old / DAILY).is_file() and (new / DAILY).is_file():
+        daily = _table_differences(pd.read_parquet(old / DAILY), pd.read_parquet(new / DAILY))
+        result.differences += [f"{DAILY}: {d}" for d in daily]
     return result
 
 

@@ -1,6 +1,7 @@
 """The seam between the model and everything that drives it.
 
-``run_one`` turns (scenario, seed, replicates, chunk) into a per-replicate table;
+``run_one`` turns (scenario, seed, replicates, chunk) into a per-replicate table
+(``run_chunk`` also gives the chunk's day-by-day sums, :mod:`sim.experiment.daily`);
 the model never knows whether it runs alone, in a comparison or in a sweep.
 Replicates are grouped in fixed-size chunks whose random streams derive from
 (root seed, chunk index) alone, so a result does not depend on how chunks are
@@ -56,14 +57,27 @@ def run_one(
         chunk: chunk index (selects the random streams together with ``seed``).
         start: index of the chunk's first replicate (for the ``replicate`` column).
     """
+    return run_chunk(scenario, seed, replicates, chunk, start)[0]
+
+
+def run_chunk(
+    scenario: Scenario, seed: int, replicates: int, chunk: int = 0, start: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Like :func:`run_one`, with the chunk's daily table beside its runs table.
+
+    Returns:
+        The runs table (one row per truce) and the daily sums over the chunk's truces
+        (one row per day of the horizon, :meth:`CeasefireModel.daily`).
+    """
     model = CeasefireModel(
         scenario, replicates=replicates, seed=seed, chunk=chunk, collect=False
     ).run()
     table = model.results()
+    daily = model.daily()
     forget(model)
     table["replicate"] += start
     table.insert(0, "chunk", chunk)
-    return table
+    return table, daily
 
 
 def forget(model: CeasefireModel) -> None:
@@ -156,17 +170,30 @@ class TaskDone:
     name: str
     rows: int
     table: pd.DataFrame | None = None
+    daily: pd.DataFrame | None = None
 
 
 def task_table(task: Task) -> pd.DataFrame:
     """The runs table of one task: ``arm``, ``point``, swept parameters, then the model's."""
+    return task_tables(task)[0]
+
+
+def task_tables(task: Task) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs table of one task (as :func:`task_table`) and its daily table.
+
+    The daily table starts with ``arm`` and ``point``, then the model's day-by-day
+    sums (:meth:`CeasefireModel.daily`); :func:`sim.experiment.daily.daily_aggregate`
+    adds up those of several chunks.
+    """
     c = task.chunk
-    table = run_one(task.scenario, task.seed, c.size, c.index, c.start)
+    table, daily = run_chunk(task.scenario, task.seed, c.size, c.index, c.start)
     table.insert(0, "point", task.point)
     table.insert(0, "arm", task.arm)
     for i, (name, value) in enumerate(task.parameters):
         table.insert(2 + i, name, value)
-    return table
+    daily.insert(0, "point", task.point)
+    daily.insert(0, "arm", task.arm)
+    return table, daily
 
 
 def run_task(task: Task) -> TaskDone | TaskFailure:
@@ -179,11 +206,14 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
     import traceback
 
     try:
-        table = task_table(task)
+        table, daily = task_tables(task)
         if task.run_dir is None:
-            return TaskDone(task.name, len(table), table)
+            return TaskDone(task.name, len(table), table, daily)
+        from sim.experiment import daily as daily_store
         from sim.experiment.storage import write_part
 
+        # The daily table first: a runs part (what resume counts as done) never lacks one.
+        daily_store.write_part(Path(task.run_dir), task.name, daily)
         write_part(Path(task.run_dir), task.name, table)
         return TaskDone(task.name, len(table))
     except Exception as exc:  # reported to the driver, which carries on

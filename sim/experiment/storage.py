@@ -120,7 +120,7 @@ def release_space(run_dir: Path) -> None:
 def remove_leftovers(run_dir: Path) -> None:
     """Remove temporary files that a killed writer left behind (``.*.tmp``) and the reserve."""
     run_dir = Path(run_dir)
-    for folder in (run_dir, run_dir / RUNS):
+    for folder in (run_dir, run_dir / RUNS, run_dir / "daily"):
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
     release_space(run_dir)

@@ -43,6 +43,7 @@ class Study:
         rows: the design, one row per arm or design point.
         path: the results folder, or None when nothing was stored.
         tables: the chunks' tables, by part name, when nothing was stored.
+        daily_tables: the chunks' daily tables, by part name, when nothing was stored.
     """
 
     scenario: Scenario
@@ -51,6 +52,7 @@ class Study:
     rows: list[DesignRow]
     path: Path | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    daily_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def arms(self) -> list[str]:
@@ -74,6 +76,16 @@ class Study:
         if columns is not None:
             table = table[[c for c in dict.fromkeys(columns) if c in table.columns]]
         return table
+
+    def daily(self) -> pd.DataFrame | None:
+        """The daily sums per arm, point and day (``daily.parquet``), or None if there are none."""
+        from sim.experiment import daily
+
+        if self.path is not None:
+            return daily.read_daily(self.path) if (self.path / daily.DAILY).is_file() else None
+        if not self.daily_tables:
+            return None
+        return daily.daily_aggregate(self.daily_tables[k] for k in sorted(self.daily_tables))
 
 
 def manifest_for(
@@ -353,6 +365,7 @@ def run_study(
         total = replicates * len(rows)
         done = total - sum(t.chunk.size for t in todo)
         tables: dict[str, pd.DataFrame] = {}  # only when nothing is stored
+        daily_tables: dict[str, pd.DataFrame] = {}
         failures: list[dict[str, str]] = []
         if progress:
             progress(done, total)
@@ -371,6 +384,8 @@ def run_study(
                 return
             if outcome.table is not None:
                 tables[outcome.name] = outcome.table
+            if getattr(outcome, "daily", None) is not None:
+                daily_tables[outcome.name] = outcome.daily
             done += task.chunk.size
             if progress:
                 progress(done, total)
@@ -382,6 +397,8 @@ def run_study(
         # every part the design needs, with its rows, before the study may be called complete
         failures += _check_parts(run_dir, tasks, {f["part"] for f in failures})
     study = Study(resolved, kind, manifest, rows, run_dir, tables if run_dir is None else {})
+    if run_dir is None:
+        study.daily_tables = daily_tables
     if failures:
         manifest |= {"status": "failed", "finished": now(), "failures": _compact(failures)}
         if run_dir is not None:
@@ -389,7 +406,10 @@ def run_study(
             storage.write_json(run_dir / storage.MANIFEST, manifest, compact=True)
         raise ExperimentFailed(study, failures)
     if run_dir is not None:
+        from sim.experiment.daily import merge_parts
+
         storage.release_space(run_dir)
+        merge_parts(run_dir, [t.name for t in tasks])  # daily.parquet: sums over the chunks
         # Every part is stored and checked; what the caller leaves beside them comes next.
         # A study cut short here stays unfinished, and ``resume`` finishes it.
         manifest["status"] = "finishing"

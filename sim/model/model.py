@@ -256,6 +256,13 @@ class CeasefireModel(mesa.Model):
         self.pending = np.zeros((max(delay, 1), self.trust.shape[0], r), np.int64)
         self.days_log: list[dict[str, Any]] = []
         self.events_log: list[dict[str, Any]] = []
+        # Day-by-day sums over the chunk's truces (:meth:`daily`), in a dict so that
+        # compaction, which only looks at array attributes, never takes them for state.
+        self._daily = {
+            "count": np.zeros((self.horizon, 1), np.int64),  # holding at the end of the day
+            "origin": np.zeros((self.horizon, 2, len(ORIGINS) + 1), np.int64),  # sum, squares
+            "trust": np.zeros(self.horizon),  # summed over the truces holding
+        }
 
     def _build_agents(self) -> None:
         """Build every agent type's agents from its section, then the day's tables."""
@@ -443,11 +450,54 @@ class CeasefireModel(mesa.Model):
         if self.collect:
             self.datacollector.collect(self)
         live = int(np.count_nonzero(self.alive))
+        self._add_daily(live)
         self.running = live > 0 and self.day < self.horizon
         if not self.running:
             self._expand()  # done: every array at full width again, ended truces included
         elif live <= self.r * self.COMPACT_SHARE and self._compactable():
             self._compact()
+
+    def _add_daily(self, live: int) -> None:
+        """Add today's violence by origin (sum and squares), holding count and trust to the sums.
+
+        Ended truces add nothing (their acts are masked), whether or not they were dropped.
+        """
+        d = self._daily
+        today = self.origin_window[self.day % len(self.origin_window)]  # (origins, T, R)
+        by_origin = today[:, 0] if self.n_theatres == 1 else today.sum(1)
+        values = np.concatenate([by_origin, self.violence[None]])  # (origins + 1, R)
+        d["origin"][self.day - 1, 0] = values.sum(1)
+        d["origin"][self.day - 1, 1] = np.einsum("ij,ij->i", values, values)
+        d["count"][self.day - 1, 0] = live
+        d["trust"][self.day - 1] = self._mean_trust() @ self.alive
+
+    def daily(self) -> pd.DataFrame:
+        """Day-by-day sums over this model's truces, one row per day of the horizon.
+
+        Columns (``docs/RESULTS.md``): ``day``; ``truces`` (in the chunk); ``in_force``
+        (truces still holding at the start of the day, so those the day was played in) and
+        ``holding`` (at its end); ``violence_sum`` and ``violence_sumsq`` (the day's
+        violations, summed and squared-and-summed over the truces); the same per origin
+        (``violations_<origin>_sum``, ``…_sumsq``); ``trust_sum`` (the mean trust of each
+        truce holding at the end of the day, summed over them). Sums, so the tables of
+        several chunks add up (:func:`sim.experiment.daily.daily_aggregate`). Days after
+        the last truce ended are rows of zeros.
+        """
+        d = self._daily
+        holding = d["count"][:, 0].copy()
+        data: dict[str, Any] = {
+            "day": np.arange(1, self.horizon + 1, dtype=np.int64),
+            "truces": np.full(self.horizon, self.replicates, np.int64),
+            "in_force": np.r_[self.replicates, holding[:-1]].astype(np.int64),
+            "holding": holding,
+        }
+        names = ["violence"] + [f"violations_{o}" for o in ORIGINS]
+        columns = [len(ORIGINS), *range(len(ORIGINS))]  # where each name is in the sums
+        for name, k in zip(names, columns, strict=True):
+            data[f"{name}_sum"] = d["origin"][:, 0, k].copy()
+            data[f"{name}_sumsq"] = d["origin"][:, 1, k].copy()
+        data["trust_sum"] = d["trust"].copy()
+        return pd.DataFrame(data)
 
     def _draw_day(self) -> None:
         """Draw the day's uniforms, stream by stream, and hand each agent its share.

@@ -10,6 +10,7 @@ them. Each module draws one kind of chart; :mod:`.style` holds what they share
 
 from sim.present.charts.causes import cause_chart
 from sim.present.charts.comparisons import contrast_table, hazard_ratio_chart, plottable_ratios
+from sim.present.charts.daily import daily_chart
 from sim.present.charts.horizons import collapse_bars
 from sim.present.charts.sensitivity import SENSITIVITY_OUTPUTS, sensitivity_chart
 from sim.present.charts.style import (
@@ -40,6 +41,7 @@ __all__ = [
     "color_for",
     "colors_for",
     "contrast_table",
+    "daily_chart",
     "hazard_ratio_chart",
     "plottable_ratios",
     "sensitivity_chart",

@@ -17,10 +17,17 @@ import yaml
 
 from sim.analysis import sensitivity
 from sim.experiment import storage
+from sim.experiment.daily import DAILY
 from sim.present import pages, sentences
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
-from sim.present.report.figures import Chart, discovery_charts, index_arms, report_charts
+from sim.present.report.figures import (
+    Chart,
+    daily_charts,
+    discovery_charts,
+    index_arms,
+    report_charts,
+)
 from sim.present.report.png import PngExportError, PngExportWarning, export_pngs
 
 REPORT = "report.html"
@@ -156,6 +163,8 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
     discovery = read_discovery(results_dir)
     chart_list += discovery_charts(discovery)
+    daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
+    chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
     out = results_dir / REPORT
     pages.write_page(out, render(manifest, summary, runs, design, chart_list, discovery))
     if png:

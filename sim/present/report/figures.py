@@ -280,3 +280,30 @@ def discovery_charts(found: Mapping[str, Any] | None) -> list[Chart]:
             )
         )
     return out
+
+
+def daily_charts(daily: pd.DataFrame | None, design: Design) -> list[Chart]:
+    """The outcomes-over-time chart of a run, comparison or crossed design (by arm).
+
+    Args:
+        daily: the stored daily sums (``daily.parquet``), or None when the
+            folder has none (stored by an older version): no chart then.
+        design: the grouping; a sweep with one arm gets no chart here.
+    """
+    if daily is None or not len(daily) or (design.is_sweep and not design.crossed):
+        return []
+    pooled = (
+        f" Each arm pools the truces of all {daily['point'].nunique():,} design points."
+        if design.crossed
+        else ""
+    )
+    return [
+        Chart(
+            "daily",
+            "How the truces went wrong over time",
+            "Top: the mean number of violations a day per truce still in force that day, "
+            "with 95% confidence bands of the mean (a collapsed truce is back at war and no "
+            "longer counted). Bottom: the share of truces still holding." + pooled,
+            charts.daily_chart(daily, by="arm"),
+        )
+    ]
