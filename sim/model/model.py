@@ -23,7 +23,7 @@ mediates; principals tire and regroup; calm consolidates; the collapse rule.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -289,26 +289,40 @@ class CeasefireModel(mesa.Model):
         }
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
-        requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
-        read: set[str] = set()
+        requests: dict[str, list[tuple[Any, str, tuple[int, ...], bool]]] = {}
         for phase in PHASES:
             for agent in actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
-                        requests.setdefault(draw.stream, []).append((agent, name, draw.shape))
-                        if draw.read:
-                            read.add(draw.stream)
-        self._draws: list[tuple[Any, np.ndarray, list[tuple[dict, str, slice, tuple]]]] = []
+                        requests.setdefault(draw.stream, []).append(
+                            (agent, name, draw.shape, draw.read)
+                        )
+        self._draws: list[DayDraws] = []
         for stream, wanted in requests.items():
-            if stream not in read:  # nobody reads it (e.g. the absent mission's): not drawn
+            if not any(read for *_, read in wanted):  # nobody reads it: not drawn at all
                 continue
-            shares, start = [], 0
-            for agent, name, shape in wanted:
+            # Rows nobody reads (an absent mechanism's) keep their place in the stream but
+            # are skipped (the generator jumps over them), so no other number moves.
+            shares, segments, start = [], [], 0
+            for agent, name, shape, read in wanted:
                 rows = int(np.prod(shape))
-                shares.append((agent.u, name, slice(start, start + rows), shape))
-                start += rows
+                if read:
+                    shares.append((agent.u, name, slice(start, start + rows), shape))
+                    start += rows
+                if segments and segments[-1][1] == read:
+                    segments[-1][0] += rows
+                else:
+                    segments.append([rows, read])
             # Drawn into the same buffer every day (the shares are views of it, valid for the day).
-            self._draws.append((self.streams[stream], np.empty((start, self.r)), shares))
+            self._draws.append(
+                DayDraws(
+                    stream,
+                    self.streams[stream],
+                    np.empty((start, self.r)),
+                    shares,
+                    tuple((rows, read) for rows, read in segments),
+                )
+            )
         # The phases that anyone acts in, with the model's own method or the agent sets.
         self._day = [
             (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
@@ -457,12 +471,19 @@ class CeasefireModel(mesa.Model):
         dropped (:meth:`_compact`), the live ones take their own columns of the
         full draw, so each truce reads the numbers it would read without compaction.
         """
-        r, compacted = self.r, self.r < self.replicates
-        for generator, buffer, shares in self._draws:
-            u = generator.random(out=buffer)
-            if compacted:
-                u = np.take(u, self.ids, axis=1)
-            for store, name, rows_of, shape in shares:
+        r, width = self.r, self.replicates
+        compacted = r < width
+        for plan in self._draws:
+            generator, buffer = plan.generator, plan.buffer
+            at = 0
+            for rows, read in plan.segments:
+                if read:
+                    generator.random(out=buffer[at : at + rows])
+                    at += rows
+                else:  # unread rows: jump over their numbers (one 64-bit output each)
+                    generator.bit_generator.advance(rows * width)
+            u = np.take(buffer, self.ids, axis=1) if compacted else buffer
+            for store, name, rows_of, shape in plan.shares:
                 store[name] = u[rows_of].reshape(*shape, r)
 
     # ------------------------------------------------------------------ compaction
@@ -1026,6 +1047,22 @@ class CeasefireModel(mesa.Model):
         if events.empty:
             events = pd.DataFrame(columns=columns)
         return pd.DataFrame(self.days_log), events
+
+
+class DayDraws(NamedTuple):
+    """One stream's draws of a day: where they go and which rows are drawn or skipped.
+
+    ``segments`` lists consecutive runs of rows of the stream's daily layout as
+    ``(rows, read)``: read rows are drawn into ``buffer`` (full width, in order), unread
+    ones are jumped over, so that every read number is the one it would be if all were
+    drawn. ``shares`` hands each agent its rows of ``buffer``.
+    """
+
+    stream: str
+    generator: np.random.Generator
+    buffer: np.ndarray
+    shares: list[tuple[dict, str, slice, tuple]]
+    segments: tuple[tuple[int, bool], ...]
 
 
 def _per_replicate(value: Any, width: int) -> bool:

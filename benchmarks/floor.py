@@ -1,0 +1,124 @@
+"""The day against its random-number floor: how far the step is from only drawing its numbers.
+
+In one process, for each chunk width (1,000 and 10,000 truces by default), interleaved
+repeats of:
+
+- **step**: a chunk of ``baseline.yaml`` built (not timed), then its step loop timed until
+  every truce has ended or the horizon (180 days) is reached, as the runner does it;
+- **floor**: the same streams (the same seed and chunk), drawing every day, for as many days
+  as the step loop ran, exactly the numbers the model draws each day (its draw plan:
+  ``model._draws``, stream by stream into a buffer of the full width), and nothing else.
+
+The ratio step / floor is how many times the cost of the random numbers alone the day
+costs; the issue's target is at most 2.5x at 1,000 truces and 2x at 10,000. Each figure
+is the median of the repeats (and the minimum in brackets); the load average is printed
+before and after, since the machine may be shared. Usage::
+
+    python benchmarks/floor.py [REPEATS] [WIDTH ...] [--scenario FILE] [--horizon DAYS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import BASELINE, machine
+
+
+def build(scenario, width: int, seed: int):
+    """A chunk of ``width`` truces, as the runner builds it (no Mesa data collection)."""
+    from sim.model.model import CeasefireModel
+
+    return CeasefireModel(scenario, replicates=width, seed=seed, chunk=0, collect=False)
+
+
+def time_step(scenario, width: int, seed: int) -> tuple[float, int, int]:
+    """Seconds of the step loop, days stepped, numbers drawn per day."""
+    model = build(scenario, width, seed)
+    per_day = sum(plan.buffer.size for plan in model._draws)
+    days = 0
+    start = time.perf_counter()
+    while model.running:
+        model.step()
+        days += 1
+    return time.perf_counter() - start, days, per_day
+
+
+def time_floor(scenario, width: int, seed: int, days: int) -> float:
+    """Seconds to draw ``days`` days of the model's numbers from fresh copies of its streams.
+
+    The model's draw plan exactly: its read rows drawn into a full-width buffer, the rows
+    nobody reads jumped over.
+    """
+    from sim.model.streams import make_streams
+
+    model = build(scenario, width, seed)
+    fresh = make_streams(model.root_seed, model.chunk)
+    ops = []
+    for plan in model._draws:
+        generator, buffer, at = fresh[plan.stream], np.empty_like(plan.buffer), 0
+        for rows, read in plan.segments:
+            if read:
+                ops.append((generator.random, buffer[at : at + rows]))
+                at += rows
+            else:
+                ops.append((generator.bit_generator.advance, rows * width))
+    start = time.perf_counter()
+    for _ in range(days):
+        for call, argument in ops:
+            if isinstance(argument, int):
+                call(argument)
+            else:
+                call(out=argument)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repeats", nargs="?", type=int, default=5)
+    parser.add_argument("widths", nargs="*", type=int, default=[1000, 10000])
+    parser.add_argument("--scenario", type=Path, default=BASELINE)
+    parser.add_argument("--horizon", type=int, default=180)
+    args = parser.parse_args()
+
+    from sim.model import kernels
+    from sim.scenario.loading import load_scenario
+
+    scenario = load_scenario(args.scenario, {"truce.horizon": args.horizon})
+    print(f"machine: {machine()}")
+    print(f"engine: {kernels.engine()} (TRUCE_ENGINE={os.environ.get('TRUCE_ENGINE', '')!r})")
+    print(f"scenario: {args.scenario.name}, horizon {args.horizon} days, {args.repeats} repeats")
+    model = build(scenario, 8, scenario.seed)
+    streams = ", ".join(
+        f"{plan.stream} {plan.buffer.shape[0]} (+{sum(n for n, r in plan.segments if not r)} "
+        "skipped)"
+        for plan in model._draws
+    )
+    print(f"numbers drawn per replicate-day by stream: {streams}")
+    for width in args.widths:
+        time_step(scenario, min(width, 200), scenario.seed)  # warm up (compiled kernels, caches)
+        steps, floors = [], []
+        days = per_day = 0
+        for k in range(args.repeats):
+            seed = scenario.seed + k
+            step, days, per_day = time_step(scenario, width, seed)
+            steps.append(step)
+            floors.append(time_floor(scenario, width, seed, days))
+        step, floor = statistics.median(steps), statistics.median(floors)
+        ratios = sorted(s / f for s, f in zip(steps, floors, strict=True))
+        print(
+            f"{width:>6,} truces: step {step * 1e3:7.1f} ms (min {min(steps) * 1e3:.1f}), "
+            f"floor {floor * 1e3:6.1f} ms (min {min(floors) * 1e3:.1f}) for {days} days x "
+            f"{per_day // width} numbers x {width:,}; ratio median "
+            f"{statistics.median(ratios):.2f}x (range {ratios[0]:.2f}-{ratios[-1]:.2f}); "
+            f"{width * days / step / 1e6:.2f} M replicate-days/s"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
