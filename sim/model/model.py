@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model import decisions as dec
+from sim.model import kernels
 from sim.model.acts import Acts
 from sim.model.agents import (
     ACTOR_TYPES,
@@ -116,6 +117,9 @@ class CeasefireModel(mesa.Model):
         #: holds the replicate index of each column.
         self.replicates = self.r = int(s.replicates if replicates is None else replicates)
         self.ids = np.arange(self.r)
+        #: The day's kernels: ``"numba"`` (compiled) or ``"numpy"``, by ``TRUCE_ENGINE`` and the
+        #: width (:func:`sim.model.kernels.for_width`); the results are the same either way.
+        self.kernel_engine = "numpy" if kernels.for_width(self.replicates) is None else "numba"
         self._ended: dict[tuple[int, str], np.ndarray] = {}
         self.constants = s.constants
         self.horizon = s.truce.horizon
@@ -383,7 +387,7 @@ class CeasefireModel(mesa.Model):
         """One of ``candidates`` per replicate, chosen in proportion to strength (E2c)."""
         if len(candidates) == 1:
             return np.full(u.shape, candidates[0], np.int64)
-        return candidates[dec.pick_weighted(self.strength[candidates], u)]
+        return candidates[self._pick_weighted(self.strength[candidates], u)]
 
     def pick_theatre(self, u: np.ndarray) -> np.ndarray:
         """A theatre per replicate, each equally likely."""
@@ -400,7 +404,7 @@ class CeasefireModel(mesa.Model):
         else:
             here = self.present[theatre][..., candidates].T
         weights = self.strength[candidates] * here
-        return candidates[dec.pick_weighted(weights, u)]
+        return candidates[self._pick_weighted(weights, u)]
 
     def misblame(
         self, target: np.ndarray, theatre: np.ndarray, u_blame: np.ndarray, u_whom: np.ndarray
@@ -423,10 +427,16 @@ class CeasefireModel(mesa.Model):
                 self.n_factions, *([1] * (target.ndim - 1)), self.r
             )
             weights = base * strength
-            faction = 1 + dec.pick_weighted(weights * here, u_whom)
+            faction = 1 + self._pick_weighted(weights * here, u_whom)
             whom = np.where(target == 0, faction, 0)
         edge = self.edge_index[target, whom]
         return np.where(u_blame < self.constants.blame_bias, edge, -1)
+
+    def _pick_weighted(self, weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``decisions.pick_weighted``, compiled when the model's engine is numba."""
+        if self.kernel_engine == "numba":
+            return kernels.compiled().pick_weighted(weights, u)
+        return dec.pick_weighted(weights, u)
 
     def weighted_trust(self, index: int) -> np.ndarray:
         """Trust of principal ``index`` in its adversaries, weighted by their strength (E2c)."""
@@ -590,6 +600,8 @@ class CeasefireModel(mesa.Model):
 
         Returns shape (size, R).
         """
+        if self.kernel_engine == "numba" and weights is not None and weights.dtype.kind == "i":
+            return kernels.compiled().count_at(values, cols, weights, size, self.r)
         flat = values * self.r + cols
         counts = np.bincount(flat, weights=weights, minlength=size * self.r).reshape(size, self.r)
         return counts if weights is None else counts.astype(np.int64)
@@ -672,27 +684,33 @@ class CeasefireModel(mesa.Model):
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
         acts, fired, n_t = self.acts, self.acts.fired, self.n_theatres
-        rows, cols = np.nonzero(fired)  # the acts that fired (the others count for nothing)
-        weight = acts.weight[rows, cols]
-
-        def per_replicate(keep: np.ndarray) -> np.ndarray:
-            counts = np.bincount(cols[keep], weights=weight[keep], minlength=self.r)
-            return counts.astype(np.int64)
-
-        cell = acts.origin[rows, cols] * n_t + acts.theatre[rows, cols]
-        by_cell = self._count_at(cell, cols, len(ORIGINS) * n_t, weight)
+        tally = kernels.compiled().tally if self.kernel_engine == "numba" else kernels.tally_numpy
+        by_cell, by_party, suffered, rets, wrong_rets, detected, attributed = tally(
+            fired,
+            acts.origin,
+            acts.theatre,
+            acts.weight,
+            acts.actor,
+            acts.target,
+            acts.retaliation,
+            acts.wrong,
+            self.detected_today,
+            self.correct_today,
+            n_t,
+            len(ORIGINS) * n_t,
+            len(self.party_names),
+            self.n_principals,
+        )
         by_cell = by_cell.reshape(len(ORIGINS), n_t, self.r)
         by_origin = by_cell.sum(1)
         self.theatre_violence = by_cell.sum(0)
         self.violence = by_origin.sum(0)
         self.origin_total += by_origin
-        actor = acts.actor[rows, cols]
-        self.party_total += self._count_at(actor, cols, len(self.party_names), weight)
-        ret = acts.retaliation[rows]
-        self.retaliations += per_replicate(ret)
-        self.wrong_retaliations += per_replicate(ret & acts.wrong[rows, cols])
-        self.detected += per_replicate(self.detected_today[rows, cols])
-        self.attributed += per_replicate(self.correct_today[rows, cols])
+        self.party_total += by_party
+        self.retaliations += rets
+        self.wrong_retaliations += wrong_rets
+        self.detected += detected
+        self.attributed += attributed
         first = fired.any(0) & (self.first_violation_day < 0)
         if first.any():
             row = np.argmax(fired * self.first_priority, axis=0)
@@ -708,7 +726,7 @@ class CeasefireModel(mesa.Model):
         self.access_days += calm.all(0)
         self.calm_streak = np.where(calm, self.calm_streak + 1, 0)
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
-        self.suffered = self._count_at(acts.target[rows, cols], cols, self.n_principals, weight)
+        self.suffered = suffered
 
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
