@@ -48,19 +48,25 @@ def time_step(scenario, width: int, seed: int) -> tuple[float, int, int]:
     return time.perf_counter() - start, days, per_day
 
 
-def time_floor(scenario, width: int, seed: int, days: int) -> float:
+def time_floor(scenario, width: int, seed: int, days: int, full: bool = False) -> float:
     """Seconds to draw ``days`` days of the model's numbers from fresh copies of its streams.
 
     The model's draw plan exactly: its read rows drawn into a full-width buffer, the rows
-    nobody reads jumped over.
+    nobody reads jumped over. With ``full``, every row of the layout drawn (what the day
+    drew before unread rows were skipped), for comparison.
     """
     from sim.model.streams import make_streams
 
     model = build(scenario, width, seed)
     fresh = make_streams(model.root_seed, model.chunk)
-    ops = []
+    ops: list = []
     for plan in model._draws:
-        generator, buffer, at = fresh[plan.stream], np.empty_like(plan.buffer), 0
+        generator = fresh[plan.stream]
+        if full:
+            rows = sum(n for n, _ in plan.segments)
+            ops.append((generator.random, np.empty((rows, width))))
+            continue
+        buffer, at = np.empty_like(plan.buffer), 0
         for rows, read in plan.segments:
             if read:
                 ops.append((generator.random, buffer[at : at + rows]))
@@ -83,14 +89,19 @@ def main() -> None:
     parser.add_argument("widths", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--scenario", type=Path, default=BASELINE)
     parser.add_argument("--horizon", type=int, default=180)
+    parser.add_argument(
+        "--engines", default="", help="kernel engines to interleave (default: numpy, numba)"
+    )
     args = parser.parse_args()
 
     from sim.model import kernels
     from sim.scenario.loading import load_scenario
 
+    engines = args.engines.split(",") if args.engines else ["numpy"]
+    if not args.engines and kernels.numba_available():
+        engines.append("numba")
     scenario = load_scenario(args.scenario, {"truce.horizon": args.horizon})
     print(f"machine: {machine()}")
-    print(f"engine: {kernels.engine()} (TRUCE_ENGINE={os.environ.get('TRUCE_ENGINE', '')!r})")
     print(f"scenario: {args.scenario.name}, horizon {args.horizon} days, {args.repeats} repeats")
     model = build(scenario, 8, scenario.seed)
     streams = ", ".join(
@@ -100,23 +111,35 @@ def main() -> None:
     )
     print(f"numbers drawn per replicate-day by stream: {streams}")
     for width in args.widths:
-        time_step(scenario, min(width, 200), scenario.seed)  # warm up (compiled kernels, caches)
-        steps, floors = [], []
+        for name in engines:  # warm up: compiled kernels loaded, caches filled
+            os.environ["TRUCE_ENGINE"] = name
+            time_step(scenario, min(width, 200), scenario.seed)
+        steps: dict[str, list[float]] = {name: [] for name in engines}
+        floors, fulls = [], []
         days = per_day = 0
-        for k in range(args.repeats):
+        for k in range(args.repeats):  # interleaved: a change of load hits all alike
             seed = scenario.seed + k
-            step, days, per_day = time_step(scenario, width, seed)
-            steps.append(step)
+            for name in engines:
+                os.environ["TRUCE_ENGINE"] = name
+                step, days, per_day = time_step(scenario, width, seed)
+                steps[name].append(step)
             floors.append(time_floor(scenario, width, seed, days))
-        step, floor = statistics.median(steps), statistics.median(floors)
-        ratios = sorted(s / f for s, f in zip(steps, floors, strict=True))
+            fulls.append(time_floor(scenario, width, seed, days, full=True))
+        floor, full = statistics.median(floors), statistics.median(fulls)
         print(
-            f"{width:>6,} truces: step {step * 1e3:7.1f} ms (min {min(steps) * 1e3:.1f}), "
-            f"floor {floor * 1e3:6.1f} ms (min {min(floors) * 1e3:.1f}) for {days} days x "
-            f"{per_day // width} numbers x {width:,}; ratio median "
-            f"{statistics.median(ratios):.2f}x (range {ratios[0]:.2f}-{ratios[-1]:.2f}); "
-            f"{width * days / step / 1e6:.2f} M replicate-days/s"
+            f"{width:>6,} truces, {days} days: floor {floor * 1e3:.1f} ms "
+            f"({per_day // width} numbers a replicate-day; min {min(floors) * 1e3:.1f}), "
+            f"every row of the layout {full * 1e3:.1f} ms"
         )
+        for name in engines:
+            step = statistics.median(steps[name])
+            ratios = sorted(s / f for s, f in zip(steps[name], floors, strict=True))
+            print(
+                f"    step ({name:5}) {step * 1e3:7.1f} ms (min {min(steps[name]) * 1e3:.1f}); "
+                f"step / floor median {statistics.median(ratios):.2f}x "
+                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}); step / every row "
+                f"{step / full:.2f}x; {width * days / step / 1e6:.2f} M replicate-days/s"
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

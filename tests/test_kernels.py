@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -20,6 +21,8 @@ from sim.model import agents, kernels
 from sim.model.model import CeasefireModel
 from sim.model.streams import make_streams
 from sim.scenario.loading import resolve_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 _DRAW = agents.Draw
@@ -46,7 +49,7 @@ def _everything_drawn(*args, **kwargs) -> CeasefireModel:
 )
 def test_skipping_unread_rows_changes_no_result(baseline, overrides):
     """Results with the unread rows skipped equal those with every row drawn."""
-    scenario = resolve_scenario(baseline, overrides)
+    scenario = resolve_scenario(baseline, {"truce.horizon": 150, **overrides})
     skipped = CeasefireModel(scenario, replicates=300, seed=11, collect=False)
     full = _everything_drawn(scenario, replicates=300, seed=11, collect=False)
     drawn = sum(plan.buffer.shape[0] for plan in skipped._draws)
@@ -128,3 +131,108 @@ def test_the_engine_switch_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRUCE_ENGINE", "fortran")
     with pytest.raises(ValueError, match="TRUCE_ENGINE"):
         kernels.engine()
+
+
+# ---------------------------------------------------------------- compiled == NumPy
+
+
+def _compiled():
+    """The compiled kernels, or skip where numba is not installed."""
+    pytest.importorskip("numba", reason="numba not installed: the NumPy path alone runs")
+    return kernels.compiled()
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_compiled_pick_equals_numpy_on_random_weights(case):
+    """Random shapes, weights with zeros and all-zero columns, uniforms at the ends."""
+    from sim.model import decisions as dec
+
+    compiled = _compiled()
+    rng = np.random.default_rng(case)
+    a = int(rng.integers(1, 6))
+    shape = tuple(int(n) for n in rng.integers(1, 40, size=int(rng.integers(1, 3))))
+    weights = rng.random((a, *shape)) * (rng.random((a, *shape)) < 0.7)
+    if case % 4 == 0:
+        weights[..., 0] = 0.0  # a column with every weight 0: the uniform choice
+    u = rng.random(shape)
+    u.flat[0] = 0.0
+    u.flat[-1] = np.nextafter(1.0, 0.0)
+    np.testing.assert_array_equal(compiled.pick_weighted(weights, u), dec.pick_weighted(weights, u))
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_compiled_tally_and_counts_equal_numpy_on_random_acts(case):
+    compiled = _compiled()
+    rng = np.random.default_rng(100 + case)
+    n, r = int(rng.integers(1, 40)), int(rng.integers(1, 300))
+    n_t, n_o, n_parties, n_principals = int(rng.integers(1, 4)), 5, 9, 4
+    args = (
+        rng.random((n, r)) < rng.random(),  # fired
+        rng.integers(0, n_o, (n, r)),
+        rng.integers(0, n_t, (n, r)),
+        rng.integers(1, 6, (n, r)),  # weights: 1 or a war tempo
+        rng.integers(0, n_parties, (n, r)),
+        rng.integers(0, n_principals, (n, r)),
+        rng.random(n) < 0.3,  # retaliation rows
+        rng.random((n, r)) < 0.2,
+        rng.random((n, r)) < 0.5,
+        rng.random((n, r)) < 0.3,
+        n_t,
+        n_o * n_t,
+        n_parties,
+        n_principals,
+    )
+    for got, expected in zip(compiled.tally(*args), kernels.tally_numpy(*args), strict=True):
+        assert got.dtype == expected.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
+    values, cols = args[4][args[0]], np.nonzero(args[0])[1]
+    w = args[3][args[0]]
+    flat = np.bincount(values * r + cols, weights=w, minlength=n_parties * r)
+    expected_counts = flat.reshape(n_parties, r).astype(np.int64)
+    np.testing.assert_array_equal(compiled.count_at(values, cols, w, n_parties, r), expected_counts)
+
+
+LEVERS = {  # numeric levers of the bundled scenarios, and the ranges drawn from
+    "truce.loophole_width": (0.0, 1.0),
+    "deconfliction.level": (0.0, 1.0),
+    "constants.contrition": (0.0, 0.8),
+    "constants.trust_loss": (0.05, 0.6),
+    "government.ground_tempo": (0.0, 2.0),
+    "government.strength": (0.0, 1.0),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(6))
+def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
+    """A random bundled scenario with random levers: the same results table, both engines.
+
+    150 truces (wide enough to be compacted as they end), 90 days, a random seed.
+    """
+    _compiled()
+    from sim.scenario.loading import load_scenario
+
+    rng = np.random.default_rng(1000 + case)
+    files = ["baseline", "monitored", "zones", "mediation", "operational_pause"]
+    path = SCENARIO_DIR / f"{files[int(rng.integers(len(files)))]}.yaml"
+    overrides: dict = {"truce.horizon": 90}
+    for key, (low, high) in LEVERS.items():
+        if rng.random() < 0.6:
+            overrides[key] = float(rng.uniform(low, high))
+    scenario = load_scenario(path, overrides)
+    seed = int(rng.integers(2**31))
+    tables = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+        assert model.kernel_engine == name
+        tables[name] = model.run().results()
+    pd.testing.assert_frame_equal(tables["numba"], tables["numpy"])
+
+
+def test_auto_compiles_only_wide_chunks(monkeypatch):
+    """``auto`` keeps small chunks (the interactive path) on NumPy: numba is not even imported."""
+    monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    assert kernels.for_width(kernels.AUTO_MIN_WIDTH - 1) is None
+    wide = kernels.for_width(kernels.AUTO_MIN_WIDTH)
+    assert (wide is None) == (not kernels.numba_available())

@@ -29,7 +29,7 @@ import numpy as np
 
 ENGINES = ("auto", "numpy", "numba")
 
-#: Under ``auto``, chunks at least this wide use the compiled kernels (see ``benchmarks/README.md``).
+#: Under ``auto``, chunks at least this wide use the compiled kernels (``benchmarks/README.md``).
 AUTO_MIN_WIDTH = 5000
 
 

@@ -23,7 +23,7 @@ mediates; principals tire and regroup; calm consolidates; the collapse rule.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import mesa
 import numpy as np
@@ -307,7 +307,8 @@ class CeasefireModel(mesa.Model):
                 continue
             # Rows nobody reads (an absent mechanism's) keep their place in the stream but
             # are skipped (the generator jumps over them), so no other number moves.
-            shares, segments, start = [], [], 0
+            shares, start = [], 0
+            segments: list[list[Any]] = []
             for agent, name, shape, read in wanted:
                 rows = int(np.prod(shape))
                 if read:
@@ -324,7 +325,7 @@ class CeasefireModel(mesa.Model):
                     self.streams[stream],
                     np.empty((start, self.r)),
                     shares,
-                    tuple((rows, read) for rows, read in segments),
+                    tuple((int(rows), bool(read)) for rows, read in segments),
                 )
             )
         # The phases that anyone acts in, with the model's own method or the agent sets.
@@ -491,7 +492,7 @@ class CeasefireModel(mesa.Model):
                     generator.random(out=buffer[at : at + rows])
                     at += rows
                 else:  # unread rows: jump over their numbers (one 64-bit output each)
-                    generator.bit_generator.advance(rows * width)
+                    cast(Any, generator.bit_generator).advance(rows * width)
             u = np.take(buffer, self.ids, axis=1) if compacted else buffer
             for store, name, rows_of, shape in plan.shares:
                 store[name] = u[rows_of].reshape(*shape, r)
@@ -757,8 +758,9 @@ class CeasefireModel(mesa.Model):
             # Spill-over: trust falls on every edge between the parties of a fallen theatre.
             hits = (self.theatre_edges[:, :, None] & falling[:, None, :]).sum(0)
             self.trust *= (1.0 - c.spill_over) ** hits
-        party_trust = np.stack([self.weighted_trust(i) for i in range(self.n_principals)])
-        withdrawn = (party_trust < c.withdrawal_trust).any(0)
+        withdrawn = self.weighted_trust(0) < c.withdrawal_trust
+        for i in range(1, self.n_principals):
+            withdrawn |= self.weighted_trust(i) < c.withdrawal_trust
         fallen = (~self.theatre_alive).sum(0)
         if end.rule == "first":
             over = fallen > 0
