@@ -236,3 +236,24 @@ def test_auto_compiles_only_wide_chunks(monkeypatch):
     assert kernels.for_width(kernels.AUTO_MIN_WIDTH - 1) is None
     wide = kernels.for_width(kernels.AUTO_MIN_WIDTH)
     assert (wide is None) == (not kernels.numba_available())
+
+
+def test_the_interactive_path_does_not_import_numba():
+    """A 1,000-truce chunk under ``auto`` runs on NumPy: numba's import cost is not paid."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim.model.model import CeasefireModel\n"
+        f"m = CeasefireModel({str(SCENARIO_DIR / 'baseline.yaml')!r}, replicates=1000,"
+        " collect=False)\n"
+        "m.step()\n"
+        "print(m.kernel_engine, 'numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "TRUCE_ENGINE": "auto"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["numpy", "False"]

@@ -421,9 +421,12 @@ class CeasefireModel(mesa.Model):
         if self.n_factions == 1:  # the only faction
             whom = np.where(target == 0, 1, 0)
         else:
-            theatre = np.broadcast_to(theatre, target.shape)
-            here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
             base = self.blame_base.reshape(-1, *([1] * target.ndim))
+            if self.n_theatres == 1:  # one theatre: who is present is the same everywhere
+                here = self.present[0, 1:].reshape(base.shape)
+            else:
+                theatre = np.broadcast_to(theatre, target.shape)
+                here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
             strength = self.strength[1:].reshape(
                 self.n_factions, *([1] * (target.ndim - 1)), self.r
             )
