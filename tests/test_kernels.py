@@ -202,7 +202,6 @@ LEVERS = {  # numeric levers of the bundled scenarios, and the ranges drawn from
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("case", range(6))
 def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
     """A random bundled scenario with random levers: the same results table, both engines.
