@@ -57,8 +57,8 @@ def time_floor(scenario, width: int, seed: int, days: int, full: bool = False) -
     """Seconds to draw ``days`` days of the model's numbers from fresh copies of its streams.
 
     The model's draw plan exactly: its read rows drawn into a full-width buffer, the rows
-    nobody reads jumped over. With ``full``, every row of the layout drawn (what the day
-    drew before unread rows were skipped), for comparison.
+    nobody reads jumped over. With ``full``, every row of the streams that are drawn (what
+    they drew before unread rows were skipped; streams nobody reads stay undrawn).
     """
     from sim.model.streams import make_streams
 
@@ -140,7 +140,7 @@ def main() -> None:
         print(
             f"{width:>6,} truces, {days} days: floor {floor * 1e3:.1f} ms "
             f"({per_day // width} numbers a replicate-day; min {min(floors) * 1e3:.1f}), "
-            f"every row of the layout {full * 1e3:.1f} ms"
+            f"every row of the streams drawn {full * 1e3:.1f} ms"
         )
         for name in engines:
             step = statistics.median(steps[name])
@@ -148,7 +148,7 @@ def main() -> None:
             print(
                 f"    step ({name:5}) {step * 1e3:7.1f} ms (min {min(steps[name]) * 1e3:.1f}); "
                 f"step / floor median {statistics.median(ratios):.2f}x "
-                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}); step / every row "
+                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}); step / every row drawn "
                 f"{step / full:.2f}x; {width * days / step / 1e6:.2f} M replicate-days/s"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
