@@ -137,7 +137,10 @@ def test_a_theatres_guarantees_change_no_draws_and_no_other_theatres_acts():
     assert plain.acts.fired[north].sum() > guarded.acts.fired[north].sum()
     a, b = _draws_by_day(plain, 30), _draws_by_day(guarded, 30)
     for day_a, day_b in zip(a, b, strict=True):
-        assert day_a.keys() == day_b.keys()
+        # Without any commission nobody reads the commission's numbers: they are skipped,
+        # not drawn (every other number is the same).
+        settle = {k for k in day_b if k.startswith("JointCommissions")}
+        assert len(settle) == 1 and day_a.keys() == day_b.keys() - settle
         for key in day_a:
             assert np.array_equal(day_a[key], day_b[key]), key
 
@@ -217,7 +220,10 @@ def test_ground_tempo_leaves_the_sponsors_loophole_acts_unchanged():
         a.step()
         b.step()
         for sa, sb in sponsors:
-            assert np.array_equal(sa.u["loophole"], sb.u["loophole"])
+            # Sponsors without loopholes read (and are handed) no loophole numbers.
+            assert ("loophole" in sa.u) == ("loophole" in sb.u) == sa.can_loop
+            if sa.can_loop:
+                assert np.array_equal(sa.u["loophole"], sb.u["loophole"])
             fa, fb = a.acts.fired[sa.loophole.slice], b.acts.fired[sb.loophole.slice]
             assert np.array_equal(fa & both, fb & both)
             loops += int(fa.sum())

@@ -277,19 +277,19 @@ def test_contrition_removes_the_grievance_of_every_true_answer(unmonitored):
 def test_off_reproduces_todays_acts_exactly(unmonitored):
     """contrition = generosity = 0: the reciprocity draws play no part, the new rules none.
 
-    The same seed with another reciprocity stream gives the same acts, day by day, and
-    the contrition rule is never consulted. (Checked once against the commit before
-    E8b/E9c, b8da086: every bundled scenario's results were identical.)
+    With contrition off nobody reads the reciprocity stream, so it is not drawn at all
+    (its numbers are skipped, which moves no other stream's); with it on, the answers'
+    uniforms come from it. The same seed with another reciprocity stream gives the same
+    acts, day by day, and the contrition rule is never consulted. (Checked once against
+    the commit before E8b/E9c, b8da086: every bundled scenario's results were identical.)
     """
     a = CeasefireModel(unmonitored, replicates=300)
     b = CeasefireModel(unmonitored, replicates=300)
     b.streams["reciprocity"] = np.random.default_rng(12345)
-    swapped = 0
-    for k, (_, rows, shares) in enumerate(b._draws):
-        if shares and shares[0][1] == "contrite":
-            b._draws[k] = (b.streams["reciprocity"], rows, shares)
-            swapped += 1
-    assert swapped == 1 and STREAMS["reciprocity"] == 15
+    assert STREAMS["reciprocity"] == 15
+    assert all(plan.stream != "reciprocity" for plan in a._draws)
+    on = CeasefireModel(unmonitored, replicates=300, **{"constants.contrition": 0.5})
+    assert [plan.stream for plan in on._draws].count("reciprocity") == 1
     with mock.patch.object(dec, "contrite_acceptance", side_effect=AssertionError):
         for _ in range(120):
             a.step()
@@ -297,9 +297,10 @@ def test_off_reproduces_todays_acts_exactly(unmonitored):
             for field in ("fired", "actor", "target", "blamed", "origin", "wrong"):
                 np.testing.assert_array_equal(getattr(a.acts, field), getattr(b.acts, field))
             np.testing.assert_array_equal(a.trust, b.trust)
-    # The two models did draw different reciprocity numbers (one per answer row a day).
-    u_a, u_b = (m.principals[0].u["contrite"] for m in (a, b))
-    assert u_a.shape == (len(a.principals[0].edges), 300) and not np.array_equal(u_a, u_b)
+    # Nobody was handed reciprocity numbers: they were not drawn.
+    assert all("contrite" not in m.principals[0].u for m in (a, b))
+    on.step()
+    assert on.principals[0].u["contrite"].shape == (len(on.principals[0].edges), 300)
 
 
 def test_every_kind_and_position_keeps_the_model_in_range(zones):

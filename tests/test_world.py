@@ -87,7 +87,7 @@ def test_offensive_now_passes_aims_in_a_live_theatre():
 def test_no_shifts_no_world_agent_and_no_world_draws():
     m = CeasefireModel(scenario(), replicates=10, seed=1)
     assert World not in m.agents_by_type
-    assert all(stream is not m.streams["world"] for stream, _, _ in m._draws)
+    assert all(plan.generator is not m.streams["world"] for plan in m._draws)
     assert STREAMS["world"] == 13
 
 

@@ -190,7 +190,12 @@ class Principal(Actor):
         return {
             "decide": Draw("decide", "decisions", (3, len(self.theatres))),
             "answer": Draw("retaliate", "decisions", (len(self.edges),)),
-            "contrite": Draw("retaliate", "reciprocity", (len(self.edges),)),
+            "contrite": Draw(
+                "retaliate",
+                "reciprocity",
+                (len(self.edges),),
+                self.model.constants.contrition > 0,  # read only when contrition is on
+            ),
         }
 
     def restraint(self) -> np.ndarray:
@@ -354,8 +359,9 @@ class Government(Principal):
         Not from the loopholes stream: rows added there would shift the sponsors' loophole
         draws from the second day on.
         """
+        read = bool((self.ground_p > 0).any())  # no ground tempo: never fires, not read
         return super().draws() | {
-            "ground": Draw("strike", "commission", (len(self.ground_theatres),))
+            "ground": Draw("strike", "commission", (len(self.ground_theatres),), read)
         }
 
     def strike(self) -> None:
@@ -366,7 +372,8 @@ class Government(Principal):
         with no forces (E2c) conducts none.
         """
         acts, s = self.model.acts, self.ground.slice
-        acts.fired[s] = (self.u["ground"] < self.ground_p) & (self.strength > 0)
+        if "ground" in self.u:  # else no ground tempo (not drawn): nothing fires
+            acts.fired[s] = (self.u["ground"] < self.ground_p) & (self.strength > 0)
         acts.actor[s] = self.index
         acts.target[s] = self.ground_target
         acts.blamed[s] = self.ground_blamed
@@ -495,18 +502,20 @@ class Sponsor(Actor):
 
     def draws(self) -> dict[str, Draw]:
         """Loopholes: one per faction and theatre; dissent: strike, target, theatre."""
+        read = self.can_loop and bool((self.loophole_p > 0).any())  # else they never fire
         return {
-            "loophole": Draw("strike", "loopholes", (len(self.loophole_theatres),)),
+            "loophole": Draw("strike", "loopholes", (len(self.loophole_theatres),), read),
             "dissent": Draw("strike", "dissent", (3,)),
         }
 
     def strike(self) -> None:
         """Strikes under the exemptions (E6) and off-script strikes from dissent."""
         m, c, cfg, acts = self.model, self.model.constants, self.config, self.model.acts
-        u_loop, u_off = self.u["loophole"], self.u["dissent"]
+        u_off = self.u["dissent"]
         # Loopholes: the government camp's strikes on exempted groups land on entangled factions.
         s = self.loophole.slice
-        acts.fired[s] = (u_loop < self.loophole_p) & self.can_loop
+        if "loophole" in self.u:  # else they cannot fire (not drawn)
+            acts.fired[s] = (self.u["loophole"] < self.loophole_p) & self.can_loop
         acts.actor[s] = self.party
         acts.target[s] = self.loophole_target
         acts.blamed[s] = self.loophole_blamed
@@ -713,11 +722,15 @@ class JointCommissions(Actor):
 
     def draws(self) -> dict[str, Draw]:
         """Commission: one uniform per row of the acts table."""
-        return {"settle": Draw("observe", "commission", (self.model.acts.n,))}
+        read = bool((self.model.theatre_commission > 0).any())  # else it settles nothing
+        return {"settle": Draw("observe", "commission", (self.model.acts.n,), read)}
 
     def observe(self) -> None:
         """Settle each of the day's incidents with its theatre's commission's daily chance."""
         m, acts = self.model, self.model.acts
+        if "settle" not in self.u:  # no theatre has a commission: nothing is settled
+            m.settled_today = np.zeros_like(acts.fired)
+            return
         chance = m.theatre_commission[acts.theatre]
         m.settled_today = dec.settled_by_commission(acts.fired, self.u["settle"], chance)
 

@@ -8,7 +8,14 @@ The equations are numbered as in ``docs/MODEL.md``.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
+
+try:  # the ufunc ``np.clip`` calls for float arrays: the same numbers without its wrapper
+    _clip = importlib.import_module("numpy._core.umath").clip
+except ImportError:  # pragma: no cover - NumPy 1.x
+    _clip = importlib.import_module("numpy.core.umath").clip
 
 
 def restraint(leverage_x_commitment: np.ndarray) -> np.ndarray:
@@ -55,7 +62,7 @@ def defection_probability(
         + guarantee
     )
     p = base_propensity * np.exp(gain_sensitivity * (gain - cost)) * (1.0 - fatigue)
-    return np.clip(p, 0.0, 1.0)
+    return _clip(p, 0.0, 1.0)
 
 
 def weighted_strength(total: np.ndarray, total_of_squares: np.ndarray) -> np.ndarray:
@@ -147,13 +154,13 @@ def spoiler_probability(
     each kind by :data:`INDUCEMENT_REACH`, a total spoiler not at all).
     """
     if kind == "total":
-        return np.clip(spoiler_rate * strength * intent * (1.0 + calm_boost * calm), 0.0, 1.0)
+        return _clip(spoiler_rate * strength * intent * (1.0 + calm_boost * calm), 0.0, 1.0)
     factor = np.asarray(1.0 - INDUCEMENT_REACH[kind] * inducement, dtype=float)
     if kind == "greedy":
         factor = factor * (1.0 - np.asarray(p_detect, dtype=float))
     shape = np.broadcast(np.asarray(calm), factor).shape
     p = np.broadcast_to(spoiler_rate * strength * intent * factor, shape)
-    return np.clip(p, 0.0, 1.0)
+    return _clip(p, 0.0, 1.0)
 
 
 def retaliation_probability(
@@ -181,14 +188,14 @@ def retaliation_probability(
     """
     if threshold <= 0:
         return np.zeros_like(trust)
-    shortfall = np.clip(1.0 - trust / threshold, 0.0, 1.0)
+    shortfall = _clip(1.0 - trust / threshold, 0.0, 1.0)
     answer = shortfall * np.minimum(np.asarray(grudge, dtype=float), 1.0)
     if hostility_threshold > 0:
-        answer = np.maximum(answer, np.clip(1.0 - trust / hostility_threshold, 0.0, 1.0))
+        answer = np.maximum(answer, _clip(1.0 - trust / hostility_threshold, 0.0, 1.0))
     p = rate * answer * (1.0 - fatigue) * (1.0 - restraint_level)
     if generosity > 0:
         p = p * (1.0 - generosity)
-    return np.clip(p, 0.0, 1.0)
+    return _clip(p, 0.0, 1.0)
 
 
 def contrite_acceptance(
@@ -224,7 +231,7 @@ def consolidate(baseline: np.ndarray, calm: np.ndarray, rate: float) -> np.ndarr
 
     baseline' = baseline + rate · calm · (1 − baseline)
     """
-    return np.clip(baseline + rate * calm * (1.0 - baseline), 0.0, 1.0)
+    return _clip(baseline + rate * calm * (1.0 - baseline), 0.0, 1.0)
 
 
 def update_trust(
@@ -241,7 +248,7 @@ def update_trust(
     """
     hit = trust * (1.0 - trust_loss) ** perceived
     healed = trust + forgiveness * np.maximum(baseline - trust, 0.0)
-    return np.clip(np.where(perceived > 0, hit, healed), 0.0, 1.0)
+    return _clip(np.where(perceived > 0, hit, healed), 0.0, 1.0)
 
 
 def restore_trust(
@@ -270,7 +277,7 @@ def update_fatigue(
     recovery: float,
 ) -> np.ndarray:
     """(E11) Fighting raises fatigue; calm days let it recover."""
-    return np.clip(fatigue + gain * suffered - recovery * calm, 0.0, 1.0)
+    return _clip(fatigue + gain * suffered - recovery * calm, 0.0, 1.0)
 
 
 def regroup(
@@ -278,7 +285,7 @@ def regroup(
 ) -> np.ndarray:
     """(E12) In calm, the weaker side recovers a share of the strength gap."""
     gap = np.maximum(adversary - strength, 0.0)
-    return np.clip(strength + rate * gap * calm, 0.0, 1.0)
+    return _clip(strength + rate * gap * calm, 0.0, 1.0)
 
 
 def collapse_now(high_days: np.ndarray, days_above: int) -> np.ndarray:
@@ -295,7 +302,7 @@ def escalation_days(
     u: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray, rate: float
 ) -> np.ndarray:
     """(E15) Days from collapse to a full offensive: geometric, slower when parties are tired."""
-    p = np.clip(rate * (1.0 - fatigue) * (0.5 + resolve), 1e-6, 1.0 - 1e-9)
+    p = _clip(rate * (1.0 - fatigue) * (0.5 + resolve), 1e-6, 1.0 - 1e-9)
     return np.maximum(1, np.ceil(np.log1p(-u) / np.log1p(-p))).astype(np.int64)
 
 
@@ -320,7 +327,7 @@ def mediate(
     """
     w = np.asarray(working, dtype=float)
     settled = grudge * (1.0 - settle_share * w)
-    raised = np.clip(trust + trust_gain * w * (1.0 - trust), 0.0, 1.0)
+    raised = _clip(trust + trust_gain * w * (1.0 - trust), 0.0, 1.0)
     return settled, raised
 
 
@@ -396,7 +403,7 @@ def shift_value(value: np.ndarray, by: float | None, to: float | None) -> np.nda
     """(E18) The shifted value: ``to`` when given, else ``value + by`` clipped to [0, 1]."""
     if to is not None:
         return np.full_like(value, to, dtype=float)
-    return np.clip(value + (by or 0.0), 0.0, 1.0)
+    return _clip(value + (by or 0.0), 0.0, 1.0)
 
 
 def offensive_now(advantage: np.ndarray, aims: float, live: np.ndarray) -> np.ndarray:

@@ -23,13 +23,14 @@ mediates; principals tire and regroup; calm consolidates; the collapse rule.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import mesa
 import numpy as np
 import pandas as pd
 
 from sim.model import decisions as dec
+from sim.model import kernels
 from sim.model.acts import Acts
 from sim.model.agents import (
     ACTOR_TYPES,
@@ -116,6 +117,9 @@ class CeasefireModel(mesa.Model):
         #: holds the replicate index of each column.
         self.replicates = self.r = int(s.replicates if replicates is None else replicates)
         self.ids = np.arange(self.r)
+        #: The day's kernels: ``"numba"`` (compiled) or ``"numpy"``, by ``TRUCE_ENGINE`` and the
+        #: width (:func:`sim.model.kernels.for_width`); the results are the same either way.
+        self.kernel_engine = "numpy" if kernels.for_width(self.replicates) is None else "numba"
         self._ended: dict[tuple[int, str], np.ndarray] = {}
         self.constants = s.constants
         self.horizon = s.truce.horizon
@@ -296,26 +300,41 @@ class CeasefireModel(mesa.Model):
         }
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
-        requests: dict[str, list[tuple[Any, str, tuple[int, ...]]]] = {}
-        read: set[str] = set()
+        requests: dict[str, list[tuple[Any, str, tuple[int, ...], bool]]] = {}
         for phase in PHASES:
             for agent in actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
-                        requests.setdefault(draw.stream, []).append((agent, name, draw.shape))
-                        if draw.read:
-                            read.add(draw.stream)
-        self._draws: list[tuple[Any, np.ndarray, list[tuple[dict, str, slice, tuple]]]] = []
+                        requests.setdefault(draw.stream, []).append(
+                            (agent, name, draw.shape, draw.read)
+                        )
+        self._draws: list[DayDraws] = []
         for stream, wanted in requests.items():
-            if stream not in read:  # nobody reads it (e.g. the absent mission's): not drawn
+            if not any(read for *_, read in wanted):  # nobody reads it: not drawn at all
                 continue
+            # Rows nobody reads (an absent mechanism's) keep their place in the stream but
+            # are skipped (the generator jumps over them), so no other number moves.
             shares, start = [], 0
-            for agent, name, shape in wanted:
+            segments: list[list[Any]] = []
+            for agent, name, shape, read in wanted:
                 rows = int(np.prod(shape))
-                shares.append((agent.u, name, slice(start, start + rows), shape))
-                start += rows
+                if read:
+                    shares.append((agent.u, name, slice(start, start + rows), shape))
+                    start += rows
+                if segments and segments[-1][1] == read:
+                    segments[-1][0] += rows
+                else:
+                    segments.append([rows, read])
             # Drawn into the same buffer every day (the shares are views of it, valid for the day).
-            self._draws.append((self.streams[stream], np.empty((start, self.r)), shares))
+            self._draws.append(
+                DayDraws(
+                    stream,
+                    self.streams[stream],
+                    np.empty((start, self.r)),
+                    shares,
+                    tuple((int(rows), bool(read)) for rows, read in segments),
+                )
+            )
         # The phases that anyone acts in, with the model's own method or the agent sets.
         self._day = [
             (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
@@ -376,7 +395,7 @@ class CeasefireModel(mesa.Model):
         """One of ``candidates`` per replicate, chosen in proportion to strength (E2c)."""
         if len(candidates) == 1:
             return np.full(u.shape, candidates[0], np.int64)
-        return candidates[dec.pick_weighted(self.strength[candidates], u)]
+        return candidates[self._pick_weighted(self.strength[candidates], u)]
 
     def pick_theatre(self, u: np.ndarray) -> np.ndarray:
         """A theatre per replicate, each equally likely."""
@@ -393,7 +412,7 @@ class CeasefireModel(mesa.Model):
         else:
             here = self.present[theatre][..., candidates].T
         weights = self.strength[candidates] * here
-        return candidates[dec.pick_weighted(weights, u)]
+        return candidates[self._pick_weighted(weights, u)]
 
     def misblame(
         self, target: np.ndarray, theatre: np.ndarray, u_blame: np.ndarray, u_whom: np.ndarray
@@ -409,17 +428,26 @@ class CeasefireModel(mesa.Model):
         if self.n_factions == 1:  # the only faction
             whom = np.where(target == 0, 1, 0)
         else:
-            theatre = np.broadcast_to(theatre, target.shape)
-            here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
             base = self.blame_base.reshape(-1, *([1] * target.ndim))
+            if self.n_theatres == 1:  # one theatre: who is present is the same everywhere
+                here = self.present[0, 1:].reshape(base.shape)
+            else:
+                theatre = np.broadcast_to(theatre, target.shape)
+                here = np.moveaxis(self.present[theatre][..., 1:], -1, 0)
             strength = self.strength[1:].reshape(
                 self.n_factions, *([1] * (target.ndim - 1)), self.r
             )
             weights = base * strength
-            faction = 1 + dec.pick_weighted(weights * here, u_whom)
+            faction = 1 + self._pick_weighted(weights * here, u_whom)
             whom = np.where(target == 0, faction, 0)
         edge = self.edge_index[target, whom]
         return np.where(u_blame < self.constants.blame_bias, edge, -1)
+
+    def _pick_weighted(self, weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``decisions.pick_weighted``, compiled when the model's engine is numba."""
+        if self.kernel_engine == "numba":
+            return kernels.compiled().pick_weighted(weights, u)
+        return dec.pick_weighted(weights, u)
 
     def weighted_trust(self, index: int) -> np.ndarray:
         """Trust of principal ``index`` in its adversaries, weighted by their strength (E2c)."""
@@ -507,12 +535,19 @@ class CeasefireModel(mesa.Model):
         dropped (:meth:`_compact`), the live ones take their own columns of the
         full draw, so each truce reads the numbers it would read without compaction.
         """
-        r, compacted = self.r, self.r < self.replicates
-        for generator, buffer, shares in self._draws:
-            u = generator.random(out=buffer)
-            if compacted:
-                u = np.take(u, self.ids, axis=1)
-            for store, name, rows_of, shape in shares:
+        r, width = self.r, self.replicates
+        compacted = r < width
+        for plan in self._draws:
+            generator, buffer = plan.generator, plan.buffer
+            at = 0
+            for rows, read in plan.segments:
+                if read:
+                    generator.random(out=buffer[at : at + rows])
+                    at += rows
+                else:  # unread rows: jump over their numbers (one 64-bit output each)
+                    cast(Any, generator.bit_generator).advance(rows * width)
+            u = np.take(buffer, self.ids, axis=1) if compacted else buffer
+            for store, name, rows_of, shape in plan.shares:
                 store[name] = u[rows_of].reshape(*shape, r)
 
     # ------------------------------------------------------------------ compaction
@@ -619,6 +654,8 @@ class CeasefireModel(mesa.Model):
 
         Returns shape (size, R).
         """
+        if self.kernel_engine == "numba" and weights is not None and weights.dtype.kind == "i":
+            return kernels.compiled().count_at(values, cols, weights, size, self.r)
         flat = values * self.r + cols
         counts = np.bincount(flat, weights=weights, minlength=size * self.r).reshape(size, self.r)
         return counts if weights is None else counts.astype(np.int64)
@@ -701,27 +738,33 @@ class CeasefireModel(mesa.Model):
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
         acts, fired, n_t = self.acts, self.acts.fired, self.n_theatres
-        rows, cols = np.nonzero(fired)  # the acts that fired (the others count for nothing)
-        weight = acts.weight[rows, cols]
-
-        def per_replicate(keep: np.ndarray) -> np.ndarray:
-            counts = np.bincount(cols[keep], weights=weight[keep], minlength=self.r)
-            return counts.astype(np.int64)
-
-        cell = acts.origin[rows, cols] * n_t + acts.theatre[rows, cols]
-        by_cell = self._count_at(cell, cols, len(ORIGINS) * n_t, weight)
+        tally = kernels.compiled().tally if self.kernel_engine == "numba" else kernels.tally_numpy
+        by_cell, by_party, suffered, rets, wrong_rets, detected, attributed = tally(
+            fired,
+            acts.origin,
+            acts.theatre,
+            acts.weight,
+            acts.actor,
+            acts.target,
+            acts.retaliation,
+            acts.wrong,
+            self.detected_today,
+            self.correct_today,
+            n_t,
+            len(ORIGINS) * n_t,
+            len(self.party_names),
+            self.n_principals,
+        )
         by_cell = by_cell.reshape(len(ORIGINS), n_t, self.r)
         by_origin = by_cell.sum(1)
         self.theatre_violence = by_cell.sum(0)
         self.violence = by_origin.sum(0)
         self.origin_total += by_origin
-        actor = acts.actor[rows, cols]
-        self.party_total += self._count_at(actor, cols, len(self.party_names), weight)
-        ret = acts.retaliation[rows]
-        self.retaliations += per_replicate(ret)
-        self.wrong_retaliations += per_replicate(ret & acts.wrong[rows, cols])
-        self.detected += per_replicate(self.detected_today[rows, cols])
-        self.attributed += per_replicate(self.correct_today[rows, cols])
+        self.party_total += by_party
+        self.retaliations += rets
+        self.wrong_retaliations += wrong_rets
+        self.detected += detected
+        self.attributed += attributed
         first = fired.any(0) & (self.first_violation_day < 0)
         if first.any():
             row = np.argmax(fired * self.first_priority, axis=0)
@@ -737,7 +780,7 @@ class CeasefireModel(mesa.Model):
         self.access_days += calm.all(0)
         self.calm_streak = np.where(calm, self.calm_streak + 1, 0)
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
-        self.suffered = self._count_at(acts.target[rows, cols], cols, self.n_principals, weight)
+        self.suffered = suffered
 
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
@@ -768,8 +811,9 @@ class CeasefireModel(mesa.Model):
             # Spill-over: trust falls on every edge between the parties of a fallen theatre.
             hits = (self.theatre_edges[:, :, None] & falling[:, None, :]).sum(0)
             self.trust *= (1.0 - c.spill_over) ** hits
-        party_trust = np.stack([self.weighted_trust(i) for i in range(self.n_principals)])
-        withdrawn = (party_trust < c.withdrawal_trust).any(0)
+        withdrawn = self.weighted_trust(0) < c.withdrawal_trust
+        for i in range(1, self.n_principals):
+            withdrawn |= self.weighted_trust(i) < c.withdrawal_trust
         fallen = (~self.theatre_alive).sum(0)
         if end.rule == "first":
             over = fallen > 0
@@ -1076,6 +1120,22 @@ class CeasefireModel(mesa.Model):
         if events.empty:
             events = pd.DataFrame(columns=columns)
         return pd.DataFrame(self.days_log), events
+
+
+class DayDraws(NamedTuple):
+    """One stream's draws of a day: where they go and which rows are drawn or skipped.
+
+    ``segments`` lists consecutive runs of rows of the stream's daily layout as
+    ``(rows, read)``: read rows are drawn into ``buffer`` (full width, in order), unread
+    ones are jumped over, so that every read number is the one it would be if all were
+    drawn. ``shares`` hands each agent its rows of ``buffer``.
+    """
+
+    stream: str
+    generator: np.random.Generator
+    buffer: np.ndarray
+    shares: list[tuple[dict, str, slice, tuple]]
+    segments: tuple[tuple[int, bool], ...]
 
 
 def _per_replicate(value: Any, width: int) -> bool:

@@ -1,0 +1,258 @@
+"""The day's fast paths change no number.
+
+- Rows of a stream that nobody reads (an absent mechanism's) are jumped over, not
+  drawn: every number that is read is the one the full layout would give, results
+  are identical to drawing everything, and a lever that switches a mechanism on or
+  off moves no other draw.
+- The compiled kernels (numba, when installed) give the NumPy path's results bit
+  for bit, on random scenarios.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import agents, kernels
+from sim.model.model import CeasefireModel
+from sim.model.streams import make_streams
+from sim.scenario.loading import resolve_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+_DRAW = agents.Draw
+
+
+def _draw_everything(phase: str, stream: str, shape: tuple[int, ...], read: bool = True):
+    """A ``Draw`` that is always read: the full layout, as before rows were skipped."""
+    return _DRAW(phase, stream, shape, True)
+
+
+def _everything_drawn(*args, **kwargs) -> CeasefireModel:
+    with mock.patch.object(agents, "Draw", _draw_everything):
+        return CeasefireModel(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"constants.contrition": 0.4, "government.ground_tempo": 1.0},
+        {"theatres": [{"name": "front", "joint_commission": 0.5}]},
+    ],
+    ids=["mechanisms-absent", "contrition-and-ground", "commission"],
+)
+def test_skipping_unread_rows_changes_no_result(baseline, overrides):
+    """Results with the unread rows skipped equal those with every row drawn."""
+    scenario = resolve_scenario(baseline, {"truce.horizon": 150, **overrides})
+    skipped = CeasefireModel(scenario, replicates=300, seed=11, collect=False)
+    full = _everything_drawn(scenario, replicates=300, seed=11, collect=False)
+    drawn = sum(plan.buffer.shape[0] for plan in skipped._draws)
+    assert drawn <= sum(plan.buffer.shape[0] for plan in full._draws)
+    pd.testing.assert_frame_equal(skipped.run().results(), full.run().results())
+
+
+def test_every_read_number_is_the_full_layouts(baseline):
+    """Day by day, the numbers drawn equal the read rows of the full layout from fresh streams."""
+    model = CeasefireModel(baseline, replicates=40, seed=3, collect=False)
+    assert any(not read for plan in model._draws for _, read in plan.segments)
+    fresh = make_streams(model.root_seed, model.chunk)
+    for _ in range(5):
+        model.step()
+        for plan in model._draws:
+            rows = sum(n for n, _ in plan.segments)
+            everything = fresh[plan.stream].random((rows, model.replicates))
+            read = np.concatenate(
+                [
+                    np.full(n, read)
+                    for n, read in plan.segments  # which rows of the layout are read
+                ]
+            )
+            np.testing.assert_array_equal(plan.buffer, everything[read])
+    # The streams nobody reads at all are not drawn, and are not handed out.
+    assert {plan.stream for plan in model._draws} < set(model.streams)
+
+
+@pytest.mark.parametrize(
+    "lever",
+    [
+        {"constants.contrition": 0.5},
+        {"government.ground_tempo": 2.0},
+        {"theatres": [{"name": "front", "joint_commission": 0.7}]},
+        {"monitors": {"coverage": 0.6, "detection": 0.8, "attribution": 0.8}},
+    ],
+    ids=["contrition", "ground", "commission", "mission"],
+)
+def test_a_lever_moves_no_other_streams_draws(baseline, lever):
+    """Switching a mechanism on reads new numbers; every number read in both arms is equal."""
+    off = CeasefireModel(baseline, replicates=50, seed=8, collect=False)
+    on = CeasefireModel(baseline, replicates=50, seed=8, collect=False, **lever)
+    shared = 0
+    for _ in range(20):
+        off.step()
+        on.step()
+        for a, b in zip(off.agents, on.agents, strict=True):
+            assert a.u.keys() <= b.u.keys()
+            for name in a.u:
+                np.testing.assert_array_equal(a.u[name], b.u[name])
+                shared += 1
+    assert shared > 0
+    extra = sum(plan.buffer.shape[0] for plan in on._draws) - sum(
+        plan.buffer.shape[0] for plan in off._draws
+    )
+    assert extra > 0  # the lever's mechanism does read numbers of its own
+
+
+def test_a_compacted_chunk_reads_its_own_columns(baseline):
+    """After ended truces are dropped, each live truce still reads its column of the draw."""
+    scenario = resolve_scenario(baseline, {"truce.horizon": 120})
+    compacting = CeasefireModel(scenario, replicates=300, seed=4, collect=False)
+    whole = CeasefireModel(scenario, replicates=300, seed=4, collect=True)  # never compacts
+    compacted = 0
+    while compacting.running:
+        ids = compacting.ids.copy()  # the columns live this morning (the day's draw)
+        compacting.step()
+        whole.step()
+        compacted += len(ids) < compacting.replicates
+        for a, b in zip(compacting.agents, whole.agents, strict=True):
+            for name in a.u:
+                np.testing.assert_array_equal(a.u[name], b.u[name][..., ids])
+    assert compacted > 0
+
+
+def test_the_engine_switch_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TRUCE_ENGINE", "numpy")
+    assert kernels.engine() == "numpy"
+    monkeypatch.setenv("TRUCE_ENGINE", "fortran")
+    with pytest.raises(ValueError, match="TRUCE_ENGINE"):
+        kernels.engine()
+
+
+# ---------------------------------------------------------------- compiled == NumPy
+
+
+def _compiled():
+    """The compiled kernels, or skip where numba is not installed."""
+    pytest.importorskip("numba", reason="numba not installed: the NumPy path alone runs")
+    return kernels.compiled()
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_compiled_pick_equals_numpy_on_random_weights(case):
+    """Random shapes, weights with zeros and all-zero columns, uniforms at the ends."""
+    from sim.model import decisions as dec
+
+    compiled = _compiled()
+    rng = np.random.default_rng(case)
+    a = int(rng.integers(1, 6))
+    shape = tuple(int(n) for n in rng.integers(1, 40, size=int(rng.integers(1, 3))))
+    weights = rng.random((a, *shape)) * (rng.random((a, *shape)) < 0.7)
+    if case % 4 == 0:
+        weights[..., 0] = 0.0  # a column with every weight 0: the uniform choice
+    u = rng.random(shape)
+    u.flat[0] = 0.0
+    u.flat[-1] = np.nextafter(1.0, 0.0)
+    np.testing.assert_array_equal(compiled.pick_weighted(weights, u), dec.pick_weighted(weights, u))
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_compiled_tally_and_counts_equal_numpy_on_random_acts(case):
+    compiled = _compiled()
+    rng = np.random.default_rng(100 + case)
+    n, r = int(rng.integers(1, 40)), int(rng.integers(1, 300))
+    n_t, n_o, n_parties, n_principals = int(rng.integers(1, 4)), 5, 9, 4
+    args = (
+        rng.random((n, r)) < rng.random(),  # fired
+        rng.integers(0, n_o, (n, r)),
+        rng.integers(0, n_t, (n, r)),
+        rng.integers(1, 6, (n, r)),  # weights: 1 or a war tempo
+        rng.integers(0, n_parties, (n, r)),
+        rng.integers(0, n_principals, (n, r)),
+        rng.random(n) < 0.3,  # retaliation rows
+        rng.random((n, r)) < 0.2,
+        rng.random((n, r)) < 0.5,
+        rng.random((n, r)) < 0.3,
+        n_t,
+        n_o * n_t,
+        n_parties,
+        n_principals,
+    )
+    for got, expected in zip(compiled.tally(*args), kernels.tally_numpy(*args), strict=True):
+        assert got.dtype == expected.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
+    values, cols = args[4][args[0]], np.nonzero(args[0])[1]
+    w = args[3][args[0]]
+    flat = np.bincount(values * r + cols, weights=w, minlength=n_parties * r)
+    expected_counts = flat.reshape(n_parties, r).astype(np.int64)
+    np.testing.assert_array_equal(compiled.count_at(values, cols, w, n_parties, r), expected_counts)
+
+
+LEVERS = {  # numeric levers of the bundled scenarios, and the ranges drawn from
+    "truce.loophole_width": (0.0, 1.0),
+    "deconfliction.level": (0.0, 1.0),
+    "constants.contrition": (0.0, 0.8),
+    "constants.trust_loss": (0.05, 0.6),
+    "government.ground_tempo": (0.0, 2.0),
+    "government.strength": (0.0, 1.0),
+}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
+    """A random bundled scenario with random levers: the same results table, both engines.
+
+    150 truces (wide enough to be compacted as they end), 90 days, a random seed.
+    """
+    _compiled()
+    from sim.scenario.loading import load_scenario
+
+    rng = np.random.default_rng(1000 + case)
+    files = ["baseline", "monitored", "zones", "mediation", "operational_pause"]
+    path = SCENARIO_DIR / f"{files[int(rng.integers(len(files)))]}.yaml"
+    overrides: dict = {"truce.horizon": 90}
+    for key, (low, high) in LEVERS.items():
+        if rng.random() < 0.6:
+            overrides[key] = float(rng.uniform(low, high))
+    scenario = load_scenario(path, overrides)
+    seed = int(rng.integers(2**31))
+    tables = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+        assert model.kernel_engine == name
+        tables[name] = model.run().results()
+    pd.testing.assert_frame_equal(tables["numba"], tables["numpy"])
+
+
+def test_auto_compiles_only_wide_chunks(monkeypatch):
+    """``auto`` keeps small chunks (the interactive path) on NumPy: numba is not even imported."""
+    monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    assert kernels.for_width(kernels.AUTO_MIN_WIDTH - 1) is None
+    wide = kernels.for_width(kernels.AUTO_MIN_WIDTH)
+    assert (wide is None) == (not kernels.numba_available())
+
+
+def test_the_interactive_path_does_not_import_numba():
+    """A 1,000-truce chunk under ``auto`` runs on NumPy: numba's import cost is not paid."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sim.model.model import CeasefireModel\n"
+        f"m = CeasefireModel({str(SCENARIO_DIR / 'baseline.yaml')!r}, replicates=1000,"
+        " collect=False)\n"
+        "m.step()\n"
+        "print(m.kernel_engine, 'numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "TRUCE_ENGINE": "auto"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["numpy", "False"]
