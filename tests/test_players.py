@@ -1,0 +1,202 @@
+"""Human players (sim.model.players): a played role's decision takes effect, and only it.
+
+Each test builds one truce of a bundled scenario, plays some roles with fixed
+decisions and checks what the decision must do (docs/MODEL.md, "Human players"),
+against the same truce with no players where a comparison is needed. No expected
+model output is hard-coded: the checks are invariants of the decisions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment.runner import run_one
+from sim.model.model import CeasefireModel
+from sim.model.players import BY_MODEL, BY_PLAYER, PlayerError, Players, roles
+from sim.scenario.loading import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+SEEDS = range(12)
+
+
+def _model(name: str = "baseline", seed: int = 0, **overrides) -> CeasefireModel:
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    return CeasefireModel(scenario, replicates=1, seed=seed, record=True, **overrides)
+
+
+def _events(model: CeasefireModel) -> pd.DataFrame:
+    _, events = model.trace_tables()
+    return events[events["day"] > 0]
+
+
+def _play(model: CeasefireModel, decisions: dict[str, str | None]) -> Players:
+    players = Players(model, decisions)
+    players.run(lambda role, day, choices: decisions[role])
+    return players
+
+
+# ----------------------------------------------------------------- no players, no change
+
+
+def test_players_that_never_answer_leave_the_truce_identical():
+    """Every played role timing out every day: the model's rules decide, draw for draw."""
+    for seed in range(4):
+        plain = _model("monitored", seed).run()
+        played_model = _model("monitored", seed)
+        names = list(roles(played_model))
+        players = _play(played_model, dict.fromkeys(names))
+        pd.testing.assert_frame_equal(plain.results(), played_model.results())
+        pd.testing.assert_frame_equal(plain.trace_tables()[1], played_model.trace_tables()[1])
+        assert {row["by"] for row in players.log} == {BY_MODEL}
+        assert len(players.log) == len(names) * played_model.day
+
+
+def test_a_player_does_not_move_any_random_stream():
+    """A government holding fire changes what fires, not the uniforms anyone draws."""
+    plain, played = _model("monitored", 1), _model("monitored", 1)
+    players = Players(played, ["government"])
+    while plain.running and played.running:
+        plain.step()
+        players.play_day({"government": "hold_fire"})
+        for a, b in zip(plain.agents, played.agents, strict=True):
+            assert a.u.keys() == b.u.keys()
+            for name in a.u:
+                np.testing.assert_array_equal(a.u[name], b.u[name])
+
+
+def test_the_golden_digests_still_hold_for_a_scenario_without_players():
+    """The hooks are inert without players (tests/test_golden.py checks every scenario)."""
+    spec = importlib.util.spec_from_file_location("golden", ROOT / "tools" / "golden.py")
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    recorded = json.loads(golden.DIGESTS.read_text())
+    scenario = load_scenario(SCENARIOS / "monitored.yaml")
+    table = run_one(scenario, scenario.seed, golden.REPLICATES)
+    assert golden.table_digest(table) == recorded["monitored.yaml"]
+
+
+# ----------------------------------------------------------------- each decision
+
+
+def _channel_events(model: CeasefireModel, actor: str, channels: set[str]) -> pd.DataFrame:
+    events = _events(model)
+    if "channel" not in events:
+        return events.iloc[:0]
+    return events[(events["actor"] == actor) & events["channel"].isin(channels)]
+
+
+def test_hold_fire_stops_deliberate_acts_and_answers_but_not_indiscipline():
+    held, unplayed, indiscipline = 0, 0, 0
+    for seed in SEEDS:
+        model = _model("baseline", seed)
+        _play(model, {"faction_a": "hold_fire", "government": "hold_fire"})
+        for actor in ("faction_a", "government"):
+            fired = _channel_events(model, actor, {"deliberate", "retaliation", "ground"})
+            held += len(fired)
+            indiscipline += len(_channel_events(model, actor, {"indiscipline"}))
+        plain = _model("baseline", seed).run()
+        for actor in ("faction_a", "government"):
+            fired = _channel_events(plain, actor, {"deliberate", "retaliation", "ground"})
+            unplayed += len(fired)
+    assert held == 0
+    # Not vacuous: the same truces without players have such acts, and indiscipline goes on.
+    assert unplayed > 0
+    assert indiscipline > 0
+
+
+def test_retaliate_answers_every_grievance_held_that_morning():
+    for seed in range(6):
+        model = _model("baseline", seed)
+        players = Players(model, ["faction_b"])
+        faction = next(p for p in model.principals if p.name == "faction_b")
+        while model.running:
+            grudge = model.grudge[faction.edges, 0] > 0
+            forces = model.strength[faction.index, 0] > 0
+            day = model.day + 1
+            players.play_day({"faction_b": "retaliate"})
+            today = _events(model)
+            today = today[(today["day"] == day) & (today["actor"] == "faction_b")]
+            answers = int((today["kind"] == "retaliation").sum())
+            first = int((today.get("channel") == "deliberate").sum()) if len(today) else 0
+            if not forces:
+                assert answers == 0 and first == 0
+            elif grudge.any():
+                assert answers == int(grudge.sum())
+                assert first == 0
+            else:  # nothing to answer: it strikes first
+                assert answers == 0 and first >= 1
+
+
+def test_strike_the_exempted_group_fires_loopholes_holding_fire_stops_them():
+    """A sponsor's strikes on the exempted group: more under 'strike' than under 'hold'."""
+    counts = {}
+    for choice in ("strike_exempted", "hold_fire"):
+        n = 0
+        for seed in SEEDS:
+            model = _model("baseline", seed, **{"truce.loophole_width": 1.0})
+            _play(model, {"sponsor_g1": choice})
+            n += len(_channel_events(model, "sponsor_g1", {"loophole"}))
+        counts[choice] = n
+    assert counts["hold_fire"] == 0
+    assert counts["strike_exempted"] > 0
+
+
+def test_sanction_a_client_cuts_its_strength():
+    hold, sanction = _model("baseline", 2), _model("baseline", 2)
+    Players(hold, ["sponsor_g1"]).play_day({"sponsor_g1": "hold_fire"})
+    players = Players(sanction, ["sponsor_g1"])
+    players.play_day({"sponsor_g1": "sanction_client"})
+    sponsor = next(s for s in sanction.sponsors if s.name == "sponsor_g1")
+    for client in sponsor.clients:
+        assert sanction.strength[client, 0] < hold.strength[client, 0]
+    assert players.log == [
+        {"day": 1, "role": "sponsor_g1", "choice": "sanction_client", "by": BY_PLAYER}
+    ]
+
+
+@pytest.mark.parametrize("choice", ["report_violation", "stay_quiet"])
+def test_monitors_report_all_they_cover_or_nothing(choice):
+    total_violations, total_detected = 0, 0
+    for seed in range(8):
+        model = _model("monitored", seed, **{"monitors.coverage": 1.0})
+        _play(model, {"monitors": choice})
+        out = model.results().iloc[0]
+        total_violations += int(out["violations"])
+        total_detected += int(out["detected"])
+        withdrew = not pd.isna(out["monitor_withdrawal_day"])
+        if choice == "stay_quiet":
+            assert out["detected"] == 0
+        elif not withdrew:  # full coverage: every violation seen while the mission stays
+            assert out["detected"] == out["violations"]
+    assert total_violations > 0
+
+
+# ----------------------------------------------------------------- bad input
+
+
+def test_invalid_roles_and_decisions_are_refused_with_a_clear_message():
+    model = _model("baseline")
+    with pytest.raises(PlayerError, match="no role 'monitors'.*expected one of: government"):
+        Players(model, ["monitors"])  # the baseline has no mission
+    players = Players(model, ["faction_a"])
+    with pytest.raises(PlayerError, match="faction_a cannot 'sanction_client'.*hold_fire"):
+        players.play_day({"faction_a": "sanction_client"})
+    with pytest.raises(PlayerError, match="nobody plays 'government'"):
+        players.play_day({"government": "hold_fire"})
+    assert model.day == 0  # nothing was played
+    with pytest.raises(PlayerError, match="replicates must be 1"):
+        Players(CeasefireModel(load_scenario(SCENARIOS / "baseline.yaml"), replicates=5), [])
+
+
+def test_a_finished_truce_has_no_more_days():
+    model = _model("baseline", 0, **{"truce.horizon": 3})
+    players = _play(model, {"government": "hold_fire"})
+    with pytest.raises(PlayerError, match="the truce is over"):
+        players.play_day({"government": "hold_fire"})
