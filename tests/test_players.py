@@ -211,3 +211,73 @@ def test_a_finished_truce_has_no_more_days():
     players = _play(model, {"government": "hold_fire"})
     with pytest.raises(PlayerError, match="the truce is over"):
         players.play_day({"government": "hold_fire"})
+
+
+# ----------------------------------------------------------------- the class session
+
+
+def test_a_class_session_plays_its_roles_and_lets_the_model_decide_on_timeout():
+    """The session's day loop, without browsers (tests/test_play_browser.py has them)."""
+    import time
+
+    from sim.app import play_session as ps
+
+    scenario = load_scenario(SCENARIOS / "monitored.yaml")
+    session = ps.open_session(scenario, days=4, time_limit=1.0, seed=5)
+    try:
+        assert len(session.code) == ps.CODE_LENGTH and ps.find_session(session.code.lower())
+        session.join("government", "Ana")
+        with pytest.raises(ps.SessionError, match="already played by Ana"):
+            session.join("government", "Bo")
+        session.join("monitors", "Bo")
+        session.start()
+        with pytest.raises(ps.SessionError, match="join.*started|can no longer be taken"):
+            session.join("faction_a", "Cy")
+        deadline = time.monotonic() + 30
+        while session.state != ps.OVER and time.monotonic() < deadline:
+            with ps.LOCK:
+                asking, day = session.deadline is not None, session.asking_day
+                answered = "government" in session.pending
+            if asking and not answered:
+                with pytest.raises(ps.SessionError, match="cannot 'sanction_client'"):
+                    session.decide("government", "sanction_client", day)
+                with pytest.raises(ps.SessionError, match="too late: day"):
+                    session.decide("government", "hold_fire", day - 1)
+                session.decide("government", "hold_fire", day)
+            time.sleep(0.02)
+        assert session.state == ps.OVER and session.error is None
+        log = session.decision_log()
+        days = session.day
+        assert [r["by"] for r in log if r["role"] == "government"] == [BY_PLAYER] * days
+        assert [r["by"] for r in log if r["role"] == "monitors"] == [BY_MODEL] * days
+        debrief = session.debrief
+        assert debrief is not None and len(debrief.lines) >= days
+        # The debrief's comparison is the ensemble's, recomputed here.
+        runs = ps.ensemble_runs(session.scenario, debrief.simulated, ps.DEFAULT_SEED)
+        assert debrief.percentile == ps.percentile(debrief.days_held, runs["days_held"])[0]
+    finally:
+        ps.close_session(session.code)
+    with pytest.raises(ps.SessionError, match="no class session with code"):
+        ps.find_session(session.code)
+
+
+def test_percentile_is_the_mid_rank_of_days_held():
+    from sim.app.play_session import ordinal, percentile
+
+    simulated = pd.Series([5, 10, 10, 20])
+    assert percentile(1, simulated) == (0.0, 0.0, 1.0)
+    assert percentile(30, simulated) == (100.0, 1.0, 0.0)
+    assert percentile(10, simulated) == (50.0, 0.25, 0.25)  # 1 fewer, 2 tied, 1 longer
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 100)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "100th"
+    ]
+
+
+def test_a_session_refuses_settings_out_of_range():
+    from sim.app.play_session import SessionError, open_session
+
+    scenario = load_scenario(SCENARIOS / "baseline.yaml")
+    with pytest.raises(SessionError, match="days must be between 1 and 365, not 0"):
+        open_session(scenario, days=0)
+    with pytest.raises(SessionError, match="time limit must be between 1 and 600 seconds"):
+        open_session(scenario, days=5, time_limit=0.5)
