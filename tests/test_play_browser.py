@@ -49,7 +49,10 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            for url in _serve(tmp_path, "scenarios/monitored.yaml"):
+            for url in _serve(tmp_path, "scenarios/monitored.yaml", "--host", "0.0.0.0"):
+                # `truce app --host 0.0.0.0` prints the address students open.
+                log = next(tmp_path.glob("server-*.log")).read_text()
+                assert re.search(r"Class session for students' devices: http://\S+/\?class", log)
                 teacher, ana, bo = _person(browser), _person(browser), _person(browser)
                 # The classroom page links to the class session.
                 teacher.goto(url, timeout=90_000)

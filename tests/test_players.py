@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -145,15 +146,18 @@ def test_retaliate_answers_every_grievance_held_that_morning():
     assert answered > 0 and struck_first > 0  # both branches were exercised
 
 
-def test_strike_the_exempted_group_fires_loopholes_holding_fire_stops_them():
-    """A sponsor's strikes on the exempted group: more under 'strike' than under 'hold'."""
+@pytest.mark.parametrize(
+    ("role", "channel"), [("sponsor_g1", "loophole"), ("government", "ground")]
+)
+def test_strike_the_exempted_group_fires_its_strikes_holding_fire_stops_them(role, channel):
+    """A sponsor's strikes (E6), the government's ground offensives (E22): only if chosen."""
     counts = {}
     for choice in ("strike_exempted", "hold_fire"):
         n = 0
         for seed in SEEDS:
             model = _model("baseline", seed, **{"truce.loophole_width": 1.0}, **SHORT)
-            _play(model, {"sponsor_g1": choice})
-            n += len(_channel_events(model, "sponsor_g1", {"loophole"}))
+            _play(model, {role: choice})
+            n += len(_channel_events(model, role, {channel}))
         counts[choice] = n
     assert counts["hold_fire"] == 0
     assert counts["strike_exempted"] > 0
@@ -269,7 +273,15 @@ def test_percentile_is_the_mid_rank_of_days_held():
     assert percentile(30, simulated) == (100.0, 1.0, 0.0)
     assert percentile(10, simulated) == (50.0, 0.25, 0.25)  # 1 fewer, 2 tied, 1 longer
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 100)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "100th"
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "100th",
     ]
 
 
@@ -281,3 +293,17 @@ def test_a_session_refuses_settings_out_of_range():
         open_session(scenario, days=0)
     with pytest.raises(SessionError, match="time limit must be between 1 and 600 seconds"):
         open_session(scenario, days=5, time_limit=0.5)
+
+
+def test_truce_app_on_every_interface_prints_the_class_sessions_address(monkeypatch):
+    from typer.testing import CliRunner
+
+    import sim.app.server
+    from sim.cli import app
+
+    monkeypatch.setattr(sim.app.server, "serve", lambda scenario, host, port: 0)
+    shared = CliRunner().invoke(app, ["app", "--host", "0.0.0.0", "--port", "8800"])
+    assert shared.exit_code == 0, shared.output
+    assert re.search(r"Class session for students' devices: http://\S+:8800/\?class", shared.output)
+    local = CliRunner().invoke(app, ["app", "--port", "8800"])
+    assert local.exit_code == 0 and "Class session" not in local.output  # unreachable

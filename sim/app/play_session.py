@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.app.truces import ENSEMBLE_SIZE, DEFAULT_SEED, ensemble_runs
+from sim.app.truces import DEFAULT_SEED, ENSEMBLE_SIZE, ensemble_runs
 from sim.experiment.runner import forget
 from sim.model.model import CeasefireModel
 from sim.model.players import BY_MODEL, CHOICES, PlayerError, Players, Role, roles
@@ -340,7 +340,7 @@ def percentile(days_held: int, simulated: pd.Series) -> tuple[float, float, floa
 
 
 def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 21st …"""
+    """A number as an ordinal: 1st, 2nd, 3rd, 4th, 11th, 21st."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -353,9 +353,7 @@ def make_debrief(session: ClassSession, simulated: int = ENSEMBLE_SIZE) -> Debri
     runs = ensemble_runs(session.scenario, simulated, DEFAULT_SEED)
     pct, fewer, longer = percentile(days_held, runs["days_held"])
     if collapsed:
-        head = (
-            f"Your truce collapsed on day {days_held} ({cause_phrase(ORIGINS[model.cause[0]])})."
-        )
+        head = f"Your truce collapsed on day {days_held} ({cause_phrase(ORIGINS[model.cause[0]])})."
     else:
         head = f"Your truce held all {days_held} days."
     held_all = float((~runs["collapsed"]).mean())
@@ -375,3 +373,25 @@ def make_debrief(session: ClassSession, simulated: int = ENSEMBLE_SIZE) -> Debri
         simulated=simulated,
         sentence=sentence,
     )
+
+
+def share_url(host: str, port: int) -> str | None:
+    """The class session's address for students' devices, when ``host`` lets them in.
+
+    Listening on every interface (``0.0.0.0`` or ``::``), the address is this
+    computer's on the network (the interface its default route goes through; no
+    packet is sent); on another address other than the loopback, that address.
+    None for the loopback, which other devices cannot reach.
+    """
+    import socket
+
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    if host in ("0.0.0.0", "::", ""):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect(("10.255.255.255", 1))
+                host = s.getsockname()[0]
+        except OSError:
+            host = socket.gethostname()
+    return f"http://{host}:{port}/?class"

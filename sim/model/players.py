@@ -106,7 +106,9 @@ class Players:
 
     def __init__(self, model: CeasefireModel, played: Iterable[str]):
         if model.replicates != 1:
-            raise PlayerError(f"people play one truce: replicates must be 1, not {model.replicates}")
+            raise PlayerError(
+                f"people play one truce: replicates must be 1, not {model.replicates}"
+            )
         if model.day != 0:
             raise PlayerError(f"players join before day 1, not on day {model.day}")
         self.model = model
@@ -121,7 +123,7 @@ class Players:
         # One day's strikes on the exempted groups at full tempo (at least one a day).
         c = model.constants
         _, _, entanglement = model.exposed_factions()
-        tempo = max(model.government.config.ground_tempo, 1.0)
+        tempo = max(model.scenario.government.ground_tempo, 1.0)
         self._ground_p = dec.ground_offensive_probability(
             tempo, model.loophole_width, c.loophole_hit, entanglement
         )[:, None]
