@@ -43,6 +43,7 @@ from sim.app.play_session import (
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
 from sim.app.truces import log_lines, status
 from sim.model.players import BY_MODEL
+from sim.present.charts import survival_chart
 
 #: The query parameter of the class session's address (``/?class`` or ``/?class=ABCD``).
 QUERY = "class"
@@ -168,6 +169,23 @@ def OpenOrJoin(
 # --------------------------------------------------------------------------- the teacher
 
 
+def debrief_figure(session: ClassSession):
+    """The simulated truces' survival curve, with the day the class's truce ended or reached."""
+    debrief = session.debrief
+    assert debrief is not None and debrief.runs is not None
+    runs = debrief.runs.assign(arm=f"{debrief.simulated} simulated truces")
+    fig = survival_chart(runs, by="arm", horizons=())
+    verb = "collapsed" if debrief.collapsed else "held"
+    fig.add_vline(
+        x=debrief.days_held,
+        line={"color": "#D55E00", "width": 3},
+        annotation_text=f"your class: {verb}, day {debrief.days_held}",
+        annotation_position="top left",
+    )
+    fig.update_layout(title={"text": "Your truce among the simulated ones"}, height=380)
+    return fig
+
+
 def _roles_lines(session: ClassSession) -> list[str]:
     return [
         f"{session.label(r)}: {who if who else 'free (the model plays it)'}"
@@ -223,6 +241,8 @@ def TeacherView(session: ClassSession):
         solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
     if figure is not None:
         Figure(figure)
+    if state == OVER and debrief is not None and debrief.runs is not None:
+        Figure(debrief_figure(session))
     if state == OVER and debrief is not None:
         solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the class's truce, day by day")
         _paragraphs(debrief.lines, ["class-story"])

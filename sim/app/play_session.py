@@ -66,6 +66,8 @@ class Debrief:
     longer: float
     simulated: int
     sentence: str
+    #: The simulated truces' runs table (one row each), for the debrief's chart.
+    runs: pd.DataFrame | None = None
 
 
 @dataclass
@@ -372,6 +374,7 @@ def make_debrief(session: ClassSession, simulated: int = ENSEMBLE_SIZE) -> Debri
         longer=longer,
         simulated=simulated,
         sentence=sentence,
+        runs=runs,
     )
 
 
