@@ -14,12 +14,12 @@ import re
 
 import pytest
 from conftest import CHROMIUM_ARGS, chromium_path
-from test_app_browser import _serve
+from test_app_browser import _serve, _shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DAYS = 3
-SECONDS = 12
+SECONDS = 20
 #: The truce's seed: fixed so that the test plays the same truce every time.
 SEED = 1
 
@@ -76,6 +76,7 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
                     " && /The monitors: Bo/.test(document.body.innerText)",
                     timeout=10_000,
                 )
+                _shoot(teacher, tmp_path, "class-lobby.png")
                 teacher.get_by_role("button", name="Start the truce").click()
 
                 # Both answer every day but the last, when Bo lets the time run out.
@@ -86,6 +87,8 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
                             f"() => /Day {day}: what do you do/.test(document.body.innerText)",
                             timeout=30_000,
                         )
+                        if day == 1:  # TRUCE_SCREENSHOTS=docs/img keeps them
+                            _shoot(page, tmp_path, f"class-{'ana' if page is ana else 'bo'}.png")
                         page.get_by_role("button", name=choice).click()
                         if page is ana and day == 1:  # Bo has not answered yet: Ana waits
                             ana.wait_for_selector("text=You chose: hold fire. Waiting for the")
@@ -95,6 +98,7 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
                 assert re.search(r"\d+(st|nd|rd|th) percentile", debrief)
                 teacher.wait_for_selector(".class-story p")
                 story = teacher.inner_text(".class-story")
+                _shoot(teacher, tmp_path, "class-debrief.png")
                 assert "Government (Ana): hold fire" in story
                 assert "The monitors (Bo): report violations" in story
                 assert "The monitors (Bo): time ran out, the model decided" in story

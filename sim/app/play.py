@@ -77,10 +77,15 @@ def use_session_updates(session: ClassSession | None) -> None:
     solara.use_thread(poll, dependencies=[session.code if session else None])
 
 
-def _paragraphs(lines: list[str], classes: list[str]) -> None:
+#: Text that is read from the back of a classroom (the log's size, without its scroll box).
+READABLE = {"font-size": "19px", "line-height": "1.45"}
+
+
+def _paragraphs(lines: list[str], classes: list[str], style: dict | None = None) -> None:
     solara.Div(
         children=[solara.HTML(tag="p", unsafe_innerHTML=html.escape(x)) for x in lines],
         classes=classes,
+        style=style,
     )
 
 
@@ -187,10 +192,21 @@ def debrief_figure(session: ClassSession):
 
 
 def _roles_lines(session: ClassSession) -> list[str]:
-    return [
-        f"{session.label(r)}: {who if who else 'free (the model plays it)'}"
-        for r, who in session.seats.items()
-    ]
+    """Who plays what: every role in the lobby, then the played ones on one line."""
+    if session.state == LOBBY:
+        return [
+            f"{session.label(r)}: {who if who else 'free (the model plays it)'}"
+            for r, who in session.seats.items()
+        ]
+    played = [f"{session.label(r)}: {who}" for r, who in session.seats.items() if who]
+    return [" · ".join(played + ["the model plays the other roles"])]
+
+
+def _banner(session: ClassSession) -> tuple[str, str]:
+    """The truce's banner (the demo's), with the class session's words before day 1."""
+    if session.day == 0:
+        return "Announced — day 1 starts when every role has decided", "holding"
+    return status(session.model)
 
 
 def _asking_line(session: ClassSession) -> str:
@@ -211,7 +227,7 @@ def TeacherView(session: ClassSession):
     with LOCK:
         state, error, debrief = session.state, session.error, session.debrief
         roles_lines = _roles_lines(session)
-        banner, banner_state = status(session.model)
+        banner, banner_state = _banner(session)
         asking = _asking_line(session) if state == PLAYING else ""
         _, events = session.model.trace_tables()
         log = log_lines(events, session.scenario, days=6)
@@ -228,7 +244,7 @@ def TeacherView(session: ClassSession):
             ],
             classes=["truce-log"],
         )
-    _paragraphs(roles_lines, ["truce-log", "class-roles"])
+    _paragraphs(roles_lines, ["class-roles"], READABLE)
     if error:
         solara.Error(error)
     if state == LOBBY:
@@ -245,7 +261,7 @@ def TeacherView(session: ClassSession):
         Figure(debrief_figure(session))
     if state == OVER and debrief is not None:
         solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the class's truce, day by day")
-        _paragraphs(debrief.lines, ["class-story"])
+        _paragraphs(debrief.lines, ["class-story"], READABLE)
     elif state == OVER:
         solara.Text("Comparing with simulated truces…")
     else:
@@ -272,7 +288,7 @@ def StudentView(session: ClassSession, role: str, name: str):
         asking = state == PLAYING and session.deadline is not None
         day, chosen = session.asking_day, session.pending.get(role)
         left = session.seconds_left()
-        banner, banner_state = status(session.model)
+        banner, banner_state = _banner(session)
         log = session.decision_log()
         _, events = session.model.trace_tables()
         recent = log_lines(events, session.scenario, days=3)
