@@ -255,10 +255,12 @@ def TeacherView(session: ClassSession):
         solara.Div(children=[asking], classes=["truce-ensemble", "class-asking"])
     if state == OVER and debrief is not None:
         solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
-    if figure is not None:
+    if state == OVER and debrief is not None and debrief.runs is not None and figure is not None:
+        with solara.Columns([1, 1]):  # the class's truce beside the simulated ones
+            Figure(figure)
+            Figure(debrief_figure(session))
+    elif figure is not None:
         Figure(figure)
-    if state == OVER and debrief is not None and debrief.runs is not None:
-        Figure(debrief_figure(session))
     if state == OVER and debrief is not None:
         solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the class's truce, day by day")
         _paragraphs(debrief.lines, ["class-story"], READABLE)
