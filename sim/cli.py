@@ -411,6 +411,11 @@ def classroom_app(
     from sim.app.server import serve
 
     out.print(f"Classroom demo at [bold]http://{host}:{port}/[/] (Ctrl+C to stop)", highlight=False)
+    from sim.app.play_session import share_url
+
+    shared = share_url(host, port)
+    if shared:  # students play: the address their devices open
+        out.print(f"Class session for students' devices: [bold]{shared}[/]", highlight=False)
     raise typer.Exit(serve(scenario, host, port))
 
 

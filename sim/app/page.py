@@ -35,6 +35,7 @@ from sim.app.components import (
     TruceControls,
 )
 from sim.app.levers import LEVERS, apply_levers, lever_bounds, lever_values
+from sim.app.play import ClassSessionPage, wants_class_session
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
 from sim.app.truces import LiveTruce, TruceSetup
 from sim.model.model import CeasefireModel
@@ -128,6 +129,9 @@ def Classroom(base: Scenario, picker: Callable[[], None]):
             with solara.Card("Controls"):
                 TruceControls(model, setup)
             LeverPanel(base, levers, on_change)
+            solara.Button(  # students play: sim.app.play
+                "Open a class session", href="?class", target="_blank", text=True
+            )
     if problem.value:
         solara.Error(problem.value)
     StatusBanner(model.value)
@@ -141,7 +145,7 @@ def Classroom(base: Scenario, picker: Callable[[], None]):
 
 @solara.component
 def Page():
-    """The classroom page (what ``solara run sim.app`` serves)."""
+    """The classroom page (what ``solara run sim.app`` serves); ``?class``: a class session."""
     given = os.environ.get(SCENARIO_ENV) or None
     choices = solara.use_memo(lambda: scenario_choices(given), [])
     first = next(iter(choices), "")
@@ -149,6 +153,10 @@ def Page():
     scenario, error = solara.use_memo(
         lambda: load_choice(choices.get(choice.value, choice.value)), [choice.value]
     )
+    wanted, code = wants_class_session(solara.use_router().search)
+    if wanted:  # students play (sim.app.play): the page at ``?class``
+        ClassSessionPage(code)
+        return
 
     def picker() -> None:
         solara.Select("Scenario", values=list(choices), value=choice)

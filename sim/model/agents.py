@@ -225,7 +225,8 @@ class Principal(Actor):
         adv_now = self.adversary_strength()
         regroup = np.maximum(adv_now - self.start_adversary_strength, 0.0)
         forces = self.strength > 0
-        if self.config.aims < 1.0:  # a strategic offensive once it is strong enough (E19)
+        played = m.players is not None and m.players.overrides(self.name)  # a human decides
+        if self.config.aims < 1.0 and not played:  # a strategic offensive when strong (E19)
             live = m.theatre_alive[self.theatres]
             launching = dec.offensive_now(self.strength - adv_now, self.config.aims, live)
             m.launch_offensive(self.index, launching & forces)
@@ -268,6 +269,8 @@ class Principal(Actor):
             acts.culprit[s] = self.index
             acts.origin[s] = origin
         acts.weight[self.deliberate.slice] = np.where(at_war, c.war_tempo, 1)
+        if m.players and played:  # a human decision replaces E2–E4 (MODEL.md, Human players)
+            m.players.decide(self)
 
     def retaliate(self) -> None:
         """Answer unanswered grievances when trust falls below the threshold (E9).
@@ -300,6 +303,8 @@ class Principal(Actor):
         acts.origin[s] = m.grievance[edges]
         acts.wrong[s] = m.grievance_wrong[edges]
         acts.theatre[s] = m.grievance_theatre[edges]
+        if m.players:  # a human player's decision replaces E9 (docs/MODEL.md, Human players)
+            m.players.retaliate(self)
 
     def recover(self) -> None:
         """Fatigue from fighting and recovery in calm (E11); regrouping in calm (E12).
@@ -378,6 +383,8 @@ class Government(Principal):
         acts.target[s] = self.ground_target
         acts.blamed[s] = self.ground_blamed
         acts.origin[s] = LOOPHOLE
+        if self.model.players:  # a human government decides its offensives (Human players)
+            self.model.players.ground(self)
 
 
 class Faction(Principal):
@@ -536,6 +543,8 @@ class Sponsor(Actor):
         acts.blamed[s] = m.edge_index[target, client]
         acts.origin[s] = INDISCIPLINE
         acts.theatre[s] = theatre
+        if m.players:  # a human sponsor decides its strikes and sanctions (Human players)
+            m.players.strike(self)
 
 
 class MonitorMission(Actor):
@@ -600,6 +609,8 @@ class MonitorMission(Actor):
         active = self.active()
         coverage = m.theatre_coverage[acts.theatre]
         detected = acts.fired & active & (u[0] < coverage * cfg.detection)
+        if m.players:  # a human mission reports all it covers, or nothing (Human players)
+            detected = m.players.observe(detected, acts.fired & active & (u[0] < coverage))
         correct = detected & (u[1] < cfg.attribution)
         hostile = acts.origin != ACCIDENT
         hits = acts.fired & active & hostile & (u[2] < m.constants.monitor_exposure * coverage)

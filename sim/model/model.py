@@ -40,6 +40,7 @@ from sim.model.agents import (
     Principal,
     Sponsor,
 )
+from sim.model.players import Players
 from sim.model.streams import make_streams
 from sim.scenario.loading import resolve_scenario
 from sim.scenario.schema import ORIGINS, Scenario
@@ -149,6 +150,10 @@ class CeasefireModel(mesa.Model):
                 "trust": lambda m: float(m._mean_trust().mean()),
             }
         )
+
+    #: Human players of a live truce (:class:`sim.model.players.Players` attaches itself);
+    #: None: the model plays every role.
+    players: Players | None = None
 
     # ------------------------------------------------------------------ set-up
     def _build_structure(self) -> None:

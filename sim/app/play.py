@@ -1,0 +1,364 @@
+"""Students play: the class session pages (the teacher's screen and each student's).
+
+The classroom page links here ("Open a class session"; the address ends in
+``?class``). The teacher opens a session, gets a short code and puts it on the
+projector; students open the same address from their own browsers on the same
+network (``truce app --host 0.0.0.0`` prints it), enter the code and take a free
+role. Each day every student is asked for the role's decision, with a time limit;
+the model decides for a role nobody took and for a student whose time ran out.
+The teacher's screen shows the truce as it goes (banner, chart, the plain-language
+log) and, at the end, the debrief: the day-by-day story with the class's decisions
+and how the class's truce compares with simulated ones under the same settings.
+
+The shared state is :mod:`sim.app.play_session`'s; these components only read it
+and pass on what people click. Every page redraws when the session changes (a
+light poll of its version number).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+import solara
+
+from sim.app.components import TITLE, Figure, Offstage
+from sim.app.figures import timeline_figure
+from sim.app.play_session import (
+    DEFAULT_DAYS,
+    DEFAULT_TIME_LIMIT,
+    LOBBY,
+    LOCK,
+    OVER,
+    PLAYING,
+    ClassSession,
+    SessionError,
+    choice_text,
+    find_session,
+    open_session,
+)
+from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
+from sim.app.truces import log_lines, status
+from sim.model.players import BY_MODEL
+from sim.present.charts import survival_chart
+
+#: The query parameter of the class session's address (``/?class`` or ``/?class=ABCD``).
+QUERY = "class"
+#: Seconds between two looks at the session's state.
+POLL_SECONDS = 0.25
+
+
+def wants_class_session(search: str | None) -> tuple[bool, str]:
+    """Whether an address's query asks for the class session, and the code it gives."""
+    query = parse_qs(search or "", keep_blank_values=True)
+    if QUERY not in query:
+        return False, ""
+    return True, (query[QUERY][0] or "").strip().upper()
+
+
+def use_session_updates(session: ClassSession | None) -> None:
+    """Redraw the calling component whenever the session changes or a second passes."""
+    _, set_tick = solara.use_state(0)
+
+    def poll() -> None:
+        if session is None:
+            return
+        seen = None
+        while True:
+            now = (session.version, int(session.seconds_left()))
+            if now != seen:
+                seen = now
+                set_tick(lambda t: t + 1)
+            time.sleep(POLL_SECONDS)
+
+    solara.use_thread(poll, dependencies=[session.code if session else None])
+
+
+#: Text that is read from the back of a classroom (the log's size, without its scroll box).
+READABLE = {"font-size": "19px", "line-height": "1.45"}
+
+
+def _paragraphs(lines: list[str], classes: list[str], style: dict | None = None) -> None:
+    solara.Div(
+        children=[solara.HTML(tag="p", unsafe_innerHTML=html.escape(x)) for x in lines],
+        classes=classes,
+        style=style,
+    )
+
+
+# --------------------------------------------------------------------------- start
+
+
+@solara.component
+def OpenOrJoin(
+    code_hint: str,
+    on_teacher: Callable[[ClassSession], None],
+    on_student: Callable[[ClassSession, str, str], None],
+):
+    """The first screen: the teacher opens a session, a student joins one."""
+    choices = solara.use_memo(lambda: scenario_choices(os.environ.get(SCENARIO_ENV)), [])
+    scenario = solara.use_reactive(next(iter(choices), ""))
+    days = solara.use_reactive(DEFAULT_DAYS)
+    limit = solara.use_reactive(int(DEFAULT_TIME_LIMIT))
+    seed = solara.use_reactive("")
+    code = solara.use_reactive(code_hint)
+    name = solara.use_reactive("")
+    role = solara.use_reactive("")
+    problem = solara.use_reactive("")
+
+    def open_it() -> None:
+        loaded, error = load_choice(choices.get(scenario.value, scenario.value))
+        if loaded is None:
+            problem.set(f"This scenario cannot be loaded: {error}")
+            return
+        try:
+            given = seed.value.strip()
+            if given and not given.isdigit():
+                raise SessionError(f"seed must be a whole number 0 or more, not {given!r}")
+            truce = open_session(
+                loaded, int(days.value), float(limit.value), int(given) if given else None
+            )
+            on_teacher(truce)
+        except SessionError as exc:
+            problem.set(str(exc))
+
+    def join() -> None:
+        try:
+            session = find_session(code.value)
+            if not role.value:
+                raise SessionError("choose a free role")
+            session.join(role.value, name.value)
+        except SessionError as exc:
+            problem.set(str(exc))
+            return
+        on_student(session, role.value, name.value)
+
+    found: ClassSession | None = None
+    if len(code.value.strip()) >= 4:
+        try:
+            found = find_session(code.value)
+        except SessionError:
+            found = None
+    use_session_updates(found)
+    with solara.Columns([1, 1]):
+        with solara.Card("Join a class session (students)"):
+            solara.InputText("Session code", value=code, continuous_update=True)
+            solara.InputText("Your name", value=name, continuous_update=True)
+            if found is not None and found.state == LOBBY:
+                free = found.free_roles()
+                solara.Text("Free roles:" if free else "Every role is taken.")
+                with solara.Row(style={"flex-wrap": "wrap"}):
+                    for r in free:
+                        solara.Button(
+                            found.label(r),
+                            color="primary" if role.value == r else None,
+                            outlined=role.value != r,
+                            on_click=lambda r=r: role.set(r),
+                        )
+            elif found is not None:
+                solara.Text("This session has already started.")
+            solara.Button("Join", color="primary", on_click=join, disabled=found is None)
+        with solara.Card("Open a class session (teacher)"):
+            solara.Select("Scenario", values=list(choices), value=scenario)
+            solara.InputInt("Days to play", value=days)
+            solara.InputInt("Seconds to decide each day", value=limit)
+            solara.InputText("Seed (blank: a new random truce)", value=seed)
+            solara.Button("Open the session", color="primary", on_click=open_it)
+    if problem.value:
+        solara.Error(problem.value)
+
+
+# --------------------------------------------------------------------------- the teacher
+
+
+def debrief_figure(session: ClassSession):
+    """The simulated truces' survival curve, with the day the class's truce ended or reached."""
+    debrief = session.debrief
+    assert debrief is not None and debrief.runs is not None
+    runs = debrief.runs.assign(arm=f"{debrief.simulated} simulated truces")
+    fig = survival_chart(runs, by="arm", horizons=())
+    verb = "collapsed" if debrief.collapsed else "held"
+    fig.add_vline(
+        x=debrief.days_held,
+        line={"color": "#D55E00", "width": 3},
+        annotation_text=f"your class: {verb}, day {debrief.days_held}",
+        annotation_position="top left",
+    )
+    fig.update_layout(title={"text": "Your truce among the simulated ones"}, height=380)
+    return fig
+
+
+def _roles_lines(session: ClassSession) -> list[str]:
+    """Who plays what: every role in the lobby, then the played ones on one line."""
+    if session.state == LOBBY:
+        return [
+            f"{session.label(r)}: {who if who else 'free (the model plays it)'}"
+            for r, who in session.seats.items()
+        ]
+    played = [f"{session.label(r)}: {who}" for r, who in session.seats.items() if who]
+    return [" · ".join(played + ["the model plays the other roles"])]
+
+
+def _banner(session: ClassSession) -> tuple[str, str]:
+    """The truce's banner (the demo's), with the class session's words before day 1."""
+    if session.day == 0:
+        return "Announced — day 1 starts when every role has decided", "holding"
+    return status(session.model)
+
+
+def _asking_line(session: ClassSession) -> str:
+    played = session.played_roles()
+    if session.deadline is None:
+        return f"Day {session.day} played."
+    n_in = len(session.pending)
+    return (
+        f"Day {session.asking_day}: {n_in} of {len(played)} decisions in, "
+        f"{session.seconds_left():.0f} s left"
+    )
+
+
+@solara.component
+def TeacherView(session: ClassSession):
+    """The projector: the code, who plays what, the truce as it goes, the debrief."""
+    use_session_updates(session)
+    with LOCK:
+        state, error, debrief = session.state, session.error, session.debrief
+        roles_lines = _roles_lines(session)
+        banner, banner_state = _banner(session)
+        asking = _asking_line(session) if state == PLAYING else ""
+        _, events = session.model.trace_tables()
+        log = log_lines(events, session.scenario, days=6)
+        figure = timeline_figure(session.model) if state != LOBBY else None
+    solara.Div(
+        children=[f"Session code: {session.code}"],
+        classes=["truce-status", "holding", "class-code"],
+    )
+    if state == LOBBY:
+        solara.Div(
+            children=[
+                "Students: open this page's address on your own device (same network), "
+                f"ending in ?{QUERY}, enter the code {session.code} and take a free role."
+            ],
+            classes=["truce-log"],
+        )
+    _paragraphs(roles_lines, ["class-roles"], READABLE)
+    if error:
+        solara.Error(error)
+    if state == LOBBY:
+        solara.Button("Start the truce", color="primary", on_click=session.start)
+        return
+    solara.Div(children=[banner], classes=["truce-status", banner_state])
+    if asking:
+        solara.Div(children=[asking], classes=["truce-ensemble", "class-asking"])
+    if state == OVER and debrief is not None:
+        solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
+    if state == OVER and debrief is not None and debrief.runs is not None and figure is not None:
+        with solara.Columns([1, 1]):  # the class's truce beside the simulated ones
+            Figure(figure)
+            Figure(debrief_figure(session))
+    elif figure is not None:
+        Figure(figure)
+    if state == OVER and debrief is not None:
+        solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the class's truce, day by day")
+        _paragraphs(debrief.lines, ["class-story"], READABLE)
+    elif state == OVER:
+        solara.Text("Comparing with simulated truces…")
+    else:
+        _paragraphs(log or ["No violations yet."], ["truce-log"])
+
+
+# --------------------------------------------------------------------------- a student
+
+
+def _your_day(row: dict) -> str:
+    if row["by"] == BY_MODEL:
+        return f"Day {row['day']}: time ran out, the model decided"
+    return f"Day {row['day']}: you chose {choice_text(row['choice'])}"
+
+
+@solara.component
+def StudentView(session: ClassSession, role: str, name: str):
+    """A student's screen: the role, the day's question with its countdown, the outcome."""
+    use_session_updates(session)
+    problem = solara.use_reactive("")
+    with LOCK:
+        state, error, debrief = session.state, session.error, session.debrief
+        label = session.label(role)
+        asking = state == PLAYING and session.deadline is not None
+        day, chosen = session.asking_day, session.pending.get(role)
+        left = session.seconds_left()
+        banner, banner_state = _banner(session)
+        log = session.decision_log()
+        _, events = session.model.trace_tables()
+        recent = log_lines(events, session.scenario, days=3)
+    mine = [row for row in log if row["role"] == role]
+    solara.Div(
+        children=[f"You play {label} ({name or 'a student'}) — session {session.code}"],
+        classes=["truce-status", "holding", "class-role"],
+    )
+    if error:
+        solara.Error(error)
+    if state == LOBBY:
+        solara.Text("Waiting for the teacher to start the truce…")
+        return
+    solara.Div(children=[banner], classes=["truce-status", banner_state])
+    if mine and mine[-1]["by"] == BY_MODEL:
+        solara.Warning(f"Day {mine[-1]['day']}: time ran out — the model decided for you.")
+    if mine:
+        _paragraphs([" · ".join(_your_day(row) for row in mine)], ["class-yours"])
+
+    def decide(choice: str, asked: int) -> None:
+        try:
+            session.decide(role, choice, asked)
+            problem.set("")
+        except SessionError as exc:
+            problem.set(str(exc))
+
+    if asking:
+        solara.Div(
+            children=[f"Day {day}: what do you do? {left:.0f} s left"],
+            classes=["truce-ensemble", "class-question"],
+        )
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for choice in session.roles[role].choices:
+                solara.Button(
+                    choice_text(choice).capitalize(),
+                    color="primary" if chosen == choice else None,
+                    outlined=chosen != choice,
+                    on_click=lambda c=choice: decide(c, day),
+                )
+        if chosen:
+            solara.Text(f"You chose: {choice_text(chosen)}. Waiting for the others…")
+    elif state == PLAYING:
+        solara.Text("The day is being played…")
+    if problem.value:
+        solara.Error(problem.value)
+    if state == OVER and debrief is not None:
+        solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
+    _paragraphs(recent or ["No violations yet."], ["truce-log"])
+
+
+# --------------------------------------------------------------------------- the page
+
+
+@solara.component
+def ClassSessionPage(code_hint: str = ""):
+    """The class session: open or join, then the teacher's or the student's screen."""
+    teacher: solara.Reactive[ClassSession | None] = solara.use_reactive(None)
+    student: solara.Reactive[tuple[ClassSession, str, str] | None] = solara.use_reactive(None)
+    with Offstage():
+        with solara.AppBar():
+            solara.AppBarTitle(f"{TITLE}: class session")
+    if teacher.value is not None:
+        TeacherView(teacher.value)
+    elif student.value is not None:
+        StudentView(*student.value)
+    else:
+        OpenOrJoin(
+            code_hint,
+            on_teacher=teacher.set,
+            on_student=lambda s, r, n: student.set((s, r, n)),
+        )
