@@ -87,7 +87,7 @@ def render_page(template: str, **context: Any) -> str:
 
 
 def chart_div(
-    figure: go.Figure,
+    figure: go.Figure | dict[str, Any],
     div_id: str | None = None,
     include_plotlyjs: bool = True,
     height: str = "100%",
@@ -98,9 +98,14 @@ def chart_div(
     Plotly escapes the names in its figure JSON itself; the result goes into
     the page unescaped. plotly.js is the vendored partial bundle, packed
     (:func:`plotly_script`), or plotly's full bundle where that cannot be used.
+    A figure given as a dictionary (``Figure.to_dict()``) is not validated again.
     """
+    import plotly.io as pio
+
     packed = include_plotlyjs and plotly_bundle() is not None
-    html = figure.to_html(
+    html = pio.to_html(
+        figure,
+        validate=not isinstance(figure, dict),
         full_html=False,
         include_plotlyjs=include_plotlyjs and not packed,
         config=dict(config or PLOTLY_CONFIG),

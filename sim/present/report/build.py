@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import yaml
 
 from sim.analysis import sensitivity
@@ -31,10 +30,14 @@ def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
     """A chart as the template's ``chart`` macro draws it: key, heading, caption and div.
 
     The section heading replaces the figure's own title (kept for PNG export);
-    plotly.js is embedded with the first chart only.
+    plotly.js is embedded with the first chart only. The figure is edited as
+    its (already validated) dictionary, not copied and validated again.
     """
-    figure = go.Figure(chart.figure).update_layout(title=None, margin_t=50)
-    height = (figure.layout.height or 540) - 30
+    figure = chart.figure.to_dict()
+    layout = figure.setdefault("layout", {})
+    layout["title"] = {}  # what update_layout(title=None) leaves
+    layout["margin"] = {**layout.get("margin", {}), "t": 50}
+    height = (layout.get("height") or 540) - 30
     div = pages.chart_div(
         figure, div_id=f"chart-{chart.key}", include_plotlyjs=first, height=f"{height}px"
     )
