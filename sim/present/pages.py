@@ -122,7 +122,7 @@ BUNDLE_TRACES = (
     "bar, box, contour, heatmap, histogram, histogram2d, histogram2dcontour, image, pie, "
     "scatter, scatterternary, violin"
 )
-"""The trace types of the vendored cartesian bundle (``tests/test_report_size.py`` checks)."""
+"""The trace types of the vendored cartesian bundle (``tests/test_report_embedding.py`` checks)."""
 
 
 @cache

@@ -17,6 +17,7 @@ import yaml
 from sim.analysis import sensitivity
 from sim.experiment import storage
 from sim.present import pages, sentences
+from sim.present.charts.style import white_template
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
 from sim.present.report.figures import Chart, index_arms, report_charts
@@ -145,7 +146,10 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     if design.is_sweep and "sensitivity" not in summary:
         indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
         summary = {**summary, "sensitivity": indices} if indices else summary
-    chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
+    with white_template():  # the same figures, built in half the time
+        chart_list = report_charts(
+            runs, design, summary.get("sensitivity"), summary.get("comparisons")
+        )
     out = results_dir / REPORT
     pages.write_page(out, render(manifest, summary, runs, design, chart_list))
     if png:
