@@ -433,6 +433,38 @@ def test_kaplan_meier_and_median_match_scipy_ecdf(sample):
     assert (math.isnan(got) and math.isnan(expected)) or got == expected
 
 
+@pytest.mark.parametrize("level", [0.8, 0.95])
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_survival_steps_and_bands_match_scipy_ecdf(sample, level):
+    # The step table is computed with NumPy (a report does not import scipy.stats);
+    # it must be scipy's ecdf with its log-log band, linear where log-log is
+    # undefined, and the estimate itself where both are.
+    import warnings
+
+    from scipy import stats
+
+    rows = censored_sample(*sample)
+    sf = stats.ecdf(scipy_censored(rows)).sf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        loglog = sf.confidence_interval(confidence_level=level, method="log-log")
+        linear = sf.confidence_interval(confidence_level=level, method="linear")
+    low, high = (
+        np.where(np.isnan(a.probabilities), b.probabilities, a.probabilities)
+        for a, b in ((loglog.low, linear.low), (loglog.high, linear.high))
+    )
+    low = np.where(np.isnan(low), sf.probabilities, low)
+    high = np.where(np.isnan(high), sf.probabilities, high)
+    got = survival.survival(rows, level=level)
+    steps = got.iloc[1 : 1 + len(sf.quantiles)]  # day 0 first, the horizon row (if any) last
+    assert steps["day"].tolist() == sf.quantiles.astype(int).tolist()
+    assert steps["survival"].to_numpy() == pytest.approx(sf.probabilities, rel=TIGHT, abs=1e-15)
+    assert steps["low"].to_numpy() == pytest.approx(low, rel=TIGHT, abs=1e-15)
+    assert steps["high"].to_numpy() == pytest.approx(high, rel=TIGHT, abs=1e-15)
+    held = rows["days_held"].to_numpy()
+    assert steps["at_risk"].tolist() == [int((held >= t).sum()) for t in sf.quantiles]
+
+
 def test_kaplan_meier_keeps_truces_censored_on_a_collapse_day_at_risk():
     # Day 2: four at risk (the truce censored on day 2 counts), one collapse;
     # day 3: two at risk, two collapses.  S = 3/4, then 0.

@@ -110,3 +110,114 @@ def test_png_export_with_kaleido(tmp_path):
     pngs = sorted((folder / "charts").glob("*.png"))
     assert [p.name for p in pngs] == ["causes.png", "collapse.png", "survival.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+# ----------------------------------------------------------- every page kind, small and offline
+# Each page the command line writes, made by the command itself (the user's
+# path), must stay under 1.5 MB (issue 14: plotly.js goes in as the gzipped
+# cartesian bundle, not the 4.8 MB full one) and open offline with every chart
+# drawn by a trace type the bundle holds.
+
+MAX_PAGE_BYTES = 1_500_000
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SMALL = ["-n", "20", "--set", "truce.horizon=90", "--engine", "serial", "--json"]
+PAGE_COMMANDS = {
+    "run": (["run", SCENARIOS / "unmonitored.yaml", *SMALL], 3),
+    "compare": (["compare", SCENARIOS / "monitoring.yaml", *SMALL], 3),
+    "sweep": (["sweep", SCENARIOS / "sweep_monitoring.yaml", *SMALL], 4),
+    "sensitivity": (
+        ["sweep", SCENARIOS / "sensitivity.yaml", *SMALL, "--set", "sweep.sobol.n=4"],
+        3,
+    ),
+    "crossed": (["sweep", SCENARIOS / "monitoring_by_loophole.yaml", *SMALL], 5),
+}
+"""Page kind: (command line, least number of charts)."""
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, Path]:
+    """Every kind of page, written by ``truce`` itself: reports, a story, a hindcast."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    out = tmp_path_factory.mktemp("pages")
+    runner = CliRunner()
+    found = {}
+
+    def invoke(args) -> str:
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, f"{args}: {result.output}"
+        return result.stdout
+
+    for kind, (args, _) in PAGE_COMMANDS.items():
+        printed = invoke([*args, "--out", out / kind])
+        found[kind] = Path(json.loads(printed)["results"]) / "report.html"
+    found["story"] = out / "story.html"
+    invoke(["story", SCENARIOS / "unmonitored.yaml", "--seed", "3", "--html", found["story"]])
+    history = out / "history"  # two truces keep it short; the page is the same
+    history.mkdir()
+    for name in ("cessation_2016.yaml", "minsk_2015.yaml"):
+        shutil.copy(SCENARIOS / "history" / name, history / name)
+    invoke(["hindcast", history, "-n", "20", "--out", out / "hindcast"])
+    (found["hindcast"],) = (out / "hindcast").glob("hindcast/*/report.html")
+    return found
+
+
+LEAST_CHARTS = {kind: least for kind, (_, least) in PAGE_COMMANDS.items()} | {
+    "story": 1,
+    "hindcast": 1,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(LEAST_CHARTS))
+def test_every_page_is_small_and_draws_every_chart_offline(browser, pages, kind):
+    path = pages[kind]
+    assert path.stat().st_size < MAX_PAGE_BYTES, f"{kind}: {path.stat().st_size:,} bytes"
+    context, page, errors, blocked, dialogs = open_offline(browser, path)
+    try:
+        drawn = page.evaluate(
+            "Array.from(document.querySelectorAll('.plotly-graph-div'))"
+            ".map(d => [d.querySelectorAll('svg.main-svg').length, d.data.length])"
+        )
+        assert len(drawn) >= LEAST_CHARTS[kind]
+        assert all(svgs >= 1 and traces >= 1 for svgs, traces in drawn), drawn
+        # plotly.js silently hides a trace whose type its bundle lacks: every type
+        # on the page must be one the bundle registered.
+        used = page.evaluate(
+            "Array.from(document.querySelectorAll('.plotly-graph-div'))"
+            ".flatMap(d => d.data.map(t => t.type || 'scatter'))"
+        )
+        registered = page.evaluate("Object.keys(Plotly.PlotSchema.get().traces)")
+        assert set(used) <= set(registered), set(used) - set(registered)
+        assert page.evaluate("document.querySelectorAll('.chart-unavailable').length") == 0
+        assert errors == [] and blocked == [] and dialogs == []
+    finally:
+        context.close()
+
+
+def test_browser_without_decompression_says_so_in_place_of_each_chart(browser, tmp_path):
+    folder = write_results_dir(tmp_path / "results", make_runs(n=60))
+    path = report.build_report(folder)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+    )
+    context.add_init_script("delete window.DecompressionStream;")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(path.resolve().as_uri(), wait_until="load")
+        notes = page.locator(".plotly-graph-div.chart-unavailable")
+        assert notes.count() == page.locator(".plotly-graph-div").count() == 3
+        assert "DecompressionStream" in notes.first.inner_text()
+        assert page.locator("svg.main-svg").count() == 0
+        assert errors == []
+    finally:
+        context.close()

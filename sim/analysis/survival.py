@@ -2,26 +2,23 @@
 
 A collapse is the event; a truce still holding at the horizon is
 right-censored there. The median of the summary (:func:`median_days_held`)
-is the product-limit estimate in closed form with NumPy, so that a summary
-does not import :mod:`scipy.stats`; ``tests/test_analysis.py`` checks it
-against ``scipy.stats.ecdf`` to 1e-9. The step table with its confidence
-bands (:func:`survival`, for charts and reports) is ``scipy.stats.ecdf``,
-imported when it is called.
+and the step table with its confidence bands (:func:`survival`, for charts
+and reports) are the product-limit estimate and Greenwood's variance in closed
+form with NumPy, so that neither a summary nor a report imports
+:mod:`scipy.stats` (about half a second); ``tests/test_analysis.py`` checks
+both against ``scipy.stats.ecdf`` to 1e-9.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.grouping import By, by_list, group_horizon, iter_groups
-
-if TYPE_CHECKING:
-    from scipy import stats
+from sim.analysis.intervals import z_quantile
 
 SURVIVAL_COLUMNS: tuple[str, ...] = ("horizon", "collapsed", "days_held")
 """Columns :func:`survival` and :func:`median_days_held` need besides the grouping ones."""
@@ -37,49 +34,60 @@ def number_at_risk(sorted_held: np.ndarray, times: Any) -> np.ndarray:
     return len(sorted_held) - np.searchsorted(sorted_held, times, side="left")
 
 
-def _censored(rows: pd.DataFrame) -> stats.CensoredData:
-    """Days held as right-censored data: collapses are events, the rest censored."""
-    from scipy import stats
+def _product_limit(held: np.ndarray, collapsed: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Kaplan–Meier at every distinct day a truce collapsed or was censored.
 
-    held = rows["days_held"].to_numpy(dtype=float)
-    collapsed = rows["collapsed"].to_numpy(dtype=bool)
-    return stats.CensoredData(uncensored=held[collapsed], right=held[~collapsed])
+    The steps of ``scipy.stats.ecdf`` on right-censored data, with the same
+    operations in the same order (so the same values to the last bit).
+
+    Returns:
+        ``(days, survival, at_risk, collapses)``, one entry per distinct day.
+    """
+    times = np.concatenate((held[collapsed], held[~collapsed]))
+    died = np.concatenate((np.ones(collapsed.sum(), int), np.zeros((~collapsed).sum(), int)))
+    order = np.argsort(times)
+    times, died = times[order], died[order]
+    at_risk = np.arange(times.size, 0, -1)
+    edges = np.diff(times, prepend=-np.inf, append=np.inf) > 0
+    first, last = edges[:-1], edges[1:]
+    n = at_risk[first]
+    d = np.diff(np.cumsum(died)[last], prepend=0)
+    return times[first], np.cumprod((n - d) / n), n, d
 
 
-def _km_interval(sf: Any, level: float) -> tuple[np.ndarray, np.ndarray]:
+def _km_interval(
+    sf: np.ndarray, n: np.ndarray, d: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise interval of a Kaplan–Meier curve.
 
-    Log-log (Kalbfleisch–Prentice) where it is defined; where it is not
-    (survival exactly 1 or 0) the linear Greenwood interval, and where that
-    is undefined too, the estimate itself.
+    Log-log (Kalbfleisch–Prentice, "exponential Greenwood") where it is
+    defined; where it is not (survival exactly 1 or 0) the linear Greenwood
+    interval, and where that is undefined too, the estimate itself. The
+    formulas of ``scipy.stats`` (``EmpiricalDistributionFunction.confidence_interval``).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            loglog = sf.confidence_interval(confidence_level=level, method="log-log")
-            low, high = loglog.low.probabilities, loglog.high.probabilities
-        except (ValueError, ZeroDivisionError, FloatingPointError):
-            low = high = np.full_like(sf.probabilities, np.nan)
-        linear = sf.confidence_interval(confidence_level=level, method="linear")
-    point = sf.probabilities
-    low = np.where(np.isnan(low), linear.low.probabilities, low)
-    high = np.where(np.isnan(high), linear.high.probabilities, high)
-    low = np.clip(np.where(np.isnan(low), point, low), 0.0, 1.0)
-    high = np.clip(np.where(np.isnan(high), point, high), 0.0, 1.0)
+    z = z_quantile(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        greenwood = np.cumsum(d / (n * (n - d)))
+        se_loglog = np.sqrt(1 / np.log(sf) ** 2 * greenwood)
+        loglog = np.log(-np.log(sf))
+        low = np.exp(-np.exp(loglog + z * se_loglog))
+        high = np.exp(-np.exp(loglog - z * se_loglog))
+        se_linear = np.sqrt(sf**2 * greenwood)
+        low = np.where(np.isnan(low), sf - z * se_linear, low)
+        high = np.where(np.isnan(high), sf + z * se_linear, high)
+    low = np.clip(np.where(np.isnan(low), sf, low), 0.0, 1.0)
+    high = np.clip(np.where(np.isnan(high), sf, high), 0.0, 1.0)
     return low, high
 
 
 def _survival_steps(rows: pd.DataFrame, level: float) -> pd.DataFrame:
     """Kaplan–Meier step table of one group, from day 0 to its horizon."""
-    from scipy import stats
-
-    sf = stats.ecdf(_censored(rows)).sf
-    low, high = _km_interval(sf, level)
-    days = sf.quantiles.astype(int)
-    held = np.sort(rows["days_held"].to_numpy(dtype=int))
-    at_risk = number_at_risk(held, days)
+    held_days = rows["days_held"].to_numpy(dtype=float)
+    days, sf, n, d = _product_limit(held_days, rows["collapsed"].to_numpy(dtype=bool))
+    low, high = _km_interval(sf, n, d, level)
+    held = np.sort(held_days.astype(int))
     table = pd.DataFrame(
-        {"day": days, "survival": sf.probabilities, "low": low, "high": high, "at_risk": at_risk}
+        {"day": days.astype(int), "survival": sf, "low": low, "high": high, "at_risk": n}
     )
     start = pd.DataFrame(
         {"day": [0], "survival": [1.0], "low": [1.0], "high": [1.0], "at_risk": [len(held)]}
@@ -96,9 +104,9 @@ def survival(runs: pd.DataFrame, by: By = "arm", level: float = 0.95) -> pd.Data
     """Kaplan–Meier survival of ``days_held`` per group, with confidence bands.
 
     A collapse is the event; a truce still holding at the horizon is
-    right-censored there. The estimate is ``scipy.stats.ecdf`` on
-    ``scipy.stats.CensoredData``; the band is its log-log interval (linear
-    where log-log is undefined).
+    right-censored there. The estimate and its band are those of
+    ``scipy.stats.ecdf`` on ``scipy.stats.CensoredData`` (computed here with
+    NumPy): the band is the log-log interval (linear where log-log is undefined).
 
     Args:
         runs: the runs table.

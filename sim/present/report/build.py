@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import yaml
 
 from sim.analysis import sensitivity
 from sim.experiment import storage
 from sim.experiment.daily import DAILY
 from sim.present import pages, sentences
+from sim.present.charts.style import white_template
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
 from sim.present.report.figures import (
@@ -40,10 +40,14 @@ def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
     """A chart as the template's ``chart`` macro draws it: key, heading, caption and div.
 
     The section heading replaces the figure's own title (kept for PNG export);
-    plotly.js is embedded with the first chart only.
+    plotly.js is embedded with the first chart only. The figure is edited as
+    its (already validated) dictionary, not copied and validated again.
     """
-    figure = go.Figure(chart.figure).update_layout(title=None, margin_t=50)
-    height = (figure.layout.height or 540) - 30
+    figure = chart.figure.to_dict()
+    layout = figure.setdefault("layout", {})
+    layout["title"] = {}  # what update_layout(title=None) leaves
+    layout["margin"] = {**layout.get("margin", {}), "t": 50}
+    height = (layout.get("height") or 540) - 30
     div = pages.chart_div(
         figure, div_id=f"chart-{chart.key}", include_plotlyjs=first, height=f"{height}px"
     )
@@ -160,11 +164,14 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     if design.is_sweep and "sensitivity" not in summary:
         indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
         summary = {**summary, "sensitivity": indices} if indices else summary
-    chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
-    discovery = read_discovery(results_dir)
-    chart_list += discovery_charts(discovery)
-    daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
-    chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
+    with white_template():  # the same figures, built in half the time
+        chart_list = report_charts(
+            runs, design, summary.get("sensitivity"), summary.get("comparisons")
+        )
+        discovery = read_discovery(results_dir)
+        chart_list += discovery_charts(discovery)
+        daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
+        chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
     out = results_dir / REPORT
     pages.write_page(out, render(manifest, summary, runs, design, chart_list, discovery))
     if png:
