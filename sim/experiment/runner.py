@@ -195,14 +195,16 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
 
 
 def execute(
-    tasks: list[Task],
+    tasks: list[Any],
     executor: Any,
-    on_result: Callable[[Task, TaskDone | TaskFailure], Any],
+    on_result: Callable[[Any, Any], Any],
     window: int = 8,
 ) -> None:
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
-    Results are handed to ``on_result`` in completion order. A bounded window
+    Tasks are :class:`Task` (one chunk, :func:`run_task`) or :class:`PointTask`
+    (one design point, :func:`run_point`). Results are handed to ``on_result``
+    in completion order. A bounded window
     keeps memory flat however many tasks there are. A task whose worker died
     is a :class:`TaskFailure`; once the pool is broken, the tasks not yet
     submitted are failures too ("not run"), so the driver can say which to
@@ -211,15 +213,16 @@ def execute(
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending: dict[Any, Task] = {}
+    pending: dict[Any, Any] = {}
     queue = iter(tasks)
     broken: str | None = None
 
-    def submit(task: Task) -> None:
+    def submit(task: Any) -> None:
         nonlocal broken
         if broken is None:
             try:
-                pending[executor.submit(run_task, task)] = task
+                work = run_point if isinstance(task, PointTask) else run_task
+                pending[executor.submit(work, task)] = task
                 return
             except Exception as exc:  # the pool broke (a worker died): the rest cannot run
                 broken = f"not run: {type(exc).__name__}: {exc}"
@@ -246,6 +249,86 @@ def execute(
         for future in pending:
             future.cancel()
         raise
+
+
+# --------------------------------------------------------------------------- per-point tasks
+
+
+Reducer = Callable[[pd.DataFrame, str], dict[str, Any]]
+"""Reduces one design point's runs (and its task name) to one record of aggregates."""
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Every chunk of one design point of one arm, reduced to its aggregates where it runs.
+
+    The unit of work of a sweep that stores per-point aggregates: the worker
+    runs the point's chunks one after the other (each on its own streams, so
+    the truces are those of per-chunk tasks), reduces them with ``reduce``
+    and sends back one record, plus the runs when ``keep_runs``.
+    """
+
+    scenario: Scenario
+    seed: int
+    chunks: tuple[Chunk, ...]
+    arm: str
+    reduce: Reducer
+    arm_index: int = 0
+    point: int = 0
+    parameters: tuple[tuple[str, Any], ...] = ()
+    keep_runs: bool = False
+
+    @property
+    def name(self) -> str:
+        """The point's name (sorts as arm, point); recorded in its aggregates."""
+        return f"arm-{self.arm_index:03d}-point-{self.point:07d}"
+
+    @property
+    def size(self) -> int:
+        """Truces simulated for this point."""
+        return sum(c.size for c in self.chunks)
+
+    @property
+    def where(self) -> str:
+        """Arm, design point and seed, for error messages."""
+        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters)
+        return (
+            f"arm '{self.arm}', point {self.point}{' (' + params + ')' if params else ''}, "
+            f"replicates 0–{self.size - 1}, seed {self.seed}"
+        )
+
+
+@dataclass(frozen=True)
+class PointDone:
+    """A finished point: its aggregates, and its runs when they are kept."""
+
+    name: str
+    rows: int
+    aggregates: dict[str, Any]
+    table: pd.DataFrame | None = None
+
+
+def run_point(task: PointTask) -> PointDone | TaskFailure:
+    """Run one design point's chunks and reduce them (top-level and picklable).
+
+    Exceptions come back as a :class:`TaskFailure` naming the point and seed.
+    """
+    import traceback
+
+    try:
+        tables = [
+            task_table(
+                Task(task.scenario, task.seed, c, task.arm, task.arm_index, task.point,
+                     task.parameters)
+            )
+            for c in task.chunks
+        ]
+        table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+        aggregates = task.reduce(table, task.name)
+        return PointDone(task.name, len(table), aggregates, table if task.keep_runs else None)
+    except Exception as exc:  # reported to the driver, which carries on
+        return TaskFailure(task.name, task.where, f"{type(exc).__name__}: {exc}",
+                           traceback.format_exc())
 
 
 @dataclass

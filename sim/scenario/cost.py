@@ -140,3 +140,94 @@ def combined_problem(scenarios: list[Scenario], replicates: int, what: str) -> s
         f"the limits are {_duration(MAX_CPU_SECONDS)} of CPU and {_gigabytes(limit)}. "
         "Lower --replicates"
     )
+
+
+# --------------------------------------------------------------------------- forecasts
+
+#: Disk per design point of a sweep's points table (``points/batch-*.parquet``), measured on
+#: a 10,000-point LHS sweep of three parameters (benchmarks/sweep_scale.py, Dec 2026).
+POINT_BYTES_ON_DISK = 600
+#: Disk per simulated truce of a runs table in Parquet (see BYTES_PER_ROW), a few swept columns.
+ROW_BYTES_ON_DISK = 70
+#: Seconds to start the workers of an engine before the first task runs (spawned processes
+#: import NumPy, pandas and Mesa, about a second each, two at a time on two cores; a Dask
+#: LocalCluster also starts a scheduler).
+STARTUP_SECONDS = {"serial": 0.0, "local": 2.0, "dask": 4.0}
+
+
+class Forecast(BaseModel):
+    """The time and disk a study will take, from a timed calibration of its own points.
+
+    The wall time is ``startup + tasks × seconds_per_task / workers``: the
+    design's tasks (design points × arms, or chunks) run on ``workers`` cores
+    at the speed one task ran at in the calibration, with perfect sharing
+    (``benchmarks/scaling.py`` measures how close two workers come to it).
+    """
+
+    tasks: int
+    truces: int
+    days: int
+    workers: int
+    engine: str
+    calibrated_tasks: int
+    seconds_per_task: float
+    startup_seconds: float
+    seconds: float
+    points_bytes: int
+    runs_bytes: int
+    runs_bytes_if_kept: int
+    method: str
+
+    @property
+    def disk_bytes(self) -> int:
+        """What the results folder will take on disk (points and, when kept, runs)."""
+        return self.points_bytes + self.runs_bytes
+
+
+def forecast(
+    cost: Cost,
+    *,
+    tasks: int,
+    seconds_per_task: float,
+    calibrated_tasks: int,
+    workers: int,
+    engine: str,
+    per_point: bool,
+    keep_runs: bool,
+) -> Forecast:
+    """How long a study will take and what it will store (see :class:`Forecast`).
+
+    Args:
+        cost: the study's size (:func:`estimate_cost`).
+        tasks: tasks in the study (design points × arms per point, or chunks).
+        seconds_per_task: mean seconds one task took in the calibration.
+        calibrated_tasks: how many tasks were timed.
+        workers: workers that will run the tasks.
+        engine: ``"serial"``, ``"local"`` or ``"dask"``.
+        per_point: whether the study stores per-point aggregates.
+        keep_runs: whether it also stores one row per truce.
+    """
+    workers = 1 if engine == "serial" else max(1, min(workers, tasks))
+    startup = STARTUP_SECONDS.get(engine, 0.0)
+    seconds = startup + tasks * seconds_per_task / workers
+    points = cost.points * cost.arms if per_point else 0
+    rows = cost.truces if (keep_runs or not per_point) else 0
+    return Forecast(
+        tasks=tasks,
+        truces=cost.truces,
+        days=cost.days,
+        workers=workers,
+        engine=engine,
+        calibrated_tasks=calibrated_tasks,
+        seconds_per_task=seconds_per_task,
+        startup_seconds=startup,
+        seconds=seconds,
+        points_bytes=points * POINT_BYTES_ON_DISK,
+        runs_bytes=rows * ROW_BYTES_ON_DISK,
+        runs_bytes_if_kept=cost.truces * ROW_BYTES_ON_DISK,
+        method=(
+            f"{calibrated_tasks} of the {tasks:,} tasks timed in this process "
+            f"({seconds_per_task:.3g} s each), × {tasks:,} tasks / {workers} worker(s) "
+            f"+ {startup:.0f} s to start the {engine} engine"
+        ),
+    )
