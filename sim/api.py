@@ -195,10 +195,11 @@ def _experiment(
     keep_runs: bool,
     report: bool,
     store_runs: bool | None = None,
+    per_point: bool = True,
     **options: Any,
 ) -> Result:
     written: dict[str, Any] = {}
-    if kind == "sweep":  # per-point aggregates; the runs too when asked (issue 14)
+    if kind == "sweep" and per_point:  # per-point aggregates; the runs when asked (issue 14)
         try:
             options["reduce"] = point_reducer(scenario, options.get("overrides"))
         except ScenarioError:
@@ -470,6 +471,7 @@ def rerun(
     options = rr.study_options(stored, engine)
     kind = options.pop("kind")
     scenario = options.pop("scenario")
+    layout = stored.manifest.get("layout")  # none: runs in one part per chunk, as before
     result = _experiment(
         kind,
         scenario,
@@ -478,11 +480,16 @@ def rerun(
         out=out,
         workers=workers,
         progress=progress,
+        store_runs=layout == "points+runs",
+        per_point=layout is not None,
         **options,
     )
     assert result.path is not None  # stored, since out is a folder
     differences = rr.design_changes(stored, result.manifest)
-    compared = rr.compare_runs(stored.folder, result.path)
+    if layout is not None:
+        compared = rr.compare_points(stored.folder, result.path)
+    else:
+        compared = rr.compare_runs(stored.folder, result.path)
     differences += compared.differences
     result.manifest |= {"rerun_of": str(stored.folder), "rerun_identical": not differences}
     storage.write_json(result.path / storage.MANIFEST, result.manifest)

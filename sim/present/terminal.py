@@ -490,6 +490,8 @@ def forecast_text(found: Any, keep_runs: bool) -> str:
     megabytes = 2**20
 
     def size(n: float) -> str:
+        if n < megabytes:
+            return f"{n / 1024:,.1f} kB"
         return f"{n / megabytes:,.1f} MB" if n < 2**30 else f"{n / 2**30:,.2f} GB"
 
     minutes, seconds = divmod(round(found.seconds), 60)
