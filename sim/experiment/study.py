@@ -237,6 +237,24 @@ BATCH_ROWS = 250_000
 FLUSH_SECONDS = 120.0
 
 
+def _flush_seconds() -> float:
+    """``TRUCE_FLUSH_SECONDS`` (seconds between writes of finished points), or the default."""
+    from sim.scenario.errors import ScenarioError
+
+    text = os.environ.get("TRUCE_FLUSH_SECONDS")
+    if text is None:
+        return FLUSH_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise ScenarioError(
+            "TRUCE_FLUSH_SECONDS", f"expected a number of seconds of 0 or more, got {text!r}"
+        )
+    return value
+
+
 def _compact(failures: list[dict[str, str]]) -> list[dict[str, str]]:
     """The failure record kept small: the first traceback only (a full disk has little room)."""
     return [f if i == 0 else {**f, "traceback": ""} for i, f in enumerate(failures)]
@@ -259,7 +277,7 @@ def run_study(
     finish: Callable[[Study], Any] | None = None,
     reduce: Reducer | None = None,
     keep_runs: bool = True,
-    flush_seconds: float = FLUSH_SECONDS,
+    flush_seconds: float | None = None,
 ) -> tuple[Study, Any]:
     """Run a study and store it; call ``finish`` before marking it complete.
 
@@ -290,7 +308,9 @@ def run_study(
         keep_runs: with ``reduce``, also store the runs, coalesced into
             batches (``runs/batch-*.parquet``) beside the points.
         flush_seconds: with ``reduce``, write the points finished so far at
-            least this often (they are what an interrupted sweep keeps).
+            least this often (they are what an interrupted sweep keeps);
+            default: the environment variable ``TRUCE_FLUSH_SECONDS``, else
+            :data:`FLUSH_SECONDS`.
 
     Returns:
         The study and what ``finish`` returned (None without it).
@@ -346,6 +366,8 @@ def run_study(
     cs = chunks(replicates, chunk_size)
     design = design_table(rows)
     per_point = reduce is not None and kind == "sweep" and len(arms) == 1
+    if flush_seconds is None:
+        flush_seconds = _flush_seconds()
     layout = {"layout": "points+runs" if keep_runs else "points"} if per_point else {}
     manifest = manifest_for(
         resolved, seed, replicates, chunk_size, kind, arms=arms, design=design, **layout
