@@ -27,7 +27,7 @@ charts and ``truce export`` read those rows alone (the ``points`` table,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd

@@ -318,8 +318,15 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
     try:
         tables = [
             task_table(
-                Task(task.scenario, task.seed, c, task.arm, task.arm_index, task.point,
-                     task.parameters)
+                Task(
+                    task.scenario,
+                    task.seed,
+                    c,
+                    task.arm,
+                    task.arm_index,
+                    task.point,
+                    task.parameters,
+                )
             )
             for c in task.chunks
         ]
@@ -327,8 +334,9 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
         aggregates = task.reduce(table, task.name)
         return PointDone(task.name, len(table), aggregates, table if task.keep_runs else None)
     except Exception as exc:  # reported to the driver, which carries on
-        return TaskFailure(task.name, task.where, f"{type(exc).__name__}: {exc}",
-                           traceback.format_exc())
+        return TaskFailure(
+            task.name, task.where, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        )
 
 
 @dataclass

@@ -212,9 +212,11 @@ def _check_parts(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dict
 
 def _check_points(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dict[str, str]]:
     """A failure for every point whose aggregates are missing or count the wrong truces."""
-    table = storage.read_points(run_dir, ["task", "replicates"]) if storage.point_batches(
-        run_dir
-    ) else pd.DataFrame({"task": [], "replicates": []})
+    table = (
+        storage.read_points(run_dir, ["task", "replicates"])
+        if storage.point_batches(run_dir)
+        else pd.DataFrame({"task": [], "replicates": []})
+    )
     stored = dict(zip(table["task"], table["replicates"], strict=True))
     problems = []
     for task in tasks:

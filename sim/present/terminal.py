@@ -509,7 +509,6 @@ def forecast_text(found: Any, keep_runs: bool) -> str:
         lines.append(f"Disk: runs ({why}) {size(found.runs_bytes)}")
     elif found.points_bytes:
         lines.append(
-            f"Disk: runs not stored (with --keep-runs about "
-            f"{size(found.runs_bytes_if_kept)} more)"
+            f"Disk: runs not stored (with --keep-runs about {size(found.runs_bytes_if_kept)} more)"
         )
     return "\n".join(lines)
