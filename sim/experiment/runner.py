@@ -124,6 +124,11 @@ class Task:
     run_dir: str | None = None
 
     @property
+    def size(self) -> int:
+        """Truces simulated in this task (its chunk's)."""
+        return self.chunk.size
+
+    @property
     def name(self) -> str:
         """The name of this task's Parquet part (sorts as arm, point, chunk)."""
         return f"arm-{self.arm_index:03d}-point-{self.point:07d}-chunk-{self.chunk.index:06d}"

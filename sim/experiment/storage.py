@@ -284,5 +284,6 @@ def points_table(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def sort_points_table(table: pd.DataFrame) -> pd.DataFrame:
     """A points table in design order (arm, then point), whatever order its points finished in."""
-    table = points_table(table.to_dict("records")) if len(table) else table
+    if len(table):
+        table = points_table([{str(k): v for k, v in r.items()} for r in table.to_dict("records")])
     return table.sort_values(["arm", "point"], kind="stable").reset_index(drop=True)

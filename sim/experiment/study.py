@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -410,7 +410,7 @@ def run_study(
         manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
 
     arm_index = {arm: i for i, arm in enumerate(arms)}
-    tasks = []
+    tasks: list[Any] = []
     for row in sorted(rows, key=lambda r: arm_index[r.arm]):  # arm-major, rows' order within
         scen = resolve_scenario(base, row.overrides)  # base itself when there are none
         params = tuple(row.parameters.items())  # empty unless swept
@@ -441,7 +441,7 @@ def run_study(
             run_dir = _new_run_dir(root, resolved.name)
         if run_dir is not None and not per_point:  # per-point batches are written here
             folder = str(run_dir)
-            tasks = [replace(t, run_dir=folder) for t in tasks]
+            tasks = [replace(cast(Task, t), run_dir=folder) for t in tasks]
             todo = [t for t in tasks if t.name not in done_names]
         manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
         if start_method:
@@ -453,7 +453,7 @@ def run_study(
             storage.reserve_space(run_dir)
 
         total = replicates * len(rows)
-        done = total - sum(t.size if per_point else t.chunk.size for t in todo)
+        done = total - sum(t.size for t in todo)
         tables: dict[str, pd.DataFrame] = {}  # only when nothing is stored
         failures: list[dict[str, str]] = []
         points: list[dict[str, Any]] = []  # per-point aggregates not yet written
@@ -571,7 +571,7 @@ def forecast_study(
         A :class:`sim.scenario.cost.Forecast`.
     """
     from sim.experiment.executors import choose_engine, default_workers
-    from sim.experiment.runner import Chunk, PointTask, Task, run_point, run_task
+    from sim.experiment.runner import Chunk, PointTask, Task, TaskFailure, run_point, run_task
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -605,7 +605,7 @@ def forecast_study(
         started = time.perf_counter()
         outcome = (run_point if per_point else run_task)(task)
         elapsed.append(time.perf_counter() - started)
-        if hasattr(outcome, "traceback"):
+        if isinstance(outcome, TaskFailure):
             raise RuntimeError(f"the calibration failed at {outcome.where}: {outcome.error}")
     seconds = sum(elapsed) / len(elapsed)
     if not per_point:  # one chunk was timed: the mean chunk is replicates / chunks
