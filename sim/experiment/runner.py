@@ -13,7 +13,7 @@ import errno
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -320,28 +320,20 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
     """
     import traceback
 
+    where = task.where
     try:
-        tables = [
-            task_table(
-                Task(
-                    task.scenario,
-                    task.seed,
-                    c,
-                    task.arm,
-                    task.arm_index,
-                    task.point,
-                    task.parameters,
-                )
-            )
-            for c in task.chunks
-        ]
+        tables = []
+        for c in task.chunks:
+            one = Task(task.scenario, task.seed, c, task.arm, task.arm_index, task.point)
+            one = replace(one, parameters=task.parameters)
+            where = one.where  # a failure names the chunk too
+            tables.append(task_table(one))
+        where = task.where
         table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
         aggregates = task.reduce(table, task.name)
         return PointDone(task.name, len(table), aggregates, table if task.keep_runs else None)
     except Exception as exc:  # reported to the driver, which carries on
-        return TaskFailure(
-            task.name, task.where, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        )
+        return TaskFailure(task.name, where, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
 @dataclass
