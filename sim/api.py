@@ -123,7 +123,8 @@ class Result:
                 raise ValueError(
                     f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
                 )
-            table = self.load_points() if self.per_point else self.load_runs()
+            per_point = self.per_point and (self.runs is None or self.points is not None)
+            table = self.load_points() if per_point else self.load_runs()
             found = sens.from_manifest(self.manifest, table)
         if found is None:
             raise ValueError("no sensitivity indices could be computed from these runs")

@@ -239,3 +239,33 @@ def test_dry_run_predicts_the_time_of_a_small_sweep_within_30_percent(baseline_p
         if 0.7 <= ratio <= 1.3:
             break
     assert 0.7 <= ratio <= 1.3, f"predicted {found.seconds:.1f} s, took {actual:.1f} s"
+
+
+def test_the_charts_pool_points_as_they_would_pool_truces(kept):
+    from sim.analysis.shares import collapse_by_horizon
+
+    _, folder = kept
+    points, runs = storage.read_points(folder), storage.read_runs(folder)
+    # Saltelli's matrices repeat each lever's values over several points: pooled groups
+    for by in (["point"], ["monitors.coverage"], ["monitors.coverage", "truce.loophole_width"]):
+        assert points.groupby(by).ngroups < len(points) or by == ["point"]
+        pd.testing.assert_frame_equal(
+            point_table.collapse_from_points(points, (30, 90), by=by),
+            collapse_by_horizon(runs, (30, 90), by=by),
+        )
+
+
+def test_a_research_size_sweep_is_not_refused_for_the_memory_of_its_runs(baseline_path):
+    from sim.scenario.cost import BYTES_PER_POINT, BYTES_PER_ROW, estimate_cost
+    from sim.scenario.loading import load_scenario
+
+    big = {
+        "replicates": 1000,
+        "sweep": {
+            "lhs": {"n": 20_000, "bounds": {"monitors.coverage": {"low": 0.1, "high": 0.9}}}
+        },
+    }
+    scenario = load_scenario(baseline_path, big)
+    cost = estimate_cost(scenario, "sweep")
+    assert cost.memory_bytes == 20_000 * BYTES_PER_POINT < cost.truces * BYTES_PER_ROW
+    assert cost.problem() is None  # 20 million truces, reduced point by point in the workers

@@ -21,6 +21,9 @@ SECONDS_PER_REPLICATE_DAY = 4.5e-6
 # The same run's table of results in pandas: 39 columns, 340 bytes per simulated truce
 # (`DataFrame.memory_usage(deep=True)`); on disk (Parquet) about 63 bytes.
 BYTES_PER_ROW = 340
+#: What the driver holds per design point of a sweep stored as per-point aggregates (its
+#: record and its summary group, as Python objects; issue 14): the runs never reach it.
+BYTES_PER_POINT = 8 * 1024
 MAX_CPU_SECONDS = 24 * 3600  # one day of CPU: beyond it, a cluster and a deliberate choice
 MEMORY_SHARE = 0.5  # the results table may take at most half the machine's memory
 
@@ -94,7 +97,8 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
 
     Truce-days (replicates × design points × arms × (lead time + horizon))
     times :data:`SECONDS_PER_REPLICATE_DAY`, and rows (simulated truces) times
-    :data:`BYTES_PER_ROW`.
+    :data:`BYTES_PER_ROW`; for a sweep with one arm, whose workers reduce each
+    point to its aggregates, design points times :data:`BYTES_PER_POINT`.
 
     Args:
         scenario: the validated scenario (with the replicates to run).
@@ -106,6 +110,9 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
     points = design_size(scenario.sweep) if kind == "sweep" and scenario.sweep else 1
     truces = scenario.replicates * points * arms
     days = _max_days(scenario)
+    # a sweep with one arm reduces each point in the workers: memory grows with the points
+    per_point = kind == "sweep" and scenario.sweep is not None and arms == 1
+    memory = points * BYTES_PER_POINT if per_point else truces * BYTES_PER_ROW
     return Cost(
         replicates=scenario.replicates,
         points=points,
@@ -113,7 +120,7 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
         days=days,
         truces=truces,
         cpu_seconds=truces * days * SECONDS_PER_REPLICATE_DAY,
-        memory_bytes=truces * BYTES_PER_ROW,
+        memory_bytes=memory,
         memory_limit=_physical_memory() * MEMORY_SHARE,
     )
 
