@@ -171,14 +171,14 @@ def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str |
     return build_report(Path(path)), None
 
 
-def point_reducer(scenario: Scenario | str | Path, overrides: Mapping[str, Any] | None = None):
+def point_reducer(
+    scenario: Scenario | str | Path, overrides: Mapping[str, Any] | None = None
+) -> point_table.PointReducer:
     """What reduces each design point's runs to its aggregates in the worker.
 
     :func:`sim.analysis.points.point_row` with every horizon the design can
-    simulate (picklable, for any engine).
+    simulate (:class:`~sim.analysis.points.PointReducer`, picklable, for any engine).
     """
-    import functools
-
     from sim.scenario.designs import design_values
 
     resolved = resolve_scenario(scenario, overrides or {})
@@ -186,7 +186,7 @@ def point_reducer(scenario: Scenario | str | Path, overrides: Mapping[str, Any] 
     for value in design_values(resolved, "truce.horizon"):
         if isinstance(value, int | float) and not isinstance(value, bool):
             found.add(int(value))
-    return functools.partial(point_table.point_row, horizons=tuple(sorted(found)))
+    return point_table.PointReducer(tuple(sorted(found)))
 
 
 def _experiment(

@@ -28,16 +28,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from sim.analysis.grouping import By, by_list, iter_groups, swept_columns
+from sim.analysis.grouping import By, by_list, iter_groups, swept_columns, union_columns
 from sim.analysis.intervals import wilson
 from sim.analysis.jsonable import plain, to_jsonable
 from sim.analysis.sensitivity import point_means
-from sim.analysis.shares import DEFAULT_HORIZONS, collapsed_within
-from sim.analysis.summaries import SUMMARY_VERSION, group_summary
+from sim.analysis.shares import CAUSE_COLUMNS, COLLAPSE_COLUMNS, DEFAULT_HORIZONS, collapsed_within
+from sim.analysis.summaries import GROUP_COLUMNS, SUMMARY_VERSION, group_summary
+from sim.analysis.survival import SURVIVAL_COLUMNS
 from sim.scenario.schema import ORIGINS
 
 LEVEL = 0.95
@@ -45,6 +47,29 @@ LEVEL = 0.95
 
 KEY_COLUMNS: tuple[str, ...] = ("task", "arm", "point")
 """The columns that say which point a row is (``task`` names it for ``--resume``)."""
+
+
+READS: tuple[str, ...] = union_columns(
+    GROUP_COLUMNS, COLLAPSE_COLUMNS, SURVIVAL_COLUMNS, CAUSE_COLUMNS, ("days_held",)
+)
+"""The columns of the runs that :func:`point_row` reads (besides the swept parameters)."""
+
+
+@dataclass(frozen=True)
+class PointReducer:
+    """:func:`point_row` with the design's horizons: what a worker calls on each point.
+
+    Picklable (for any engine). ``columns`` tells the worker which columns of
+    the runs it needs, so that a point of many chunks is held narrow.
+    """
+
+    horizons: tuple[int, ...] = ()
+    level: float = LEVEL
+    columns: tuple[str, ...] = READS
+
+    def __call__(self, runs: pd.DataFrame, task: str) -> dict[str, Any]:
+        """The point's aggregates (:func:`point_row`)."""
+        return point_row(runs, task, self.horizons, self.level)
 
 
 def chart_horizons(horizons: Sequence[int]) -> list[int]:

@@ -270,7 +270,9 @@ class PointTask:
     The unit of work of a sweep that stores per-point aggregates: the worker
     runs the point's chunks one after the other (each on its own streams, so
     the truces are those of per-chunk tasks), reduces them with ``reduce``
-    and sends back one record, plus the runs when ``keep_runs``.
+    and sends back one record, plus the runs when ``keep_runs``. Without
+    them, each chunk's table is cut to the columns ``reduce`` declares (its
+    ``columns`` attribute, when it has one) and the swept parameters.
     """
 
     scenario: Scenario
@@ -321,13 +323,20 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
     import traceback
 
     where = task.where
+    reads = getattr(task.reduce, "columns", None)
+    narrow = None
+    if reads is not None and not task.keep_runs:
+        narrow = {*reads, *(k for k, _ in task.parameters)}
     try:
         tables = []
         for c in task.chunks:
             one = Task(task.scenario, task.seed, c, task.arm, task.arm_index, task.point)
             one = replace(one, parameters=task.parameters)
             where = one.where  # a failure names the chunk too
-            tables.append(task_table(one))
+            table = task_table(one)
+            if narrow is not None:  # a point of many chunks is held in the columns it needs
+                table = table[[c for c in table.columns if c in narrow]]
+            tables.append(table)
         where = task.where
         table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
         aggregates = task.reduce(table, task.name)
