@@ -18,6 +18,7 @@ import sim
 from sim.analysis import points as point_table
 from sim.analysis import sensitivity, summaries
 from sim.analysis.shares import collapsed_within
+from sim.api import forecast
 from sim.cli import app
 from sim.experiment import storage
 from sim.scenario.schema import ORIGINS
@@ -231,7 +232,7 @@ def test_dry_run_predicts_the_time_of_a_small_sweep_within_30_percent(baseline_p
     path = tmp_path / "timed.yaml"
     path.write_text(SOBOL.format(base=baseline_path).replace("replicates: 60", "replicates: 200"))
     for attempt in range(2):
-        found = sim.api.forecast("sweep", path, engine="serial", chunk_size=100)
+        found = forecast("sweep", path, engine="serial", chunk_size=100)
         started = time.perf_counter()
         sim.sweep(path, out=tmp_path / f"run{attempt}", chunk_size=100, engine="serial")
         actual = time.perf_counter() - started
@@ -261,9 +262,7 @@ def test_a_research_size_sweep_is_not_refused_for_the_memory_of_its_runs(baselin
 
     big = {
         "replicates": 1000,
-        "sweep": {
-            "lhs": {"n": 20_000, "bounds": {"monitors.coverage": {"low": 0.1, "high": 0.9}}}
-        },
+        "sweep": {"lhs": {"n": 20_000, "bounds": {"monitors.coverage": {"low": 0.1, "high": 0.9}}}},
     }
     scenario = load_scenario(baseline_path, big)
     cost = estimate_cost(scenario, "sweep")

@@ -514,7 +514,11 @@ def run_study(
 
         if executor is not None:
             try:
-                execute(todo, executor, on_result, window=max(2, 2 * n_workers))
+                # a point's record is small: more in flight hides the latency of a busy
+                # scheduler; chunks (and kept runs) bring tables, so fewer of them
+                small = per_point and not keep_runs
+                window = max(2, (16 if small else 2) * n_workers)
+                execute(todo, executor, on_result, window=window)
             finally:  # what finished is kept, even when interrupted
                 flush(force=True)
 
