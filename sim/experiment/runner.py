@@ -268,7 +268,9 @@ class PointTask:
     """Every chunk of one design point of one arm, reduced to its aggregates where it runs.
 
     The unit of work of a sweep that stores per-point aggregates: the worker
-    runs the point's chunks one after the other (each on its own streams, so
+    resolves the point's scenario (``scenario`` with the point's
+    ``overrides``: the driver holds one scenario, not one per point), runs
+    the point's chunks one after the other (each on its own streams, so
     the truces are those of per-chunk tasks), reduces them with ``reduce``
     and sends back one record, plus the runs when ``keep_runs``. Without
     them, each chunk's table is cut to the columns ``reduce`` declares (its
@@ -284,6 +286,7 @@ class PointTask:
     point: int = 0
     parameters: tuple[tuple[str, Any], ...] = ()
     keep_runs: bool = False
+    overrides: tuple[tuple[str, Any], ...] = ()
 
     @property
     def name(self) -> str:
@@ -323,14 +326,17 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
     import traceback
 
     where = task.where
+    scenario = task.scenario
     reads = getattr(task.reduce, "columns", None)
     narrow = None
     if reads is not None and not task.keep_runs:
         narrow = {*reads, *(k for k, _ in task.parameters)}
     try:
+        if task.overrides:
+            scenario = resolve_scenario(scenario, dict(task.overrides))
         tables = []
         for c in task.chunks:
-            one = Task(task.scenario, task.seed, c, task.arm, task.arm_index, task.point)
+            one = Task(scenario, task.seed, c, task.arm, task.arm_index, task.point)
             one = replace(one, parameters=task.parameters)
             where = one.where  # a failure names the chunk too
             table = task_table(one)

@@ -412,15 +412,18 @@ def run_study(
     arm_index = {arm: i for i, arm in enumerate(arms)}
     tasks: list[Any] = []
     for row in sorted(rows, key=lambda r: arm_index[r.arm]):  # arm-major, rows' order within
-        scen = resolve_scenario(base, row.overrides)  # base itself when there are none
         params = tuple(row.parameters.items())  # empty unless swept
         i = arm_index[row.arm]
-        if per_point:
+        if per_point:  # resolved in the worker: one scenario here, not one per point
             assert reduce is not None
+            changes = tuple(row.overrides.items())
             tasks.append(
-                PointTask(scen, seed, tuple(cs), row.arm, reduce, i, row.point, params, keep_runs)
+                PointTask(
+                    base, seed, tuple(cs), row.arm, reduce, i, row.point, params, keep_runs, changes
+                )
             )
         else:
+            scen = resolve_scenario(base, row.overrides)  # base itself when there are none
             tasks += [Task(scen, seed, c, row.arm, i, row.point, params) for c in cs]
     todo = [t for t in tasks if t.name not in done_names]
     plan = choose_engine(engine, workers, len(todo))
@@ -594,12 +597,16 @@ def forecast_study(
     picks = sorted({round(i * (len(rows) - 1) / max(1, samples - 1)) for i in range(samples)})
 
     def task_for(row: DesignRow, cs_: list[Any]) -> Any:
-        scen = resolve_scenario(base, row.overrides)
         params = tuple(row.parameters.items())
-        if per_point:
+        if per_point:  # as run_study makes it: the point's scenario is resolved in the task
             assert reduce is not None
-            return PointTask(scen, seed, tuple(cs_), row.arm, reduce, 0, row.point, params)
-        return Task(scen, seed, cs_[0], row.arm, 0, row.point, params)
+            changes = tuple(row.overrides.items())
+            return PointTask(
+                base, seed, tuple(cs_), row.arm, reduce, 0, row.point, params, False, changes
+            )
+        return Task(
+            resolve_scenario(base, row.overrides), seed, cs_[0], row.arm, 0, row.point, params
+        )
 
     warm = task_for(rows[0], [Chunk(0, 0, min(10, replicates))])
     (run_point if per_point else run_task)(warm)  # imports and caches, untimed
