@@ -221,7 +221,7 @@ def test_keep_runs_is_a_flag_of_sweep_only(baseline_path, tmp_path):
 def test_dry_run_predicts_the_time_of_a_small_sweep_within_30_percent(baseline_path, tmp_path):
     """The forecast against the wall time of the same sweep, run serially.
 
-    30%: the forecast times 3 of the 16 points (after a warm-up) and scales
+    30%: the forecast times 5 of the 16 points (after a warm-up) and scales
     their mean; points differ in cost by their parameters (wider loopholes
     collapse sooner, but collapsed truces are still stepped, so the cost per
     truce-day varies by well under 10% over this design) and the run adds a

@@ -563,12 +563,12 @@ def forecast_study(
     workers: int | None = None,
     reduce: Reducer | None = None,
     keep_runs: bool = True,
-    samples: int = 3,
+    samples: int = 5,
 ) -> Any:
     """Predict a study's wall time and disk from a short timed calibration, running nothing else.
 
     Runs ``samples`` of the study's own tasks (design points spread over the
-    design: first, middle, last), after one untimed warm-up task of a few
+    design, first and last included), after one untimed warm-up task of a few
     truces, in this process, and scales their mean time to the whole design
     (:func:`sim.scenario.cost.forecast`). A task is one design point (its
     chunks and its reduction) when the study stores per-point aggregates,
