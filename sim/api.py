@@ -24,6 +24,7 @@ import pandas as pd
 
 from sim.analysis import grouping, jsonable, shares, summaries
 from sim.analysis import outcomes as outcome_table
+from sim.analysis import points as point_table
 from sim.analysis import sensitivity as sens
 from sim.analysis.daily import daily_means
 from sim.analysis.discovery import DiscoveryError
@@ -65,6 +66,24 @@ class Result:
     report: Path | None = None
     report_note: str | None = None
     daily_sums: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+
+    @property
+    def per_point(self) -> bool:
+        """Whether this is a sweep stored as per-point aggregates (``points/``)."""
+        return str(self.manifest.get("layout", "")).startswith("points")
+
+    def load_points(self) -> pd.DataFrame:
+        """The points table of a sweep: one row per design point (``docs/RESULTS.md``).
+
+        Raises:
+            ValueError: if the result is not a sweep stored per point.
+        """
+        if self.points is None:
+            if not self.per_point or self.path is None:
+                raise ValueError("only a sweep with one arm stores a points table")
+            self.points = storage.read_points(self.path)
+        return self.points
 
     @property
     def by(self) -> str:
@@ -81,6 +100,10 @@ class Result:
 
     def summary(self, horizons: Iterable[int] = (30, 90, 180)) -> pd.DataFrame:
         """Collapse shares by horizon with 95% Wilson intervals, one row per arm or point."""
+        if self.per_point and self.runs is None:
+            table = self.load_points()
+            by_point = ["point", *grouping.swept_columns(table)]
+            return point_table.collapse_from_points(table, tuple(horizons), by=by_point)
         runs = self.load_runs()
         by: str | list[str] = self.by
         if by == "point":
@@ -131,7 +154,9 @@ class Result:
                 raise ValueError(
                     f"sensitivity indices need a sobol or morris sweep, not a {kind} design"
                 )
-            found = sens.from_manifest(self.manifest, self.load_runs())
+            per_point = self.per_point and (self.runs is None or self.points is not None)
+            table = self.load_points() if per_point else self.load_runs()
+            found = sens.from_manifest(self.manifest, table)
         if found is None:
             raise ValueError("no sensitivity indices could be computed from these runs")
         return sens.indices_table(found)
@@ -279,12 +304,18 @@ def summarize_study(study: Study) -> dict[str, Any]:
     (:data:`sim.analysis.summaries.SUMMARY_COLUMNS`, which include the keys that
     pair the arms' truces), so that memory stays flat however large the study.
     """
-    light = study.read([*summaries.SUMMARY_COLUMNS, *study.swept])
-    if light is None or not len(light):
-        return {}
     arms = study.arms
-    by = "point" if study.kind == "sweep" else "arm"
-    summary = summaries.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
+    if study.per_point:  # a sweep with one arm: from the aggregates its workers computed
+        light = study.read_points()
+        if light is None or not len(light):
+            return {}
+        summary = point_table.summarize_points(light)
+    else:
+        light = study.read([*summaries.SUMMARY_COLUMNS, *study.swept])
+        if light is None or not len(light):
+            return {}
+        by = "point" if study.kind == "sweep" else "arm"
+        summary = summaries.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
     sweep = study.scenario.sweep
     if study.kind == "sweep" and sweep is not None and sens.applies(sweep):
         indices = sens.analyze(light, sweep, study.scenario.seed, arms=arms)
@@ -306,15 +337,41 @@ def write_report(result_or_dir: Result | Path | str) -> tuple[Path | None, str |
     return build_report(Path(path)), None
 
 
+def point_reducer(
+    scenario: Scenario | str | Path, overrides: Mapping[str, Any] | None = None
+) -> point_table.PointReducer:
+    """What reduces each design point's runs to its aggregates in the worker.
+
+    :func:`sim.analysis.points.point_row` with every horizon the design can
+    simulate (:class:`~sim.analysis.points.PointReducer`, picklable, for any engine).
+    """
+    from sim.scenario.designs import design_values
+
+    resolved = resolve_scenario(scenario, overrides or {})
+    found = {resolved.truce.horizon}
+    for value in design_values(resolved, "truce.horizon"):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.add(int(value))
+    return point_table.PointReducer(tuple(sorted(found)))
+
+
 def _experiment(
     kind: str,
     scenario: Scenario | str | Path,
     *,
     keep_runs: bool,
     report: bool,
+    store_runs: bool | None = None,
+    per_point: bool = True,
     **options: Any,
 ) -> Result:
     written: dict[str, Any] = {}
+    if kind == "sweep" and per_point:  # per-point aggregates; the runs when asked (issue 14)
+        try:
+            options["reduce"] = point_reducer(scenario, options.get("overrides"))
+        except ScenarioError:
+            pass  # run_study reports a bad scenario in its own words
+        options["keep_runs"] = keep_runs if store_runs is None else store_runs
 
     def finish(study: Study) -> dict[str, Any]:
         summary = summarize_study(study)
@@ -345,6 +402,7 @@ def _experiment(
         written.get("report"),
         written.get("note"),
         study.daily() if study.path is None else None,
+        study.read_points() if study.per_point and study.path is None else None,
     )
 
 
@@ -436,10 +494,21 @@ def sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     resume: str | Path | bool | None = None,
-    keep_runs: bool = True,
+    keep_runs: bool = False,
     report: bool = False,
+    store_runs: bool | None = None,
 ) -> Result:
     """Run every design point of the scenario's ``sweep:`` block.
+
+    A sweep with one arm stores per-point aggregates, computed in the
+    workers (``points/``, :attr:`Result.points`; see
+    :mod:`sim.analysis.points`): the summary, sensitivity indices, report and
+    export need nothing else. ``keep_runs=True`` also stores the per-truce
+    rows, coalesced into a few large Parquet files (``runs/batch-*.parquet``),
+    and loads them into ``Result.runs``; ``store_runs=True`` stores them
+    without loading them (``truce sweep --keep-runs``). A crossed design (the
+    sweep under each arm of a ``compare:`` block) stores its runs as a
+    comparison does, since its paired statistics need them.
 
     Every point uses the same chunk seeds. The runs table has one column per
     swept parameter (named by its dotted path); the summary has one group per
@@ -453,6 +522,44 @@ def sweep(
 
 for _function in (run, compare, sweep):
     _function.__doc__ = (_function.__doc__ or "") + "\n" + _OPTIONS_DOC
+
+
+def forecast(
+    kind: str,
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    engine: str = "local",
+    workers: int | None = None,
+    keep_runs: bool = False,
+) -> Any:
+    """Predict an experiment's wall time and disk (``truce sweep --dry-run``); nothing is stored.
+
+    A few of the design's own points are timed in this process and the time
+    scaled to the whole design and the workers
+    (:func:`sim.experiment.study.forecast_study`).
+
+    Returns:
+        A :class:`sim.scenario.cost.Forecast`.
+    """
+    from sim.experiment.study import forecast_study
+
+    reduce = point_reducer(scenario, overrides) if kind == "sweep" else None
+    return forecast_study(
+        kind,
+        scenario,
+        replicates=replicates,
+        seed=seed,
+        overrides=overrides,
+        chunk_size=chunk_size,
+        engine=engine,
+        workers=workers,
+        reduce=reduce,
+        keep_runs=keep_runs,
+    )
 
 
 def _args(local: dict[str, Any]) -> dict[str, Any]:
@@ -532,6 +639,7 @@ def rerun(
     options = rr.study_options(stored, engine)
     kind = options.pop("kind")
     scenario = options.pop("scenario")
+    layout = stored.manifest.get("layout")  # none: runs in one part per chunk, as before
     result = _experiment(
         kind,
         scenario,
@@ -540,11 +648,16 @@ def rerun(
         out=out,
         workers=workers,
         progress=progress,
+        store_runs=layout == "points+runs",
+        per_point=layout is not None,
         **options,
     )
     assert result.path is not None  # stored, since out is a folder
     differences = rr.design_changes(stored, result.manifest)
-    compared = rr.compare_runs(stored.folder, result.path)
+    if layout is not None:
+        compared = rr.compare_points(stored.folder, result.path)
+    else:
+        compared = rr.compare_runs(stored.folder, result.path)
     differences += compared.differences
     result.manifest |= {"rerun_of": str(stored.folder), "rerun_identical": not differences}
     storage.write_json(result.path / storage.MANIFEST, result.manifest)

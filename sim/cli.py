@@ -82,6 +82,23 @@ ChunkSize = Annotated[
     typer.Option("--chunk-size", min=1, help="Replicates per chunk (part of a result's identity)."),
 ]
 
+KeepRuns = Annotated[
+    bool,
+    typer.Option(
+        "--keep-runs",
+        help="Also store one row per simulated truce (runs/batch-*.parquet); by default a "
+        "sweep stores per-point aggregates only (points/).",
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Time a few of the design's points, predict the whole sweep's time and disk, "
+        "and stop (nothing is stored).",
+    ),
+]
+
 
 #: Failed chunks listed one by one before the summary line.
 SHOWN_FAILURES = 5
@@ -187,11 +204,16 @@ def sweep(
     resume: Resume = None,
     no_report: NoReport = False,
     chunk_size: ChunkSize = 1000,
+    keep_runs: KeepRuns = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Run the scenario's sweep: design and summarise each design point.
 
-    With a compare: block too, every point runs under every arm and the arms
-    are compared at each point (a crossed design).
+    Each design point is reduced to its aggregates where it runs (points/);
+    --keep-runs also stores one row per truce. With a compare: block too,
+    every point runs under every arm and the arms are compared at each point
+    (a crossed design, which keeps its runs). --dry-run predicts the time and
+    disk without running the sweep.
     """
     _experiment_command("sweep", **locals())
 
@@ -207,6 +229,8 @@ def _experiment_command(
     no_report: bool,
     engine: str,
     chunk_size: int = 1000,
+    keep_runs: bool = False,
+    dry_run: bool = False,
     **options: Any,
 ) -> None:
     """Shared body of ``run``, ``compare`` and ``sweep``: run, store, report, print."""
@@ -233,6 +257,12 @@ def _experiment_command(
         )
     if resume not in (None, "latest") and not Path(resume).is_dir():
         fail(f"--resume: no such results folder: {resume}")
+    if dry_run:
+        if resume is not None:
+            fail("--dry-run: predicts a new sweep; it cannot be combined with --resume")
+        _dry_run(kind, resolved, engine, chunk_size, keep_runs, as_json, options)
+        return
+    extra = {"store_runs": keep_runs} if kind == "sweep" else {}
     function = getattr(experiment, kind)
     label = {"run": "Simulating", "compare": "Comparing", "sweep": "Sweeping"}[kind]
     try:
@@ -247,6 +277,7 @@ def _experiment_command(
                 chunk_size=chunk_size,
                 keep_runs=False,
                 report=not no_report,
+                **extra,
                 **options,
             )
     except experiment.ExperimentFailed as exc:
@@ -259,14 +290,13 @@ def _experiment_command(
             )
         if len(exc.failures) > SHOWN_FAILURES:
             err.print(f"… and {len(exc.failures) - SHOWN_FAILURES} more (see the manifest)")
-        from sim.experiment.storage import finished_parts
+        from sim.experiment.storage import finished_parts, point_batches
 
         path = exc.result.path
         if path is None:
             fail(f"{len(exc.failures)} chunk(s) failed; nothing was stored", code=1)
-        kept = (
-            "the rest is stored in" if finished_parts(path) else "none finished; the manifest is in"
-        )
+        stored = finished_parts(path) or point_batches(path)
+        kept = "the rest is stored in" if stored else "none finished; the manifest is in"
         full = any("No space left" in f["error"] for f in exc.failures)
         fix = "Free some space" if full else "Fix the cause"
         fail(
@@ -322,6 +352,42 @@ def _experiment_command(
     )
     if report:
         out.print("Report:", plain(report, "bold"), highlight=False)
+
+
+def _dry_run(
+    kind: str,
+    resolved: Any,
+    engine: str,
+    chunk_size: int,
+    keep_runs: bool,
+    as_json: bool,
+    options: dict[str, Any],
+) -> None:
+    """``--dry-run``: print the predicted time and disk of an experiment (nothing stored)."""
+    from sim import api as experiment
+    from sim.present import terminal as display
+
+    if options.get("scheduler"):
+        fail("--dry-run: predicts a run on this machine; drop --scheduler")
+    with display.progress_bar(f"Timing {resolved.name}", 0) as update:
+        update(0, 1)
+        found = experiment.forecast(
+            kind,
+            resolved,
+            engine=engine,
+            workers=options.get("workers"),
+            chunk_size=chunk_size,
+            keep_runs=keep_runs,
+        )
+        update(1, 1)
+    if as_json:
+        emit_json(
+            {"scenario": resolved.name, "kind": kind, "keep_runs": keep_runs}
+            | found.model_dump()
+            | {"disk_bytes": found.disk_bytes}
+        )
+        return
+    out.print(display.forecast_text(found, keep_runs), highlight=False)
 
 
 @app.command()

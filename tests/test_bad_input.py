@@ -347,7 +347,7 @@ def test_points_design_fills_every_swept_column(tmp_path):
             {"monitors.coverage": 0.2, "truce.loophole_width": own},
             {"monitors.coverage": 0.4, "truce.loophole_width": 0.9},
         ]
-    runs = pd.concat(pd.read_parquet(p) for p in sorted((run_dir / "runs").glob("*.parquet")))
+    runs = pd.concat(pd.read_parquet(p) for p in sorted((run_dir / "points").glob("*.parquet")))
     assert {"monitors.coverage", "truce.loophole_width"} <= set(runs.columns)
     by_point = runs.groupby("point")["truce.loophole_width"].agg(["min", "max"])
     assert by_point.loc[0].tolist() == [own, own]

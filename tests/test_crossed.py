@@ -54,7 +54,7 @@ def crossed_result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("crossed")
     path = folder / "crossed.yaml"
     path.write_text(CROSSED.format(base=SCENARIOS / "baseline.yaml"))
-    return path, sim.sweep(path, out=None, engine="serial", chunk_size=60)
+    return path, sim.sweep(path, out=None, engine="serial", chunk_size=60, keep_runs=True)
 
 
 def test_expand_crosses_every_arm_with_every_point(crossed_path):
@@ -109,7 +109,7 @@ def test_each_arm_is_exactly_the_plain_sweep_of_its_scenario(crossed_result, wri
             from sim.scenario.loading import resolve_scenario
 
             alone = resolve_scenario(alone, {key: value})
-        plain = sim.sweep(alone, out=None, engine="serial", chunk_size=60).runs
+        plain = sim.sweep(alone, out=None, engine="serial", chunk_size=60, keep_runs=True).runs
         mine = runs[runs["arm"] == arm].drop(columns="arm").reset_index(drop=True)
         pd.testing.assert_frame_equal(mine, plain.drop(columns="arm"), check_dtype=True)
 
@@ -185,7 +185,7 @@ def test_crossed_sensitivity_indices_are_per_arm(write_yaml, baseline_path):
         "      truce.loophole_width: {low: 0.0, high: 0.8}\n"
         "      deconfliction.level: {low: 0.0, high: 1.0}\n"
     )
-    result = sim.sweep(write_yaml(text), out=None, engine="serial")
+    result = sim.sweep(write_yaml(text), out=None, engine="serial", keep_runs=True)
     found = result.summary_dict["sensitivity"]
     assert found["arms"] == ["unmonitored", "monitored"]
     table = result.sensitivity()

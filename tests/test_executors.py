@@ -97,7 +97,8 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     assert "chunk 1" in failure["where"] and "seed 20160227" in failure["where"]
     assert "RuntimeError: boom" in failure["error"]
     run_dir = info.value.result.path
-    assert len(list((run_dir / "runs").glob("*.parquet"))) == 3  # the other chunks are kept
+    stored = sim.experiment.storage.read_points(run_dir)
+    assert list(stored["point"]) == [0]  # the other point (a task of two chunks) is kept
     manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and manifest["failures"][0]["where"] == failure["where"]
 
@@ -105,7 +106,10 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     resumed = sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial", resume=run_dir)
     clean = sim.sweep(path, out=tmp_path / "clean", chunk_size=20, engine="serial")
     assert resumed.manifest["status"] == "complete"
-    assert _parts(resumed) == _parts(clean)
+    pd.testing.assert_frame_equal(
+        sim.experiment.storage.read_points(resumed.path),
+        sim.experiment.storage.read_points(clean.path),
+    )
 
 
 def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
@@ -128,19 +132,19 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     monkeypatch.setattr(sim.experiment.runner, "run_one", broken)
     with pytest.raises(ExperimentFailed) as info:
         sim.sweep(path, out=tmp_path / "lib", chunk_size=20, engine="serial")
-    assert len(info.value.failures) == 4  # 2 points x 2 chunks
+    assert len(info.value.failures) == 2  # 2 points (a task each)
     run_dir = info.value.result.path
-    assert not list(run_dir.glob("runs/*.parquet"))
+    assert not list(run_dir.glob("runs/*.parquet")) and not list(run_dir.glob("points/*"))
     assert info.value.result.runs is None and info.value.result.summary_dict == {}
     manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
-    assert manifest["status"] == "failed" and len(manifest["failures"]) == 4
+    assert manifest["status"] == "failed" and len(manifest["failures"]) == 2
     assert not (run_dir / "summary.json").exists()
 
     out = tmp_path / "cli"
     args = ["sweep", str(path), "--out", str(out), "--engine", "serial", "--chunk-size", "20"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output
-    assert "4 chunk(s) failed" in result.stderr and "--resume" in result.stderr
+    assert "2 chunk(s) failed" in result.stderr and "--resume" in result.stderr
     assert "Traceback" not in result.output
     (cli_dir,) = (out / "allfail").iterdir()
     assert sim.experiment.storage.read_json(cli_dir / "manifest.json")["status"] == "failed"

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -28,12 +29,14 @@ SWEEP = """\
 extends: {base}
 name: faulty
 truce: {{horizon: 120}}
-replicates: 200
+replicates: 40
 sweep:
   grid:
-    monitors.coverage: [0.3, 0.9]
+    monitors.coverage: {{low: 0.05, high: 1.0, steps: 20}}
 """
-CHUNK = 10  # 2 points x 20 chunks: long enough to be caught part-way
+CHUNK = 10  # 20 points (tasks) x 4 chunks: long enough to be caught part-way
+#: Finished points written at once, so that a run killed part-way has some on disk.
+FLUSH = os.environ | {"TRUCE_FLUSH_SECONDS": "0"}
 SMALL = """\
 extends: {base}
 name: small
@@ -46,11 +49,16 @@ compare:
 
 
 def _parts(run_dir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((run_dir / "runs").glob("*.parquet"))}
+    found = sorted([*(run_dir / "runs").glob("*.parquet"), *(run_dir / "points").glob("*")])
+    return {f"{p.parent.name}/{p.name}": p.read_bytes() for p in found}
+
+
+def _points(run_dir: Path) -> pd.DataFrame:
+    return storage.read_points(run_dir)
 
 
 def _leftovers(run_dir: Path) -> list[Path]:
-    return [*run_dir.glob(".*"), *(run_dir / "runs").glob(".*")]
+    return [*run_dir.glob(".*"), *(run_dir / "runs").glob(".*"), *(run_dir / "points").glob(".*")]
 
 
 def _truce(*args: str) -> list[str]:
@@ -65,7 +73,7 @@ def _only_run(root: Path, name: str) -> Path:
 def _wait_for_parts(root: Path, n: int, proc: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(root.glob("*/*/runs/*.parquet"))) >= n:
+        if len([*root.glob("*/*/runs/*.parquet"), *root.glob("*/*/points/*.parquet")]) >= n:
             return
         time.sleep(0.05)
     pytest.fail("the run ended (or stalled) before it could be interrupted")
@@ -103,7 +111,9 @@ def test_a_killed_worker_fails_the_chunks_cleanly_and_resume_completes(sweep_pat
     out = tmp_path / "out"
     args = ["sweep", str(sweep_path), "--out", str(out), "--chunk-size", str(CHUNK)]
     args += ["--engine", "local", "--workers", "2", "--no-report"]  # --workers: a spawn pool
-    proc = subprocess.Popen(_truce(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _truce(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=FLUSH
+    )
     _wait_for_parts(out, 2, proc)
     workers = _workers(proc.pid)
     assert workers, "the pool should have worker processes"
@@ -120,7 +130,7 @@ def test_a_killed_worker_fails_the_chunks_cleanly_and_resume_completes(sweep_pat
     serial = [*args[:6], "--engine", "serial", "--no-report", "--resume"]  # the engine may change
     done = subprocess.run(_truce(*serial), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert _parts(run_dir) == _parts(clean.path)
+    pd.testing.assert_frame_equal(_points(run_dir), _points(clean.path))
     assert storage.read_json(run_dir / storage.SUMMARY) == clean.summary_dict
     assert not _leftovers(run_dir)
 
@@ -131,7 +141,9 @@ def test_workers_stop_when_the_driver_is_killed(sweep_path, tmp_path, engine):
     out = tmp_path / "out"
     args = ["sweep", str(sweep_path), "--out", str(out), "--chunk-size", str(CHUNK)]
     args += ["--engine", engine, "--workers", "2", "--no-report"]
-    proc = subprocess.Popen(_truce(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _truce(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=FLUSH
+    )
     try:
         _wait_for_parts(out, 1, proc)
         children = psutil.Process(proc.pid).children(recursive=True)

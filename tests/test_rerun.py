@@ -91,8 +91,14 @@ def test_rerun_recreates_the_study_identically(studies, tmp_path, kind):
     new = Path(outcome["results"])
     assert new.parent.parent == tmp_path / "again" and new != old
     # read both back from disk, independently of the command's own comparison
-    before = pd.concat(pd.read_parquet(p) for p in sorted((old / "runs").glob("*.parquet")))
-    after = pd.concat(pd.read_parquet(p) for p in sorted((new / "runs").glob("*.parquet")))
+    if kind == "sweep":  # a sweep stores one row per design point (points/), not its runs
+        assert not (old / "runs").exists() and not (new / "runs").exists()
+        before = pd.concat(pd.read_parquet(p) for p in sorted((old / "points").glob("*")))
+        after = pd.concat(pd.read_parquet(p) for p in sorted((new / "points").glob("*")))
+        before, after = before.sort_values("point"), after.sort_values("point")
+    else:
+        before = pd.concat(pd.read_parquet(p) for p in sorted((old / "runs").glob("*.parquet")))
+        after = pd.concat(pd.read_parquet(p) for p in sorted((new / "runs").glob("*.parquet")))
     assert outcome["rows"] == len(before) == len(after) > 0
     pd.testing.assert_frame_equal(before.reset_index(drop=True), after.reset_index(drop=True))
     old_manifest = json.loads((old / "manifest.json").read_text())

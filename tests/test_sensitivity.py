@@ -71,7 +71,7 @@ def _by_parameter(table: pd.DataFrame, output: str) -> pd.DataFrame:
 
 
 def test_sobol_sweep_gives_the_acting_lever_the_larger_indices(scenario_file):
-    result = sim.sweep(scenario_file(SOBOL), out=None, engine="serial")
+    result = sim.sweep(scenario_file(SOBOL), out=None, engine="serial", keep_runs=True)
     table = result.sensitivity()
     assert list(table.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
     assert len(table) == 4  # two outputs x two parameters
@@ -146,7 +146,9 @@ def test_indices_need_a_sobol_or_morris_sweep_covering_the_design(scenario_file)
     assert "sensitivity" not in grid.summary_dict
     with pytest.raises(ValueError, match="not a grid design"):
         grid.sensitivity()
-    result = sim.sweep(scenario_file(SOBOL), out=None, engine="serial", replicates=5)
+    result = sim.sweep(
+        scenario_file(SOBOL), out=None, engine="serial", replicates=5, keep_runs=True
+    )
     runs, sweep, seed = result.runs, result.scenario.sweep, result.scenario.seed
     with pytest.raises(ValueError, match="need every design point"):
         sensitivity.analyze(runs[runs["point"] != 3], sweep, seed)

@@ -80,12 +80,33 @@ def load_sweep(data: Mapping[str, Any] | None) -> Sweep | None:
     return Sweep.model_validate(data)
 
 
+def point_means(runs: pd.DataFrame) -> pd.DataFrame:
+    """The analysed outputs of each design point in a runs table, indexed by point.
+
+    Args:
+        runs: runs (columns ``point``, ``collapsed``, ``days_held``).
+
+    Returns:
+        One row per point found: ``collapse_share``, ``mean_days_held`` and ``replicates``.
+    """
+    table = pd.DataFrame(
+        {
+            "point": runs["point"].to_numpy(),
+            "collapse_share": runs["collapsed"].to_numpy(dtype=float),
+            "mean_days_held": runs["days_held"].to_numpy(dtype=float),
+        }
+    )
+    grouped = table.groupby("point")
+    return grouped.mean().assign(replicates=grouped.size())
+
+
 def point_outputs(runs: pd.DataFrame, points: int) -> pd.DataFrame:
     """The analysed outputs of each design point (see the module docstring).
 
     Args:
         runs: a sweep's runs table (columns ``point``, ``collapsed``,
-            ``days_held``).
+            ``days_held``), or its points table (:mod:`sim.analysis.points`:
+            ``point``, ``replicates`` and the outputs, one row per point).
         points: the number of design points.
 
     Returns:
@@ -96,15 +117,7 @@ def point_outputs(runs: pd.DataFrame, points: int) -> pd.DataFrame:
         ValueError: if some design point has no runs, or runs name a point
             outside the design.
     """
-    table = pd.DataFrame(
-        {
-            "point": runs["point"].to_numpy(),
-            "collapse_share": runs["collapsed"].to_numpy(dtype=float),
-            "mean_days_held": runs["days_held"].to_numpy(dtype=float),
-        }
-    )
-    grouped = table.groupby("point")
-    out = grouped.mean().assign(replicates=grouped.size())
+    out = runs.set_index("point") if "mean_days_held" in runs.columns else point_means(runs)
     extra = sorted(set(out.index) - set(range(points)))
     if extra:
         raise ValueError(f"runs name points {extra[:5]} outside a design of {points} points")
@@ -149,7 +162,8 @@ def analyze(
 
     Args:
         runs: the sweep's runs table (``point``, ``collapsed``, ``days_held``;
-            the swept columns, when present, are checked against the design).
+            the swept columns, when present, are checked against the design),
+            or its points table (one row per point, see :mod:`sim.analysis.points`).
         sweep: the scenario's ``sweep:`` design.
         seed: the scenario's root seed (the design's seed when it names none;
             also seeds the bootstrap, so the intervals are reproducible).

@@ -44,7 +44,15 @@ without them the comparisons fall back to independent-samples intervals), and
 what the collapse shares, the survival medians and the causes read."""
 
 
-def _group_summary(key: dict, rows: pd.DataFrame, horizons: Sequence[int], level: float) -> dict:
+def group_summary(key: dict, rows: pd.DataFrame, horizons: Sequence[int], level: float) -> dict:
+    """The summary record of one group (an arm or a design point): ``summary.json``'s ``groups[]``.
+
+    Args:
+        key: the group's name, e.g. ``{"point": 3}``.
+        rows: the group's runs.
+        horizons: days for the collapse shares.
+        level: confidence level of every interval.
+    """
     found = rows.loc[rows["collapsed"].astype(bool), "cause"].dropna().unique()
     causes = [c for c in cause_rows(rows, sorted(map(str, found)), level) if c["count"] > 0]
     causes.sort(key=lambda c: (-c["count"], c["cause"]))
@@ -107,7 +115,7 @@ def summarize(
     """
     if by == "point" and arms is not None and len(arms) >= 2:
         return _summarize_crossed(runs, list(arms), horizons, level)
-    groups = [_group_summary(key, rows, horizons, level) for key, rows in iter_groups(runs, by)]
+    groups = [group_summary(key, rows, horizons, level) for key, rows in iter_groups(runs, by)]
     if order is not None:
         rank = {plain(v): i for i, v in enumerate(order)}
         groups.sort(key=lambda g: rank.get(g[by], len(rank)))
@@ -130,7 +138,7 @@ def _summarize_crossed(
     for point, rows in runs.groupby("point", sort=True):
         found = [a for a in arms if (rows["arm"] == a).any()]
         here = [
-            _group_summary(key, arm_rows, horizons, level)
+            group_summary(key, arm_rows, horizons, level)
             for key, arm_rows in iter_groups(rows, ["point", "arm"])
         ]
         here.sort(key=lambda g: rank.get(g["arm"], len(rank)))

@@ -80,6 +80,50 @@ def merge_parts(run_dir: Path | str, names: Iterable[str]) -> Path | None:
     return target
 
 
+POOLED = -1
+"""The ``point`` of a row that adds up every design point of its arm."""
+
+
+def pool_points(table: pd.DataFrame) -> pd.DataFrame:
+    """Add up the design points of each arm, day by day (their ``point`` becomes :data:`POOLED`).
+
+    A sweep that stores per-point aggregates only (no ``--keep-runs``) keeps its
+    daily sums pooled: one row per arm and day rather than per point and day
+    (10,000 points × 365 days would be millions of rows). The sums are taken
+    in point order, so they do not depend on the order the points finished in.
+    """
+    table = table.sort_values(["point", "day"], kind="stable").assign(point=POOLED)
+    return daily_aggregate([table])
+
+
+def merge_batches(run_dir: Path | str, pool: bool) -> Path | None:
+    """Merge a per-point sweep's daily batches (``daily/batch-*.parquet``) into ``daily.parquet``.
+
+    Args:
+        run_dir: the results folder.
+        pool: add up the design points of each arm (:func:`pool_points`) and
+            remove the batches; otherwise keep one row per point and day.
+
+    Returns:
+        The merged file, or None when there are no batches (an older folder).
+    """
+    run_dir = Path(run_dir)
+    paths = sorted((run_dir / storage.DAILY_BATCHES).glob("batch-*.parquet"))
+    target = run_dir / DAILY
+    if not paths:
+        target.unlink(missing_ok=True)
+        return None
+    table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    table = table.sort_values(["point", "day"], kind="stable")  # design order, not finish order
+    merged = pool_points(table) if pool else daily_aggregate([table])
+    storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
+    if pool:
+        for p in paths:
+            p.unlink()
+        (run_dir / storage.DAILY_BATCHES).rmdir()
+    return target
+
+
 def read_daily(run_dir: Path | str) -> pd.DataFrame:
     """The merged daily table of a results folder.
 

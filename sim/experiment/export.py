@@ -4,7 +4,10 @@ A finished results folder (``manifest.json`` with status ``complete``, the
 Parquet parts of the runs table and ``summary.json``) becomes flat tables,
 in the spirit of NetLogo's BehaviorSpace "table" output:
 
-- ``runs.csv``: every part of the runs table, one row per simulated truce;
+- ``runs.csv``: every part of the runs table, one row per simulated truce
+  (a sweep stored without ``--keep-runs`` has none);
+- ``points.csv``: a sweep's per-point aggregates, one row per design point
+  (``docs/RESULTS.md``), when it stored them;
 - ``groups.csv``: one row per arm or design point (per arm and point in a
   crossed design): its swept parameters, replicates, collapses and medians;
 - ``collapse.csv``: collapse shares per group and horizon, with intervals;
@@ -35,7 +38,10 @@ from sim.experiment.storage import (
     RUNS,
     SUMMARY,
     atomic_write_bytes,
+    has_runs,
+    point_batches,
     read_json,
+    read_points,
     read_runs,
 )
 
@@ -76,7 +82,7 @@ def check_results(results_dir: Path | str) -> tuple[dict[str, Any], dict[str, An
             f"{manifest_path}: status is {status!r}, expected 'complete': the run did not "
             "finish (finish it with --resume, then export)"
         )
-    if not sorted((folder / RUNS).glob("*.parquet")):
+    if not has_runs(folder) and not point_batches(folder):
         raise ExportError(f"{folder / RUNS}: no result parts; expected the runs table")
     summary_path = folder / SUMMARY
     if not summary_path.is_file():
@@ -148,7 +154,7 @@ def export_csv(results_dir: Path | str, out: Path | str | None = None) -> list[P
             ``results_dir/csv``). Existing files of the same names are replaced.
 
     Returns:
-        The files written, runs table first.
+        The files written: runs (when stored), points (a sweep's), then the summary's.
 
     Raises:
         ExportError: for a folder that is not a finished results folder, or an
@@ -159,7 +165,10 @@ def export_csv(results_dir: Path | str, out: Path | str | None = None) -> list[P
     target = Path(out) if out is not None else folder / EXPORT_FOLDER
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target}: not a folder; expected a folder for the CSV files")
-    tables = {"runs": read_runs(folder), **summary_tables(summary)}
+    tables = {"runs": read_runs(folder)} if has_runs(folder) else {}
+    if point_batches(folder):  # a sweep's per-point aggregates, without the summary record
+        tables["points"] = read_points(folder).drop(columns=["group"])
+    tables |= summary_tables(summary)
     if (folder / DAILY).is_file():  # folders stored before daily tables were kept have none
         tables["daily"] = read_daily(folder)
     written = []

@@ -137,7 +137,7 @@ def read_manifest(path: str | Path) -> Stored:
         raise _bad(path, "expected the design (a list of arms or points)", "design")
     scenario = validate(manifest["scenario"], f"{path}: scenario")
     folder = path.parent
-    if not storage.finished_parts(folder):
+    if not storage.finished_parts(folder) and not storage.point_batches(folder):
         raise _bad(path, f"no runs stored beside it (no Parquet parts in {folder / storage.RUNS})")
     return Stored(path, folder, manifest, scenario)
 
@@ -240,6 +240,34 @@ def compare_runs(old: Path, new: Path) -> Comparison:
     if (old / DAILY).is_file() and (new / DAILY).is_file():
         daily = _table_differences(pd.read_parquet(old / DAILY), pd.read_parquet(new / DAILY))
         result.differences += [f"{DAILY}: {d}" for d in daily]
+    return result
+
+
+def compare_points(old: Path, new: Path) -> Comparison:
+    """Compare two sweeps stored as per-point aggregates: their points tables, then any runs.
+
+    Batches hold points in the order they finished, which depends on the
+    workers; the tables are compared in design order (arm, point; then
+    replicate for the runs), whole.
+    """
+    result = Comparison()
+    tables = [("points", storage.read_points)]
+    if storage.has_runs(old) or storage.has_runs(new):
+        tables.append(("runs", storage.read_runs))
+    for name, read in tables:
+        try:
+            a = read(old)
+        except (OSError, ValueError) as exc:
+            result.differences.append(f"{name}: cannot read the stored table ({exc})")
+            continue
+        try:
+            b = read(new)
+        except (OSError, ValueError) as exc:
+            result.differences.append(f"{name}: stored but not re-created ({exc})")
+            continue
+        result.parts += 1
+        result.rows += min(len(a), len(b))
+        result.differences += [f"{name}: {d}" for d in _table_differences(a, b)]
     return result
 
 

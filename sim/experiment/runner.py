@@ -14,7 +14,7 @@ import errno
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,11 @@ class Task:
     run_dir: str | None = None
 
     @property
+    def size(self) -> int:
+        """Truces simulated in this task (its chunk's)."""
+        return self.chunk.size
+
+    @property
     def name(self) -> str:
         """The name of this task's Parquet part (sorts as arm, point, chunk)."""
         return f"arm-{self.arm_index:03d}-point-{self.point:07d}-chunk-{self.chunk.index:06d}"
@@ -225,14 +230,16 @@ def run_task(task: Task) -> TaskDone | TaskFailure:
 
 
 def execute(
-    tasks: list[Task],
+    tasks: list[Any],
     executor: Any,
-    on_result: Callable[[Task, TaskDone | TaskFailure], Any],
+    on_result: Callable[[Any, Any], Any],
     window: int = 8,
 ) -> None:
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
-    Results are handed to ``on_result`` in completion order. A bounded window
+    Tasks are :class:`Task` (one chunk, :func:`run_task`) or :class:`PointTask`
+    (one design point, :func:`run_point`). Results are handed to ``on_result``
+    in completion order. A bounded window
     keeps memory flat however many tasks there are. A task whose worker died
     is a :class:`TaskFailure`; once the pool is broken, the tasks not yet
     submitted are failures too ("not run"), so the driver can say which to
@@ -241,15 +248,16 @@ def execute(
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending: dict[Any, Task] = {}
+    pending: dict[Any, Any] = {}
     queue = iter(tasks)
     broken: str | None = None
 
-    def submit(task: Task) -> None:
+    def submit(task: Any) -> None:
         nonlocal broken
         if broken is None:
             try:
-                pending[executor.submit(run_task, task)] = task
+                work = run_point if isinstance(task, PointTask) else run_task
+                pending[executor.submit(work, task)] = task
                 return
             except Exception as exc:  # the pool broke (a worker died): the rest cannot run
                 broken = f"not run: {type(exc).__name__}: {exc}"
@@ -276,6 +284,106 @@ def execute(
         for future in pending:
             future.cancel()
         raise
+
+
+# --------------------------------------------------------------------------- per-point tasks
+
+
+Reducer = Callable[[pd.DataFrame, str], dict[str, Any]]
+"""Reduces one design point's runs (and its task name) to one record of aggregates."""
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Every chunk of one design point of one arm, reduced to its aggregates where it runs.
+
+    The unit of work of a sweep that stores per-point aggregates: the worker
+    resolves the point's scenario (``scenario`` with the point's
+    ``overrides``: the driver holds one scenario, not one per point), runs
+    the point's chunks one after the other (each on its own streams, so
+    the truces are those of per-chunk tasks), reduces them with ``reduce``
+    and sends back one record, plus the runs when ``keep_runs``. Without
+    them, each chunk's table is cut to the columns ``reduce`` declares (its
+    ``columns`` attribute, when it has one) and the swept parameters.
+    """
+
+    scenario: Scenario
+    seed: int
+    chunks: tuple[Chunk, ...]
+    arm: str
+    reduce: Reducer
+    arm_index: int = 0
+    point: int = 0
+    parameters: tuple[tuple[str, Any], ...] = ()
+    keep_runs: bool = False
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The point's name (sorts as arm, point); recorded in its aggregates."""
+        return f"arm-{self.arm_index:03d}-point-{self.point:07d}"
+
+    @property
+    def size(self) -> int:
+        """Truces simulated for this point."""
+        return sum(c.size for c in self.chunks)
+
+    @property
+    def where(self) -> str:
+        """Arm, design point and seed, for error messages."""
+        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters)
+        return (
+            f"arm '{self.arm}', point {self.point}{' (' + params + ')' if params else ''}, "
+            f"replicates 0–{self.size - 1}, seed {self.seed}"
+        )
+
+
+@dataclass(frozen=True)
+class PointDone:
+    """A finished point: its aggregates, and its runs when they are kept."""
+
+    name: str
+    rows: int
+    aggregates: dict[str, Any]
+    table: pd.DataFrame | None = None
+    daily: pd.DataFrame | None = None
+
+
+def run_point(task: PointTask) -> PointDone | TaskFailure:
+    """Run one design point's chunks and reduce them (top-level and picklable).
+
+    Exceptions come back as a :class:`TaskFailure` naming the point and seed.
+    """
+    import traceback
+
+    where = task.where
+    scenario = task.scenario
+    reads = getattr(task.reduce, "columns", None)
+    narrow = None
+    if reads is not None and not task.keep_runs:
+        narrow = {*reads, *(k for k, _ in task.parameters)}
+    try:
+        if task.overrides:
+            scenario = resolve_scenario(scenario, dict(task.overrides))
+        from sim.experiment.daily import daily_aggregate
+
+        tables, dailies = [], []
+        for c in task.chunks:
+            one = Task(scenario, task.seed, c, task.arm, task.arm_index, task.point)
+            one = replace(one, parameters=task.parameters)
+            where = one.where  # a failure names the chunk too
+            table, day_sums = task_tables(one)
+            dailies.append(day_sums)
+            if narrow is not None:  # a point of many chunks is held in the columns it needs
+                table = table[[c for c in table.columns if c in narrow]]
+            tables.append(table)
+        where = task.where
+        table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+        aggregates = task.reduce(table, task.name)
+        kept = table if task.keep_runs else None
+        return PointDone(task.name, len(table), aggregates, kept, daily_aggregate(dailies))
+    except Exception as exc:  # reported to the driver, which carries on
+        return TaskFailure(task.name, where, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
 @dataclass

@@ -120,7 +120,7 @@ def release_space(run_dir: Path) -> None:
 def remove_leftovers(run_dir: Path) -> None:
     """Remove temporary files that a killed writer left behind (``.*.tmp``) and the reserve."""
     run_dir = Path(run_dir)
-    for folder in (run_dir, run_dir / RUNS, run_dir / "daily"):
+    for folder in (run_dir, run_dir / RUNS, run_dir / "daily", run_dir / POINTS):
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
     release_space(run_dir)
@@ -167,11 +167,136 @@ def read_runs(run_dir: Path | str, columns: list[str] | None = None) -> pd.DataF
     """
     parts = sorted((Path(run_dir) / RUNS).glob("*.parquet"))
     if not parts:
+        if has_points(run_dir):
+            raise FileNotFoundError(
+                f"{Path(run_dir)} holds per-point aggregates only (points/); "
+                "run the sweep with --keep-runs to store one row per truce"
+            )
         raise FileNotFoundError(f"no result parts in {Path(run_dir) / RUNS}")
     if columns is None:
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        table = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    else:
+        import pyarrow.parquet as pq
+
+        present = set(pq.read_schema(parts[0]).names)
+        wanted = [c for c in dict.fromkeys(columns) if c in present]
+        table = pd.concat([pd.read_parquet(p, columns=wanted) for p in parts], ignore_index=True)
+    if parts[0].stem.startswith("batch-") and {"point", "replicate"} <= set(table.columns):
+        # coalesced batches hold points in the order they finished: design order again
+        keys = [c for c in ("arm", "point", "replicate") if c in table.columns]
+        table = table.sort_values(keys, kind="stable").reset_index(drop=True)
+    return table
+
+
+# --------------------------------------------------------------------------- per-point layout
+
+#: Folder of a sweep's per-point aggregates (``points/batch-*.parquet``).
+POINTS = "points"
+#: Folder of a sweep's per-point daily sums, batch by batch (merged into ``daily.parquet``).
+DAILY_BATCHES = "daily"
+#: Name pattern of a coalesced batch (of points, and of their runs with ``--keep-runs``).
+BATCH = "batch-{:06d}.parquet"
+
+
+def batch_path(run_dir: Path | str, folder: str, index: int) -> Path:
+    """Where batch ``index`` of ``folder`` (:data:`POINTS` or :data:`RUNS`) lives."""
+    return Path(run_dir) / folder / BATCH.format(index)
+
+
+def has_points(run_dir: Path | str) -> bool:
+    """Whether a results folder stores per-point aggregates (a sweep since issue 14)."""
+    return (Path(run_dir) / POINTS).is_dir()
+
+
+def write_batch(
+    run_dir: Path | str,
+    index: int,
+    points: pd.DataFrame,
+    runs: pd.DataFrame | None = None,
+    daily: pd.DataFrame | None = None,
+) -> None:
+    """Atomically write batch ``index``: the runs (when kept) and daily sums first, then the points.
+
+    The points batch is written last, so a batch's points exist only once its
+    runs and daily sums are complete: its points count as done, and a runs or
+    daily batch without its points batch is a leftover that
+    :func:`finished_points` removes.
+    """
+    run_dir = Path(run_dir)
+    (run_dir / POINTS).mkdir(exist_ok=True)
+    if daily is not None:
+        (run_dir / DAILY_BATCHES).mkdir(exist_ok=True)
+        path = batch_path(run_dir, DAILY_BATCHES, index)
+        atomic_write(path, lambda tmp: daily.to_parquet(tmp, index=False))
+    if runs is not None:
+        (run_dir / RUNS).mkdir(exist_ok=True)
+        path = batch_path(run_dir, RUNS, index)
+        atomic_write(path, lambda tmp: runs.to_parquet(tmp, index=False))
+    path = batch_path(run_dir, POINTS, index)
+    atomic_write(path, lambda tmp: points.to_parquet(tmp, index=False))
+
+
+def point_batches(run_dir: Path | str) -> list[Path]:
+    """The points batches of a results folder, in name order."""
+    return sorted((Path(run_dir) / POINTS).glob("batch-*.parquet"))
+
+
+def finished_points(run_dir: Path | str) -> tuple[set[str], int]:
+    """The points already stored (by task name) and the next free batch number.
+
+    Runs batches whose points batch is missing (cut short between the two
+    writes) are removed: their points are run again.
+    """
     import pyarrow.parquet as pq
 
-    present = set(pq.read_schema(parts[0]).names)
-    wanted = [c for c in dict.fromkeys(columns) if c in present]
-    return pd.concat([pd.read_parquet(p, columns=wanted) for p in parts], ignore_index=True)
+    run_dir = Path(run_dir)
+    done: set[str] = set()
+    numbers = [-1]
+    for path in point_batches(run_dir):
+        done.update(pq.read_table(path, columns=["task"]).column("task").to_pylist())
+        numbers.append(int(path.stem.split("-")[1]))
+    for folder in (RUNS, DAILY_BATCHES):
+        for path in sorted((run_dir / folder).glob("batch-*.parquet")):
+            if not batch_path(run_dir, POINTS, int(path.stem.split("-")[1])).exists():
+                path.unlink(missing_ok=True)
+    return done, max(numbers) + 1
+
+
+def read_points(run_dir: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The points table of a results folder, in design order (arm, then point).
+
+    Raises:
+        FileNotFoundError: if the folder stores no points.
+    """
+    parts = point_batches(run_dir)
+    if not parts:
+        raise FileNotFoundError(f"no per-point aggregates in {Path(run_dir) / POINTS}")
+    table = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
+    if {"arm", "point"} <= set(table.columns):  # batches hold points in the order they finished
+        table = table.sort_values(["arm", "point"], kind="stable").reset_index(drop=True)
+    return table
+
+
+def has_runs(run_dir: Path | str) -> bool:
+    """Whether a results folder holds per-truce rows (not so for a sweep without --keep-runs)."""
+    return any((Path(run_dir) / RUNS).glob("*.parquet"))
+
+
+def points_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Point records as a table with one schema in every batch (shares and medians as floats)."""
+    table = pd.DataFrame(records)
+    for column in table.columns:
+        if column.startswith(("collapse_share", "collapse_low_", "collapse_high_")) or column in (
+            "mean_days_held",
+            "median_days_held",
+            "median_collapse_day",
+        ):
+            table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+    return table
+
+
+def sort_points_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A points table in design order (arm, then point), whatever order its points finished in."""
+    if len(table):
+        table = points_table([{str(k): v for k, v in r.items()} for r in table.to_dict("records")])
+    return table.sort_values(["arm", "point"], kind="stable").reset_index(drop=True)

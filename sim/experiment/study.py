@@ -14,16 +14,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from sim.experiment import storage
 from sim.experiment.provenance import now, stamp
-from sim.experiment.runner import CHUNK_SIZE, chunks
+from sim.experiment.runner import CHUNK_SIZE, Reducer, chunks
 from sim.scenario.cost import estimate_cost
 from sim.scenario.designs import DesignRow
 from sim.scenario.loading import resolve_scenario
@@ -53,6 +54,26 @@ class Study:
     path: Path | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     daily_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def per_point(self) -> bool:
+        """Whether the study stored per-point aggregates (a sweep with one arm, issue 14)."""
+        return str(self.manifest.get("layout", "")).startswith("points")
+
+    def read_points(self) -> pd.DataFrame | None:
+        """The points table (one row per design point), or None when there is none."""
+        if not self.per_point:
+            return None
+        if self.path is not None:
+            if not storage.point_batches(self.path):
+                return None
+            return storage.read_points(self.path)
+        if not self.points:
+            return None
+        from sim.experiment.storage import sort_points_table
+
+        return sort_points_table(pd.DataFrame(self.points))
 
     @property
     def arms(self) -> list[str]:
@@ -67,12 +88,15 @@ class Study:
     def read(self, columns: list[str] | None = None) -> pd.DataFrame | None:
         """The runs table (only ``columns`` when given), from disk or memory; None if empty."""
         if self.path is not None:
-            if not storage.finished_parts(self.path):
+            if not storage.has_runs(self.path):
                 return None
             return storage.read_runs(self.path, columns=columns)
         if not self.tables:
             return None
         table = pd.concat([self.tables[k] for k in sorted(self.tables)], ignore_index=True)
+        if self.per_point:  # kept runs come in the order their points finished
+            table = table.sort_values(["arm", "point", "replicate"], kind="stable")
+            table = table.reset_index(drop=True)
         if columns is not None:
             table = table[[c for c in dict.fromkeys(columns) if c in table.columns]]
         return table
@@ -85,7 +109,10 @@ class Study:
             return daily.read_daily(self.path) if (self.path / daily.DAILY).is_file() else None
         if not self.daily_tables:
             return None
-        return daily.daily_aggregate(self.daily_tables[k] for k in sorted(self.daily_tables))
+        merged = daily.daily_aggregate(self.daily_tables[k] for k in sorted(self.daily_tables))
+        if self.per_point and self.manifest.get("layout") == "points":
+            return daily.pool_points(merged)  # as stored: pooled over the design points
+        return merged
 
 
 def manifest_for(
@@ -130,7 +157,7 @@ def _strip(scenario: Scenario) -> Scenario:
 
 
 def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("kind", "scenario", "seed", "replicates", "chunk_size", "design")
+    keys = ("kind", "scenario", "seed", "replicates", "chunk_size", "design", "layout")
     return {k: manifest.get(k) for k in keys}
 
 
@@ -198,6 +225,53 @@ def _check_parts(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dict
     return problems
 
 
+def _check_points(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dict[str, str]]:
+    """A failure for every point whose aggregates are missing or count the wrong truces."""
+    table = (
+        storage.read_points(run_dir, ["task", "replicates"])
+        if storage.point_batches(run_dir)
+        else pd.DataFrame({"task": [], "replicates": []})
+    )
+    stored = dict(zip(table["task"], table["replicates"], strict=True))
+    problems = []
+    for task in tasks:
+        if task.name in failed or stored.get(task.name) == task.size:
+            continue
+        error = (
+            f"the aggregates of {task.name} are missing from {run_dir / storage.POINTS}"
+            if task.name not in stored
+            else f"the aggregates of {task.name} count {stored[task.name]} truces, not {task.size}"
+        )
+        problems.append({"part": task.name, "where": task.where, "error": error, "traceback": ""})
+    return problems
+
+
+#: A batch of per-point aggregates is written once it holds this many points ...
+BATCH_POINTS = 5000
+#: ... or its kept runs this many rows (about 85 MB in memory) ...
+BATCH_ROWS = 250_000
+#: ... or this many seconds have passed since the last write (what --resume can keep).
+FLUSH_SECONDS = 120.0
+
+
+def _flush_seconds() -> float:
+    """``TRUCE_FLUSH_SECONDS`` (seconds between writes of finished points), or the default."""
+    from sim.scenario.errors import ScenarioError
+
+    text = os.environ.get("TRUCE_FLUSH_SECONDS")
+    if text is None:
+        return FLUSH_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise ScenarioError(
+            "TRUCE_FLUSH_SECONDS", f"expected a number of seconds of 0 or more, got {text!r}"
+        )
+    return value
+
+
 def _compact(failures: list[dict[str, str]]) -> list[dict[str, str]]:
     """The failure record kept small: the first traceback only (a full disk has little room)."""
     return [f if i == 0 else {**f, "traceback": ""} for i, f in enumerate(failures)]
@@ -218,6 +292,9 @@ def run_study(
     scheduler: str | None = None,
     resume: str | Path | bool | None = None,
     finish: Callable[[Study], Any] | None = None,
+    reduce: Reducer | None = None,
+    keep_runs: bool = True,
+    flush_seconds: float | None = None,
 ) -> tuple[Study, Any]:
     """Run a study and store it; call ``finish`` before marking it complete.
 
@@ -239,6 +316,18 @@ def run_study(
         finish: called with the finished :class:`Study` once every part is
             stored and checked, before the folder is marked complete; what it
             returns is returned beside the study.
+        reduce: for a sweep with one arm, what reduces each design point's
+            runs to its aggregates in the worker
+            (:func:`sim.analysis.points.point_row`); the study then stores a
+            points table (``points/batch-*.parquet``) instead of one runs part
+            per chunk. Comparisons and crossed designs store their runs as
+            before (their paired statistics need them).
+        keep_runs: with ``reduce``, also store the runs, coalesced into
+            batches (``runs/batch-*.parquet``) beside the points.
+        flush_seconds: with ``reduce``, write the points finished so far at
+            least this often (they are what an interrupted sweep keeps);
+            default: the environment variable ``TRUCE_FLUSH_SECONDS``, else
+            :data:`FLUSH_SECONDS`.
 
     Returns:
         The study and what ``finish`` returned (None without it).
@@ -259,7 +348,7 @@ def run_study(
         open_executor,
         start_method_for,
     )
-    from sim.experiment.runner import Task, execute
+    from sim.experiment.runner import PointTask, Task, execute
     from sim.scenario.designs import design_table, expand
     from sim.scenario.errors import ScenarioError
 
@@ -293,12 +382,19 @@ def run_study(
     arms = list(dict.fromkeys(r.arm for r in rows))
     cs = chunks(replicates, chunk_size)
     design = design_table(rows)
-    manifest = manifest_for(resolved, seed, replicates, chunk_size, kind, arms=arms, design=design)
-    manifest["tasks"] = len(rows) * len(cs)
+    per_point = reduce is not None and kind == "sweep" and len(arms) == 1
+    if flush_seconds is None:
+        flush_seconds = _flush_seconds()
+    layout = {"layout": "points+runs" if keep_runs else "points"} if per_point else {}
+    manifest = manifest_for(
+        resolved, seed, replicates, chunk_size, kind, arms=arms, design=design, **layout
+    )
+    manifest["tasks"] = len(rows) * (1 if per_point else len(cs))
     root = _results_root(out) if out is not None else None
 
     run_dir: Path | None = None
     done_names: set[str] = set()
+    batch = 0  # the next points batch's number
     if resume is True:
         if root is None:
             raise ScenarioError("--resume", "nothing to resume without a results folder")
@@ -322,16 +418,28 @@ def run_study(
                 "cannot resume: the folder holds a different experiment "
                 f"(differs in {', '.join(diff)})",
             )
-        done_names = storage.finished_parts(run_dir)
+        if per_point:
+            done_names, batch = storage.finished_points(run_dir)
+        else:
+            done_names = storage.finished_parts(run_dir)
         manifest = previous | {"resumed": [*previous.get("resumed", []), now()]}
 
     arm_index = {arm: i for i, arm in enumerate(arms)}
-    tasks = []
+    tasks: list[Any] = []
     for row in sorted(rows, key=lambda r: arm_index[r.arm]):  # arm-major, rows' order within
-        scen = resolve_scenario(base, row.overrides)  # base itself when there are none
         params = tuple(row.parameters.items())  # empty unless swept
         i = arm_index[row.arm]
-        tasks += [Task(scen, seed, c, row.arm, i, row.point, params) for c in cs]
+        if per_point:  # resolved in the worker: one scenario here, not one per point
+            assert reduce is not None
+            changes = tuple(row.overrides.items())
+            tasks.append(
+                PointTask(
+                    base, seed, tuple(cs), row.arm, reduce, i, row.point, params, keep_runs, changes
+                )
+            )
+        else:
+            scen = resolve_scenario(base, row.overrides)  # base itself when there are none
+            tasks += [Task(scen, seed, c, row.arm, i, row.point, params) for c in cs]
     todo = [t for t in tasks if t.name not in done_names]
     plan = choose_engine(engine, workers, len(todo))
     used, n_workers = plan.engine, plan.workers
@@ -349,9 +457,9 @@ def run_study(
                 raise ScenarioError("--scheduler", str(exc)) from None
         if run_dir is None and root is not None:
             run_dir = _new_run_dir(root, resolved.name)
-        if run_dir is not None:
+        if run_dir is not None and not per_point:  # per-point batches are written here
             folder = str(run_dir)
-            tasks = [replace(t, run_dir=folder) for t in tasks]
+            tasks = [replace(cast(Task, t), run_dir=folder) for t in tasks]
             todo = [t for t in tasks if t.name not in done_names]
         manifest |= {"engine": used, "workers": n_workers, "status": "running", "failures": []}
         if start_method:
@@ -363,12 +471,46 @@ def run_study(
             storage.reserve_space(run_dir)
 
         total = replicates * len(rows)
-        done = total - sum(t.chunk.size for t in todo)
+        done = total - sum(t.size for t in todo)
         tables: dict[str, pd.DataFrame] = {}  # only when nothing is stored
         daily_tables: dict[str, pd.DataFrame] = {}
         failures: list[dict[str, str]] = []
+        points: list[dict[str, Any]] = []  # per-point aggregates not yet written
+        kept: list[pd.DataFrame] = []  # their runs, with keep_runs
+        point_days: list[pd.DataFrame] = []  # their daily sums
+        stored_points: list[dict[str, Any]] = []  # every point, when nothing is stored
+        last_flush = time.monotonic()
         if progress:
             progress(done, total)
+
+        def flush(force: bool = False) -> None:
+            nonlocal batch, last_flush
+            if not points:
+                return
+            rows_kept = sum(len(t) for t in kept)
+            due = (
+                len(points) >= BATCH_POINTS
+                or rows_kept >= BATCH_ROWS
+                or time.monotonic() - last_flush >= flush_seconds
+            )
+            if not (force or due):
+                return
+            days = pd.concat(point_days, ignore_index=True) if point_days else None
+            if run_dir is None:
+                stored_points.extend(points)
+                for t in kept:
+                    tables[f"batch-{batch:06d}-{len(tables):06d}"] = t
+                if days is not None:
+                    daily_tables[f"batch-{batch:06d}"] = days
+            else:
+                runs_table = pd.concat(kept, ignore_index=True) if kept else None
+                points_batch = storage.points_table(points)
+                storage.write_batch(run_dir, batch, points_batch, runs_table, days)
+            batch += 1
+            points.clear()
+            kept.clear()
+            point_days.clear()
+            last_flush = time.monotonic()
 
         def on_result(task: Task, outcome: Any) -> None:
             nonlocal done
@@ -382,23 +524,41 @@ def run_study(
                     }
                 )
                 return
-            if outcome.table is not None:
-                tables[outcome.name] = outcome.table
-            if getattr(outcome, "daily", None) is not None:
-                daily_tables[outcome.name] = outcome.daily
-            done += task.chunk.size
+            if per_point:
+                points.append(outcome.aggregates)
+                if outcome.table is not None:
+                    kept.append(outcome.table)
+                if outcome.daily is not None:
+                    point_days.append(outcome.daily)
+                done += task.size
+                flush()
+            else:
+                if outcome.table is not None:
+                    tables[outcome.name] = outcome.table
+                if getattr(outcome, "daily", None) is not None:
+                    daily_tables[outcome.name] = outcome.daily
+                done += task.chunk.size
             if progress:
                 progress(done, total)
 
         if executor is not None:
-            execute(todo, executor, on_result, window=max(2, 2 * n_workers))
+            try:
+                # a point's record is small: more in flight hides the latency of a busy
+                # scheduler; chunks (and kept runs) bring tables, so fewer of them
+                small = per_point and not keep_runs
+                window = max(2, (16 if small else 2) * n_workers)
+                execute(todo, executor, on_result, window=window)
+            finally:  # what finished is kept, even when interrupted
+                flush(force=True)
 
     if run_dir is not None:
         # every part the design needs, with its rows, before the study may be called complete
-        failures += _check_parts(run_dir, tasks, {f["part"] for f in failures})
+        check = _check_points if per_point else _check_parts
+        failures += check(run_dir, tasks, {f["part"] for f in failures})
     study = Study(resolved, kind, manifest, rows, run_dir, tables if run_dir is None else {})
     if run_dir is None:
         study.daily_tables = daily_tables
+    study.points = stored_points
     if failures:
         manifest |= {"status": "failed", "finished": now(), "failures": _compact(failures)}
         if run_dir is not None:
@@ -409,7 +569,12 @@ def run_study(
         from sim.experiment.daily import merge_parts
 
         storage.release_space(run_dir)
-        merge_parts(run_dir, [t.name for t in tasks])  # daily.parquet: sums over the chunks
+        if per_point:  # daily.parquet: per point with the runs, else pooled over the points
+            from sim.experiment.daily import merge_batches
+
+            merge_batches(run_dir, pool=not keep_runs)
+        else:
+            merge_parts(run_dir, [t.name for t in tasks])  # daily.parquet: sums over the chunks
         # Every part is stored and checked; what the caller leaves beside them comes next.
         # A study cut short here stays unfinished, and ``resume`` finishes it.
         manifest["status"] = "finishing"
@@ -420,3 +585,87 @@ def run_study(
         storage.write_json(run_dir / storage.MANIFEST, manifest)
         storage.remove_leftovers(run_dir)
     return study, finished
+
+
+def forecast_study(
+    kind: str,
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    engine: str = "local",
+    workers: int | None = None,
+    reduce: Reducer | None = None,
+    keep_runs: bool = True,
+    samples: int = 5,
+) -> Any:
+    """Predict a study's wall time and disk from a short timed calibration, running nothing else.
+
+    Runs ``samples`` of the study's own tasks (design points spread over the
+    design, first and last included), after one untimed warm-up task of a few
+    truces, in this process, and scales their mean time to the whole design
+    (:func:`sim.scenario.cost.forecast`). A task is one design point (its
+    chunks and its reduction) when the study stores per-point aggregates,
+    else one chunk. Nothing is written.
+
+    Returns:
+        A :class:`sim.scenario.cost.Forecast`.
+    """
+    from sim.experiment.executors import choose_engine, default_workers
+    from sim.experiment.runner import Chunk, PointTask, Task, TaskFailure, run_point, run_task
+    from sim.scenario.cost import forecast
+    from sim.scenario.designs import expand
+
+    resolved = resolve_scenario(scenario, overrides or {})
+    seed = resolved.seed if seed is None else seed
+    replicates = resolved.replicates if replicates is None else replicates
+    if (seed, replicates) != (resolved.seed, resolved.replicates):
+        resolved = resolve_scenario(resolved, {"seed": seed, "replicates": replicates})
+    cost = estimate_cost(resolved, kind)
+    rows = expand(resolved, kind)
+    arms = list(dict.fromkeys(r.arm for r in rows))
+    per_point = reduce is not None and kind == "sweep" and len(arms) == 1
+    cs = chunks(replicates, chunk_size)
+    base = _strip(resolved)
+    n_tasks = len(rows) * (1 if per_point else len(cs))
+    picks = sorted({round(i * (len(rows) - 1) / max(1, samples - 1)) for i in range(samples)})
+
+    def task_for(row: DesignRow, cs_: list[Any]) -> Any:
+        params = tuple(row.parameters.items())
+        if per_point:  # as run_study makes it: the point's scenario is resolved in the task
+            assert reduce is not None
+            changes = tuple(row.overrides.items())
+            return PointTask(
+                base, seed, tuple(cs_), row.arm, reduce, 0, row.point, params, False, changes
+            )
+        return Task(
+            resolve_scenario(base, row.overrides), seed, cs_[0], row.arm, 0, row.point, params
+        )
+
+    warm = task_for(rows[0], [Chunk(0, 0, min(10, replicates))])
+    (run_point if per_point else run_task)(warm)  # imports and caches, untimed
+    elapsed = []
+    for i in picks:
+        task = task_for(rows[i], cs)
+        started = time.perf_counter()
+        outcome = (run_point if per_point else run_task)(task)
+        elapsed.append(time.perf_counter() - started)
+        if isinstance(outcome, TaskFailure):
+            raise RuntimeError(f"the calibration failed at {outcome.where}: {outcome.error}")
+    seconds = sum(elapsed) / len(elapsed)
+    if not per_point:  # one chunk was timed: the mean chunk is replicates / chunks
+        seconds *= replicates / len(cs) / cs[0].size
+    plan = choose_engine(engine, workers, n_tasks)
+    n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
+    return forecast(
+        cost,
+        tasks=n_tasks,
+        seconds_per_task=seconds,
+        calibrated_tasks=len(picks),
+        workers=n_workers,
+        engine=plan.engine,
+        per_point=per_point,
+        keep_runs=keep_runs,
+    )

@@ -564,3 +564,32 @@ def discovery_tables(found: Mapping[str, Any]) -> list[Table]:
             )
         tables += [steps, boxes, rules]
     return tables
+
+
+def forecast_text(found: Any, keep_runs: bool) -> str:
+    """What ``truce sweep --dry-run`` prints: predicted time, disk, and how they were found."""
+    megabytes = 2**20
+
+    def size(n: float) -> str:
+        if n < megabytes:
+            return f"{n / 1024:,.1f} kB"
+        return f"{n / megabytes:,.1f} MB" if n < 2**30 else f"{n / 2**30:,.2f} GB"
+
+    minutes, seconds = divmod(round(found.seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    took = f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+    lines = [
+        f"Predicted time: {took} ({found.seconds:,.1f} s) for {found.truces:,} truces of up to "
+        f"{found.days:,} days on {found.workers} {found.engine} worker(s)",
+        f"  method: {found.method}",
+    ]
+    if found.points_bytes:
+        lines.append(f"Disk: per-point aggregates {size(found.points_bytes)}")
+    if found.runs_bytes:
+        why = "--keep-runs" if keep_runs and found.points_bytes else "one row per truce"
+        lines.append(f"Disk: runs ({why}) {size(found.runs_bytes)}")
+    elif found.points_bytes:
+        lines.append(
+            f"Disk: runs not stored (with --keep-runs about {size(found.runs_bytes_if_kept)} more)"
+        )
+    return "\n".join(lines)

@@ -21,6 +21,9 @@ SECONDS_PER_REPLICATE_DAY = 4.5e-6
 # The same run's table of results in pandas: 39 columns, 340 bytes per simulated truce
 # (`DataFrame.memory_usage(deep=True)`); on disk (Parquet) about 63 bytes.
 BYTES_PER_ROW = 340
+#: What the driver holds per design point of a sweep stored as per-point aggregates (its
+#: record and its summary group, as Python objects; issue 14): the runs never reach it.
+BYTES_PER_POINT = 8 * 1024
 MAX_CPU_SECONDS = 24 * 3600  # one day of CPU: beyond it, a cluster and a deliberate choice
 MEMORY_SHARE = 0.5  # the results table may take at most half the machine's memory
 
@@ -94,7 +97,8 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
 
     Truce-days (replicates × design points × arms × (lead time + horizon))
     times :data:`SECONDS_PER_REPLICATE_DAY`, and rows (simulated truces) times
-    :data:`BYTES_PER_ROW`.
+    :data:`BYTES_PER_ROW`; for a sweep with one arm, whose workers reduce each
+    point to its aggregates, design points times :data:`BYTES_PER_POINT`.
 
     Args:
         scenario: the validated scenario (with the replicates to run).
@@ -106,6 +110,9 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
     points = design_size(scenario.sweep) if kind == "sweep" and scenario.sweep else 1
     truces = scenario.replicates * points * arms
     days = _max_days(scenario)
+    # a sweep with one arm reduces each point in the workers: memory grows with the points
+    per_point = kind == "sweep" and scenario.sweep is not None and arms == 1
+    memory = points * BYTES_PER_POINT if per_point else truces * BYTES_PER_ROW
     return Cost(
         replicates=scenario.replicates,
         points=points,
@@ -113,7 +120,7 @@ def estimate_cost(scenario: Scenario, kind: str) -> Cost:
         days=days,
         truces=truces,
         cpu_seconds=truces * days * SECONDS_PER_REPLICATE_DAY,
-        memory_bytes=truces * BYTES_PER_ROW,
+        memory_bytes=memory,
         memory_limit=_physical_memory() * MEMORY_SHARE,
     )
 
@@ -139,4 +146,95 @@ def combined_problem(scenarios: list[Scenario], replicates: int, what: str) -> s
         f"about {_duration(cpu)} of CPU and {_gigabytes(memory)} of memory for the largest; "
         f"the limits are {_duration(MAX_CPU_SECONDS)} of CPU and {_gigabytes(limit)}. "
         "Lower --replicates"
+    )
+
+
+# --------------------------------------------------------------------------- forecasts
+
+#: Disk per design point of a sweep's points table (``points/batch-*.parquet``), measured on
+#: a 10,000-point LHS sweep of three parameters (benchmarks/sweep_scale.py, Dec 2026).
+POINT_BYTES_ON_DISK = 600
+#: Disk per simulated truce of a runs table in Parquet (see BYTES_PER_ROW), a few swept columns.
+ROW_BYTES_ON_DISK = 70
+#: Seconds to start the workers of an engine before the first task runs (spawned processes
+#: import NumPy, pandas and Mesa, about a second each, two at a time on two cores; a Dask
+#: LocalCluster also starts a scheduler).
+STARTUP_SECONDS = {"serial": 0.0, "local": 2.0, "dask": 4.0}
+
+
+class Forecast(BaseModel):
+    """The time and disk a study will take, from a timed calibration of its own points.
+
+    The wall time is ``startup + tasks × seconds_per_task / workers``: the
+    design's tasks (design points × arms, or chunks) run on ``workers`` cores
+    at the speed one task ran at in the calibration, with perfect sharing
+    (``benchmarks/scaling.py`` measures how close two workers come to it).
+    """
+
+    tasks: int
+    truces: int
+    days: int
+    workers: int
+    engine: str
+    calibrated_tasks: int
+    seconds_per_task: float
+    startup_seconds: float
+    seconds: float
+    points_bytes: int
+    runs_bytes: int
+    runs_bytes_if_kept: int
+    method: str
+
+    @property
+    def disk_bytes(self) -> int:
+        """What the results folder will take on disk (points and, when kept, runs)."""
+        return self.points_bytes + self.runs_bytes
+
+
+def forecast(
+    cost: Cost,
+    *,
+    tasks: int,
+    seconds_per_task: float,
+    calibrated_tasks: int,
+    workers: int,
+    engine: str,
+    per_point: bool,
+    keep_runs: bool,
+) -> Forecast:
+    """How long a study will take and what it will store (see :class:`Forecast`).
+
+    Args:
+        cost: the study's size (:func:`estimate_cost`).
+        tasks: tasks in the study (design points × arms per point, or chunks).
+        seconds_per_task: mean seconds one task took in the calibration.
+        calibrated_tasks: how many tasks were timed.
+        workers: workers that will run the tasks.
+        engine: ``"serial"``, ``"local"`` or ``"dask"``.
+        per_point: whether the study stores per-point aggregates.
+        keep_runs: whether it also stores one row per truce.
+    """
+    workers = 1 if engine == "serial" else max(1, min(workers, tasks))
+    startup = STARTUP_SECONDS.get(engine, 0.0)
+    seconds = startup + tasks * seconds_per_task / workers
+    points = cost.points * cost.arms if per_point else 0
+    rows = cost.truces if (keep_runs or not per_point) else 0
+    return Forecast(
+        tasks=tasks,
+        truces=cost.truces,
+        days=cost.days,
+        workers=workers,
+        engine=engine,
+        calibrated_tasks=calibrated_tasks,
+        seconds_per_task=seconds_per_task,
+        startup_seconds=startup,
+        seconds=seconds,
+        points_bytes=points * POINT_BYTES_ON_DISK,
+        runs_bytes=rows * ROW_BYTES_ON_DISK,
+        runs_bytes_if_kept=cost.truces * ROW_BYTES_ON_DISK,
+        method=(
+            f"{calibrated_tasks} of the {tasks:,} tasks timed in this process "
+            f"({seconds_per_task:.3g} s each), × {tasks:,} tasks / {workers} worker(s) "
+            f"+ {startup:.0f} s to start the {engine} engine"
+        ),
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from sim.analysis import shares
+from sim.analysis import points, shares
 from sim.present import sentences
 from sim.present.charts.style import (
     MAX_CATEGORIES,
@@ -29,8 +29,15 @@ from sim.present.charts.style import (
 
 
 def _at_horizon(runs: pd.DataFrame, by: list[str], horizon: int, level: float) -> pd.DataFrame:
-    """Collapse shares at ``horizon`` (or the days simulated, if fewer) per group."""
-    table = shares.collapse_by_horizon(runs, (horizon,), by=by, level=level)
+    """Collapse shares at ``horizon`` (or the days simulated, if fewer) per group.
+
+    ``runs`` may be a sweep's points table (one row per design point, see
+    :mod:`sim.analysis.points`): the points of a group are then pooled.
+    """
+    if points.is_points(runs):
+        table = points.collapse_from_points(runs, (horizon,), by=by, level=level)
+    else:
+        table = shares.collapse_by_horizon(runs, (horizon,), by=by, level=level)
     best = table[table["horizon"] <= horizon].groupby(by)["horizon"].transform("max")
     table = table[table["horizon"] == best.reindex(table.index)]
     return table.reset_index(drop=True)

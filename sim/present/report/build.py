@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.analysis import sensitivity
+from sim.analysis import points, sensitivity
 from sim.experiment import storage
 from sim.experiment.daily import DAILY
 from sim.present import pages, sentences
@@ -81,7 +81,7 @@ def render(
     Args:
         manifest: the parsed manifest.json.
         summary: the summary dictionary (:func:`sim.analysis.summaries.summarize`).
-        runs: the runs table.
+        runs: the runs table (or a sweep's points table, one row per point).
         design: its grouping.
         chart_list: the charts, in order.
         discovery: the parsed ``discover.json``, if any: its sentences join the summary.
@@ -96,11 +96,12 @@ def render(
     crossed = is_crossed(summary)
     found = summary.get("sensitivity")
     violations_by = "arm" if design.crossed else design.by
+    per_point = points.is_points(runs)
     return pages.render_page(
         "report.html.j2",
         name=name,
         description=scenario.get("description") or "",
-        truces=len(runs),
+        truces=int(runs["replicates"].sum()) if points.is_points(runs) else len(runs),
         what=design_words(summary, runs, design),
         status=manifest.get("status"),
         sentences=[
@@ -124,8 +125,8 @@ def render(
         crossed=crossed,
         pairing_note=tables.pairing_note(comparisons),
         design_crossed=design.crossed,
-        violations_table=tables.violations_table(runs, violations_by),
-        party_table=tables.party_table(runs, violations_by),
+        violations_table=None if per_point else tables.violations_table(runs, violations_by),
+        party_table=None if per_point else tables.party_table(runs, violations_by),
         scenario_yaml=(
             yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True) if scenario else None
         ),
@@ -156,7 +157,10 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     if not manifest_path.exists():
         raise FileNotFoundError(f"no {storage.MANIFEST} in {results_dir}")
     manifest = storage.read_json(manifest_path)
-    runs = storage.read_runs(results_dir)
+    if not storage.has_runs(results_dir) and storage.has_points(results_dir):
+        runs = storage.read_points(results_dir)  # a sweep stored as per-point aggregates
+    else:
+        runs = storage.read_runs(results_dir)
     design = design_of(manifest, runs)
     if design.crossed:
         runs = in_arm_order(runs, design.arms)

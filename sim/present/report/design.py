@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import grouping, summaries
+from sim.analysis import grouping, points, summaries
 from sim.experiment import storage
 
 _PARAMETER_KEYS = ("parameters", "params", "swept", "factors", "sweep")
@@ -99,7 +99,10 @@ def is_crossed(summary: Mapping[str, Any]) -> bool:
 
 
 def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[str, Any]:
-    """``summary.json`` if it is there and fits the design, else computed from the runs."""
+    """``summary.json`` if it is there and fits the design, else computed from the runs.
+
+    ``runs`` may be a sweep's points table (:mod:`sim.analysis.points`).
+    """
     path = Path(results_dir) / storage.SUMMARY
     if path.exists():
         try:
@@ -114,6 +117,8 @@ def load_summary(results_dir: Path, runs: pd.DataFrame, design: Design) -> dict[
             and is_crossed(summary) == design.crossed
         ):
             return summary
+    if points.is_points(runs):  # a sweep's per-point aggregates
+        return points.summarize_points(runs)
     # ``arms`` makes a crossed summary only for a sweep with two or more arms.
     order = design.arms if design.by == "arm" else None
     return summaries.summarize(runs, by=design.by, order=order, arms=design.arms)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from sim.analysis import sensitivity
+from sim.analysis import points, sensitivity
 from sim.present import charts
 from sim.present.report.design import Design
 
@@ -63,6 +63,8 @@ def report_charts(
         out += _crossed_sweep_charts(runs, design, comparisons or [])
     elif design.is_sweep:
         out += _sweep_charts(runs, design.parameters)
+    if points.is_points(runs):  # aggregates only: the per-truce charts need the runs
+        return out
     # A crossed design's points all ran under every arm: pool them per arm.
     by = "arm" if design.crossed else design.by
     capped = design.is_sweep and not design.crossed

@@ -1,0 +1,127 @@
+"""A research-size sweep: driver memory and output size of a 10,000-point LHS sweep on Dask.
+
+Usage::
+
+    python benchmarks/sweep_scale.py [POINTS] [TRUCES] [HORIZON] [WORKERS]
+
+Defaults: 10,000 points of a Latin hypercube over three levers, 20 truces a
+point, 30 days, a Dask LocalCluster of 2 workers, per-point aggregates only
+(the default of ``truce sweep``). Prints the driver's peak RSS (target
+< 300 MB) and the size of the results folder (target < 50 MB), and first
+the ``--dry-run`` forecast of the same sweep with its time against the
+actual.
+
+Why few truces a point: the driver never sees a truce. Each worker reduces
+its point to one record (about 1.5 KB in memory, some 600 bytes in Parquet)
+and sends that back, so the driver's memory (the records of one batch, the
+window of tasks in flight, the design, the summary) and the output (the
+points table, the summary) grow with the number of points and not with the
+truces a point holds; the truces only set how long the sweep takes. The
+script runs the same number of points at two sizes of point (TRUCES and
+4 × TRUCES) when asked with ``--both`` and prints both figures to show it;
+``--baseline`` runs 10 points alone, for the driver's memory without the
+points (imports, the in-process Dask scheduler).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import BASELINE, machine
+
+SCENARIO = """\
+extends: {base}
+name: sweep_scale
+truce: {{horizon: {horizon}}}
+replicates: {truces}
+sweep:
+  lhs:
+    n: {points}
+    bounds:
+      monitors.coverage: {{low: 0.1, high: 0.9}}
+      truce.loophole_width: {{low: 0.1, high: 0.9}}
+      deconfliction.level: {{low: 0.0, high: 0.9}}
+"""
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+def measure(
+    points: int, truces: int, horizon: int, workers: int, tmp: Path, dry: bool = True
+) -> None:
+    """Forecast, run and measure one sweep; print the figures.
+
+    The forecast (``--dry-run``) runs in a child process, as the CLI's would, so
+    that its model runs do not count in this driver's peak RSS.
+    """
+    import sim
+
+    path = tmp / f"sweep_scale_{truces}.yaml"
+    path.write_text(SCENARIO.format(base=BASELINE, points=points, truces=truces, horizon=horizon))
+    seconds = float("nan")
+    if dry:
+        import json
+        import subprocess
+
+        command = [sys.executable, "-m", "sim", "sweep", str(path), "--dry-run", "--json"]
+        command += ["--engine", "dask", "--workers", str(workers)]
+        found = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
+        seconds = found["seconds"]
+        print(
+            f"dry-run forecast: {seconds:.0f} s, disk {found['disk_bytes'] / 2**20:.1f} MB "
+            f"({found['method']})"
+        )
+    start = time.perf_counter()
+    result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers)
+    took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    assert result.path is not None
+    size = _size(result.path)
+    print(
+        f"{points:,} points x {truces} truces x {horizon} days on a Dask LocalCluster of "
+        f"{workers} workers: {took:.0f} s (forecast {seconds:.0f} s, "
+        f"{seconds / took:.2f} of it)"
+    )
+    print(
+        f"  driver peak RSS {peak:.0f} MB (target < 300 MB; the scheduler runs in the driver "
+        "process and is counted)"
+    )
+    print(
+        f"  output {size / 2**20:.1f} MB in {_files(result.path)} files "
+        f"(target < 50 MB): points {_size(result.path / 'points') / 2**20:.1f} MB, "
+        f"summary.json {(result.path / 'summary.json').stat().st_size / 2**20:.1f} MB"
+    )
+
+
+def main(points: int = 10_000, truces: int = 20, horizon: int = 30, workers: int = 2) -> None:
+    print(f"machine: {machine()}")
+    print(f"pid {os.getpid()}, Python {sys.version.split()[0]}")
+    if "--both" in sys.argv:  # each size in its own process: a peak RSS is per process
+        import subprocess
+
+        for size in (truces, 4 * truces):
+            args = [str(points), str(size), str(horizon), str(workers)]
+            subprocess.run([sys.executable, __file__, *args], check=True)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        if "--baseline" in sys.argv:  # what the driver takes with a handful of points
+            measure(10, truces, horizon, workers, Path(tmp), dry=False)
+        else:
+            measure(points, truces, horizon, workers, Path(tmp))
+    print(f"load after: {machine().rsplit(', ', 1)[1]}")
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:] if not a.startswith("--")]
+    main(*args)
