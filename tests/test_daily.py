@@ -245,7 +245,10 @@ def test_a_sweep_stores_daily_outcomes_per_point(tmp_path, write_yaml, baseline_
         f"extends: {baseline_path}\nname: daily_sweep\ntruce: {{horizon: 30}}\nreplicates: 50\n"
         "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.9]\n"
     )
-    result = sim.sweep(write_yaml(text), out=tmp_path, engine="serial", chunk_size=20)
+    # per point with the runs kept (pooled over the points otherwise: tests/test_sweep_daily.py)
+    result = sim.sweep(
+        write_yaml(text), out=tmp_path, engine="serial", chunk_size=20, keep_runs=True
+    )
     daily, runs = read_daily(result.path), result.load_runs()
     assert sorted(daily["point"].unique()) == sorted(runs["point"].unique())
     assert len(daily) == runs["point"].nunique() * 30
@@ -256,6 +259,10 @@ def test_a_sweep_stores_daily_outcomes_per_point(tmp_path, write_yaml, baseline_
         ended = at["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(float)
         assert rows["holding"].tolist() == [(ended > d).sum() for d in rows["day"]]
     assert len(result.daily()) == len(daily)
+    in_memory = sim.sweep(
+        write_yaml(text), out=None, engine="serial", chunk_size=20, keep_runs=True
+    )
+    pd.testing.assert_frame_equal(in_memory.daily_sums.reset_index(drop=True), daily)
 
 
 @pytest.mark.browser
