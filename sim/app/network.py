@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import plotly.graph_objects as go
 import solara
@@ -25,8 +27,9 @@ from sim.app.components import Figure, WidthProbe
 from sim.model.model import CeasefireModel
 from sim.present.charts.style import FIXED_COLORS, FONT, NEUTRAL
 from sim.present.network import (
-    AIR_FORCES,
     COLUMNS,
+    FACTIONS,
+    GOVERNMENT,
     MISSION,
     Counters,
     Layout,
@@ -49,6 +52,9 @@ BAND_FILL = {
     "collapsed": "rgba(213,94,0,0.16)",
 }
 BAND_STATE = {"holding": "", "calm": " · calm today", "collapsed": " · collapsed"}
+#: The bands span the theatres' columns (government, excluded groups, factions) only:
+#: the sponsors beside them are in no theatre.
+BAND_X = (GOVERNMENT - 0.45, FACTIONS + 0.45)
 #: Figure size: height per theatre band plus the room above and below; the width
 #: follows the page's column, this is the fallback until the browser has measured it.
 NETWORK_WIDTH = 640
@@ -93,6 +99,20 @@ def counters_text(c: Counters) -> str:
     )
 
 
+@dataclass
+class _Parts:
+    """The figure's traces, shapes and annotations, collected as plain dicts.
+
+    Plotly validates every ``add_trace``/``add_shape`` call on its own; the network
+    has a few dozen of them each day, so they are collected here and the figure is
+    built (and validated) once.
+    """
+
+    traces: list[dict[str, Any]] = field(default_factory=list)
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+
+
 def _trust_color(value: float) -> str:
     if not math.isfinite(value):
         return NEUTRAL
@@ -114,31 +134,35 @@ def _arrow(
     )
 
 
-def _bands(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
+def _bands(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
     for band in lay.bands:
         state = snap.theatres.get(band.name, "holding")
-        fig.add_shape(
-            type="rect",
-            x0=-0.6,
-            x1=len(COLUMNS) - 0.4,
-            y0=band.low + 0.02,
-            y1=band.high - 0.02,
-            fillcolor=BAND_FILL[state],
-            line={"width": 0},
-            layer="below",
+        fig.shapes.append(
+            dict(
+                type="rect",
+                x0=BAND_X[0],
+                x1=BAND_X[1],
+                y0=band.low + 0.02,
+                y1=band.high - 0.02,
+                fillcolor=BAND_FILL[state],
+                line={"width": 0},
+                layer="below",
+            )
         )
-        fig.add_annotation(
-            x=-0.55,
-            y=band.high - 0.04,
-            text=html.escape(band.label) + BAND_STATE[state],
-            showarrow=False,
-            xanchor="left",
-            yanchor="top",
-            font={"size": 12, "color": "#444"},
+        fig.annotations.append(
+            dict(
+                x=BAND_X[0] + 0.03,
+                y=band.high - 0.04,
+                text=html.escape(band.label) + BAND_STATE[state],
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font={"size": 12, "color": "#444"},
+            )
         )
 
 
-def _structure(fig: go.Figure, lay: Layout) -> None:
+def _structure(fig: _Parts, lay: Layout) -> None:
     """Sponsors' backing (dotted) and the links between one party's nodes in several bands."""
     xs: list[float | None] = []
     ys: list[float | None] = []
@@ -147,8 +171,9 @@ def _structure(fig: go.Figure, lay: Layout) -> None:
         xs += [a.x, b.x, None]
         ys += [a.y, b.y, None]
     if xs:
-        fig.add_trace(
-            go.Scatter(
+        fig.traces.append(
+            dict(
+                type="scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -164,8 +189,9 @@ def _structure(fig: go.Figure, lay: Layout) -> None:
             xs += [copies[0].x, copies[-1].x, None]
             ys += [copies[0].y, copies[-1].y, None]
     if xs:
-        fig.add_trace(
-            go.Scatter(
+        fig.traces.append(
+            dict(
+                type="scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -177,7 +203,7 @@ def _structure(fig: go.Figure, lay: Layout) -> None:
         )
 
 
-def _trust(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
+def _trust(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
     """Each government–faction edge in each theatre both are in, its halves coloured by trust."""
     mid_x, mid_y, mid_c, mid_text = [], [], [], []
     for pair in snap.trust:
@@ -187,8 +213,9 @@ def _trust(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
                 continue
             mx, my = (a.x + b.x) / 2, (a.y + b.y) / 2
             for end, value in ((a, pair.a_in_b), (b, pair.b_in_a)):
-                fig.add_trace(
-                    go.Scatter(
+                fig.traces.append(
+                    dict(
+                        type="scatter",
                         x=[end.x, mx],
                         y=[end.y, my],
                         mode="lines",
@@ -206,8 +233,9 @@ def _trust(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
                 f"{html.escape(b.label)} trusts {html.escape(a.label)}: {pair.b_in_a:.2f}"
             )
     # The hover points of the edges carry the colour bar of the trust scale.
-    fig.add_trace(
-        go.Scatter(
+    fig.traces.append(
+        dict(
+            type="scatter",
             x=mid_x,
             y=mid_y,
             mode="markers",
@@ -243,7 +271,7 @@ def _node_of(lay: Layout, name: str, theatre: str | None) -> Node | None:
         return None
 
 
-def _strikes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
+def _strikes(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
     """The day's strikes (by origin) and the blame that went to the wrong party (dashed)."""
     colors = FIXED_COLORS["origin"]
     shown: set[str] = set()
@@ -261,12 +289,16 @@ def _strikes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
         hover = f"{html.escape(a.label)} → {html.escape(b.label)} ({what}, {strike.kind})"
         if strike.wrong:
             hover += ": a retaliation against the wrong party"
-        fig.add_trace(
-            go.Scatter(
+        fig.traces.append(
+            dict(
+                type="scatter",
                 x=xs,
                 y=ys,
                 mode="lines+markers",
-                line={"color": colors.get(strike.origin, NEUTRAL), "width": 4 if strike.wrong else 3},
+                line={
+                    "color": colors.get(strike.origin, NEUTRAL),
+                    "width": 4 if strike.wrong else 3,
+                },
                 marker={"symbol": ["circle", "arrow"], "size": [4, 16], "angleref": "previous"},
                 name=name,
                 legendgroup=name,
@@ -287,8 +319,9 @@ def _strikes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
                 f"{html.escape(victim.label)} blames {html.escape(blamed.label)} for "
                 f"{html.escape(what.lower())} by {html.escape(a.label)}"
             )
-            fig.add_trace(
-                go.Scatter(
+            fig.traces.append(
+                dict(
+                    type="scatter",
                     x=xs,
                     y=ys,
                     mode="lines+markers",
@@ -305,7 +338,7 @@ def _strikes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
             shown.add("blame")
 
 
-def _nodes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
+def _nodes(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
     for role, (symbol, size) in MARKERS.items():
         nodes = [n for n in lay.nodes.values() if n.role == role]
         if not nodes:
@@ -320,8 +353,9 @@ def _nodes(fig: go.Figure, lay: Layout, snap: Snapshot) -> None:
             if n.name == MISSION and not snap.mission:
                 extra = " (withdrawn)"
             hover.append(f"{html.escape(n.label)}: {ROLE_NAMES[role]}{where}{extra}")
-        fig.add_trace(
-            go.Scatter(
+        fig.traces.append(
+            dict(
+                type="scatter",
                 x=[n.x for n in nodes],
                 y=[n.y for n in nodes],
                 mode="markers+text",
@@ -357,21 +391,26 @@ def network_figure(
     lay = lay or layout(model.scenario)
     snap = snapshot(model)
     n_t = len(lay.bands)
-    fig = go.Figure()
+    fig = _Parts()
     _bands(fig, lay, snap)
     _structure(fig, lay)
     _trust(fig, lay, snap)
     _strikes(fig, lay, snap)
     _nodes(fig, lay, snap)
     for x, title in enumerate(COLUMNS):
-        fig.add_annotation(
-            x=x,
-            y=n_t + 0.75,
-            text=title,
-            showarrow=False,
-            font={"size": 11, "color": "#777"},
+        fig.annotations.append(
+            dict(
+                x=x,
+                y=n_t + 0.75,
+                text=title,
+                showarrow=False,
+                font={"size": 11, "color": "#777"},
+            )
         )
-    fig.update_layout(
+    figure = go.Figure(data=fig.traces)
+    figure.update_layout(
+        shapes=fig.shapes,
+        annotations=fig.annotations,
         title={"text": f"The actors on day {snap.day}", "font": {"size": 14}},
         width=width or NETWORK_WIDTH,
         height=NETWORK_BASE_HEIGHT + NETWORK_BAND_HEIGHT * n_t,
@@ -384,9 +423,9 @@ def network_figure(
         hovermode="closest",
         uirevision="network",
     )
-    fig.update_xaxes(visible=False, range=[-0.65, len(COLUMNS) - 0.35], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-0.8, n_t + 0.95], fixedrange=True)
-    return fig
+    figure.update_xaxes(visible=False, range=[-0.65, len(COLUMNS) - 0.35], fixedrange=True)
+    figure.update_yaxes(visible=False, range=[-0.8, n_t + 0.95], fixedrange=True)
+    return figure
 
 
 @solara.component
