@@ -94,9 +94,14 @@ ROLE_NAMES = {
 def counters_text(c: Counters) -> str:
     """The counters in words (what the page shows above the network)."""
     return (
-        f"Day {c.day} · {c.violations} violations · {c.wrong_retaliations} retaliations "
-        f"against the wrong party · {c.access_days} days of humanitarian access"
+        f"Day {c.day} · {_count(c.violations, 'violation')} · "
+        f"{_count(c.wrong_retaliations, 'retaliation')} against the wrong party · "
+        f"{_count(c.access_days, 'day')} of humanitarian access"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -285,7 +290,9 @@ def _strikes(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
         seen[(a.key, b.key)] = k + 1
         xs, ys = _arrow(a, b, STRIKE_OFFSET * (1 + k))
         what = origin_label(strike.origin) if strike.origin else strike.kind
-        name = f"strike: {what}"
+        answer = strike.kind == "retaliation"
+        # A retaliation carries the origin of the grievance it answers (as the model counts it).
+        name = f"retaliation for: {what}" if answer else f"strike: {what}"
         hover = f"{html.escape(a.label)} → {html.escape(b.label)} ({what}, {strike.kind})"
         if strike.wrong:
             hover += ": a retaliation against the wrong party"
@@ -298,6 +305,7 @@ def _strikes(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
                 line={
                     "color": colors.get(strike.origin, NEUTRAL),
                     "width": 4 if strike.wrong else 3,
+                    "dash": "dot" if answer else "solid",
                 },
                 marker={"symbol": ["circle", "arrow"], "size": [4, 16], "angleref": "previous"},
                 name=name,
