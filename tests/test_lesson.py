@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT, SCENARIOS
 from helpers_directions import MIN_CHANGED, REPLICATES, Z_CRIT
 
-from conftest import ROOT, SCENARIOS
 from sim.app.levers import LEVERS, apply_levers, lever_values
 from sim.app.truces import DEFAULT_SEED, ENSEMBLE_SIZE
 from sim.experiment.runner import run_one
@@ -111,9 +111,7 @@ def claims() -> tuple[Claim, ...]:
         assert (SCENARIOS / scenario).is_file(), f"line {line}: no scenario {scenario}"
         assert collapse in DIRECTIONS, f"line {line}: collapse is one of {DIRECTIONS}"
         out.append(
-            Claim(
-                ident, scenario, _settings(before, line), _settings(after, line), collapse, line
-            )
+            Claim(ident, scenario, _settings(before, line), _settings(after, line), collapse, line)
         )
     return tuple(out)
 
@@ -161,7 +159,9 @@ def test_claim_holds_in_the_model(claim: Claim):
     assert wanted * z >= Z_CRIT, explain
     # What the class sees: the page's ensemble (its size and seed) does not contradict it.
     seen = [_arm(claim, s, ENSEMBLE_SIZE)["collapsed"].mean() for s in (claim.before, claim.after)]
-    assert wanted * (seen[0] - seen[1]) >= 0, f"{claim}: the page shows {seen[0]:.2f} → {seen[1]:.2f}"
+    assert wanted * (seen[0] - seen[1]) >= 0, (
+        f"{claim}: the page shows {seen[0]:.2f} → {seen[1]:.2f}"
+    )
 
 
 def _plan() -> list[tuple[int, list[str]]]:
@@ -202,3 +202,91 @@ def test_the_lesson_uses_the_participatory_round():
     rows = " ".join(" ".join(cells) for _, cells in _plan())
     assert "Open a class session" in rows, "the plan has no participatory round"
     assert "Open a class session" in text.split(PLAN_HEADING)[1]
+
+
+# ------------------------------------------------------------------ the story read aloud
+
+#: The default story read aloud fits a five-minute slot: at most 800 words (150 words a
+#: minute is a calm reading pace; 800 words leave a little slack over 750).
+STORY_WORDS = 800
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _accounted(told) -> int:
+    """Violations the story mentions: told days (from the log) plus the summed-up stretches."""
+    from sim.present.story import _intensity
+
+    events = told.trace.events
+    acts = events[events["kind"].isin(["violation", "retaliation"]) & (events["day"] > 0)]
+    total = 0
+    for line in told.lines[1:-1]:
+        summed = re.match(r"Days? (\d+)(?:–(\d+))?: (\d+) violations?\b", line)
+        if summed:
+            total += int(summed.group(3))
+            continue
+        day = re.match(r"Day (\d+): ", line)
+        if day and not line.endswith("no violations."):
+            rows = acts[acts["day"] == int(day.group(1))].to_dict("records")
+            total += sum(_intensity(r) for r in rows)
+    return total
+
+
+@pytest.mark.slow
+def test_the_default_story_reads_in_five_minutes_on_every_bundled_scenario():
+    from sim.present import story as st
+    from sim.scenario.catalog import scenario_files
+
+    files = scenario_files()
+    assert len(files) >= 10
+    longest = 0
+    for path in files:
+        scenario = load_scenario(path)
+        # Seed 0 and the first surviving truce among a few seeds (a year of events: the
+        # longest stories; a whole one takes 15-27 minutes to read).
+        seeds = {0}
+        try:
+            seeds.add(st.find_seed(scenario, "survive", limit=3))
+        except st.NoSuchStory:
+            pass
+        for seed in seeds:
+            told = st.tell(scenario, seed)
+            words = _words(told.text)
+            longest = max(longest, words)
+            assert words <= STORY_WORDS, f"{path.name} seed {seed}: {words} words"
+            # Nothing is lost: every violation is in a day told or a stretch summed up.
+            assert _accounted(told) == int(told.trace.outcome["violations"]), path.name
+            if told.collapsed:  # the collapse day is always told in full
+                day = int(told.trace.outcome["collapse_day"])
+                assert any(
+                    line.startswith(f"Day {day}: ") and f"collapses on day {day}" in line
+                    for line in told.lines
+                ), f"{path.name} seed {seed}: the collapse is not told"
+    assert longest > STORY_WORDS / 4  # the stories are not trivially short
+
+
+def test_the_story_options_from_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app as cli
+
+    run = CliRunner().invoke
+    args = ["story", "scenarios/baseline.yaml", "--find", "survive", "--html"]
+    short = run(cli, [*args, str(tmp_path / "a.html")])
+    assert short.exit_code == 0, short.output
+    whole = run(cli, [*args, str(tmp_path / "b.html"), "--full"])
+    assert whole.exit_code == 0, whole.output
+    assert _words(short.output) <= STORY_WORDS < _words(whole.output)
+    two = run(cli, [*args, str(tmp_path / "c.html"), "--beats", "2", "--minutes", "20"])
+    assert two.exit_code == 0
+    told = [line for line in two.output.splitlines() if re.match(r"Day \d+: [A-Z]", line)]
+    assert 1 <= len(told) <= 2 + 2  # two beats (a wrapped line may start with "Day")
+    tight = run(cli, [*args, str(tmp_path / "d.html"), "--minutes", "1"])
+    assert tight.exit_code == 0 and _words(tight.output) < _words(short.output)
+    bad = run(cli, [*args, str(tmp_path / "e.html"), "--full", "--beats", "3"])
+    assert bad.exit_code == 2
+    errors = [line for line in bad.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--full" in errors[0] and "Traceback" not in bad.output
+    assert not (tmp_path / "e.html").exists()

@@ -329,7 +329,9 @@ def strikes_on(events: pd.DataFrame, day: int) -> tuple[Strike, ...]:
                 culprit=culprit,
                 wrong_blame=wrong_blame,
                 wrong=_flag(row.get("wrong")),
-                intensity=int(intensity) if _number(intensity) else 1,
+                intensity=int(intensity)
+                if isinstance(intensity, int | float) and _number(intensity)
+                else 1,
                 text=_text(row.get("text")),
             )
         )
