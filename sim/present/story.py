@@ -3,7 +3,11 @@
 A story is the single truce of a one-truce run with the given seed (what
 ``truce run SCENARIO --seed S -n 1`` simulates), so it is cheap to find one
 that collapses or one that survives, and the same seed always tells the same
-story. :func:`write_html` writes a self-contained page (plotly.js embedded,
+story. By default it is short enough to read aloud in a five-minute slot
+(:data:`DEFAULT_MINUTES` at :data:`WORDS_PER_MINUTE`): the most telling
+eventful days (:func:`beat_days`, at most :data:`DEFAULT_BEATS`) are told in
+full and the days between them summed up in one line per stretch; ``beats=None,
+minutes=None`` tells every day. :func:`write_html` writes a self-contained page (plotly.js embedded,
 so it opens offline) from ``templates/story.html.j2``, with every scenario
 string HTML-escaped.
 """
