@@ -5,10 +5,11 @@ monitoring mission and the foreign air forces, placed by side (columns) and by
 theatre (bands) as :func:`sim.present.network.layout` places them; edges between
 the government and each faction coloured by trust (each half of an edge is the
 trust of the party at its end in the other); the day's strikes as arrows coloured
-by origin (dotted: a retaliation, coloured by the origin of what it answers); blame that went to a party that did not do it as a dashed arrow from
-the victim to the party it blamed; live counters above. Everything is read from
-the live truce's records (:func:`sim.present.network.snapshot`): the page holds
-no model logic.
+by origin (dotted: a retaliation, coloured by the origin of what it answers);
+blame that went to a party that did not do it as a dashed arrow from the victim
+to the party it blamed; live counters above. Everything is read from the live
+truce's records (:func:`sim.present.network.snapshot`): the page holds no model
+logic.
 """
 
 from __future__ import annotations
