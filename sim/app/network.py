@@ -444,7 +444,9 @@ def NetworkPanel(model: CeasefireModel):
     lay = solara.use_memo(lambda: layout(model.scenario), [id(model.scenario)])
     width, set_width = solara.use_state(0)
     snap_counters = snapshot(model).counters
-    with solara.Column(gap="0px", classes=["truce-network"]):
-        solara.Div(children=[counters_text(snap_counters)], classes=["truce-counters"])
-        WidthProbe.element(on_width=set_width)
-        Figure(network_figure(model, width or None, lay))
+    # In a one-column row, as the page's other charts are (a column the width probe measures).
+    with solara.Columns([1], classes=["truce-network"]):
+        with solara.Column(gap="0px"):
+            solara.Div(children=[counters_text(snap_counters)], classes=["truce-counters"])
+            WidthProbe.element(on_width=set_width)
+            Figure(network_figure(model, width or None, lay))
