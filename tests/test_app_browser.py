@@ -427,8 +427,10 @@ def test_network_appears_and_updates_on_step(browser_page, tmp_path):
     )
     for url in _serve(tmp_path, "scenarios/zones.yaml"):
         page.goto(url, timeout=90_000)
-        page.wait_for_selector(".truce-counters", timeout=90_000)
+        page.wait_for_selector(".truce-network", timeout=90_000)
         page.wait_for_selector("#loader-container", state="detached")
+        page.locator(".truce-network").get_by_label("Show the actors").check()
+        page.wait_for_selector(".truce-counters", timeout=30_000)
         page.wait_for_function(f"() => ({title})().includes('The actors on day 0')", timeout=30_000)
         assert page.locator(".truce-counters").inner_text() == counters_text(counters(truce))
         network = page.locator(".truce-network .js-plotly-plot")

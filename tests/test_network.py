@@ -263,10 +263,11 @@ def test_theatre_bands_show_collapse_and_calm():
     assert {"calm", "holding"} <= states
 
 
-def test_panel_renders_the_counters_and_the_figure(baseline):
+def test_panel_renders_the_counters_and_the_figure(baseline, monkeypatch):
     model = solara.reactive(LiveTruce(TruceSetup(baseline)))
     for _ in range(5):
         model.value.step()
+    monkeypatch.setattr(app_network, "SHOW_AT_START", True)
     box, rc = solara.render(app_network.NetworkPanel(model.value), handle_error=False)
     try:
         text = app_network.counters_text(net.counters(model.value))

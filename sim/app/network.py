@@ -437,16 +437,28 @@ def network_figure(
     return figure
 
 
+#: Whether the network is drawn when the page opens. Off: in headless Chromium on a busy
+#: 2-core machine, redrawing it every day while ▶ plays made the browser fall behind
+#: (the pause button took over 10 s to answer); the teacher switches it on.
+SHOW_AT_START = False
+
+
 @solara.component
 def NetworkPanel(model: CeasefireModel):
-    """The network of the actors and the live counters, redrawn after every step."""
+    """The network of the actors and the live counters, redrawn after every step.
+
+    Behind a switch ("Show the actors"), off at the start (see :data:`SHOW_AT_START`).
+    """
     update_counter.get()
+    shown = solara.use_reactive(SHOW_AT_START)
     lay = solara.use_memo(lambda: layout(model.scenario), [id(model.scenario)])
     width, set_width = solara.use_state(0)
-    snap_counters = snapshot(model).counters
     # In a one-column row, as the page's other charts are (a column the width probe measures).
     with solara.Columns([1], classes=["truce-network"]):
         with solara.Column(gap="0px"):
-            solara.Div(children=[counters_text(snap_counters)], classes=["truce-counters"])
-            WidthProbe.element(on_width=set_width)
-            Figure(network_figure(model, width or None, lay))
+            solara.Switch(label="Show the actors (network, trust, strikes, blame)", value=shown)
+            if shown.value:
+                counts = counters_text(snapshot(model).counters)
+                solara.Div(children=[counts], classes=["truce-counters"])
+                WidthProbe.element(on_width=set_width)
+                Figure(network_figure(model, width or None, lay))
