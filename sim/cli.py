@@ -502,12 +502,41 @@ def story(
         typer.Option("--html", help="Where to write the page (default: results/stories/)."),
     ] = None,
     set_: Sets = None,
+    beats: Annotated[
+        int | None,
+        typer.Option(
+            "--beats",
+            min=1,
+            help="Eventful days told in full, the most telling first; the days between are "
+            "summed up in a line each (default 14).",
+            show_default=False,
+        ),
+    ] = None,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--minutes",
+            min=0.5,
+            help="Longest the story may take read aloud, at 150 words a minute: fewer days "
+            "are told in full until it fits (default 5).",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Tell every eventful day (a year can take 20 minutes)."),
+    ] = False,
 ) -> None:
     """Tell one seeded truce day by day, in words and as an annotated timeline page."""
     from sim.present import story as st
 
     if find is not None and find not in st.ENDINGS:
         fail(f"--find must be one of {', '.join(st.ENDINGS)}, not {find!r}")
+    if full and (beats is not None or minutes is not None):
+        fail("--full tells every day: give it without --beats and --minutes")
+    if not full:
+        beats = st.DEFAULT_BEATS if beats is None else beats
+        minutes = st.DEFAULT_MINUTES if minutes is None else minutes
     resolved = load(scenario, set_)
     if find is not None:
         try:
@@ -515,7 +544,7 @@ def story(
             seed = st.find_seed(resolved, cast("st.Ending", find), start=seed)
         except st.NoSuchStory as exc:
             fail(str(exc), code=1)
-    told = st.tell(resolved, seed)
+    told = st.tell(resolved, seed, beats=beats, minutes=minutes)
     from sim.present.terminal import printable
 
     for line in told.lines:

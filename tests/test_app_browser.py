@@ -159,6 +159,8 @@ def _inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
 def _check_charts(page) -> dict[str, dict]:
     """Both charts fit their columns and the screen; no label overlaps another or is cut off."""
     charts = {c["title"]: c for c in page.evaluate(_CHART_BOXES)}
+    # The network of the actors (below the charts) is checked by its own test.
+    charts = {t: c for t, c in charts.items() if not t.startswith("The actors")}
     assert len(charts) == 2, list(charts)
     height = page.viewport_size["height"]
     for title, chart in charts.items():
@@ -407,4 +409,49 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
         assert _move_and_redraw(page, "Foreign air forces", "Home") == str(low)
         assert _move_and_redraw(page, "Foreign air forces", "End") == str(high)
         _shoot(page, tmp_path, "classroom-slider-ends.png")
+        assert page.errors == []
+
+
+def test_network_appears_and_updates_on_step(browser_page, tmp_path):
+    # The network of the actors (issue 16): drawn for the live truce of a deal of three
+    # zones, redrawn after each Step, its counters those of the same truce in Python.
+    from sim.app.network import counters_text
+    from sim.app.truces import LiveTruce, TruceSetup
+    from sim.present.network import counters
+    from sim.scenario.loading import load_scenario
+
+    truce = LiveTruce(TruceSetup(load_scenario(ROOT / "scenarios" / "zones.yaml")))
+    page = browser_page
+    title = (
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map(t => t.textContent)"
+    )
+    for url in _serve(tmp_path, "scenarios/zones.yaml"):
+        page.goto(url, timeout=90_000)
+        page.wait_for_selector(".truce-network", timeout=90_000)
+        page.wait_for_selector("#loader-container", state="detached")
+        page.locator(".truce-network").get_by_label("Show the actors").check()
+        page.wait_for_selector(".truce-counters", timeout=30_000)
+        page.wait_for_function(f"() => ({title})().includes('The actors on day 0')", timeout=30_000)
+        assert page.locator(".truce-counters").inner_text() == counters_text(counters(truce))
+        network = page.locator(".truce-network .js-plotly-plot")
+        assert network.count() == 1
+        labels = network.locator(".textpoint text").all_text_contents()
+        # A party in two zones has a node in each: faction C is in the south and the east.
+        assert labels.count("Faction C") == 2 and labels.count("Government") == 3
+        network.scroll_into_view_if_needed()
+        for day in (1, 2, 3, 4, 5):
+            _button(page, "Step").click()
+            _wait_status(page, f"day {day}\\b")
+            truce.step()
+            page.wait_for_function(
+                f"() => ({title})().includes('The actors on day {day}')", timeout=30_000
+            )
+            expected = counters_text(counters(truce))
+            page.wait_for_function(
+                "t => document.querySelector('.truce-counters')?.innerText === t",
+                arg=expected,
+                timeout=30_000,
+            )
+        _shoot(page, tmp_path, "classroom-network.png")
+        assert "Traceback" not in page.inner_text("body")
         assert page.errors == []

@@ -35,6 +35,7 @@ from sim.app.components import (
     TruceControls,
 )
 from sim.app.levers import LEVERS, apply_levers, lever_bounds, lever_values
+from sim.app.network import NetworkPanel
 from sim.app.play import ClassSessionPage, wants_class_session
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
 from sim.app.truces import LiveTruce, TruceSetup
@@ -140,6 +141,7 @@ def Classroom(base: Scenario, picker: Callable[[], None]):
             TimelinePanel(model.value)
         with solara.Column():
             EnsemblePanel(setup.scenario, setup.seed)
+    NetworkPanel(model.value)
     EventLog(model.value)
 
 
