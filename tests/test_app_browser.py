@@ -96,8 +96,7 @@ def _shoot(page, tmp_path: Path, name: str) -> Path:
 
 
 def _slider(page, label: str):
-    field = page.locator(".v-input", has=page.locator("label", has_text=label)).first
-    return field.locator("[role=slider]").first
+    return page.locator(".truce-lever", has_text=label).first.locator("[role=slider]").first
 
 
 def _day(page) -> int:
@@ -108,8 +107,8 @@ def _day(page) -> int:
 
 
 def _button(page, name: str):
-    """A button of the sidebar (plotly's toolbars have a "Reset axes" button too)."""
-    return page.locator(".v-navigation-drawer").get_by_role("button", name=name, exact=True)
+    """A button of the controls (plotly's toolbars have a "Reset axes" button too)."""
+    return page.locator(".truce-controls").get_by_role("button", name=name, exact=True)
 
 
 def _wait_status(page, pattern: str, timeout: float = 30_000) -> None:
@@ -129,7 +128,7 @@ _CHART_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(pl
   return {
     title: plot.querySelector('.gtitle')?.textContent ?? '',
     svg: box(plot.querySelector('.main-svg')),
-    column: box(plot.closest('.v-col')),
+    column: box(plot.closest('.truce-col')),
     legend: all('.legend'),
     axisTitles: all('.g-xtitle text, .g-ytitle text'),
     ticks: all('.xtick text, .ytick text'),
@@ -200,7 +199,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
             "runs on Solara",
         ):
             assert clutter not in body, clutter
-        sidebar = page.locator(".v-navigation-drawer")
+        sidebar = page.locator(".truce-controls")
         assert sidebar.locator("[role=slider]").count() == len(LEVERS)
         cards = sidebar.locator(".v-card")
         assert cards.count() == 2
@@ -216,7 +215,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
         page.wait_for_function(
             "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => "
             "Math.abs(p.querySelector('.main-svg').getBoundingClientRect().width "
-            "- p.closest('.v-col').getBoundingClientRect().width) < 40)",
+            "- p.closest('.truce-col').getBoundingClientRect().width) < 40)",
             timeout=30_000,
         )
         _check_charts(page)
@@ -288,7 +287,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
         # turn off; moving a lever builds a new truce and turns them on again.
         # (operational_pause.yaml: its government ends the pause with an offensive, E19.)
         collapse_day = _collapse_day("operational_pause.yaml")
-        page.locator(".v-navigation-drawer .v-select").first.click()
+        page.locator(".truce-controls .v-select").first.click()
         page.get_by_role("option", name="operational_pause.yaml", exact=True).click()
         _wait_status(page, "day 0")
         _button(page, "▶").click()
@@ -296,7 +295,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
         # Mesa's controller leaves its play button as a disabled ❚❚ when the model stops.
         _button(page, "❚❚").wait_for(timeout=10_000)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.v-navigation-drawer button')]"
+            "() => [...document.querySelectorAll('.truce-controls button')]"
             ".filter(b => ['❚❚', 'Step'].includes(b.textContent.trim()))"
             ".every(b => b.disabled)",
             timeout=10_000,
@@ -408,3 +407,109 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
         assert _move_and_redraw(page, "Foreign air forces", "End") == str(high)
         _shoot(page, tmp_path, "classroom-slider-ends.png")
         assert page.errors == []
+
+
+# --------------------------------------------------------------------------- issue 16
+
+# The setting the ensemble chart shows (a class the panel sets) and the chart's title.
+_SHOWS = """() => {
+  const head = document.querySelector('.truce-ensemble-head');
+  const m = head && head.className.match(/truce-shows-(\\w+)/);
+  const chart = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(p => (p.querySelector('.gtitle')?.textContent ?? '').includes('truces like this'));
+  return {shows: m ? m[1] : '', title: chart?.querySelector('.gtitle')?.textContent ?? ''};
+}"""
+
+_BAD_TEXT = ("Traceback", "Error", "KeyError", "outside the allowed range", "failed")
+
+
+def _no_error(page, what: str) -> None:
+    body = page.inner_text("body")
+    for bad in _BAD_TEXT:
+        assert bad not in body, f"{what}: {bad!r} on the page"
+    assert page.locator(".v-alert").count() == 0, f"{what}: an alert on the page"
+
+
+def _redrawn(page, before: str, what: str, settled: bool = False) -> str:
+    """Wait until the ensemble chart shows another setting than ``before`` (drawn); its id."""
+    page.wait_for_function(
+        "([f, b]) => { const s = eval(f)(); return s.shows && s.shows !== b && s.title; }",
+        arg=[_SHOWS, before],
+        timeout=60_000,
+    )
+    if settled:
+        page.wait_for_selector(".truce-computing.idle", timeout=60_000)
+    state = page.evaluate(_SHOWS)
+    count = int(state["title"].split()[0])
+    assert count in (50, 300), f"{what}: chart title {state['title']!r}"
+    _no_error(page, what)
+    return state["shows"]
+
+
+def _track_click(page, label: str, fraction: float) -> None:
+    track = page.locator(".truce-lever", has_text=label).first.locator(".v-slider-track")
+    box = track.first.bounding_box()
+    page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+@pytest.mark.slow
+def test_every_slider_in_every_scenario(tmp_path):
+    # Issue 16, "unbreakable": in every scenario the picker offers, every slider
+    # to its minimum (Home), maximum (End) and middle (a click on the track's
+    # middle, as a mouse would), the monitoring switch off and on: after each
+    # move the curve is redrawn for the new setting (50 truces at least; the
+    # whole 300 after the middle) and the page shows no error. One page per
+    # scenario, on one server.
+    from playwright.sync_api import sync_playwright
+
+    from sim.app.levers import LEVERS
+    from sim.app.scenarios import scenario_choices
+
+    labels = list(scenario_choices())
+    only = os.environ.get("TRUCE_TEST_SCENARIOS")  # a comma-separated subset, to debug
+    if only:
+        labels = [x for x in labels if x in only.split(",")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            for url in _serve(tmp_path):
+                for label in labels:
+                    page = browser.new_page(viewport={"width": 1280, "height": 720})
+                    errors: list[str] = []
+                    page.on("console", lambda m, e=errors: m.type == "error" and e.append(m.text))
+                    page.on("pageerror", lambda x, e=errors: e.append(str(x)))
+                    page.goto(f"{url}?scenario={label}", timeout=90_000)
+                    page.wait_for_selector(".truce-computing.idle", timeout=90_000)
+                    shows = page.evaluate(_SHOWS)["shows"]
+                    _no_error(page, label)
+                    switch = page.locator(".truce-controls .v-switch input").first
+                    switch.click(force=True)
+                    shows = _redrawn(page, shows, f"{label} monitoring switched")
+                    if not switch.is_checked():
+                        switch.click(force=True)
+                        shows = _redrawn(page, shows, f"{label} monitoring on")
+                    for lever in LEVERS:
+                        slider = _slider(page, lever.label)
+                        if slider.get_attribute("aria-disabled") == "true":
+                            continue
+                        what = f"{label}, {lever.label}"
+                        low = slider.get_attribute("aria-valuemin")
+                        high = slider.get_attribute("aria-valuemax")
+                        if low == high:
+                            continue
+                        slider.focus()
+                        if slider.get_attribute("aria-valuenow") != low:
+                            slider.press("Home")
+                            shows = _redrawn(page, shows, f"{what} at its minimum {low}")
+                        slider.press("End")
+                        shows = _redrawn(page, shows, f"{what} at its maximum {high}")
+                        _track_click(page, lever.label, 0.5)
+                        shows = _redrawn(page, shows, f"{what} in the middle", settled=True)
+                    # The live truce of the last setting still steps.
+                    _button(page, "Step").click()
+                    _wait_status(page, "day -?\\d+|Collapsed|Held")
+                    _no_error(page, label)
+                    assert errors == [], f"{label}: {errors}"
+                    page.close()
+        finally:
+            browser.close()
