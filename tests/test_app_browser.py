@@ -111,6 +111,16 @@ def _button(page, name: str):
     return page.locator(".truce-controls").get_by_role("button", name=name, exact=True)
 
 
+def _ready(page, timeout: float = 90_000) -> None:
+    """Wait for the page's first complete draw: both charts, the ensemble's 300 truces."""
+    page.wait_for_selector(".truce-computing.idle", timeout=timeout)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .gtitle').length === 2",
+        timeout=timeout,
+    )
+    page.wait_for_selector("#loader-container", state="detached", timeout=timeout)
+
+
 def _wait_status(page, pattern: str, timeout: float = 30_000) -> None:
     page.wait_for_function(
         "p => new RegExp(p).test(document.querySelector('.truce-status')?.innerText ?? '')",
@@ -182,9 +192,7 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
     for url in _serve(tmp_path, "scenarios/monitored.yaml"):
         page.goto(url, timeout=90_000)
         page.wait_for_selector(".truce-status", timeout=90_000)
-        page.wait_for_selector(".truce-ensemble", timeout=60_000)
-        page.wait_for_selector(".js-plotly-plot .gtitle", timeout=60_000)
-        page.wait_for_selector("#loader-container", state="detached")  # Solara's splash fades
+        _ready(page)
         assert "day 0" in page.locator(".truce-status").inner_text()
 
         # Only the classroom's controls: Mesa's developer knobs and cards are gone.
@@ -384,9 +392,7 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
     page = browser_page
     for url in _serve(tmp_path, "scenarios/baseline.yaml"):
         page.goto(url, timeout=90_000)
-        page.wait_for_selector(".js-plotly-plot .gtitle", timeout=90_000)
-        page.wait_for_selector(".truce-ensemble", timeout=60_000)
-        page.wait_for_selector("#loader-container", state="detached")
+        _ready(page)
         # The baseline's lead time shades the days before the start.
         before_start = (
             "() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
@@ -513,3 +519,164 @@ def test_every_slider_in_every_scenario(tmp_path):
                     page.close()
         finally:
             browser.close()
+
+
+# Projector screens: (name, CSS viewport width and height, device pixels per CSS pixel).
+# A 1024×768 projector at 125% browser zoom gives the page 819×614 CSS pixels.
+PROJECTORS = (
+    ("1024x768", 1024, 768, 1.0),
+    ("1024x768-zoom125", 819, 614, 1.25),
+    ("1280x720-zoom125", 1024, 576, 1.25),
+)
+
+_LAYOUT = """() => {
+  const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+  return {
+    controls: box(document.querySelector('.truce-controls')),
+    charts: [...document.querySelectorAll('.js-plotly-plot')].map(p => ({
+      svg: box(p.querySelector('.main-svg')), column: box(p.closest('.truce-col'))})),
+    status: box(document.querySelector('.truce-status')),
+    scrollWidth: document.scrollingElement.scrollWidth,
+    width: window.innerWidth,
+  };
+}"""
+
+_FITTED = (
+    "() => { const p = [...document.querySelectorAll('.js-plotly-plot')];"
+    " return p.length === 2 && p.every(x => Math.abs(x.querySelector('.main-svg')"
+    ".getBoundingClientRect().width - x.closest('.truce-col').getBoundingClientRect().width)"
+    " < 40); }"
+)
+
+
+def _fits(layout: dict, name: str, controls: bool) -> None:
+    assert layout["scrollWidth"] <= layout["width"] + 1, f"{name}: the page scrolls sideways"
+    assert len(layout["charts"]) == 2, name
+    if controls:
+        assert layout["controls"] is not None, f"{name}: no controls"
+    else:
+        assert layout["controls"] is None, f"{name}: controls still shown"
+    for chart in layout["charts"]:
+        svg = chart["svg"]
+        assert _inside(svg, chart["column"]), f"{name}: a chart overflows its column"
+        assert svg["right"] <= layout["width"] + 1, f"{name}: a chart is cut off at the right"
+        if controls:  # beside the charts, never over them
+            assert not _overlap(svg, layout["controls"]), f"{name}: the controls cover a chart"
+    if controls:
+        assert not _overlap(layout["status"], layout["controls"]), name
+
+
+def test_fits_a_projector(tmp_path):
+    # Issue 16: at 1024×768 and at 125% zoom on 1024×768 and 1280×720 screens the
+    # controls sit beside the charts (never over them), nothing is cut off at the
+    # side, and the button that hides and reopens the controls has an icon and a
+    # label. Screenshots: TRUCE_SCREENSHOTS=docs/img keeps them for the docs.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            for url in _serve(tmp_path, "scenarios/monitored.yaml"):
+                for name, width, height, scale in PROJECTORS:
+                    page = browser.new_page(
+                        viewport={"width": width, "height": height}, device_scale_factor=scale
+                    )
+                    errors: list[str] = []
+                    page.on("pageerror", lambda x, e=errors: e.append(str(x)))
+                    page.goto(url, timeout=90_000)
+                    _ready(page)
+                    page.wait_for_function(_FITTED, timeout=30_000)
+                    _fits(page.evaluate(_LAYOUT), name, controls=True)
+                    toggle = page.locator(".truce-toggle")
+                    assert toggle.locator("svg").count() == 1, f"{name}: no icon"
+                    assert toggle.inner_text().strip().lower() == "hide controls"
+                    assert toggle.bounding_box()["y"] < height
+                    _shoot(page, tmp_path, f"classroom-projector-{name}.png")
+                    narrow = page.evaluate(_LAYOUT)["charts"][0]["svg"]
+                    toggle.click()
+                    page.wait_for_selector(".truce-controls", state="detached")
+                    page.wait_for_function(_FITTED, timeout=30_000)
+                    page.wait_for_function(
+                        "w => document.querySelector('.js-plotly-plot .main-svg')"
+                        ".getBoundingClientRect().width > w + 100",
+                        arg=narrow["right"] - narrow["left"],
+                        timeout=30_000,
+                    )
+                    _fits(page.evaluate(_LAYOUT), f"{name}, controls hidden", controls=False)
+                    assert toggle.locator("svg").count() == 1
+                    assert toggle.inner_text().strip().lower() == "show controls"
+                    if name == PROJECTORS[1][0]:
+                        _shoot(page, tmp_path, f"classroom-projector-{name}-hidden.png")
+                    toggle.click()
+                    page.wait_for_selector(".truce-controls")
+                    assert errors == [], f"{name}: {errors}"
+                    page.close()
+        finally:
+            browser.close()
+
+
+def test_link_restores_the_setting(browser_page, tmp_path):
+    # Issue 16: every slider shows its value; a new random truce gets a fresh,
+    # shown seed; the speed of Play is a control; the address bar keeps the
+    # setting (scenario, every lever, seed, speed), so a reload or the link
+    # opened elsewhere restores it.
+    from sim.app.levers import LEVERS
+
+    page = browser_page
+    for url in _serve(tmp_path):
+        page.goto(f"{url}?scenario=monitored.yaml", timeout=90_000)
+        _ready(page)
+        values = page.locator(".truce-lever-value").all_inner_texts()
+        assert len(values) == len(LEVERS)
+        assert all(re.fullmatch(r"\d+(\.\d\d)?", v) for v in values), values
+
+        loophole = _slider(page, "Loophole width")
+        loophole.focus()
+        loophole.press("End")
+        high = loophole.get_attribute("aria-valuemax")
+        page.wait_for_function(
+            "h => location.search.includes('loophole_width=' + h)", arg=high, timeout=30_000
+        )
+        shown = page.locator(".truce-lever", has_text="Loophole width").locator(
+            ".truce-lever-value"
+        )
+        assert float(shown.inner_text()) == float(high)
+
+        seed_before = page.locator(".truce-seed").inner_text()
+        _button(page, "New random truce").click()
+        page.wait_for_function(
+            "s => document.querySelector('.truce-seed').innerText !== s", arg=seed_before
+        )
+        seed = re.search(r"\d+", page.locator(".truce-seed").inner_text()).group()
+        _wait_status(page, "day 0")
+        _button(page, "fast").click()
+        page.wait_for_function(
+            "s => location.search.includes('seed=' + s) && location.search.includes('speed=fast')",
+            arg=seed,
+            timeout=30_000,
+        )
+        # ▶ at the fast speed: several days pass within a second.
+        _button(page, "▶").click()
+        _wait_status(page, "day [3-9]|day \\d\\d|Collapsed|Held", timeout=15_000)
+        if _button(page, "❚❚").is_enabled():
+            _button(page, "❚❚").click()
+
+        link = page.url
+        for again in ("reload", "new page"):
+            if again == "reload":
+                page.reload()
+                target = page
+            else:
+                target = page.context.browser.new_page(viewport={"width": 1280, "height": 720})
+                target.goto(link, timeout=90_000)
+            _ready(target)
+            lever = _slider(target, "Loophole width")
+            assert lever.get_attribute("aria-valuenow") == high, again
+            assert seed in target.locator(".truce-seed").inner_text(), again
+            fast = target.locator(".truce-speed .v-btn--active, .truce-speed [aria-pressed=true]")
+            assert "fast" in fast.first.inner_text().lower(), again
+            select = target.locator(".truce-controls .v-select").first.inner_text()
+            assert "monitored.yaml" in select, again
+            _wait_status(target, "day 0")
+        assert page.errors == []

@@ -225,6 +225,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                     picker()
                     with solara.Card("Controls"):
                         TruceControls(model, setup, play_interval)
+                        solara.Div(children=["Speed of ▶"], classes=["truce-seed"])
                         solara.ToggleButtonsSingle(
                             value=speed_name,
                             values=list(SPEEDS),
