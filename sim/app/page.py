@@ -26,9 +26,11 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import pandas as pd
 import solara
 from mesa.visualization.utils import force_update
 
@@ -171,7 +173,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
     )
     problem: solara.Reactive[str | None] = solara.use_reactive(None)
     # The ensemble's first chunk, started on release before the page redraws.
-    started = solara.use_ref({}).current
+    started: dict[str, Future[pd.DataFrame]] = solara.use_ref({}).current
 
     def restart() -> None:
         model.set(LiveTruce(setup))
@@ -232,9 +234,8 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                             on_value=set_speed,
                             classes=["truce-speed"],
                         )
-                        with solara.Row(style={"align-items": "center"}, gap="8px"):
-                            solara.Button("New random truce", on_click=new_truce, outlined=True)
-                            solara.Div(children=[f"truce no. {seed.value}"], classes=["truce-seed"])
+                        solara.Button("New random truce", on_click=new_truce, outlined=True)
+                        solara.Div(children=[f"truce no. {seed.value}"], classes=["truce-seed"])
                     LeverPanel(base, levers, on_change)
             with solara.Div(classes=["truce-main"]):
                 if ignored:
