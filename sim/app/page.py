@@ -167,7 +167,13 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
     seed = solara.use_reactive(first_seed)
     play_interval = solara.use_reactive(first_speed)
     controls_open = solara.use_reactive(True)
-    setup = solara.use_memo(lambda: TruceSetup(apply_levers(base, first), first_seed), [])
+    # The scenario itself unless the link set other values (applying the levers rounds).
+    setup = solara.use_memo(
+        lambda: TruceSetup(
+            base if first == lever_values(base) else apply_levers(base, first), first_seed
+        ),
+        [],
+    )
     model: solara.Reactive[CeasefireModel] = solara.use_reactive(
         solara.use_memo(lambda: LiveTruce(setup), [])
     )
@@ -227,7 +233,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                     picker()
                     with solara.Card("Controls"):
                         TruceControls(model, setup, play_interval)
-                        solara.Div(children=["Speed of ▶"], classes=["truce-seed"])
+                        solara.Div(children=["Speed of ▶"], classes=["truce-note"])
                         solara.ToggleButtonsSingle(
                             value=speed_name,
                             values=list(SPEEDS),
