@@ -131,16 +131,21 @@ def open_page(browser, url: str):
 
 
 def _press(page, fraction: float) -> None:
-    """Press the lever's thumb and drag it to ``fraction`` of its track (not released)."""
+    """Press the lever's track at the other end and drag to ``fraction`` of it (not released).
+
+    The drag starts where the previous release left the thumb (releases alternate
+    between 0.2 and 0.8 of the track), so every release changes the value.
+    """
     lever = page.locator(".truce-lever", has_text=LEVER)
-    thumb = lever.locator(".v-slider-thumb").first.bounding_box()
     track = lever.locator(".v-slider-track").first.bounding_box()
-    x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    y = track["y"] + track["height"] / 2
+    x = track["x"] + (1 - fraction) * track["width"]
+    target = track["x"] + fraction * track["width"]
     page.mouse.move(x, y)
     page.mouse.down()
-    target = track["x"] + fraction * track["width"]
     for i in range(1, 6):
         page.mouse.move(x + (target - x) * i / 5, y)
+        page.wait_for_timeout(30)
 
 
 def _result(page, timeout: float = 30.0) -> tuple[float, float]:
@@ -180,7 +185,7 @@ def measure(url: str, count: int) -> dict[str, tuple[float, float]]:
         browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         try:
             one = open_page(browser, url)
-            releases([one], 1)  # the first release warms the page up; not counted
+            releases([one], 2)  # the first releases warm the page up; not counted
             single = medians(releases([one], count))
             two = open_page(browser, url)
             both = medians(releases([one, two], count))

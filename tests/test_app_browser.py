@@ -299,6 +299,11 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
         page.get_by_role("option", name="operational_pause.yaml", exact=True).click()
         _wait_status(page, "day 0")
         _button(page, "fast").click()  # Speed of ▶
+        page.wait_for_function(
+            "() => location.search.includes('operational_pause') && "
+            "location.search.includes('speed=fast')",
+            timeout=30_000,
+        )
         _button(page, "▶").click()
         _wait_status(page, f"^Collapsed on day {collapse_day}: ", timeout=90_000)
         # Mesa's controller leaves its play button as a disabled ❚❚ when the model stops.
