@@ -448,3 +448,20 @@ def test_app_without_page_assets_says_what_to_do(tmp_path):
         assert "solara-vuetify" in text
     assert "Traceback" not in err
     assert 'id="truce-assets-missing"' in page or "id='truce-assets-missing'" in page
+
+
+def test_speed_sets_the_play_interval(baseline):
+    # The page's speed control hands its interval to Mesa's controller: at a
+    # 5 ms interval (the module default stays 300 ms) ▶ plays several days fast.
+    assert components.SPEEDS["normal"] == components.PLAY_INTERVAL_MS
+    assert components.SPEEDS["slow"] > components.SPEEDS["normal"] > components.SPEEDS["fast"]
+    setup = truces.TruceSetup(baseline)
+    model = solara.reactive(truces.LiveTruce(setup))
+    interval = solara.reactive(5)
+    box, rc = solara.render(components.TruceControls(model, setup, interval), handle_error=False)
+    try:
+        _button(rc, "▶").click()
+        _wait(lambda: model.value.day >= 3, timeout=20)
+        _button(rc, "❚❚").click()
+    finally:
+        rc.close()
