@@ -294,3 +294,174 @@ def _draw_the_page(scenario):
     fig = figures.ensemble_figure(runs, runs)
     assert len(fig.data) > 0
     assert truces.ensemble_sentence(runs, runs).endswith("%)")
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+def test_levers_query_round_trip(monitored):
+    values = {**lv.lever_values(monitored), "coverage": 0.3, "lead_time": 0, "monitoring": False}
+    query = lv.levers_to_query(values)
+    back, ignored = lv.levers_from_query(monitored, query)
+    assert ignored == []
+    assert back["monitoring"] is False and back["lead_time"] == 0
+    for lever in lv.LEVERS:
+        assert back[lever.key] == pytest.approx(values[lever.key], abs=1e-4), lever.key
+    # The settings read back are ones the page can apply.
+    lv.apply_levers(monitored, back)
+
+
+def test_levers_query_ignores_what_it_cannot_use(monitored):
+    # A hand-edited link: out of range, not a number, not whole, infinite, unknown flag.
+    query = {
+        "coverage": "1.5",
+        "lead_time": "2.5",
+        "air_forces": "many",
+        "fatigue": "inf",
+        "monitoring": "maybe",
+        "loophole_width": "0.1",
+        "unrelated": "x",
+    }
+    values, ignored = lv.levers_from_query(monitored, query)
+    assert sorted(ignored) == sorted(
+        ["coverage=1.5", "lead_time=2.5", "air_forces=many", "fatigue=inf", "monitoring=maybe"]
+    )
+    own = lv.lever_values(monitored)
+    assert values == {**own, "loophole_width": 0.1}
+
+
+def _short(scenario):
+    return apply_override(scenario.model_dump(), "truce.horizon", 40)
+
+
+def test_ensemble_progress_first_curve_then_all(baseline, monkeypatch):
+    # Without worker processes (TRUCE_APP_WORKERS=0) the chunks run in this
+    # thread; the last table is the ensemble_runs table, row for row.
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
+    scenario = validate(_short(baseline))
+    steps = list(truces.ensemble_progress(scenario, seed=5))
+    assert [len(s) for s in steps] == [50, truces.ENSEMBLE_SIZE]
+    assert steps[0].equals(steps[1].iloc[:50])
+    assert steps[1].equals(truces.ensemble_runs(scenario, seed=5))
+    assert list(steps[1]["replicate"]) == list(range(truces.ENSEMBLE_SIZE))
+
+
+def test_ensemble_progress_stops_when_no_longer_wanted(baseline, monkeypatch):
+    # A newer release makes the older request unwanted: no chunk is asked for after that.
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
+    asked = []
+    real = truces.submit_chunk
+
+    def counting(*args):
+        asked.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(truces, "submit_chunk", counting)
+    scenario = validate(_short(baseline))
+    # Unwanted once the first chunk has been asked for (the release that follows it).
+    steps = list(truces.ensemble_progress(scenario, seed=5, wanted=lambda: not asked))
+    assert asked == [0] and steps == []
+    # Wanted throughout: both chunks.
+    asked.clear()
+    assert len(list(truces.ensemble_progress(scenario, seed=5))) == 2 and asked == [0, 1]
+
+
+@pytest.mark.slow
+def test_ensemble_in_worker_processes_equals_in_thread(baseline, monkeypatch):
+    # The page's worker processes (spawned, two of them) give the same truces
+    # as this thread: the chunks' streams depend on (seed, chunk) alone.
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "2")
+    monkeypatch.setattr(workers, "_pool", None)
+    scenario = validate(_short(baseline))
+    try:
+        started = truces.start_ensemble(scenario, seed=9)
+        steps = list(truces.ensemble_progress(scenario, seed=9, started=started))
+        assert workers.pool() is not None
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
+    assert steps[-1].equals(truces.ensemble_runs(scenario, seed=9))
+    assert [len(s) for s in steps] == [50, truces.ENSEMBLE_SIZE]
+
+
+def _serve_without_assets(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "empty")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    page = r.read().decode()
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503
+                page = exc.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "no page within 60 s"
+                time.sleep(0.3)
+                continue
+            break
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+    return page, err
+
+
+def test_app_without_page_assets_says_what_to_do(tmp_path):
+    # Issue 16: without Solara's page assets the page was blank and nothing said
+    # why. `truce app` (the real command) says so in one error line, and the page
+    # at its address says the same.
+    page, err = _serve_without_assets(tmp_path)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err
+    for text in (errors[0], page):
+        assert "make app" in text and "tools/fetch-solara-assets" in text
+        assert "solara-vuetify" in text
+    assert "Traceback" not in err
+    assert 'id="truce-assets-missing"' in page or "id='truce-assets-missing'" in page
+
+
+def test_speed_sets_the_play_interval(baseline):
+    # The page's speed control hands its interval to Mesa's controller: at a
+    # 5 ms interval (the module default stays 300 ms) ▶ plays several days fast.
+    assert components.SPEEDS["normal"] == components.PLAY_INTERVAL_MS
+    assert components.SPEEDS["slow"] > components.SPEEDS["normal"] > components.SPEEDS["fast"]
+    setup = truces.TruceSetup(baseline)
+    model = solara.reactive(truces.LiveTruce(setup))
+    interval = solara.reactive(5)
+    box, rc = solara.render(components.TruceControls(model, setup, interval), handle_error=False)
+    try:
+        _button(rc, "▶").click()
+        _wait(lambda: model.value.day >= 3, timeout=20)
+        _button(rc, "❚❚").click()
+    finally:
+        rc.close()

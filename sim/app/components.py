@@ -11,6 +11,7 @@ turns off, and a classroom projector needs none of them.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from sim.app.figures import ensemble_figure, timeline_figure
 from sim.app.truces import (
     ENSEMBLE_SIZE,
     TruceSetup,
-    ensemble_runs,
+    ensemble_key,
+    ensemble_progress,
     ensemble_sentence,
     log_lines,
     status,
@@ -36,8 +38,12 @@ from sim.app.truces import (
 from sim.model.model import CeasefireModel
 from sim.scenario.schema import Scenario
 
-#: Milliseconds between two days while the live truce plays.
+#: Milliseconds between two days while the live truce plays (the "normal" speed).
 PLAY_INTERVAL_MS = 300
+#: The speeds Play offers: label → milliseconds between two days.
+SPEEDS = {"slow": 1000, "normal": PLAY_INTERVAL_MS, "fast": 60}
+#: Milliseconds a slider moved by keys must rest before its value is sent.
+KEY_REST_MS = 250
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
 
@@ -60,6 +66,27 @@ class WidthProbe(ipyvuetify.VuetifyTemplate):
     template_file = (__file__, "width_probe.vue")
 
 
+class LeverSlider(ipyvuetify.VuetifyTemplate):
+    """A slider that always shows its value and sends it to Python on release only.
+
+    During a drag the value shown under the label follows the thumb in the
+    browser, and nothing is sent: the page recomputes once, for the value
+    released (and the faint "previous" curve keeps the setting before the drag).
+    Keys and clicks on the track are sent once they have rested
+    :data:`KEY_REST_MS` (``lever_slider.vue``).
+    """
+
+    label = traitlets.Unicode("").tag(sync=True)
+    value = traitlets.Float(0.0).tag(sync=True)
+    min = traitlets.Float(0.0).tag(sync=True)
+    max = traitlets.Float(1.0).tag(sync=True)
+    step = traitlets.Float(0.05).tag(sync=True)
+    decimals = traitlets.Int(2).tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+    rest_ms = traitlets.Int(KEY_REST_MS).tag(sync=True)
+    template_file = (__file__, "lever_slider.vue")
+
+
 @solara.component
 def Figure(fig: go.Figure):
     """A plotly figure on the page: Solara's ``FigurePlotly`` without view counting.
@@ -80,7 +107,11 @@ def Figure(fig: go.Figure):
 
 
 @solara.component
-def TruceControls(model: solara.Reactive[CeasefireModel], setup: TruceSetup):
+def TruceControls(
+    model: solara.Reactive[CeasefireModel],
+    setup: TruceSetup,
+    play_interval: solara.Reactive[int] | None = None,
+):
     """Reset, ▶/❚❚ and Step: the controller of Mesa's SolaraViz, for the current truce.
 
     Mesa's :func:`~mesa.visualization.solara_viz.ModelController` as SolaraViz
@@ -94,8 +125,10 @@ def TruceControls(model: solara.Reactive[CeasefireModel], setup: TruceSetup):
     Args:
         model: the live truce (replaced on reset and on lever changes).
         setup: what Reset rebuilds the truce from (updated by the levers).
+        play_interval: milliseconds between two days while playing (the speed).
     """
-    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    own_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    play_interval = own_interval if play_interval is None else play_interval
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)
     ModelController(
@@ -160,37 +193,70 @@ def _escape(text: str) -> str:
 
 @dataclass
 class _Curves:
-    """The ensemble panel's memory: the runs of the current and the previous settings."""
+    """The ensemble panel's memory: the last complete ensemble and its settings."""
 
-    current: pd.DataFrame | None = None
-    previous: pd.DataFrame | None = None
+    done: pd.DataFrame | None = None
     key: str | None = None
 
 
 @solara.component
-def EnsemblePanel(scenario: Scenario, seed: int):
-    """Survival of a few hundred truces under the current settings, previous curve faint."""
-    memory = solara.use_ref(_Curves())
-    key = scenario.model_dump_json()
+def EnsemblePanel(scenario: Scenario, seed: int, started: dict | None = None):
+    """Survival of a few hundred truces under the current settings, previous curve faint.
 
-    def compute() -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        runs = ensemble_runs(scenario, ENSEMBLE_SIZE, seed)
+    The truces are simulated in worker processes, a first curve from 50 of them,
+    then all 300 (:func:`~sim.app.truces.ensemble_progress`); a newer setting
+    stops the older one's work between chunks. Until the first curve of a new
+    setting arrives the panel keeps the last curve; a "computing" sign beside
+    the sentence says it is on its way. The faint curve is the last complete
+    ensemble of another setting: the one on the screen before the change.
+
+    Args:
+        scenario: the current settings.
+        seed: the ensemble's seed.
+        started: first chunks already started (:func:`~sim.app.truces.start_ensemble`),
+            by :func:`~sim.app.truces.ensemble_key`; the panel takes its own out.
+    """
+    memory = solara.use_ref(_Curves())
+    key = ensemble_key(scenario, seed)
+
+    def compute():
         store = memory.current
-        if store.key != key:
-            store.previous, store.key = store.current, key
-        store.current = runs
-        return runs, store.previous
+        previous = store.done if store.key != key else None
+        first = (started or {}).pop(key, None)
+        progress = ensemble_progress(
+            scenario, seed, wanted=lambda: task.is_current(), started=first
+        )
+        for runs in progress:
+            if len(runs) == ENSEMBLE_SIZE:
+                store.done, store.key = runs, key
+            yield key, runs, previous
 
     task = solara.lab.use_task(compute, dependencies=[key])  # noqa: SH101
     width, set_width = solara.use_state(0)
     WidthProbe.element(on_width=set_width)
-    if task.latest is not None:
-        current, previous = task.latest
-        solara.Div(children=[ensemble_sentence(current, previous)], classes=["truce-ensemble"])
-        Figure(ensemble_figure(current, previous, width or None))
-    if task.pending:
-        solara.Text(
-            f"Simulating {ENSEMBLE_SIZE} truces…", style={"font-size": "18px", "color": "#555"}
+    latest = task.latest
+    got = len(latest[1]) if latest is not None and latest[0] == key else 0
+    busy = (task.pending or got < ENSEMBLE_SIZE) and not task.error
+    # Which setting the chart shows, as a class (the browser tests wait for it to change).
+    shows = hashlib.blake2s(latest[0].encode(), digest_size=4).hexdigest() if latest else "none"
+    head = ["truce-ensemble-head", f"truce-shows-{shows}"]
+    with solara.Div(classes=head):
+        if latest is not None:
+            _, current, previous = latest
+            solara.Div(children=[ensemble_sentence(current, previous)], classes=["truce-ensemble"])
+        solara.Div(
+            children=[f"⟳ computing… {got} of {ENSEMBLE_SIZE}" if busy else "✓ 300 of 300"],
+            classes=["truce-computing", "busy" if busy else "idle"],
         )
-    elif task.error:
+
+    def draw():
+        if latest is None:
+            return None
+        return ensemble_figure(latest[1], latest[2], width or None)
+
+    # Drawn once per result and width, not on every redraw of the panel.
+    fig = solara.use_memo(draw, [id(latest[1]) if latest else None, width])
+    if fig is not None:
+        Figure(fig)
+    if task.error:
         solara.Error(f"Ensemble failed: {task.exception}")

@@ -203,3 +203,59 @@ def apply_levers(scenario: Scenario, levers: Mapping[str, Any]) -> Scenario:
     _set_average(data["sponsors"], "leverage", values["leverage"])
     _set_average(data["sponsors"], "commitment", values["commitment"])
     return validate(data, "<app>")
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def levers_to_query(values: Mapping[str, Any]) -> dict[str, str]:
+    """Slider settings as URL query parameters (``monitoring=on``, ``coverage=0.6``, …)."""
+    query = {"monitoring": "on" if values["monitoring"] else "off"}
+    for lever in LEVERS:
+        value = values[lever.key]
+        query[lever.key] = str(int(value)) if lever.step == int(lever.step) else f"{value:.4g}"
+    return query
+
+
+def levers_from_query(
+    scenario: Scenario, query: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Slider settings read from URL query parameters, over ``scenario``'s own values.
+
+    A parameter that is not a lever is left alone (the page reads others, e.g.
+    ``scenario`` and ``seed``); a lever's value that is not a number in its
+    slider's range is ignored and named in the second value returned, so a
+    hand-edited link cannot break the page.
+
+    Returns:
+        (settings, ignored): the settings, and one ``key=value`` per value ignored.
+    """
+    values = lever_values(scenario)
+    ignored = []
+    if "monitoring" in query:
+        flag = query["monitoring"].strip().lower()
+        if flag in ("on", "1", "true", "yes"):
+            values["monitoring"] = True
+        elif flag in ("off", "0", "false", "no"):
+            values["monitoring"] = False
+        else:
+            ignored.append(f"monitoring={query['monitoring']}")
+    for lever in LEVERS:
+        if lever.key not in query:
+            continue
+        text = query[lever.key]
+        low, high, is_int = lever_bounds(lever, scenario)
+        try:
+            value = _number(text)
+        except ValueError:
+            ignored.append(f"{lever.key}={text}")
+            continue
+        if not low <= value <= high or (is_int and value != int(value)):
+            ignored.append(f"{lever.key}={text}")
+            continue
+        values[lever.key] = int(value) if is_int else value
+    return values, ignored

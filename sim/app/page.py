@@ -9,6 +9,11 @@ moves, with the previous setting's curve kept faint for comparison. Its pieces:
 (their charts), :mod:`sim.app.components` (the panels), :mod:`sim.app.scenarios`
 (the scenario picker) and :mod:`sim.app.server` (``truce app``).
 
+The page's setting (scenario, every lever, the live truce's seed and the speed)
+is kept in the address bar's query (``?scenario=baseline.yaml&coverage=0.6&seed=3``):
+read when the page loads, updated on every change, so a reload or a shared link
+restores it.
+
 The sliders are the levers a class argues about (:mod:`sim.app.levers`: what
 each sets, and its range from the scenario schema, so a value the model would
 reject cannot be set).
@@ -19,31 +24,77 @@ Visualisation only: the model knows nothing of this page.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
+import pandas as pd
 import solara
 from mesa.visualization.utils import force_update
 
 from sim.app.components import (
+    PLAY_INTERVAL_MS,
+    SPEEDS,
     TITLE,
     EnsemblePanel,
     EventLog,
+    LeverSlider,
     Offstage,
     StatusBanner,
     TimelinePanel,
     TruceControls,
 )
-from sim.app.levers import LEVERS, apply_levers, lever_bounds, lever_values
+from sim.app.levers import (
+    LEVERS,
+    apply_levers,
+    lever_bounds,
+    lever_values,
+    levers_from_query,
+    levers_to_query,
+)
 from sim.app.network import NetworkPanel
 from sim.app.play import ClassSessionPage, wants_class_session
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
-from sim.app.truces import LiveTruce, TruceSetup
+from sim.app.truces import DEFAULT_SEED, LiveTruce, TruceSetup, ensemble_key, start_ensemble
+from sim.app.workers import warm_up
 from sim.model.model import CeasefireModel
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario
 
 # =========================================================================== the page
+
+#: Largest seed the "new random truce" button draws.
+MAX_SEED = 999_999
+
+
+def _query(search: str | None) -> dict[str, str]:
+    """The address bar's query parameters (the last value of a repeated one)."""
+    return dict(parse_qsl(search or "", keep_blank_values=True))
+
+
+def _seed_from(query: dict[str, str]) -> int | None:
+    text = query.get("seed", "").strip()
+    return int(text) if text.isdigit() and int(text) <= 2**32 - 1 else None
+
+
+MENU_ICON = (
+    '<svg class="truce-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">'
+    '<path fill="currentColor" d="M3 6h18v2H3zm0 5h18v2H3zm0 5h18v2H3z"/></svg>'
+)
+
+
+@solara.component
+def ControlsToggle(open_: solara.Reactive[bool]):
+    """The button that hides and reopens the controls: an icon and a label."""
+    label = "Hide controls" if open_.value else "Show controls"
+    solara.Button(
+        children=[solara.HTML(tag="span", unsafe_innerHTML=MENU_ICON), label],
+        on_click=lambda: open_.set(not open_.value),
+        classes=["truce-toggle"],
+        outlined=True,
+    )
 
 
 @solara.component
@@ -52,44 +103,36 @@ def LeverPanel(
     levers: solara.Reactive[dict[str, Any]],
     on_change: Callable[[dict[str, Any]], None],
 ):
-    """The monitoring switch and the sliders, bounded by the schema's ranges."""
+    """The monitoring switch and the sliders, bounded by the schema's ranges, values shown."""
     values = levers.value
 
-    def setter(key: str) -> Callable[[Any], None]:
+    def setter(key: str, is_int: bool = False) -> Callable[[Any], None]:
         def set_value(value: Any) -> None:
-            on_change({**levers.value, key: value})
+            on_change({**levers.value, key: int(round(value)) if is_int else float(value)})
 
         return set_value
 
     with solara.Card("Levers"):
         solara.Switch(
-            label="Monitoring mission", value=values["monitoring"], on_value=setter("monitoring")
+            label="Monitoring mission",
+            value=values["monitoring"],
+            on_value=lambda on: on_change({**levers.value, "monitoring": bool(on)}),
         )
         for lever in LEVERS:
             low, high, is_int = lever_bounds(lever, base)
             disabled = (lever.key == "coverage" and not values["monitoring"]) or (
                 lever.key in ("leverage", "commitment") and not base.sponsors
             )
-            if is_int:
-                solara.SliderInt(
-                    lever.label,
-                    value=int(values[lever.key]),
-                    min=int(low),
-                    max=int(high),
-                    step=int(lever.step),
-                    on_value=setter(lever.key),
-                    disabled=disabled,
-                )
-            else:
-                solara.SliderFloat(
-                    lever.label,
-                    value=float(values[lever.key]),
-                    min=low,
-                    max=high,
-                    step=lever.step,
-                    on_value=setter(lever.key),
-                    disabled=disabled,
-                )
+            LeverSlider.element(
+                label=lever.label,
+                value=float(values[lever.key]),
+                min=float(low),
+                max=float(high),
+                step=float(lever.step),
+                decimals=0 if is_int else 2,
+                disabled=disabled,
+                on_value=setter(lever.key, is_int),
+            ).key(f"lever-{lever.key}")
         solara.Button(
             "Back to the scenario's values",
             text=True,
@@ -98,14 +141,47 @@ def LeverPanel(
 
 
 @solara.component
-def Classroom(base: Scenario, picker: Callable[[], None]):
-    """The demo for one picked scenario: controls, levers, truce and ensemble."""
-    levers = solara.use_reactive(lever_values(base))
-    setup = solara.use_memo(lambda: TruceSetup(base), [])
+def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
+    """The demo for one picked scenario: controls, levers, truce and ensemble.
+
+    Args:
+        base: the picked scenario.
+        picker: draws the scenario picker.
+        label: the scenario's label in the picker (its ``scenario`` query parameter).
+    """
+    router = solara.use_router()
+
+    def from_address() -> tuple[dict[str, Any], int, int, list[str]]:
+        query = _query(router.search)
+        if query.get("scenario") != label:
+            return lever_values(base), DEFAULT_SEED, PLAY_INTERVAL_MS, []
+        values, ignored = levers_from_query(base, query)
+        seed = _seed_from(query)
+        if seed is None:
+            seed = DEFAULT_SEED
+            if "seed" in query:
+                ignored.append(f"seed={query['seed']}")
+        speed = SPEEDS.get(query.get("speed", ""), PLAY_INTERVAL_MS)
+        return values, seed, speed, ignored
+
+    first, first_seed, first_speed, ignored = solara.use_memo(from_address, [])
+    levers = solara.use_reactive(first)
+    seed = solara.use_reactive(first_seed)
+    play_interval = solara.use_reactive(first_speed)
+    controls_open = solara.use_reactive(True)
+    # The scenario itself unless the link set other values (applying the levers rounds).
+    setup = solara.use_memo(
+        lambda: TruceSetup(
+            base if first == lever_values(base) else apply_levers(base, first), first_seed
+        ),
+        [],
+    )
     model: solara.Reactive[CeasefireModel] = solara.use_reactive(
         solara.use_memo(lambda: LiveTruce(setup), [])
     )
     problem: solara.Reactive[str | None] = solara.use_reactive(None)
+    # The ensemble's first chunk, started on release before the page redraws.
+    started: dict[str, Future[pd.DataFrame]] = solara.use_ref({}).current
 
     def restart() -> None:
         model.set(LiveTruce(setup))
@@ -118,45 +194,94 @@ def Classroom(base: Scenario, picker: Callable[[], None]):
             problem.set(str(exc))
             return
         problem.set(None)
+        for future in started.values():
+            future.cancel()
+        started.clear()
+        started[ensemble_key(scenario)] = start_ensemble(scenario)
         levers.set(new)
         setup.scenario = scenario
         restart()
 
-    with Offstage():
-        with solara.AppBar():
-            solara.AppBarTitle(TITLE)
-        with solara.Sidebar():
-            picker()
-            with solara.Card("Controls"):
-                TruceControls(model, setup)
-            LeverPanel(base, levers, on_change)
-            solara.Button(  # students play: sim.app.play
-                "Open a class session", href="?class", target="_blank", text=True
-            )
-    if problem.value:
-        solara.Error(problem.value)
-    StatusBanner(model.value)
-    with solara.Columns([3, 2]):
-        with solara.Column():
-            TimelinePanel(model.value)
-        with solara.Column():
-            EnsemblePanel(setup.scenario, setup.seed)
-    NetworkPanel(model.value)
-    EventLog(model.value)
+    def new_truce() -> None:
+        seed.set(secrets.randbelow(MAX_SEED) + 1)
+        setup.seed = seed.value
+        restart()
+
+    def set_speed(name: str) -> None:
+        play_interval.set(SPEEDS[name])
+
+    def update_address() -> None:
+        speed = next((k for k, v in SPEEDS.items() if v == play_interval.value), "normal")
+        query = {
+            "scenario": label,
+            **levers_to_query(levers.value),
+            "seed": str(seed.value),
+            "speed": speed,
+        }
+        if _query(router.search) != query:
+            router.push(f"{router.path}?{urlencode(query)}")
+
+    solara.use_effect(update_address, [levers.value, seed.value, play_interval.value])
+    speed_name = next((k for k, v in SPEEDS.items() if v == play_interval.value), "normal")
+
+    Offstage()
+    with solara.Div(classes=["truce-app"]):
+        with solara.Div(classes=["truce-bar"]):
+            ControlsToggle(controls_open)
+            solara.Div(children=[TITLE], classes=["truce-title"])
+        with solara.Div(classes=["truce-body"]):
+            if controls_open.value:
+                with solara.Div(classes=["truce-controls"]):
+                    picker()
+                    with solara.Card("Controls"):
+                        TruceControls(model, setup, play_interval)
+                        solara.Div(children=["Speed of ▶"], classes=["truce-note"])
+                        solara.ToggleButtonsSingle(
+                            value=speed_name,
+                            values=list(SPEEDS),
+                            on_value=set_speed,
+                            classes=["truce-speed"],
+                        )
+                        solara.Button("New random truce", on_click=new_truce, outlined=True)
+                        solara.Div(children=[f"truce no. {seed.value}"], classes=["truce-seed"])
+                    LeverPanel(base, levers, on_change)
+                    solara.Button(  # students play: sim.app.play
+                        "Open a class session", href="?class", target="_blank", text=True
+                    )
+            with solara.Div(classes=["truce-main"]):
+                if ignored:
+                    solara.Warning(
+                        "The link's values not used (not in the sliders' ranges): "
+                        + ", ".join(ignored)
+                    )
+                if problem.value:
+                    solara.Error(problem.value)
+                StatusBanner(model.value)
+                with solara.Div(classes=["truce-charts"]):
+                    with solara.Div(classes=["truce-col", "truce-col-timeline"]):
+                        TimelinePanel(model.value)
+                    with solara.Div(classes=["truce-col", "truce-col-ensemble"]):
+                        EnsemblePanel(setup.scenario, DEFAULT_SEED, started)
+                NetworkPanel(model.value)
+                EventLog(model.value)
 
 
 @solara.component
 def Page():
     """The classroom page (what ``solara run sim.app`` serves); ``?class``: a class session."""
+    router = solara.use_router()
+    # Start the ensemble's worker processes with the first page, not on the first release.
+    solara.use_memo(warm_up, [])
     given = os.environ.get(SCENARIO_ENV) or None
     choices = solara.use_memo(lambda: scenario_choices(given), [])
-    first = next(iter(choices), "")
+    wanted = solara.use_memo(lambda: _query(router.search).get("scenario"), [])
+    first = wanted if wanted in choices else next(iter(choices), "")
     choice = solara.use_reactive(first)
     scenario, error = solara.use_memo(
         lambda: load_choice(choices.get(choice.value, choice.value)), [choice.value]
     )
-    wanted, code = wants_class_session(solara.use_router().search)
-    if wanted:  # students play (sim.app.play): the page at ``?class``
+    session, code = wants_class_session(router.search)
+    if session:  # students play (sim.app.play): the page at ``?class``
         ClassSessionPage(code)
         return
 
@@ -164,11 +289,9 @@ def Page():
         solara.Select("Scenario", values=list(choices), value=choice)
 
     if scenario is None:
-        with Offstage():
-            with solara.AppBar():
-                solara.AppBarTitle(TITLE)
-            with solara.Sidebar():
-                picker()
+        Offstage()
+        with solara.Div(classes=["truce-controls"]):
+            picker()
         solara.Error(f"This scenario cannot be loaded: {error or 'no scenario files found'}")
         return
-    Classroom(base=scenario, picker=picker).key(choice.value)
+    Classroom(base=scenario, picker=picker, label=choice.value).key(choice.value)

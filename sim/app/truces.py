@@ -10,11 +10,15 @@ ensemble's sentence put them into words; the model knows nothing of the page.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from sim.app.workers import submit_chunk
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day
@@ -22,6 +26,11 @@ from sim.scenario.schema import ORIGINS, Scenario
 
 #: Truces in the ensemble panel.
 ENSEMBLE_SIZE = 300
+#: The ensemble's chunks, in the order they are run: a first curve from few truces,
+#: then the rest (each chunk has its own random streams, so the 300 truces are the
+#: same however the page gets them). Most of a chunk's time is the day-by-day loop,
+#: whatever its size, so two chunks are the fewest that still give a quick first curve.
+ENSEMBLE_CHUNKS = (50, 250)
 #: Seed of the live truce and of the ensemble (common random numbers across settings).
 DEFAULT_SEED = 20160227
 
@@ -53,8 +62,76 @@ class LiveTruce(CeasefireModel):
 def ensemble_runs(
     scenario: Scenario, replicates: int = ENSEMBLE_SIZE, seed: int = DEFAULT_SEED
 ) -> pd.DataFrame:
-    """A few hundred truces under ``scenario``: one row each (``runs`` columns but ``chunk``)."""
-    return run_one(scenario, seed, replicates).drop(columns="chunk")
+    """A few hundred truces under ``scenario``: one row each (``runs`` columns but ``chunk``).
+
+    With the default ``replicates`` these are the truces :func:`ensemble_progress`
+    ends with (the chunks of :data:`ENSEMBLE_CHUNKS`), run here in this thread.
+    """
+    if replicates != ENSEMBLE_SIZE:
+        return run_one(scenario, seed, replicates).drop(columns="chunk")
+    parts, start = [], 0
+    for index, size in enumerate(ENSEMBLE_CHUNKS):
+        parts.append(run_one(scenario, seed, size, index, start))
+        start += size
+    return pd.concat(parts, ignore_index=True).drop(columns="chunk")
+
+
+#: How often (seconds) a wait for a chunk checks whether it is still wanted.
+POLL = 0.02
+
+
+def ensemble_key(scenario: Scenario, seed: int = DEFAULT_SEED) -> str:
+    """What identifies an ensemble: its seed and its resolved scenario."""
+    return f"{seed}:{scenario.model_dump_json()}"
+
+
+def start_ensemble(scenario: Scenario, seed: int = DEFAULT_SEED) -> Future[pd.DataFrame]:
+    """Start the ensemble's first chunk now (what :func:`ensemble_progress` waits for first).
+
+    The page calls it as soon as a slider is released, before it redraws the
+    live truce, so the workers start on the new curve at once.
+    """
+    return submit_chunk(scenario, seed, ENSEMBLE_CHUNKS[0], 0, 0)
+
+
+def ensemble_progress(
+    scenario: Scenario,
+    seed: int = DEFAULT_SEED,
+    wanted: Callable[[], bool] = lambda: True,
+    started: Future[pd.DataFrame] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The ensemble's truces as they come: 50 first, then all 300 (:data:`ENSEMBLE_CHUNKS`).
+
+    Each chunk runs in a worker process (:mod:`sim.app.workers`); the next chunk
+    is asked for before the caller draws the last one. Between chunks, and while
+    waiting for one, ``wanted()`` is asked whether the result is still needed (a
+    newer slider release makes it False); if not, the generator stops without
+    asking for the next chunk. The last table equals :func:`ensemble_runs`.
+
+    Args:
+        scenario: the settings.
+        seed: the ensemble's seed.
+        wanted: False once the result is no longer needed.
+        started: the first chunk, if :func:`start_ensemble` already started it.
+    """
+    parts: list[pd.DataFrame] = []
+    starts = [sum(ENSEMBLE_CHUNKS[:i]) for i in range(len(ENSEMBLE_CHUNKS))]
+    future = started or start_ensemble(scenario, seed)
+    for index in range(len(ENSEMBLE_CHUNKS)):
+        while not future.done():
+            if not wanted():
+                future.cancel()
+                return
+            time.sleep(POLL)
+        parts.append(future.result())
+        following = index + 1
+        if following < len(ENSEMBLE_CHUNKS):
+            if not wanted():
+                return
+            future = submit_chunk(
+                scenario, seed, ENSEMBLE_CHUNKS[following], following, starts[following]
+            )
+        yield pd.concat(parts, ignore_index=True).drop(columns="chunk")
 
 
 def status(model: CeasefireModel) -> tuple[str, str]:

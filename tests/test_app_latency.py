@@ -1,0 +1,54 @@
+"""The classroom page's speed, measured in Chromium: slider release → changed survival curve.
+
+Runs ``benchmarks/app_latency.py``'s measurement (the real ``truce app``, a mouse
+drag released in headless Chromium, times taken in the page itself) with a few
+releases, for one student and for two at once (two browser contexts).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+from conftest import ROOT, chromium_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _benchmark():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "app_latency", ROOT / "benchmarks" / "app_latency.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def test_release_to_changed_curve(tmp_path):
+    chromium_path()  # skips without Chromium (fails under CI)
+    bench = _benchmark()
+    with bench.serve(log=tmp_path / "server.log") as url:
+        figures = bench.measure(url, 4)
+    single_first, single_settled = figures["one student"]
+    both_first, both_settled = figures["two students at once"]
+    print(
+        f"first change {single_first:.2f} s, settled {single_settled:.2f} s; "
+        f"two students: {both_first:.2f} s, {both_settled:.2f} s"
+    )
+    # The targets (issue 16) are 0.5 s to the first change and 1 s to settle, on
+    # this 2-core machine when quiet. The bounds here are four times those: the
+    # suite runs two test processes at once (`-n 2`), so the page, its two
+    # workers and Chromium share the cores with another test; a page that
+    # recomputed on every drag step, or waited for all 300 truces before the
+    # first curve, or on the page's own thread, measured 2–4 s before (issue 16).
+    # benchmarks/app_latency.py gives the figure to compare with the target.
+    assert single_first < 2.0
+    assert single_settled < 4.0
+    # Two students at once each get a worker: the wait does not double (the
+    # same 4x allowance for the shared machine).
+    assert both_first < 2.0 * single_first + 1.0
