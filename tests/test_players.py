@@ -62,14 +62,18 @@ def test_players_that_never_answer_leave_the_truce_identical():
 
 
 def test_a_player_does_not_move_any_random_stream():
-    """A government holding fire changes what fires, not the uniforms anyone draws."""
+    """A government holding fire changes what fires, not the uniforms anyone draws.
+
+    A played truce also draws the rows of mechanisms its levers leave idle (a
+    played role may set them off); every number the plain truce reads is the same.
+    """
     plain, played = _model("monitored", 1), _model("monitored", 1)
     players = Players(played, ["government"])
     while plain.running and played.running:
         plain.step()
         players.play_day({"government": "hold_fire"})
         for a, b in zip(plain.agents, played.agents, strict=True):
-            assert a.u.keys() == b.u.keys()
+            assert a.u.keys() <= b.u.keys()
             for name in a.u:
                 np.testing.assert_array_equal(a.u[name], b.u[name])
 

@@ -303,15 +303,44 @@ class CeasefireModel(mesa.Model):
             phase: [by_type[c] for c in ACTOR_TYPES if phase in c.phases and c in by_type]
             for phase in PHASES
         }
+        self._actors = actors
+        self.plan_draws()
+        # The phases that anyone acts in, with the model's own method or the agent sets.
+        self._day = [
+            (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
+            for phase in PHASES
+            if phase in MODEL_PHASES or self._acting[phase]
+        ]
+        self._phase_names = [p for p in PHASES if p in MODEL_PHASES or self._acting[p]]
+        self.p_detect_today = self.mission.p_detect()
+        self.settled_today = np.zeros_like(self.acts.fired)
+        self.slot_retaliation = slice(
+            self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
+        )
+        # Sponsors' restraint on each principal (E1), per replicate: shifts may change it (E18).
+        self.update_restraint()
+        # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
+        resolve = np.array([p.config.resolve for p in self.principals])
+        self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
+
+    def plan_draws(self, read_all: bool = False) -> None:
+        """Lay out the day's draws: per stream, its rows and each agent's share of them.
+
+        Args:
+            read_all: draw the rows of absent mechanisms too (human players may set
+                off what the scenario's levers leave idle, :mod:`sim.model.players`).
+                Skipped rows keep their place in their stream, so drawing them moves
+                no other number.
+        """
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
         requests: dict[str, list[tuple[Any, str, tuple[int, ...], bool]]] = {}
         for phase in PHASES:
-            for agent in actors:
+            for agent in self._actors:
                 for name, draw in agent.draws().items():
                     if draw.phase == phase:
                         requests.setdefault(draw.stream, []).append(
-                            (agent, name, draw.shape, draw.read)
+                            (agent, name, draw.shape, draw.read or read_all)
                         )
         self._draws: list[DayDraws] = []
         for stream, wanted in requests.items():
@@ -340,23 +369,6 @@ class CeasefireModel(mesa.Model):
                     tuple((int(rows), bool(read)) for rows, read in segments),
                 )
             )
-        # The phases that anyone acts in, with the model's own method or the agent sets.
-        self._day = [
-            (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
-            for phase in PHASES
-            if phase in MODEL_PHASES or self._acting[phase]
-        ]
-        self._phase_names = [p for p in PHASES if p in MODEL_PHASES or self._acting[p]]
-        self.p_detect_today = self.mission.p_detect()
-        self.settled_today = np.zeros_like(self.acts.fired)
-        self.slot_retaliation = slice(
-            self.principals[0].answers.slice.start, self.principals[-1].answers.slice.stop
-        )
-        # Sponsors' restraint on each principal (E1), per replicate: shifts may change it (E18).
-        self.update_restraint()
-        # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
-        resolve = np.array([p.config.resolve for p in self.principals])
-        self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
 
     def update_restraint(self) -> None:
         """(E1) Sponsors' restraint on each principal and the sanction it backs, shape (P, R).

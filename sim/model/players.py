@@ -133,6 +133,10 @@ class Players:
             )[:, None]
             for sp in model.sponsors
         }
+        # Draw what the levers leave idle (ground offensives at tempo 0, a sponsor's
+        # loopholes): a played role may set it off. Rows keep their places in their
+        # streams, so no other number moves.
+        model.plan_draws(read_all=True)
         model.players = self
 
     def __bool__(self) -> bool:
