@@ -307,7 +307,9 @@ def test_controls_sliders_and_charts(browser_page, tmp_path):
             timeout=30_000,
         )
         _button(page, "▶").click()
-        _wait_status(page, f"^Collapsed on day {collapse_day}: ", timeout=90_000)
+        # 60 days at the fast speed: seconds when idle; minutes on 2 busy cores (CI runs
+        # two test processes, the other often a browser test too)
+        _wait_status(page, f"^Collapsed on day {collapse_day}: ", timeout=240_000)
         # Mesa's controller leaves its play button as a disabled ❚❚ when the model stops.
         _button(page, "❚❚").wait_for(timeout=10_000)
         page.wait_for_function(
@@ -511,7 +513,8 @@ def _track_click(page, label: str, fraction: float) -> None:
 
 
 @pytest.mark.slow
-def test_every_slider_in_every_scenario(tmp_path):
+@pytest.mark.parametrize("part", [0, 1])  # two halves of the scenarios, one per test process
+def test_every_slider_in_every_scenario(tmp_path, part):
     # Issue 16, "unbreakable": in every scenario the picker offers, every slider
     # to its minimum (Home), maximum (End) and middle (a click on the track's
     # middle, as a mouse would), the monitoring switch off and on: after each
@@ -523,7 +526,7 @@ def test_every_slider_in_every_scenario(tmp_path):
     from sim.app.levers import LEVERS
     from sim.app.scenarios import scenario_choices
 
-    labels = list(scenario_choices())
+    labels = list(scenario_choices())[part::2]
     only = os.environ.get("TRUCE_TEST_SCENARIOS")  # a comma-separated subset, to debug
     if only:
         labels = [x for x in labels if x in only.split(",")]
@@ -548,7 +551,9 @@ def test_every_slider_in_every_scenario(tmp_path):
                         shows = _redrawn(page, shows, f"{label} monitoring on")
                     for lever in LEVERS:
                         slider = _slider(page, lever.label)
-                        if slider.get_attribute("aria-disabled") == "true":
+                        box = page.locator(".truce-lever", has_text=lever.label).first
+                        if "truce-lever-disabled" in (box.get_attribute("class") or ""):
+                            # not in this scenario (no sponsors: no leverage to set)
                             continue
                         what = f"{label}, {lever.label}"
                         low = slider.get_attribute("aria-valuemin")
