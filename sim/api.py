@@ -218,6 +218,8 @@ class Result:
             )
         if self.runs is not None:
             runs = self.runs
+        elif self.per_point and (self.path is None or not storage.has_runs(self.path)):
+            runs = self.load_points()  # per-point aggregates (a sweep without --keep-runs)
         elif self.path is not None:
             runs = storage.read_runs(self.path, columns=[*discovery.COLUMNS, *_swept(self.path)])
         else:
@@ -288,7 +290,10 @@ def load(results_dir: str | Path) -> Result:
             f"status is {manifest.get('status')!r}, expected 'complete': the run did not finish "
             "(finish it with --resume)",
         )
-    if not storage.finished_parts(folder):
+    if storage.has_points(folder):  # a sweep stored as per-point aggregates
+        if not storage.point_batches(folder):
+            raise ScenarioError(folder / storage.POINTS, "no points; expected the points table")
+    elif not storage.finished_parts(folder):
         raise ScenarioError(folder / storage.RUNS, "no result parts; expected the runs table")
     summary_path = folder / storage.SUMMARY
     summary = storage.read_json(summary_path) if summary_path.is_file() else {}

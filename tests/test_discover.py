@@ -53,11 +53,11 @@ def one_error(result, *words: str) -> None:
         assert word in lines[0], (word, lines[0])
 
 
-def sweep(tmp_path: Path, name: str, text: str, kind: str = "sweep") -> Path:
+def sweep(tmp_path: Path, name: str, text: str, kind: str = "sweep", *extra: str) -> Path:
     path = tmp_path / f"{name}.yaml"
     path.write_text(text)
     args = [kind, path, "--engine", "serial", "--out", tmp_path / "results", "--no-report"]
-    result = invoke(*args, "--json")
+    result = invoke(*args, *extra, "--json")
     assert result.exit_code == 0, result.output
     return Path(json.loads(result.stdout)["results"])
 
@@ -146,7 +146,11 @@ def test_json_printed_stored_and_from_the_library_agree(lhs):
     assert json.loads((lhs / DISCOVER).read_text()) == found  # the same target: the same file
 
 
-def test_horizon_takes_the_outputs_at_an_earlier_day(lhs):
+def test_horizon_takes_the_outputs_at_an_earlier_day(lhs, tmp_path):
+    # a sweep stored as per-point aggregates holds 30, 90, 180 days and its horizon only
+    refused = invoke("discover", lhs, "--target", "collapse_share<=0.5", "--horizon", "60")
+    assert refused.exit_code == 2 and "--keep-runs" in refused.output
+    lhs = sweep(tmp_path, "lhs", LHS, "sweep", "--keep-runs")  # the same sweep, runs kept
     runs = sim.load(lhs).load_runs()
     held = runs.assign(d=runs["days_held"].clip(upper=60)).groupby("point")["d"].mean()
     threshold = float(held.median())

@@ -82,14 +82,14 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
         f"extends: {baseline_path}\nname: fails\ntruce: {{horizon: 20}}\nreplicates: 40\n"
         "sweep:\n  grid:\n    monitors.coverage: [0.2, 0.8]\n"
     )
-    real = sim.experiment.runner.run_one
+    real = sim.experiment.runner.run_chunk  # what every task runs (runs and daily tables)
 
     def flaky(scenario, seed, replicates, chunk=0, start=0):
         if scenario.monitors.coverage == 0.8 and chunk == 1:
             raise RuntimeError("boom")
         return real(scenario, seed, replicates, chunk, start)
 
-    monkeypatch.setattr(sim.experiment.runner, "run_one", flaky)
+    monkeypatch.setattr(sim.experiment.runner, "run_chunk", flaky)
     with pytest.raises(ExperimentFailed) as info:
         sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial")
     failure = info.value.failures[0]
@@ -102,7 +102,7 @@ def test_worker_failure_names_point_and_seed_and_keeps_the_rest(
     manifest = sim.experiment.storage.read_json(run_dir / "manifest.json")
     assert manifest["status"] == "failed" and manifest["failures"][0]["where"] == failure["where"]
 
-    monkeypatch.setattr(sim.experiment.runner, "run_one", real)
+    monkeypatch.setattr(sim.experiment.runner, "run_chunk", real)
     resumed = sim.sweep(path, out=tmp_path, chunk_size=20, engine="serial", resume=run_dir)
     clean = sim.sweep(path, out=tmp_path / "clean", chunk_size=20, engine="serial")
     assert resumed.manifest["status"] == "complete"
@@ -129,7 +129,7 @@ def test_when_every_chunk_fails_the_run_is_marked_failed_and_the_cli_says_so(
     def broken(scenario, seed, replicates, chunk=0, start=0):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sim.experiment.runner, "run_one", broken)
+    monkeypatch.setattr(sim.experiment.runner, "run_chunk", broken)
     with pytest.raises(ExperimentFailed) as info:
         sim.sweep(path, out=tmp_path / "lib", chunk_size=20, engine="serial")
     assert len(info.value.failures) == 2  # 2 points (a task each)

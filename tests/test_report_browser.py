@@ -124,7 +124,9 @@ SMALL = ["-n", "20", "--set", "truce.horizon=90", "--engine", "serial", "--json"
 PAGE_COMMANDS = {
     "run": (["run", SCENARIOS / "unmonitored.yaml", *SMALL], 3),
     "compare": (["compare", SCENARIOS / "monitoring.yaml", *SMALL], 3),
-    "sweep": (["sweep", SCENARIOS / "sweep_monitoring.yaml", *SMALL], 4),
+    # per-point aggregates (the default): the charts that need no per-truce rows
+    "sweep": (["sweep", SCENARIOS / "sweep_monitoring.yaml", *SMALL], 2),
+    "sweep-kept": (["sweep", SCENARIOS / "sweep_monitoring.yaml", *SMALL, "--keep-runs"], 4),
     "sensitivity": (
         ["sweep", SCENARIOS / "sensitivity.yaml", *SMALL, "--set", "sweep.sobol.n=4"],
         3,

@@ -172,6 +172,42 @@ def point_table(runs: pd.DataFrame, horizon: int) -> pd.DataFrame:
     return out.reset_index()
 
 
+def points_from_aggregates(points: pd.DataFrame, horizon: int | None) -> pd.DataFrame:
+    """The per-point table of :func:`point_table` from a sweep's stored aggregates.
+
+    A sweep stored as per-point aggregates (``points/``, no ``--keep-runs``) holds
+    each point's collapse share at 30, 90 and 180 days and at its horizon, and its
+    mean days held at the horizon: discovery reads those.
+
+    Args:
+        points: the points table (:func:`sim.experiment.storage.read_points`).
+        horizon: the day (None: the days simulated).
+
+    Raises:
+        DiscoveryError: for a day the aggregates do not hold.
+    """
+    keys = [c for c in ("arm", "point") if c in points.columns]
+    swept = swept_columns(points)
+    stored = int(points["horizon"].min())
+    day = stored if horizon is None else int(horizon)
+    table = points[[*keys, *swept, "replicates"]].copy()
+    if day == stored:
+        share = points["collapse_share"].astype(float)
+        table["mean_days_held"] = points["mean_days_held"].astype(float)
+    elif f"collapse_share_{day}" in points.columns and day < stored:
+        share = points[f"collapse_share_{day}"].astype(float)
+        table["mean_days_held"] = np.nan
+    else:
+        held = ", ".join(str(d) for d in (30, 90, 180) if d < stored)
+        raise DiscoveryError(
+            f"--horizon {day}: this sweep stores per-point aggregates at {held} days and at "
+            f"its horizon ({stored}); for another day run the sweep with --keep-runs"
+        )
+    table["collapse_share"] = share
+    table["held_share"] = 1.0 - share
+    return table
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence EMA Workbench's and scikit-learn's warnings and log messages."""
@@ -463,6 +499,7 @@ def discover(
     if not levers or "point" not in runs.columns:
         raise DiscoveryError("discovery needs a sweep: these runs have no swept levers")
     shortest = int(runs["horizon"].min())
+    aggregated = "collapse_share" in runs.columns  # per-point aggregates, not runs
     horizon = shortest if horizon is None else int(horizon)
     if not 1 <= horizon <= shortest:
         raise DiscoveryError(
@@ -472,7 +509,7 @@ def discover(
     if arm is not None and str(arm) not in (crossed or list(map(str, runs["arm"].unique()))):
         known = crossed or list(map(str, runs["arm"].unique()))
         raise DiscoveryError(f"--arm {arm!r}: no such arm; expected one of {', '.join(known)}")
-    points = point_table(runs, horizon)
+    points = points_from_aggregates(runs, horizon) if aggregated else point_table(runs, horizon)
     varying = [c for c in levers if points[c].nunique(dropna=False) > 1]
     if not varying:
         raise DiscoveryError("discovery needs levers that vary: every swept value is the same")
