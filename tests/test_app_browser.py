@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import CHROMIUM_ARGS, ROOT, chromium_path
 
-pytestmark = pytest.mark.browser
+# One at a time (make test runs --dist loadgroup): two classroom servers with their
+# ensemble workers and browsers on 2 cores make Play too slow for the timed waits.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("classroom-page")]
 
 
 def _free_port() -> int:

@@ -16,7 +16,9 @@ import pytest
 from conftest import CHROMIUM_ARGS, chromium_path
 from test_app_browser import _serve, _shoot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One at a time (make test runs --dist loadgroup): two classroom servers with their
+# ensemble workers and browsers on 2 cores make Play too slow for the timed waits.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("classroom-page")]
 
 DAYS = 3
 SECONDS = 20
