@@ -168,6 +168,15 @@ def _bands(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
         )
 
 
+def _lines(
+    xs: list[float | None], ys: list[float | None], line: dict[str, Any], name: str, **more: Any
+) -> dict[str, Any]:
+    """A scatter trace of line segments (separated by None) with no hover text."""
+    return dict(
+        type="scatter", x=xs, y=ys, mode="lines", line=line, name=name, hoverinfo="skip", **more
+    )
+
+
 def _structure(fig: _Parts, lay: Layout) -> None:
     """Sponsors' backing (dotted) and the links between one party's nodes in several bands."""
     xs: list[float | None] = []
@@ -178,14 +187,8 @@ def _structure(fig: _Parts, lay: Layout) -> None:
         ys += [a.y, b.y, None]
     if xs:
         fig.traces.append(
-            dict(
-                type="scatter",
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": "#bbbbbb", "width": 1, "dash": "dot"},
-                name="backs (sponsor → client)",
-                hoverinfo="skip",
+            _lines(
+                xs, ys, {"color": "#bbbbbb", "width": 1, "dash": "dot"}, "backs (sponsor → client)"
             )
         )
     xs, ys = [], []
@@ -195,18 +198,8 @@ def _structure(fig: _Parts, lay: Layout) -> None:
             xs += [copies[0].x, copies[-1].x, None]
             ys += [copies[0].y, copies[-1].y, None]
     if xs:
-        fig.traces.append(
-            dict(
-                type="scatter",
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": "#e6e6e6", "width": 4},
-                name="same party in several zones",
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+        line = {"color": "#e6e6e6", "width": 4}
+        fig.traces.append(_lines(xs, ys, line, "same party in several zones", showlegend=False))
 
 
 def _trust(fig: _Parts, lay: Layout, snap: Snapshot) -> None:
