@@ -323,8 +323,13 @@ def summarize_study(study: Study) -> dict[str, Any]:
         summary = summaries.summarize(light, by=by, order=arms if by == "arm" else None, arms=arms)
     sweep = study.scenario.sweep
     if study.kind == "sweep" and sweep is not None and sens.applies(sweep):
+        from sim.present.sentences import sensitivity_sentences
+
         indices = sens.analyze(light, sweep, study.scenario.seed, arms=arms)
         summary["sensitivity"] = jsonable.to_jsonable(indices)
+        # the sentences the terminal and the report print, stored so a reader of the JSON
+        # gets the same words (which lever matters most, and whether that could be noise)
+        summary["sensitivity"]["sentences"] = sensitivity_sentences(summary["sensitivity"])
     return summary
 
 

@@ -85,6 +85,8 @@ def test_stored_sweep_names_the_leading_lever_in_the_terminal_and_the_report(sto
             rest = text[start : start + len(sentence) + 400]
             rest = rest.split("The lever that matters most", 2)[1]  # this output's sentence
             assert ("Warning: this ranking could be noise" in rest) == warns, where
+        # summary.json holds the same sentence, for readers of the stored JSON
+        assert any(_words(stored_text).startswith(sentence) for stored_text in found["sentences"])
 
 
 def test_the_report_puts_the_sentences_in_its_sensitivity_section(stored):

@@ -21,6 +21,7 @@ from sim.analysis.shares import collapsed_within
 from sim.api import forecast
 from sim.cli import app
 from sim.experiment import storage
+from sim.present.sentences import sensitivity_sentences
 from sim.scenario.schema import ORIGINS
 
 SOBOL = """\
@@ -81,7 +82,9 @@ def test_stored_aggregates_equal_those_computed_from_the_kept_runs(kept):
     assert {k: v for k, v in stored.items() if k != "sensitivity"} == from_runs
     manifest = storage.read_json(folder / storage.MANIFEST)
     indices = sensitivity.from_manifest(manifest, runs)
+    in_words = stored["sensitivity"].pop("sentences")
     assert stored["sensitivity"] == json.loads(json.dumps(indices))
+    assert in_words == sensitivity_sentences(stored["sensitivity"])
     assert manifest["layout"] == "points+runs" and manifest["status"] == "complete"
 
 
