@@ -97,3 +97,468 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
     for k in range(values.shape[0]):
         out[values[k], cols[k]] += weights[k]
     return out
+
+
+# ---------------------------------------------------------------- whole phases of the day
+#
+# Each kernel below is one phase of ``CeasefireModel``'s day as a loop over the truces
+# (one pass, no temporaries), reading the same arrays and writing the same state as the
+# NumPy method it replaces, with the same floating-point operations in the same order.
+# Powers and exponentials, which NumPy computes with its own SIMD routines (they may
+# differ from the C library's in the last bit), are not computed here: the model hands in
+# tables computed by NumPy (``(1 - trust_loss) ** k`` for small integers k) or computes
+# them with NumPy between two kernels.
+
+
+@numba.njit(cache=True, nogil=True)
+def tally_day(
+    fired,
+    origin,
+    theatre,
+    weight,
+    actor,
+    target,
+    retaliation,
+    wrong,
+    detected,
+    correct,
+    first_priority,
+    alive,
+    theatre_alive,
+    n_origins,
+    n_parties,
+    n_principals,
+    day,
+    w,
+    threshold,
+    access_threshold,
+    calm_days,
+    origin_total,
+    party_total,
+    retaliations,
+    wrong_retaliations,
+    detected_total,
+    attributed,
+    first_violator,
+    first_violation_day,
+    high_window,
+    origin_window,
+    access_days,
+    calm_streak,
+):  # pragma: no cover
+    """``CeasefireModel._tally`` in one pass: the arrays it re-binds are returned."""
+    n, r = fired.shape
+    n_t = theatre_alive.shape[0]
+    by_cell = origin_window[w]
+    by_cell[:] = 0
+    suffered = np.zeros((n_principals, r), np.int64)
+    theatre_violence = np.zeros((n_t, r), np.int64)
+    violence = np.zeros(r, np.int64)
+    calm_today = np.zeros((n_t, r), np.bool_)
+    new_streak = np.zeros((n_t, r), np.int64)
+    calm = np.zeros((n_t, r))
+    for j in range(r):
+        any_fired = False
+        best = 0.0
+        best_row = 0
+        for i in range(n):
+            if fired[i, j]:
+                x = weight[i, j]
+                o = origin[i, j]
+                t = theatre[i, j]
+                by_cell[o, t, j] += x
+                party_total[actor[i, j], j] += x
+                suffered[target[i, j], j] += x
+                if retaliation[i]:
+                    retaliations[j] += x
+                    if wrong[i, j]:
+                        wrong_retaliations[j] += x
+                if detected[i, j]:
+                    detected_total[j] += x
+                if correct[i, j]:
+                    attributed[j] += x
+                if not any_fired:
+                    any_fired = True
+                    best = first_priority[i, j]  # np.argmax: the first of the largest
+                    best_row = i
+                elif first_priority[i, j] > best:
+                    best = first_priority[i, j]
+                    best_row = i
+        if any_fired and first_violation_day[j] < 0:
+            if best <= 0.0:  # every fired act has priority 0: argmax of zeros is row 0
+                best_row = 0
+            first_violator[j] = actor[best_row, j]
+            first_violation_day[j] = day
+        total = 0
+        for o in range(n_origins):
+            by_origin = 0
+            for t in range(n_t):
+                by_origin += by_cell[o, t, j]
+                theatre_violence[t, j] += by_cell[o, t, j]
+            origin_total[o, j] += by_origin
+            total += by_origin
+        violence[j] = total
+        all_calm = True
+        for t in range(n_t):
+            v = theatre_violence[t, j]
+            high_window[w, t, j] = v >= threshold
+            quiet = v <= access_threshold and theatre_alive[t, j] and alive[j]
+            calm_today[t, j] = quiet
+            all_calm = all_calm and quiet
+            s = calm_streak[t, j] + 1 if quiet else 0
+            new_streak[t, j] = s
+            calm[t, j] = min(1.0, s / calm_days)
+        if all_calm:
+            access_days[j] += 1
+    return theatre_violence, violence, calm_today, new_streak, calm, suffered
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j):  # pragma: no cover
+    """``model.weighted_trust(i)`` of truce ``j`` (``decisions.weighted_mean``'s arithmetic)."""
+    a, b = edge_ptr[i], edge_ptr[i + 1]
+    if b - a == 1:
+        v = trust[edge_list[a], j]
+        x = strength[adv_list[a], j]
+        return v * x / x if x > 0 else v
+    total = strength[adv_list[a], j]
+    plain = trust[edge_list[a], j]
+    weighted = trust[edge_list[a], j] * strength[adv_list[a], j]
+    for k in range(a + 1, b):
+        total += strength[adv_list[k], j]
+        plain += trust[edge_list[k], j]
+        weighted += trust[edge_list[k], j] * strength[adv_list[k], j]
+    plain = plain / (b - a)
+    return weighted / total if total > 0 else plain
+
+
+@numba.njit(cache=True, nogil=True)
+def perceive_day(
+    fired,
+    blamed,
+    weight,
+    culprit,
+    admitted,
+    origin,
+    theatre,
+    wrong,
+    correct,
+    settled,
+    edge_blamed,
+    ret_start,
+    ret_stop,
+    contrition,
+    u_contrite,
+    delay,
+    slot,
+    pending,
+    trust,
+    baseline,
+    grudge,
+    alive,
+    grievance,
+    grievance_wrong,
+    grievance_theatre,
+    conditional,
+    at_war,
+    edge_ptr,
+    edge_list,
+    strength,
+    sanction_cut,
+    powers,
+    forgiveness,
+    decay,
+):  # pragma: no cover
+    """``CeasefireModel._perceive``: returns trust, grudge, sanctions (and -1 if ``powers``
+    is too short: the caller then runs the NumPy method, nothing having been written).
+
+    ``powers[k]`` is NumPy's ``(1 - trust_loss) ** k``; ``decay`` is
+    ``exp(-1 / grudge_memory)``.
+    """
+    n, r = fired.shape
+    n_e = trust.shape[0]
+    n_p = at_war.shape[0]
+    counts = np.zeros((n_e, r), np.int64)
+    later = np.zeros((n_e, r), np.int64)
+    sanctions = np.zeros((n_p, r))
+    any_verified = False
+    # First pass: what each fired act is perceived as (written nowhere but the counts).
+    for i in range(n):
+        answer = ret_start <= i < ret_stop
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            b = blamed[i, j]
+            c = correct[i, j]
+            if c and culprit[i, j] >= 0:
+                sanctions[culprit[i, j], j] += 1.0
+                any_verified = True
+            if b < 0:
+                continue
+            mis = edge_blamed[b] != culprit[i, j]
+            now = mis and (admitted[i, j] or (c and delay == 0))
+            if mis and c and not now and not settled[i, j]:
+                later[b, j] += weight[i, j]
+            if now or settled[i, j]:
+                continue
+            if answer and contrition > 0:
+                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
+                    continue
+            counts[b, j] += weight[i, j]
+    n_pow = powers.shape[0]
+    for e in range(n_e):
+        for j in range(r):
+            if counts[e, j] >= n_pow:
+                return trust, grudge, sanctions, -1
+    if delay:
+        due_any = False
+        for e in range(n_e):
+            for j in range(r):
+                if pending[slot, e, j] * alive[j] >= n_pow:
+                    return trust, grudge, sanctions, -1
+                if pending[slot, e, j] * alive[j] != 0:
+                    due_any = True
+        if due_any:
+            restored_trust = np.empty_like(trust)
+            restored_grudge = np.empty_like(grudge)
+            for e in range(n_e):
+                for j in range(r):
+                    due = pending[slot, e, j] * alive[j]
+                    t = trust[e, j]
+                    ceiling = max(baseline[e, j], t)
+                    factor = powers[due]
+                    restored = t / factor if factor > 0 else ceiling
+                    restored_trust[e, j] = min(restored, ceiling)
+                    grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
+                    restored_grudge[e, j] = max(grudge[e, j] - due, 0.0)
+            trust = restored_trust
+            grudge = restored_grudge
+        pending[slot] = later
+    new_trust = np.empty_like(trust)
+    new_grudge = np.empty_like(grudge)
+    for e in range(n_e):
+        row = ret_start + e
+        for j in range(r):
+            t = trust[e, j]
+            g = grudge[e, j]
+            k = counts[e, j]
+            if alive[j]:
+                if k > 0:
+                    x = t * powers[k]
+                else:
+                    x = t + forgiveness * max(baseline[e, j] - t, 0.0)
+                new_trust[e, j] = min(max(x, 0.0), 1.0)
+                answered = 1.0 if fired[row, j] else 0.0
+                new_grudge[e, j] = max(g - answered, 0.0) * decay + k
+            else:
+                new_trust[e, j] = t
+                new_grudge[e, j] = g
+    # Grievances: the latest perceived violation on each edge (acts in row order, as
+    # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
+    for i in range(n):
+        answer = ret_start <= i < ret_stop
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            b = blamed[i, j]
+            if b < 0:
+                continue
+            mis = edge_blamed[b] != culprit[i, j]
+            now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
+            if now or settled[i, j]:
+                continue
+            if answer and contrition > 0:
+                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
+                    continue
+            grievance[b, j] = origin[i, j]
+            grievance_wrong[b, j] = mis
+            grievance_theatre[b, j] = theatre[i, j]
+    for i in range(n_p):
+        for j in range(r):
+            if conditional[i, j] and alive[j]:
+                hurt = 0
+                for k in range(edge_ptr[i], edge_ptr[i + 1]):
+                    hurt += counts[edge_list[k], j]
+                if hurt > 0:
+                    at_war[i, j] = True
+    if any_verified:
+        for i in range(n_p):
+            for j in range(r):
+                s = strength[i, j] - sanction_cut[i, j] * sanctions[i, j]
+                strength[i, j] = min(max(s, 0.0), 1.0)
+    return new_trust, new_grudge, sanctions, 1 if any_verified else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_mean_column(values, weights, j):  # pragma: no cover
+    """``decisions.weighted_mean(values, weights)`` of column ``j``."""
+    n = values.shape[0]
+    if n == 1:
+        v = values[0, j]
+        x = weights[0, j]
+        return v * x / x if x > 0 else v
+    total = weights[0, j]
+    plain = values[0, j]
+    weighted = values[0, j] * weights[0, j]
+    for k in range(1, n):
+        total += weights[k, j]
+        plain += values[k, j]
+        weighted += values[k, j] * weights[k, j]
+    plain = plain / n
+    return weighted / total if total > 0 else plain
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_largest(counts, j):  # pragma: no cover
+    """``np.argmax(counts[:, j])``: the first of the largest."""
+    best = counts[0, j]
+    k = 0
+    for o in range(1, counts.shape[0]):
+        if counts[o, j] > best:
+            best = counts[o, j]
+            k = o
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def collapse_day(
+    day,
+    alive,
+    theatre_alive,
+    high_window,
+    days_above,
+    theatre_violence,
+    intensity,
+    origin_window,
+    origin_total,
+    pre_origin,
+    theatre_edges,
+    spill_powers,
+    trust,
+    strength,
+    fatigue,
+    resolve,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    withdrawal_trust,
+    need,
+    theatre_cause,
+    theatre_trigger,
+    theatre_collapse_day,
+    cause,
+    trigger,
+    collapse_day,
+):  # pragma: no cover
+    """``CeasefireModel._collapse`` but for the escalation days, one truce at a time.
+
+    Writes the theatres' and the truces' collapses in place; returns the truces ending
+    today (``alive`` is not yet cleared for them) and their strength-weighted fatigue and
+    resolve, from which the model draws the escalation days (E15) with NumPy; or
+    ``None``-like status -1 when a truce loses more theatres in a day than
+    ``spill_powers`` covers (the caller then runs the NumPy rule; nothing was written).
+    """
+    n_w, n_t, r = high_window.shape
+    n_o = origin_window.shape[1]
+    n_e = trust.shape[0]
+    n_p = edge_ptr.shape[0] - 1
+    if n_t >= spill_powers.shape[0]:
+        return np.zeros(r, np.bool_), np.zeros(r), np.zeros(r), -1
+    ending = np.zeros(r, np.bool_)
+    fat = np.zeros(r)
+    res = np.zeros(r)
+    window = np.zeros((n_o, n_t))
+    falling = np.zeros(n_t, np.bool_)
+    intense = np.zeros(n_t, np.bool_)
+    counts = np.zeros((n_o, 1), np.int64)
+    status = 0
+    for j in range(r):
+        if not alive[j]:
+            continue
+        any_falling = False
+        for t in range(n_t):
+            high = 0
+            for k in range(n_w):
+                high += high_window[k, t, j]
+            intense[t] = theatre_violence[t, j] >= intensity
+            falling[t] = theatre_alive[t, j] and (high >= days_above or intense[t])
+            any_falling = any_falling or falling[t]
+        have_window = False
+        if any_falling:
+            have_window = True
+            for o in range(n_o):
+                for t in range(n_t):
+                    x = 0
+                    for k in range(n_w):
+                        x += origin_window[k, o, t, j]
+                    window[o, t] = x
+            for t in range(n_t):
+                if not falling[t]:
+                    continue
+                here = 0
+                for o in range(n_o):
+                    here += window[o, t]
+                for o in range(n_o):
+                    if here > 0:
+                        counts[o, 0] = window[o, t]
+                    else:
+                        everywhere = 0
+                        for s in range(n_t):
+                            everywhere += window[o, s]
+                        counts[o, 0] = everywhere
+                theatre_cause[t, j] = _first_largest(counts, 0)
+                theatre_trigger[t, j] = 2 if intense[t] else 0  # INTENSITY, VIOLENCE
+                theatre_collapse_day[t, j] = day
+                theatre_alive[t, j] = False
+            # Spill-over: trust falls on every edge between the parties of a fallen theatre.
+            for e in range(n_e):
+                hits = 0
+                for t in range(n_t):
+                    if theatre_edges[t, e] and falling[t]:
+                        hits += 1
+                trust[e, j] *= spill_powers[hits]
+        withdrawn = False
+        for i in range(n_p):
+            if _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j) < (
+                withdrawal_trust
+            ):
+                withdrawn = True
+        fallen = 0
+        for t in range(n_t):
+            if not theatre_alive[t, j]:
+                fallen += 1
+        over = fallen >= need
+        if not (over or withdrawn):
+            continue
+        status = 1
+        ending[j] = True
+        if not have_window:
+            for o in range(n_o):
+                for t in range(n_t):
+                    x = 0
+                    for k in range(n_w):
+                        x += origin_window[k, o, t, j]
+                    window[o, t] = x
+        today_total = 0
+        for o in range(n_o):
+            x = 0
+            for t in range(n_t):
+                if not any_falling or falling[t]:
+                    x += window[o, t]
+            counts[o, 0] = x
+            today_total += x
+        if today_total <= 0:
+            for o in range(n_o):
+                counts[o, 0] = origin_total[o, j] + pre_origin[o, j]
+        cause[j] = _first_largest(counts, 0)
+        if over and any_falling:
+            intense_fall = False
+            for t in range(n_t):
+                intense_fall = intense_fall or (intense[t] and falling[t])
+            trigger[j] = 2 if intense_fall else 0
+        else:
+            trigger[j] = 1  # WITHDRAWAL
+        collapse_day[j] = day
+        fat[j] = _weighted_mean_column(fatigue, strength, j)
+        res[j] = _weighted_mean_column(resolve, strength, j)
+    return ending, fat, res, status

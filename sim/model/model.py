@@ -120,7 +120,8 @@ class CeasefireModel(mesa.Model):
         self.ids = np.arange(self.r)
         #: The day's kernels: ``"numba"`` (compiled) or ``"numpy"``, by ``TRUCE_ENGINE`` and the
         #: width (:func:`sim.model.kernels.for_width`); the results are the same either way.
-        self.kernel_engine = "numpy" if kernels.for_width(self.replicates) is None else "numba"
+        self._kernels = kernels.for_width(self.replicates)
+        self.kernel_engine = "numpy" if self._kernels is None else "numba"
         self._ended: dict[tuple[int, str], np.ndarray] = {}
         self.constants = s.constants
         self.horizon = s.truce.horizon
@@ -322,6 +323,30 @@ class CeasefireModel(mesa.Model):
         # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
         resolve = np.array([p.config.resolve for p in self.principals])
         self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
+        self._plan_kernels()
+
+    def _plan_kernels(self) -> None:
+        """The fixed tables the compiled phases read (:mod:`sim.model._compiled`).
+
+        Kept in a dict, so that compaction never takes one for per-replicate state.
+        """
+        c, s = self.constants, self.scenario
+        end, n_t = s.truce.end, self.n_theatres
+        # The end rule as "at least this many theatres have fallen".
+        need = {"first": 1.0, "share": float(max(end.share * n_t, 1))}.get(end.rule, float(n_t))
+        self._tables: dict[str, Any] = {
+            # Each principal's trust edges and the adversary at the other end, flattened.
+            "edge_ptr": np.cumsum([0] + [len(e) for e in self.edges_of]).astype(np.int64),
+            "edge_list": np.concatenate(self.edges_of).astype(np.int64),
+            "adv_list": np.concatenate(self.adversaries_of).astype(np.int64),
+            # NumPy's own (1 - trust_loss) ** k for the integers k a day can bring (its power
+            # routine may differ from the C library's in the last bit: the kernels look it up).
+            "powers": (1.0 - c.trust_loss) ** np.arange(64, dtype=np.int64),
+            # ... and (1 - spill_over) ** k for a truce losing k theatres in a day.
+            "spill_powers": (1.0 - c.spill_over) ** np.arange(n_t + 1, dtype=np.int64),
+            "grudge_decay": float(np.exp(-1.0 / max(c.grudge_memory, 1e-9))),
+            "end_need": need,
+        }
 
     def plan_draws(self, read_all: bool = False) -> None:
         """Lay out the day's draws: per stream, its rows and each agent's share of them.
@@ -681,7 +706,10 @@ class CeasefireModel(mesa.Model):
         """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections.
 
         Only the acts that fired matter: the rule reads them alone (``rows``, ``cols``).
+        Compiled (:func:`sim.model._compiled.perceive_day`) unless the day is traced.
         """
+        if self._kernels is not None and not self.record and self._perceive_compiled():
+            return
         acts, c = self.acts, self.constants
         rows, cols = np.nonzero(acts.fired)
         blamed, weight = acts.blamed[rows, cols], acts.weight[rows, cols]
@@ -752,8 +780,62 @@ class CeasefireModel(mesa.Model):
             sanctions = np.zeros((self.n_principals, self.r), np.int64)
         self._sanctions = sanctions
 
+    def _perceive_compiled(self) -> bool:
+        """The compiled :meth:`_perceive`; False (nothing written) if it cannot run today."""
+        acts, c = self.acts, self.constants
+        ret = self.slot_retaliation
+        if c.contrition > 0:
+            u_contrite = np.concatenate([p.u["contrite"] for p in self.principals])
+        else:
+            u_contrite = np.zeros((1, 1))
+        delay = self.mission.delay
+        trust, grudge, sanctions, status = self._kernels.perceive_day(  # type: ignore[union-attr]
+            acts.fired,
+            acts.blamed,
+            acts.weight,
+            acts.culprit,
+            acts.admitted,
+            acts.origin,
+            acts.theatre,
+            acts.wrong,
+            self.correct_today,
+            self.settled_today,
+            self.edge_blamed,
+            ret.start,
+            ret.stop,
+            float(c.contrition),
+            u_contrite,
+            delay,
+            self.day % delay if delay else 0,
+            self.pending,
+            self.trust,
+            self.trust_baseline,
+            self.grudge,
+            self.alive,
+            self.grievance,
+            self.grievance_wrong,
+            self.grievance_theatre,
+            self.conditional,
+            self.at_war,
+            self._tables["edge_ptr"],
+            self._tables["edge_list"],
+            self.strength,
+            self.sanction_cut,
+            self._tables["powers"],
+            float(c.forgiveness),
+            self._tables["grudge_decay"],
+        )
+        if status < 0:  # more perceived violations on an edge than the table of powers holds
+            return False
+        self.trust, self.grudge = trust, grudge
+        self._sanctions = sanctions if status else np.zeros((self.n_principals, self.r), np.int64)
+        return True
+
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
+        if self._kernels is not None:
+            self._tally_compiled()
+            return
         acts, fired, n_t = self.acts, self.acts.fired, self.n_theatres
         tally = kernels.compiled().tally if self.kernel_engine == "numba" else kernels.tally_numpy
         by_cell, by_party, suffered, rets, wrong_rets, detected, attributed = tally(
@@ -799,6 +881,98 @@ class CeasefireModel(mesa.Model):
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
         self.suffered = suffered
 
+    def _tally_compiled(self) -> None:
+        """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`)."""
+        acts, c = self.acts, self.constants
+        (
+            self.theatre_violence,
+            self.violence,
+            self.calm_today,
+            self.calm_streak,
+            self.calm,
+            self.suffered,
+        ) = self._kernels.tally_day(  # type: ignore[union-attr]
+            acts.fired,
+            acts.origin,
+            acts.theatre,
+            acts.weight,
+            acts.actor,
+            acts.target,
+            acts.retaliation,
+            acts.wrong,
+            self.detected_today,
+            self.correct_today,
+            self.first_priority,
+            self.alive,
+            self.theatre_alive,
+            len(ORIGINS),
+            len(self.party_names),
+            self.n_principals,
+            self.day,
+            self.day % len(self.high_window),
+            self.scenario.truce.collapse.threshold,
+            c.access_threshold,
+            c.calm_days,
+            self.origin_total,
+            self.party_total,
+            self.retaliations,
+            self.wrong_retaliations,
+            self.detected,
+            self.attributed,
+            self.first_violator,
+            self.first_violation_day,
+            self.high_window,
+            self.origin_window,
+            self.access_days,
+            self.calm_streak,
+        )
+
+    def _collapse_compiled(self) -> bool:
+        """The compiled :meth:`_collapse` (:func:`sim.model._compiled.collapse_day`).
+
+        False (nothing written) if it cannot run today; the escalation days (E15) of the
+        truces that end are computed with NumPy, on those truces alone.
+        """
+        c, rule, t = self.constants, self.scenario.truce.collapse, self._tables
+        ending, fatigue, resolve, status = self._kernels.collapse_day(  # type: ignore[union-attr]
+            self.day,
+            self.alive,
+            self.theatre_alive,
+            self.high_window,
+            rule.days_above,
+            self.theatre_violence,
+            rule.intensity,
+            self.origin_window,
+            self.origin_total,
+            self._pre_origin,
+            self.theatre_edges,
+            t["spill_powers"],
+            self.trust,
+            self.strength,
+            self.fatigue,
+            self.resolve,
+            t["edge_ptr"],
+            t["edge_list"],
+            t["adv_list"],
+            c.withdrawal_trust,
+            t["end_need"],
+            self.theatre_cause,
+            self.theatre_trigger,
+            self.theatre_collapse_day,
+            self.cause,
+            self.trigger,
+            self.collapse_day,
+        )
+        if status < 0:
+            return False
+        if status:
+            end = np.flatnonzero(ending)
+            self.escalation[end] = dec.escalation_days(
+                self.escalation_u[end], fatigue[end], resolve[end], c.escalation_rate
+            )
+            self.alive[end] = False
+        return True
+
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
 
@@ -812,6 +986,8 @@ class CeasefireModel(mesa.Model):
     def _collapse(self) -> None:
         """(E13–E14, E13c) Theatres collapse; the end rule or a withdrawal ends the truce."""
         c, rule, end = self.constants, self.scenario.truce.collapse, self.scenario.truce.end
+        if self._kernels is not None and self._collapse_compiled():
+            return
         live = self.theatre_alive & self.alive
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
         intense = self.theatre_violence >= rule.intensity
