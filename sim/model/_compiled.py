@@ -269,8 +269,11 @@ def perceive_day(
     forgiveness,
     decay,
 ):  # pragma: no cover
-    """``CeasefireModel._perceive``: returns trust, grudge, sanctions (and -1 if ``powers``
-    is too short: the caller then runs the NumPy method, nothing having been written).
+    """``CeasefireModel._perceive`` in two passes over the day's acts.
+
+    Returns trust, grudge, sanctions and a status: 1 if a verified act was sanctioned,
+    0 if not, -1 if ``powers`` is too short (the caller then runs the NumPy method;
+    nothing has been written).
 
     ``powers[k]`` is NumPy's ``(1 - trust_loss) ** k``; ``decay`` is
     ``exp(-1 / grudge_memory)``.
@@ -562,3 +565,226 @@ def collapse_day(
         fat[j] = _weighted_mean_column(fatigue, strength, j)
         res[j] = _weighted_mean_column(resolve, strength, j)
     return ending, fat, res, status
+
+
+@numba.njit(cache=True, nogil=True)
+def _clip01(x):  # pragma: no cover
+    """NumPy's ``clip(x, 0, 1)`` of a finite float."""
+    return min(max(x, 0.0), 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
+    """``model.pick(candidates[a:b], u)`` of truce ``j`` (``decisions.pick_weighted``)."""
+    n = b - a
+    if n == 1:
+        return candidates[a]
+    total = 0.0
+    for k in range(a, b):
+        total += strength[candidates[k], j]
+    if total > 0:
+        x = u * total
+        cdf = 0.0
+        chosen = 0
+        for k in range(a, b):
+            cdf += strength[candidates[k], j]
+            if x >= cdf:
+                chosen += 1
+        return candidates[a + min(chosen, n - 1)]
+    return candidates[a + min(np.int64(u * n), n - 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def decide_gain(
+    index,
+    theatres,
+    adv_ptr,
+    adv_flat,
+    strength,
+    start_adversary,
+    resolve,
+    restraint_level,
+    p_detect_today,
+    guarantee,
+    trust,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    theatre_alive,
+    alive,
+    at_war,
+    offensive_day,
+    day,
+    aims,
+    offensive,
+    regroup_weight,
+    fear_weight,
+    restraint_weight,
+    reputation_cost,
+    sanction_weight,
+    gain_sensitivity,
+):  # pragma: no cover
+    """``Principal.decide`` up to the exponential (E2–E4, E2c, E19), for principal ``index``.
+
+    Returns the exponent ``gain_sensitivity · (gain − cost)``, shape (theatres, R), which
+    the model exponentiates with NumPy; launches strategic offensives (E19) in place.
+    """
+    n_t = theatres.shape[0]
+    r = strength.shape[1]
+    arg = np.empty((n_t, r))
+    adv_now = np.empty(n_t)
+    for j in range(r):
+        s_i = strength[index, j]
+        launching = False
+        for k in range(n_t):
+            total = 0.0
+            squares = 0.0
+            for q in range(adv_ptr[k], adv_ptr[k + 1]):
+                x = strength[adv_flat[q], j]
+                total += x
+                squares += x * x
+            adv_now[k] = squares / total if total > 0 else 0.0
+            if offensive and s_i - adv_now[k] > aims and theatre_alive[theatres[k], j]:
+                launching = True
+        if offensive and launching and s_i > 0 and alive[j] and not at_war[index, j]:
+            at_war[index, j] = True
+            if offensive_day[j] < 0:
+                offensive_day[j] = day
+        rl = restraint_level[index, j]
+        distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, index, j)
+        for k in range(n_t):
+            regroup = max(adv_now[k] - start_adversary[k, j], 0.0)
+            gain = resolve[index, j] * (s_i - adv_now[k] + regroup_weight * regroup)
+            gain = gain + fear_weight * distrust
+            pd = p_detect_today[theatres[k], j]
+            cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
+            cost = cost + guarantee[k]
+            arg[k, j] = gain_sensitivity * (gain - cost)
+    return arg
+
+
+@numba.njit(cache=True, nogil=True)
+def decide_acts(
+    index,
+    theatres,
+    adv_ptr,
+    adv_flat,
+    growth,
+    u,
+    strength,
+    fatigue,
+    p_detect_today,
+    buffer,
+    at_war,
+    edge_index,
+    base_propensity,
+    unauthorised_rate,
+    war_tempo,
+    deliberate_start,
+    indiscipline_start,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+    weight,
+):  # pragma: no cover
+    """``Principal.decide`` from the exponential ``growth`` on.
+
+    Today's acts of principal ``index``, written to its rows of the acts table.
+    """
+    n_t = theatres.shape[0]
+    r = strength.shape[1]
+    for j in range(r):
+        forces = strength[index, j] > 0
+        war = at_war[index, j]
+        for k in range(n_t):
+            p = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[index, j]))
+            pd = p_detect_today[theatres[k], j]
+            p_unauthorised = unauthorised_rate * (1 - pd) * (1.0 - buffer[k])
+            whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[2, k, j], j)
+            edge = edge_index[whom, index]
+            row = deliberate_start + k
+            fired[row, j] = ((u[0, k, j] < p) or war) and forces
+            actor[row, j] = index
+            target[row, j] = whom
+            blamed[row, j] = edge
+            culprit[row, j] = index
+            origin[row, j] = 0  # DELIBERATE
+            weight[row, j] = war_tempo if war else 1
+            row = indiscipline_start + k
+            fired[row, j] = (u[1, k, j] < p_unauthorised) and forces and not war
+            actor[row, j] = index
+            target[row, j] = whom
+            blamed[row, j] = edge
+            culprit[row, j] = index
+            origin[row, j] = 4  # INDISCIPLINE
+
+
+@numba.njit(cache=True, nogil=True)
+def retaliate_day(
+    ans_start,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    u,
+    trust,
+    grudge,
+    fatigue,
+    strength,
+    restraint_level,
+    grievance,
+    grievance_wrong,
+    grievance_theatre,
+    damping,
+    edge_index,
+    threshold,
+    rate,
+    retaliation_restraint,
+    hostility_threshold,
+    generosity,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+    wrong,
+    theatre,
+):  # pragma: no cover
+    """``Principal.retaliate`` (E9, E9b, E9c, E20) of every principal, in one pass.
+
+    ``u`` holds the principals' answer uniforms stacked in edge order; principal ``i``'s
+    answers are rows ``ans_start[i]`` on of the acts table.
+    """
+    n_p = edge_ptr.shape[0] - 1
+    r = trust.shape[1]
+    for i in range(n_p):
+        for q in range(edge_ptr[i], edge_ptr[i + 1]):
+            e = edge_list[q]
+            row = ans_start[i] + q - edge_ptr[i]
+            whom = adv_list[q]
+            blame = edge_index[whom, i]
+            for j in range(r):
+                t = trust[e, j]
+                if threshold <= 0:
+                    p = 0.0
+                else:
+                    answer = _clip01(1.0 - t / threshold) * min(grudge[e, j], 1.0)
+                    if hostility_threshold > 0:
+                        answer = max(answer, _clip01(1.0 - t / hostility_threshold))
+                    level = retaliation_restraint * restraint_level[i, j]
+                    p = rate * answer * (1.0 - fatigue[i, j]) * (1.0 - level)
+                    if generosity > 0:
+                        p = p * (1.0 - generosity)
+                    p = _clip01(p)
+                p = p * damping[grievance_theatre[e, j]]
+                fired[row, j] = u[q, j] < p and strength[i, j] > 0
+                actor[row, j] = i
+                target[row, j] = whom
+                blamed[row, j] = blame
+                culprit[row, j] = i
+                origin[row, j] = grievance[e, j]
+                wrong[row, j] = grievance_wrong[e, j]
+                theatre[row, j] = grievance_theatre[e, j]

@@ -347,6 +347,33 @@ class CeasefireModel(mesa.Model):
             "grudge_decay": float(np.exp(-1.0 / max(c.grudge_memory, 1e-9))),
             "end_need": need,
         }
+        # Per principal, what its compiled decisions read: its theatres, its adversaries in
+        # each (flattened, in the order the strength-weighted sums add them), its rows.
+        principals = []
+        for p in self.principals:
+            sizes = [len(a) for a in p.adversaries]
+            principals.append(
+                {
+                    "theatres": np.asarray(p.theatres, np.int64),
+                    "adv_ptr": np.cumsum([0, *sizes]).astype(np.int64),
+                    "adv_flat": np.concatenate(p.adversaries).astype(np.int64),
+                    "guarantee": np.asarray(self.guarantee_cost[p.theatres], np.float64),
+                    "buffer": np.asarray(self.theatre_buffer[p.theatres], np.float64),
+                    "unauthorised": c.indiscipline_rate * (1 - p.config.cohesion),
+                }
+            )
+        self._tables["principals"] = principals
+        self._tables["ans_start"] = np.array(
+            [p.answers.slice.start for p in self.principals], np.int64
+        )
+        #: Phases of agents that run compiled, as one model method each (a human player, or
+        #: a traced replicate, sends them back to the agents' own methods: :meth:`step`).
+        self._compiled_phases: dict[str, Any] = {}
+        if self._kernels is not None:
+            self._compiled_phases = {
+                "decide": self._decide_compiled,
+                "retaliate": self._retaliate_compiled,
+            }
 
     def plan_draws(self, read_all: bool = False) -> None:
         """Lay out the day's draws: per stream, its rows and each agent's share of them.
@@ -510,9 +537,13 @@ class CeasefireModel(mesa.Model):
         self.day += 1
         self.acts.reset()
         self._draw_day()
+        compiled = self._compiled_phases if self.players is None and not self.record else {}
         for (own, agent_sets), phase in zip(self._day, self._phase_names, strict=True):
             if own is not None:
                 own()
+            if phase in compiled:
+                compiled[phase]()
+                continue
             for agents in agent_sets:
                 agents.do(phase)
         if self.record:
@@ -925,6 +956,107 @@ class CeasefireModel(mesa.Model):
             self.origin_window,
             self.access_days,
             self.calm_streak,
+        )
+
+    def _decide_compiled(self) -> None:
+        """Every principal's ``decide`` (E2–E4, E19), compiled: the same acts, the same state.
+
+        The exponential of E4 is NumPy's, between two kernels (its SIMD routine may differ
+        from the C library's in the last bit).
+        """
+        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
+        assert k is not None
+        for p, t in zip(self.principals, tables["principals"], strict=True):
+            arg = k.decide_gain(
+                p.index,
+                t["theatres"],
+                t["adv_ptr"],
+                t["adv_flat"],
+                self.strength,
+                p.start_adversary_strength,
+                self.resolve,
+                self.restraint_level,
+                self.p_detect_today,
+                t["guarantee"],
+                self.trust,
+                tables["edge_ptr"],
+                tables["edge_list"],
+                tables["adv_list"],
+                self.theatre_alive,
+                self.alive,
+                self.at_war,
+                self.offensive_day,
+                self.day,
+                float(p.config.aims),
+                p.config.aims < 1.0,
+                c.regroup_weight,
+                c.fear_weight,
+                c.restraint_weight,
+                c.reputation_cost,
+                c.sanction_weight,
+                c.gain_sensitivity,
+            )
+            k.decide_acts(
+                p.index,
+                t["theatres"],
+                t["adv_ptr"],
+                t["adv_flat"],
+                np.exp(arg),
+                p.u["decide"],
+                self.strength,
+                self.fatigue,
+                self.p_detect_today,
+                t["buffer"],
+                self.at_war,
+                self.edge_index,
+                c.base_propensity,
+                t["unauthorised"],
+                c.war_tempo,
+                p.deliberate.slice.start,
+                p.indiscipline.slice.start,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.blamed,
+                acts.culprit,
+                acts.origin,
+                acts.weight,
+            )
+
+    def _retaliate_compiled(self) -> None:
+        """Every principal's ``retaliate`` (E9, E9b, E9c, E20) in one compiled pass."""
+        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
+        assert k is not None
+        u = np.concatenate([p.u["answer"] for p in self.principals])
+        k.retaliate_day(
+            tables["ans_start"],
+            tables["edge_ptr"],
+            tables["edge_list"],
+            tables["adv_list"],
+            u,
+            self.trust,
+            self.grudge,
+            self.fatigue,
+            self.strength,
+            self.restraint_level,
+            self.grievance,
+            self.grievance_wrong,
+            self.grievance_theatre,
+            self.guarantee_damping,
+            self.edge_index,
+            c.retaliation_threshold,
+            c.retaliation_rate,
+            c.retaliation_restraint,
+            c.hostility_threshold,
+            c.generosity,
+            acts.fired,
+            acts.actor,
+            acts.target,
+            acts.blamed,
+            acts.culprit,
+            acts.origin,
+            acts.wrong,
+            acts.theatre,
         )
 
     def _collapse_compiled(self) -> bool:
