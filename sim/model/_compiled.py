@@ -146,7 +146,10 @@ def tally_day(
     access_days,
     calm_streak,
 ):  # pragma: no cover
-    """``CeasefireModel._tally`` in one pass: the arrays it re-binds are returned."""
+    """``CeasefireModel._tally`` in two passes: the arrays it re-binds are returned.
+
+    The acts table is read row by row (as it lies in memory), then each truce's sums.
+    """
     n, r = fired.shape
     n_t = theatre_alive.shape[0]
     by_cell = origin_window[w]
@@ -157,37 +160,37 @@ def tally_day(
     calm_today = np.zeros((n_t, r), np.bool_)
     new_streak = np.zeros((n_t, r), np.int64)
     calm = np.zeros((n_t, r))
+    any_fired = np.zeros(r, np.bool_)
+    best = np.zeros(r)
+    best_row = np.zeros(r, np.int64)
+    for i in range(n):
+        answer = retaliation[i]
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            x = weight[i, j]
+            by_cell[origin[i, j], theatre[i, j], j] += x
+            party_total[actor[i, j], j] += x
+            suffered[target[i, j], j] += x
+            if answer:
+                retaliations[j] += x
+                if wrong[i, j]:
+                    wrong_retaliations[j] += x
+            if detected[i, j]:
+                detected_total[j] += x
+            if correct[i, j]:
+                attributed[j] += x
+            if not any_fired[j]:
+                any_fired[j] = True
+                best[j] = first_priority[i, j]  # np.argmax: the first of the largest
+                best_row[j] = i
+            elif first_priority[i, j] > best[j]:
+                best[j] = first_priority[i, j]
+                best_row[j] = i
     for j in range(r):
-        any_fired = False
-        best = 0.0
-        best_row = 0
-        for i in range(n):
-            if fired[i, j]:
-                x = weight[i, j]
-                o = origin[i, j]
-                t = theatre[i, j]
-                by_cell[o, t, j] += x
-                party_total[actor[i, j], j] += x
-                suffered[target[i, j], j] += x
-                if retaliation[i]:
-                    retaliations[j] += x
-                    if wrong[i, j]:
-                        wrong_retaliations[j] += x
-                if detected[i, j]:
-                    detected_total[j] += x
-                if correct[i, j]:
-                    attributed[j] += x
-                if not any_fired:
-                    any_fired = True
-                    best = first_priority[i, j]  # np.argmax: the first of the largest
-                    best_row = i
-                elif first_priority[i, j] > best:
-                    best = first_priority[i, j]
-                    best_row = i
-        if any_fired and first_violation_day[j] < 0:
-            if best <= 0.0:  # every fired act has priority 0: argmax of zeros is row 0
-                best_row = 0
-            first_violator[j] = actor[best_row, j]
+        if any_fired[j] and first_violation_day[j] < 0:
+            # Every fired act of priority 0: argmax of a column of zeros is row 0.
+            first_violator[j] = actor[best_row[j] if best[j] > 0.0 else 0, j]
             first_violation_day[j] = day
         total = 0
         for o in range(n_origins):
@@ -788,3 +791,58 @@ def retaliate_day(
                 origin[row, j] = grievance[e, j]
                 wrong[row, j] = grievance_wrong[e, j]
                 theatre[row, j] = grievance_theatre[e, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def recover_day(
+    theatre_ptr,
+    theatre_list,
+    edge_ptr,
+    adv_list,
+    calm_today,
+    alive,
+    suffered,
+    fatigue,
+    strength,
+    fatigue_gain,
+    fatigue_recovery,
+    regroup_rate,
+):  # pragma: no cover
+    """Every principal's ``recover`` (E11, E12), in build order, in place.
+
+    A principal's regrouping reads the strengths its predecessors have just updated, as
+    the agents' methods called one after the other do.
+    """
+    n_p = edge_ptr.shape[0] - 1
+    r = alive.shape[0]
+    for i in range(n_p):
+        a, b = edge_ptr[i], edge_ptr[i + 1]
+        for j in range(r):
+            calm = True
+            for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
+                calm = calm and calm_today[theatre_list[q], j]
+            f = fatigue[i, j]
+            s = strength[i, j]
+            new_f = _clip01(
+                f + fatigue_gain * suffered[i, j] - fatigue_recovery * (1.0 if calm else 0.0)
+            )
+            # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
+            if b - a == 1:
+                v = strength[adv_list[a], j]
+                adversary = v * v / v if v > 0 else v
+            else:
+                total = strength[adv_list[a], j]
+                plain = strength[adv_list[a], j]
+                weighted = strength[adv_list[a], j] * strength[adv_list[a], j]
+                for k in range(a + 1, b):
+                    x = strength[adv_list[k], j]
+                    total += x
+                    plain += x
+                    weighted += x * x
+                plain = plain / (b - a)
+                adversary = weighted / total if total > 0 else plain
+            regrouping = 1.0 if calm and s > 0 else 0.0
+            new_s = _clip01(s + regroup_rate * max(adversary - s, 0.0) * regrouping)
+            if alive[j]:
+                fatigue[i, j] = new_f
+                strength[i, j] = new_s

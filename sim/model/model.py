@@ -373,7 +373,11 @@ class CeasefireModel(mesa.Model):
             self._compiled_phases = {
                 "decide": self._decide_compiled,
                 "retaliate": self._retaliate_compiled,
+                "recover": self._recover_compiled,
             }
+        theatres = [np.asarray(p.theatres, np.int64) for p in self.principals]
+        self._tables["theatre_ptr"] = np.cumsum([0] + [len(t) for t in theatres]).astype(np.int64)
+        self._tables["theatre_list"] = np.concatenate(theatres)
 
     def plan_draws(self, read_all: bool = False) -> None:
         """Lay out the day's draws: per stream, its rows and each agent's share of them.
@@ -1057,6 +1061,25 @@ class CeasefireModel(mesa.Model):
             acts.origin,
             acts.wrong,
             acts.theatre,
+        )
+
+    def _recover_compiled(self) -> None:
+        """Every principal's ``recover`` (E11, E12) in one compiled pass."""
+        k, c, tables = self._kernels, self.constants, self._tables
+        assert k is not None
+        k.recover_day(
+            tables["theatre_ptr"],
+            tables["theatre_list"],
+            tables["edge_ptr"],
+            tables["adv_list"],
+            self.calm_today,
+            self.alive,
+            self.suffered,
+            self.fatigue,
+            self.strength,
+            c.fatigue_gain,
+            c.fatigue_recovery,
+            c.regroup_rate,
         )
 
     def _collapse_compiled(self) -> bool:
