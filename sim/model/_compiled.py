@@ -846,3 +846,113 @@ def recover_day(
             if alive[j]:
                 fatigue[i, j] = new_f
                 strength[i, j] = new_s
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_present(candidates, strength, present, theatre, u, j):  # pragma: no cover
+    """``model.pick_in(theatre, candidates, u)`` of truce ``j``.
+
+    ``pick_weighted`` on strength times presence: absent candidates weigh 0 but keep
+    their place.
+    """
+    n = candidates.shape[0]
+    if n == 1:
+        return candidates[0]
+    total = 0.0
+    for k in range(n):
+        total += strength[candidates[k], j] * (1.0 if present[theatre, candidates[k]] else 0.0)
+    if total > 0:
+        x = u * total
+        cdf = 0.0
+        chosen = 0
+        for k in range(n):
+            cdf += strength[candidates[k], j] * (1.0 if present[theatre, candidates[k]] else 0.0)
+            if x >= cdf:
+                chosen += 1
+        return candidates[min(chosen, n - 1)]
+    return candidates[min(np.int64(u * n), n - 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def strike_day(
+    n_theatres,
+    present,
+    faction_index,
+    strength,
+    edge_index,
+    party,
+    backs_government,
+    offscript_p,
+    offscript_row,
+    client_ptr,
+    client_flat,
+    u_dissent,
+    loop_ptr,
+    loop_start,
+    loop_read,
+    loop_p,
+    loop_target,
+    loop_blamed,
+    u_loop,
+    ground_start,
+    ground_p,
+    ground_target,
+    ground_blamed,
+    u_ground,
+    fired,
+    actor,
+    target,
+    blamed,
+    origin,
+    theatre,
+):  # pragma: no cover
+    """The strike phase into the acts table: ground offensives, loopholes, dissent.
+
+    The government's ground offensives (E22), then every sponsor's loophole strikes (E6)
+    and off-script strikes from dissent.
+
+    ``u_loop`` stacks the loophole uniforms of the sponsors that read them (``loop_read``),
+    ``u_ground`` the government's ground uniforms (no rows when it has none to read).
+    """
+    r = strength.shape[1]
+    n_ground = ground_p.shape[0]
+    for q in range(n_ground):
+        row = ground_start + q
+        for j in range(r):
+            if u_ground.shape[0]:
+                fired[row, j] = u_ground[q, j] < ground_p[q] and strength[0, j] > 0
+            actor[row, j] = 0
+            target[row, j] = ground_target[q]
+            blamed[row, j] = ground_blamed[q]
+            origin[row, j] = 1  # LOOPHOLE
+    at = 0
+    for s in range(party.shape[0]):
+        for q in range(loop_ptr[s], loop_ptr[s + 1]):
+            row = loop_start[s] + q - loop_ptr[s]
+            for j in range(r):
+                if loop_read[s]:
+                    fired[row, j] = u_loop[at, j] < loop_p[q]
+                actor[row, j] = party[s]
+                target[row, j] = loop_target[q]
+                blamed[row, j] = loop_blamed[q]
+                origin[row, j] = 1  # LOOPHOLE
+            if loop_read[s]:
+                at += 1
+        row = offscript_row[s]
+        n_clients = client_ptr[s + 1] - client_ptr[s]
+        for j in range(r):
+            u0, u1, u2 = u_dissent[s, 0, j], u_dissent[s, 1, j], u_dissent[s, 2, j]
+            t = 0 if n_theatres == 1 else min(np.int64(u2 * n_theatres), n_theatres - 1)
+            if backs_government[s]:
+                whom = _pick_present(faction_index, strength, present, t, u1, j)
+                client = 0
+            else:
+                whom = 0
+                k = min(np.int64(u1 * n_clients), n_clients - 1)
+                client = client_flat[client_ptr[s] + k]
+            fired[row, j] = u0 < offscript_p[s]
+            actor[row, j] = party[s]
+            target[row, j] = whom
+            blamed[row, j] = edge_index[whom, client]
+            origin[row, j] = 4  # INDISCIPLINE
+            theatre[row, j] = t

@@ -374,7 +374,35 @@ class CeasefireModel(mesa.Model):
                 "decide": self._decide_compiled,
                 "retaliate": self._retaliate_compiled,
                 "recover": self._recover_compiled,
+                "strike": self._strike_compiled,
             }
+        sponsors = self.sponsors
+        gov = self.government
+        self._tables["strike"] = {
+            "party": np.array([sp.party for sp in sponsors], np.int64),
+            "backs_government": np.array([sp.backs_government for sp in sponsors], bool),
+            "offscript_p": np.array(
+                [c.offscript_rate * sp.config.dissent for sp in sponsors], np.float64
+            ),
+            "offscript_row": np.array([sp.offscript.slice.start for sp in sponsors], np.int64),
+            "client_ptr": np.cumsum([0] + [len(sp.clients) for sp in sponsors]).astype(np.int64),
+            "client_flat": np.array([k for sp in sponsors for k in sp.clients], np.int64),
+            "loop_ptr": np.cumsum([0] + [len(sp.loophole_theatres) for sp in sponsors]).astype(
+                np.int64
+            ),
+            "loop_start": np.array([sp.loophole.slice.start for sp in sponsors], np.int64),
+            "loop_p": np.concatenate([sp.loophole_p[:, 0] for sp in sponsors] + [np.zeros(0)]),
+            "loop_target": np.concatenate(
+                [sp.loophole_target[:, 0] for sp in sponsors] + [np.zeros(0, np.int64)]
+            ).astype(np.int64),
+            "loop_blamed": np.concatenate(
+                [sp.loophole_blamed[:, 0] for sp in sponsors] + [np.zeros(0, np.int64)]
+            ).astype(np.int64),
+            "ground_start": gov.ground.slice.start,
+            "ground_p": np.asarray(gov.ground_p[:, 0], np.float64),
+            "ground_target": np.asarray(gov.ground_target[:, 0], np.int64),
+            "ground_blamed": np.asarray(gov.ground_blamed[:, 0], np.int64),
+        }
         theatres = [np.asarray(p.theatres, np.int64) for p in self.principals]
         self._tables["theatre_ptr"] = np.cumsum([0] + [len(t) for t in theatres]).astype(np.int64)
         self._tables["theatre_list"] = np.concatenate(theatres)
@@ -1080,6 +1108,48 @@ class CeasefireModel(mesa.Model):
             c.fatigue_gain,
             c.fatigue_recovery,
             c.regroup_rate,
+        )
+
+    def _strike_compiled(self) -> None:
+        """The strike phase (E6, E22, dissent) of the government and every sponsor, compiled."""
+        k, t = self._kernels, self._tables["strike"]
+        assert k is not None
+        r = self.r
+        u_loop = [sp.u["loophole"] for sp in self.sponsors if "loophole" in sp.u]
+        gov = self.government
+        k.strike_day(
+            self.n_theatres,
+            self.present,
+            self.faction_index,
+            self.strength,
+            self.edge_index,
+            t["party"],
+            t["backs_government"],
+            t["offscript_p"],
+            t["offscript_row"],
+            t["client_ptr"],
+            t["client_flat"],
+            np.stack([sp.u["dissent"] for sp in self.sponsors])
+            if self.sponsors
+            else np.zeros((0, 3, r)),
+            t["loop_ptr"],
+            t["loop_start"],
+            np.array(["loophole" in sp.u for sp in self.sponsors], bool),  # drawn today
+            t["loop_p"],
+            t["loop_target"],
+            t["loop_blamed"],
+            np.concatenate(u_loop) if u_loop else np.zeros((0, r)),
+            t["ground_start"],
+            t["ground_p"],
+            t["ground_target"],
+            t["ground_blamed"],
+            gov.u["ground"] if "ground" in gov.u else np.zeros((0, r)),
+            self.acts.fired,
+            self.acts.actor,
+            self.acts.target,
+            self.acts.blamed,
+            self.acts.origin,
+            self.acts.theatre,
         )
 
     def _collapse_compiled(self) -> bool:
