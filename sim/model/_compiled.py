@@ -956,3 +956,169 @@ def strike_day(
             blamed[row, j] = edge_index[whom, client]
             origin[row, j] = 4  # INDISCIPLINE
             theatre[row, j] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _misblame(
+    whom_target,
+    t,
+    u_blame,
+    u_whom,
+    n_factions,
+    blame_base,
+    present,
+    strength,
+    edge_index,
+    blame_bias,
+    j,
+):  # pragma: no cover
+    """``model.misblame`` of one act of truce ``j``: the edge its victim blames, or -1."""
+    if n_factions == 1:
+        whom = 1 if whom_target == 0 else 0
+    else:
+        total = 0.0
+        for k in range(n_factions):
+            x = blame_base[k] * strength[1 + k, j]
+            total += x * (1.0 if present[t, 1 + k] else 0.0)
+        if total > 0:
+            x = u_whom * total
+            cdf = 0.0
+            chosen = 0
+            for k in range(n_factions):
+                w = blame_base[k] * strength[1 + k, j]
+                cdf += w * (1.0 if present[t, 1 + k] else 0.0)
+                if x >= cdf:
+                    chosen += 1
+            chosen = min(chosen, n_factions - 1)
+        else:
+            chosen = min(np.int64(u_whom * n_factions), n_factions - 1)
+        whom = 1 + chosen if whom_target == 0 else 0
+    edge = edge_index[whom_target, whom]
+    return edge if u_blame < blame_bias else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def accident_day(
+    row,
+    u,
+    n_theatres,
+    principal_all,
+    present,
+    strength,
+    p_accident,
+    buffer,
+    air_force_party,
+    level,
+    n_factions,
+    blame_base,
+    edge_index,
+    blame_bias,
+    fired,
+    actor,
+    target,
+    theatre,
+    blamed,
+    origin,
+    admitted,
+):  # pragma: no cover
+    """``ForeignForces.accident`` (E7): one incident a day at most, blamed unless owned up."""
+    r = strength.shape[1]
+    n_air = air_force_party.shape[0]
+    for j in range(r):
+        t = 0 if n_theatres == 1 else min(np.int64(u[6, j] * n_theatres), n_theatres - 1)
+        whom = _pick_present(principal_all, strength, present, t, u[1, j], j)
+        fired[row, j] = u[0, j] < p_accident * (1.0 - buffer[t])
+        if n_air:
+            actor[row, j] = air_force_party[min(np.int64(u[2, j] * n_air), n_air - 1)]
+        target[row, j] = whom
+        theatre[row, j] = t
+        blamed[row, j] = _misblame(
+            whom,
+            t,
+            u[3, j],
+            u[4, j],
+            n_factions,
+            blame_base,
+            present,
+            strength,
+            edge_index,
+            blame_bias,
+            j,
+        )
+        origin[row, j] = 2  # ACCIDENT
+        admitted[row, j] = u[5, j] < level
+
+
+@numba.njit(cache=True, nogil=True)
+def attack_day(
+    row,
+    u,
+    theatres,
+    reach_ptr,
+    reach_flat,
+    inside,
+    host,
+    party,
+    base_p,
+    factor,
+    total_kind,
+    calm_boost,
+    greedy,
+    calm,
+    coverage,
+    active,
+    detection,
+    n_factions,
+    blame_base,
+    present,
+    strength,
+    edge_index,
+    blame_bias,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+):  # pragma: no cover
+    """``ExcludedGroup.attack`` (E8, E8b) of one group, in each theatre it is in.
+
+    ``base_p`` is ``spoiler_rate · strength · intent``, ``factor`` the share of the
+    inducement that does not reach a greedy or limited spoiler; a greedy one weighs
+    today's chance of detection (``decisions.spoiler_probability``).
+    """
+    r = strength.shape[1]
+    for k in range(theatres.shape[0]):
+        t = theatres[k]
+        a, b = reach_ptr[k], reach_ptr[k + 1]
+        for j in range(r):
+            if total_kind:
+                p = _clip01(base_p * (1.0 + calm_boost * calm[t, j]))
+            elif greedy:
+                p_detect = coverage[t] * (1.0 if active[j] else 0.0) * detection
+                p = _clip01(base_p * (factor * (1.0 - p_detect)))
+            else:
+                p = _clip01(base_p * factor)
+            whom = _pick_column(reach_flat, a, b, strength, u[1, k, j], j)
+            fired[row + k, j] = u[0, k, j] < p
+            actor[row + k, j] = party
+            target[row + k, j] = whom
+            if inside[k]:
+                blamed[row + k, j] = edge_index[whom, host]
+                culprit[row + k, j] = host
+            else:
+                blamed[row + k, j] = _misblame(
+                    whom,
+                    t,
+                    u[2, k, j],
+                    u[3, k, j],
+                    n_factions,
+                    blame_base,
+                    present,
+                    strength,
+                    edge_index,
+                    blame_bias,
+                    j,
+                )
+                culprit[row + k, j] = -1
+            origin[row + k, j] = 3  # SPOILER

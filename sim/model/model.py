@@ -36,6 +36,7 @@ from sim.model.agents import (
     ACTOR_TYPES,
     DELIBERATE,
     ExcludedGroup,
+    ForeignForces,
     MonitorMission,
     Principal,
     Sponsor,
@@ -375,6 +376,8 @@ class CeasefireModel(mesa.Model):
                 "retaliate": self._retaliate_compiled,
                 "recover": self._recover_compiled,
                 "strike": self._strike_compiled,
+                "accident": self._accident_compiled,
+                "attack": self._attack_compiled,
             }
         sponsors = self.sponsors
         gov = self.government
@@ -1151,6 +1154,78 @@ class CeasefireModel(mesa.Model):
             self.acts.origin,
             self.acts.theatre,
         )
+
+    def _accident_compiled(self) -> None:
+        """The foreign air forces' accidents (E7), compiled (at most one agent)."""
+        k, c, acts = self._kernels, self.constants, self.acts
+        assert k is not None
+        for forces in self.agents_by_type.get(ForeignForces, []):
+            k.accident_day(
+                forces.incident.slice.start,
+                forces.u["accident"],
+                self.n_theatres,
+                self.principal_all,
+                self.present,
+                self.strength,
+                float(forces.p_accident),
+                np.asarray(self.theatre_buffer, np.float64),
+                np.asarray(forces.air_force_party, np.int64),
+                forces.config.level,
+                self.n_factions,
+                self.blame_base,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.theatre,
+                acts.blamed,
+                acts.origin,
+                acts.admitted,
+            )
+
+    def _attack_compiled(self) -> None:
+        """The excluded groups' attacks (E8, E8b), compiled, one group after the other."""
+        k, c, acts, mission = self._kernels, self.constants, self.acts, self.mission
+        assert k is not None
+        active = mission.active()
+        detection = mission.config.detection if mission.config else 0.0
+        for group in self.excluded_groups:
+            if not len(group.theatres):  # present in no theatre: nothing to attack
+                continue
+            cfg = group.config
+            reach = group.reachable
+            k.attack_day(
+                group.spoiler.slice.start,
+                group.u["attack"],
+                np.asarray(group.theatres, np.int64),
+                np.cumsum([0] + [len(w) for w in reach]).astype(np.int64),
+                np.concatenate(reach).astype(np.int64),
+                group.inside,
+                group.host,
+                group.party,
+                c.spoiler_rate * cfg.strength * cfg.spoiler_intent,
+                1.0 - dec.INDUCEMENT_REACH[cfg.kind] * cfg.inducement,
+                cfg.kind == "total",
+                c.spoiler_calm_boost,
+                cfg.kind == "greedy",
+                self.calm,
+                self.theatre_coverage,
+                active,
+                detection,
+                self.n_factions,
+                self.blame_base,
+                self.present,
+                self.strength,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.blamed,
+                acts.culprit,
+                acts.origin,
+            )
 
     def _collapse_compiled(self) -> bool:
         """The compiled :meth:`_collapse` (:func:`sim.model._compiled.collapse_day`).
