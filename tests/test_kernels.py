@@ -4,8 +4,10 @@
   drawn: every number that is read is the one the full layout would give, results
   are identical to drawing everything, and a lever that switches a mechanism on or
   off moves no other draw.
-- The compiled kernels (numba, when installed) give the NumPy path's results bit
-  for bit, on random scenarios.
+- The compiled day (numba, when installed: :mod:`sim.model._compiled`) gives the NumPy
+  path's results, day-by-day sums and final state bit for bit, on random scenarios
+  (missions with and without delayed reports, mediators, spoilers of every kind,
+  theatres with guarantees and end rules, shifts, signing and offensives).
 """
 
 from __future__ import annotations
@@ -313,6 +315,21 @@ def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
 def test_compiled_day_equals_numpy_on_more_random_scenarios(case, monkeypatch):
     """The same on more random scenarios (slow: about a second each)."""
     test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch)
+
+
+def test_a_traced_run_is_the_same_under_both_engines(baseline, monkeypatch):
+    """Tracing a replicate sends the agents' phases back to their methods: same trace, both."""
+    _compiled()
+    scenario = resolve_scenario(baseline, {"truce.horizon": 60})
+    out = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=80, seed=21, record=True, collect=False)
+        model.run()
+        out[name] = (model.results(), *model.trace_tables())
+    assert len(out["numpy"][2]) > 0  # the traced truce has events to compare
+    for got, expected in zip(out["numba"], out["numpy"], strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 def test_auto_compiles_only_wide_chunks(monkeypatch):
