@@ -101,8 +101,8 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
     print(f"ratio (b)/(a): {rate_ours / rate_batch:,.0f}x  (target >= 400x)")
     for name, seconds in also.items():
         print(
-            f"(b) with TRUCE_ENGINE={name}: {seconds:.2f} s = {days_b / seconds:,.0f} truce-days/s, "
-            f"ratio {days_b / seconds / rate_batch:,.0f}x"
+            f"(b) with TRUCE_ENGINE={name}: {seconds:.2f} s = "
+            f"{days_b / seconds:,.0f} truce-days/s, ratio {days_b / seconds / rate_batch:,.0f}x"
         )
     # The engine each side's models used (TRUCE_ENGINE, default auto: by chunk width).
     engine_a = CeasefireModel(scenario, replicates=1, collect=False).kernel_engine
