@@ -357,7 +357,9 @@ class CeasefireModel(mesa.Model):
                 {
                     "theatres": np.asarray(p.theatres, np.int64),
                     "adv_ptr": np.cumsum([0, *sizes]).astype(np.int64),
-                    "adv_flat": np.concatenate(p.adversaries).astype(np.int64),
+                    "adv_flat": np.concatenate([*p.adversaries, np.zeros(0, np.int64)]).astype(
+                        np.int64
+                    ),
                     "guarantee": np.asarray(self.guarantee_cost[p.theatres], np.float64),
                     "buffer": np.asarray(self.theatre_buffer[p.theatres], np.float64),
                     "unauthorised": c.indiscipline_rate * (1 - p.config.cohesion),
@@ -408,7 +410,7 @@ class CeasefireModel(mesa.Model):
         }
         theatres = [np.asarray(p.theatres, np.int64) for p in self.principals]
         self._tables["theatre_ptr"] = np.cumsum([0] + [len(t) for t in theatres]).astype(np.int64)
-        self._tables["theatre_list"] = np.concatenate(theatres)
+        self._tables["theatre_list"] = np.concatenate([*theatres, np.zeros(0, np.int64)])
 
     def plan_draws(self, read_all: bool = False) -> None:
         """Lay out the day's draws: per stream, its rows and each agent's share of them.
