@@ -332,6 +332,23 @@ def test_a_traced_run_is_the_same_under_both_engines(baseline, monkeypatch):
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
+@pytest.mark.parametrize("decision", ["hold_fire", "retaliate"])
+def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypatch, decision):
+    """A played truce runs the agents' own methods for their phases, compiled or not."""
+    _compiled()
+    from sim.model.players import Players
+
+    scenario = resolve_scenario(baseline, {"truce.horizon": 60})
+    out = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=1, seed=5, record=True)
+        Players(model, ["government", "faction_b"]).run(lambda role, day, choices: decision)
+        out[name] = (model.results(), *model.trace_tables())
+    for got, expected in zip(out["numba"], out["numpy"], strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
 def test_auto_compiles_only_wide_chunks(monkeypatch):
     """``auto`` keeps small chunks (the interactive path) on NumPy: numba is not even imported."""
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
