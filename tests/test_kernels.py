@@ -4,8 +4,10 @@
   drawn: every number that is read is the one the full layout would give, results
   are identical to drawing everything, and a lever that switches a mechanism on or
   off moves no other draw.
-- The compiled kernels (numba, when installed) give the NumPy path's results bit
-  for bit, on random scenarios.
+- The compiled day (numba, when installed: :mod:`sim.model._compiled`) gives the NumPy
+  path's results, day-by-day sums and final state bit for bit, on random scenarios
+  (missions with and without delayed reports, mediators, spoilers of every kind,
+  theatres with guarantees and end rules, shifts, signing and offensives).
 """
 
 from __future__ import annotations
@@ -197,36 +199,154 @@ LEVERS = {  # numeric levers of the bundled scenarios, and the ranges drawn from
     "deconfliction.level": (0.0, 1.0),
     "constants.contrition": (0.0, 0.8),
     "constants.trust_loss": (0.05, 0.6),
+    "constants.spill_over": (0.0, 0.5),
+    "constants.hostility_threshold": (0.0, 0.3),
+    "constants.consolidation_rate": (0.0, 0.05),
+    "constants.withdrawal_trust": (0.0, 0.2),
     "government.ground_tempo": (0.0, 2.0),
     "government.strength": (0.0, 1.0),
+    "government.rejection": (0.0, 0.3),
+    "government.conditional": (0.0, 0.6),
+    "government.aims": (-0.2, 0.6),
 }
 
+#: Missions drawn from: verified reports delayed or not, attacked until they leave.
+MISSIONS = [
+    None,
+    {"coverage": 0.6, "detection": 0.8, "attribution": 0.7, "verification_delay": 0},
+    {"coverage": 0.9, "detection": 0.9, "attribution": 0.5, "verification_delay": 2},
+    {"coverage": 0.4, "detection": 0.6, "attribution": 0.9, "risk_tolerance": 1},
+]
 
-@pytest.mark.parametrize("case", range(6))
-def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
-    """A random bundled scenario with random levers: the same results table, both engines.
 
-    150 truces (wide enough to be compacted as they end), 90 days, a random seed.
-    """
-    _compiled()
+def _random_scenario(rng: np.random.Generator):
+    """A bundled scenario with random levers, mission, theatres, spoilers and shifts."""
     from sim.scenario.loading import load_scenario
 
-    rng = np.random.default_rng(1000 + case)
     files = ["baseline", "monitored", "zones", "mediation", "operational_pause"]
     path = SCENARIO_DIR / f"{files[int(rng.integers(len(files)))]}.yaml"
     overrides: dict = {"truce.horizon": 90}
     for key, (low, high) in LEVERS.items():
-        if rng.random() < 0.6:
+        if rng.random() < 0.5:
             overrides[key] = float(rng.uniform(low, high))
-    scenario = load_scenario(path, overrides)
-    seed = int(rng.integers(2**31))
-    tables = {}
+    if rng.random() < 0.6:
+        overrides["monitors"] = MISSIONS[int(rng.integers(len(MISSIONS)))]
+    if rng.random() < 0.4:
+        overrides["mediator"] = {"effort": 0.4, "settle_share": 0.3, "patience": 3}
+    if rng.random() < 0.4:  # an inside spoiler, or a greedy or limited one
+        kind = ["total", "greedy", "limited"][int(rng.integers(3))]
+        host = "faction_b" if rng.random() < 0.5 else None
+        overrides["excluded"] = [
+            {
+                "name": "jihadists",
+                "strength": 0.5,
+                "spoiler_intent": 0.8,
+                "kind": kind,
+                "inducement": 0.5,
+                "host": host,
+            }
+        ]
+    if rng.random() < 0.4:  # theatres with guarantees on the ground, and an end rule
+        overrides["theatres"] = [
+            {
+                "name": "north",
+                "parties": ["government", "faction_a", "faction_b"],
+                "guarantor_troops": float(rng.random()),
+                "joint_commission": float(rng.random()),
+            },
+            {
+                "name": "south",
+                "parties": ["government", "faction_c"],
+                "excluded": [],
+                "buffer_zone": float(rng.random()),
+            },
+        ]
+        overrides["truce.end.rule"] = ["first", "share", "withdrawal"][int(rng.integers(3))]
+    if rng.random() < 0.3:
+        overrides["shifts"] = [
+            {"name": "cut", "actor": "sponsor_o1", "field": "leverage", "by": -0.3, "day": 20},
+            {"name": "surge", "actor": "faction_a", "field": "strength", "by": 0.2, "chance": 0.02},
+        ]
+    return load_scenario(path, overrides)
+
+
+def _run_both(scenario, replicates: int, seed: int, monkeypatch) -> dict:
+    """Results and day-by-day sums of one chunk under each engine."""
+    out = {}
     for name in ("numpy", "numba"):
         monkeypatch.setenv("TRUCE_ENGINE", name)
-        model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+        model = CeasefireModel(scenario, replicates=replicates, seed=seed, collect=False)
         assert model.kernel_engine == name
-        tables[name] = model.run().results()
-    pd.testing.assert_frame_equal(tables["numba"], tables["numpy"])
+        model.run()
+        state = {
+            "trust": model.trust.copy(),
+            "grudge": model.grudge.copy(),
+            "strength": model.strength.copy(),
+            "fatigue": model.fatigue.copy(),
+        }
+        out[name] = (model.results(), model.daily(), state)
+    return out
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch):
+    """A random scenario: the same results, daily sums and final state, both engines.
+
+    Random bundled scenario, levers, mission (with and without a verification delay),
+    mediator, spoilers (inside, greedy, limited), theatres (guarantor troops, buffer
+    zones, joint commissions, end rules) and shifts; 150 truces (wide enough to be
+    compacted as they end), 90 days, a random seed. Bit for bit: ``assert_frame_equal``
+    with its default tolerances would hide a last-bit difference, so floats are compared
+    exactly (``check_exact``) and the final state arrays with ``assert_array_equal``.
+    """
+    _compiled()
+    rng = np.random.default_rng(1000 + case)
+    scenario = _random_scenario(rng)
+    out = _run_both(scenario, 150, int(rng.integers(2**31)), monkeypatch)
+    (res_c, daily_c, state_c), (res_n, daily_n, state_n) = out["numba"], out["numpy"]
+    pd.testing.assert_frame_equal(res_c, res_n, check_exact=True)
+    pd.testing.assert_frame_equal(daily_c, daily_n, check_exact=True)
+    for name in state_n:
+        np.testing.assert_array_equal(state_c[name], state_n[name])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(6, 40))
+def test_compiled_day_equals_numpy_on_more_random_scenarios(case, monkeypatch):
+    """The same on more random scenarios (slow: about a second each)."""
+    test_compiled_day_equals_numpy_on_random_scenarios(case, monkeypatch)
+
+
+def test_a_traced_run_is_the_same_under_both_engines(baseline, monkeypatch):
+    """Tracing a replicate sends the agents' phases back to their methods: same trace, both."""
+    _compiled()
+    scenario = resolve_scenario(baseline, {"truce.horizon": 60})
+    out = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=80, seed=21, record=True, collect=False)
+        model.run()
+        out[name] = (model.results(), *model.trace_tables())
+    assert len(out["numpy"][2]) > 0  # the traced truce has events to compare
+    for got, expected in zip(out["numba"], out["numpy"], strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("decision", ["hold_fire", "retaliate"])
+def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypatch, decision):
+    """A played truce runs the agents' own methods for their phases, compiled or not."""
+    _compiled()
+    from sim.model.players import Players
+
+    scenario = resolve_scenario(baseline, {"truce.horizon": 60})
+    out = {}
+    for name in ("numpy", "numba"):
+        monkeypatch.setenv("TRUCE_ENGINE", name)
+        model = CeasefireModel(scenario, replicates=1, seed=5, record=True)
+        Players(model, ["government", "faction_b"]).run(lambda role, day, choices: decision)
+        out[name] = (model.results(), *model.trace_tables())
+    for got, expected in zip(out["numba"], out["numpy"], strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 def test_auto_compiles_only_wide_chunks(monkeypatch):

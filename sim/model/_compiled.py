@@ -97,3 +97,1028 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
     for k in range(values.shape[0]):
         out[values[k], cols[k]] += weights[k]
     return out
+
+
+# ---------------------------------------------------------------- whole phases of the day
+#
+# Each kernel below is one phase of ``CeasefireModel``'s day as a loop over the truces
+# (one pass, no temporaries), reading the same arrays and writing the same state as the
+# NumPy method it replaces, with the same floating-point operations in the same order.
+# Powers and exponentials, which NumPy computes with its own SIMD routines (they may
+# differ from the C library's in the last bit), are not computed here: the model hands in
+# tables computed by NumPy (``(1 - trust_loss) ** k`` for small integers k) or computes
+# them with NumPy between two kernels.
+
+
+@numba.njit(cache=True, nogil=True)
+def tally_day(
+    fired,
+    origin,
+    theatre,
+    weight,
+    actor,
+    target,
+    retaliation,
+    wrong,
+    detected,
+    correct,
+    first_priority,
+    alive,
+    theatre_alive,
+    n_origins,
+    n_parties,
+    n_principals,
+    day,
+    w,
+    threshold,
+    access_threshold,
+    calm_days,
+    origin_total,
+    party_total,
+    retaliations,
+    wrong_retaliations,
+    detected_total,
+    attributed,
+    first_violator,
+    first_violation_day,
+    high_window,
+    origin_window,
+    access_days,
+    calm_streak,
+):  # pragma: no cover
+    """``CeasefireModel._tally`` in two passes: the arrays it re-binds are returned.
+
+    The acts table is read row by row (as it lies in memory), then each truce's sums.
+    """
+    n, r = fired.shape
+    n_t = theatre_alive.shape[0]
+    by_cell = origin_window[w]
+    by_cell[:] = 0
+    suffered = np.zeros((n_principals, r), np.int64)
+    theatre_violence = np.zeros((n_t, r), np.int64)
+    violence = np.zeros(r, np.int64)
+    calm_today = np.zeros((n_t, r), np.bool_)
+    new_streak = np.zeros((n_t, r), np.int64)
+    calm = np.zeros((n_t, r))
+    any_fired = np.zeros(r, np.bool_)
+    best = np.zeros(r)
+    best_row = np.zeros(r, np.int64)
+    for i in range(n):
+        answer = retaliation[i]
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            x = weight[i, j]
+            by_cell[origin[i, j], theatre[i, j], j] += x
+            party_total[actor[i, j], j] += x
+            suffered[target[i, j], j] += x
+            if answer:
+                retaliations[j] += x
+                if wrong[i, j]:
+                    wrong_retaliations[j] += x
+            if detected[i, j]:
+                detected_total[j] += x
+            if correct[i, j]:
+                attributed[j] += x
+            if not any_fired[j]:
+                any_fired[j] = True
+                best[j] = first_priority[i, j]  # np.argmax: the first of the largest
+                best_row[j] = i
+            elif first_priority[i, j] > best[j]:
+                best[j] = first_priority[i, j]
+                best_row[j] = i
+    for j in range(r):
+        if any_fired[j] and first_violation_day[j] < 0:
+            # Every fired act of priority 0: argmax of a column of zeros is row 0.
+            first_violator[j] = actor[best_row[j] if best[j] > 0.0 else 0, j]
+            first_violation_day[j] = day
+        total = 0
+        for o in range(n_origins):
+            by_origin = 0
+            for t in range(n_t):
+                by_origin += by_cell[o, t, j]
+                theatre_violence[t, j] += by_cell[o, t, j]
+            origin_total[o, j] += by_origin
+            total += by_origin
+        violence[j] = total
+        all_calm = True
+        for t in range(n_t):
+            v = theatre_violence[t, j]
+            high_window[w, t, j] = v >= threshold
+            quiet = v <= access_threshold and theatre_alive[t, j] and alive[j]
+            calm_today[t, j] = quiet
+            all_calm = all_calm and quiet
+            s = calm_streak[t, j] + 1 if quiet else 0
+            new_streak[t, j] = s
+            calm[t, j] = min(1.0, s / calm_days)
+        if all_calm:
+            access_days[j] += 1
+    return theatre_violence, violence, calm_today, new_streak, calm, suffered
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j):  # pragma: no cover
+    """``model.weighted_trust(i)`` of truce ``j`` (``decisions.weighted_mean``'s arithmetic)."""
+    a, b = edge_ptr[i], edge_ptr[i + 1]
+    if b - a == 1:
+        v = trust[edge_list[a], j]
+        x = strength[adv_list[a], j]
+        return v * x / x if x > 0 else v
+    total = strength[adv_list[a], j]
+    plain = trust[edge_list[a], j]
+    weighted = trust[edge_list[a], j] * strength[adv_list[a], j]
+    for k in range(a + 1, b):
+        total += strength[adv_list[k], j]
+        plain += trust[edge_list[k], j]
+        weighted += trust[edge_list[k], j] * strength[adv_list[k], j]
+    plain = plain / (b - a)
+    return weighted / total if total > 0 else plain
+
+
+@numba.njit(cache=True, nogil=True)
+def perceive_day(
+    fired,
+    blamed,
+    weight,
+    culprit,
+    admitted,
+    origin,
+    theatre,
+    wrong,
+    correct,
+    settled,
+    edge_blamed,
+    ret_start,
+    ret_stop,
+    contrition,
+    u_contrite,
+    delay,
+    slot,
+    pending,
+    trust,
+    baseline,
+    grudge,
+    alive,
+    grievance,
+    grievance_wrong,
+    grievance_theatre,
+    conditional,
+    at_war,
+    edge_ptr,
+    edge_list,
+    strength,
+    sanction_cut,
+    powers,
+    forgiveness,
+    decay,
+):  # pragma: no cover
+    """``CeasefireModel._perceive`` in two passes over the day's acts.
+
+    Returns trust, grudge, sanctions and a status: 1 if a verified act was sanctioned,
+    0 if not, -1 if ``powers`` is too short (the caller then runs the NumPy method;
+    nothing has been written).
+
+    ``powers[k]`` is NumPy's ``(1 - trust_loss) ** k``; ``decay`` is
+    ``exp(-1 / grudge_memory)``.
+    """
+    n, r = fired.shape
+    n_e = trust.shape[0]
+    n_p = at_war.shape[0]
+    counts = np.zeros((n_e, r), np.int64)
+    later = np.zeros((n_e, r), np.int64)
+    sanctions = np.zeros((n_p, r))
+    any_verified = False
+    # First pass: what each fired act is perceived as (written nowhere but the counts).
+    for i in range(n):
+        answer = ret_start <= i < ret_stop
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            b = blamed[i, j]
+            c = correct[i, j]
+            if c and culprit[i, j] >= 0:
+                sanctions[culprit[i, j], j] += 1.0
+                any_verified = True
+            if b < 0:
+                continue
+            mis = edge_blamed[b] != culprit[i, j]
+            now = mis and (admitted[i, j] or (c and delay == 0))
+            if mis and c and not now and not settled[i, j]:
+                later[b, j] += weight[i, j]
+            if now or settled[i, j]:
+                continue
+            if answer and contrition > 0:
+                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
+                    continue
+            counts[b, j] += weight[i, j]
+    n_pow = powers.shape[0]
+    for e in range(n_e):
+        for j in range(r):
+            if counts[e, j] >= n_pow:
+                return trust, grudge, sanctions, -1
+    if delay:
+        due_any = False
+        for e in range(n_e):
+            for j in range(r):
+                if pending[slot, e, j] * alive[j] >= n_pow:
+                    return trust, grudge, sanctions, -1
+                if pending[slot, e, j] * alive[j] != 0:
+                    due_any = True
+        if due_any:
+            restored_trust = np.empty_like(trust)
+            restored_grudge = np.empty_like(grudge)
+            for e in range(n_e):
+                for j in range(r):
+                    due = pending[slot, e, j] * alive[j]
+                    t = trust[e, j]
+                    ceiling = max(baseline[e, j], t)
+                    factor = powers[due]
+                    restored = t / factor if factor > 0 else ceiling
+                    restored_trust[e, j] = min(restored, ceiling)
+                    grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
+                    restored_grudge[e, j] = max(grudge[e, j] - due, 0.0)
+            trust = restored_trust
+            grudge = restored_grudge
+        pending[slot] = later
+    new_trust = np.empty_like(trust)
+    new_grudge = np.empty_like(grudge)
+    for e in range(n_e):
+        row = ret_start + e
+        for j in range(r):
+            t = trust[e, j]
+            g = grudge[e, j]
+            k = counts[e, j]
+            if alive[j]:
+                if k > 0:
+                    x = t * powers[k]
+                else:
+                    x = t + forgiveness * max(baseline[e, j] - t, 0.0)
+                new_trust[e, j] = min(max(x, 0.0), 1.0)
+                answered = 1.0 if fired[row, j] else 0.0
+                new_grudge[e, j] = max(g - answered, 0.0) * decay + k
+            else:
+                new_trust[e, j] = t
+                new_grudge[e, j] = g
+    # Grievances: the latest perceived violation on each edge (acts in row order, as
+    # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
+    for i in range(n):
+        answer = ret_start <= i < ret_stop
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            b = blamed[i, j]
+            if b < 0:
+                continue
+            mis = edge_blamed[b] != culprit[i, j]
+            now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
+            if now or settled[i, j]:
+                continue
+            if answer and contrition > 0:
+                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
+                    continue
+            grievance[b, j] = origin[i, j]
+            grievance_wrong[b, j] = mis
+            grievance_theatre[b, j] = theatre[i, j]
+    for i in range(n_p):
+        for j in range(r):
+            if conditional[i, j] and alive[j]:
+                hurt = 0
+                for k in range(edge_ptr[i], edge_ptr[i + 1]):
+                    hurt += counts[edge_list[k], j]
+                if hurt > 0:
+                    at_war[i, j] = True
+    if any_verified:
+        for i in range(n_p):
+            for j in range(r):
+                s = strength[i, j] - sanction_cut[i, j] * sanctions[i, j]
+                strength[i, j] = min(max(s, 0.0), 1.0)
+    return new_trust, new_grudge, sanctions, 1 if any_verified else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_mean_column(values, weights, j):  # pragma: no cover
+    """``decisions.weighted_mean(values, weights)`` of column ``j``."""
+    n = values.shape[0]
+    if n == 1:
+        v = values[0, j]
+        x = weights[0, j]
+        return v * x / x if x > 0 else v
+    total = weights[0, j]
+    plain = values[0, j]
+    weighted = values[0, j] * weights[0, j]
+    for k in range(1, n):
+        total += weights[k, j]
+        plain += values[k, j]
+        weighted += values[k, j] * weights[k, j]
+    plain = plain / n
+    return weighted / total if total > 0 else plain
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_largest(counts, j):  # pragma: no cover
+    """``np.argmax(counts[:, j])``: the first of the largest."""
+    best = counts[0, j]
+    k = 0
+    for o in range(1, counts.shape[0]):
+        if counts[o, j] > best:
+            best = counts[o, j]
+            k = o
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def collapse_day(
+    day,
+    alive,
+    theatre_alive,
+    high_window,
+    days_above,
+    theatre_violence,
+    intensity,
+    origin_window,
+    origin_total,
+    pre_origin,
+    theatre_edges,
+    spill_powers,
+    trust,
+    strength,
+    fatigue,
+    resolve,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    withdrawal_trust,
+    need,
+    theatre_cause,
+    theatre_trigger,
+    theatre_collapse_day,
+    cause,
+    trigger,
+    collapse_day,
+):  # pragma: no cover
+    """``CeasefireModel._collapse`` but for the escalation days, one truce at a time.
+
+    Writes the theatres' and the truces' collapses in place; returns the truces ending
+    today (``alive`` is not yet cleared for them) and their strength-weighted fatigue and
+    resolve, from which the model draws the escalation days (E15) with NumPy; or
+    ``None``-like status -1 when a truce loses more theatres in a day than
+    ``spill_powers`` covers (the caller then runs the NumPy rule; nothing was written).
+    """
+    n_w, n_t, r = high_window.shape
+    n_o = origin_window.shape[1]
+    n_e = trust.shape[0]
+    n_p = edge_ptr.shape[0] - 1
+    if n_t >= spill_powers.shape[0]:
+        return np.zeros(r, np.bool_), np.zeros(r), np.zeros(r), -1
+    ending = np.zeros(r, np.bool_)
+    fat = np.zeros(r)
+    res = np.zeros(r)
+    window = np.zeros((n_o, n_t))
+    falling = np.zeros(n_t, np.bool_)
+    intense = np.zeros(n_t, np.bool_)
+    counts = np.zeros((n_o, 1), np.int64)
+    status = 0
+    for j in range(r):
+        if not alive[j]:
+            continue
+        any_falling = False
+        for t in range(n_t):
+            high = 0
+            for k in range(n_w):
+                high += high_window[k, t, j]
+            intense[t] = theatre_violence[t, j] >= intensity
+            falling[t] = theatre_alive[t, j] and (high >= days_above or intense[t])
+            any_falling = any_falling or falling[t]
+        have_window = False
+        if any_falling:
+            have_window = True
+            for o in range(n_o):
+                for t in range(n_t):
+                    x = 0
+                    for k in range(n_w):
+                        x += origin_window[k, o, t, j]
+                    window[o, t] = x
+            for t in range(n_t):
+                if not falling[t]:
+                    continue
+                here = 0
+                for o in range(n_o):
+                    here += window[o, t]
+                for o in range(n_o):
+                    if here > 0:
+                        counts[o, 0] = window[o, t]
+                    else:
+                        everywhere = 0
+                        for s in range(n_t):
+                            everywhere += window[o, s]
+                        counts[o, 0] = everywhere
+                theatre_cause[t, j] = _first_largest(counts, 0)
+                theatre_trigger[t, j] = 2 if intense[t] else 0  # INTENSITY, VIOLENCE
+                theatre_collapse_day[t, j] = day
+                theatre_alive[t, j] = False
+            # Spill-over: trust falls on every edge between the parties of a fallen theatre.
+            for e in range(n_e):
+                hits = 0
+                for t in range(n_t):
+                    if theatre_edges[t, e] and falling[t]:
+                        hits += 1
+                trust[e, j] *= spill_powers[hits]
+        withdrawn = False
+        for i in range(n_p):
+            if _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j) < (
+                withdrawal_trust
+            ):
+                withdrawn = True
+        fallen = 0
+        for t in range(n_t):
+            if not theatre_alive[t, j]:
+                fallen += 1
+        over = fallen >= need
+        if not (over or withdrawn):
+            continue
+        status = 1
+        ending[j] = True
+        if not have_window:
+            for o in range(n_o):
+                for t in range(n_t):
+                    x = 0
+                    for k in range(n_w):
+                        x += origin_window[k, o, t, j]
+                    window[o, t] = x
+        today_total = 0
+        for o in range(n_o):
+            x = 0
+            for t in range(n_t):
+                if not any_falling or falling[t]:
+                    x += window[o, t]
+            counts[o, 0] = x
+            today_total += x
+        if today_total <= 0:
+            for o in range(n_o):
+                counts[o, 0] = origin_total[o, j] + pre_origin[o, j]
+        cause[j] = _first_largest(counts, 0)
+        if over and any_falling:
+            intense_fall = False
+            for t in range(n_t):
+                intense_fall = intense_fall or (intense[t] and falling[t])
+            trigger[j] = 2 if intense_fall else 0
+        else:
+            trigger[j] = 1  # WITHDRAWAL
+        collapse_day[j] = day
+        fat[j] = _weighted_mean_column(fatigue, strength, j)
+        res[j] = _weighted_mean_column(resolve, strength, j)
+    return ending, fat, res, status
+
+
+@numba.njit(cache=True, nogil=True)
+def _clip01(x):  # pragma: no cover
+    """NumPy's ``clip(x, 0, 1)`` of a finite float."""
+    return min(max(x, 0.0), 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
+    """``model.pick(candidates[a:b], u)`` of truce ``j`` (``decisions.pick_weighted``)."""
+    n = b - a
+    if n == 1:
+        return candidates[a]
+    total = 0.0
+    for k in range(a, b):
+        total += strength[candidates[k], j]
+    if total > 0:
+        x = u * total
+        cdf = 0.0
+        chosen = 0
+        for k in range(a, b):
+            cdf += strength[candidates[k], j]
+            if x >= cdf:
+                chosen += 1
+        return candidates[a + min(chosen, n - 1)]
+    return candidates[a + min(np.int64(u * n), n - 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def decide_gain(
+    index,
+    theatres,
+    adv_ptr,
+    adv_flat,
+    strength,
+    start_adversary,
+    resolve,
+    restraint_level,
+    p_detect_today,
+    guarantee,
+    trust,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    theatre_alive,
+    alive,
+    at_war,
+    offensive_day,
+    day,
+    aims,
+    offensive,
+    regroup_weight,
+    fear_weight,
+    restraint_weight,
+    reputation_cost,
+    sanction_weight,
+    gain_sensitivity,
+):  # pragma: no cover
+    """``Principal.decide`` up to the exponential (E2–E4, E2c, E19), for principal ``index``.
+
+    Returns the exponent ``gain_sensitivity · (gain − cost)``, shape (theatres, R), which
+    the model exponentiates with NumPy; launches strategic offensives (E19) in place.
+    """
+    n_t = theatres.shape[0]
+    r = strength.shape[1]
+    arg = np.empty((n_t, r))
+    adv_now = np.empty(n_t)
+    for j in range(r):
+        s_i = strength[index, j]
+        launching = False
+        for k in range(n_t):
+            total = 0.0
+            squares = 0.0
+            for q in range(adv_ptr[k], adv_ptr[k + 1]):
+                x = strength[adv_flat[q], j]
+                total += x
+                squares += x * x
+            adv_now[k] = squares / total if total > 0 else 0.0
+            if offensive and s_i - adv_now[k] > aims and theatre_alive[theatres[k], j]:
+                launching = True
+        if offensive and launching and s_i > 0 and alive[j] and not at_war[index, j]:
+            at_war[index, j] = True
+            if offensive_day[j] < 0:
+                offensive_day[j] = day
+        rl = restraint_level[index, j]
+        distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, index, j)
+        for k in range(n_t):
+            regroup = max(adv_now[k] - start_adversary[k, j], 0.0)
+            gain = resolve[index, j] * (s_i - adv_now[k] + regroup_weight * regroup)
+            gain = gain + fear_weight * distrust
+            pd = p_detect_today[theatres[k], j]
+            cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
+            cost = cost + guarantee[k]
+            arg[k, j] = gain_sensitivity * (gain - cost)
+    return arg
+
+
+@numba.njit(cache=True, nogil=True)
+def decide_acts(
+    index,
+    theatres,
+    adv_ptr,
+    adv_flat,
+    growth,
+    u,
+    strength,
+    fatigue,
+    p_detect_today,
+    buffer,
+    at_war,
+    edge_index,
+    base_propensity,
+    unauthorised_rate,
+    war_tempo,
+    deliberate_start,
+    indiscipline_start,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+    weight,
+):  # pragma: no cover
+    """``Principal.decide`` from the exponential ``growth`` on.
+
+    Today's acts of principal ``index``, written to its rows of the acts table.
+    """
+    n_t = theatres.shape[0]
+    r = strength.shape[1]
+    for j in range(r):
+        forces = strength[index, j] > 0
+        war = at_war[index, j]
+        for k in range(n_t):
+            p = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[index, j]))
+            pd = p_detect_today[theatres[k], j]
+            p_unauthorised = unauthorised_rate * (1 - pd) * (1.0 - buffer[k])
+            whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[2, k, j], j)
+            edge = edge_index[whom, index]
+            row = deliberate_start + k
+            fired[row, j] = ((u[0, k, j] < p) or war) and forces
+            actor[row, j] = index
+            target[row, j] = whom
+            blamed[row, j] = edge
+            culprit[row, j] = index
+            origin[row, j] = 0  # DELIBERATE
+            weight[row, j] = war_tempo if war else 1
+            row = indiscipline_start + k
+            fired[row, j] = (u[1, k, j] < p_unauthorised) and forces and not war
+            actor[row, j] = index
+            target[row, j] = whom
+            blamed[row, j] = edge
+            culprit[row, j] = index
+            origin[row, j] = 4  # INDISCIPLINE
+
+
+@numba.njit(cache=True, nogil=True)
+def retaliate_day(
+    ans_start,
+    edge_ptr,
+    edge_list,
+    adv_list,
+    u,
+    trust,
+    grudge,
+    fatigue,
+    strength,
+    restraint_level,
+    grievance,
+    grievance_wrong,
+    grievance_theatre,
+    damping,
+    edge_index,
+    threshold,
+    rate,
+    retaliation_restraint,
+    hostility_threshold,
+    generosity,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+    wrong,
+    theatre,
+):  # pragma: no cover
+    """``Principal.retaliate`` (E9, E9b, E9c, E20) of every principal, in one pass.
+
+    ``u`` holds the principals' answer uniforms stacked in edge order; principal ``i``'s
+    answers are rows ``ans_start[i]`` on of the acts table.
+    """
+    n_p = edge_ptr.shape[0] - 1
+    r = trust.shape[1]
+    for i in range(n_p):
+        for q in range(edge_ptr[i], edge_ptr[i + 1]):
+            e = edge_list[q]
+            row = ans_start[i] + q - edge_ptr[i]
+            whom = adv_list[q]
+            blame = edge_index[whom, i]
+            for j in range(r):
+                t = trust[e, j]
+                if threshold <= 0:
+                    p = 0.0
+                else:
+                    answer = _clip01(1.0 - t / threshold) * min(grudge[e, j], 1.0)
+                    if hostility_threshold > 0:
+                        answer = max(answer, _clip01(1.0 - t / hostility_threshold))
+                    level = retaliation_restraint * restraint_level[i, j]
+                    p = rate * answer * (1.0 - fatigue[i, j]) * (1.0 - level)
+                    if generosity > 0:
+                        p = p * (1.0 - generosity)
+                    p = _clip01(p)
+                p = p * damping[grievance_theatre[e, j]]
+                fired[row, j] = u[q, j] < p and strength[i, j] > 0
+                actor[row, j] = i
+                target[row, j] = whom
+                blamed[row, j] = blame
+                culprit[row, j] = i
+                origin[row, j] = grievance[e, j]
+                wrong[row, j] = grievance_wrong[e, j]
+                theatre[row, j] = grievance_theatre[e, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def recover_day(
+    theatre_ptr,
+    theatre_list,
+    edge_ptr,
+    adv_list,
+    calm_today,
+    alive,
+    suffered,
+    fatigue,
+    strength,
+    fatigue_gain,
+    fatigue_recovery,
+    regroup_rate,
+):  # pragma: no cover
+    """Every principal's ``recover`` (E11, E12), in build order, in place.
+
+    A principal's regrouping reads the strengths its predecessors have just updated, as
+    the agents' methods called one after the other do.
+    """
+    n_p = edge_ptr.shape[0] - 1
+    r = alive.shape[0]
+    for i in range(n_p):
+        a, b = edge_ptr[i], edge_ptr[i + 1]
+        for j in range(r):
+            calm = True
+            for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
+                calm = calm and calm_today[theatre_list[q], j]
+            f = fatigue[i, j]
+            s = strength[i, j]
+            new_f = _clip01(
+                f + fatigue_gain * suffered[i, j] - fatigue_recovery * (1.0 if calm else 0.0)
+            )
+            # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
+            if b - a == 1:
+                v = strength[adv_list[a], j]
+                adversary = v * v / v if v > 0 else v
+            else:
+                total = strength[adv_list[a], j]
+                plain = strength[adv_list[a], j]
+                weighted = strength[adv_list[a], j] * strength[adv_list[a], j]
+                for k in range(a + 1, b):
+                    x = strength[adv_list[k], j]
+                    total += x
+                    plain += x
+                    weighted += x * x
+                plain = plain / (b - a)
+                adversary = weighted / total if total > 0 else plain
+            regrouping = 1.0 if calm and s > 0 else 0.0
+            new_s = _clip01(s + regroup_rate * max(adversary - s, 0.0) * regrouping)
+            if alive[j]:
+                fatigue[i, j] = new_f
+                strength[i, j] = new_s
+
+
+@numba.njit(cache=True, nogil=True)
+def _pick_present(candidates, strength, present, theatre, u, j):  # pragma: no cover
+    """``model.pick_in(theatre, candidates, u)`` of truce ``j``.
+
+    ``pick_weighted`` on strength times presence: absent candidates weigh 0 but keep
+    their place.
+    """
+    n = candidates.shape[0]
+    if n == 1:
+        return candidates[0]
+    total = 0.0
+    for k in range(n):
+        total += strength[candidates[k], j] * (1.0 if present[theatre, candidates[k]] else 0.0)
+    if total > 0:
+        x = u * total
+        cdf = 0.0
+        chosen = 0
+        for k in range(n):
+            cdf += strength[candidates[k], j] * (1.0 if present[theatre, candidates[k]] else 0.0)
+            if x >= cdf:
+                chosen += 1
+        return candidates[min(chosen, n - 1)]
+    return candidates[min(np.int64(u * n), n - 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def strike_day(
+    n_theatres,
+    present,
+    faction_index,
+    strength,
+    edge_index,
+    party,
+    backs_government,
+    offscript_p,
+    offscript_row,
+    client_ptr,
+    client_flat,
+    u_dissent,
+    loop_ptr,
+    loop_start,
+    loop_read,
+    loop_p,
+    loop_target,
+    loop_blamed,
+    u_loop,
+    ground_start,
+    ground_p,
+    ground_target,
+    ground_blamed,
+    u_ground,
+    fired,
+    actor,
+    target,
+    blamed,
+    origin,
+    theatre,
+):  # pragma: no cover
+    """The strike phase into the acts table: ground offensives, loopholes, dissent.
+
+    The government's ground offensives (E22), then every sponsor's loophole strikes (E6)
+    and off-script strikes from dissent.
+
+    ``u_loop`` stacks the loophole uniforms of the sponsors that read them (``loop_read``),
+    ``u_ground`` the government's ground uniforms (no rows when it has none to read).
+    """
+    r = strength.shape[1]
+    n_ground = ground_p.shape[0]
+    for q in range(n_ground):
+        row = ground_start + q
+        for j in range(r):
+            if u_ground.shape[0]:
+                fired[row, j] = u_ground[q, j] < ground_p[q] and strength[0, j] > 0
+            actor[row, j] = 0
+            target[row, j] = ground_target[q]
+            blamed[row, j] = ground_blamed[q]
+            origin[row, j] = 1  # LOOPHOLE
+    at = 0
+    for s in range(party.shape[0]):
+        for q in range(loop_ptr[s], loop_ptr[s + 1]):
+            row = loop_start[s] + q - loop_ptr[s]
+            for j in range(r):
+                if loop_read[s]:
+                    fired[row, j] = u_loop[at, j] < loop_p[q]
+                actor[row, j] = party[s]
+                target[row, j] = loop_target[q]
+                blamed[row, j] = loop_blamed[q]
+                origin[row, j] = 1  # LOOPHOLE
+            if loop_read[s]:
+                at += 1
+        row = offscript_row[s]
+        n_clients = client_ptr[s + 1] - client_ptr[s]
+        for j in range(r):
+            u0, u1, u2 = u_dissent[s, 0, j], u_dissent[s, 1, j], u_dissent[s, 2, j]
+            t = 0 if n_theatres == 1 else min(np.int64(u2 * n_theatres), n_theatres - 1)
+            if backs_government[s]:
+                whom = _pick_present(faction_index, strength, present, t, u1, j)
+                client = 0
+            else:
+                whom = 0
+                k = min(np.int64(u1 * n_clients), n_clients - 1)
+                client = client_flat[client_ptr[s] + k]
+            fired[row, j] = u0 < offscript_p[s]
+            actor[row, j] = party[s]
+            target[row, j] = whom
+            blamed[row, j] = edge_index[whom, client]
+            origin[row, j] = 4  # INDISCIPLINE
+            theatre[row, j] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _misblame(
+    whom_target,
+    t,
+    u_blame,
+    u_whom,
+    n_factions,
+    blame_base,
+    present,
+    strength,
+    edge_index,
+    blame_bias,
+    j,
+):  # pragma: no cover
+    """``model.misblame`` of one act of truce ``j``: the edge its victim blames, or -1."""
+    if n_factions == 1:
+        whom = 1 if whom_target == 0 else 0
+    else:
+        total = 0.0
+        for k in range(n_factions):
+            x = blame_base[k] * strength[1 + k, j]
+            total += x * (1.0 if present[t, 1 + k] else 0.0)
+        if total > 0:
+            x = u_whom * total
+            cdf = 0.0
+            chosen = 0
+            for k in range(n_factions):
+                w = blame_base[k] * strength[1 + k, j]
+                cdf += w * (1.0 if present[t, 1 + k] else 0.0)
+                if x >= cdf:
+                    chosen += 1
+            chosen = min(chosen, n_factions - 1)
+        else:
+            chosen = min(np.int64(u_whom * n_factions), n_factions - 1)
+        whom = 1 + chosen if whom_target == 0 else 0
+    edge = edge_index[whom_target, whom]
+    return edge if u_blame < blame_bias else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def accident_day(
+    row,
+    u,
+    n_theatres,
+    principal_all,
+    present,
+    strength,
+    p_accident,
+    buffer,
+    air_force_party,
+    level,
+    n_factions,
+    blame_base,
+    edge_index,
+    blame_bias,
+    fired,
+    actor,
+    target,
+    theatre,
+    blamed,
+    origin,
+    admitted,
+):  # pragma: no cover
+    """``ForeignForces.accident`` (E7): one incident a day at most, blamed unless owned up."""
+    r = strength.shape[1]
+    n_air = air_force_party.shape[0]
+    for j in range(r):
+        t = 0 if n_theatres == 1 else min(np.int64(u[6, j] * n_theatres), n_theatres - 1)
+        whom = _pick_present(principal_all, strength, present, t, u[1, j], j)
+        fired[row, j] = u[0, j] < p_accident * (1.0 - buffer[t])
+        if n_air:
+            actor[row, j] = air_force_party[min(np.int64(u[2, j] * n_air), n_air - 1)]
+        target[row, j] = whom
+        theatre[row, j] = t
+        blamed[row, j] = _misblame(
+            whom,
+            t,
+            u[3, j],
+            u[4, j],
+            n_factions,
+            blame_base,
+            present,
+            strength,
+            edge_index,
+            blame_bias,
+            j,
+        )
+        origin[row, j] = 2  # ACCIDENT
+        admitted[row, j] = u[5, j] < level
+
+
+@numba.njit(cache=True, nogil=True)
+def attack_day(
+    row,
+    u,
+    theatres,
+    reach_ptr,
+    reach_flat,
+    inside,
+    host,
+    party,
+    base_p,
+    factor,
+    total_kind,
+    calm_boost,
+    greedy,
+    calm,
+    coverage,
+    active,
+    detection,
+    n_factions,
+    blame_base,
+    present,
+    strength,
+    edge_index,
+    blame_bias,
+    fired,
+    actor,
+    target,
+    blamed,
+    culprit,
+    origin,
+):  # pragma: no cover
+    """``ExcludedGroup.attack`` (E8, E8b) of one group, in each theatre it is in.
+
+    ``base_p`` is ``spoiler_rate · strength · intent``, ``factor`` the share of the
+    inducement that does not reach a greedy or limited spoiler; a greedy one weighs
+    today's chance of detection (``decisions.spoiler_probability``).
+    """
+    r = strength.shape[1]
+    for k in range(theatres.shape[0]):
+        t = theatres[k]
+        a, b = reach_ptr[k], reach_ptr[k + 1]
+        for j in range(r):
+            if total_kind:
+                p = _clip01(base_p * (1.0 + calm_boost * calm[t, j]))
+            elif greedy:
+                p_detect = coverage[t] * (1.0 if active[j] else 0.0) * detection
+                p = _clip01(base_p * (factor * (1.0 - p_detect)))
+            else:
+                p = _clip01(base_p * factor)
+            whom = _pick_column(reach_flat, a, b, strength, u[1, k, j], j)
+            fired[row + k, j] = u[0, k, j] < p
+            actor[row + k, j] = party
+            target[row + k, j] = whom
+            if inside[k]:
+                blamed[row + k, j] = edge_index[whom, host]
+                culprit[row + k, j] = host
+            else:
+                blamed[row + k, j] = _misblame(
+                    whom,
+                    t,
+                    u[2, k, j],
+                    u[3, k, j],
+                    n_factions,
+                    blame_base,
+                    present,
+                    strength,
+                    edge_index,
+                    blame_bias,
+                    j,
+                )
+                culprit[row + k, j] = -1
+            origin[row + k, j] = 3  # SPOILER

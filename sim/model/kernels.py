@@ -1,12 +1,18 @@
-"""The day's hot spots, compiled with numba when it pays, in pure NumPy otherwise.
+"""The day compiled with numba when it pays, in pure NumPy otherwise.
 
-Each function here has two implementations that give the same numbers bit for bit:
-the NumPy one (always available; the reference) and a numba one
-(:mod:`sim.model._compiled`, ``cache=True``: compiled once per machine, then loaded
-from numba's on-disk cache). The compiled ones only add integers or repeat the
-NumPy path's floating-point operations in the same order, so they cannot round
-differently; ``tests/test_kernels.py`` checks them against the NumPy path on
-random inputs and random scenarios.
+Two implementations give the same numbers bit for bit: the NumPy one (the agents'
+methods and the model's ``_<phase>`` methods; always available, the reference) and
+the compiled one (:mod:`sim.model._compiled`, ``cache=True``: compiled once per
+machine, then loaded from numba's on-disk cache). The compiled day runs the phases
+``strike``, ``accident``, ``attack``, ``decide``, ``retaliate``, ``perceive``, ``tally``,
+``recover`` and ``collapse`` as loops over the truces, one pass per phase, reading the
+same pre-drawn uniforms and writing the same state. Its loops only add integers or
+repeat the NumPy path's floating-point operations in the same order (no
+``fastmath``); the exponentials and powers, for which NumPy's SIMD routines may differ
+from the C library's in the last bit, are NumPy's (computed between two kernels, or
+looked up in tables NumPy computed). ``tests/test_kernels.py`` checks the two paths
+equal on random scenarios. Human players and traced runs use the agents' methods for
+the agents' phases (:meth:`sim.model.model.CeasefireModel.step`).
 
 Which one a model uses is fixed when it is built (:func:`for_width`), from the
 environment variable ``TRUCE_ENGINE``:
@@ -14,9 +20,9 @@ environment variable ``TRUCE_ENGINE``:
 - ``numpy``: always NumPy;
 - ``numba``: always compiled (an error if numba is not installed);
 - ``auto`` (the default): compiled for chunks of at least :data:`AUTO_MIN_WIDTH`
-  truces when numba is installed, NumPy otherwise. Importing numba costs about half a
-  second (more the first time, when the kernels are compiled and cached), which a
-  small interactive run would not earn back.
+  truces when numba is installed, NumPy otherwise. Importing numba and loading the
+  cached kernels costs about 0.6-0.7 s of CPU (much more the first time, when they are
+  compiled), which a chunk of 1,000 truces does not earn back (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ import numpy as np
 
 ENGINES = ("auto", "numpy", "numba")
 
-#: Under ``auto``, chunks at least this wide use the compiled kernels (``benchmarks/README.md``).
-AUTO_MIN_WIDTH = 5000
+#: Under ``auto``, chunks at least this wide use the compiled day: a 180-day chunk saves
+#: ~0.25-0.3 ms of CPU a truce, against ~0.65 s to import numba and load the kernels
+#: (``benchmarks/README.md``, "The compiled day").
+AUTO_MIN_WIDTH = 2500
 
 
 def engine() -> str:

@@ -36,6 +36,7 @@ from sim.model.agents import (
     ACTOR_TYPES,
     DELIBERATE,
     ExcludedGroup,
+    ForeignForces,
     MonitorMission,
     Principal,
     Sponsor,
@@ -120,7 +121,8 @@ class CeasefireModel(mesa.Model):
         self.ids = np.arange(self.r)
         #: The day's kernels: ``"numba"`` (compiled) or ``"numpy"``, by ``TRUCE_ENGINE`` and the
         #: width (:func:`sim.model.kernels.for_width`); the results are the same either way.
-        self.kernel_engine = "numpy" if kernels.for_width(self.replicates) is None else "numba"
+        self._kernels = kernels.for_width(self.replicates)
+        self.kernel_engine = "numpy" if self._kernels is None else "numba"
         self._ended: dict[tuple[int, str], np.ndarray] = {}
         self.constants = s.constants
         self.horizon = s.truce.horizon
@@ -322,6 +324,93 @@ class CeasefireModel(mesa.Model):
         # Resolve per principal and replicate (E2, E15, E16): shifts may change it (E18).
         resolve = np.array([p.config.resolve for p in self.principals])
         self.resolve = np.repeat(resolve[:, None], self.r, axis=1)
+        self._plan_kernels()
+
+    def _plan_kernels(self) -> None:
+        """The fixed tables the compiled phases read (:mod:`sim.model._compiled`).
+
+        Kept in a dict, so that compaction never takes one for per-replicate state.
+        """
+        c, s = self.constants, self.scenario
+        end, n_t = s.truce.end, self.n_theatres
+        # The end rule as "at least this many theatres have fallen".
+        need = {"first": 1.0, "share": float(max(end.share * n_t, 1))}.get(end.rule, float(n_t))
+        self._tables: dict[str, Any] = {
+            # Each principal's trust edges and the adversary at the other end, flattened.
+            "edge_ptr": np.cumsum([0] + [len(e) for e in self.edges_of]).astype(np.int64),
+            "edge_list": np.concatenate(self.edges_of).astype(np.int64),
+            "adv_list": np.concatenate(self.adversaries_of).astype(np.int64),
+            # NumPy's own (1 - trust_loss) ** k for the integers k a day can bring (its power
+            # routine may differ from the C library's in the last bit: the kernels look it up).
+            "powers": (1.0 - c.trust_loss) ** np.arange(64, dtype=np.int64),
+            # ... and (1 - spill_over) ** k for a truce losing k theatres in a day.
+            "spill_powers": (1.0 - c.spill_over) ** np.arange(n_t + 1, dtype=np.int64),
+            "grudge_decay": float(np.exp(-1.0 / max(c.grudge_memory, 1e-9))),
+            "end_need": need,
+        }
+        # Per principal, what its compiled decisions read: its theatres, its adversaries in
+        # each (flattened, in the order the strength-weighted sums add them), its rows.
+        principals = []
+        for p in self.principals:
+            sizes = [len(a) for a in p.adversaries]
+            principals.append(
+                {
+                    "theatres": np.asarray(p.theatres, np.int64),
+                    "adv_ptr": np.cumsum([0, *sizes]).astype(np.int64),
+                    "adv_flat": np.concatenate([*p.adversaries, np.zeros(0, np.int64)]).astype(
+                        np.int64
+                    ),
+                    "guarantee": np.asarray(self.guarantee_cost[p.theatres], np.float64),
+                    "buffer": np.asarray(self.theatre_buffer[p.theatres], np.float64),
+                    "unauthorised": c.indiscipline_rate * (1 - p.config.cohesion),
+                }
+            )
+        self._tables["principals"] = principals
+        self._tables["ans_start"] = np.array(
+            [p.answers.slice.start for p in self.principals], np.int64
+        )
+        #: Phases of agents that run compiled, as one model method each (a human player, or
+        #: a traced replicate, sends them back to the agents' own methods: :meth:`step`).
+        self._compiled_phases: dict[str, Any] = {}
+        if self._kernels is not None:
+            self._compiled_phases = {
+                "decide": self._decide_compiled,
+                "retaliate": self._retaliate_compiled,
+                "recover": self._recover_compiled,
+                "strike": self._strike_compiled,
+                "accident": self._accident_compiled,
+                "attack": self._attack_compiled,
+            }
+        sponsors = self.sponsors
+        gov = self.government
+        self._tables["strike"] = {
+            "party": np.array([sp.party for sp in sponsors], np.int64),
+            "backs_government": np.array([sp.backs_government for sp in sponsors], bool),
+            "offscript_p": np.array(
+                [c.offscript_rate * sp.config.dissent for sp in sponsors], np.float64
+            ),
+            "offscript_row": np.array([sp.offscript.slice.start for sp in sponsors], np.int64),
+            "client_ptr": np.cumsum([0] + [len(sp.clients) for sp in sponsors]).astype(np.int64),
+            "client_flat": np.array([k for sp in sponsors for k in sp.clients], np.int64),
+            "loop_ptr": np.cumsum([0] + [len(sp.loophole_theatres) for sp in sponsors]).astype(
+                np.int64
+            ),
+            "loop_start": np.array([sp.loophole.slice.start for sp in sponsors], np.int64),
+            "loop_p": np.concatenate([sp.loophole_p[:, 0] for sp in sponsors] + [np.zeros(0)]),
+            "loop_target": np.concatenate(
+                [sp.loophole_target[:, 0] for sp in sponsors] + [np.zeros(0, np.int64)]
+            ).astype(np.int64),
+            "loop_blamed": np.concatenate(
+                [sp.loophole_blamed[:, 0] for sp in sponsors] + [np.zeros(0, np.int64)]
+            ).astype(np.int64),
+            "ground_start": gov.ground.slice.start,
+            "ground_p": np.asarray(gov.ground_p[:, 0], np.float64),
+            "ground_target": np.asarray(gov.ground_target[:, 0], np.int64),
+            "ground_blamed": np.asarray(gov.ground_blamed[:, 0], np.int64),
+        }
+        theatres = [np.asarray(p.theatres, np.int64) for p in self.principals]
+        self._tables["theatre_ptr"] = np.cumsum([0] + [len(t) for t in theatres]).astype(np.int64)
+        self._tables["theatre_list"] = np.concatenate([*theatres, np.zeros(0, np.int64)])
 
     def plan_draws(self, read_all: bool = False) -> None:
         """Lay out the day's draws: per stream, its rows and each agent's share of them.
@@ -485,9 +574,13 @@ class CeasefireModel(mesa.Model):
         self.day += 1
         self.acts.reset()
         self._draw_day()
+        compiled = self._compiled_phases if self.players is None and not self.record else {}
         for (own, agent_sets), phase in zip(self._day, self._phase_names, strict=True):
             if own is not None:
                 own()
+            if phase in compiled:
+                compiled[phase]()
+                continue
             for agents in agent_sets:
                 agents.do(phase)
         if self.record:
@@ -681,7 +774,10 @@ class CeasefireModel(mesa.Model):
         """(E10) Victims read the day's violations: trust, grievances, sanctions, corrections.
 
         Only the acts that fired matter: the rule reads them alone (``rows``, ``cols``).
+        Compiled (:func:`sim.model._compiled.perceive_day`) unless the day is traced.
         """
+        if self._kernels is not None and not self.record and self._perceive_compiled():
+            return
         acts, c = self.acts, self.constants
         rows, cols = np.nonzero(acts.fired)
         blamed, weight = acts.blamed[rows, cols], acts.weight[rows, cols]
@@ -752,8 +848,62 @@ class CeasefireModel(mesa.Model):
             sanctions = np.zeros((self.n_principals, self.r), np.int64)
         self._sanctions = sanctions
 
+    def _perceive_compiled(self) -> bool:
+        """The compiled :meth:`_perceive`; False (nothing written) if it cannot run today."""
+        acts, c = self.acts, self.constants
+        ret = self.slot_retaliation
+        if c.contrition > 0:
+            u_contrite = np.concatenate([p.u["contrite"] for p in self.principals])
+        else:
+            u_contrite = np.zeros((1, 1))
+        delay = self.mission.delay
+        trust, grudge, sanctions, status = self._kernels.perceive_day(  # type: ignore[union-attr]
+            acts.fired,
+            acts.blamed,
+            acts.weight,
+            acts.culprit,
+            acts.admitted,
+            acts.origin,
+            acts.theatre,
+            acts.wrong,
+            self.correct_today,
+            self.settled_today,
+            self.edge_blamed,
+            ret.start,
+            ret.stop,
+            float(c.contrition),
+            u_contrite,
+            delay,
+            self.day % delay if delay else 0,
+            self.pending,
+            self.trust,
+            self.trust_baseline,
+            self.grudge,
+            self.alive,
+            self.grievance,
+            self.grievance_wrong,
+            self.grievance_theatre,
+            self.conditional,
+            self.at_war,
+            self._tables["edge_ptr"],
+            self._tables["edge_list"],
+            self.strength,
+            self.sanction_cut,
+            self._tables["powers"],
+            float(c.forgiveness),
+            self._tables["grudge_decay"],
+        )
+        if status < 0:  # more perceived violations on an edge than the table of powers holds
+            return False
+        self.trust, self.grudge = trust, grudge
+        self._sanctions = sanctions if status else np.zeros((self.n_principals, self.r), np.int64)
+        return True
+
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
+        if self._kernels is not None:
+            self._tally_compiled()
+            return
         acts, fired, n_t = self.acts, self.acts.fired, self.n_theatres
         tally = kernels.compiled().tally if self.kernel_engine == "numba" else kernels.tally_numpy
         by_cell, by_party, suffered, rets, wrong_rets, detected, attributed = tally(
@@ -799,6 +949,332 @@ class CeasefireModel(mesa.Model):
         self.calm = np.minimum(1.0, self.calm_streak / self.constants.calm_days)
         self.suffered = suffered
 
+    def _tally_compiled(self) -> None:
+        """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`)."""
+        acts, c = self.acts, self.constants
+        (
+            self.theatre_violence,
+            self.violence,
+            self.calm_today,
+            self.calm_streak,
+            self.calm,
+            self.suffered,
+        ) = self._kernels.tally_day(  # type: ignore[union-attr]
+            acts.fired,
+            acts.origin,
+            acts.theatre,
+            acts.weight,
+            acts.actor,
+            acts.target,
+            acts.retaliation,
+            acts.wrong,
+            self.detected_today,
+            self.correct_today,
+            self.first_priority,
+            self.alive,
+            self.theatre_alive,
+            len(ORIGINS),
+            len(self.party_names),
+            self.n_principals,
+            self.day,
+            self.day % len(self.high_window),
+            self.scenario.truce.collapse.threshold,
+            c.access_threshold,
+            c.calm_days,
+            self.origin_total,
+            self.party_total,
+            self.retaliations,
+            self.wrong_retaliations,
+            self.detected,
+            self.attributed,
+            self.first_violator,
+            self.first_violation_day,
+            self.high_window,
+            self.origin_window,
+            self.access_days,
+            self.calm_streak,
+        )
+
+    def _decide_compiled(self) -> None:
+        """Every principal's ``decide`` (E2–E4, E19), compiled: the same acts, the same state.
+
+        The exponential of E4 is NumPy's, between two kernels (its SIMD routine may differ
+        from the C library's in the last bit).
+        """
+        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
+        assert k is not None
+        for p, t in zip(self.principals, tables["principals"], strict=True):
+            arg = k.decide_gain(
+                p.index,
+                t["theatres"],
+                t["adv_ptr"],
+                t["adv_flat"],
+                self.strength,
+                p.start_adversary_strength,
+                self.resolve,
+                self.restraint_level,
+                self.p_detect_today,
+                t["guarantee"],
+                self.trust,
+                tables["edge_ptr"],
+                tables["edge_list"],
+                tables["adv_list"],
+                self.theatre_alive,
+                self.alive,
+                self.at_war,
+                self.offensive_day,
+                self.day,
+                float(p.config.aims),
+                p.config.aims < 1.0,
+                c.regroup_weight,
+                c.fear_weight,
+                c.restraint_weight,
+                c.reputation_cost,
+                c.sanction_weight,
+                c.gain_sensitivity,
+            )
+            k.decide_acts(
+                p.index,
+                t["theatres"],
+                t["adv_ptr"],
+                t["adv_flat"],
+                np.exp(arg),
+                p.u["decide"],
+                self.strength,
+                self.fatigue,
+                self.p_detect_today,
+                t["buffer"],
+                self.at_war,
+                self.edge_index,
+                c.base_propensity,
+                t["unauthorised"],
+                c.war_tempo,
+                p.deliberate.slice.start,
+                p.indiscipline.slice.start,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.blamed,
+                acts.culprit,
+                acts.origin,
+                acts.weight,
+            )
+
+    def _retaliate_compiled(self) -> None:
+        """Every principal's ``retaliate`` (E9, E9b, E9c, E20) in one compiled pass."""
+        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
+        assert k is not None
+        u = np.concatenate([p.u["answer"] for p in self.principals])
+        k.retaliate_day(
+            tables["ans_start"],
+            tables["edge_ptr"],
+            tables["edge_list"],
+            tables["adv_list"],
+            u,
+            self.trust,
+            self.grudge,
+            self.fatigue,
+            self.strength,
+            self.restraint_level,
+            self.grievance,
+            self.grievance_wrong,
+            self.grievance_theatre,
+            self.guarantee_damping,
+            self.edge_index,
+            c.retaliation_threshold,
+            c.retaliation_rate,
+            c.retaliation_restraint,
+            c.hostility_threshold,
+            c.generosity,
+            acts.fired,
+            acts.actor,
+            acts.target,
+            acts.blamed,
+            acts.culprit,
+            acts.origin,
+            acts.wrong,
+            acts.theatre,
+        )
+
+    def _recover_compiled(self) -> None:
+        """Every principal's ``recover`` (E11, E12) in one compiled pass."""
+        k, c, tables = self._kernels, self.constants, self._tables
+        assert k is not None
+        k.recover_day(
+            tables["theatre_ptr"],
+            tables["theatre_list"],
+            tables["edge_ptr"],
+            tables["adv_list"],
+            self.calm_today,
+            self.alive,
+            self.suffered,
+            self.fatigue,
+            self.strength,
+            c.fatigue_gain,
+            c.fatigue_recovery,
+            c.regroup_rate,
+        )
+
+    def _strike_compiled(self) -> None:
+        """The strike phase (E6, E22, dissent) of the government and every sponsor, compiled."""
+        k, t = self._kernels, self._tables["strike"]
+        assert k is not None
+        r = self.r
+        u_loop = [sp.u["loophole"] for sp in self.sponsors if "loophole" in sp.u]
+        gov = self.government
+        k.strike_day(
+            self.n_theatres,
+            self.present,
+            self.faction_index,
+            self.strength,
+            self.edge_index,
+            t["party"],
+            t["backs_government"],
+            t["offscript_p"],
+            t["offscript_row"],
+            t["client_ptr"],
+            t["client_flat"],
+            np.stack([sp.u["dissent"] for sp in self.sponsors])
+            if self.sponsors
+            else np.zeros((0, 3, r)),
+            t["loop_ptr"],
+            t["loop_start"],
+            np.array(["loophole" in sp.u for sp in self.sponsors], bool),  # drawn today
+            t["loop_p"],
+            t["loop_target"],
+            t["loop_blamed"],
+            np.concatenate(u_loop) if u_loop else np.zeros((0, r)),
+            t["ground_start"],
+            t["ground_p"],
+            t["ground_target"],
+            t["ground_blamed"],
+            gov.u["ground"] if "ground" in gov.u else np.zeros((0, r)),
+            self.acts.fired,
+            self.acts.actor,
+            self.acts.target,
+            self.acts.blamed,
+            self.acts.origin,
+            self.acts.theatre,
+        )
+
+    def _accident_compiled(self) -> None:
+        """The foreign air forces' accidents (E7), compiled (at most one agent)."""
+        k, c, acts = self._kernels, self.constants, self.acts
+        assert k is not None
+        for forces in self.agents_by_type.get(ForeignForces, []):
+            k.accident_day(
+                forces.incident.slice.start,
+                forces.u["accident"],
+                self.n_theatres,
+                self.principal_all,
+                self.present,
+                self.strength,
+                float(forces.p_accident),
+                np.asarray(self.theatre_buffer, np.float64),
+                np.asarray(forces.air_force_party, np.int64),
+                forces.config.level,
+                self.n_factions,
+                self.blame_base,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.theatre,
+                acts.blamed,
+                acts.origin,
+                acts.admitted,
+            )
+
+    def _attack_compiled(self) -> None:
+        """The excluded groups' attacks (E8, E8b), compiled, one group after the other."""
+        k, c, acts, mission = self._kernels, self.constants, self.acts, self.mission
+        assert k is not None
+        active = mission.active()
+        detection = mission.config.detection if mission.config else 0.0
+        for group in self.excluded_groups:
+            if not len(group.theatres):  # present in no theatre: nothing to attack
+                continue
+            cfg = group.config
+            reach = group.reachable
+            k.attack_day(
+                group.spoiler.slice.start,
+                group.u["attack"],
+                np.asarray(group.theatres, np.int64),
+                np.cumsum([0] + [len(w) for w in reach]).astype(np.int64),
+                np.concatenate(reach).astype(np.int64),
+                group.inside,
+                group.host,
+                group.party,
+                c.spoiler_rate * cfg.strength * cfg.spoiler_intent,
+                1.0 - dec.INDUCEMENT_REACH[cfg.kind] * cfg.inducement,
+                cfg.kind == "total",
+                c.spoiler_calm_boost,
+                cfg.kind == "greedy",
+                self.calm,
+                self.theatre_coverage,
+                active,
+                detection,
+                self.n_factions,
+                self.blame_base,
+                self.present,
+                self.strength,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.blamed,
+                acts.culprit,
+                acts.origin,
+            )
+
+    def _collapse_compiled(self) -> bool:
+        """The compiled :meth:`_collapse` (:func:`sim.model._compiled.collapse_day`).
+
+        False (nothing written) if it cannot run today; the escalation days (E15) of the
+        truces that end are computed with NumPy, on those truces alone.
+        """
+        c, rule, t = self.constants, self.scenario.truce.collapse, self._tables
+        ending, fatigue, resolve, status = self._kernels.collapse_day(  # type: ignore[union-attr]
+            self.day,
+            self.alive,
+            self.theatre_alive,
+            self.high_window,
+            rule.days_above,
+            self.theatre_violence,
+            rule.intensity,
+            self.origin_window,
+            self.origin_total,
+            self._pre_origin,
+            self.theatre_edges,
+            t["spill_powers"],
+            self.trust,
+            self.strength,
+            self.fatigue,
+            self.resolve,
+            t["edge_ptr"],
+            t["edge_list"],
+            t["adv_list"],
+            c.withdrawal_trust,
+            t["end_need"],
+            self.theatre_cause,
+            self.theatre_trigger,
+            self.theatre_collapse_day,
+            self.cause,
+            self.trigger,
+            self.collapse_day,
+        )
+        if status < 0:
+            return False
+        if status:
+            end = np.flatnonzero(ending)
+            self.escalation[end] = dec.escalation_days(
+                self.escalation_u[end], fatigue[end], resolve[end], c.escalation_rate
+            )
+            self.alive[end] = False
+        return True
+
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
 
@@ -812,6 +1288,8 @@ class CeasefireModel(mesa.Model):
     def _collapse(self) -> None:
         """(E13–E14, E13c) Theatres collapse; the end rule or a withdrawal ends the truce."""
         c, rule, end = self.constants, self.scenario.truce.collapse, self.scenario.truce.end
+        if self._kernels is not None and self._collapse_compiled():
+            return
         live = self.theatre_alive & self.alive
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
         intense = self.theatre_violence >= rule.intensity
