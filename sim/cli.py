@@ -1048,10 +1048,22 @@ def resume_flag(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Entry point of the ``truce`` console script."""
+    """Entry point of the ``truce`` console script.
+
+    On the way out everything still alive is frozen (``gc.freeze``): the interpreter's
+    last collections at exit then skip it. They went over every object of every loaded
+    module and took about as long as the report (0.3 s of CPU on a busy machine, 35 ms
+    frozen; issue 14). Objects are finalised as before; only cyclic garbage left at
+    exit is no longer collected, and the process is ending.
+    """
     global _FREEZE
     _FREEZE = True  # a process of its own: what start-up loads stays (see loading)
-    app(args=resume_flag(sys.argv[1:]))
+    try:
+        app(args=resume_flag(sys.argv[1:]))
+    finally:
+        import gc
+
+        gc.freeze()
 
 
 if __name__ == "__main__":
