@@ -68,8 +68,8 @@ def page_figure(figure: go.Figure | Spec) -> dict[str, Any]:
     from _plotly_utils.utils import convert_to_base64
 
     out = _tree(figure)
-    out.setdefault("layout", {})["template"] = template_json()
     convert_to_base64(out)  # what to_dict() does with arrays: typed arrays, ints narrowed
+    out.setdefault("layout", {})["template"] = template_json()  # no arrays: not walked
     return out
 
 
