@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -21,7 +23,7 @@ from sim.present.charts.style import (
 
 GRID = {"rows": 2, "cols": 1, "shared_xaxes": True, "row_heights": [0.65, 0.35]}
 GRID_SPACING = 0.08
-GRID_AXES = {
+GRID_AXES: dict[str, dict[str, Any]] = {
     "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
     "yaxis": {"anchor": "x", "domain": [0.402, 1.0]},
     "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
