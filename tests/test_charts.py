@@ -9,11 +9,19 @@ import sys
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, make_trace
+from plotly.io.json import to_json_plotly
 
 from sim.analysis import shares, survival
 from sim.present import charts, sentences, text
+from sim.present.charts.causes import cause_figure
+from sim.present.charts.daily import daily_figure
+from sim.present.charts.horizons import collapse_figure
+from sim.present.charts.style import as_figure
+from sim.present.charts.survival import survival_figure
+from sim.present.report.build import page_figure
 from sim.scenario.schema import ORIGINS
 
 
@@ -148,6 +156,107 @@ def test_names_from_a_scenario_are_escaped_for_plotly():
         assert "onmouseover=alert(1)>" not in text.replace("\\u003e", ">")
     names = [t.name for t in legend_traces(charts.survival_chart(runs))]
     assert names[0] == "&lt;b onmouseover=alert(1)&gt;x&lt;/b&gt;"
+
+
+# ---------------------------------------------------------------- figure dictionaries (issue 14)
+# A report draws these charts from dictionaries that plotly never validates (validation
+# cost more than the rest of the page): they must already be what validation gives.
+
+
+def _as_page_holds(figure) -> dict:
+    return json.loads(to_json_plotly(page_figure(figure)))
+
+
+def _without_empty(value):
+    """An empty object sets nothing in plotly.js; go.Figure(dict) leaves one out."""
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v != {}}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
+
+
+def _daily_means(groups=("unmonitored", "monitored"), days=40) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    parts = []
+    for g in groups:
+        mean = rng.uniform(0.1, 0.6, days)
+        in_force = np.maximum(0, 100 - np.arange(days) * rng.integers(1, 4)).astype(np.int64)
+        low, high = mean - 0.05, mean + 0.05
+        low[:2] = np.nan  # too few truces for an interval: the band falls back on the mean
+        high[:2] = np.nan
+        parts.append(
+            pd.DataFrame(
+                {
+                    "arm": g,
+                    "day": np.arange(1, days + 1, dtype=np.int64),
+                    "violence_mean": mean,
+                    "violence_low": low,
+                    "violence_high": high,
+                    "in_force": in_force,
+                    "holding_share": in_force / 100,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+FIGURE_CASES = {
+    "survival by arm": lambda runs, sweep: survival_figure(runs),
+    "survival of one arm": lambda runs, sweep: survival_figure(runs[runs["arm"] == "monitored"]),
+    "survival by point": lambda runs, sweep: survival_figure(sweep, by="point"),
+    "survival from a step table": lambda runs, sweep: survival_figure(survival.survival(runs)),
+    "survival without lines": lambda runs, sweep: survival_figure(runs, horizons=()),
+    "survival with a line past the end": lambda runs, sweep: survival_figure(
+        runs, horizons=(30, 400)
+    ),
+    "collapse by arm": lambda runs, sweep: collapse_figure(runs),
+    "collapse by point": lambda runs, sweep: collapse_figure(sweep, by="point", level=0.9),
+    "causes by arm": lambda runs, sweep: cause_figure(runs),
+    "causes by point": lambda runs, sweep: cause_figure(sweep, by="point"),
+    "causes, escaped names": lambda runs, sweep: cause_figure(
+        make_runs({"<i>a</i> & b": 0.02, "monitored": 0.004}, n=40)
+    ),
+    "daily by arm": lambda runs, sweep: daily_figure(_daily_means()),
+    "daily, four arms": lambda runs, sweep: daily_figure(_daily_means(tuple("abcd"))),
+}
+
+
+@pytest.mark.parametrize("case", list(FIGURE_CASES))
+def test_a_figure_dictionary_is_what_plotly_validation_makes_of_it(case, runs):
+    spec = FIGURE_CASES[case](runs, make_sweep_runs())
+    validated = json.loads(to_json_plotly(as_figure(spec).to_dict()))
+    assert _without_empty(_as_page_holds(spec)) == _without_empty(validated)
+    assert validated["layout"]["template"] == json.loads(
+        to_json_plotly(pio.templates["plotly_white"])
+    )
+
+
+def test_the_public_charts_are_their_figure_dictionaries(runs):
+    pairs = [
+        (charts.survival_chart(runs), survival_figure(runs)),
+        (charts.collapse_bars(runs), collapse_figure(runs)),
+        (charts.cause_chart(runs), cause_figure(runs)),
+        # built with make_subplots (rows and columns for callers) against the dictionary
+        (charts.daily_chart(_daily_means()), daily_figure(_daily_means())),
+    ]
+    for fig, spec in pairs:
+        assert isinstance(fig, go.Figure)
+        assert _as_page_holds(fig) == _as_page_holds(spec)
+
+
+def test_the_daily_panels_are_those_make_subplots_lays_out():
+    from plotly.subplots import make_subplots
+
+    from sim.present.charts.daily import GRID, GRID_AXES, GRID_SPACING
+
+    laid_out = make_subplots(**GRID, vertical_spacing=GRID_SPACING).to_dict()["layout"]
+    laid_out.pop("template", None)
+    assert laid_out == GRID_AXES
+    # and the public chart keeps its grid: traces can still be added by row and column
+    fig = charts.daily_chart(_daily_means())
+    fig.add_trace(go.Scatter(x=[1], y=[0.5]), row=2, col=1)
+    assert fig.data[-1].yaxis == "y2"
 
 
 # ---------------------------------------------------------------- sweeps

@@ -18,10 +18,22 @@ ROOT = Path(__file__).resolve().parent.parent
 #: is ~0.5 s; the report's survival bands are computed with NumPy).
 NOT_FOR_A_COMPARE = ("scipy.stats", "SALib", "dask", "distributed", "solara", "matplotlib")
 
+#: plotly's trace classes and their validators: a run's or comparison's report builds
+#: its charts as figure dictionaries and never validates them (sim.present.charts.style).
+NOT_FOR_ITS_REPORT = (
+    "plotly.graph_objs._scatter",
+    "plotly.graph_objs._bar",
+    "plotly.graph_objs.scatter",
+    "plotly.graph_objs.bar",
+    "plotly.validators",
+)
+
 LIST_MODULES = (
-    "import atexit, json, sys\n"
+    "import atexit, gc, json, sys\n"
     "listing = sys.argv.pop(1)\n"
     "atexit.register(lambda: open(listing, 'w').write(json.dumps(sorted(sys.modules))))\n"
+    "atexit.register(lambda: open(listing + '.gc', 'w').write(json.dumps(\n"
+    "    [gc.isenabled(), gc.get_freeze_count()])))\n"
     "{body}\n"
 )
 
@@ -59,3 +71,35 @@ def test_a_compare_with_its_report_loads_only_what_it_uses(tmp_path):
     assert list((tmp_path / "out").glob("monitoring/*/report.html"))  # the report was written
     assert {"mesa", "plotly.graph_objects", "jinja2"} <= modules  # the test can see imports
     assert _loaded(modules, NOT_FOR_A_COMPARE) == []
+    assert _loaded(modules, NOT_FOR_ITS_REPORT) == []
+    # the console script loads with the GC paused, then freezes what it loaded (and, on
+    # the way out, the rest): the collector is back on, with a frozen heap to skip
+    enabled, frozen = json.loads((tmp_path / "modules.json.gc").read_text())
+    assert enabled and frozen > 100_000
+
+
+def test_a_sweep_report_still_validates_its_go_figures(tmp_path):
+    # the sweep charts are go.Figures: the same check would see their trace classes
+    body = "sys.argv[0] = 'truce'\nfrom sim.cli import main\nmain()"
+    args = ["sweep", "scenarios/sweep_monitoring.yaml", "-n", "10", "--set", "truce.horizon=20"]
+    args += ["--engine", "serial", "--out", str(tmp_path / "out"), "--json"]
+    modules = _modules_after(tmp_path, body, *args)
+    assert list((tmp_path / "out").glob("*/*/report.html"))
+    assert "plotly.graph_objs._scatter" in modules
+
+
+def test_the_command_line_in_a_caller_leaves_its_collector_alone(tmp_path):
+    # typer's CliRunner runs the command in this process: the GC is paused while the
+    # command loads and switched back on, and nothing of the caller's is frozen
+    import gc
+
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    frozen = gc.get_freeze_count()
+    args = ["compare", str(ROOT / "scenarios/monitoring.yaml"), "-n", "10"]
+    args += ["--set", "truce.horizon=10", "--engine", "serial", "--no-report"]
+    done = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--json"])
+    assert done.exit_code == 0, done.output
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -13,6 +13,7 @@ import re
 import plotly.io as pio
 import pytest
 from helpers_tables import make_runs, make_sweep_runs, write_results_dir
+from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs_version
 
 from sim.analysis import summaries
@@ -64,9 +65,9 @@ def test_charts_built_under_the_white_template_are_the_same(tmp_path, sweep):
     design = build.design_of(json.loads((folder / "manifest.json").read_text()), runs)
     summary = summaries.summarize(runs, by=design.by)
 
-    def figures():
+    def figures():  # a figure dictionary as the validated go.Figure it stands for
         charts = build.report_charts(runs, design, None, summary.get("comparisons"))
-        return [json.loads(pio.to_json(c.figure)) for c in charts]
+        return [json.loads(pio.to_json(c.plotly_figure())) for c in charts]
 
     before = pio.templates.default
     plain = figures()
@@ -75,3 +76,34 @@ def test_charts_built_under_the_white_template_are_the_same(tmp_path, sweep):
         white = figures()
     assert pio.templates.default == before
     assert len(plain) >= 3 and white == plain
+
+
+PLOT_CALL = re.compile(
+    r'Plotly\.newPlot\(\s*"chart-([\w-]+)",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{"responsive"', re.S
+)
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_each_chart_in_the_page_is_its_validated_figure(tmp_path, sweep):
+    # the run/compare charts go into the page as dictionaries, never validated by plotly:
+    # the page must hold what the validated go.Figure would give, chart by chart
+    runs = make_sweep_runs() if sweep else make_runs(n=200)
+    summary = None if sweep else summaries.summarize(runs)
+    folder = write_results_dir(tmp_path / "r", runs, summary=summary)
+    text = report.build_report(folder).read_text(encoding="utf-8")
+    drawn = {
+        key: (json.loads(data), json.loads(layout)) for key, data, layout in PLOT_CALL.findall(text)
+    }
+    design = build.design_of(json.loads((folder / "manifest.json").read_text()), runs)
+    charts = build.report_charts(
+        runs, design, None, build.load_summary(folder, runs, design).get("comparisons")
+    )
+    assert len(charts) >= 3 and set(drawn) == {c.key for c in charts}
+    assert any(isinstance(c.figure, dict) for c in charts)  # the fast path is exercised
+    for chart in charts:
+        figure = chart.plotly_figure().to_dict()  # validated, the charts' template in it
+        layout = {**figure["layout"], "title": {}}
+        layout["margin"] = {**layout["margin"], "t": 50}
+        data, page_layout = drawn[chart.key]
+        assert data == json.loads(to_json_plotly(figure["data"])), chart.key
+        assert page_layout == json.loads(to_json_plotly(layout)), chart.key

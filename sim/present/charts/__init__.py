@@ -6,6 +6,11 @@ Every function takes tables described in ``docs/RESULTS.md`` (``runs``, or the
 plain language with units, the origins named as :mod:`sim.present.text` names
 them. Each module draws one kind of chart; :mod:`.style` holds what they share
 (colours, escaping, layout). This package exports the charts' public names.
+
+The charts of a run or comparison also exist as plain figure dictionaries
+(``survival_figure``, ``collapse_figure``, ``cause_figure``, ``daily_figure`` in
+their modules), which the report draws without plotly's validation; the functions
+here wrap the same dictionaries in a ``go.Figure``.
 """
 
 from sim.present.charts.causes import cause_chart

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sim.analysis.daily import daily_means
 from sim.present import sentences
-from sim.present.charts.style import DAY_AXIS, band, color_kind, colors_for, escaped, styled
+from sim.present.charts.style import (
+    DAY_AXIS,
+    TEMPLATE,
+    Spec,
+    band_traces,
+    color_kind,
+    colors_for,
+    escaped,
+    styled_spec,
+)
+
+GRID = {"rows": 2, "cols": 1, "shared_xaxes": True, "row_heights": [0.65, 0.35]}
+GRID_SPACING = 0.08
+GRID_AXES: dict[str, dict[str, Any]] = {
+    "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+    "yaxis": {"anchor": "x", "domain": [0.402, 1.0]},
+    "xaxis2": {"anchor": "y2", "domain": [0.0, 1.0]},
+    "yaxis2": {"anchor": "x2", "domain": [0.0, 0.322]},
+}
+"""The axes ``make_subplots(**GRID, vertical_spacing=GRID_SPACING)`` lays out (tested equal)."""
 
 
 def daily_chart(daily: pd.DataFrame, by: str = "arm") -> go.Figure:
@@ -23,17 +44,23 @@ def daily_chart(daily: pd.DataFrame, by: str = "arm") -> go.Figure:
         Two panels sharing the day axis: per group, the mean violence with its band
         (three traces) on top, and the share still holding (one trace) below.
     """
+    spec = daily_figure(daily, by)
+    fig = make_subplots(**GRID, vertical_spacing=GRID_SPACING)  # rows and columns for callers
+    fig.add_traces(spec["data"])
+    fig.update_layout(spec["layout"], template=TEMPLATE)
+    # the upper panel's empty title (``{}``), which an update with ``{}`` would leave out
+    fig.update_xaxes(title_text=DAY_AXIS, row=1, col=1)
+    fig.update_xaxes(title_text=None, row=1, col=1)
+    return fig
+
+
+def daily_figure(daily: pd.DataFrame, by: str = "arm") -> Spec:
+    """:func:`daily_chart` as a figure dictionary (:data:`~.style.Spec`), not validated."""
     means = daily if "violence_mean" in daily.columns else daily_means(daily, by=by)
     groups = list(dict.fromkeys(means[by]))
     colors = colors_for(color_kind(by), groups)
     alpha = 0.2 if len(groups) <= 3 else 0.08
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        row_heights=[0.65, 0.35],
-        vertical_spacing=0.08,
-    )
+    traces = []
     for group in groups:
         name = escaped(str(group))
         rows = means[means[by] == group]
@@ -53,7 +80,7 @@ def daily_chart(daily: pd.DataFrame, by: str = "arm") -> go.Figure:
                 ]
             ].itertuples(index=False)
         ]
-        for trace in band(
+        for trace in band_traces(
             rows["day"],
             rows["violence_mean"],
             rows["violence_low"].fillna(rows["violence_mean"]),
@@ -63,31 +90,34 @@ def daily_chart(daily: pd.DataFrame, by: str = "arm") -> go.Figure:
             hover,
             alpha=alpha,
         ):
-            trace.mode = "lines"
-            fig.add_trace(trace, row=1, col=1)
-        fig.add_trace(
-            go.Scatter(
-                x=means.loc[means[by] == group, "day"],
-                y=means.loc[means[by] == group, "holding_share"],
-                mode="lines",
-                line={"color": colors[group], "width": 2, "shape": "hv"},
-                name=name,
-                legendgroup=name,
-                showlegend=False,
-                hovertemplate=f"{name}<br>day %{{x}}: %{{y:.0%}} still holding<extra></extra>",
-            ),
-            row=2,
-            col=1,
+            traces.append({**trace, "mode": "lines", "xaxis": "x", "yaxis": "y"})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": means.loc[means[by] == group, "day"],
+                "y": means.loc[means[by] == group, "holding_share"],
+                "mode": "lines",
+                "line": {"color": colors[group], "width": 2, "shape": "hv"},
+                "name": name,
+                "legendgroup": name,
+                "showlegend": False,
+                "hovertemplate": f"{name}<br>day %{{x}}: %{{y:.0%}} still holding<extra></extra>",
+                "xaxis": "x2",
+                "yaxis": "y2",
+            }
         )
-    styled(
-        fig,
+    layout = {k: dict(v) for k, v in GRID_AXES.items()}
+    spec = styled_spec(
+        {"data": traces, "layout": layout},
         "How the truces went wrong over time",
         DAY_AXIS,
         "violations a day per truce in force",
         height=640,
     )
-    fig.update_xaxes(title_text=None, row=1, col=1)
-    fig.update_xaxes(title_text=DAY_AXIS, row=2, col=1)
-    fig.update_yaxes(title_text="violations a day<br>per truce in force", rangemode="tozero", row=1)
-    fig.update_yaxes(title_text="share still holding", range=[0, 1.02], tickformat=".0%", row=2)
-    return fig
+    layout["xaxis"]["title"] = {}  # the day axis is titled under the lower panel only
+    layout["yaxis"].update(
+        title={"text": "violations a day<br>per truce in force"}, rangemode="tozero"
+    )
+    layout["yaxis2"].update(title={"text": "share still holding"}, range=[0, 1.02])
+    layout["yaxis2"]["tickformat"] = ".0%"
+    return spec

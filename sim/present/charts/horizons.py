@@ -10,12 +10,14 @@ import plotly.graph_objects as go
 from sim.analysis import shares
 from sim.present import sentences
 from sim.present.charts.style import (
+    Spec,
+    as_figure,
     ci_text,
     color_kind,
     colors_for,
     group_labels,
-    share_axis,
-    styled,
+    share_axis_spec,
+    styled_spec,
 )
 
 
@@ -36,10 +38,20 @@ def collapse_bars(
     Returns:
         One bar trace per group.
     """
+    return as_figure(collapse_figure(runs, by, horizons, level))
+
+
+def collapse_figure(
+    runs: pd.DataFrame,
+    by: str = "arm",
+    horizons: Sequence[int] = shares.DEFAULT_HORIZONS,
+    level: float = 0.95,
+) -> Spec:
+    """:func:`collapse_bars` as a figure dictionary (:data:`~.style.Spec`), not validated."""
     table = shares.collapse_by_horizon(runs, horizons, by=by, level=level)
     labels = group_labels(runs, by)
     colors = colors_for(color_kind(by), labels)
-    fig = go.Figure()
+    traces = []
     for group, name in labels.items():
         rows = table[table[by] == group]
         x = [f"within {h} days" for h in rows["horizon"]]
@@ -50,13 +62,14 @@ def collapse_bars(
                 ["horizon", "share", "low", "high", "collapsed", "n"]
             ].itertuples(index=False)
         ]
-        fig.add_trace(
-            go.Bar(
-                x=x,
-                y=rows["share"],
-                name=name,
-                marker_color=colors[group],
-                error_y={
+        traces.append(
+            {
+                "type": "bar",
+                "x": x,
+                "y": rows["share"],
+                "name": name,
+                "marker": {"color": colors[group]},
+                "error_y": {
                     "type": "data",
                     "array": rows["high"] - rows["share"],
                     "arrayminus": rows["share"] - rows["low"],
@@ -64,16 +77,15 @@ def collapse_bars(
                     "thickness": 2,
                     "width": 6,
                 },
-                hovertext=hover,
-                hovertemplate="%{hovertext}<extra></extra>",
-            )
+                "hovertext": hover,
+                "hovertemplate": "%{hovertext}<extra></extra>",
+            }
         )
-    fig.update_layout(barmode="group")
-    styled(
-        fig,
+    spec = styled_spec(
+        {"data": traces, "layout": {"barmode": "group"}},
         f"Share of truces that collapsed, with {level * 100:.0f}% intervals",
         "time since the truce began",
         "share of truces collapsed",
     )
-    share_axis(fig)
-    return fig
+    share_axis_spec(spec["layout"]["yaxis"])
+    return spec

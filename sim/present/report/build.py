@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import yaml
 
 from sim.analysis import points, sensitivity
 from sim.experiment import storage
 from sim.experiment.daily import DAILY
 from sim.present import pages, sentences
-from sim.present.charts.style import white_template
+from sim.present.charts.style import Spec, template_json
 from sim.present.report import tables
 from sim.present.report.design import Design, design_of, in_arm_order, is_crossed, load_summary
 from sim.present.report.figures import (
@@ -40,10 +41,10 @@ def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
     """A chart as the template's ``chart`` macro draws it: key, heading, caption and div.
 
     The section heading replaces the figure's own title (kept for PNG export);
-    plotly.js is embedded with the first chart only. The figure is edited as
-    its (already validated) dictionary, not copied and validated again.
+    plotly.js is embedded with the first chart only. The figure goes into the
+    page as its dictionary (:func:`page_figure`), not copied and validated again.
     """
-    figure = chart.figure.to_dict()
+    figure = page_figure(chart.figure)
     layout = figure.setdefault("layout", {})
     layout["title"] = {}  # what update_layout(title=None) leaves
     layout["margin"] = {**layout.get("margin", {}), "t": 50}
@@ -52,6 +53,33 @@ def chart_block(chart: Chart, first: bool) -> dict[str, Any]:
         figure, div_id=f"chart-{chart.key}", include_plotlyjs=first, height=f"{height}px"
     )
     return {"key": chart.key, "heading": chart.heading, "caption": chart.caption, "div": div}
+
+
+def page_figure(figure: go.Figure | Spec) -> dict[str, Any]:
+    """A figure as the page holds it: ``Figure.to_dict()``, or that of a figure dictionary.
+
+    A figure dictionary (:data:`~sim.present.charts.style.Spec`) gets the charts'
+    template and its arrays written as plotly's typed arrays, as ``to_dict()``
+    gives them, without building and validating a ``go.Figure`` (which costs
+    more than the rest of the page); ``tests/test_charts.py`` checks the two agree.
+    """
+    if not isinstance(figure, dict):
+        return figure.to_dict()
+    from _plotly_utils.utils import convert_to_base64
+
+    out = _tree(figure)
+    convert_to_base64(out)  # what to_dict() does with arrays: typed arrays, ints narrowed
+    out.setdefault("layout", {})["template"] = template_json()  # no arrays: not walked
+    return out
+
+
+def _tree(value: Any) -> Any:
+    """A copy of the dictionaries and lists of a figure dictionary (arrays are shared)."""
+    if isinstance(value, dict):
+        return {k: _tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tree(v) for v in value]
+    return value
 
 
 def design_words(summary: Mapping[str, Any], runs: pd.DataFrame, design: Design) -> str:
@@ -168,14 +196,11 @@ def build_report(results_dir: Path, png: bool = False) -> Path:
     if design.is_sweep and "sensitivity" not in summary:
         indices = sensitivity.from_manifest(manifest, runs)  # per arm when crossed
         summary = {**summary, "sensitivity": indices} if indices else summary
-    with white_template():  # the same figures, built in half the time
-        chart_list = report_charts(
-            runs, design, summary.get("sensitivity"), summary.get("comparisons")
-        )
-        discovery = read_discovery(results_dir)
-        chart_list += discovery_charts(discovery)
-        daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
-        chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
+    chart_list = report_charts(runs, design, summary.get("sensitivity"), summary.get("comparisons"))
+    discovery = read_discovery(results_dir)
+    chart_list += discovery_charts(discovery)
+    daily = results_dir / DAILY  # outcomes over time (none in folders stored before them)
+    chart_list += daily_charts(pd.read_parquet(daily) if daily.is_file() else None, design)
     out = results_dir / REPORT
     pages.write_page(out, render(manifest, summary, runs, design, chart_list, discovery))
     if png:

@@ -1,4 +1,10 @@
-"""The charts of a report, in the order shown, each with its heading and caption."""
+r"""The charts of a report, in the order shown, each with its heading and caption.
+
+The charts of every run and comparison (survival, collapse, causes, outcomes over
+time) are figure dictionaries (:data:`sim.present.charts.style.Spec`), built without
+plotly's validation; the sweep, sensitivity and discovery charts are
+``go.Figure``\ s, built under :func:`~sim.present.charts.style.white_template`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ import plotly.graph_objects as go
 
 from sim.analysis import points, sensitivity
 from sim.present import charts
+from sim.present.charts.causes import cause_figure
+from sim.present.charts.daily import daily_figure
+from sim.present.charts.horizons import collapse_figure
+from sim.present.charts.style import Spec, as_figure, white_template
+from sim.present.charts.survival import survival_figure
 from sim.present.report.design import Design
 
 MAX_SURVIVAL_CURVES = 8
@@ -20,12 +31,20 @@ MAX_CAUSE_GROUPS = 40
 
 @dataclass
 class Chart:
-    """A report chart: anchor key, heading, one-sentence caption and the figure."""
+    """A report chart: anchor key, heading, one-sentence caption and the figure.
+
+    The figure is a ``go.Figure`` or a figure dictionary (:data:`~.style.Spec`);
+    :meth:`plotly_figure` gives it as a ``go.Figure`` either way.
+    """
 
     key: str
     heading: str
     caption: str
-    figure: go.Figure
+    figure: go.Figure | Spec
+
+    def plotly_figure(self) -> go.Figure:
+        """The figure as a validated ``go.Figure`` (for PNG export and callers)."""
+        return as_figure(self.figure) if isinstance(self.figure, dict) else self.figure
 
 
 def report_charts(
@@ -57,12 +76,14 @@ def report_charts(
         The charts.
     """
     out = []
-    if indices:
-        out.append(_sensitivity_chart(indices))
-    if design.crossed:
-        out += _crossed_sweep_charts(runs, design, comparisons or [])
-    elif design.is_sweep:
-        out += _sweep_charts(runs, design.parameters)
+    if indices or design.is_sweep:
+        with white_template():  # go.Figures: the same figures, built in half the time
+            if indices:
+                out.append(_sensitivity_chart(indices))
+            if design.crossed:
+                out += _crossed_sweep_charts(runs, design, comparisons or [])
+            elif design.is_sweep:
+                out += _sweep_charts(runs, design.parameters)
     if points.is_points(runs):  # aggregates only: the per-truce charts need the runs
         return out
     # A crossed design's points all ran under every arm: pool them per arm.
@@ -82,7 +103,7 @@ def report_charts(
                 "Kaplan–Meier estimate of the share of truces still holding on each day, "
                 "with 95% confidence bands; truces still holding at the end are censored there."
                 + pooled,
-                charts.survival_chart(runs, by=by),
+                survival_figure(runs, by=by),
             )
         )
     if not capped or groups <= MAX_BAR_GROUPS:
@@ -92,7 +113,7 @@ def report_charts(
                 "Collapse within 30, 90 and 180 days",
                 "Share of simulated truces that collapsed within each period; whiskers are 95% "
                 "Wilson intervals." + pooled,
-                charts.collapse_bars(runs, by=by),
+                collapse_figure(runs, by=by),
             )
         )
     if runs["collapsed"].any() and (not capped or groups <= MAX_CAUSE_GROUPS):
@@ -102,7 +123,7 @@ def report_charts(
                 "What caused the collapses",
                 "Among the truces that collapsed, the share by the dominant origin of violations "
                 "in the days before the collapse." + pooled,
-                charts.cause_chart(runs, by=by),
+                cause_figure(runs, by=by),
             )
         )
     return out
@@ -247,12 +268,19 @@ def discovery_charts(found: Mapping[str, Any] | None) -> list[Chart]:
         quotable sentence.
     """
     from sim.analysis.discovery import box_table, trajectory_table
-    from sim.present.charts.discovery import box_chart, peeling_chart
-    from sim.present.sentences import discovery_sentence, target_words
 
     if not found:
         return []
-    steps, boxes = trajectory_table(found), box_table(found)
+    with white_template():
+        return _discovery_charts(found, trajectory_table(found), box_table(found))
+
+
+def _discovery_charts(
+    found: Mapping[str, Any], steps: pd.DataFrame, boxes: pd.DataFrame
+) -> list[Chart]:
+    from sim.present.charts.discovery import box_chart, peeling_chart
+    from sim.present.sentences import discovery_sentence, target_words
+
     target = target_words(found["target"], found["horizon"])
     out = []
     for i, analysis in enumerate(found["analyses"]):
@@ -306,6 +334,6 @@ def daily_charts(daily: pd.DataFrame | None, design: Design) -> list[Chart]:
             "Top: the mean number of violations a day per truce still in force that day, "
             "with 95% confidence bands of the mean (a collapsed truce is back at war and no "
             "longer counted). Bottom: the share of truces still holding." + pooled,
-            charts.daily_chart(daily, by="arm"),
+            daily_figure(daily, by="arm"),
         )
     ]

@@ -51,9 +51,10 @@ def export_pngs(chart_list: Sequence[Chart], out_dir: Path) -> list[Path]:
     written = []
     for chart in chart_list:
         path = out_dir / f"{chart.key}.png"
+        figure = chart.plotly_figure()
         try:
-            data = chart.figure.to_image(
-                format="png", width=1280, height=chart.figure.layout.height or 540, scale=2
+            data = figure.to_image(
+                format="png", width=1280, height=figure.layout.height or 540, scale=2
             )
         except Exception as err:  # kaleido raises several kinds when no browser is found
             raise PngExportError(
