@@ -203,3 +203,23 @@ def _one_entry_per_party(fig: go.Figure) -> None:
         showarrow=False,
         font={"size": 13, "color": "#555555"},
     )
+
+
+def ensemble_json(current: pd.DataFrame, previous: pd.DataFrame | None = None) -> str:
+    """:func:`ensemble_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
+
+    What the page's workers send back (:func:`sim.app.workers.chunk_with_figure`):
+    the browser fits its width to the column.
+    """
+    return ensemble_figure(current, previous).to_json()
+
+
+def timeline_json(model: CeasefireModel) -> str:
+    """:func:`timeline_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
+
+    The legend's choices (a party's lines hidden by a click on its entry) stay
+    as they are when the next day is drawn (plotly's ``uirevision``).
+    """
+    fig = timeline_figure(model)
+    fig.update_layout(uirevision="timeline")
+    return fig.to_json()
