@@ -129,7 +129,15 @@ def timeline_figure(model: CeasefireModel, width: int | None = None) -> go.Figur
         if axis.title.text:  # the day axis under the lower panel
             axis.title.text = TIMELINE_DAY_TITLE
     fig.update_layout(
-        title={"text": f"This truce, day by day (day {model.day})"},
+        # From the figure's left edge, not the plot's, and a size smaller than the
+        # report's: "(day 365)" still fits a column of a 1024 px wide projector.
+        title={
+            "text": f"This truce, day by day (day {model.day})",
+            "xref": "container",
+            "x": 0,
+            "pad": {"l": 8},
+            "font": {"size": 20},
+        },
         margin={"t": 50, "b": 10, "l": 70, "r": 12},
         legend={"font": {"size": 13}},
     )
