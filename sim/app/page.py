@@ -3,8 +3,9 @@
 Run it with ``truce app [SCENARIO.yaml]`` (or ``solara run sim.app``). The page
 shows one truce stepping day by day (Reset, Play, Step, as in Mesa's SolaraViz
 controller) and, beside it, the survival curve of a few hundred truces under the
-current slider settings, recomputed in a background thread whenever a slider
-moves, with the previous setting's curve kept faint for comparison. Its pieces:
+current slider settings, recomputed in worker processes (:mod:`sim.app.workers`,
+which also draw its chart) whenever a slider is released, with the previous
+setting's curve kept faint for comparison. Its pieces:
 :mod:`sim.app.truces` (the live truce and the ensemble), :mod:`sim.app.figures`
 (their charts), :mod:`sim.app.components` (the panels), :mod:`sim.app.scenarios`
 (the scenario picker) and :mod:`sim.app.server` (``truce app``).

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -146,10 +147,11 @@ def _dispatch(executor: ProcessPoolExecutor) -> None:
                 _running -= 1
             future.set_exception(exc)
             continue
-        inner.add_done_callback(lambda done, f=future: _finished(executor, done, f))
+        inner.add_done_callback(partial(_finished, executor, future))
 
 
-def _finished(executor: ProcessPoolExecutor, done: Future, future: Future) -> None:
+def _finished(executor: ProcessPoolExecutor, future: Future, done: Future) -> None:
+    """The pool's task ``done`` has ended: hand its outcome to ``future``, dispatch the next."""
     global _running
     with _lock:
         _running -= 1
