@@ -198,8 +198,11 @@ def StatusBanner(model: CeasefireModel):
 @solara.component
 def TimelinePanel(model: CeasefireModel):
     """Violations per day by origin, trust and fatigue of the live truce."""
-    update_counter.get()
-    Chart(timeline_json(model), name=f"day-{model.day}")
+    counter = update_counter.get()
+    # Drawn once per day of a truce, not again when the page redraws for another reason
+    # (the address bar's update after a release, the speed, the ensemble's progress).
+    figure = solara.use_memo(lambda: timeline_json(model), [id(model), model.day, counter])
+    Chart(figure, name=f"day-{model.day}")
 
 
 @solara.component
