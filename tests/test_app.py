@@ -347,7 +347,8 @@ def test_ensemble_progress_first_curve_then_all(baseline, monkeypatch):
 
 
 def test_ensemble_progress_stops_when_no_longer_wanted(baseline, monkeypatch):
-    # A newer release makes the older request unwanted: no chunk is asked for after that.
+    # A newer release makes the older request unwanted: nothing more is drawn from it.
+    # Both chunks are asked for at once (they run on the two cores side by side).
     monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
     asked = []
     real = truces.submit_chunk
@@ -358,12 +359,54 @@ def test_ensemble_progress_stops_when_no_longer_wanted(baseline, monkeypatch):
 
     monkeypatch.setattr(truces, "submit_chunk", counting)
     scenario = validate(_short(baseline))
-    # Unwanted once the first chunk has been asked for (the release that follows it).
-    steps = list(truces.ensemble_progress(scenario, seed=5, wanted=lambda: not asked))
-    assert asked == [0] and steps == []
-    # Wanted throughout: both chunks.
+    assert list(truces.ensemble_progress(scenario, seed=5, wanted=lambda: False)) == []
+    assert asked == [0, 1]
     asked.clear()
     assert len(list(truces.ensemble_progress(scenario, seed=5))) == 2 and asked == [0, 1]
+
+
+@pytest.mark.slow
+def test_workers_take_the_urgent_first_and_skip_the_cancelled(monkeypatch):
+    # One worker, busy: what waits is handed to it by priority (a first curve before
+    # the rest of another ensemble), and a task cancelled while waiting never runs.
+    import time
+
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
+    monkeypatch.setattr(workers, "_pool", None)
+    try:
+        busy = workers.submit(workers.LATER, time.sleep, 1.0)
+        later = workers.submit(workers.LATER, time.time)
+        urgent = workers.submit(workers.URGENT, time.time)
+        dropped = workers.submit(workers.URGENT, time.time)
+        assert dropped.cancel()
+        assert busy.result(timeout=120) is None
+        assert urgent.result(timeout=60) < later.result(timeout=60)
+        assert dropped.cancelled()
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def test_ensemble_job_draws_the_curves(baseline, monkeypatch):
+    # The page's job: the 50 truces with their chart, then all 300 with theirs (the
+    # previous setting faint in both); the tables are those of ensemble_runs.
+    import json
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
+    scenario = validate(_short(baseline))
+    previous = truces.ensemble_runs(scenario, seed=4)
+    curves = list(truces.EnsembleJob(scenario, seed=5, previous=previous).progress())
+    assert [len(c.runs) for c in curves] == [50, truces.ENSEMBLE_SIZE]
+    assert curves[-1].runs.equals(truces.ensemble_runs(scenario, seed=5))
+    for curve in curves:
+        fig = json.loads(curve.figure)
+        assert fig["layout"]["title"]["text"] == f"{len(curve.runs)} truces like this"
+        names = {t.get("legendgroup") for t in fig["data"]}
+        assert {"these settings", "previous settings"} <= names
 
 
 @pytest.mark.slow

@@ -478,13 +478,16 @@ def test_network_appears_and_updates_on_step(browser_page, tmp_path):
 
 # --------------------------------------------------------------------------- issue 16
 
-# The setting the ensemble chart shows (a class the panel sets) and the chart's title.
+# The setting the ensemble chart shows (a class the panel sets), the chart's title, and
+# what the browser has drawn (the chart's data-drawn: the setting and the truces).
 _SHOWS = """() => {
   const head = document.querySelector('.truce-ensemble-head');
   const m = head && head.className.match(/truce-shows-(\\w+)/);
   const chart = [...document.querySelectorAll('.js-plotly-plot')]
     .find(p => (p.querySelector('.gtitle')?.textContent ?? '').includes('truces like this'));
-  return {shows: m ? m[1] : '', title: chart?.querySelector('.gtitle')?.textContent ?? ''};
+  const drawn = chart?.closest('.truce-chart')?.dataset.drawn ?? '';
+  return {shows: m ? m[1] : '', title: chart?.querySelector('.gtitle')?.textContent ?? '',
+          drawn: drawn};
 }"""
 
 _BAD_TEXT = ("Traceback", "Error", "KeyError", "outside the allowed range", "failed")
@@ -498,17 +501,29 @@ def _no_error(page, what: str) -> None:
 
 
 def _redrawn(page, before: str, what: str, settled: bool = False) -> str:
-    """Wait until the ensemble chart shows another setting than ``before`` (drawn); its id."""
+    """Wait until the browser has drawn the ensemble chart of another setting than ``before``.
+
+    The signal is the chart's own: plotly.js has drawn the new setting's curve
+    (``data-drawn``, set once ``Plotly.react`` is done), not a fixed sleep.
+    Returns the setting's id.
+    """
     page.wait_for_function(
-        "([f, b]) => { const s = eval(f)(); return s.shows && s.shows !== b && s.title; }",
+        "([f, b]) => { const s = eval(f)(); return s.shows && s.shows !== b && "
+        "s.drawn.startsWith(s.shows + '-') && s.title; }",
         arg=[_SHOWS, before],
         timeout=60_000,
     )
     if settled:
         page.wait_for_selector(".truce-computing.idle", timeout=60_000)
+        page.wait_for_function(
+            "f => { const s = eval(f)(); return s.drawn === s.shows + '-300'; }",
+            arg=_SHOWS,
+            timeout=60_000,
+        )
     state = page.evaluate(_SHOWS)
     count = int(state["title"].split()[0])
     assert count in (50, 300), f"{what}: chart title {state['title']!r}"
+    assert state["drawn"].startswith(f"{state['shows']}-"), f"{what}: {state}"
     _no_error(page, what)
     return state["shows"]
 
@@ -520,7 +535,13 @@ def _track_click(page, label: str, fraction: float) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("part", [0, 1])  # two halves of the scenarios, one per test process
+@pytest.mark.parametrize(
+    # Two halves of the scenarios, side by side in the two test processes: each has
+    # its own server, so neither waits for the other's curves (an xdist group each,
+    # instead of the module's one-at-a-time group).
+    "part",
+    [pytest.param(i, marks=pytest.mark.xdist_group(f"every-slider-{i}")) for i in (0, 1)],
+)
 def test_every_slider_in_every_scenario(tmp_path, part):
     # Issue 16, "unbreakable": in every scenario the picker offers, every slider
     # to its minimum (Home), maximum (End) and middle (a click on the track's
@@ -599,7 +620,8 @@ _LAYOUT = """() => {
   return {
     controls: box(document.querySelector('.truce-controls')),
     charts: [...document.querySelectorAll('.js-plotly-plot')].map(p => ({
-      svg: box(p.querySelector('.main-svg')), column: box(p.closest('.truce-col'))})),
+      svg: box(p.querySelector('.main-svg')), column: box(p.closest('.truce-col')),
+      title: box(p.querySelector('.gtitle'))})),
     status: box(document.querySelector('.truce-status')),
     scrollWidth: document.scrollingElement.scrollWidth,
     width: window.innerWidth,
@@ -625,6 +647,8 @@ def _fits(layout: dict, name: str, controls: bool) -> None:
         svg = chart["svg"]
         assert _inside(svg, chart["column"]), f"{name}: a chart overflows its column"
         assert svg["right"] <= layout["width"] + 1, f"{name}: a chart is cut off at the right"
+        title = chart["title"]
+        assert title and _inside(title, svg), f"{name}: a chart's title is cut off"
         if controls:  # beside the charts, never over them
             assert not _overlap(svg, layout["controls"]), f"{name}: the controls cover a chart"
     if controls:

@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
 import ipyvuetify
-import pandas as pd
+import plotly
 import plotly.graph_objects as go
 import solara
 import solara.lab
+import solara.server.settings
 import traitlets
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from sim.app.figures import ensemble_figure, timeline_figure
+from sim.app.figures import timeline_json
 from sim.app.truces import (
     ENSEMBLE_SIZE,
+    Ensembles,
     TruceSetup,
-    ensemble_key,
-    ensemble_progress,
     ensemble_sentence,
     log_lines,
     status,
@@ -64,6 +63,37 @@ class WidthProbe(ipyvuetify.VuetifyTemplate):
 
     width = traitlets.Int(0).tag(sync=True)
     template_file = (__file__, "width_probe.vue")
+
+
+#: Where plotly keeps its plotly.js: served as the page's asset ``/static/assets/plotly.min.js``
+#: (Solara's extra asset locations), for :class:`PlotlyChart`.
+PLOTLY_JS = Path(plotly.__file__).with_name("package_data")
+if str(PLOTLY_JS) not in solara.server.settings.assets.extra_locations:
+    solara.server.settings.assets.extra_locations.append(str(PLOTLY_JS))
+
+
+class PlotlyChart(ipyvuetify.VuetifyTemplate):
+    """A plotly chart sent as its JSON and drawn by plotly.js's ``Plotly.react``.
+
+    Solara's ``FigurePlotly`` (plotly's FigureWidget) validates every new figure
+    in Python, compares it with the last one, and sends it as three messages
+    (layout, new traces, old traces deleted), each redrawn in the browser: on
+    the page's busy server that took longer than simulating the truces. Here the
+    figure is one string (built where it is cheapest: the ensemble's in the
+    workers), the browser redraws once what changed, as wide as its column
+    (``plotly_chart.vue``; plotly.js itself is loaded once, from the server).
+    When drawn, the chart's element carries ``data-drawn`` = ``name``.
+    """
+
+    figure = traitlets.Unicode("").tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)
+    template_file = (__file__, "plotly_chart.vue")
+
+
+@solara.component
+def Chart(figure: str, name: str = ""):
+    """A :class:`PlotlyChart` of ``figure`` (plotly JSON), named ``name`` once drawn."""
+    return PlotlyChart.element(figure=figure, name=name)
 
 
 class LeverSlider(ipyvuetify.VuetifyTemplate):
@@ -168,11 +198,11 @@ def StatusBanner(model: CeasefireModel):
 @solara.component
 def TimelinePanel(model: CeasefireModel):
     """Violations per day by origin, trust and fatigue of the live truce."""
-    update_counter.get()
-    width, set_width = solara.use_state(0)
-    with solara.Column(gap="0px"):
-        WidthProbe.element(on_width=set_width)
-        Figure(timeline_figure(model, width or None))
+    counter = update_counter.get()
+    # Drawn once per day of a truce, not again when the page redraws for another reason
+    # (the address bar's update after a release, the speed, the ensemble's progress).
+    figure = solara.use_memo(lambda: timeline_json(model), [id(model), model.day, counter])
+    Chart(figure, name=f"day-{model.day}")
 
 
 @solara.component
@@ -191,72 +221,49 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
-@dataclass
-class _Curves:
-    """The ensemble panel's memory: the last complete ensemble and its settings."""
-
-    done: pd.DataFrame | None = None
-    key: str | None = None
-
-
 @solara.component
-def EnsemblePanel(scenario: Scenario, seed: int, started: dict | None = None):
+def EnsemblePanel(scenario: Scenario, ensembles: Ensembles):
     """Survival of a few hundred truces under the current settings, previous curve faint.
 
     The truces are simulated in worker processes, a first curve from 50 of them,
-    then all 300 (:func:`~sim.app.truces.ensemble_progress`); a newer setting
-    stops the older one's work between chunks. Until the first curve of a new
-    setting arrives the panel keeps the last curve; a "computing" sign beside
-    the sentence says it is on its way. The faint curve is the last complete
+    then all 300 (:class:`~sim.app.truces.EnsembleJob`); a newer setting
+    withdraws the older one's work. Until the first curve of a new setting
+    arrives the panel keeps the last curve; a "computing" sign beside the
+    sentence says it is on its way. The faint curve is the last complete
     ensemble of another setting: the one on the screen before the change.
 
     Args:
         scenario: the current settings.
-        seed: the ensemble's seed.
-        started: first chunks already started (:func:`~sim.app.truces.start_ensemble`),
-            by :func:`~sim.app.truces.ensemble_key`; the panel takes its own out.
+        ensembles: the page's ensembles (the page starts a setting's on release).
     """
-    memory = solara.use_ref(_Curves())
-    key = ensemble_key(scenario, seed)
+    job = ensembles.job(scenario)
+    key = job.key
 
     def compute():
-        store = memory.current
-        previous = store.done if store.key != key else None
-        first = (started or {}).pop(key, None)
-        progress = ensemble_progress(
-            scenario, seed, wanted=lambda: task.is_current(), started=first
-        )
-        for runs in progress:
-            if len(runs) == ENSEMBLE_SIZE:
-                store.done, store.key = runs, key
-            yield key, runs, previous
+        for curve in job.progress(wanted=lambda: task.is_current()):
+            if len(curve.runs) == ENSEMBLE_SIZE:
+                ensembles.finished(curve)
+            yield curve
 
     task = solara.lab.use_task(compute, dependencies=[key])  # noqa: SH101
-    width, set_width = solara.use_state(0)
-    WidthProbe.element(on_width=set_width)
     latest = task.latest
-    got = len(latest[1]) if latest is not None and latest[0] == key else 0
+    got = len(latest.runs) if latest is not None and latest.key == key else 0
     busy = (task.pending or got < ENSEMBLE_SIZE) and not task.error
-    # Which setting the chart shows, as a class (the browser tests wait for it to change).
-    shows = hashlib.blake2s(latest[0].encode(), digest_size=4).hexdigest() if latest else "none"
+    # Which setting the chart shows (and how many truces), as a class and as the
+    # chart's name once drawn: the browser tests wait for them to change.
+    shows = "none"
+    if latest is not None:
+        shows = hashlib.blake2s(latest.key.encode(), digest_size=4).hexdigest()
     head = ["truce-ensemble-head", f"truce-shows-{shows}"]
     with solara.Div(classes=head):
         if latest is not None:
-            _, current, previous = latest
-            solara.Div(children=[ensemble_sentence(current, previous)], classes=["truce-ensemble"])
+            text = ensemble_sentence(latest.runs, latest.previous)
+            solara.Div(children=[text], classes=["truce-ensemble"])
         solara.Div(
             children=[f"⟳ computing… {got} of {ENSEMBLE_SIZE}" if busy else "✓ 300 of 300"],
             classes=["truce-computing", "busy" if busy else "idle"],
         )
-
-    def draw():
-        if latest is None:
-            return None
-        return ensemble_figure(latest[1], latest[2], width or None)
-
-    # Drawn once per result and width, not on every redraw of the panel.
-    fig = solara.use_memo(draw, [id(latest[1]) if latest else None, width])
-    if fig is not None:
-        Figure(fig)
+    if latest is not None and latest.figure:
+        Chart(latest.figure, name=f"{shows}-{len(latest.runs)}")
     if task.error:
         solara.Error(f"Ensemble failed: {task.exception}")

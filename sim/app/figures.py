@@ -129,7 +129,15 @@ def timeline_figure(model: CeasefireModel, width: int | None = None) -> go.Figur
         if axis.title.text:  # the day axis under the lower panel
             axis.title.text = TIMELINE_DAY_TITLE
     fig.update_layout(
-        title={"text": f"This truce, day by day (day {model.day})"},
+        # From the figure's left edge, not the plot's, and a size smaller than the
+        # report's: "(day 365)" still fits a column of a 1024 px wide projector.
+        title={
+            "text": f"This truce, day by day (day {model.day})",
+            "xref": "container",
+            "x": 0,
+            "pad": {"l": 8},
+            "font": {"size": 20},
+        },
         margin={"t": 50, "b": 10, "l": 70, "r": 12},
         legend={"font": {"size": 13}},
     )
@@ -203,3 +211,23 @@ def _one_entry_per_party(fig: go.Figure) -> None:
         showarrow=False,
         font={"size": 13, "color": "#555555"},
     )
+
+
+def ensemble_json(current: pd.DataFrame, previous: pd.DataFrame | None = None) -> str:
+    """:func:`ensemble_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
+
+    What the page's workers send back (:func:`sim.app.workers.chunk_with_figure`):
+    the browser fits its width to the column.
+    """
+    return ensemble_figure(current, previous).to_json()
+
+
+def timeline_json(model: CeasefireModel) -> str:
+    """:func:`timeline_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
+
+    The legend's choices (a party's lines hidden by a click on its entry) stay
+    as they are when the next day is drawn (plotly's ``uirevision``).
+    """
+    fig = timeline_figure(model)
+    fig.update_layout(uirevision="timeline")
+    return fig.to_json()

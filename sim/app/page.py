@@ -3,8 +3,9 @@
 Run it with ``truce app [SCENARIO.yaml]`` (or ``solara run sim.app``). The page
 shows one truce stepping day by day (Reset, Play, Step, as in Mesa's SolaraViz
 controller) and, beside it, the survival curve of a few hundred truces under the
-current slider settings, recomputed in a background thread whenever a slider
-moves, with the previous setting's curve kept faint for comparison. Its pieces:
+current slider settings, recomputed in worker processes (:mod:`sim.app.workers`,
+which also draw its chart) whenever a slider is released, with the previous
+setting's curve kept faint for comparison. Its pieces:
 :mod:`sim.app.truces` (the live truce and the ensemble), :mod:`sim.app.figures`
 (their charts), :mod:`sim.app.components` (the panels), :mod:`sim.app.scenarios`
 (the scenario picker) and :mod:`sim.app.server` (``truce app``).
@@ -26,11 +27,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import pandas as pd
 import solara
 from mesa.visualization.utils import force_update
 
@@ -57,7 +56,7 @@ from sim.app.levers import (
 from sim.app.network import NetworkPanel
 from sim.app.play import ClassSessionPage, wants_class_session
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
-from sim.app.truces import DEFAULT_SEED, LiveTruce, TruceSetup, ensemble_key, start_ensemble
+from sim.app.truces import DEFAULT_SEED, Ensembles, LiveTruce, TruceSetup
 from sim.app.workers import warm_up
 from sim.model.model import CeasefireModel
 from sim.scenario.errors import ScenarioError
@@ -180,8 +179,8 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
         solara.use_memo(lambda: LiveTruce(setup), [])
     )
     problem: solara.Reactive[str | None] = solara.use_reactive(None)
-    # The ensemble's first chunk, started on release before the page redraws.
-    started: dict[str, Future[pd.DataFrame]] = solara.use_ref({}).current
+    # The ensembles of this page, the new setting's started on release before the page redraws.
+    ensembles = solara.use_memo(lambda: Ensembles(DEFAULT_SEED), [])
 
     def restart() -> None:
         model.set(LiveTruce(setup))
@@ -194,10 +193,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
             problem.set(str(exc))
             return
         problem.set(None)
-        for future in started.values():
-            future.cancel()
-        started.clear()
-        started[ensemble_key(scenario)] = start_ensemble(scenario)
+        ensembles.start(scenario)
         levers.set(new)
         setup.scenario = scenario
         restart()
@@ -261,7 +257,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                     with solara.Div(classes=["truce-col", "truce-col-timeline"]):
                         TimelinePanel(model.value)
                     with solara.Div(classes=["truce-col", "truce-col-ensemble"]):
-                        EnsemblePanel(setup.scenario, DEFAULT_SEED, started)
+                        EnsemblePanel(setup.scenario, ensembles)
                 NetworkPanel(model.value)
                 EventLog(model.value)
 

@@ -10,6 +10,7 @@ ensemble's sentence put them into words; the model knows nothing of the page.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -18,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.app.workers import submit_chunk
+from sim.app.workers import URGENT, chunk_with_figure, figure_of, submit, submit_chunk
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day
@@ -77,7 +78,7 @@ def ensemble_runs(
 
 
 #: How often (seconds) a wait for a chunk checks whether it is still wanted.
-POLL = 0.02
+POLL = 0.01
 
 
 def ensemble_key(scenario: Scenario, seed: int = DEFAULT_SEED) -> str:
@@ -85,12 +86,142 @@ def ensemble_key(scenario: Scenario, seed: int = DEFAULT_SEED) -> str:
     return f"{seed}:{scenario.model_dump_json()}"
 
 
-def start_ensemble(scenario: Scenario, seed: int = DEFAULT_SEED) -> Future[pd.DataFrame]:
-    """Start the ensemble's first chunk now (what :func:`ensemble_progress` waits for first).
+@dataclass
+class Curve:
+    """What the ensemble panel draws: the truces so far and their chart.
 
-    The page calls it as soon as a slider is released, before it redraws the
-    live truce, so the workers start on the new curve at once.
+    Attributes:
+        key: the setting (:func:`ensemble_key`).
+        runs: the truces so far (50, then all 300; ``runs`` columns but ``chunk``).
+        previous: the last complete ensemble of the setting before (the faint curve).
+        figure: the survival chart as plotly JSON (None when not asked for).
     """
+
+    key: str
+    runs: pd.DataFrame
+    previous: pd.DataFrame | None
+    figure: str | None = None
+
+
+class EnsembleJob:
+    """The truces of one setting, asked of the workers all at once (:mod:`sim.app.workers`).
+
+    The first chunk (50 truces, drawn in its worker) and the rest (250) start
+    together on the two cores; once both are in, a worker draws the chart of all
+    300. :meth:`cancel` (a newer release) withdraws whatever has not started.
+
+    Args:
+        scenario: the settings.
+        seed: the ensemble's seed.
+        previous: the last complete ensemble of another setting (drawn faint), if any.
+        figures: whether the workers draw the charts too.
+        first: the first chunk's table, if :func:`start_ensemble` already started it
+            (then without a chart: ``figures`` must be False).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int = DEFAULT_SEED,
+        previous: pd.DataFrame | None = None,
+        figures: bool = True,
+        first: Future | None = None,
+    ):
+        self.key = ensemble_key(scenario, seed)
+        self.previous = previous
+        self.figures = figures
+        self.cancelled = False
+        size, rest = ENSEMBLE_CHUNKS
+        if first is not None:
+            self._first: Future = first
+        elif figures:
+            self._first = submit(URGENT, chunk_with_figure, scenario, seed, size, 0, 0, previous)
+        else:
+            self._first = submit_chunk(scenario, seed, size, 0, 0)
+        self._rest: Future = submit_chunk(scenario, seed, rest, 1, size)
+        self._all: Future | None = None
+
+    def cancel(self) -> None:
+        """No longer wanted: withdraw what has not started (what runs finishes unseen)."""
+        self.cancelled = True
+        for future in (self._first, self._rest, self._all):
+            if future is not None:
+                future.cancel()
+
+    def progress(self, wanted: Callable[[], bool] = lambda: True) -> Iterator[Curve]:
+        """The curves as they come: 50 truces first, then all 300 (:data:`ENSEMBLE_CHUNKS`).
+
+        While waiting, ``wanted()`` is asked whether the result is still needed
+        (a newer slider release makes it False); if not, the job is cancelled and
+        the generator stops. The last table equals :func:`ensemble_runs`.
+        """
+
+        def wait(future: Future) -> bool:
+            while True:
+                if self.cancelled or not wanted():
+                    self.cancel()
+                    return False
+                if future.done():
+                    return not future.cancelled()
+                time.sleep(POLL)
+
+        if not wait(self._first):
+            return
+        got = self._first.result()
+        first, figure = got if self.figures else (got, None)
+        first = first.drop(columns="chunk")
+        yield Curve(self.key, first, self.previous, figure)
+        if not wait(self._rest):
+            return
+        runs = pd.concat([first, self._rest.result().drop(columns="chunk")], ignore_index=True)
+        figure = None
+        if self.figures:
+            self._all = submit(URGENT, figure_of, runs, self.previous)
+            if not wait(self._all):
+                return
+            figure = self._all.result()
+        yield Curve(self.key, runs, self.previous, figure)
+
+
+class Ensembles:
+    """One page's ensembles: the one on its way, and the last complete one.
+
+    The page asks for a setting's ensemble as soon as a slider is released
+    (:meth:`start`, before the page redraws), so the workers start at once; the
+    panel then follows it (:meth:`job`). The last complete ensemble of another
+    setting is the faint "previous" curve.
+    """
+
+    def __init__(self, seed: int = DEFAULT_SEED):
+        self.seed = seed
+        self.current: EnsembleJob | None = None
+        self.done: Curve | None = None
+        self._lock = threading.Lock()
+
+    def start(self, scenario: Scenario) -> EnsembleJob:
+        """Start the ensemble of ``scenario`` (cancelling the one on its way, if another)."""
+        key = ensemble_key(scenario, self.seed)
+        with self._lock:
+            if self.current is not None and self.current.key == key:
+                return self.current
+            if self.current is not None:
+                self.current.cancel()
+            previous = self.done.runs if self.done is not None and self.done.key != key else None
+            self.current = EnsembleJob(scenario, self.seed, previous)
+            return self.current
+
+    def job(self, scenario: Scenario) -> EnsembleJob:
+        """The job of ``scenario``: the one started for it, or a new one."""
+        return self.start(scenario)
+
+    def finished(self, curve: Curve) -> None:
+        """Remember a complete ensemble (the next setting's faint curve)."""
+        with self._lock:
+            self.done = curve
+
+
+def start_ensemble(scenario: Scenario, seed: int = DEFAULT_SEED) -> Future[pd.DataFrame]:
+    """Start the ensemble's first chunk now (what :func:`ensemble_progress` waits for first)."""
     return submit_chunk(scenario, seed, ENSEMBLE_CHUNKS[0], 0, 0)
 
 
@@ -102,11 +233,11 @@ def ensemble_progress(
 ) -> Iterator[pd.DataFrame]:
     """The ensemble's truces as they come: 50 first, then all 300 (:data:`ENSEMBLE_CHUNKS`).
 
-    Each chunk runs in a worker process (:mod:`sim.app.workers`); the next chunk
-    is asked for before the caller draws the last one. Between chunks, and while
-    waiting for one, ``wanted()`` is asked whether the result is still needed (a
-    newer slider release makes it False); if not, the generator stops without
-    asking for the next chunk. The last table equals :func:`ensemble_runs`.
+    The tables of an :class:`EnsembleJob` without charts. Each chunk runs in a
+    worker process (:mod:`sim.app.workers`), both at once; while waiting,
+    ``wanted()`` is asked whether the result is still needed (a newer slider
+    release makes it False); if not, the generator stops and what has not
+    started is withdrawn. The last table equals :func:`ensemble_runs`.
 
     Args:
         scenario: the settings.
@@ -114,24 +245,9 @@ def ensemble_progress(
         wanted: False once the result is no longer needed.
         started: the first chunk, if :func:`start_ensemble` already started it.
     """
-    parts: list[pd.DataFrame] = []
-    starts = [sum(ENSEMBLE_CHUNKS[:i]) for i in range(len(ENSEMBLE_CHUNKS))]
-    future = started or start_ensemble(scenario, seed)
-    for index in range(len(ENSEMBLE_CHUNKS)):
-        while not future.done():
-            if not wanted():
-                future.cancel()
-                return
-            time.sleep(POLL)
-        parts.append(future.result())
-        following = index + 1
-        if following < len(ENSEMBLE_CHUNKS):
-            if not wanted():
-                return
-            future = submit_chunk(
-                scenario, seed, ENSEMBLE_CHUNKS[following], following, starts[following]
-            )
-        yield pd.concat(parts, ignore_index=True).drop(columns="chunk")
+    job = EnsembleJob(scenario, seed, figures=False, first=started)
+    for curve in job.progress(wanted):
+        yield curve.runs
 
 
 def status(model: CeasefireModel) -> tuple[str, str]:

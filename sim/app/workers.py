@@ -6,23 +6,36 @@ stays free to draw and send the page, and two students moving sliders at once
 each get a core (the model is Python-bound, so threads would take turns). The
 pool is shared by every browser tab of one ``truce app`` and started once, when
 the page module is imported (:func:`warm_up`), so that the first release does not
-wait for the workers to import NumPy and the model.
+wait for the workers to import NumPy, the model and plotly.
 
-Each call runs one chunk (:func:`sim.experiment.runner.run_one`); the caller
-(:func:`sim.app.truces.ensemble_progress`) asks for the next chunk only if its
-result is still wanted, which is how a newer slider release cancels an older one.
+The workers also draw: :func:`chunk_with_figure` runs a chunk and returns, beside
+its table, the survival chart as plotly JSON ready for the browser, so building
+the figure (plotly's validation holds the GIL for tens of milliseconds) does not
+stall the server that every student's page talks to.
 
-``TRUCE_APP_WORKERS=0`` runs the chunks in the calling thread instead (tests that
+Work is handed to the pool by priority (:func:`submit`): never more tasks than
+workers are in the pool at once, and a free worker takes the most urgent task
+waiting (a first curve before the rest of an ensemble, then first come, first
+served). So the first curve of a second student does not queue behind the 250
+truces of the first one, and a task cancelled while it waits (a newer release)
+never runs.
+
+``TRUCE_APP_WORKERS=0`` runs the tasks in the calling thread instead (tests that
 render the page in-process use it).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
+from typing import Any
 
 import pandas as pd
 
@@ -31,9 +44,15 @@ from sim.scenario.schema import Scenario
 
 #: Environment variable: the number of worker processes (0: run in the calling thread).
 WORKERS_ENV = "TRUCE_APP_WORKERS"
+#: Priorities of :func:`submit` (lower runs first): what the eye waits for first.
+URGENT, LATER = 0, 1
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+#: Tasks waiting for a free worker: (priority, order, future, function, args).
+_waiting: list[tuple[int, int, Future, Callable[..., Any], tuple]] = []
+_running = 0
+_order = itertools.count()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -74,25 +93,103 @@ def pool() -> ProcessPoolExecutor | None:
         return _pool
 
 
+def _prepare() -> None:
+    """In a worker, at start: import what the tasks use and run one small truce."""
+    from sim.app import figures  # noqa: F401 (imports plotly and the report's charts)
+
+    run_one(Scenario(), 0, 1)
+
+
 def warm_up() -> list[Future]:
-    """Start every worker now (each imports the model), without waiting for them."""
+    """Start every worker now (each imports the model and plotly), without waiting for them."""
     executor = pool()
     if executor is None:
         return []
-    # One small truce each: the worker imports the model (not this page) and runs it once.
-    return [executor.submit(run_one, Scenario(), 0, 1) for _ in range(worker_count())]
+    return [executor.submit(_prepare) for _ in range(worker_count())]
+
+
+def submit(priority: int, fn: Callable[..., Any], *args: Any) -> Future:
+    """Run ``fn(*args)`` in a worker when one is free, the lowest ``priority`` first.
+
+    Returns a future of its result; cancelling it before a worker takes it
+    means it never runs. Without workers it runs now, in this thread.
+    """
+    executor = pool()
+    future: Future = Future()
+    if executor is None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except Exception as exc:  # handed to the caller through the future
+                future.set_exception(exc)
+        return future
+    with _lock:
+        heapq.heappush(_waiting, (priority, next(_order), future, fn, args))
+    _dispatch(executor)
+    return future
+
+
+def _dispatch(executor: ProcessPoolExecutor) -> None:
+    """Hand waiting tasks to the pool while it has a free worker."""
+    global _running
+    while True:
+        with _lock:
+            if _running >= worker_count() or not _waiting:
+                return
+            _, _, future, fn, args = heapq.heappop(_waiting)
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
+            _running += 1
+        try:
+            inner = executor.submit(fn, *args)
+        except Exception as exc:  # the pool is shut down or broken
+            with _lock:
+                _running -= 1
+            future.set_exception(exc)
+            continue
+        inner.add_done_callback(partial(_finished, executor, future))
+
+
+def _finished(executor: ProcessPoolExecutor, future: Future, done: Future) -> None:
+    """The pool's task ``done`` has ended: hand its outcome to ``future``, dispatch the next."""
+    global _running
+    with _lock:
+        _running -= 1
+    if done.cancelled():
+        future.cancel()
+    elif done.exception() is not None:
+        future.set_exception(done.exception())
+    else:
+        future.set_result(done.result())
+    _dispatch(executor)
 
 
 def submit_chunk(
     scenario: Scenario, seed: int, replicates: int, chunk: int, start: int
 ) -> Future[pd.DataFrame]:
     """Run one chunk of truces in a worker (or here, without workers); a future of its table."""
-    executor = pool()
-    if executor is None:
-        done: Future[pd.DataFrame] = Future()
-        try:
-            done.set_result(run_one(scenario, seed, replicates, chunk, start))
-        except Exception as exc:  # handed to the caller through the future, as a pool would
-            done.set_exception(exc)
-        return done
-    return executor.submit(run_one, scenario, seed, replicates, chunk, start)
+    return submit(
+        URGENT if chunk == 0 else LATER, run_one, scenario, seed, replicates, chunk, start
+    )
+
+
+def chunk_with_figure(
+    scenario: Scenario,
+    seed: int,
+    replicates: int,
+    chunk: int,
+    start: int,
+    previous: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, str]:
+    """In a worker: one chunk's table and the survival chart of its truces (plotly JSON)."""
+    from sim.app.figures import ensemble_json
+
+    runs = run_one(scenario, seed, replicates, chunk, start)
+    return runs, ensemble_json(runs.drop(columns="chunk"), previous)
+
+
+def figure_of(runs: pd.DataFrame, previous: pd.DataFrame | None) -> str:
+    """In a worker: the survival chart of ``runs`` (plotly JSON), previous curve faint."""
+    from sim.app.figures import ensemble_json
+
+    return ensemble_json(runs, previous)
