@@ -12,16 +12,19 @@ and how the class's truce compares with simulated ones under the same settings.
 
 The shared state is :mod:`sim.app.play_session`'s; these components only read it
 and pass on what people click. Every page redraws when the session changes (a
-light poll of its version number).
+light poll of its version number). Who is on which screen is in the address
+(``?class=ABCD&seat=…`` for a student, ``&teacher=…`` for the teacher): a reload,
+or a connection that drops and comes back, shows the same seat.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import secrets
 import time
 from collections.abc import Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import solara
 
@@ -37,6 +40,7 @@ from sim.app.play_session import (
     ClassSession,
     SessionError,
     choice_text,
+    close_session,
     find_session,
     open_session,
 )
@@ -47,6 +51,8 @@ from sim.present.charts import survival_chart
 
 #: The query parameter of the class session's address (``/?class`` or ``/?class=ABCD``).
 QUERY = "class"
+#: The query parameters of a student's seat token and of the teacher's token.
+SEAT, TEACHER = "seat", "teacher"
 #: Seconds between two looks at the session's state.
 POLL_SECONDS = 0.25
 
@@ -59,8 +65,23 @@ def wants_class_session(search: str | None) -> tuple[bool, str]:
     return True, (query[QUERY][0] or "").strip().upper()
 
 
+def _page_connected() -> bool:
+    """Whether the calling page's browser is connected (True where Solara cannot tell)."""
+    try:
+        from solara.server.kernel_context import PageStatus, get_current_context
+
+        return PageStatus.CONNECTED in get_current_context().page_status.values()
+    except Exception:  # noqa: BLE001 (no server, e.g. the test renderer)
+        return True
+
+
 def use_session_updates(session: ClassSession | None) -> None:
-    """Redraw the calling component whenever the session changes or a second passes."""
+    """Redraw the calling component whenever the session changes or a second passes.
+
+    While the page's browser is connected, the poll also tells the session that a
+    page is looking at it (:meth:`~sim.app.play_session.ClassSession.seen`); it stops
+    when the session is forgotten.
+    """
     _, set_tick = solara.use_state(0)
 
     def poll() -> None:
@@ -68,10 +89,14 @@ def use_session_updates(session: ClassSession | None) -> None:
             return
         seen = None
         while True:
+            if _page_connected():
+                session.seen()
             now = (session.version, int(session.seconds_left()))
             if now != seen:
                 seen = now
                 set_tick(lambda t: t + 1)
+            if session.closed:
+                return
             time.sleep(POLL_SECONDS)
 
     solara.use_thread(poll, dependencies=[session.code if session else None])
@@ -95,10 +120,18 @@ def _paragraphs(lines: list[str], classes: list[str], style: dict | None = None)
 @solara.component
 def OpenOrJoin(
     code_hint: str,
+    gone: str,
     on_teacher: Callable[[ClassSession], None],
-    on_student: Callable[[ClassSession, str, str], None],
+    on_student: Callable[[ClassSession, str], None],
 ):
-    """The first screen: the teacher opens a session, a student joins one."""
+    """The first screen: the teacher opens a session, a student joins one.
+
+    Args:
+        code_hint: the code in the address, if any.
+        gone: why the address's seat is not shown (the session ended), or "".
+        on_teacher: called with the session the teacher opened.
+        on_student: called with the session joined and the seat's token.
+    """
     choices = solara.use_memo(lambda: scenario_choices(os.environ.get(SCENARIO_ENV)), [])
     scenario = solara.use_reactive(next(iter(choices), ""))
     days = solara.use_reactive(DEFAULT_DAYS)
@@ -107,7 +140,7 @@ def OpenOrJoin(
     code = solara.use_reactive(code_hint)
     name = solara.use_reactive("")
     role = solara.use_reactive("")
-    problem = solara.use_reactive("")
+    problem = solara.use_reactive(gone)
 
     def open_it() -> None:
         loaded, error = load_choice(choices.get(scenario.value, scenario.value))
@@ -130,11 +163,11 @@ def OpenOrJoin(
             session = find_session(code.value)
             if not role.value:
                 raise SessionError("choose a free role")
-            session.join(role.value, name.value)
+            token = session.join(role.value, name.value)
         except SessionError as exc:
             problem.set(str(exc))
             return
-        on_student(session, role.value, name.value)
+        on_student(session, token)
 
     found: ClassSession | None = None
     if len(code.value.strip()) >= 4:
@@ -247,8 +280,13 @@ def TeacherView(session: ClassSession):
     _paragraphs(roles_lines, ["class-roles"], READABLE)
     if error:
         solara.Error(error)
+    if session.closed:
+        solara.Info("This session has ended: its code no longer works.")
+    elif state == OVER:  # the debrief has been read: free the code and the truces
+        solara.Button("End the session", on_click=lambda: close_session(session.code))
     if state == LOBBY:
-        solara.Button("Start the truce", color="primary", on_click=session.start)
+        if not session.closed:
+            solara.Button("Start the truce", color="primary", on_click=session.start)
         return
     solara.Div(children=[banner], classes=["truce-status", banner_state])
     if asking:
@@ -301,8 +339,11 @@ def StudentView(session: ClassSession, role: str, name: str):
     )
     if error:
         solara.Error(error)
+    if session.closed:
+        solara.Info("The teacher has ended this session.")
     if state == LOBBY:
-        solara.Text("Waiting for the teacher to start the truce…")
+        if not session.closed:
+            solara.Text("Waiting for the teacher to start the truce…")
         return
     solara.Div(children=[banner], classes=["truce-status", banner_state])
     if mine and mine[-1]["by"] == BY_MODEL:
@@ -344,21 +385,50 @@ def StudentView(session: ClassSession, role: str, name: str):
 # --------------------------------------------------------------------------- the page
 
 
+def _first(query: dict[str, list[str]], key: str) -> str:
+    return (query.get(key) or [""])[0].strip()
+
+
 @solara.component
 def ClassSessionPage(code_hint: str = ""):
-    """The class session: open or join, then the teacher's or the student's screen."""
-    teacher: solara.Reactive[ClassSession | None] = solara.use_reactive(None)
-    student: solara.Reactive[tuple[ClassSession, str, str] | None] = solara.use_reactive(None)
+    """The class session: open or join, then the teacher's or the student's screen.
+
+    Which screen is the address's: ``seat=`` (a student's token) or ``teacher=``
+    (the teacher's), with the session's code; a reload shows the same screen.
+    """
+    router = solara.use_router()
+    query = parse_qs(router.search or "", keep_blank_values=True)
+    seat_token, teacher_token = _first(query, SEAT), _first(query, TEACHER)
+    session: ClassSession | None = None
+    gone = ""
+    if code_hint and (seat_token or teacher_token):
+        try:
+            session = find_session(code_hint)
+        except SessionError:
+            gone = f"Class session {code_hint} has ended (or its code is wrong)."
+    role = session.seat(seat_token) if session is not None and seat_token else None
+    teacher = (
+        session is not None
+        and bool(teacher_token)
+        and secrets.compare_digest(teacher_token, session.teacher_token)
+    )
+    if session is not None and not teacher and role is None:
+        gone = "This address's seat is not one of this session's: join with the code."
+
+    def go(code: str, key: str, token: str) -> None:
+        router.push(f"{router.path}?{urlencode({QUERY: code, key: token})}")
+
     with Offstage():
         with solara.AppBar():
             solara.AppBarTitle(f"{TITLE}: class session")
-    if teacher.value is not None:
-        TeacherView(teacher.value)
-    elif student.value is not None:
-        StudentView(*student.value)
+    if session is not None and teacher:
+        TeacherView(session)
+    elif session is not None and role is not None:
+        StudentView(session, role, session.seats.get(role) or "")
     else:
         OpenOrJoin(
             code_hint,
-            on_teacher=teacher.set,
-            on_student=lambda s, r, n: student.set((s, r, n)),
+            gone,
+            on_teacher=lambda s: go(s.code, TEACHER, s.teacher_token),
+            on_student=lambda s, token: go(s.code, SEAT, token),
         )
