@@ -15,6 +15,7 @@ import pytest
 from conftest import SCENARIOS
 
 from sim.app import play_session as ps
+from sim.app.workers import WORKERS_ENV
 from sim.scenario.loading import load_scenario
 
 
@@ -32,6 +33,8 @@ class FakeClock:
 def clock(monkeypatch):
     fake = FakeClock()
     monkeypatch.setattr(ps, "clock", fake)
+    # The debriefs' truces in this thread (test_players.py's session uses the workers).
+    monkeypatch.setenv(WORKERS_ENV, "0")
     # Each test starts with an empty registry and leaves none of its sessions behind.
     monkeypatch.setattr(ps, "SESSIONS", {})
     yield fake

@@ -244,6 +244,8 @@ def _banner(session: ClassSession) -> tuple[str, str]:
 
 def _asking_line(session: ClassSession) -> str:
     played = session.played_roles()
+    if session.deadline is None and not session.model.running:
+        return "The truce is over: comparing it with 300 simulated ones…"
     if session.deadline is None:
         return f"Day {session.day} played."
     n_in = len(session.pending)
@@ -373,6 +375,8 @@ def StudentView(session: ClassSession, role: str, name: str):
                 )
         if chosen:
             solara.Text(f"You chose: {choice_text(chosen)}. Waiting for the others…")
+    elif state == PLAYING and not session.model.running:
+        solara.Text("The truce is over: the debrief is on its way…")
     elif state == PLAYING:
         solara.Text("The day is being played…")
     if problem.value:
