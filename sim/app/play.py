@@ -22,8 +22,9 @@ from __future__ import annotations
 import html
 import os
 import secrets
-import time
+import threading
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import solara
@@ -84,22 +85,24 @@ def use_session_updates(session: ClassSession | None) -> None:
     """
     _, set_tick = solara.use_state(0)
 
-    def poll() -> None:
+    def poll(cancel: threading.Event) -> None:
         if session is None:
             return
         seen = None
-        while True:
+        while not cancel.wait(POLL_SECONDS):
             if _page_connected():
                 session.seen()
             now = (session.version, int(session.seconds_left()))
             if now != seen:
                 seen = now
                 set_tick(lambda t: t + 1)
-            if session.closed:
+            if session.closed:  # drawn once more, as ended
                 return
-            time.sleep(POLL_SECONDS)
 
-    solara.use_thread(poll, dependencies=[session.code if session else None])
+    # Not Solara's intrusive cancel: its trace function slowed every redraw this thread
+    # makes (set_tick draws the page here) several times over.
+    code = session.code if session else None
+    solara.use_thread(poll, dependencies=[code], intrusive_cancel=False)
 
 
 #: Text that is read from the back of a classroom (the log's size, without its scroll box).
@@ -255,6 +258,19 @@ def _asking_line(session: ClassSession) -> str:
     )
 
 
+def _day_view(session: ClassSession, days: int, chart: bool = False) -> tuple[list[str], Any]:
+    """The latest days in words and (``chart``) the truce's chart: redrawn once a day.
+
+    The pages redraw every second (the countdown); the chart and the words change
+    only when a day has been played, and reading them holds :data:`LOCK`, which
+    the day's play and every other page wait for.
+    """
+    with LOCK:
+        _, events = session.model.trace_tables()
+        figure = timeline_figure(session.model) if chart and session.state != LOBBY else None
+    return log_lines(events, session.scenario, days=days), figure
+
+
 @solara.component
 def TeacherView(session: ClassSession):
     """The projector: the code, who plays what, the truce as it goes, the debrief."""
@@ -264,9 +280,8 @@ def TeacherView(session: ClassSession):
         roles_lines = _roles_lines(session)
         banner, banner_state = _banner(session)
         asking = _asking_line(session) if state == PLAYING else ""
-        _, events = session.model.trace_tables()
-        log = log_lines(events, session.scenario, days=6)
-        figure = timeline_figure(session.model) if state != LOBBY else None
+        day = session.day
+    log, figure = solara.use_memo(lambda: _day_view(session, 6, chart=True), [day, state])
     solara.Div(
         children=[f"Session code: {session.code}"],
         classes=["truce-status", "holding", "class-code"],
@@ -332,8 +347,7 @@ def StudentView(session: ClassSession, role: str, name: str):
         left = session.seconds_left()
         banner, banner_state = _banner(session)
         log = session.decision_log()
-        _, events = session.model.trace_tables()
-        recent = log_lines(events, session.scenario, days=3)
+    recent, _ = solara.use_memo(lambda: _day_view(session, 3), [day])
     mine = [row for row in log if row["role"] == role]
     solara.Div(
         children=[f"You play {label} ({name or 'a student'}) — session {session.code}"],
