@@ -1,7 +1,7 @@
 """The page's Solara components: the truce's controls, banner, charts and event log.
 
-Built from Mesa's SolaraViz pieces: its ``ModelController`` (Reset / ▶ / Step)
-drives a reactive model, and the panels redraw through
+Built like Mesa's SolaraViz: a controller with its buttons (Reset / ▶ / Step,
+:func:`TruceControls`) drives a reactive model, and the panels redraw through
 :func:`~mesa.visualization.utils.force_update` and its update counter, as in
 SolaraViz. The ``SolaraViz`` wrapper itself is not used, because it always adds
 sidebar cards meant for model developers (play and render intervals, a
@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import ipyvuetify
@@ -22,8 +25,7 @@ import solara
 import solara.lab
 import solara.server.settings
 import traitlets
-from mesa.visualization.solara_viz import ModelController
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 
 from sim.app.figures import timeline_json
 from sim.app.truces import (
@@ -45,6 +47,8 @@ SPEEDS = {"slow": 1000, "normal": PLAY_INTERVAL_MS, "fast": 60}
 KEY_REST_MS = 250
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
+
+LOG = logging.getLogger(__name__)
 
 #: The page's style sheet (font sizes for a projector, the banner's colours, the log).
 CSS = Path(__file__).with_name("page.css").read_text(encoding="utf-8")
@@ -142,15 +146,13 @@ def TruceControls(
     setup: TruceSetup,
     play_interval: solara.Reactive[int] | None = None,
 ):
-    """Reset, ▶/❚❚ and Step: the controller of Mesa's SolaraViz, for the current truce.
+    """Reset, ▶/❚❚ and Step: the buttons of Mesa's SolaraViz controller, for the current truce.
 
-    Mesa's :func:`~mesa.visualization.solara_viz.ModelController` as SolaraViz
-    builds it (Step advances one day, ▶ plays one day every
-    :data:`PLAY_INTERVAL_MS`, Reset builds ``LiveTruce(setup=...)`` again from
-    the current settings), without the interval sliders and threads switch
-    that SolaraViz puts beside it. It is keyed by the truce: the controller
-    remembers whether its model still runs, so a new truce (a lever change or
-    another scenario) gets a fresh controller, with Play and Step usable again.
+    Step advances one day, ▶ plays one day every ``play_interval`` milliseconds
+    (:data:`PLAY_INTERVAL_MS` by default) until ❚❚ or the end of the truce, Reset
+    builds ``LiveTruce(setup=...)`` again from the current settings. It is keyed
+    by the truce: a new truce (a lever change or another scenario) gets a fresh
+    controller, with Play and Step usable again, and stops the old one's ▶.
 
     Args:
         model: the live truce (replaced on reset and on lever changes).
@@ -159,15 +161,70 @@ def TruceControls(
     """
     own_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     play_interval = own_interval if play_interval is None else play_interval
-    render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
-    ModelController(
-        model,
-        model_parameters={"setup": setup},
-        play_interval=play_interval,
-        render_interval=render_interval,
-        use_threads=use_threads,
-    ).key(f"truce-{id(model.value)}")
+    PlayControls(model, setup, play_interval).key(f"truce-{id(model.value)}")
+
+
+@solara.component
+def PlayControls(
+    model: solara.Reactive[CeasefireModel],
+    setup: TruceSetup,
+    play_interval: solara.Reactive[int],
+):
+    """The buttons of :func:`TruceControls` for one truce (``model.value`` when drawn first).
+
+    Mesa's ``ModelController`` played ``model.value`` (whatever truce it was by then)
+    in a thread that nothing stopped when the truce was replaced, and ended it
+    silently on an error; here ▶'s thread plays the truce it was started for, stops
+    on ❚❚, on the end of that truce and when the controller leaves the page, and an
+    error stops it with a message on the page and its traceback in the server's log.
+    """
+    truce = solara.use_memo(lambda: model.value, [])
+    playing = solara.use_reactive(False)
+    running = solara.use_reactive(bool(truce.running))
+    problem: solara.Reactive[str | None] = solara.use_reactive(None)
+
+    def play(stop: threading.Event) -> None:
+        if not playing.value:
+            return
+        try:
+            while truce.running and not stop.wait(play_interval.value / 1000):
+                truce.step()
+                force_update()
+        except Exception as exc:  # shown on the page; the traceback goes to the server log
+            LOG.exception("▶ stopped on day %s", truce.day)
+            problem.set(f"▶ stopped on day {truce.day}: {exc}")
+            playing.set(False)
+        if not truce.running:
+            running.set(False)
+
+    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def step() -> None:
+        truce.step()
+        running.set(bool(truce.running))
+        force_update()
+
+    def reset() -> None:
+        playing.set(False)
+        model.set(type(truce)(setup=setup))
+        force_update()
+
+    with solara.Row(justify="space-between"):
+        solara.Button(label="Reset", color="primary", on_click=reset)
+        solara.Button(
+            label="❚❚" if playing.value else "▶",
+            color="primary",
+            on_click=lambda: playing.set(not playing.value),
+            disabled=not running.value,
+        )
+        solara.Button(
+            label="Step",
+            color="primary",
+            on_click=step,
+            disabled=playing.value or not running.value,
+        )
+    if problem.value:
+        solara.Error(problem.value)
 
 
 @solara.component

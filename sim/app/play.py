@@ -12,16 +12,20 @@ and how the class's truce compares with simulated ones under the same settings.
 
 The shared state is :mod:`sim.app.play_session`'s; these components only read it
 and pass on what people click. Every page redraws when the session changes (a
-light poll of its version number).
+light poll of its version number). Who is on which screen is in the address
+(``?class=ABCD&seat=…`` for a student, ``&teacher=…`` for the teacher): a reload,
+or a connection that drops and comes back, shows the same seat.
 """
 
 from __future__ import annotations
 
 import html
 import os
-import time
+import secrets
+import threading
 from collections.abc import Callable
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import solara
 
@@ -37,6 +41,7 @@ from sim.app.play_session import (
     ClassSession,
     SessionError,
     choice_text,
+    close_session,
     find_session,
     open_session,
 )
@@ -47,6 +52,8 @@ from sim.present.charts import survival_chart
 
 #: The query parameter of the class session's address (``/?class`` or ``/?class=ABCD``).
 QUERY = "class"
+#: The query parameters of a student's seat token and of the teacher's token.
+SEAT, TEACHER = "seat", "teacher"
 #: Seconds between two looks at the session's state.
 POLL_SECONDS = 0.25
 
@@ -59,22 +66,43 @@ def wants_class_session(search: str | None) -> tuple[bool, str]:
     return True, (query[QUERY][0] or "").strip().upper()
 
 
+def _page_connected() -> bool:
+    """Whether the calling page's browser is connected (True where Solara cannot tell)."""
+    try:
+        from solara.server.kernel_context import PageStatus, get_current_context
+
+        return PageStatus.CONNECTED in get_current_context().page_status.values()
+    except Exception:  # noqa: BLE001 (no server, e.g. the test renderer)
+        return True
+
+
 def use_session_updates(session: ClassSession | None) -> None:
-    """Redraw the calling component whenever the session changes or a second passes."""
+    """Redraw the calling component whenever the session changes or a second passes.
+
+    While the page's browser is connected, the poll also tells the session that a
+    page is looking at it (:meth:`~sim.app.play_session.ClassSession.seen`); it stops
+    when the session is forgotten.
+    """
     _, set_tick = solara.use_state(0)
 
-    def poll() -> None:
+    def poll(cancel: threading.Event) -> None:
         if session is None:
             return
         seen = None
-        while True:
+        while not cancel.wait(POLL_SECONDS):
+            if _page_connected():
+                session.seen()
             now = (session.version, int(session.seconds_left()))
             if now != seen:
                 seen = now
                 set_tick(lambda t: t + 1)
-            time.sleep(POLL_SECONDS)
+            if session.closed:  # drawn once more, as ended
+                return
 
-    solara.use_thread(poll, dependencies=[session.code if session else None])
+    # Not Solara's intrusive cancel: its trace function slowed every redraw this thread
+    # makes (set_tick draws the page here) several times over.
+    code = session.code if session else None
+    solara.use_thread(poll, dependencies=[code], intrusive_cancel=False)
 
 
 #: Text that is read from the back of a classroom (the log's size, without its scroll box).
@@ -95,10 +123,18 @@ def _paragraphs(lines: list[str], classes: list[str], style: dict | None = None)
 @solara.component
 def OpenOrJoin(
     code_hint: str,
+    gone: str,
     on_teacher: Callable[[ClassSession], None],
-    on_student: Callable[[ClassSession, str, str], None],
+    on_student: Callable[[ClassSession, str], None],
 ):
-    """The first screen: the teacher opens a session, a student joins one."""
+    """The first screen: the teacher opens a session, a student joins one.
+
+    Args:
+        code_hint: the code in the address, if any.
+        gone: why the address's seat is not shown (the session ended), or "".
+        on_teacher: called with the session the teacher opened.
+        on_student: called with the session joined and the seat's token.
+    """
     choices = solara.use_memo(lambda: scenario_choices(os.environ.get(SCENARIO_ENV)), [])
     scenario = solara.use_reactive(next(iter(choices), ""))
     days = solara.use_reactive(DEFAULT_DAYS)
@@ -107,7 +143,7 @@ def OpenOrJoin(
     code = solara.use_reactive(code_hint)
     name = solara.use_reactive("")
     role = solara.use_reactive("")
-    problem = solara.use_reactive("")
+    problem = solara.use_reactive(gone)
 
     def open_it() -> None:
         loaded, error = load_choice(choices.get(scenario.value, scenario.value))
@@ -130,11 +166,11 @@ def OpenOrJoin(
             session = find_session(code.value)
             if not role.value:
                 raise SessionError("choose a free role")
-            session.join(role.value, name.value)
+            token = session.join(role.value, name.value)
         except SessionError as exc:
             problem.set(str(exc))
             return
-        on_student(session, role.value, name.value)
+        on_student(session, token)
 
     found: ClassSession | None = None
     if len(code.value.strip()) >= 4:
@@ -211,6 +247,8 @@ def _banner(session: ClassSession) -> tuple[str, str]:
 
 def _asking_line(session: ClassSession) -> str:
     played = session.played_roles()
+    if session.deadline is None and not session.model.running:
+        return "The truce is over: comparing it with 300 simulated ones…"
     if session.deadline is None:
         return f"Day {session.day} played."
     n_in = len(session.pending)
@@ -218,6 +256,19 @@ def _asking_line(session: ClassSession) -> str:
         f"Day {session.asking_day}: {n_in} of {len(played)} decisions in, "
         f"{session.seconds_left():.0f} s left"
     )
+
+
+def _day_view(session: ClassSession, days: int, chart: bool = False) -> tuple[list[str], Any]:
+    """The latest days in words and (``chart``) the truce's chart: redrawn once a day.
+
+    The pages redraw every second (the countdown); the chart and the words change
+    only when a day has been played, and reading them holds :data:`LOCK`, which
+    the day's play and every other page wait for.
+    """
+    with LOCK:
+        _, events = session.model.trace_tables()
+        figure = timeline_figure(session.model) if chart and session.state != LOBBY else None
+    return log_lines(events, session.scenario, days=days), figure
 
 
 @solara.component
@@ -229,9 +280,8 @@ def TeacherView(session: ClassSession):
         roles_lines = _roles_lines(session)
         banner, banner_state = _banner(session)
         asking = _asking_line(session) if state == PLAYING else ""
-        _, events = session.model.trace_tables()
-        log = log_lines(events, session.scenario, days=6)
-        figure = timeline_figure(session.model) if state != LOBBY else None
+        day = session.day
+    log, figure = solara.use_memo(lambda: _day_view(session, 6, chart=True), [day, state])
     solara.Div(
         children=[f"Session code: {session.code}"],
         classes=["truce-status", "holding", "class-code"],
@@ -247,8 +297,13 @@ def TeacherView(session: ClassSession):
     _paragraphs(roles_lines, ["class-roles"], READABLE)
     if error:
         solara.Error(error)
+    if session.closed:
+        solara.Info("This session has ended: its code no longer works.")
+    elif state == OVER:  # the debrief has been read: free the code and the truces
+        solara.Button("End the session", on_click=lambda: close_session(session.code))
     if state == LOBBY:
-        solara.Button("Start the truce", color="primary", on_click=session.start)
+        if not session.closed:
+            solara.Button("Start the truce", color="primary", on_click=session.start)
         return
     solara.Div(children=[banner], classes=["truce-status", banner_state])
     if asking:
@@ -292,8 +347,7 @@ def StudentView(session: ClassSession, role: str, name: str):
         left = session.seconds_left()
         banner, banner_state = _banner(session)
         log = session.decision_log()
-        _, events = session.model.trace_tables()
-        recent = log_lines(events, session.scenario, days=3)
+    recent, _ = solara.use_memo(lambda: _day_view(session, 3), [day])
     mine = [row for row in log if row["role"] == role]
     solara.Div(
         children=[f"You play {label} ({name or 'a student'}) — session {session.code}"],
@@ -301,8 +355,11 @@ def StudentView(session: ClassSession, role: str, name: str):
     )
     if error:
         solara.Error(error)
+    if session.closed:
+        solara.Info("The teacher has ended this session.")
     if state == LOBBY:
-        solara.Text("Waiting for the teacher to start the truce…")
+        if not session.closed:
+            solara.Text("Waiting for the teacher to start the truce…")
         return
     solara.Div(children=[banner], classes=["truce-status", banner_state])
     if mine and mine[-1]["by"] == BY_MODEL:
@@ -332,6 +389,8 @@ def StudentView(session: ClassSession, role: str, name: str):
                 )
         if chosen:
             solara.Text(f"You chose: {choice_text(chosen)}. Waiting for the others…")
+    elif state == PLAYING and not session.model.running:
+        solara.Text("The truce is over: the debrief is on its way…")
     elif state == PLAYING:
         solara.Text("The day is being played…")
     if problem.value:
@@ -344,21 +403,50 @@ def StudentView(session: ClassSession, role: str, name: str):
 # --------------------------------------------------------------------------- the page
 
 
+def _first(query: dict[str, list[str]], key: str) -> str:
+    return (query.get(key) or [""])[0].strip()
+
+
 @solara.component
 def ClassSessionPage(code_hint: str = ""):
-    """The class session: open or join, then the teacher's or the student's screen."""
-    teacher: solara.Reactive[ClassSession | None] = solara.use_reactive(None)
-    student: solara.Reactive[tuple[ClassSession, str, str] | None] = solara.use_reactive(None)
+    """The class session: open or join, then the teacher's or the student's screen.
+
+    Which screen is the address's: ``seat=`` (a student's token) or ``teacher=``
+    (the teacher's), with the session's code; a reload shows the same screen.
+    """
+    router = solara.use_router()
+    query = parse_qs(router.search or "", keep_blank_values=True)
+    seat_token, teacher_token = _first(query, SEAT), _first(query, TEACHER)
+    session: ClassSession | None = None
+    gone = ""
+    if code_hint and (seat_token or teacher_token):
+        try:
+            session = find_session(code_hint)
+        except SessionError:
+            gone = f"Class session {code_hint} has ended (or its code is wrong)."
+    role = session.seat(seat_token) if session is not None and seat_token else None
+    teacher = (
+        session is not None
+        and bool(teacher_token)
+        and secrets.compare_digest(teacher_token, session.teacher_token)
+    )
+    if session is not None and not teacher and role is None:
+        gone = "This address's seat is not one of this session's: join with the code."
+
+    def go(code: str, key: str, token: str) -> None:
+        router.push(f"{router.path}?{urlencode({QUERY: code, key: token})}")
+
     with Offstage():
         with solara.AppBar():
             solara.AppBarTitle(f"{TITLE}: class session")
-    if teacher.value is not None:
-        TeacherView(teacher.value)
-    elif student.value is not None:
-        StudentView(*student.value)
+    if session is not None and teacher:
+        TeacherView(session)
+    elif session is not None and role is not None:
+        StudentView(session, role, session.seats.get(role) or "")
     else:
         OpenOrJoin(
             code_hint,
-            on_teacher=teacher.set,
-            on_student=lambda s, r, n: student.set((s, r, n)),
+            gone,
+            on_teacher=lambda s: go(s.code, TEACHER, s.teacher_token),
+            on_student=lambda s, token: go(s.code, SEAT, token),
         )

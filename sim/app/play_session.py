@@ -9,12 +9,20 @@ until all are in or the time limit passes, then plays the day through
 by the model's rule, and shown as such). At the end the debrief compares the
 class's truce with simulated ones under the same settings.
 
+Each seat has a token (and the teacher's screen one too) that the page puts in
+its address, so a reload or a dropped connection gets the same seat back. The
+registry is bounded (:data:`MAX_SESSIONS`) and forgets a session nobody's page
+has looked at for :data:`IDLE_TIMEOUT` seconds, one that ended
+:data:`DEBRIEF_KEEP` seconds ago, or one the teacher ended
+(:func:`expire_sessions`, :func:`close_session`); its day thread stops with it.
+
 No model logic here: the decisions' effects are the model's
 (:mod:`sim.model.players`), the story's words are :mod:`sim.present.text`'s.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -25,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.app.truces import DEFAULT_SEED, ENSEMBLE_SIZE, ensemble_runs
+from sim.app.truces import DEFAULT_SEED, ENSEMBLE_SIZE, ensemble_progress, ensemble_runs
 from sim.experiment.runner import forget
 from sim.model.model import CeasefireModel
 from sim.model.players import BY_MODEL, CHOICES, PlayerError, Players, Role, roles
@@ -39,8 +47,20 @@ CODE_LENGTH = 4
 DEFAULT_TIME_LIMIT = 30.0
 #: Days a class plays by default (a class cannot play a year at 30 s a day).
 DEFAULT_DAYS = 20
+#: Seconds a session may go without any page looking at it before it is forgotten
+#: (every open page looks at its session several times a second).
+IDLE_TIMEOUT = 30 * 60.0
+#: Seconds an ended session's debrief stays available after the end.
+DEBRIEF_KEEP = 2 * 60 * 60.0
+#: Most sessions open at once (each holds a truce and, at the end, 300 simulated ones).
+MAX_SESSIONS = 50
+
+#: The registry's clock (seconds); tests replace it.
+clock: Callable[[], float] = time.monotonic
 
 LOBBY, PLAYING, OVER = "lobby", "playing", "over"
+
+LOG = logging.getLogger(__name__)
 
 #: Every open session, by code; guarded by :data:`LOCK`.
 SESSIONS: dict[str, ClassSession] = {}
@@ -93,6 +113,15 @@ class ClassSession:
     #: Bumped at every change, so that pages know when to redraw.
     version: int = 0
     thread: threading.Thread | None = None
+    #: Seat tokens (in each student's address): token → role.
+    tokens: dict[str, str] = field(default_factory=dict)
+    #: The teacher's token (in the teacher's address).
+    teacher_token: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+    #: When a page last looked at the session, and when it ended (:data:`clock`).
+    last_seen: float = field(default_factory=lambda: clock())
+    ended_at: float | None = None
+    #: Set when the session is forgotten (:func:`close_session`): its thread stops.
+    closed: bool = False
 
     # ------------------------------------------------------------------ reading
     @property
@@ -122,6 +151,22 @@ class ClassSession:
                 return 0.0
             return max(0.0, self.deadline - time.monotonic())
 
+    def seat(self, token: str | None) -> str | None:
+        """The role a seat token holds, or None (unknown token)."""
+        with LOCK:
+            return self.tokens.get(token or "")
+
+    def seen(self, now: float | None = None) -> None:
+        """A page looked at the session (it is not abandoned)."""
+        with LOCK:
+            self.last_seen = clock() if now is None else now
+
+    def expired(self, now: float) -> bool:
+        """Whether the session is abandoned (:data:`IDLE_TIMEOUT`) or ended long ago."""
+        if now - self.last_seen > IDLE_TIMEOUT:
+            return True
+        return self.ended_at is not None and now - self.ended_at > DEBRIEF_KEEP
+
     def label(self, role: str) -> str:
         """A role's display name (the scenario's label; "The monitors")."""
         return "The monitors" if role == "monitors" else self.scenario.label(role)
@@ -136,8 +181,8 @@ class ClassSession:
         self.version += 1
         DECIDED.notify_all()
 
-    def join(self, role: str, name: str) -> None:
-        """A student takes a free role.
+    def join(self, role: str, name: str) -> str:
+        """A student takes a free role; returns the seat's token (a reload gives it back).
 
         Raises:
             SessionError: the session has started, or the role is unknown or taken.
@@ -151,12 +196,16 @@ class ClassSession:
             if self.seats[role] is not None:
                 raise SessionError(f"{self.label(role)} is already played by {self.seats[role]}")
             self.seats[role] = name
+            token = secrets.token_urlsafe(9)
+            self.tokens[token] = role
+            self.last_seen = clock()
             self._touch()
+            return token
 
     def start(self) -> None:
         """The teacher starts the truce: the model plays every role nobody took."""
         with LOCK:
-            if self.state != LOBBY:
+            if self.state != LOBBY or self.closed:
                 return
             self.players = Players(self.model, self.played_roles())
             self.state = PLAYING
@@ -190,15 +239,21 @@ class ClassSession:
             while True:
                 with LOCK:
                     assert self.players is not None
+                    if self.expired(clock()):  # nobody's page looks at it any more
+                        close_session(self.code)
+                    if self.closed:
+                        return
                     self.pending = {}
                     self.deadline = time.monotonic() + self.time_limit
                     self._touch()
                     played = self.players.played
-                    while len(self.pending) < len(played):
+                    while len(self.pending) < len(played) and not self.closed:
                         left = self.deadline - time.monotonic()
                         if left <= 0:
                             break
                         DECIDED.wait(timeout=left)
+                    if self.closed:
+                        return
                     decisions = {r: self.pending.get(r) for r in played}
                     self.deadline = None
                     going = self.players.play_day(decisions)
@@ -207,11 +262,13 @@ class ClassSession:
                     break
             debrief = make_debrief(self)
             with LOCK:
-                self.debrief, self.state = debrief, OVER
+                self.debrief, self.state, self.ended_at = debrief, OVER, clock()
                 self._touch()
         except (PlayerError, ValueError, RuntimeError) as exc:  # shown on every page
+            LOG.exception("class session %s stopped", self.code)
             with LOCK:
                 self.error, self.state = f"The session stopped: {exc}", OVER
+                self.ended_at = clock()
                 self._touch()
         finally:
             forget(self.model)
@@ -246,6 +303,16 @@ def open_session(
         raise SessionError(f"days must be between 1 and {scenario.truce.horizon}, not {days}")
     if not 1 <= time_limit <= 600:
         raise SessionError(f"time limit must be between 1 and 600 seconds, not {time_limit}")
+    expire_sessions()
+    with LOCK:
+        if len(SESSIONS) >= MAX_SESSIONS:  # make room: the ended session looked at least lately
+            ended = [s for s in SESSIONS.values() if s.state == OVER]
+            if not ended:
+                raise SessionError(
+                    f"{MAX_SESSIONS} class sessions are open: end one (its teacher's "
+                    "'End the session') or wait for one to end"
+                )
+            close_session(min(ended, key=lambda s: s.last_seen).code)
     truce = scenario.truce.model_copy(update={"horizon": int(days)})
     settings = scenario.model_copy(update={"truce": truce, "replicates": 1})
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
@@ -273,6 +340,7 @@ def find_session(code: str) -> ClassSession:
         SessionError: no session has that code.
     """
     key = code.strip().upper()
+    expire_sessions()
     with LOCK:
         session = SESSIONS.get(key)
     if session is None:
@@ -281,9 +349,29 @@ def find_session(code: str) -> ClassSession:
 
 
 def close_session(code: str) -> None:
-    """Forget a session (its thread, if any, ends with its truce)."""
+    """Forget a session; its day thread, if any, stops at once (no debrief)."""
     with LOCK:
-        SESSIONS.pop(code, None)
+        session = SESSIONS.pop(code, None)
+        if session is not None:
+            session.closed = True
+            session._touch()  # wakes the day thread and every page's poll
+
+
+def expire_sessions(now: float | None = None) -> list[str]:
+    """Forget the sessions abandoned or ended long ago (:meth:`ClassSession.expired`).
+
+    Args:
+        now: the time on :data:`clock` (now by default).
+
+    Returns:
+        The codes forgotten.
+    """
+    now = clock() if now is None else now
+    with LOCK:
+        gone = [code for code, s in SESSIONS.items() if s.expired(now)]
+        for code in gone:
+            close_session(code)
+    return gone
 
 
 # --------------------------------------------------------------------------- the debrief
@@ -347,12 +435,30 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def simulated_runs(session: ClassSession, simulated: int = ENSEMBLE_SIZE) -> pd.DataFrame:
+    """The simulated truces of the debrief (:func:`~sim.app.truces.ensemble_runs`' table).
+
+    The page's 300 run in its worker processes (:func:`~sim.app.truces.ensemble_progress`,
+    the same truces), not in the server process, where they held up every open page for
+    seconds (a full year: 5 s on 2 busy cores).
+    """
+    if simulated != ENSEMBLE_SIZE:
+        return ensemble_runs(session.scenario, simulated, DEFAULT_SEED)
+    progress = ensemble_progress(session.scenario, DEFAULT_SEED, wanted=lambda: not session.closed)
+    runs = pd.DataFrame()
+    for part in progress:  # 50 truces, then all of them
+        runs = part
+    if len(runs) != simulated:
+        raise RuntimeError("the session was ended before its debrief")
+    return runs
+
+
 def make_debrief(session: ClassSession, simulated: int = ENSEMBLE_SIZE) -> Debrief:
     """The story and how the class's truce compares with ``simulated`` ones (same settings)."""
     model = session.model
     collapsed = bool(model.collapse_day[0] > 0)
     days_held = int(model.collapse_day[0]) if collapsed else int(model.horizon)
-    runs = ensemble_runs(session.scenario, simulated, DEFAULT_SEED)
+    runs = simulated_runs(session, simulated)
     pct, fewer, longer = percentile(days_held, runs["days_held"])
     if collapsed:
         head = f"Your truce collapsed on day {days_held} ({cause_phrase(ORIGINS[model.cause[0]])})."

@@ -53,11 +53,25 @@ class LiveTruce(CeasefireModel):
 
     def __init__(self, setup: TruceSetup | None = None):
         setup = setup or TruceSetup(Scenario())
+        #: Held while a day is played and while the records are read: ▶ plays days in
+        #: a thread while the page may redraw in another (a render that read the event
+        #: log half-way through a day raised and blanked the page; issue 16).
+        self.lock = threading.RLock()
         super().__init__(setup.scenario, replicates=1, seed=setup.seed, record=True)
         # Every slider move and every reset builds a new LiveTruce; without this
         # Mesa's class-level id counters would keep each old one alive for as
         # long as the app runs. Safe here: all agents are created above.
         forget(self)
+
+    def step(self) -> None:
+        """Play one day (under :attr:`lock`)."""
+        with self.lock:
+            super().step()
+
+    def trace_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The day-by-day table and the event log, read whole (under :attr:`lock`)."""
+        with self.lock:
+            return super().trace_tables()
 
 
 def ensemble_runs(
