@@ -15,7 +15,6 @@ import hashlib
 import html
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import ipyvuetify
