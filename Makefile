@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_ASSETS := $(VENV)/.solara-assets
+STAMP_FAST := $(VENV)/.installed-fast
 
 .PHONY: demo test lint format bench app clean
 
@@ -20,7 +21,14 @@ $(STAMP_BASE): pyproject.toml | $(BIN)/python
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $@ $(STAMP_BASE)
+	$(BIN)/python -c "from sim.model import kernels; kernels.warm()"
+	touch $@ $(STAMP_BASE) $(STAMP_FAST)
+
+# numba for the classroom page's workers (the compiled day), compiled once here.
+$(STAMP_FAST): $(STAMP_BASE)
+	$(BIN)/python -m pip install --quiet -e ".[fast]"
+	$(BIN)/python -c "from sim.model import kernels; kernels.warm()"
+	touch $@
 
 demo: $(STAMP_BASE)
 	$(BIN)/truce compare scenarios/monitoring.yaml
@@ -30,7 +38,7 @@ $(STAMP_ASSETS): $(STAMP_BASE)
 	tools/fetch-solara-assets $(VENV)
 	touch $@
 
-app: $(STAMP_ASSETS)
+app: $(STAMP_ASSETS) $(STAMP_FAST)
 	$(BIN)/truce app
 
 lint: $(STAMP_TEST)

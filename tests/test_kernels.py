@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from unittest import mock
 
@@ -376,3 +377,29 @@ def test_the_interactive_path_does_not_import_numba():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["numpy", "False"]
+
+
+def test_warm_compiles_and_leaves_the_engine_as_it_was(monkeypatch):
+    """``kernels.warm`` (run by ``make app``/``make test`` and the page's workers) uses the
+    compiled day, and leaves ``TRUCE_ENGINE`` as the caller had it."""
+    pytest.importorskip("numba", reason="numba not installed: warm does nothing")
+    monkeypatch.setenv("TRUCE_ENGINE", "numpy")
+    assert kernels.warm() is True
+    assert kernels.engine() == "numpy"
+    monkeypatch.delenv("TRUCE_ENGINE")
+    assert kernels.warm() is True
+    assert "TRUCE_ENGINE" not in os.environ
+
+
+def test_the_page_workers_use_the_compiled_day_unless_told_otherwise(monkeypatch):
+    """A page worker's start-up switches it to the compiled day when numba is there and the
+    user set no engine; an engine the user set is kept."""
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_ENGINE", "numpy")
+    workers._prepare()
+    assert kernels.engine() == "numpy"
+    monkeypatch.delenv("TRUCE_ENGINE")
+    workers._prepare()
+    expected = "numba" if kernels.numba_available() else "auto"
+    assert kernels.engine() == expected

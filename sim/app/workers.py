@@ -94,9 +94,18 @@ def pool() -> ProcessPoolExecutor | None:
 
 
 def _prepare() -> None:
-    """In a worker, at start: import what the tasks use and run one small truce."""
-    from sim.app import figures  # noqa: F401 (imports plotly and the report's charts)
+    """In a worker, at start: import what the tasks use and run one small truce.
 
+    A worker lives as long as the page, so it uses the compiled day when numba is
+    installed (``TRUCE_ENGINE`` unset): its import and the cached kernels are paid once
+    here, and a 50-truce curve then costs about a quarter of its NumPy time. The two
+    engines give the same truces bit for bit (``tests/test_kernels.py``).
+    """
+    from sim.app import figures  # noqa: F401 (imports plotly and the report's charts)
+    from sim.model import kernels
+
+    if "TRUCE_ENGINE" not in os.environ and kernels.warm():
+        os.environ["TRUCE_ENGINE"] = "numba"
     run_one(Scenario(), 0, 1)
 
 

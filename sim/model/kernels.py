@@ -68,6 +68,39 @@ def for_width(width: int) -> ModuleType | None:
     return None
 
 
+def warm(scenarios: list | None = None) -> bool:
+    """Compile the day's kernels, or load them from numba's on-disk cache, by using them.
+
+    Runs two short truces of each scenario with ``TRUCE_ENGINE=numba`` (restored after),
+    so that a long-lived process (the classroom page's workers) or a fresh install
+    (``make app``, ``make test``) pays for the compilation once, before anyone waits.
+
+    Args:
+        scenarios: the scenarios to run (validated, or paths); default, the default
+            scenario with and without a monitoring mission.
+
+    Returns:
+        Whether numba is installed (False: nothing was done).
+    """
+    if not numba_available():
+        return False
+    from sim.model.model import CeasefireModel
+
+    before = os.environ.get("TRUCE_ENGINE")
+    os.environ["TRUCE_ENGINE"] = "numba"
+    try:
+        for scenario in scenarios or [None, {"monitors.coverage": 0.5}]:
+            options = scenario if isinstance(scenario, dict) else {}
+            given = None if isinstance(scenario, dict) else scenario
+            CeasefireModel(given, replicates=2, seed=0, collect=False, **options).run()
+    finally:
+        if before is None:
+            os.environ.pop("TRUCE_ENGINE", None)
+        else:
+            os.environ["TRUCE_ENGINE"] = before
+    return True
+
+
 def compiled() -> ModuleType:
     """The numba kernels (imported, and compiled or loaded from the cache, on first use)."""
     from sim.model import _compiled
