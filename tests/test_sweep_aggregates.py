@@ -40,7 +40,8 @@ CHUNK = ["--chunk-size", "25"]  # 60 replicates: three chunks per point, one tas
 
 
 def _sweep(path: Path, out: Path, *args: str) -> Path:
-    result = CliRunner().invoke(
+    # no flush by time: one batch however slow a busy machine makes the sweep
+    result = CliRunner(env={"TRUCE_FLUSH_SECONDS": "1e9"}).invoke(
         app, ["sweep", str(path), "--out", str(out), "--no-report", "--json", *CHUNK, *args]
     )
     assert result.exit_code == 0, result.output
