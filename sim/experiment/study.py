@@ -681,8 +681,11 @@ def forecast_study(
 
 
 def _window(per_point: bool, keep_runs: bool, workers: int) -> int:
-    """Tasks kept in flight: a point's record is small, so more of them hide a busy scheduler's
-    latency; chunks (and kept runs) bring tables, so fewer of them."""
+    """Tasks kept in flight (the same in the sweep and in its dry run).
+
+    A point's record is small, so more of them hide a busy scheduler's latency;
+    chunks (and kept runs) bring tables, so fewer of them.
+    """
     small = per_point and not keep_runs
     return max(2, (16 if small else 2) * workers)
 
