@@ -176,7 +176,8 @@ def sweep_extremes(groups: list[dict[str, Any]], shown: int = SWEEP_ROWS) -> lis
     """The groups a long sweep's table shows, most collapsed first.
 
     The ``shown // 2`` with most truces collapsed, then the ``shown - shown // 2``
-    with fewest (by the share at each group's own horizon). All groups, in design order, when there are at most ``shown``. Ties keep design order.
+    with fewest (by the share at each group's own horizon). All groups, in design
+    order, when there are at most ``shown``. Ties keep design order.
     """
     if len(groups) <= shown:
         return list(groups)
