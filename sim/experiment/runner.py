@@ -335,8 +335,17 @@ class PointTask:
         most of the driver's growth on Dask). As shared bytes it is one object
         per point, and :func:`_unpack_scenario` rebuilds it once per process.
         """
-        fields = (self.seed, self.chunks, self.arm, self.reduce, self.arm_index, self.point)
-        fields += (self.parameters, self.keep_runs, self.overrides)
+        fields: tuple[Any, ...] = (
+            self.seed,
+            self.chunks,
+            self.arm,
+            self.reduce,
+            self.arm_index,
+            self.point,
+            self.parameters,
+            self.keep_runs,
+            self.overrides,
+        )
         return (_point_task, (_pack_scenario(self.scenario), *fields))
 
     @property
