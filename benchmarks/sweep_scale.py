@@ -78,9 +78,12 @@ def measure(
         command += ["--engine", "dask", "--workers", str(workers)]
         found = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
         seconds = found["seconds"]
+        work = found["tasks"] * found["seconds_per_task"] / found["workers"]
+        overhead = found["tasks"] * found.get("overhead_seconds_per_task", 0.0)
         print(
-            f"dry-run forecast: {seconds:.0f} s, disk {found['disk_bytes'] / 2**20:.1f} MB "
-            f"({found['method']})"
+            f"dry-run forecast: {seconds:.0f} s = start-up {found['startup_seconds']:.1f} s "
+            f"+ work {work:.1f} s + overhead {overhead:.1f} s, "
+            f"disk {found['disk_bytes'] / 2**20:.1f} MB ({found['method']})"
         )
     start = time.perf_counter()
     result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers)

@@ -367,7 +367,7 @@ def _experiment_command(
         return
     title = f"{resolved.name}: {resolved.description}".rstrip(": ")
     if kind == "sweep":
-        tables = [display.sweep_table(summary, title)]
+        tables = [display.sweep_table(summary, title, folder=result.path)]
         if summary.get("arms"):
             tables.append(display.crossed_comparison_table(summary))
     else:

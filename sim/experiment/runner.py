@@ -11,12 +11,14 @@ spread over workers.
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
 import os
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -234,6 +236,7 @@ def execute(
     executor: Any,
     on_result: Callable[[Any, Any], Any],
     window: int = 8,
+    work: Callable[[Any], Any] | None = None,
 ) -> None:
     """Run ``tasks`` on ``executor`` with at most ``window`` in flight.
 
@@ -244,7 +247,8 @@ def execute(
     is a :class:`TaskFailure`; once the pool is broken, the tasks not yet
     submitted are failures too ("not run"), so the driver can say which to
     resume. On an interrupt (Ctrl-C) pending tasks are cancelled and the
-    exception propagates.
+    exception propagates. ``work`` replaces the function run on each task
+    (the dry run times tiny tasks with it).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -256,8 +260,8 @@ def execute(
         nonlocal broken
         if broken is None:
             try:
-                work = run_point if isinstance(task, PointTask) else run_task
-                pending[executor.submit(work, task)] = task
+                run = work or (run_point if isinstance(task, PointTask) else run_task)
+                pending[executor.submit(run, task)] = task
                 return
             except Exception as exc:  # the pool broke (a worker died): the rest cannot run
                 broken = f"not run: {type(exc).__name__}: {exc}"
@@ -284,6 +288,8 @@ def execute(
         for future in pending:
             future.cancel()
         raise
+    finally:
+        _PACKED.clear()  # the sweep's scenario is not kept alive after it
 
 
 # --------------------------------------------------------------------------- per-point tasks
@@ -318,6 +324,30 @@ class PointTask:
     keep_runs: bool = False
     overrides: tuple[tuple[str, Any], ...] = ()
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle the scenario as bytes made once per sweep, rebuilt once per process.
+
+        Every point of a sweep carries the same base scenario. Pickled as is, it
+        would be rebuilt (a few hundred objects) for each point by whoever
+        unpickles the task: the worker, and with Dask the scheduler too, which
+        runs inside the driver with a LocalCluster and keeps what it unpickled in
+        reference cycles until a full garbage collection (about 26 kB a point,
+        most of the driver's growth on Dask). As shared bytes it is one object
+        per point, and :func:`_unpack_scenario` rebuilds it once per process.
+        """
+        fields: tuple[Any, ...] = (
+            self.seed,
+            self.chunks,
+            self.arm,
+            self.reduce,
+            self.arm_index,
+            self.point,
+            self.parameters,
+            self.keep_runs,
+            self.overrides,
+        )
+        return (_point_task, (_pack_scenario(self.scenario), *fields))
+
     @property
     def name(self) -> str:
         """The point's name (sorts as arm, point); recorded in its aggregates."""
@@ -336,6 +366,31 @@ class PointTask:
             f"arm '{self.arm}', point {self.point}{' (' + params + ')' if params else ''}, "
             f"replicates 0–{self.size - 1}, seed {self.seed}"
         )
+
+
+#: The scenario last pickled by :func:`_pack_scenario`, by id, with its bytes (one entry).
+_PACKED: dict[int, tuple[Scenario, bytes]] = {}
+
+
+def _pack_scenario(scenario: Scenario) -> bytes:
+    """``scenario`` pickled, made once for the many tasks that share it (scenarios are frozen)."""
+    hit = _PACKED.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        _PACKED.clear()
+        hit = (scenario, pickle.dumps(scenario, protocol=pickle.HIGHEST_PROTOCOL))
+        _PACKED[id(scenario)] = hit
+    return hit[1]
+
+
+@functools.lru_cache(maxsize=4)
+def _unpack_scenario(data: bytes) -> Scenario:
+    """The scenario pickled in ``data``, rebuilt once per process (it is frozen: shared safely)."""
+    return cast(Scenario, pickle.loads(data))
+
+
+def _point_task(data: bytes, *fields: Any) -> PointTask:
+    """A :class:`PointTask` from its pickled form (:meth:`PointTask.__reduce__`)."""
+    return PointTask(_unpack_scenario(data), *fields)
 
 
 @dataclass(frozen=True)
@@ -384,6 +439,34 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
         return PointDone(task.name, len(table), aggregates, kept, daily_aggregate(dailies))
     except Exception as exc:  # reported to the driver, which carries on
         return TaskFailure(task.name, where, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def timed(task: Any) -> tuple[float, Any]:
+    """Run a task as the executors do and time it where it runs: (seconds, outcome)."""
+    import time
+
+    started = time.perf_counter()
+    outcome = run_point(task) if isinstance(task, PointTask) else run_task(task)
+    return time.perf_counter() - started, outcome
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A tiny task that carries a real task there and its real outcome back, running nothing.
+
+    What it costs through an executor is a task's overhead alone: the
+    scheduler's round trip and the serialisation of the task and its outcome.
+    """
+
+    task: Any
+    outcome: Any
+    name: str = "echo"
+    where: str = "the overhead calibration"
+
+
+def echo(job: Echo) -> Any:
+    """The outcome an :class:`Echo` carries (top-level and picklable)."""
+    return job.outcome
 
 
 @dataclass

@@ -247,7 +247,7 @@ def _check_points(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dic
 
 
 #: A batch of per-point aggregates is written once it holds this many points ...
-BATCH_POINTS = 5000
+BATCH_POINTS = 1000
 #: ... or its kept runs this many rows (about 85 MB in memory) ...
 BATCH_ROWS = 250_000
 #: ... or this many seconds have passed since the last write (what --resume can keep).
@@ -543,10 +543,7 @@ def run_study(
 
         if executor is not None:
             try:
-                # a point's record is small: more in flight hides the latency of a busy
-                # scheduler; chunks (and kept runs) bring tables, so fewer of them
-                small = per_point and not keep_runs
-                window = max(2, (16 if small else 2) * n_workers)
+                window = _window(per_point, keep_runs, n_workers)
                 execute(todo, executor, on_result, window=window)
             finally:  # what finished is kept, even when interrupted
                 flush(force=True)
@@ -610,11 +607,17 @@ def forecast_study(
     chunks and its reduction) when the study stores per-point aggregates,
     else one chunk. Nothing is written.
 
+    On ``engine="dask"`` the calibration runs on a LocalCluster of the same
+    workers instead (:func:`_calibrate_on_dask`), which also measures the
+    cluster's start-up and each task's overhead (the scheduler's round trip,
+    serialisation): with tasks of a fraction of a second these, not the work,
+    can set a sweep's time.
+
     Returns:
         A :class:`sim.scenario.cost.Forecast`.
     """
     from sim.experiment.executors import choose_engine, default_workers
-    from sim.experiment.runner import Chunk, PointTask, Task, TaskFailure, run_point, run_task
+    from sim.experiment.runner import Chunk, PointTask, Task, run_point, run_task
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -645,20 +648,24 @@ def forecast_study(
         )
 
     warm = task_for(rows[0], [Chunk(0, 0, min(10, replicates))])
-    (run_point if per_point else run_task)(warm)  # imports and caches, untimed
-    elapsed = []
-    for i in picks:
-        task = task_for(rows[i], cs)
-        started = time.perf_counter()
-        outcome = (run_point if per_point else run_task)(task)
-        elapsed.append(time.perf_counter() - started)
-        if isinstance(outcome, TaskFailure):
-            raise RuntimeError(f"the calibration failed at {outcome.where}: {outcome.error}")
+    samples_ = [task_for(rows[i], cs) for i in picks]
+    plan = choose_engine(engine, workers, n_tasks)
+    n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
+    measured: dict[str, float] = {}
+    if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
+        window = _window(per_point, keep_runs, n_workers)
+        elapsed, measured = _calibrate_on_dask(warm, samples_, n_workers, window)
+    else:
+        (run_point if per_point else run_task)(warm)  # imports and caches, untimed
+        elapsed = []
+        for task in samples_:
+            started = time.perf_counter()
+            outcome = (run_point if per_point else run_task)(task)
+            elapsed.append(time.perf_counter() - started)
+            _check_calibration(outcome)
     seconds = sum(elapsed) / len(elapsed)
     if not per_point:  # one chunk was timed: the mean chunk is replicates / chunks
         seconds *= replicates / len(cs) / cs[0].size
-    plan = choose_engine(engine, workers, n_tasks)
-    n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
     return forecast(
         cost,
         tasks=n_tasks,
@@ -668,4 +675,67 @@ def forecast_study(
         engine=plan.engine,
         per_point=per_point,
         keep_runs=keep_runs,
+        overhead_seconds_per_task=measured.get("overhead", 0.0),
+        startup_seconds=measured.get("startup"),
     )
+
+
+def _window(per_point: bool, keep_runs: bool, workers: int) -> int:
+    """Tasks kept in flight (the same in the sweep and in its dry run).
+
+    A point's record is small, so more of them hide a busy scheduler's latency;
+    chunks (and kept runs) bring tables, so fewer of them.
+    """
+    small = per_point and not keep_runs
+    return max(2, (16 if small else 2) * workers)
+
+
+def _check_calibration(outcome: Any) -> None:
+    from sim.experiment.runner import TaskFailure
+
+    if isinstance(outcome, TaskFailure):
+        raise RuntimeError(f"the calibration failed at {outcome.where}: {outcome.error}")
+
+
+#: Tiny tasks timed through the scheduler by the dry run, in windows of the sweep's size.
+ECHO_WINDOWS = 3
+
+
+def _calibrate_on_dask(
+    warm: Any, samples: list[Any], workers: int, window: int
+) -> tuple[list[float], dict[str, float]]:
+    """Time a sweep's parts on a LocalCluster of ``workers``, as the sweep will run them.
+
+    - start-up: the cluster started, then one small task on each worker (its imports);
+    - work: each sample task run as a Dask task and timed inside its worker;
+    - overhead: :data:`ECHO_WINDOWS` × ``window`` :class:`~sim.experiment.runner.Echo`
+      tasks, each carrying a sample task there and its outcome back, run through
+      :func:`~sim.experiment.runner.execute` with the sweep's window: their wall time
+      per task is what a task costs beyond its work.
+
+    Returns:
+        The samples' seconds in their workers, and ``startup`` and ``overhead`` seconds.
+    """
+    from sim.experiment.executors import open_executor
+    from sim.experiment.runner import Echo, echo, execute, timed
+
+    started = time.perf_counter()
+    with open_executor("dask", workers) as executor:
+        warmed = [executor.submit(timed, warm) for _ in range(workers)]
+        for future in warmed:
+            _check_calibration(future.result()[1])
+        startup = time.perf_counter() - started
+        elapsed, outcomes = [], []
+        for task in samples:  # one at a time: a sample has a worker to itself
+            took, outcome = executor.submit(timed, task).result()
+            _check_calibration(outcome)
+            elapsed.append(took)
+            outcomes.append(outcome)
+        jobs = [
+            Echo(samples[i % len(samples)], outcomes[i % len(samples)])
+            for i in range(ECHO_WINDOWS * window)
+        ]
+        started = time.perf_counter()
+        execute(jobs, executor, lambda job, outcome: None, window=window, work=echo)
+        overhead = (time.perf_counter() - started) / len(jobs)
+    return elapsed, {"startup": startup, "overhead": overhead}

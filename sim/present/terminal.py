@@ -168,14 +168,49 @@ def comparison_tables(summary: dict[str, Any]) -> list[Table]:
     return tables
 
 
-def sweep_table(summary: dict[str, Any], title: str) -> Table:
-    """One row per design point (per point and arm when crossed): swept values, shares, median."""
+#: A sweep's terminal table lists every point up to this many; beyond, only the extremes.
+SWEEP_ROWS = 20
+
+
+def sweep_extremes(groups: list[dict[str, Any]], shown: int = SWEEP_ROWS) -> list[dict[str, Any]]:
+    """The groups a long sweep's table shows, most collapsed first.
+
+    The ``shown // 2`` with most truces collapsed, then the ``shown - shown // 2``
+    with fewest (by the share at each group's own horizon). All groups, in design
+    order, when there are at most ``shown``. Ties keep design order.
+    """
+    if len(groups) <= shown:
+        return list(groups)
+
+    def share(g: dict[str, Any]) -> float:
+        at = {row["horizon"]: row for row in g["collapse"]}.get(g["horizon"])
+        value = at["share"] if at else None
+        return float(value) if value is not None else math.nan
+
+    ordered = sorted(groups, key=lambda g: -share(g) if not math.isnan(share(g)) else math.inf)
+    top = ordered[: shown // 2]
+    rest = [g for g in reversed(ordered) if not math.isnan(share(g))][: shown - shown // 2]
+    return top + [g for g in reversed(rest) if all(g is not k for k in top)]
+
+
+def sweep_table(
+    summary: dict[str, Any], title: str, shown: int = SWEEP_ROWS, folder: Any = None
+) -> Table:
+    """One row per design point (per point and arm when crossed): swept values, shares, median.
+
+    A sweep of more than ``shown`` groups lists only the ``shown // 2`` where the most
+    truces collapsed and as many where the fewest did, most first, with a caption
+    saying so and where the full table is (``points.csv``, or ``groups.csv`` for a
+    crossed design, from ``truce export FOLDER --csv``; ``folder`` names the results
+    folder).
+    """
     from sim.analysis.summaries import parameter_names, summary_horizons
     from sim.present.sentences import share_text
 
     groups, crossed = summary["groups"], bool(summary.get("arms"))
     params = parameter_names(groups)
     horizons = summary_horizons(groups)
+    listed = sweep_extremes(groups, shown)
     t = Table(title=plain(title), title_justify="left")
     t.add_column("Point", justify="right")
     for p in params:
@@ -188,7 +223,7 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
     for h in horizons:
         t.add_column(_head(f"Collapsed ≤ {h} d\n(95% CI)"), justify="right", overflow="fold")
     t.add_column("Median days held", justify="right")
-    for g in groups:
+    for i, g in enumerate(listed):
         by_h = {row["horizon"]: row for row in g["collapse"]}
         cells = [
             share_text(r["share"], r["low"], r["high"]) if (r := by_h.get(h)) else "—"
@@ -203,7 +238,18 @@ def sweep_table(summary: dict[str, Any], title: str) -> Table:
             f"{g['replicates']:,}",
             *cells,
             f"{median:.0f}" if median is not None else f"> {g['horizon']}",
+            end_section=len(listed) < len(groups) and i == shown // 2 - 1,
         )
+    if len(listed) < len(groups):
+        what = "points and arms" if crossed else "points"
+        where = f"truce export {printable(folder)} --csv" if folder else "truce export --csv"
+        t.caption = Text(
+            f"{len(listed)} of {len(groups):,} {what} shown: the {shown // 2} where the most "
+            f"truces collapsed by the end of the horizon, then the {len(listed) - shown // 2} "
+            f"where the fewest did. Every one is in {'groups' if crossed else 'points'}.csv: "
+            f"{where}",
+        )
+        t.caption_justify = "left"
     return t
 
 
@@ -583,6 +629,12 @@ def forecast_text(found: Any, keep_runs: bool) -> str:
         f"{found.days:,} days on {found.workers} {found.engine} worker(s)",
         f"  method: {found.method}",
     ]
+    parts = getattr(found, "parts", None)
+    if parts:
+        lines.append(
+            f"  parts: start-up {parts['startup']:,.1f} s, work {parts['work']:,.1f} s, "
+            f"overhead {parts['overhead']:,.1f} s"
+        )
     if found.points_bytes:
         lines.append(f"Disk: per-point aggregates {size(found.points_bytes)}")
     if found.runs_bytes:

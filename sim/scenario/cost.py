@@ -165,10 +165,16 @@ STARTUP_SECONDS = {"serial": 0.0, "local": 2.0, "dask": 4.0}
 class Forecast(BaseModel):
     """The time and disk a study will take, from a timed calibration of its own points.
 
-    The wall time is ``startup + tasks × seconds_per_task / workers``: the
-    design's tasks (design points × arms, or chunks) run on ``workers`` cores
-    at the speed one task ran at in the calibration, with perfect sharing
-    (``benchmarks/scaling.py`` measures how close two workers come to it).
+    The wall time is ``startup + tasks × seconds_per_task / workers + tasks ×
+    overhead_seconds_per_task``: the design's tasks (design points × arms, or
+    chunks) run on ``workers`` cores at the speed one task ran at in the
+    calibration, with perfect sharing (``benchmarks/scaling.py`` measures how
+    close two workers come to it), plus what each task costs beyond its own
+    work (on Dask: the scheduler's round trip and the serialisation both ways,
+    measured on the cluster itself; 0 where it was not measured). The
+    overhead is added, not overlapped with the work: right when the workers
+    fill the machine's cores (a LocalCluster), an upper bound when the
+    scheduler and the driver have cores of their own.
     """
 
     tasks: int
@@ -184,6 +190,18 @@ class Forecast(BaseModel):
     runs_bytes: int
     runs_bytes_if_kept: int
     method: str
+    overhead_seconds_per_task: float = 0.0
+    startup_measured: bool = False
+
+    @property
+    def parts(self) -> dict[str, float]:
+        """The predicted seconds by part: start-up, the tasks' work, the per-task overhead."""
+        work = self.tasks * self.seconds_per_task / self.workers
+        return {
+            "startup": self.startup_seconds,
+            "work": work,
+            "overhead": self.tasks * self.overhead_seconds_per_task,
+        }
 
     @property
     def disk_bytes(self) -> int:
@@ -201,6 +219,8 @@ def forecast(
     engine: str,
     per_point: bool,
     keep_runs: bool,
+    overhead_seconds_per_task: float = 0.0,
+    startup_seconds: float | None = None,
 ) -> Forecast:
     """How long a study will take and what it will store (see :class:`Forecast`).
 
@@ -213,10 +233,17 @@ def forecast(
         engine: ``"serial"``, ``"local"`` or ``"dask"``.
         per_point: whether the study stores per-point aggregates.
         keep_runs: whether it also stores one row per truce.
+        overhead_seconds_per_task: what each task costs beyond its work (measured
+            on the engine: the scheduler's round trip, serialisation), added.
+        startup_seconds: the start-up measured on the engine (default: the
+            engine's usual, :data:`STARTUP_SECONDS`).
     """
     workers = 1 if engine == "serial" else max(1, min(workers, tasks))
-    startup = STARTUP_SECONDS.get(engine, 0.0)
-    seconds = startup + tasks * seconds_per_task / workers
+    measured = startup_seconds is not None
+    startup = startup_seconds if startup_seconds is not None else STARTUP_SECONDS.get(engine, 0.0)
+    overhead = tasks * overhead_seconds_per_task
+    seconds = startup + tasks * seconds_per_task / workers + overhead
+    where = "on the cluster" if measured else "in this process"
     points = cost.points * cost.arms if per_point else 0
     rows = cost.truces if (keep_runs or not per_point) else 0
     return Forecast(
@@ -233,8 +260,17 @@ def forecast(
         runs_bytes=rows * ROW_BYTES_ON_DISK,
         runs_bytes_if_kept=cost.truces * ROW_BYTES_ON_DISK,
         method=(
-            f"{calibrated_tasks} of the {tasks:,} tasks timed in this process "
+            f"{calibrated_tasks} of the {tasks:,} tasks timed {where} "
             f"({seconds_per_task:.3g} s each), × {tasks:,} tasks / {workers} worker(s) "
-            f"+ {startup:.0f} s to start the {engine} engine"
+            + (
+                f"+ {tasks:,} × {overhead_seconds_per_task * 1000:.3g} ms of overhead a task "
+                "(tiny tasks timed through the scheduler) "
+                if overhead_seconds_per_task
+                else ""
+            )
+            + f"+ {startup:.0f} s to start the {engine} engine"
+            + (" (measured)" if measured else "")
         ),
+        overhead_seconds_per_task=overhead_seconds_per_task,
+        startup_measured=measured,
     )
