@@ -99,3 +99,14 @@ def test_cli_story_bad_scenario(tmp_path):
     result = CliRunner().invoke(cli, ["story", str(bad)])
     assert result.exit_code == 2
     assert "monitors.coverage" in result.output and "Traceback" not in result.output
+
+
+def test_a_day_before_the_start_says_so_once(scenario):
+    """A land grab in the lead time reads "Day 0 (before the start): <Actor> grabs ground …",
+    not "… (before the start): Before the start, …"; later days keep the event's own words."""
+    actor, target = scenario.principals[0].name, scenario.principals[1].name
+    grab = {"kind": "violation", "actor": actor, "target": target, "land_grab": True}
+    text = narrate_day(0, [{**grab, "day": 0}], scenario)
+    assert text.startswith("Day 0 (before the start): ")
+    assert text.lower().count("before the start") == 1
+    assert f"{scenario.label(actor)} grabs ground from {scenario.label(target)}." in text

@@ -6,7 +6,8 @@ outputs; the agents (:mod:`sim.model.agents`) declare which phases they act in,
 what they draw and what they add. With ``replicates=1`` it is an ordinary Mesa
 model: ``mesa.batch_run`` and a ``DataCollector`` drive it as usual (one row
 per day, collected after the day, so the last row is the final state), and the
-classroom page drives it with Mesa's ``ModelController``. (Mesa 3.3's complete
+classroom page steps it day by day (``sim.app.components.PlayControls``, a
+controller like Mesa's ``ModelController`` that plays only its own truce). (Mesa 3.3's complete
 ``SolaraViz`` page is not supported: it needs ipyvuetify < 2, which the
 classroom page cannot use; ``tests/test_mesa.py`` keeps a strict expected
 failure that will notice when it works.) ``mesa.batch_run`` passes no seed of

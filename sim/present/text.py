@@ -240,8 +240,17 @@ def narrate_day(day: int, day_events: Iterable[Mapping[str, Any]], scenario: Sce
         who = " and ".join(scenario.label(p) for p in quiet)
         verb = "hold" if len(quiet) > 1 else "holds"
         sentences.append(f"{who} {verb} fire.")
-    when = f"Day {day}" if day > 0 else f"Day {day} (before the start)"
-    return f"{when}: " + " ".join(sentences)
+    if day > 0:
+        return f"Day {day}: " + " ".join(sentences)
+    # the day's own label says it is before the start: the sentences need not repeat it
+    prefix = "Before the start, "
+    sentences = [_cap(t[len(prefix) :]) if t.startswith(prefix) else t for t in sentences]
+    return f"Day {day} (before the start): " + " ".join(sentences)
+
+
+def _cap(text: str) -> str:
+    """``text`` with its first letter in upper case (the rest untouched)."""
+    return text[:1].upper() + text[1:]
 
 
 def with_text(events: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
