@@ -419,8 +419,7 @@ def test_ensemble_in_worker_processes_equals_in_thread(baseline, monkeypatch):
     monkeypatch.setattr(workers, "_pool", None)
     scenario = validate(_short(baseline))
     try:
-        started = truces.start_ensemble(scenario, seed=9)
-        steps = list(truces.ensemble_progress(scenario, seed=9, started=started))
+        steps = list(truces.ensemble_progress(scenario, seed=9))
         assert workers.pool() is not None
     finally:
         pool = workers._pool

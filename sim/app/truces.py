@@ -129,8 +129,6 @@ class EnsembleJob:
         seed: the ensemble's seed.
         previous: the last complete ensemble of another setting (drawn faint), if any.
         figures: whether the workers draw the charts too.
-        first: the first chunk's table, if :func:`start_ensemble` already started it
-            (then without a chart: ``figures`` must be False).
     """
 
     def __init__(
@@ -139,16 +137,14 @@ class EnsembleJob:
         seed: int = DEFAULT_SEED,
         previous: pd.DataFrame | None = None,
         figures: bool = True,
-        first: Future | None = None,
     ):
         self.key = ensemble_key(scenario, seed)
         self.previous = previous
         self.figures = figures
         self.cancelled = False
         size, rest = ENSEMBLE_CHUNKS
-        if first is not None:
-            self._first: Future = first
-        elif figures:
+        self._first: Future
+        if figures:
             self._first = submit(URGENT, chunk_with_figure, scenario, seed, size, 0, 0, previous)
         else:
             self._first = submit_chunk(scenario, seed, size, 0, 0)
@@ -234,16 +230,10 @@ class Ensembles:
             self.done = curve
 
 
-def start_ensemble(scenario: Scenario, seed: int = DEFAULT_SEED) -> Future[pd.DataFrame]:
-    """Start the ensemble's first chunk now (what :func:`ensemble_progress` waits for first)."""
-    return submit_chunk(scenario, seed, ENSEMBLE_CHUNKS[0], 0, 0)
-
-
 def ensemble_progress(
     scenario: Scenario,
     seed: int = DEFAULT_SEED,
     wanted: Callable[[], bool] = lambda: True,
-    started: Future[pd.DataFrame] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The ensemble's truces as they come: 50 first, then all 300 (:data:`ENSEMBLE_CHUNKS`).
 
@@ -257,9 +247,8 @@ def ensemble_progress(
         scenario: the settings.
         seed: the ensemble's seed.
         wanted: False once the result is no longer needed.
-        started: the first chunk, if :func:`start_ensemble` already started it.
     """
-    job = EnsembleJob(scenario, seed, figures=False, first=started)
+    job = EnsembleJob(scenario, seed, figures=False)
     for curve in job.progress(wanted):
         yield curve.runs
 

@@ -10,6 +10,7 @@ spread over workers.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import itertools
@@ -260,7 +261,7 @@ def execute(
         nonlocal broken
         if broken is None:
             try:
-                run = work or (run_point if isinstance(task, PointTask) else run_task)
+                run = work or _runner(task)
                 pending[executor.submit(run, task)] = task
                 return
             except Exception as exc:  # the pool broke (a worker died): the rest cannot run
@@ -335,18 +336,8 @@ class PointTask:
         most of the driver's growth on Dask). As shared bytes it is one object
         per point, and :func:`_unpack_scenario` rebuilds it once per process.
         """
-        fields: tuple[Any, ...] = (
-            self.seed,
-            self.chunks,
-            self.arm,
-            self.reduce,
-            self.arm_index,
-            self.point,
-            self.parameters,
-            self.keep_runs,
-            self.overrides,
-        )
-        return (_point_task, (_pack_scenario(self.scenario), *fields))
+        rest = tuple(getattr(self, f.name) for f in dataclasses.fields(self)[1:])
+        return (_point_task, (_pack_scenario(self.scenario), *rest))
 
     @property
     def name(self) -> str:
@@ -441,12 +432,17 @@ def run_point(task: PointTask) -> PointDone | TaskFailure:
         return TaskFailure(task.name, where, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
+def _runner(task: Any) -> Callable[[Any], Any]:
+    """What runs ``task`` where it runs: :func:`run_point` for a point, else :func:`run_task`."""
+    return run_point if isinstance(task, PointTask) else run_task
+
+
 def timed(task: Any) -> tuple[float, Any]:
     """Run a task as the executors do and time it where it runs: (seconds, outcome)."""
     import time
 
     started = time.perf_counter()
-    outcome = run_point(task) if isinstance(task, PointTask) else run_task(task)
+    outcome = _runner(task)(task)
     return time.perf_counter() - started, outcome
 
 
