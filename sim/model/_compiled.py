@@ -598,13 +598,14 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def decide_gain(
+def decide_gains(
     index,
-    theatres,
+    slot_ptr,
+    theatre_list,
     adv_ptr,
     adv_flat,
     strength,
-    start_adversary,
+    starts,
     resolve,
     restraint_level,
     p_detect_today,
@@ -627,53 +628,65 @@ def decide_gain(
     sanction_weight,
     gain_sensitivity,
 ):  # pragma: no cover
-    """``Principal.decide`` up to the exponential (E2–E4, E2c, E19), for principal ``index``.
+    """``Principal.decide`` up to the exponential (E2–E4, E2c, E19), for every principal.
 
-    Returns the exponent ``gain_sensitivity · (gain − cost)``, shape (theatres, R), which
-    the model exponentiates with NumPy; launches strategic offensives (E19) in place.
+    Principal ``p`` (``index[p]``) owns the slots ``slot_ptr[p]:slot_ptr[p + 1]``, one per
+    theatre it fights in (``theatre_list``, ``guarantee``; ``starts[p]``, its adversaries'
+    strength at the start, by theatre; its adversaries in slot ``s``,
+    ``adv_flat[adv_ptr[s]:adv_ptr[s + 1]]``). Returns the exponents
+    ``gain_sensitivity · (gain − cost)``, shape (slots, R), which the model exponentiates
+    with NumPy in one call; launches strategic offensives (E19) in place. A principal's
+    gain reads its own ``at_war`` row alone and no act, so computing every principal's
+    before any principal's acts gives the agents' order's numbers.
     """
-    n_t = theatres.shape[0]
+    n_s = theatre_list.shape[0]
     r = strength.shape[1]
-    arg = np.empty((n_t, r))
-    adv_now = np.empty(n_t)
-    for j in range(r):
-        s_i = strength[index, j]
-        launching = False
-        for k in range(n_t):
-            total = 0.0
-            squares = 0.0
-            for q in range(adv_ptr[k], adv_ptr[k + 1]):
-                x = strength[adv_flat[q], j]
-                total += x
-                squares += x * x
-            adv_now[k] = squares / total if total > 0 else 0.0
-            if offensive and s_i - adv_now[k] > aims and theatre_alive[theatres[k], j]:
-                launching = True
-        if offensive and launching and s_i > 0 and alive[j] and not at_war[index, j]:
-            at_war[index, j] = True
-            if offensive_day[j] < 0:
-                offensive_day[j] = day
-        rl = restraint_level[index, j]
-        distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, index, j)
-        for k in range(n_t):
-            regroup = max(adv_now[k] - start_adversary[k, j], 0.0)
-            gain = resolve[index, j] * (s_i - adv_now[k] + regroup_weight * regroup)
-            gain = gain + fear_weight * distrust
-            pd = p_detect_today[theatres[k], j]
-            cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
-            cost = cost + guarantee[k]
-            arg[k, j] = gain_sensitivity * (gain - cost)
+    arg = np.empty((n_s, r))
+    adv_now = np.empty(n_s)
+    for p in range(index.shape[0]):
+        i = index[p]
+        a, b = slot_ptr[p], slot_ptr[p + 1]
+        start_adversary = starts[p]
+        for j in range(r):
+            s_i = strength[i, j]
+            launching = False
+            for k in range(a, b):
+                total = 0.0
+                squares = 0.0
+                for q in range(adv_ptr[k], adv_ptr[k + 1]):
+                    x = strength[adv_flat[q], j]
+                    total += x
+                    squares += x * x
+                adv_now[k] = squares / total if total > 0 else 0.0
+                if offensive[p] and s_i - adv_now[k] > aims[p]:
+                    if theatre_alive[theatre_list[k], j]:
+                        launching = True
+            if offensive[p] and launching and s_i > 0 and alive[j] and not at_war[i, j]:
+                at_war[i, j] = True
+                if offensive_day[j] < 0:
+                    offensive_day[j] = day
+            rl = restraint_level[i, j]
+            distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j)
+            for k in range(a, b):
+                regroup = max(adv_now[k] - start_adversary[k - a, j], 0.0)
+                gain = resolve[i, j] * (s_i - adv_now[k] + regroup_weight * regroup)
+                gain = gain + fear_weight * distrust
+                pd = p_detect_today[theatre_list[k], j]
+                cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
+                cost = cost + guarantee[k]
+                arg[k, j] = gain_sensitivity * (gain - cost)
     return arg
 
 
 @numba.njit(cache=True, nogil=True)
 def decide_acts(
     index,
-    theatres,
+    slot_ptr,
+    theatre_list,
     adv_ptr,
     adv_flat,
     growth,
-    u,
+    us,
     strength,
     fatigue,
     p_detect_today,
@@ -693,36 +706,42 @@ def decide_acts(
     origin,
     weight,
 ):  # pragma: no cover
-    """``Principal.decide`` from the exponential ``growth`` on.
+    """``Principal.decide`` from the exponential ``growth`` on, for every principal.
 
-    Today's acts of principal ``index``, written to its rows of the acts table.
+    Today's acts of principal ``p``, written to its rows of the acts table, from its
+    uniforms ``us[p]`` (3, its theatres, R); row by row, as the table lies in memory.
     """
-    n_t = theatres.shape[0]
     r = strength.shape[1]
-    for j in range(r):
-        forces = strength[index, j] > 0
-        war = at_war[index, j]
-        for k in range(n_t):
-            p = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[index, j]))
-            pd = p_detect_today[theatres[k], j]
-            p_unauthorised = unauthorised_rate * (1 - pd) * (1.0 - buffer[k])
-            whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[2, k, j], j)
-            edge = edge_index[whom, index]
-            row = deliberate_start + k
-            fired[row, j] = ((u[0, k, j] < p) or war) and forces
-            actor[row, j] = index
-            target[row, j] = whom
-            blamed[row, j] = edge
-            culprit[row, j] = index
-            origin[row, j] = 0  # DELIBERATE
-            weight[row, j] = war_tempo if war else 1
-            row = indiscipline_start + k
-            fired[row, j] = (u[1, k, j] < p_unauthorised) and forces and not war
-            actor[row, j] = index
-            target[row, j] = whom
-            blamed[row, j] = edge
-            culprit[row, j] = index
-            origin[row, j] = 4  # INDISCIPLINE
+    for p in range(index.shape[0]):
+        i = index[p]
+        u = us[p]
+        for k in range(slot_ptr[p], slot_ptr[p + 1]):
+            t = k - slot_ptr[p]
+            theatre = theatre_list[k]
+            free = 1.0 - buffer[k]
+            row = deliberate_start[p] + t
+            low = indiscipline_start[p] + t
+            for j in range(r):
+                forces = strength[i, j] > 0
+                war = at_war[i, j]
+                p_act = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[i, j]))
+                pd = p_detect_today[theatre, j]
+                p_unauthorised = unauthorised_rate[p] * (1 - pd) * free
+                whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[2, t, j], j)
+                edge = edge_index[whom, i]
+                fired[row, j] = ((u[0, t, j] < p_act) or war) and forces
+                actor[row, j] = i
+                target[row, j] = whom
+                blamed[row, j] = edge
+                culprit[row, j] = i
+                origin[row, j] = 0  # DELIBERATE
+                weight[row, j] = war_tempo if war else 1
+                fired[low, j] = (u[1, t, j] < p_unauthorised) and forces and not war
+                actor[low, j] = i
+                target[low, j] = whom
+                blamed[low, j] = edge
+                culprit[low, j] = i
+                origin[low, j] = 4  # INDISCIPLINE
 
 
 @numba.njit(cache=True, nogil=True)

@@ -367,6 +367,29 @@ class CeasefireModel(mesa.Model):
                 }
             )
         self._tables["principals"] = principals
+        # The same, every principal's theatres as one run of slots (one compiled call a day).
+        self._tables["decide"] = {
+            "index": np.array([p.index for p in self.principals], np.int64),
+            "slot_ptr": np.cumsum([0] + [len(p.theatres) for p in self.principals]).astype(
+                np.int64
+            ),
+            "theatre_list": np.concatenate([t["theatres"] for t in principals]),
+            "adv_ptr": np.cumsum(
+                [0] + [len(a) for p in self.principals for a in p.adversaries]
+            ).astype(np.int64),
+            "adv_flat": np.concatenate([t["adv_flat"] for t in principals]),
+            "guarantee": np.concatenate([t["guarantee"] for t in principals]),
+            "buffer": np.concatenate([t["buffer"] for t in principals]),
+            "aims": np.array([float(p.config.aims) for p in self.principals], np.float64),
+            "offensive": np.array([p.config.aims < 1.0 for p in self.principals], bool),
+            "unauthorised": np.array([t["unauthorised"] for t in principals], np.float64),
+            "deliberate_start": np.array(
+                [p.deliberate.slice.start for p in self.principals], np.int64
+            ),
+            "indiscipline_start": np.array(
+                [p.indiscipline.slice.start for p in self.principals], np.int64
+            ),
+        }
         self._tables["ans_start"] = np.array(
             [p.answers.slice.start for p in self.principals], np.int64
         )
@@ -1002,64 +1025,66 @@ class CeasefireModel(mesa.Model):
         The exponential of E4 is NumPy's, between two kernels (its SIMD routine may differ
         from the C library's in the last bit).
         """
-        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
+        k, c, acts, d = self._kernels, self.constants, self.acts, self._tables["decide"]
         assert k is not None
-        for p, t in zip(self.principals, tables["principals"], strict=True):
-            arg = k.decide_gain(
-                p.index,
-                t["theatres"],
-                t["adv_ptr"],
-                t["adv_flat"],
-                self.strength,
-                p.start_adversary_strength,
-                self.resolve,
-                self.restraint_level,
-                self.p_detect_today,
-                t["guarantee"],
-                self.trust,
-                tables["edge_ptr"],
-                tables["edge_list"],
-                tables["adv_list"],
-                self.theatre_alive,
-                self.alive,
-                self.at_war,
-                self.offensive_day,
-                self.day,
-                float(p.config.aims),
-                p.config.aims < 1.0,
-                c.regroup_weight,
-                c.fear_weight,
-                c.restraint_weight,
-                c.reputation_cost,
-                c.sanction_weight,
-                c.gain_sensitivity,
-            )
-            k.decide_acts(
-                p.index,
-                t["theatres"],
-                t["adv_ptr"],
-                t["adv_flat"],
-                np.exp(arg),
-                p.u["decide"],
-                self.strength,
-                self.fatigue,
-                self.p_detect_today,
-                t["buffer"],
-                self.at_war,
-                self.edge_index,
-                c.base_propensity,
-                t["unauthorised"],
-                c.war_tempo,
-                p.deliberate.slice.start,
-                p.indiscipline.slice.start,
-                acts.fired,
-                acts.actor,
-                acts.target,
-                acts.blamed,
-                acts.culprit,
-                acts.origin,
-                acts.weight,
-            )
+        principals = self.principals
+        arg = k.decide_gains(
+            d["index"],
+            d["slot_ptr"],
+            d["theatre_list"],
+            d["adv_ptr"],
+            d["adv_flat"],
+            self.strength,
+            tuple(np.ascontiguousarray(p.start_adversary_strength) for p in principals),
+            self.resolve,
+            self.restraint_level,
+            self.p_detect_today,
+            d["guarantee"],
+            self.trust,
+            self._tables["edge_ptr"],
+            self._tables["edge_list"],
+            self._tables["adv_list"],
+            self.theatre_alive,
+            self.alive,
+            self.at_war,
+            self.offensive_day,
+            self.day,
+            d["aims"],
+            d["offensive"],
+            c.regroup_weight,
+            c.fear_weight,
+            c.restraint_weight,
+            c.reputation_cost,
+            c.sanction_weight,
+            c.gain_sensitivity,
+        )
+        k.decide_acts(
+            d["index"],
+            d["slot_ptr"],
+            d["theatre_list"],
+            d["adv_ptr"],
+            d["adv_flat"],
+            np.exp(arg),  # every principal's in one call
+            tuple(np.ascontiguousarray(p.u["decide"]) for p in principals),
+            self.strength,
+            self.fatigue,
+            self.p_detect_today,
+            d["buffer"],
+            self.at_war,
+            self.edge_index,
+            c.base_propensity,
+            d["unauthorised"],
+            c.war_tempo,
+            d["deliberate_start"],
+            d["indiscipline_start"],
+            acts.fired,
+            acts.actor,
+            acts.target,
+            acts.blamed,
+            acts.culprit,
+            acts.origin,
+            acts.weight,
+        )
 
     def _retaliate_compiled(self) -> None:
         """Every principal's ``retaliate`` (E9, E9b, E9c, E20) in one compiled pass."""
