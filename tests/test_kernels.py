@@ -467,9 +467,25 @@ def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypat
 def test_auto_compiles_only_wide_chunks(monkeypatch):
     """``auto`` keeps small chunks (the interactive path) on NumPy: numba is not even imported."""
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    monkeypatch.setattr(kernels, "_asked", 0)  # a fresh process
     assert kernels.for_width(kernels.AUTO_MIN_WIDTH - 1) is None
     wide = kernels.for_width(kernels.AUTO_MIN_WIDTH)
     assert (wide is None) == (not kernels.numba_available())
+
+
+def test_auto_compiles_narrower_chunks_once_a_process_has_run_enough(monkeypatch):
+    """Chunk after chunk of 1,000: NumPy until the process has asked for more truces than
+    ``AUTO_MIN_WIDTH`` (what would have paid for numba's import), then compiled; narrow
+    chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) never count."""
+    monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    monkeypatch.setattr(kernels, "_asked", 0)
+    assert all(kernels.for_width(1) is None for _ in range(3 * kernels.AUTO_MIN_WIDTH))
+    chunk = 1000
+    engines = [kernels.for_width(chunk) is not None for _ in range(4)]
+    paid = [(k + 1) * chunk > kernels.AUTO_MIN_WIDTH for k in range(4)]
+    assert engines == [p and kernels.numba_available() for p in paid]
+    assert paid[0] is False and paid[-1] is True  # both engines are seen
+    assert kernels.for_width(kernels.AUTO_CHUNK_WIDTH - 1) is None
 
 
 def test_the_interactive_path_does_not_import_numba():

@@ -21,8 +21,14 @@ environment variable ``TRUCE_ENGINE``:
 - ``numba``: always compiled (an error if numba is not installed);
 - ``auto`` (the default): compiled for chunks of at least :data:`AUTO_MIN_WIDTH`
   truces when numba is installed, NumPy otherwise. Importing numba and loading the
-  cached kernels costs about 0.6-0.7 s of CPU (much more the first time, when they are
+  cached kernels costs about 0.5-0.7 s of CPU (much more the first time, when they are
   compiled), which a chunk of 1,000 truces does not earn back (``benchmarks/README.md``).
+  A process that runs many narrower chunks (a long run or a sweep, chunk after chunk)
+  does earn it back: once it has asked for :data:`AUTO_MIN_WIDTH` truces in chunks of
+  at least :data:`AUTO_CHUNK_WIDTH`, its later chunks of that width are compiled too (it
+  pays for the import once it has run as many truces as would have paid for it, at
+  most twice what knowing its length in advance would cost). The interactive compare
+  (two chunks of 1,000) stays on NumPy.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ ENGINES = ("auto", "numpy", "numba")
 #: ~0.25-0.3 ms of CPU a truce, against ~0.65 s to import numba and load the kernels
 #: (``benchmarks/README.md``, "The compiled day").
 AUTO_MIN_WIDTH = 2500
+#: ... and, once a process has asked for that many truces in chunks at least this wide,
+#: its chunks this wide (the compiled day is faster than NumPy's from ~100 truces once
+#: numba is loaded; ``benchmarks/README.md``, "session 6").
+AUTO_CHUNK_WIDTH = 500
+
+#: Truces asked for so far in this process under ``auto``, in chunks of at least
+#: :data:`AUTO_CHUNK_WIDTH` (:func:`for_width`).
+_asked = 0
 
 
 def engine() -> str:
@@ -63,7 +77,11 @@ def for_width(width: int) -> ModuleType | None:
         if not numba_available():
             raise ImportError("TRUCE_ENGINE=numba needs numba: pip install 'truce-sim[fast]'")
         return compiled()
-    if width >= AUTO_MIN_WIDTH and numba_available():
+    global _asked
+    if width >= AUTO_CHUNK_WIDTH:
+        _asked += width
+    wide = width >= AUTO_MIN_WIDTH or (width >= AUTO_CHUNK_WIDTH and _asked > AUTO_MIN_WIDTH)
+    if wide and numba_available():
         return compiled()
     return None
 
