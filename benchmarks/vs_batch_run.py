@@ -11,7 +11,9 @@ engine, chunks of 1,000 replicates stepped in lockstep until all have ended;
 no storage). One process each. Both build the same model class, so both use
 the day engine ``TRUCE_ENGINE`` picks for their width (``auto``, the default:
 NumPy for both, since the runner's chunks of 1,000 are below
-``kernels.AUTO_MIN_WIDTH``); the last line prints which. ``RUNNER_ENGINES=numba``
+``kernels.AUTO_MIN_WIDTH``; with more than 2,500 truces the runner's chunks after
+the first 2,500 truces are compiled, ``auto`` counting the truces a process runs);
+the last line prints the engine each side's next model would use. ``RUNNER_ENGINES=numba``
 times the runner again under that engine (the same truces: the engines agree bit for
 bit), ``mesa.batch_run`` staying on the default.
 
@@ -104,9 +106,14 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
             f"(b) with TRUCE_ENGINE={name}: {seconds:.2f} s = "
             f"{days_b / seconds:,.0f} truce-days/s, ratio {days_b / seconds / rate_batch:,.0f}x"
         )
-    # The engine each side's models used (TRUCE_ENGINE, default auto: by chunk width).
+    # The engine each side's next model would use (TRUCE_ENGINE, default auto: by chunk
+    # width and the truces this process has run); asking does not count as running.
+    from sim.model import kernels
+
+    asked = kernels._asked
     engine_a = CeasefireModel(scenario, replicates=1, collect=False).kernel_engine
     engine_b = CeasefireModel(scenario, replicates=min(truces, 1000), collect=False).kernel_engine
+    kernels._asked = asked
     print(
         f"day engine: (a) {engine_a} (width 1), (b) {engine_b} (width {min(truces, 1000):,}); "
         f"TRUCE_ENGINE={os.environ.get('TRUCE_ENGINE', 'auto')}; "
