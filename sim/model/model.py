@@ -1022,8 +1022,11 @@ class CeasefireModel(mesa.Model):
     def _decide_compiled(self) -> None:
         """Every principal's ``decide`` (E2–E4, E19), compiled: the same acts, the same state.
 
-        The exponential of E4 is NumPy's, between two kernels (its SIMD routine may differ
-        from the C library's in the last bit).
+        Two kernel calls a day for all the principals: every gain
+        (:func:`sim.model._compiled.decide_gains`), then every principal's acts
+        (:func:`sim.model._compiled.decide_acts`). The exponential of E4 between them is
+        NumPy's, one call for all (its SIMD routine may differ from the C library's in the
+        last bit).
         """
         k, c, acts, d = self._kernels, self.constants, self.acts, self._tables["decide"]
         assert k is not None
