@@ -27,6 +27,7 @@ import traitlets
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.app.figures import timeline_json
+from sim.app.trace import mark
 from sim.app.truces import (
     ENSEMBLE_SIZE,
     Ensembles,
@@ -91,6 +92,10 @@ class PlotlyChart(ipyvuetify.VuetifyTemplate):
     figure = traitlets.Unicode("").tag(sync=True)
     name = traitlets.Unicode("").tag(sync=True)
     template_file = (__file__, "plotly_chart.vue")
+
+    @traitlets.observe("figure")
+    def _sent(self, change: dict) -> None:
+        mark("figure-sent", name=self.name, size=len(change["new"]))
 
 
 @solara.component
@@ -255,9 +260,16 @@ def StatusBanner(model: CeasefireModel):
 def TimelinePanel(model: CeasefireModel):
     """Violations per day by origin, trust and fatigue of the live truce."""
     counter = update_counter.get()
+
     # Drawn once per day of a truce, not again when the page redraws for another reason
     # (the address bar's update after a release, the speed, the ensemble's progress).
-    figure = solara.use_memo(lambda: timeline_json(model), [id(model), model.day, counter])
+    def draw() -> str:
+        mark("timeline-start")
+        figure = timeline_json(model)
+        mark("timeline-end")
+        return figure
+
+    figure = solara.use_memo(draw, [id(model), model.day, counter])
     Chart(figure, name=f"day-{model.day}")
 
 
@@ -294,6 +306,7 @@ def EnsemblePanel(scenario: Scenario, ensembles: Ensembles):
     """
     job = ensembles.job(scenario)
     key = job.key
+    mark("render-ensemble")
 
     def compute():
         for curve in job.progress(wanted=lambda: task.is_current()):

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.app.trace import mark
 from sim.app.workers import URGENT, chunk_with_figure, figure_of, submit, submit_chunk
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
@@ -178,10 +179,13 @@ class EnsembleJob:
         if not wait(self._first):
             return
         got = self._first.result()
+        if got is None:  # stopped while it ran: cancelled
+            return
         first, figure = got if self.figures else (got, None)
         first = first.drop(columns="chunk")
+        mark("curve", truces=len(first))
         yield Curve(self.key, first, self.previous, figure)
-        if not wait(self._rest):
+        if not wait(self._rest) or self._rest.result() is None:
             return
         runs = pd.concat([first, self._rest.result().drop(columns="chunk")], ignore_index=True)
         figure = None
@@ -190,6 +194,7 @@ class EnsembleJob:
             if not wait(self._all):
                 return
             figure = self._all.result()
+        mark("curve", truces=len(runs))
         yield Curve(self.key, runs, self.previous, figure)
 
 
