@@ -256,21 +256,48 @@ def StatusBanner(model: CeasefireModel):
     solara.Div(children=[text], classes=["truce-status", state])
 
 
+#: Most seconds the timeline of a new truce waits for the ensemble's first curve.
+TIMELINE_WAIT = 1.5
+
+
 @solara.component
-def TimelinePanel(model: CeasefireModel):
-    """Violations per day by origin, trust and fatigue of the live truce."""
+def TimelinePanel(model: CeasefireModel, after: threading.Event | None = None):
+    """Violations per day by origin, trust and fatigue of the live truce.
+
+    Args:
+        model: the live truce.
+        after: set once the ensemble's first curve is on its way to the browser.
+            Until then (at most :data:`TIMELINE_WAIT` seconds) the chart of a new truce
+            is not drawn and the last one stays: after a slider's release the curve the
+            class waits for comes first, and drawing the timeline (a tenth of a second
+            of the server's CPU) does not compete with it.
+    """
     counter = update_counter.get()
+    last = solara.use_ref("")
+    woken, set_woken = solara.use_state(0)
+    waiting = after is not None and not after.is_set() and woken != id(model)
 
     # Drawn once per day of a truce, not again when the page redraws for another reason
     # (the address bar's update after a release, the speed, the ensemble's progress).
     def draw() -> str:
+        if waiting:
+            return last.current
         mark("timeline-start")
-        figure = timeline_json(model)
+        last.current = timeline_json(model)
         mark("timeline-end")
-        return figure
+        return last.current
 
-    figure = solara.use_memo(draw, [id(model), model.day, counter])
-    Chart(figure, name=f"day-{model.day}")
+    figure = solara.use_memo(draw, [id(model), model.day, counter, waiting])
+
+    def wake(cancel: threading.Event) -> None:
+        if waiting and after is not None:
+            after.wait(TIMELINE_WAIT)
+            if not cancel.is_set():
+                set_woken(id(model))  # drawn now, curve or not
+
+    solara.use_thread(wake, dependencies=[id(model), waiting], intrusive_cancel=False)
+    if figure:
+        Chart(figure, name=f"day-{model.day}")
 
 
 @solara.component

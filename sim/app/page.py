@@ -261,7 +261,8 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                 StatusBanner(model.value)
                 with solara.Div(classes=["truce-charts"]):
                     with solara.Div(classes=["truce-col", "truce-col-timeline"]):
-                        TimelinePanel(model.value)
+                        job = ensembles.current  # the curve the class waits for comes first
+                        TimelinePanel(model.value, job.first_shown if job else None)
                     with solara.Div(classes=["truce-col", "truce-col-ensemble"]):
                         EnsemblePanel(setup.scenario, ensembles)
                 NetworkPanel(model.value)
