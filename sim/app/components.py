@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -43,8 +44,17 @@ from sim.scenario.schema import Scenario
 PLAY_INTERVAL_MS = 300
 #: The speeds Play offers: label → milliseconds between two days.
 SPEEDS = {"slow": 1000, "normal": PLAY_INTERVAL_MS, "fast": 60}
+#: Environment variable: :data:`KEY_REST_MS` for this server (tests that press keys in
+#: quick succession shorten it).
+KEY_REST_ENV = "TRUCE_APP_KEY_REST_MS"
 #: Milliseconds a slider moved by keys must rest before its value is sent.
 KEY_REST_MS = 250
+
+
+def key_rest_ms() -> int:
+    """:data:`KEY_REST_MS`, or the whole number of milliseconds ``TRUCE_APP_KEY_REST_MS`` gives."""
+    given = os.environ.get(KEY_REST_ENV, "").strip()
+    return int(given) if given.isdigit() else KEY_REST_MS
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
 
@@ -122,6 +132,10 @@ class LeverSlider(ipyvuetify.VuetifyTemplate):
     decimals = traitlets.Int(2).tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
     rest_ms = traitlets.Int(KEY_REST_MS).tag(sync=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("rest_ms", key_rest_ms())
+        super().__init__(**kwargs)
     template_file = (__file__, "lever_slider.vue")
 
 
