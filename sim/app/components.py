@@ -55,6 +55,8 @@ def key_rest_ms() -> int:
     """:data:`KEY_REST_MS`, or the whole number of milliseconds ``TRUCE_APP_KEY_REST_MS`` gives."""
     given = os.environ.get(KEY_REST_ENV, "").strip()
     return int(given) if given.isdigit() else KEY_REST_MS
+
+
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
 
@@ -136,6 +138,7 @@ class LeverSlider(ipyvuetify.VuetifyTemplate):
     def __init__(self, **kwargs):
         kwargs.setdefault("rest_ms", key_rest_ms())
         super().__init__(**kwargs)
+
     template_file = (__file__, "lever_slider.vue")
 
 
