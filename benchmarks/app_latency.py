@@ -16,17 +16,23 @@ the page), released within a few milliseconds of each other.
 Targets (issue 16): median first change < 0.5 s, settled < 1 s; two students at
 once do not double it. Usage::
 
-    python benchmarks/app_latency.py [RELEASES]
+    python benchmarks/app_latency.py [RELEASES] [--trace]
+
+``--trace``: one student only, each release followed step by step through the
+server, its workers and the browser (:mod:`sim.app.trace`), with the median of
+each step.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,13 +86,23 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(scenario: str = "scenarios/baseline.yaml", log: Path | None = None) -> Iterator[str]:
-    """``truce app`` on a free port, for as long as the block lasts: its URL."""
+def serve(
+    scenario: str = "scenarios/baseline.yaml", log: Path | None = None, trace: Path | None = None
+) -> Iterator[str]:
+    """``truce app`` on a free port, for as long as the block lasts: its URL.
+
+    With ``trace``, the server and its workers append their timestamps there
+    (:mod:`sim.app.trace`).
+    """
     port = _free_port()
     out = log.open("w") if log else subprocess.DEVNULL
+    env = dict(os.environ)
+    if trace is not None:
+        env["TRUCE_APP_TRACE"] = str(trace)
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "app", "--port", str(port), scenario],
         cwd=ROOT,
+        env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -197,6 +213,61 @@ def measure(url: str, count: int) -> dict[str, tuple[float, float]]:
     return {"one student": single, "two students at once": both}
 
 
+def profile(url: str, count: int, trace: Path) -> None:
+    """One student's releases followed through the server, its workers and the browser.
+
+    Prints, per release, each step's time after ``pointerup`` (ms), then the median
+    of each step over the releases: the server's and the workers' steps from
+    ``trace`` (:mod:`sim.app.trace`), the browser's from ``window.__truceMarks``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    steps: dict[str, list[float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = open_page(browser, url)
+            releases([page], 2)
+            for i in range(count):
+                _press(page, 0.2 if i % 2 == 0 else 0.8)
+                page.evaluate("() => { window.__truceMarks = []; }")
+                start = trace.stat().st_size if trace.exists() else 0
+                page.mouse.up()
+                first, settled = _result(page)
+                page.wait_for_timeout(300)
+                w = page.evaluate(
+                    "() => ({origin: performance.timeOrigin, w: window.__truce,"
+                    " marks: window.__truceMarks})"
+                )
+                release = (w["origin"] + w["w"]["release"]) / 1000
+                with trace.open(encoding="utf-8") as f:
+                    f.seek(start)
+                    events = [json.loads(line) for line in f if line.strip()]
+                events += [{**m, "pid": "browser"} for m in w["marks"]]
+                events.append({"t": release + first, "event": "FIRST CHANGE", "pid": "page"})
+                events.append({"t": release + settled, "event": "SETTLED", "pid": "page"})
+                seen: set[str] = set()
+                cpu: dict[str, float] = {}  # each process's CPU time at its last step
+                print(f"release {i + 1}:")
+                for e in sorted(events, key=lambda e: e["t"]):
+                    ms = 1000 * (e["t"] - release)
+                    extra = {k: v for k, v in e.items() if k not in ("t", "pid", "event", "cpu")}
+                    if "cpu" in e:
+                        pid = e["pid"]
+                        extra["cpu ms"] = round(1000 * (e["cpu"] - cpu.get(pid, e["cpu"])))
+                        cpu[pid] = e["cpu"]
+                    print(f"  {ms:7.0f} ms  {e['pid']!s:>8}  {e['event']:<16} {extra or ''}")
+                    name = f"{e['event']} {extra.get('chunk', '')}"
+                    if name not in seen:
+                        seen.add(name)
+                        steps.setdefault(name, []).append(ms)
+        finally:
+            browser.close()
+    print("median over the releases (first occurrence of each step, ms after pointerup):")
+    for name, times in sorted(steps.items(), key=lambda kv: statistics.median(kv[1])):
+        print(f"  {statistics.median(times):7.0f}  {name} ({len(times)} of {count})")
+
+
 def _chromium() -> str:
     for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
         if Path(path).exists():
@@ -204,8 +275,15 @@ def _chromium() -> str:
     raise SystemExit("Chromium not found: apt-get install -y chromium")
 
 
-def main(count: int = 10) -> None:
+def main(count: int = 10, trace: bool = False) -> None:
     print(f"machine: {machine()}")
+    if trace:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "trace.jsonl"
+            with serve(trace=path) as url:
+                profile(url, count, path)
+        print(f"load after: {os.getloadavg()[0]:.1f}")
+        return
     with serve() as url:
         figures = measure(url, count)
     print(f"slider release -> survival curve, {count} releases each (median):")
@@ -216,4 +294,5 @@ def main(count: int = 10) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:2]))
+    counts = [int(a) for a in sys.argv[1:] if a.isdigit()]
+    main(*counts[:1], trace="--trace" in sys.argv)

@@ -431,6 +431,61 @@ def test_ensemble_in_worker_processes_equals_in_thread(baseline, monkeypatch):
     assert [len(s) for s in steps] == [50, truces.ENSEMBLE_SIZE]
 
 
+def test_a_stoppable_chunk_is_the_runners_chunk(baseline):
+    # The page's workers run chunks day by day (so that a newer release can stop them):
+    # the same truces as the runner's run_one, column for column.
+    from sim.app import workers
+    from sim.experiment.runner import run_one
+
+    scenario = validate(_short(baseline))
+    assert workers.run_stoppable(scenario, 3, 20, 2, 40).equals(run_one(scenario, 3, 20, 2, 40))
+
+
+def test_ensemble_figure_json_is_the_validated_figure(baseline):
+    # The workers write the survival chart from its dictionary, without plotly's
+    # validation: the JSON the browser gets is the validated go.Figure's.
+    import json
+
+    runs, previous = _ensemble(baseline), _ensemble(baseline, 30)
+    for before in (None, previous):
+        validated = json.loads(figures.ensemble_figure(runs, before).to_json())
+        assert json.loads(figures.ensemble_json(runs, before)) == validated
+
+
+@pytest.mark.slow
+def test_a_newer_release_stops_the_running_batch(baseline, monkeypatch):
+    # Issue 16: a fast run of slider releases queued stale work. With one worker, a
+    # batch already running is asked to stop when cancelled: it gives up within a day
+    # of the model (its result is None, not a table), so the newer setting's first
+    # curve does not wait for it.
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
+    monkeypatch.setattr(workers, "_pool", None)
+    try:
+        workers.warm_up()[0].result(timeout=180)
+        # 3,000 truces for a year: seconds of work, far more than the wait below.
+        stale = workers.submit(workers.LATER, workers.run_stoppable, baseline, 1, 3000, 1, 50)
+        deadline = time.monotonic() + 60
+        while not stale.running():
+            assert time.monotonic() < deadline, "the batch did not start"
+            time.sleep(0.01)
+        time.sleep(0.3)  # well into its days
+        assert not stale.cancel()  # running: it cannot be withdrawn, only stopped
+        newer = truces.EnsembleJob(validate(_short(baseline)), seed=5, figures=False)
+        first = next(newer.progress())
+        assert len(first.runs) == 50
+        # The one worker had to be free for the newer curve: the stale batch had ended,
+        # stopped (None), not finished.
+        assert stale.done() and stale.result() is None
+        newer.cancel()
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 def _serve_without_assets(tmp_path):
     import os
     import signal

@@ -140,3 +140,58 @@ def test_the_registry_is_bounded(clock, scenario, monkeypatch):
     with pytest.raises(ps.SessionError, match="3 class sessions are open"):
         ps.open_session(scenario, days=1, time_limit=1, seed=1)
     assert len(ps.SESSIONS) == 3
+
+
+def _asking(session: ps.ClassSession, day: int, timeout: float = 10) -> None:
+    """Wait (real time) until the day thread asks for ``day``'s decisions."""
+    deadline = time.monotonic() + timeout
+    while not (session.deadline is not None and session.asking_day == day):
+        assert time.monotonic() < deadline, f"day {day} was not asked"
+        time.sleep(0.01)
+
+
+def test_the_countdown_starts_when_the_students_page_shows_the_question(clock, scenario):
+    # Issue 16's known bug: under load a student saw the question seconds after the
+    # server had started its time limit. Each role's time now runs from its page's showing.
+    from sim.model.players import BY_MODEL, BY_PLAYER
+
+    session = ps.open_session(scenario, days=2, time_limit=5, seed=1)
+    session.join("government", "Ana")
+    session.join("monitors", "Bo")
+    session.start()
+    _asking(session, 1)
+    asked = clock.now
+    # Nobody's page shows it yet: each still has the whole time limit.
+    assert session.seconds_left("government") == session.seconds_left("monitors") == 5
+    session.shown("monitors", 1)  # Bo's page shows it at once...
+    clock.now += 3
+    session.shown("government", 1)  # ...Ana's, on a slow connection, 3 s later
+    assert session.seconds_left("monitors") == 2 and session.seconds_left("government") == 5
+    assert session.deadline_of("government") == asked + 3 + 5
+    assert session.closes_at() == asked + 3 + 5  # the day waits for Ana's own time
+    clock.now += 3  # 6 s after the server asked: Bo's time is up, Ana has 2 s left
+    with pytest.raises(ps.SessionError, match="too late: your time for day 1 ran out"):
+        session.decide("monitors", "report_violation", 1)
+    session.decide("government", "hold_fire", 1)  # the server's clock alone said "too late"
+    _asking(session, 2)  # Ana has decided, Bo's time is up: day 1 is played at once
+    day_one = [row for row in session.decision_log() if row["day"] == 1]
+    by_role = {row["role"]: (row["by"], row["choice"]) for row in day_one}
+    assert by_role["government"] == (BY_PLAYER, "hold_fire")
+    assert by_role["monitors"][0] == BY_MODEL
+
+    # Day 2: a reload shows the question again but does not restart the countdown, and
+    # a late report of day 1 changes nothing.
+    asked = clock.now
+    session.shown("government", 2)
+    clock.now += 2
+    session.shown("government", 2)
+    session.shown("monitors", 1)
+    assert session.seconds_left("government") == 3
+    assert "monitors" not in session.shown_at
+    # Bo's page never shows it (closed): his time counts from one time limit after the
+    # ask (MAX_SHOW_DELAY is longer), so the day is not held for ever.
+    assert session.deadline_of("monitors") == asked + min(ps.MAX_SHOW_DELAY, 5) + 5
+    clock.now = asked + 5 + 5 + 1
+    with pytest.raises(ps.SessionError, match="too late: your time for day 2 ran out"):
+        session.decide("government", "hold_fire", 2)
+    ps.close_session(session.code)

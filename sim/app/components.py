@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import traitlets
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.app.figures import timeline_json
+from sim.app.trace import mark
 from sim.app.truces import (
     ENSEMBLE_SIZE,
     Ensembles,
@@ -42,8 +44,19 @@ from sim.scenario.schema import Scenario
 PLAY_INTERVAL_MS = 300
 #: The speeds Play offers: label → milliseconds between two days.
 SPEEDS = {"slow": 1000, "normal": PLAY_INTERVAL_MS, "fast": 60}
+#: Environment variable: :data:`KEY_REST_MS` for this server (tests that press keys in
+#: quick succession shorten it).
+KEY_REST_ENV = "TRUCE_APP_KEY_REST_MS"
 #: Milliseconds a slider moved by keys must rest before its value is sent.
 KEY_REST_MS = 250
+
+
+def key_rest_ms() -> int:
+    """:data:`KEY_REST_MS`, or the whole number of milliseconds ``TRUCE_APP_KEY_REST_MS`` gives."""
+    given = os.environ.get(KEY_REST_ENV, "").strip()
+    return int(given) if given.isdigit() else KEY_REST_MS
+
+
 #: Title of the page (app bar and browser tab).
 TITLE = "Why truces collapse"
 
@@ -92,6 +105,10 @@ class PlotlyChart(ipyvuetify.VuetifyTemplate):
     name = traitlets.Unicode("").tag(sync=True)
     template_file = (__file__, "plotly_chart.vue")
 
+    @traitlets.observe("figure")
+    def _sent(self, change: dict) -> None:
+        mark("figure-sent", name=self.name, size=len(change["new"]))
+
 
 @solara.component
 def Chart(figure: str, name: str = ""):
@@ -117,6 +134,11 @@ class LeverSlider(ipyvuetify.VuetifyTemplate):
     decimals = traitlets.Int(2).tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
     rest_ms = traitlets.Int(KEY_REST_MS).tag(sync=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("rest_ms", key_rest_ms())
+        super().__init__(**kwargs)
+
     template_file = (__file__, "lever_slider.vue")
 
 
@@ -251,14 +273,48 @@ def StatusBanner(model: CeasefireModel):
     solara.Div(children=[text], classes=["truce-status", state])
 
 
+#: Most seconds the timeline of a new truce waits for the ensemble's first curve.
+TIMELINE_WAIT = 1.5
+
+
 @solara.component
-def TimelinePanel(model: CeasefireModel):
-    """Violations per day by origin, trust and fatigue of the live truce."""
+def TimelinePanel(model: CeasefireModel, after: threading.Event | None = None):
+    """Violations per day by origin, trust and fatigue of the live truce.
+
+    Args:
+        model: the live truce.
+        after: set once the ensemble's first curve is on its way to the browser.
+            Until then (at most :data:`TIMELINE_WAIT` seconds) the chart of a new truce
+            is not drawn and the last one stays: after a slider's release the curve the
+            class waits for comes first, and drawing the timeline (a tenth of a second
+            of the server's CPU) does not compete with it.
+    """
     counter = update_counter.get()
+    last = solara.use_ref("")
+    woken, set_woken = solara.use_state(0)
+    waiting = after is not None and not after.is_set() and woken != id(model)
+
     # Drawn once per day of a truce, not again when the page redraws for another reason
     # (the address bar's update after a release, the speed, the ensemble's progress).
-    figure = solara.use_memo(lambda: timeline_json(model), [id(model), model.day, counter])
-    Chart(figure, name=f"day-{model.day}")
+    def draw() -> str:
+        if waiting:
+            return last.current
+        mark("timeline-start")
+        last.current = timeline_json(model)
+        mark("timeline-end")
+        return last.current
+
+    figure = solara.use_memo(draw, [id(model), model.day, counter, waiting])
+
+    def wake(cancel: threading.Event) -> None:
+        if waiting and after is not None:
+            after.wait(TIMELINE_WAIT)
+            if not cancel.is_set():
+                set_woken(id(model))  # drawn now, curve or not
+
+    solara.use_thread(wake, dependencies=[id(model), waiting], intrusive_cancel=False)
+    if figure:
+        Chart(figure, name=f"day-{model.day}")
 
 
 @solara.component
@@ -294,6 +350,7 @@ def EnsemblePanel(scenario: Scenario, ensembles: Ensembles):
     """
     job = ensembles.job(scenario)
     key = job.key
+    mark("render-ensemble")
 
     def compute():
         for curve in job.progress(wanted=lambda: task.is_current()):

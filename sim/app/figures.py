@@ -8,11 +8,17 @@ marker lines with the whole text on hover, and one legend entry per party.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
 
 from sim.model.model import CeasefireModel
-from sim.present.charts import survival_chart, timeline_chart
+from sim.present.charts import timeline_chart
+from sim.present.charts.style import Spec, as_figure, axes
+from sim.present.charts.survival import survival_figure
+from sim.present.report.build import page_figure
 from sim.present.text import with_text
 
 #: Day axes of the two charts (the report's titles are too long for the page's columns).
@@ -28,65 +34,95 @@ TIMELINE_WIDTH = 500
 ENSEMBLE_WIDTH = 330
 
 
-def ensemble_figure(
+def ensemble_spec(
     current: pd.DataFrame, previous: pd.DataFrame | None = None, width: int | None = None
-) -> go.Figure:
-    """Survival curves of the current setting and, faint, of the previous one.
+) -> Spec:
+    """Survival curves of the current setting and, faint, of the previous one (a dictionary).
 
-    The report's chart, fitted to the page's narrow column (``width`` pixels
-    wide): its legend sits inside the figure at the bottom, and the
-    labels of the reference days (30, 90, 180 days) run up their dotted lines
-    from the bottom of the plot, so they neither overlap each other nor the
-    ``100%`` tick however narrow the column is.
+    The report's chart (:func:`~sim.present.charts.survival.survival_figure`), fitted
+    to the page's narrow column (``width`` pixels wide): its legend sits inside the
+    figure at the bottom, and the labels of the reference days (30, 90, 180 days)
+    run up their dotted lines from the bottom of the plot, so they neither overlap
+    each other nor the ``100%`` tick however narrow the column is. A plain figure
+    dictionary, not validated by plotly (which took most of a first curve's drawing
+    time in the workers); :func:`ensemble_figure` is the same as a ``go.Figure``.
     """
     now, before = "these settings", "previous settings"
     parts = [current.assign(arm=now)]
     if previous is not None:
         parts.insert(0, previous.assign(arm=before))
-    fig = survival_chart(pd.concat(parts, ignore_index=True), by="arm")
-    for trace in fig.data:
-        if trace.legendgroup == before:
-            trace.opacity = 0.35
-            if trace.line.width:
-                trace.line.color = "#888888"
-            if trace.fillcolor:
-                trace.fillcolor = "rgba(136,136,136,0.15)"
-    fig.update_layout(
-        title={"text": f"{len(current)} truces like this"},
-        margin={"t": 50, "b": 10, "l": 70, "r": 12},
-    )
-    fig.update_xaxes(title_text=ENSEMBLE_DAY_TITLE)
-    _label_reference_lines(fig)
-    return _fit_to_page(fig, width or ENSEMBLE_WIDTH, ENSEMBLE_HEIGHT)
+    spec = survival_figure(pd.concat(parts, ignore_index=True), by="arm")
+    for trace in spec["data"]:
+        if trace.get("legendgroup") == before:
+            trace["opacity"] = 0.35
+            if trace.get("line", {}).get("width"):
+                trace["line"]["color"] = "#888888"
+            if trace.get("fillcolor"):
+                trace["fillcolor"] = "rgba(136,136,136,0.15)"
+    layout = spec["layout"]
+    layout.setdefault("title", {})["text"] = f"{len(current)} truces like this"
+    layout.setdefault("margin", {}).update(t=50, b=10, l=70, r=12)
+    for axis in axes(layout, "x"):
+        axis.setdefault("title", {})["text"] = ENSEMBLE_DAY_TITLE
+    _label_reference_lines(layout)
+    _fit_layout(layout, width or ENSEMBLE_WIDTH, ENSEMBLE_HEIGHT)
+    return spec
 
 
-def _label_reference_lines(fig: go.Figure) -> None:
+def ensemble_figure(
+    current: pd.DataFrame, previous: pd.DataFrame | None = None, width: int | None = None
+) -> go.Figure:
+    """:func:`ensemble_spec` as a validated ``go.Figure``."""
+    return as_figure(ensemble_spec(current, previous, width))
+
+
+#: How :func:`_label_reference_lines` turns a reference line's label.
+_TURNED = {
+    "textangle": -90,
+    "xanchor": "right",
+    "yanchor": "bottom",
+    "y": 0,
+    "yref": "y domain",
+    "xshift": -1,
+    "yshift": 4,
+    "bgcolor": "rgba(255,255,255,0.8)",
+}
+
+
+def _label_reference_lines(layout: dict[str, Any]) -> None:
     """Turn the labels of vertical reference lines to run up the line from the bottom.
 
     A label belongs to a line when it is placed on the data x of a vertical line
     shape (what ``fig.add_vline(annotation_text=...)`` makes).
     """
     lines = {
-        shape.x0
-        for shape in fig.layout.shapes
-        if shape.type == "line" and shape.xref == "x" and shape.x0 == shape.x1
+        shape.get("x0")
+        for shape in layout.get("shapes", [])
+        if shape.get("type") == "line"
+        and shape.get("xref") == "x"
+        and shape.get("x0") == shape.get("x1")
     }
+    for annotation in layout.get("annotations", []):
+        if annotation.get("xref") == "x" and annotation.get("x") in lines:
+            annotation.update(_TURNED)
+            annotation["font"] = {**annotation.get("font", {}), "size": 13}
 
-    def turn(annotation) -> None:
-        if annotation.xref == "x" and annotation.x in lines:
-            annotation.update(
-                textangle=-90,
-                xanchor="right",
-                yanchor="bottom",
-                y=0,
-                yref="y domain",
-                xshift=-1,
-                yshift=4,
-                font={"size": 13},
-                bgcolor="rgba(255,255,255,0.8)",
-            )
 
-    fig.for_each_annotation(turn)
+def _fit_layout(layout: dict[str, Any], width: int, height: int) -> None:
+    """:func:`_fit_to_page` for a figure dictionary's layout."""
+    layout.update(autosize=False, width=width, height=height)
+    layout.setdefault("legend", {}).update(_LEGEND_INSIDE)
+
+
+#: Where :func:`_fit_to_page` puts the legend: inside the figure, at its bottom.
+_LEGEND_INSIDE = {
+    "orientation": "h",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+    "x": 0,
+    "xanchor": "left",
+}
 
 
 def _fit_to_page(fig: go.Figure, width: int, height: int) -> go.Figure:
@@ -95,19 +131,7 @@ def _fit_to_page(fig: go.Figure, width: int, height: int) -> go.Figure:
     The legend is anchored to the bottom of the figure (not of the plot), so
     plotly makes room for it however many rows it wraps to.
     """
-    fig.update_layout(
-        autosize=False,
-        width=width,
-        height=height,
-        legend={
-            "orientation": "h",
-            "yref": "container",
-            "y": 0,
-            "yanchor": "bottom",
-            "x": 0,
-            "xanchor": "left",
-        },
-    )
+    fig.update_layout(autosize=False, width=width, height=height, legend=_LEGEND_INSIDE)
     return fig
 
 
@@ -217,9 +241,11 @@ def ensemble_json(current: pd.DataFrame, previous: pd.DataFrame | None = None) -
     """:func:`ensemble_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
 
     What the page's workers send back (:func:`sim.app.workers.chunk_with_figure`):
-    the browser fits its width to the column.
+    the browser fits its width to the column. Written from the figure dictionary
+    as the report writes its charts (:func:`~sim.present.report.build.page_figure`:
+    the template added, arrays as plotly's typed arrays), without a ``go.Figure``.
     """
-    return ensemble_figure(current, previous).to_json()
+    return to_json_plotly(page_figure(ensemble_spec(current, previous)))
 
 
 def timeline_json(model: CeasefireModel) -> str:

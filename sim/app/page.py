@@ -24,6 +24,7 @@ Visualisation only: the model knows nothing of this page.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from collections.abc import Callable
@@ -56,6 +57,7 @@ from sim.app.levers import (
 from sim.app.network import NetworkPanel
 from sim.app.play import ClassSessionPage, wants_class_session
 from sim.app.scenarios import SCENARIO_ENV, load_choice, scenario_choices
+from sim.app.trace import mark
 from sim.app.truces import DEFAULT_SEED, Ensembles, LiveTruce, TruceSetup
 from sim.app.workers import warm_up
 from sim.model.model import CeasefireModel
@@ -149,6 +151,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
         label: the scenario's label in the picker (its ``scenario`` query parameter).
     """
     router = solara.use_router()
+    mark("render-page")
 
     def from_address() -> tuple[dict[str, Any], int, int, list[str]]:
         query = _query(router.search)
@@ -187,6 +190,7 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
         force_update()
 
     def on_change(new: dict[str, Any]) -> None:
+        mark("release")
         try:
             scenario = apply_levers(base, new)
         except ScenarioError as exc:
@@ -194,9 +198,11 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
             return
         problem.set(None)
         ensembles.start(scenario)
+        mark("submitted")
         levers.set(new)
         setup.scenario = scenario
         restart()
+        mark("rebuilt")
 
     def new_truce() -> None:
         seed.set(secrets.randbelow(MAX_SEED) + 1)
@@ -255,19 +261,37 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
                 StatusBanner(model.value)
                 with solara.Div(classes=["truce-charts"]):
                     with solara.Div(classes=["truce-col", "truce-col-timeline"]):
-                        TimelinePanel(model.value)
+                        job = ensembles.current  # the curve the class waits for comes first
+                        TimelinePanel(model.value, job.first_shown if job else None)
                     with solara.Div(classes=["truce-col", "truce-col-ensemble"]):
                         EnsemblePanel(setup.scenario, ensembles)
                 NetworkPanel(model.value)
                 EventLog(model.value)
 
 
+def _start() -> None:
+    """With the first page: start the ensemble's workers and freeze what is loaded.
+
+    The workers start now, not on the first release. The server's modules (Solara,
+    plotly, pandas, the model) live as long as it does: frozen (``gc.freeze``), a
+    full collection in the middle of a release walks that release's objects only.
+    """
+    global _started
+    warm_up()
+    if not _started:
+        _started = True
+        gc.collect()
+        gc.freeze()
+
+
+_started = False
+
+
 @solara.component
 def Page():
     """The classroom page (what ``solara run sim.app`` serves); ``?class``: a class session."""
     router = solara.use_router()
-    # Start the ensemble's worker processes with the first page, not on the first release.
-    solara.use_memo(warm_up, [])
+    solara.use_memo(_start, [])
     given = os.environ.get(SCENARIO_ENV) or None
     choices = solara.use_memo(lambda: scenario_choices(given), [])
     wanted = solara.use_memo(lambda: _query(router.search).get("scenario"), [])

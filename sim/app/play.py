@@ -27,7 +27,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import ipyvuetify
 import solara
+import traitlets
 
 from sim.app.components import TITLE, Figure, Offstage
 from sim.app.figures import timeline_figure
@@ -328,6 +330,20 @@ def TeacherView(session: ClassSession):
 # --------------------------------------------------------------------------- a student
 
 
+class QuestionShown(ipyvuetify.VuetifyTemplate):
+    """An invisible mark beside the day's question: the browser says when it shows it.
+
+    Once the question of ``day`` is painted on the student's screen, the browser
+    sets ``shown`` to ``day`` (``question_shown.vue``); the page passes it on to
+    :meth:`~sim.app.play_session.ClassSession.shown`, which starts the role's
+    countdown then.
+    """
+
+    day = traitlets.Int(0).tag(sync=True)
+    shown = traitlets.Int(0).tag(sync=True)
+    template_file = (__file__, "question_shown.vue")
+
+
 def _your_day(row: dict) -> str:
     if row["by"] == BY_MODEL:
         return f"Day {row['day']}: time ran out, the model decided"
@@ -344,7 +360,7 @@ def StudentView(session: ClassSession, role: str, name: str):
         label = session.label(role)
         asking = state == PLAYING and session.deadline is not None
         day, chosen = session.asking_day, session.pending.get(role)
-        left = session.seconds_left()
+        left = session.seconds_left(role)
         banner, banner_state = _banner(session)
         log = session.decision_log()
     recent, _ = solara.use_memo(lambda: _day_view(session, 3), [day])
@@ -379,6 +395,7 @@ def StudentView(session: ClassSession, role: str, name: str):
             children=[f"Day {day}: what do you do? {left:.0f} s left"],
             classes=["truce-ensemble", "class-question"],
         )
+        QuestionShown.element(day=day, on_shown=lambda shown: session.shown(role, shown))
         with solara.Row(style={"flex-wrap": "wrap"}):
             for choice in session.roles[role].choices:
                 solara.Button(

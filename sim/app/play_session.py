@@ -9,6 +9,13 @@ until all are in or the time limit passes, then plays the day through
 by the model's rule, and shown as such). At the end the debrief compares the
 class's truce with simulated ones under the same settings.
 
+The time limit is each student's own: a role's countdown starts when the
+student's page shows the day's question (:meth:`ClassSession.shown`, reported by
+the browser once the question is on the screen), not when the server asks, so a
+slow page or a busy server does not eat into a student's time. A page that never
+shows the question (closed, disconnected) holds the day at most
+:data:`MAX_SHOW_DELAY` seconds (and at most one time limit) longer.
+
 Each seat has a token (and the teacher's screen one too) that the page puts in
 its address, so a reload or a dropped connection gets the same seat back. The
 registry is bounded (:data:`MAX_SESSIONS`) and forgets a session nobody's page
@@ -45,6 +52,11 @@ CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 4
 #: Seconds each played role has to decide, by default.
 DEFAULT_TIME_LIMIT = 30.0
+#: Most seconds a role's countdown may start after the day was asked (its page was slow
+#: to show the question), and never more than the time limit itself: a page that has not
+#: shown it by then has its time counted from then on, so a closed page does not hold the
+#: class's day for ever.
+MAX_SHOW_DELAY = 15.0
 #: Days a class plays by default (a class cannot play a year at 30 s a day).
 DEFAULT_DAYS = 20
 #: Seconds a session may go without any page looking at it before it is forgotten
@@ -105,8 +117,13 @@ class ClassSession:
     state: str = LOBBY
     #: Decisions in for the day being asked (by role).
     pending: dict[str, str] = field(default_factory=dict)
-    #: When the day being asked closes (``time.monotonic()``), while playing.
+    #: When the day being asked closes for a role whose page showed it at once
+    #: (:data:`clock`), while a day is asked; None otherwise.
     deadline: float | None = None
+    #: When the day being asked was asked (:data:`clock`).
+    asked_at: float | None = None
+    #: When each played role's page showed the day's question (:data:`clock`).
+    shown_at: dict[str, float] = field(default_factory=dict)
     players: Players | None = None
     debrief: Debrief | None = None
     error: str | None = None
@@ -144,12 +161,54 @@ class ClassSession:
         with LOCK:
             return [r for r, who in self.seats.items() if who is not None]
 
-    def seconds_left(self) -> float:
-        """Seconds left to decide today (0 when nobody is being asked)."""
+    def deadline_of(self, role: str) -> float | None:
+        """When ``role``'s time to decide today ends (:data:`clock`); None if nobody is asked.
+
+        The time limit counted from when the role's page showed the question, or,
+        until it has, from :data:`MAX_SHOW_DELAY` seconds (at most the time limit)
+        after the day was asked.
+        """
+        with LOCK:
+            if self.deadline is None or self.asked_at is None:
+                return None
+            latest = self.asked_at + min(MAX_SHOW_DELAY, self.time_limit)
+            return min(self.shown_at.get(role, latest), latest) + self.time_limit
+
+    def closes_at(self) -> float | None:
+        """When the day being asked closes: the last undecided role's deadline (or None)."""
+        with LOCK:
+            if self.deadline is None or self.players is None:
+                return None
+            waiting = [r for r in self.players.played if r not in self.pending]
+            ends = [self.deadline_of(r) for r in waiting]
+            return max((e for e in ends if e is not None), default=clock())
+
+    def seconds_left(self, role: str | None = None) -> float:
+        """Seconds left to decide today: ``role``'s own, or until the day closes (0: none).
+
+        A role whose page has not shown the question yet has the whole time limit left.
+        """
         with LOCK:
             if self.deadline is None:
                 return 0.0
-            return max(0.0, self.deadline - time.monotonic())
+            if role is not None and role not in self.shown_at:
+                return self.time_limit
+            end = self.deadline_of(role) if role is not None else self.closes_at()
+            return max(0.0, (end or 0.0) - clock())
+
+    def shown(self, role: str, day: int) -> None:
+        """``role``'s page shows the question of ``day``: its countdown starts now.
+
+        Only the first showing counts (a reload does not restart the countdown), and
+        only for the day being asked (a late report of an earlier day is ignored).
+        """
+        with LOCK:
+            if self.deadline is None or day != self.asking_day or role in self.shown_at:
+                return
+            if role not in self.seats or self.seats[role] is None:
+                return
+            self.shown_at[role] = clock()
+            self._touch()
 
     def seat(self, token: str | None) -> str | None:
         """The role a seat token holds, or None (unknown token)."""
@@ -227,6 +286,12 @@ class ClassSession:
                 raise SessionError(f"too late: day {day} is over, the model decided for you")
             if role not in self.played_roles():
                 raise SessionError(f"nobody plays {role!r} in this session")
+            end = self.deadline_of(role)
+            if role not in self.pending and end is not None and clock() >= end:
+                raise SessionError(
+                    f"too late: your time for day {self.asking_day} ran out, "
+                    "the model decides for you"
+                )
             if choice not in self.roles[role].choices:
                 allowed = ", ".join(self.roles[role].choices)
                 raise SessionError(f"{self.label(role)} cannot {choice!r}; expected: {allowed}")
@@ -243,19 +308,22 @@ class ClassSession:
                         close_session(self.code)
                     if self.closed:
                         return
-                    self.pending = {}
-                    self.deadline = time.monotonic() + self.time_limit
+                    self.pending, self.shown_at = {}, {}
+                    self.asked_at = clock()
+                    self.deadline = self.asked_at + self.time_limit
                     self._touch()
                     played = self.players.played
+                    # Until every played role has decided or its own time has run out; a
+                    # page showing the question later moves its role's end (and wakes this).
                     while len(self.pending) < len(played) and not self.closed:
-                        left = self.deadline - time.monotonic()
+                        left = (self.closes_at() or 0.0) - clock()
                         if left <= 0:
                             break
                         DECIDED.wait(timeout=left)
                     if self.closed:
                         return
                     decisions = {r: self.pending.get(r) for r in played}
-                    self.deadline = None
+                    self.deadline = self.asked_at = None
                     going = self.players.play_day(decisions)
                     self._touch()
                 if not going:

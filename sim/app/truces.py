@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.app.trace import mark
 from sim.app.workers import URGENT, chunk_with_figure, figure_of, submit, submit_chunk
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
@@ -142,6 +143,9 @@ class EnsembleJob:
         self.previous = previous
         self.figures = figures
         self.cancelled = False
+        #: Set once the first curve has been handed on (or will never be: cancelled,
+        #: failed); the page draws the live truce's new timeline after it.
+        self.first_shown = threading.Event()
         size, rest = ENSEMBLE_CHUNKS
         self._first: Future
         if figures:
@@ -154,6 +158,7 @@ class EnsembleJob:
     def cancel(self) -> None:
         """No longer wanted: withdraw what has not started (what runs finishes unseen)."""
         self.cancelled = True
+        self.first_shown.set()
         for future in (self._first, self._rest, self._all):
             if future is not None:
                 future.cancel()
@@ -175,13 +180,19 @@ class EnsembleJob:
                     return not future.cancelled()
                 time.sleep(POLL)
 
-        if not wait(self._first):
-            return
-        got = self._first.result()
-        first, figure = got if self.figures else (got, None)
-        first = first.drop(columns="chunk")
-        yield Curve(self.key, first, self.previous, figure)
-        if not wait(self._rest):
+        try:
+            if not wait(self._first):
+                return
+            got = self._first.result()
+            if got is None:  # stopped while it ran: cancelled
+                return
+            first, figure = got if self.figures else (got, None)
+            first = first.drop(columns="chunk")
+            mark("curve", truces=len(first))
+            yield Curve(self.key, first, self.previous, figure)
+        finally:  # handed on (the page has drawn it when this resumes), or never will be
+            self.first_shown.set()
+        if not wait(self._rest) or self._rest.result() is None:
             return
         runs = pd.concat([first, self._rest.result().drop(columns="chunk")], ignore_index=True)
         figure = None
@@ -190,6 +201,7 @@ class EnsembleJob:
             if not wait(self._all):
                 return
             figure = self._all.result()
+        mark("curve", truces=len(runs))
         yield Curve(self.key, runs, self.previous, figure)
 
 

@@ -20,12 +20,20 @@ served). So the first curve of a second student does not queue behind the 250
 truces of the first one, and a task cancelled while it waits (a newer release)
 never runs.
 
+A task already running is stopped too: every task carries a token, and
+cancelling its future once a worker has it raises the token's flag in an array
+the server and its workers share. The ensemble's chunks run day by day and look
+at their flag before each day (:func:`run_stoppable`), so a fast run of slider
+releases frees the workers within a day of the model instead of finishing
+truces nobody will see.
+
 ``TRUCE_APP_WORKERS=0`` runs the tasks in the calling thread instead (tests that
 render the page in-process use it).
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import multiprocessing
@@ -39,7 +47,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment.runner import run_one
+from sim.app.trace import mark
+from sim.experiment.runner import forget, run_one
+from sim.model.model import CeasefireModel
 from sim.scenario.schema import Scenario
 
 #: Environment variable: the number of worker processes (0: run in the calling thread).
@@ -50,9 +60,58 @@ URGENT, LATER = 0, 1
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 #: Tasks waiting for a free worker: (priority, order, future, function, args).
-_waiting: list[tuple[int, int, Future, Callable[..., Any], tuple]] = []
+_waiting: list[tuple[int, int, Task, Callable[..., Any], tuple]] = []
 _running = 0
+#: The URGENT tasks running now (their tokens).
+_urgent: set[int] = set()
+#: Whether LATER tasks wait while an URGENT one runs (:func:`_dispatch`).
+HOLD_LATER = os.environ.get("TRUCE_APP_HOLD_LATER", "1") == "1"
 _order = itertools.count()
+#: Slots of the shared stop flags: a task's token ``t`` is stopped when ``flags[t % SLOTS] == t``.
+SLOTS = 4096
+#: The stop flags the server and its workers share (set in each worker by :func:`_start_worker`).
+_flags: Any = multiprocessing.get_context("spawn").RawArray("q", SLOTS)
+_tokens = itertools.count(1)
+#: The token of the task this thread runs (:func:`stopped`).
+_current = threading.local()
+
+
+class Task(Future):
+    """A future of a task handed to the workers, with the token that can stop it running."""
+
+    def __init__(self, token: int):
+        super().__init__()
+        self.token = token
+
+    def cancel(self) -> bool:
+        """Withdraw the task if it waits; if it runs, ask it to stop (then return False)."""
+        if super().cancel():
+            return True
+        if not self.done():
+            _flags[self.token % SLOTS] = self.token
+        return False
+
+
+def stopped() -> bool:
+    """In a task: whether its future was cancelled while it ran (it should stop now)."""
+    token = getattr(_current, "token", 0)
+    return token > 0 and _flags[token % SLOTS] == token
+
+
+def _with_token(token: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` as the task ``token`` (:func:`stopped` answers for it)."""
+    _current.token = token
+    try:
+        return fn(*args)
+    finally:
+        _current.token = 0
+
+
+def _start_worker(parent: int, flags: Any) -> None:
+    """In a worker, at start: share the server's stop flags, exit when the server is gone."""
+    global _flags
+    _flags = flags
+    _exit_with_parent(parent)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -87,8 +146,8 @@ def pool() -> ProcessPoolExecutor | None:
             _pool = ProcessPoolExecutor(
                 max_workers=count,
                 mp_context=context,
-                initializer=_exit_with_parent,
-                initargs=(os.getpid(),),
+                initializer=_start_worker,
+                initargs=(os.getpid(), _flags),
             )
         return _pool
 
@@ -107,6 +166,10 @@ def _prepare() -> None:
     if "TRUCE_ENGINE" not in os.environ and kernels.warm():
         os.environ["TRUCE_ENGINE"] = "numba"
     run_one(Scenario(), 0, 1)
+    # What is loaded now lives as long as the worker: out of the collector's way, so a
+    # full collection during a chunk walks the chunk's objects only, not every module's.
+    gc.collect()
+    gc.freeze()
 
 
 def warm_up() -> list[Future]:
@@ -117,18 +180,19 @@ def warm_up() -> list[Future]:
     return [executor.submit(_prepare) for _ in range(worker_count())]
 
 
-def submit(priority: int, fn: Callable[..., Any], *args: Any) -> Future:
+def submit(priority: int, fn: Callable[..., Any], *args: Any) -> Task:
     """Run ``fn(*args)`` in a worker when one is free, the lowest ``priority`` first.
 
     Returns a future of its result; cancelling it before a worker takes it
-    means it never runs. Without workers it runs now, in this thread.
+    means it never runs, cancelling it while it runs makes :func:`stopped` true
+    in the task. Without workers it runs now, in this thread.
     """
     executor = pool()
-    future: Future = Future()
+    future = Task(next(_tokens))
     if executor is None:
         if future.set_running_or_notify_cancel():
             try:
-                future.set_result(fn(*args))
+                future.set_result(_with_token(future.token, fn, *args))
             except Exception as exc:  # handed to the caller through the future
                 future.set_exception(exc)
         return future
@@ -139,31 +203,43 @@ def submit(priority: int, fn: Callable[..., Any], *args: Any) -> Future:
 
 
 def _dispatch(executor: ProcessPoolExecutor) -> None:
-    """Hand waiting tasks to the pool while it has a free worker."""
+    """Hand waiting tasks to the pool while it has a free worker.
+
+    A :data:`LATER` task also waits while an :data:`URGENT` one runs
+    (:data:`HOLD_LATER`): on two cores the first curve's truces then have a core
+    of their own beside the server and the browser.
+    """
     global _running
     while True:
         with _lock:
             if _running >= worker_count() or not _waiting:
                 return
-            _, _, future, fn, args = heapq.heappop(_waiting)
+            if HOLD_LATER and _waiting[0][0] > URGENT and _urgent:
+                return
+            priority, _, future, fn, args = heapq.heappop(_waiting)
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled while it waited
             _running += 1
+            if priority == URGENT:
+                _urgent.add(future.token)
         try:
-            inner = executor.submit(fn, *args)
+            inner = executor.submit(_with_token, future.token, fn, *args)
         except Exception as exc:  # the pool is shut down or broken
             with _lock:
                 _running -= 1
+                _urgent.discard(future.token)
             future.set_exception(exc)
             continue
         inner.add_done_callback(partial(_finished, executor, future))
 
 
-def _finished(executor: ProcessPoolExecutor, future: Future, done: Future) -> None:
+def _finished(executor: ProcessPoolExecutor, future: Task, done: Future) -> None:
     """The pool's task ``done`` has ended: hand its outcome to ``future``, dispatch the next."""
     global _running
+    mark("worker-returned")
     with _lock:
         _running -= 1
+        _urgent.discard(future.token)
     if done.cancelled():
         future.cancel()
     elif done.exception() is not None:
@@ -173,12 +249,36 @@ def _finished(executor: ProcessPoolExecutor, future: Future, done: Future) -> No
     _dispatch(executor)
 
 
-def submit_chunk(
-    scenario: Scenario, seed: int, replicates: int, chunk: int, start: int
-) -> Future[pd.DataFrame]:
-    """Run one chunk of truces in a worker (or here, without workers); a future of its table."""
+def run_stoppable(
+    scenario: Scenario, seed: int, replicates: int, chunk: int = 0, start: int = 0
+) -> pd.DataFrame | None:
+    """:func:`~sim.experiment.runner.run_one`'s table, or None if the task was stopped.
+
+    The same truces as ``run_one`` (the same model, stepped the same days: the
+    runner's ``CeasefireModel.run`` is this loop), but :func:`stopped` is asked
+    before every day, so a cancelled chunk ends within a day of the model.
+    """
+    model = CeasefireModel(scenario, replicates=replicates, seed=seed, chunk=chunk, collect=False)
+    while model.running:
+        if stopped():
+            forget(model)
+            mark("worker-stopped", chunk=chunk, day=int(model.day))
+            return None
+        model.step()
+    table = model.results()
+    forget(model)
+    table["replicate"] += start
+    table.insert(0, "chunk", chunk)
+    return table
+
+
+def submit_chunk(scenario: Scenario, seed: int, replicates: int, chunk: int, start: int) -> Task:
+    """Run one chunk of truces in a worker (or here, without workers); a future of its table.
+
+    Its result is None if the future was cancelled while the chunk ran (:func:`run_stoppable`).
+    """
     return submit(
-        URGENT if chunk == 0 else LATER, run_one, scenario, seed, replicates, chunk, start
+        URGENT if chunk == 0 else LATER, run_stoppable, scenario, seed, replicates, chunk, start
     )
 
 
@@ -189,16 +289,28 @@ def chunk_with_figure(
     chunk: int,
     start: int,
     previous: pd.DataFrame | None,
-) -> tuple[pd.DataFrame, str]:
-    """In a worker: one chunk's table and the survival chart of its truces (plotly JSON)."""
+) -> tuple[pd.DataFrame, str] | None:
+    """In a worker: one chunk's table and the survival chart of its truces (plotly JSON).
+
+    None if the task was stopped while it ran (:func:`run_stoppable`).
+    """
     from sim.app.figures import ensemble_json
 
-    runs = run_one(scenario, seed, replicates, chunk, start)
-    return runs, ensemble_json(runs.drop(columns="chunk"), previous)
+    mark("worker-start", chunk=chunk)
+    runs = run_stoppable(scenario, seed, replicates, chunk, start)
+    if runs is None:
+        return None
+    mark("worker-ran", chunk=chunk)
+    figure = ensemble_json(runs.drop(columns="chunk"), previous)
+    mark("worker-drew", chunk=chunk)
+    return runs, figure
 
 
 def figure_of(runs: pd.DataFrame, previous: pd.DataFrame | None) -> str:
     """In a worker: the survival chart of ``runs`` (plotly JSON), previous curve faint."""
     from sim.app.figures import ensemble_json
 
-    return ensemble_json(runs, previous)
+    mark("worker-start", chunk="all")
+    figure = ensemble_json(runs, previous)
+    mark("worker-drew", chunk="all")
+    return figure
