@@ -19,6 +19,9 @@ from typing import Any
 # Mesa first, before pandas and the rest: at import, Mesa's logging helpers call
 # inspect.stack(), whose cost grows with the modules already loaded (CPython
 # issue #92041): ~0.07 s less CPU for the command line (benchmarks/README.md).
+# And sim.model before Mesa: it defers the parts of Mesa that the model does not
+# use (scipy.spatial, networkx; sim.model.mesa_parts).
+import sim.model  # noqa: F401  # isort: skip
 import mesa  # noqa: F401
 import pandas as pd
 

@@ -12,11 +12,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Heavy packages that a run, compare and its report do not need (scipy.stats
 #: is ~0.5 s; the report's survival bands are computed with NumPy).
 NOT_FOR_A_COMPARE = ("scipy.stats", "SALib", "dask", "distributed", "solara", "matplotlib")
+
+#: What Mesa's own ``__init__`` imports for the parts the model does not use:
+#: mesa.experimental's continuous space (scipy.spatial) and mesa.space (networkx);
+#: sim.model defers them until something uses them (sim.model.mesa_parts).
+NOT_FROM_MESA = ("scipy", "networkx")
 
 #: plotly's trace classes and their validators: a run's or comparison's report builds
 #: its charts as figure dictionaries and never validates them (sim.present.charts.style).
@@ -72,6 +79,7 @@ def test_a_compare_with_its_report_loads_only_what_it_uses(tmp_path):
     assert {"mesa", "plotly.graph_objects", "jinja2"} <= modules  # the test can see imports
     assert _loaded(modules, NOT_FOR_A_COMPARE) == []
     assert _loaded(modules, NOT_FOR_ITS_REPORT) == []
+    assert _loaded(modules, NOT_FROM_MESA) == []
     # the console script loads with the GC paused, then freezes what it loaded (and, on
     # the way out, the rest): the collector is back on, with a frozen heap to skip
     enabled, frozen = json.loads((tmp_path / "modules.json.gc").read_text())
@@ -103,3 +111,61 @@ def test_the_command_line_in_a_caller_leaves_its_collector_alone(tmp_path):
     done = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--json"])
     assert done.exit_code == 0, done.output
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_deferred_parts_of_mesa_load_when_used(tmp_path):
+    # in a fresh interpreter: the model and Mesa are loaded without them, and every
+    # way of reaching them still works (attribute, from-import, submodule import)
+    body = (
+        "import sim.api, mesa, types\n"
+        "assert type(mesa.space) is not types.ModuleType  # still deferred\n"
+        "assert 'networkx' not in sys.modules and 'scipy' not in sys.modules\n"
+        "from mesa.experimental.devs import ABMSimulator  # a submodule, parent not run\n"
+        "assert 'scipy' not in sys.modules\n"
+        "grid = mesa.space.MultiGrid(3, 3, torus=False)  # an attribute: the code runs\n"
+        "assert type(mesa.space) is types.ModuleType and 'networkx' in sys.modules\n"
+        "from mesa.experimental.continuous_space import ContinuousSpace\n"
+        "assert mesa.experimental.continuous_space.ContinuousSpace is ContinuousSpace\n"
+        "assert mesa.experimental.devs.ABMSimulator is ABMSimulator\n"
+        "assert mesa.batch_run and 'scipy.spatial' in sys.modules\n"
+    )
+    modules = _modules_after(tmp_path, body)
+    assert {"mesa.space", "mesa.experimental.continuous_space", "networkx"} <= modules
+
+
+def _package(root: Path, name: str, heavy: str) -> None:
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text(f"import {name}.heavy as heavy\n")
+    (root / name / "heavy.py").write_text(heavy)
+
+
+def test_a_deferred_module_runs_its_code_once_on_first_use(tmp_path, monkeypatch):
+    from sim.model import mesa_parts
+
+    _package(tmp_path, "pkg_deferred", "import sys\nsys.ran = getattr(sys, 'ran', 0) + 1\nX = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pkg_deferred", "pkg_deferred.heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(sys, "ran", 0, raising=False)
+    assert mesa_parts.defer(("pkg_deferred.heavy",)) == ["pkg_deferred.heavy"]
+    import pkg_deferred
+
+    assert sys.ran == 0  # type: ignore[attr-defined]  # the package imported it, unrun
+    assert pkg_deferred.heavy.X == 1 and sys.ran == 1  # type: ignore[attr-defined]
+    assert pkg_deferred.heavy.X == 1 and sys.ran == 1  # type: ignore[attr-defined]  # once
+    assert mesa_parts.defer(("pkg_deferred.heavy",)) == []  # the parent is imported now
+
+
+def test_a_deferred_module_that_fails_is_not_left_half_loaded(tmp_path, monkeypatch):
+    from sim.model import mesa_parts
+
+    _package(tmp_path, "pkg_failing", "raise ImportError('no such dependency')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pkg_failing", "pkg_failing.heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert mesa_parts.defer(("pkg_failing.heavy",)) == ["pkg_failing.heavy"]
+    import pkg_failing
+
+    with pytest.raises(ImportError, match="no such dependency"):
+        pkg_failing.heavy.anything  # noqa: B018
+    assert "pkg_failing.heavy" not in sys.modules  # as after a failed import

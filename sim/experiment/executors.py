@@ -62,6 +62,30 @@ class SchedulerUnreachable(RuntimeError):
     """The Dask scheduler given by address did not answer in time."""
 
 
+#: Entries kept in a LocalCluster's low-level logs (Dask's default 1,000): the in-process
+#: scheduler's transitions and the recent messages of its streams, which hold each task
+#: pickled; at 1,000 they were ~10-20 MB of the sweep driver's memory (issue 14).
+DEBUG_LOG_LENGTH = 100
+
+
+def give_back_memory() -> None:
+    """Collect, then hand the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    After a LocalCluster closes, the in-process scheduler's objects are freed but their
+    pages stay with the process; what the sweep does next (its last Parquet writes, its
+    summary) then adds to the driver's peak instead of reusing them (issue 14). Elsewhere
+    than glibc, only the collection.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def default_workers() -> int:
     """Cores this process may use."""
     try:
@@ -269,18 +293,24 @@ def open_executor(
         else:
             if main_reruns_in_workers():  # its spawned workers would re-run the script
                 raise RuntimeError(MAIN_GUARD_HINT)
-            cluster = LocalCluster(
-                n_workers=workers or default_workers(),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            client = Client(cluster)
+            import dask
+
+            # the scheduler runs in this process: its developers' logs (the last 1,000
+            # transitions and messages, each message with its pickled task) are kept short
+            with dask.config.set({"distributed.admin.low-level-log-length": DEBUG_LOG_LENGTH}):
+                cluster = LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+                client = Client(cluster)
         try:
             yield client.get_executor(pure=False)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+                give_back_memory()
     else:
         raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")

@@ -252,6 +252,10 @@ BATCH_POINTS = 1000
 BATCH_ROWS = 250_000
 #: ... or this many seconds have passed since the last write (what --resume can keep).
 FLUSH_SECONDS = 120.0
+#: The daily sums of this many points are put in one table while a batch fills: a small
+#: DataFrame costs ~30 kB of the driver's memory beyond its numbers (issue 14: the
+#: driver's memory grew ~30 kB a point on Dask, all of it these tables).
+CONSOLIDATE_DAYS = 64
 
 
 def _flush_seconds() -> float:
@@ -530,6 +534,8 @@ def run_study(
                     kept.append(outcome.table)
                 if outcome.daily is not None:
                     point_days.append(outcome.daily)
+                    if len(point_days) >= CONSOLIDATE_DAYS:  # one table, not hundreds
+                        point_days[:] = [pd.concat(point_days, ignore_index=True)]
                 done += task.size
                 flush()
             else:
@@ -546,7 +552,10 @@ def run_study(
                 window = _window(per_point, keep_runs, n_workers)
                 execute(todo, executor, on_result, window=window)
             finally:  # what finished is kept, even when interrupted
-                flush(force=True)
+                try:  # the executor shut down first: a LocalCluster's memory is free again
+                    stack.close()
+                finally:
+                    flush(force=True)
 
     if run_dir is not None:
         # every part the design needs, with its rows, before the study may be called complete
