@@ -450,7 +450,7 @@ def test_network_appears_and_updates_on_step(browser_page, tmp_path):
         page.wait_for_selector("#loader-container", state="detached")
         page.locator(".truce-network").get_by_label("Show the actors").check()
         page.wait_for_selector(".truce-counters", timeout=30_000)
-        page.wait_for_function(f"() => ({title})().includes('The actors on day 0')", timeout=30_000)
+        page.wait_for_function(f"() => ({title})().includes('The actors on day 0')", timeout=90_000)
         assert page.locator(".truce-counters").inner_text() == counters_text(counters(truce))
         network = page.locator(".truce-network .js-plotly-plot")
         assert network.count() == 1

@@ -228,9 +228,12 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     short developers' logs. Before issue 14's fixes it also kept each point's daily table
     as a DataFrame (~30 kB) and the last 1,000 messages with their pickled tasks: it grew
     ~23 kB a point over the first 400 points. Measured after the fixes: ~1.3 kB a point
-    once batches are written. The bound, 5 kB a point over the last two thirds of 240
-    points (1.2 MB in all), leaves room for the allocator's steps (pages of 4 kB, arenas
-    of 256 kB) and the records of the batch being filled.
+    once batches are written. Measured side by side on this test's own sweep (quiet):
+    c38b69c grew 13.3 and 12.3 kB a point over the second and the third third of the 240
+    points, the fixed driver 5.5 and 1.8. A leak grows in every third; the allocator's and
+    Arrow's one-off steps (arenas of 256 kB, a memory pool's growth: one of 2.8 MB landed in
+    a third under load in a full test run) land in one. So the bound is on the smaller of
+    the two thirds' growth: 8 kB a point, between the two.
     """
     points = 240
     path = tmp_path / "sweep.yaml"
@@ -250,5 +253,5 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     seen = found["resident_kb"]
     assert len(seen) == points + 1  # once before the first point, then after each
     third = points // 3
-    per_point = (seen[-1] - seen[third]) / (points - third)
-    assert per_point < 5, f"{per_point:.1f} kB a point: {seen[third]} -> {seen[-1]} kB"
+    grown = [(seen[k + third] - seen[k]) / third for k in (third, 2 * third)]
+    assert min(grown) < 8, f"kB a point over the second and third thirds: {grown}"
