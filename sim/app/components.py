@@ -285,14 +285,17 @@ def TimelinePanel(model: CeasefireModel, after: threading.Event | None = None):
         model: the live truce.
         after: set once the ensemble's first curve is on its way to the browser.
             Until then (at most :data:`TIMELINE_WAIT` seconds) the chart of a new truce
-            is not drawn and the last one stays: after a slider's release the curve the
-            class waits for comes first, and drawing the timeline (a tenth of a second
-            of the server's CPU) does not compete with it.
+            is not drawn and the last one stays (the page's first chart is drawn at
+            once): after a slider's release the curve the class waits for comes first,
+            and drawing the timeline (a tenth of a second of the server's CPU) does not
+            compete with it.
     """
     counter = update_counter.get()
     last = solara.use_ref("")
     woken, set_woken = solara.use_state(0)
-    waiting = after is not None and not after.is_set() and woken != id(model)
+    # The first chart of the page is drawn at once (there is no last one to keep showing).
+    waiting = bool(last.current) and after is not None and not after.is_set()
+    waiting = waiting and woken != id(model)
 
     # Drawn once per day of a truce, not again when the page redraws for another reason
     # (the address bar's update after a release, the speed, the ensemble's progress).
