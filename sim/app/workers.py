@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 
 from sim.app.trace import mark
-from sim.experiment.runner import forget, run_one
+from sim.experiment.runner import forget, place_chunk, run_one
 from sim.model.model import CeasefireModel
 from sim.scenario.schema import Scenario
 
@@ -267,9 +267,7 @@ def run_stoppable(
         model.step()
     table = model.results()
     forget(model)
-    table["replicate"] += start
-    table.insert(0, "chunk", chunk)
-    return table
+    return place_chunk(table, chunk, start)
 
 
 def submit_chunk(scenario: Scenario, seed: int, replicates: int, chunk: int, start: int) -> Task:

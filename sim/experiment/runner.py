@@ -78,9 +78,14 @@ def run_chunk(
     table = model.results()
     daily = model.daily()
     forget(model)
+    return place_chunk(table, chunk, start), daily
+
+
+def place_chunk(table: pd.DataFrame, chunk: int, start: int) -> pd.DataFrame:
+    """A chunk's runs table numbered in the whole run: its chunk and its first replicate."""
     table["replicate"] += start
     table.insert(0, "chunk", chunk)
-    return table, daily
+    return table
 
 
 def forget(model: CeasefireModel) -> None:
