@@ -21,6 +21,7 @@ from sim.present.charts.daily import daily_figure
 from sim.present.charts.horizons import collapse_figure
 from sim.present.charts.style import as_figure
 from sim.present.charts.survival import survival_figure
+from sim.present.charts.timeline import timeline_figure
 from sim.present.report.build import page_figure
 from sim.scenario.schema import ORIGINS
 
@@ -219,6 +220,13 @@ FIGURE_CASES = {
     ),
     "daily by arm": lambda runs, sweep: daily_figure(_daily_means()),
     "daily, four arms": lambda runs, sweep: daily_figure(_daily_means(tuple("abcd"))),
+    "timeline by origin": lambda runs, sweep: timeline_figure(*make_trace()),
+    "timeline by party, no markers": lambda runs, sweep: timeline_figure(
+        *make_trace(collapse_day=None, withdrawal_day=None), stack="party"
+    ),
+    "timeline without lead time or events": lambda runs, sweep: timeline_figure(
+        make_trace(lead=0)[0]
+    ),
 }
 
 

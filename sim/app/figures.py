@@ -15,9 +15,9 @@ import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 from sim.model.model import CeasefireModel
-from sim.present.charts import timeline_chart
 from sim.present.charts.style import Spec, as_figure, axes
 from sim.present.charts.survival import survival_figure
+from sim.present.charts.timeline import timeline_figure as timeline_chart_spec
 from sim.present.report.build import page_figure
 from sim.present.text import with_text
 
@@ -109,12 +109,16 @@ def _label_reference_lines(layout: dict[str, Any]) -> None:
 
 
 def _fit_layout(layout: dict[str, Any], width: int, height: int) -> None:
-    """:func:`_fit_to_page` for a figure dictionary's layout."""
+    """Size a figure dictionary for its column and keep its legend inside the figure.
+
+    The legend is anchored to the bottom of the figure (not of the plot), so
+    plotly makes room for it however many rows it wraps to.
+    """
     layout.update(autosize=False, width=width, height=height)
     layout.setdefault("legend", {}).update(_LEGEND_INSIDE)
 
 
-#: Where :func:`_fit_to_page` puts the legend: inside the figure, at its bottom.
+#: Where :func:`_fit_layout` puts the legend: inside the figure, at its bottom.
 _LEGEND_INSIDE = {
     "orientation": "h",
     "yref": "container",
@@ -125,55 +129,50 @@ _LEGEND_INSIDE = {
 }
 
 
-def _fit_to_page(fig: go.Figure, width: int, height: int) -> go.Figure:
-    """Size a figure for its column and keep its legend inside the figure.
-
-    The legend is anchored to the bottom of the figure (not of the plot), so
-    plotly makes room for it however many rows it wraps to.
-    """
-    fig.update_layout(autosize=False, width=width, height=height, legend=_LEGEND_INSIDE)
-    return fig
-
-
-def timeline_figure(model: CeasefireModel, width: int | None = None) -> go.Figure:
+def timeline_spec(model: CeasefireModel, width: int | None = None) -> Spec:
     """The live truce's timeline (the report's chart, fitted to a column ``width`` pixels wide).
 
     Each party has one legend entry (its trust and war-fatigue lines toggle
     together) and a key above the lower panel tells the line styles apart, so
-    the legend stays short enough to fit under the chart.
+    the legend stays short enough to fit under the chart. A figure dictionary
+    (:func:`~sim.present.charts.timeline.timeline_figure`), not validated by plotly:
+    the page's server draws it every day of a truce; :func:`timeline_figure` is the
+    same as a ``go.Figure``.
     """
     days, events = model.trace_tables()
     if days.empty:  # day 0 of a truce without lead time: nothing recorded yet
         days = pd.DataFrame({"day": pd.Series(dtype=int)})
-    fig = timeline_chart(days, with_text(events, model.scenario))
+    spec = timeline_chart_spec(days, with_text(events, model.scenario))
+    layout = spec["layout"]
     first = int(days["day"].min()) if len(days) else 0
     last = max(int(model.day), 14)
-    fig.update_xaxes(range=[first - 0.5, last + 0.5], autorange=False)
-    for axis in fig.select_xaxes():
-        if axis.title.text:  # the day axis under the lower panel
-            axis.title.text = TIMELINE_DAY_TITLE
-    fig.update_layout(
-        # From the figure's left edge, not the plot's, and a size smaller than the
-        # report's: "(day 365)" still fits a column of a 1024 px wide projector.
-        title={
-            "text": f"This truce, day by day (day {model.day})",
-            "xref": "container",
-            "x": 0,
-            "pad": {"l": 8},
-            "font": {"size": 20},
-        },
-        margin={"t": 50, "b": 10, "l": 70, "r": 12},
-        legend={"font": {"size": 13}},
+    for axis in axes(layout, "x"):
+        axis.update(range=[first - 0.5, last + 0.5], autorange=False)
+        if axis.get("title", {}).get("text"):  # the day axis under the lower panel
+            axis["title"]["text"] = TIMELINE_DAY_TITLE
+    # From the figure's left edge, not the plot's, and a size smaller than the
+    # report's: "(day 365)" still fits a column of a 1024 px wide projector.
+    layout["title"].update(
+        text=f"This truce, day by day (day {model.day})", xref="container", x=0, pad={"l": 8}
     )
-    for trace in fig.data:
-        if trace.name == "events (hover to read)":
-            trace.showlegend = False
-    _one_entry_per_party(fig)
-    _shorten_day_markers(fig, middle=(first + last) / 2)
-    return _fit_to_page(fig, width or TIMELINE_WIDTH, TIMELINE_HEIGHT)
+    layout["title"].setdefault("font", {})["size"] = 20
+    layout["margin"] = {"t": 50, "b": 10, "l": 70, "r": 12}
+    layout.setdefault("legend", {}).setdefault("font", {})["size"] = 13
+    for trace in spec["data"]:
+        if trace.get("name") == "events (hover to read)":
+            trace["showlegend"] = False
+    _one_entry_per_party(spec)
+    _shorten_day_markers(layout, middle=(first + last) / 2)
+    _fit_layout(layout, width or TIMELINE_WIDTH, TIMELINE_HEIGHT)
+    return spec
 
 
-def _shorten_day_markers(fig: go.Figure, middle: float) -> None:
+def timeline_figure(model: CeasefireModel, width: int | None = None) -> go.Figure:
+    """:func:`timeline_spec` as a validated ``go.Figure``."""
+    return as_figure(timeline_spec(model, width))
+
+
+def _shorten_day_markers(layout: dict[str, Any], middle: float) -> None:
     """Shorten the labels over the timeline's day markers (collapse, monitors' withdrawal).
 
     The report writes the whole story over the line ("truce collapsed (day 11):
@@ -183,57 +182,62 @@ def _shorten_day_markers(fig: go.Figure, middle: float) -> None:
     its line so it is not cut off at the edge.
     """
     lines = {
-        shape.x0
-        for shape in fig.layout.shapes
-        if shape.type == "line" and shape.yref == "paper" and shape.x0 == shape.x1
+        shape.get("x0")
+        for shape in layout.get("shapes", [])
+        if shape.get("type") == "line"
+        and shape.get("yref") == "paper"
+        and shape.get("x0") == shape.get("x1")
     }
-
-    def shorten(annotation) -> None:
-        if annotation.xref != "x" or annotation.yref != "paper" or annotation.x not in lines:
-            return
-        text = annotation.text or ""
+    for annotation in layout.get("annotations", []):
+        if (
+            annotation.get("xref") != "x"
+            or annotation.get("yref") != "paper"
+            or annotation.get("x") not in lines
+        ):
+            continue
+        text = annotation.get("text") or ""
         annotation.update(text=text.split(" (day")[0], hovertext=text)
-        if annotation.x > middle:
-            annotation.update(xanchor="right")
-
-    fig.for_each_annotation(shorten)
+        if annotation["x"] > middle:
+            annotation["xanchor"] = "right"
 
 
 _LINE_KINDS = ((": trust", "solid: trust"), (": war fatigue", "dashed: war fatigue"))
 
 
-def _one_entry_per_party(fig: go.Figure) -> None:
+def _one_entry_per_party(spec: Spec) -> None:
     """Group each party's trust and fatigue lines under one legend entry named after it."""
-    key, axes = [], ("x", "y")
+    key, where = [], ("x", "y")
     for suffix, meaning in _LINE_KINDS:
-        for trace in fig.data:
-            name = trace.name or ""
+        for trace in spec["data"]:
+            name = trace.get("name") or ""
             if not name.endswith(suffix):
                 continue
             party = name[: -len(suffix)]
-            axes = (trace.xaxis or "x", trace.yaxis or "y")
-            trace.legendgroup = f"party {party}"
+            where = (trace.get("xaxis") or "x", trace.get("yaxis") or "y")
+            trace["legendgroup"] = f"party {party}"
             if suffix == _LINE_KINDS[0][0]:
-                trace.name = party
+                trace["name"] = party
             else:
-                trace.showlegend = False
+                trace["showlegend"] = False
             if meaning not in key:
                 key.append(meaning)
     if not key:
         return
-    if any(trace.name == "monitoring coverage" for trace in fig.data):
+    if any(trace.get("name") == "monitoring coverage" for trace in spec["data"]):
         key.append("dotted: monitoring coverage")
-    fig.add_annotation(
-        text=" · ".join(key),
-        x=0,
-        xref=f"{axes[0]} domain",
-        xanchor="left",
-        y=1,
-        yref=f"{axes[1]} domain",
-        yanchor="bottom",
-        yshift=2,
-        showarrow=False,
-        font={"size": 13, "color": "#555555"},
+    spec["layout"].setdefault("annotations", []).append(
+        {
+            "text": " · ".join(key),
+            "x": 0,
+            "xref": f"{where[0]} domain",
+            "xanchor": "left",
+            "y": 1,
+            "yref": f"{where[1]} domain",
+            "yanchor": "bottom",
+            "yshift": 2,
+            "showarrow": False,
+            "font": {"size": 13, "color": "#555555"},
+        }
     )
 
 
@@ -249,11 +253,12 @@ def ensemble_json(current: pd.DataFrame, previous: pd.DataFrame | None = None) -
 
 
 def timeline_json(model: CeasefireModel) -> str:
-    """:func:`timeline_figure` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
+    """:func:`timeline_spec` as plotly JSON, for :class:`sim.app.components.PlotlyChart`.
 
     The legend's choices (a party's lines hidden by a click on its entry) stay
-    as they are when the next day is drawn (plotly's ``uirevision``).
+    as they are when the next day is drawn (plotly's ``uirevision``). Written from
+    the figure dictionary, as :func:`ensemble_json` is.
     """
-    fig = timeline_figure(model)
-    fig.update_layout(uirevision="timeline")
-    return fig.to_json()
+    spec = timeline_spec(model)
+    spec["layout"]["uirevision"] = "timeline"
+    return to_json_plotly(page_figure(spec))

@@ -371,28 +371,32 @@ def band(
     return [go.Scatter({k: v for k, v in t.items() if k != "type"}) for t in traces]
 
 
-def day_marker(fig: go.Figure, day: float, text: str, color: str, dash: str) -> None:
-    """A vertical line across the whole figure with a label at the top."""
-    fig.add_shape(
-        type="line",
-        x0=day,
-        x1=day,
-        xref="x",
-        yref="paper",
-        y0=0,
-        y1=1,
-        line={"color": color, "width": 2, "dash": dash},
+def day_marker(layout: dict[str, Any], day: float, text: str, color: str, dash: str) -> None:
+    """A vertical line across the whole figure with a label at the top, added to ``layout``."""
+    layout.setdefault("shapes", []).append(
+        {
+            "type": "line",
+            "x0": day,
+            "x1": day,
+            "xref": "x",
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": color, "width": 2, "dash": dash},
+        }
     )
-    fig.add_annotation(
-        x=day,
-        xref="x",
-        y=1.0,
-        yref="paper",
-        text=text,
-        showarrow=False,
-        xanchor="left",
-        yanchor="bottom",
-        font={"color": color, "size": 14},
+    layout.setdefault("annotations", []).append(
+        {
+            "x": day,
+            "xref": "x",
+            "y": 1.0,
+            "yref": "paper",
+            "text": text,
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "font": {"color": color, "size": 14},
+        }
     )
 
 
