@@ -116,6 +116,18 @@ def Chart(figure: str, name: str = ""):
     return PlotlyChart.element(figure=figure, name=name)
 
 
+class AddressBar(ipyvuetify.VuetifyTemplate):
+    """Writes ``query`` into the browser's address bar, with no navigation (``address_bar.vue``).
+
+    The page keeps its setting in the address (a reload or a shared link restores it).
+    Solara's router would draw the whole page again on the server for each change (a
+    slider's release, a new truce); this changes the address in the browser alone.
+    """
+
+    query = traitlets.Unicode("").tag(sync=True)
+    template_file = (__file__, "address_bar.vue")
+
+
 class LeverSlider(ipyvuetify.VuetifyTemplate):
     """A slider that always shows its value and sends it to Python on release only.
 

@@ -38,6 +38,7 @@ from sim.app.components import (
     PLAY_INTERVAL_MS,
     SPEEDS,
     TITLE,
+    AddressBar,
     EnsemblePanel,
     EventLog,
     LeverSlider,
@@ -212,21 +213,16 @@ def Classroom(base: Scenario, picker: Callable[[], None], label: str = ""):
     def set_speed(name: str) -> None:
         play_interval.set(SPEEDS[name])
 
-    def update_address() -> None:
-        speed = next((k for k, v in SPEEDS.items() if v == play_interval.value), "normal")
-        query = {
-            "scenario": label,
-            **levers_to_query(levers.value),
-            "seed": str(seed.value),
-            "speed": speed,
-        }
-        if _query(router.search) != query:
-            router.push(f"{router.path}?{urlencode(query)}")
-
-    solara.use_effect(update_address, [levers.value, seed.value, play_interval.value])
     speed_name = next((k for k, v in SPEEDS.items() if v == play_interval.value), "normal")
+    address = {
+        "scenario": label,
+        **levers_to_query(levers.value),
+        "seed": str(seed.value),
+        "speed": speed_name,
+    }
 
     Offstage()
+    AddressBar.element(query=urlencode(address))
     with solara.Div(classes=["truce-app"]):
         with solara.Div(classes=["truce-bar"]):
             ControlsToggle(controls_open)
