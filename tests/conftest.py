@@ -94,3 +94,18 @@ def browser():
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_ensembles():
+    """Each test starts without the classroom page's kept ensembles (``sim.app.workers``).
+
+    The page keeps finished chunks for any later ask of the same setting; a test that
+    counts or stops the workers' tasks must not find another test's chunk kept.
+    """
+    import sys
+
+    workers = sys.modules.get("sim.app.workers")
+    if workers is not None:
+        workers.forget_shared()
+    yield

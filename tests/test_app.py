@@ -351,13 +351,13 @@ def test_ensemble_progress_stops_when_no_longer_wanted(baseline, monkeypatch):
     # Both chunks are asked for at once (they run on the two cores side by side).
     monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
     asked = []
-    real = truces.submit_chunk
+    real = truces._chunk
 
     def counting(*args):
-        asked.append(args[3])
+        asked.append(args[4])
         return real(*args)
 
-    monkeypatch.setattr(truces, "submit_chunk", counting)
+    monkeypatch.setattr(truces, "_chunk", counting)
     scenario = validate(_short(baseline))
     assert list(truces.ensemble_progress(scenario, seed=5, wanted=lambda: False)) == []
     assert asked == [0, 1]
@@ -389,6 +389,78 @@ def test_workers_take_the_urgent_first_and_skip_the_cancelled(monkeypatch):
         workers._pool = None
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.slow
+def test_shared_tasks_run_once_and_stop_when_nobody_waits(monkeypatch):
+    # Issue 16: pages asking for the same work share one task. One worker, busy, so
+    # that the asks wait: a page withdrawing leaves the task to the other page; the
+    # result is kept for a later ask; a task every page withdrew never runs.
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
+    monkeypatch.setattr(workers, "_pool", None)
+    try:
+        busy = workers.submit(workers.LATER, time.sleep, 1.0)
+        a = workers.submit_shared("k", workers.URGENT, time.time)
+        b = workers.submit_shared("k", workers.URGENT, time.time)
+        assert a is not b and a.cancel() and a.cancelled()
+        assert not b.done()  # the other page still waits for it
+        assert busy.result(timeout=120) is None
+        ran = b.result(timeout=60)
+        kept = workers.submit_shared("k", workers.URGENT, time.time)
+        assert kept.done() and kept.result() == ran  # no second run
+        busy = workers.submit(workers.LATER, time.sleep, 1.0)
+        c = workers.submit_shared("j", workers.URGENT, time.time)
+        d = workers.submit_shared("j", workers.URGENT, time.time)
+        assert c.cancel() and d.cancel()  # nobody waits: withdrawn before it ran
+        assert busy.result(timeout=60) is None
+        after = time.time()
+        again = workers.submit_shared("j", workers.URGENT, time.time)
+        assert again.result(timeout=60) >= after  # run now: nothing had been kept
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def test_pages_share_the_truces_of_one_setting(baseline, monkeypatch):
+    # Issue 16: two students asking for the same setting (or a page going back to one)
+    # wait for one run of its truces; the curves are those each page would get alone.
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
+    runs: list[tuple[str, int]] = []
+    real_chunk, real_first = truces.run_stoppable, truces.chunk_with_figure
+
+    def chunk(*args):
+        runs.append(("chunk", args[3]))
+        return real_chunk(*args)
+
+    def first(*args):
+        runs.append(("first", args[3]))
+        return real_first(*args)
+
+    monkeypatch.setattr(truces, "run_stoppable", chunk)
+    monkeypatch.setattr(truces, "chunk_with_figure", first)
+    one = validate(_short(baseline))
+    two = validate(apply_override(baseline.model_dump(), "truce.horizon", 30))
+    pages = [truces.Ensembles(seed=5), truces.Ensembles(seed=5)]
+
+    def show(page, scenario):
+        curves = list(page.start(scenario).progress())
+        page.finished(curves[-1])
+        return curves
+
+    alone = [show(page, one) for page in pages]
+    assert runs == [("first", 0), ("chunk", 1)]  # the second page ran nothing
+    assert [c.figure for c in alone[0]] == [c.figure for c in alone[1]]
+    assert alone[1][-1].runs.equals(truces.ensemble_runs(one, seed=5))
+    runs.clear()
+    show(pages[0], two)
+    back = show(pages[0], one)  # back to a setting: its truces kept, a new faint curve
+    assert runs == [("first", 0), ("chunk", 1), ("first", 0)]
+    assert back[-1].runs.equals(alone[0][-1].runs)
+    assert back[-1].previous is not None and back[-1].figure != alone[0][-1].figure
 
 
 def test_ensemble_job_draws_the_curves(baseline, monkeypatch):

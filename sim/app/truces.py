@@ -20,7 +20,14 @@ from typing import Any
 import pandas as pd
 
 from sim.app.trace import mark
-from sim.app.workers import URGENT, chunk_with_figure, figure_of, submit, submit_chunk
+from sim.app.workers import (
+    LATER,
+    URGENT,
+    chunk_with_figure,
+    figure_of,
+    run_stoppable,
+    submit_shared,
+)
 from sim.experiment.runner import forget, run_one
 from sim.model.model import CeasefireModel
 from sim.present.text import cause_phrase, narrate_day
@@ -124,12 +131,18 @@ class EnsembleJob:
     The first chunk (50 truces, drawn in its worker) and the rest (250) start
     together on the two cores; once both are in, a worker draws the chart of all
     300. :meth:`cancel` (a newer release) withdraws whatever has not started.
+    Every page shares the work (:func:`~sim.app.workers.submit_shared`): two students
+    asking for the same setting at once, or a page going back to a setting seen
+    before, wait for one run of its truces (the chart too, when the faint previous
+    curve is the same).
 
     Args:
         scenario: the settings.
         seed: the ensemble's seed.
         previous: the last complete ensemble of another setting (drawn faint), if any.
         figures: whether the workers draw the charts too.
+        previous_key: the setting of ``previous`` (:func:`ensemble_key`); without it,
+            charts with a faint curve are not shared.
     """
 
     def __init__(
@@ -138,21 +151,37 @@ class EnsembleJob:
         seed: int = DEFAULT_SEED,
         previous: pd.DataFrame | None = None,
         figures: bool = True,
+        previous_key: str | None = None,
     ):
         self.key = ensemble_key(scenario, seed)
         self.previous = previous
         self.figures = figures
         self.cancelled = False
+        #: What a chart depends on besides the setting: the faint curve's setting (a
+        #: unique token when it is not known, so that such a chart is never shared).
+        self._drawn_over: object = None
+        if previous is not None:
+            self._drawn_over = previous_key or object()
         #: Set once the first curve has been handed on (or will never be: cancelled,
         #: failed); the page draws the live truce's new timeline after it.
         self.first_shown = threading.Event()
         size, rest = ENSEMBLE_CHUNKS
         self._first: Future
         if figures:
-            self._first = submit(URGENT, chunk_with_figure, scenario, seed, size, 0, 0, previous)
+            self._first = submit_shared(
+                ("first", self.key, self._drawn_over),
+                URGENT,
+                chunk_with_figure,
+                scenario,
+                seed,
+                size,
+                0,
+                0,
+                previous,
+            )
         else:
-            self._first = submit_chunk(scenario, seed, size, 0, 0)
-        self._rest: Future = submit_chunk(scenario, seed, rest, 1, size)
+            self._first = _chunk(self.key, scenario, seed, size, 0, 0)
+        self._rest: Future = _chunk(self.key, scenario, seed, rest, 1, size)
         self._all: Future | None = None
 
     def cancel(self) -> None:
@@ -197,12 +226,23 @@ class EnsembleJob:
         runs = pd.concat([first, self._rest.result().drop(columns="chunk")], ignore_index=True)
         figure = None
         if self.figures:
-            self._all = submit(URGENT, figure_of, runs, self.previous)
+            key = ("all", self.key, self._drawn_over)
+            self._all = submit_shared(key, URGENT, figure_of, runs, self.previous)
             if not wait(self._all):
                 return
             figure = self._all.result()
         mark("curve", truces=len(runs))
         yield Curve(self.key, runs, self.previous, figure)
+
+
+def _chunk(
+    key: str, scenario: Scenario, seed: int, replicates: int, chunk: int, start: int
+) -> Future:
+    """One chunk of the ensemble ``key`` in a worker (shared), the first chunk urgent."""
+    priority = URGENT if chunk == 0 else LATER
+    return submit_shared(
+        ("chunk", key, chunk), priority, run_stoppable, scenario, seed, replicates, chunk, start
+    )
 
 
 class Ensembles:
@@ -228,8 +268,11 @@ class Ensembles:
                 return self.current
             if self.current is not None:
                 self.current.cancel()
-            previous = self.done.runs if self.done is not None and self.done.key != key else None
-            self.current = EnsembleJob(scenario, self.seed, previous)
+            done = self.done if self.done is not None and self.done.key != key else None
+            previous = done.runs if done is not None else None
+            self.current = EnsembleJob(
+                scenario, self.seed, previous, previous_key=done.key if done else None
+            )
             return self.current
 
     def job(self, scenario: Scenario) -> EnsembleJob:

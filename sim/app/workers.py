@@ -27,6 +27,12 @@ at their flag before each day (:func:`run_stoppable`), so a fast run of slider
 releases frees the workers within a day of the model instead of finishing
 truces nobody will see.
 
+Pages share work (:func:`submit_shared`): a task asked again under the same key
+(the same chunk of the same setting, by another student's page or by this page
+going back to a setting it showed) runs once; the last :data:`KEEP` results are
+kept (``TRUCE_APP_KEEP``); a running task is stopped only when every page that
+asked for it has withdrawn.
+
 ``TRUCE_APP_WORKERS=0`` runs the tasks in the calling thread instead (tests that
 render the page in-process use it).
 """
@@ -40,7 +46,8 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any
@@ -249,6 +256,106 @@ def _finished(executor: ProcessPoolExecutor, future: Task, done: Future) -> None
     _dispatch(executor)
 
 
+#: Environment variable: how many results of shared tasks are kept (default 64; 0: none).
+KEEP_ENV = "TRUCE_APP_KEEP"
+#: Results of shared tasks kept for a later ask (:func:`submit_shared`), most recent last:
+#: a few hundred truces' table or a chart each, some 100 kB.
+KEEP = int(os.environ.get(KEEP_ENV, "64") or 64)
+_shared_lock = threading.Lock()
+_shared: dict[Hashable, _Shared] = {}
+_kept: OrderedDict[Hashable, Any] = OrderedDict()
+
+
+class _Shared:
+    """A task running for every page that asked for its key, and those pages' futures."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.handles: set[_Handle] = set()
+
+
+class _Handle(Task):
+    """One page's future of a shared task: cancelling it withdraws this page alone."""
+
+    def __init__(self, entry: _Shared | None = None):
+        super().__init__(0)
+        self.entry = entry
+
+    def cancel(self) -> bool:
+        """Withdraw this page; the task itself is withdrawn or stopped once no page wants it."""
+        with _shared_lock:
+            if not super(Task, self).cancel():
+                return False
+            entry = self.entry
+            if entry is None:
+                return True
+            entry.handles.discard(self)
+            orphan = not entry.handles
+        if orphan:
+            entry.task.cancel()
+        return True
+
+
+def submit_shared(key: Hashable, priority: int, fn: Callable[..., Any], *args: Any) -> Task:
+    """:func:`submit`, with the task shared by every caller that gives the same ``key``.
+
+    The first ask submits ``fn(*args)``; an ask of the same key while it waits or
+    runs follows the same task; an ask after it finished gets the kept result at
+    once (the last :data:`KEEP` results are kept; a result of None, a task
+    stopped, is not). ``key`` must say everything the result depends on.
+
+    Returns:
+        This caller's future: cancelling it withdraws this caller alone (the task is
+        withdrawn, or stopped, once every caller has cancelled).
+    """
+    handle = _Handle()
+    with _shared_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            handle.set_result(_kept[key])
+            return handle
+        entry = _shared.get(key)
+        if entry is None:
+            entry = _Shared(Task(0))  # replaced below, outside the lock
+            _shared[key] = entry
+            fresh = True
+        else:
+            fresh = False
+        handle.entry = entry
+        entry.handles.add(handle)
+    if fresh:  # submitting may run the task here (no workers): not under the lock
+        entry.task = submit(priority, fn, *args)
+        entry.task.add_done_callback(partial(_settle, key, entry))
+    return handle
+
+
+def _settle(key: Hashable, entry: _Shared, task: Future) -> None:
+    """A shared task has ended: keep its result, hand it to every caller still waiting."""
+    with _shared_lock:
+        if _shared.get(key) is entry:
+            del _shared[key]
+        ok = not task.cancelled() and task.exception() is None and task.result() is not None
+        if ok and KEEP > 0:
+            _kept[key] = task.result()
+            while len(_kept) > KEEP:
+                _kept.popitem(last=False)
+        handles = [h for h in entry.handles if not h.done()]
+        entry.handles.clear()
+    for handle in handles:
+        if task.cancelled():
+            handle.cancel()
+        elif task.exception() is not None:
+            handle.set_exception(task.exception())
+        else:
+            handle.set_result(task.result())
+
+
+def forget_shared() -> None:
+    """Drop every kept result (tests; a server changing its scenarios)."""
+    with _shared_lock:
+        _kept.clear()
+
+
 def run_stoppable(
     scenario: Scenario, seed: int, replicates: int, chunk: int = 0, start: int = 0
 ) -> pd.DataFrame | None:
@@ -268,16 +375,6 @@ def run_stoppable(
     table = model.results()
     forget(model)
     return place_chunk(table, chunk, start)
-
-
-def submit_chunk(scenario: Scenario, seed: int, replicates: int, chunk: int, start: int) -> Task:
-    """Run one chunk of truces in a worker (or here, without workers); a future of its table.
-
-    Its result is None if the future was cancelled while the chunk ran (:func:`run_stoppable`).
-    """
-    return submit(
-        URGENT if chunk == 0 else LATER, run_stoppable, scenario, seed, replicates, chunk, start
-    )
 
 
 def chunk_with_figure(
