@@ -6,6 +6,8 @@ controls with Solara's test renderer and check the figures' layout in Python.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import ipyvuetify as v
@@ -418,6 +420,28 @@ def test_shared_tasks_run_once_and_stop_when_nobody_waits(monkeypatch):
         after = time.time()
         again = workers.submit_shared("j", workers.URGENT, time.time)
         assert again.result(timeout=60) >= after  # run now: nothing had been kept
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice: Linux")
+def test_later_tasks_run_niced_in_their_worker(monkeypatch):
+    # Issue 16: the rest of an ensemble takes only the CPU that the first curves, the
+    # server and the browsers leave: a LATER task runs in a thread of lower priority
+    # (os.nice(0) answers for the calling thread), an URGENT one in the worker as it is,
+    # also after a LATER one ran in the same worker.
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
+    monkeypatch.setattr(workers, "_pool", None)
+    try:
+        later = workers.submit(workers.LATER, os.nice, 0).result(timeout=120)
+        urgent = workers.submit(workers.URGENT, os.nice, 0).result(timeout=60)
+        assert later == urgent + workers.NICE and workers.NICE > 0
     finally:
         pool = workers._pool
         workers._pool = None
