@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipyvuetify as v
 import pytest
@@ -20,6 +22,22 @@ from sim.scenario.catalog import scenario_dir, scenario_files
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loading import apply_override, load_scenario, validate
 from sim.scenario.schema import parameters
+
+
+@contextmanager
+def _worker_pool(monkeypatch, count: int) -> Iterator[None]:
+    """The page's worker pool with ``count`` processes for a block, shut down after it."""
+    from sim.app import workers
+
+    monkeypatch.setenv("TRUCE_APP_WORKERS", str(count))
+    monkeypatch.setattr(workers, "_pool", None)
+    try:
+        yield
+    finally:
+        pool = workers._pool
+        workers._pool = None
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _button(rc, label: str):
@@ -375,9 +393,7 @@ def test_workers_take_the_urgent_first_and_skip_the_cancelled(monkeypatch):
 
     from sim.app import workers
 
-    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
-    monkeypatch.setattr(workers, "_pool", None)
-    try:
+    with _worker_pool(monkeypatch, 1):
         busy = workers.submit(workers.LATER, time.sleep, 1.0)
         later = workers.submit(workers.LATER, time.time)
         urgent = workers.submit(workers.URGENT, time.time)
@@ -386,11 +402,6 @@ def test_workers_take_the_urgent_first_and_skip_the_cancelled(monkeypatch):
         assert busy.result(timeout=120) is None
         assert urgent.result(timeout=60) < later.result(timeout=60)
         assert dropped.cancelled()
-    finally:
-        pool = workers._pool
-        workers._pool = None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.slow
@@ -400,9 +411,7 @@ def test_shared_tasks_run_once_and_stop_when_nobody_waits(monkeypatch):
     # result is kept for a later ask; a task every page withdrew never runs.
     from sim.app import workers
 
-    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
-    monkeypatch.setattr(workers, "_pool", None)
-    try:
+    with _worker_pool(monkeypatch, 1):
         busy = workers.submit(workers.LATER, time.sleep, 1.0)
         a = workers.submit_shared("k", workers.URGENT, time.time)
         b = workers.submit_shared("k", workers.URGENT, time.time)
@@ -420,11 +429,6 @@ def test_shared_tasks_run_once_and_stop_when_nobody_waits(monkeypatch):
         after = time.time()
         again = workers.submit_shared("j", workers.URGENT, time.time)
         assert again.result(timeout=60) >= after  # run now: nothing had been kept
-    finally:
-        pool = workers._pool
-        workers._pool = None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.slow
@@ -436,17 +440,10 @@ def test_later_tasks_run_niced_in_their_worker(monkeypatch):
     # also after a LATER one ran in the same worker.
     from sim.app import workers
 
-    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
-    monkeypatch.setattr(workers, "_pool", None)
-    try:
+    with _worker_pool(monkeypatch, 1):
         later = workers.submit(workers.LATER, os.nice, 0).result(timeout=120)
         urgent = workers.submit(workers.URGENT, os.nice, 0).result(timeout=60)
         assert later == urgent + workers.NICE and workers.NICE > 0
-    finally:
-        pool = workers._pool
-        workers._pool = None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 def test_pages_share_the_truces_of_one_setting(baseline, monkeypatch):
@@ -511,17 +508,10 @@ def test_ensemble_in_worker_processes_equals_in_thread(baseline, monkeypatch):
     # as this thread: the chunks' streams depend on (seed, chunk) alone.
     from sim.app import workers
 
-    monkeypatch.setenv("TRUCE_APP_WORKERS", "2")
-    monkeypatch.setattr(workers, "_pool", None)
     scenario = validate(_short(baseline))
-    try:
+    with _worker_pool(monkeypatch, 2):
         steps = list(truces.ensemble_progress(scenario, seed=9))
         assert workers.pool() is not None
-    finally:
-        pool = workers._pool
-        workers._pool = None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     monkeypatch.setenv("TRUCE_APP_WORKERS", "0")
     assert steps[-1].equals(truces.ensemble_runs(scenario, seed=9))
     assert [len(s) for s in steps] == [50, truces.ENSEMBLE_SIZE]
@@ -578,9 +568,7 @@ def test_a_newer_release_stops_the_running_batch(baseline, monkeypatch):
     # curve does not wait for it.
     from sim.app import workers
 
-    monkeypatch.setenv("TRUCE_APP_WORKERS", "1")
-    monkeypatch.setattr(workers, "_pool", None)
-    try:
+    with _worker_pool(monkeypatch, 1):
         workers.warm_up()[0].result(timeout=180)
         # 3,000 truces for a year: seconds of work, far more than the wait below.
         stale = workers.submit(workers.LATER, workers.run_stoppable, baseline, 1, 3000, 1, 50)
@@ -597,11 +585,6 @@ def test_a_newer_release_stops_the_running_batch(baseline, monkeypatch):
         # stopped (None), not finished.
         assert stale.done() and stale.result() is None
         newer.cancel()
-    finally:
-        pool = workers._pool
-        workers._pool = None
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 def _serve_without_assets(tmp_path):
