@@ -126,6 +126,13 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
                 debrief = teacher.inner_text(".class-debrief")
                 assert re.search(r"Of 300 truces simulated under the same settings", debrief)
                 assert re.search(r"\d+(st|nd|rd|th) percentile", debrief)
+                # The class's truce is drawn beside the simulated ones (plotly.js, from
+                # the chart's JSON), up to its last day.
+                teacher.wait_for_function(
+                    "() => [...document.querySelectorAll('[data-drawn^=\"day-\"]')].some("
+                    "e => /This truce, day by day \\(day [1-9]/.test(e.textContent))",
+                    timeout=30_000,
+                )
                 teacher.wait_for_selector(".class-story p")
                 story = teacher.inner_text(".class-story")
                 _shoot(teacher, tmp_path, "class-debrief.png")

@@ -24,15 +24,14 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import ipyvuetify
 import solara
 import traitlets
 
-from sim.app.components import TITLE, Figure, Offstage
-from sim.app.figures import timeline_figure
+from sim.app.components import TITLE, Chart, Figure, Offstage
+from sim.app.figures import timeline_json
 from sim.app.play_session import (
     DEFAULT_DAYS,
     DEFAULT_TIME_LIMIT,
@@ -260,16 +259,19 @@ def _asking_line(session: ClassSession) -> str:
     )
 
 
-def _day_view(session: ClassSession, days: int, chart: bool = False) -> tuple[list[str], Any]:
+def _day_view(
+    session: ClassSession, days: int, chart: bool = False
+) -> tuple[list[str], str | None]:
     """The latest days in words and (``chart``) the truce's chart: redrawn once a day.
 
     The pages redraw every second (the countdown); the chart and the words change
     only when a day has been played, and reading them holds :data:`LOCK`, which
-    the day's play and every other page wait for.
+    the day's play and every other page wait for (the chart as plotly JSON, written
+    from its figure dictionary: a tenth of the CPU of a validated figure).
     """
     with LOCK:
         _, events = session.model.trace_tables()
-        figure = timeline_figure(session.model) if chart and session.state != LOBBY else None
+        figure = timeline_json(session.model) if chart and session.state != LOBBY else None
     return log_lines(events, session.scenario, days=days), figure
 
 
@@ -314,10 +316,10 @@ def TeacherView(session: ClassSession):
         solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
     if state == OVER and debrief is not None and debrief.runs is not None and figure is not None:
         with solara.Columns([1, 1]):  # the class's truce beside the simulated ones
-            Figure(figure)
+            Chart(figure, name=f"day-{day}")
             Figure(debrief_figure(session))
     elif figure is not None:
-        Figure(figure)
+        Chart(figure, name=f"day-{day}")
     if state == OVER and debrief is not None:
         solara.HTML(tag="h3", unsafe_innerHTML="Debrief: the class's truce, day by day")
         _paragraphs(debrief.lines, ["class-story"], READABLE)
