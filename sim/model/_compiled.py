@@ -85,6 +85,24 @@ def _tally(
     return by_cell, by_party, suffered, rets, wrong_rets, det, attr
 
 
+def entry(kernel, args: tuple):
+    """``kernel`` compiled for arguments of the types of ``args``, as a direct call.
+
+    Numba's dispatcher finds the types of every argument again at each call (about
+    0.07 µs an argument); the compiled day calls each kernel every day with the same
+    arrays (:meth:`sim.model.model.CeasefireModel._prepare_compiled`), so it finds the
+    compiled function once and calls it directly. It must then be handed arguments of the
+    same types (the same arrays, and ints where ints were given): nothing checks them.
+    Falls back to the dispatcher itself if numba's internals are not as expected.
+    """
+    try:
+        signature = tuple(kernel.typeof_pyval(value) for value in args)
+        kernel.compile(signature)
+        return kernel.overloads[signature].entry_point
+    except (AttributeError, KeyError, TypeError):  # pragma: no cover - another numba
+        return kernel
+
+
 def tally(*args):
     """Compiled :func:`sim.model.kernels.tally_numpy`: same arguments, same results."""
     return _tally(*args)
@@ -114,6 +132,9 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
 def tally_day(
     day,
     w,
+    n_fired,
+    fired_rows,
+    fired_cols,
     fired,
     origin,
     theatre,
@@ -153,7 +174,8 @@ def tally_day(
 ):  # pragma: no cover
     """``CeasefireModel._tally`` in two passes, every array written in place.
 
-    The acts table is read row by row (as it lies in memory), then each truce's sums.
+    The acts that fired (the first ``n_fired`` of ``fired_rows``, ``fired_cols``, in the
+    order of the table's rows, then columns), then each truce's sums.
     ``theatre_violence``, ``violence``, ``calm_today``, ``calm_streak``, ``calm`` and
     ``suffered`` are today's (the NumPy method binds new arrays to them).
     """
@@ -166,30 +188,28 @@ def tally_day(
     any_fired = np.zeros(r, np.bool_)
     best = np.zeros(r)
     best_row = np.zeros(r, np.int64)
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = retaliation[i]
-        for j in range(r):
-            if not fired[i, j]:
-                continue
-            x = weight[i, j]
-            by_cell[origin[i, j], theatre[i, j], j] += x
-            party_total[actor[i, j], j] += x
-            suffered[target[i, j], j] += x
-            if answer:
-                retaliations[j] += x
-                if wrong[i, j]:
-                    wrong_retaliations[j] += x
-            if detected[i, j]:
-                detected_total[j] += x
-            if correct[i, j]:
-                attributed[j] += x
-            if not any_fired[j]:
-                any_fired[j] = True
-                best[j] = first_priority[i, j]  # np.argmax: the first of the largest
-                best_row[j] = i
-            elif first_priority[i, j] > best[j]:
-                best[j] = first_priority[i, j]
-                best_row[j] = i
+        x = weight[i, j]
+        by_cell[origin[i, j], theatre[i, j], j] += x
+        party_total[actor[i, j], j] += x
+        suffered[target[i, j], j] += x
+        if answer:
+            retaliations[j] += x
+            if wrong[i, j]:
+                wrong_retaliations[j] += x
+        if detected[i, j]:
+            detected_total[j] += x
+        if correct[i, j]:
+            attributed[j] += x
+        if not any_fired[j]:
+            any_fired[j] = True
+            best[j] = first_priority[i, j]  # np.argmax: the first of the largest
+            best_row[j] = i
+        elif first_priority[i, j] > best[j]:
+            best[j] = first_priority[i, j]
+            best_row[j] = i
     for j in range(r):
         if any_fired[j] and first_violation_day[j] < 0:
             # Every fired act of priority 0: argmax of a column of zeros is row 0.
@@ -240,6 +260,9 @@ def _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j):  # pr
 @numba.njit(cache=True, nogil=True)
 def perceive_day(
     slot,
+    n_fired,
+    fired_rows,
+    fired_cols,
     fired,
     blamed,
     weight,
@@ -291,37 +314,33 @@ def perceive_day(
     n_e = trust.shape[0]
     n_p = at_war.shape[0]
     counts = np.zeros((n_e, r), np.int64)
-    later = np.zeros((n_e, r), np.int64)
+    later = np.zeros((n_e, r) if delay else (0, 0), np.int64)
+    n_pow = powers.shape[0]
     sanctions[:] = 0.0
     any_verified = False
     # First pass: what each fired act is perceived as (written nowhere but the counts).
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        for j in range(r):
-            if not fired[i, j]:
+        b = blamed[i, j]
+        c = correct[i, j]
+        if c and culprit[i, j] >= 0:
+            sanctions[culprit[i, j], j] += 1.0
+            any_verified = True
+        if b < 0:
+            continue
+        mis = edge_blamed[b] != culprit[i, j]
+        now = mis and (admitted[i, j] or (c and delay == 0))
+        if mis and c and not now and not settled[i, j]:
+            later[b, j] += weight[i, j]
+        if now or settled[i, j]:
+            continue
+        if answer and contrition > 0:
+            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-            b = blamed[i, j]
-            c = correct[i, j]
-            if c and culprit[i, j] >= 0:
-                sanctions[culprit[i, j], j] += 1.0
-                any_verified = True
-            if b < 0:
-                continue
-            mis = edge_blamed[b] != culprit[i, j]
-            now = mis and (admitted[i, j] or (c and delay == 0))
-            if mis and c and not now and not settled[i, j]:
-                later[b, j] += weight[i, j]
-            if now or settled[i, j]:
-                continue
-            if answer and contrition > 0:
-                if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
-                    continue
-            counts[b, j] += weight[i, j]
-    n_pow = powers.shape[0]
-    for e in range(n_e):
-        for j in range(r):
-            if counts[e, j] >= n_pow:
-                return -1
+        counts[b, j] += weight[i, j]
+        if counts[b, j] >= n_pow:  # beyond the table of powers: nothing written yet
+            return -1
     if delay:
         due_any = False
         for e in range(n_e):
@@ -358,24 +377,22 @@ def perceive_day(
                 grudge[e, j] = max(g - answered, 0.0) * decay + k
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        for j in range(r):
-            if not fired[i, j]:
+        b = blamed[i, j]
+        if b < 0:
+            continue
+        mis = edge_blamed[b] != culprit[i, j]
+        now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
+        if now or settled[i, j]:
+            continue
+        if answer and contrition > 0:
+            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-            b = blamed[i, j]
-            if b < 0:
-                continue
-            mis = edge_blamed[b] != culprit[i, j]
-            now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
-            if now or settled[i, j]:
-                continue
-            if answer and contrition > 0:
-                if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
-                    continue
-            grievance[b, j] = origin[i, j]
-            grievance_wrong[b, j] = mis
-            grievance_theatre[b, j] = theatre[i, j]
+        grievance[b, j] = origin[i, j]
+        grievance_wrong[b, j] = mis
+        grievance_theatre[b, j] = theatre[i, j]
     for i in range(n_p):
         for j in range(r):
             if conditional[i, j] and alive[j]:
@@ -1240,6 +1257,8 @@ def observe_day(
     detected,
     correct,
     settled,
+    fired_rows,
+    fired_cols,
 ):  # pragma: no cover
     """The mask, ``MonitorMission.observe`` and ``JointCommissions.observe``, in place.
 
@@ -1248,16 +1267,27 @@ def observe_day(
     of the acts table from row ``monitoring_at`` of ``u_monitoring``), and withdraws; the
     commissions settle incidents (one uniform per row from row ``settle_at`` of
     ``u_commission``; -1: no commission). Truce ``j`` reads column ``ids[j]``.
+
+    Returns how many acts fired, listed in ``fired_rows`` and ``fired_cols`` in the
+    order of the table's rows, then columns (NumPy's ``np.nonzero(fired)``): the
+    perception and the tally read those acts alone, and ``detected``, ``correct`` and
+    ``settled`` are written for them alone.
     """
     n, r = fired.shape
+    n_fired = 0
     for i in range(n):
         for j in range(r):
-            f = fired[i, j] and alive[j] and theatre_alive[theatre[i, j], j]
+            if not fired[i, j]:
+                continue
+            f = alive[j] and theatre_alive[theatre[i, j], j]
             fired[i, j] = f
             d = False
             ok = False
             s = False
             if f:
+                fired_rows[n_fired] = i
+                fired_cols[n_fired] = j
+                n_fired += 1
                 c = ids[j]
                 t = theatre[i, j]
                 if mission_present and not withdrawn[j]:
@@ -1269,14 +1299,15 @@ def observe_day(
                             attacks[j] += 1
                 if settle_at >= 0:
                     s = u_commission[settle_at + i, c] < commission[t]
-            detected[i, j] = d
-            correct[i, j] = ok
-            settled[i, j] = s
+                detected[i, j] = d
+                correct[i, j] = ok
+                settled[i, j] = s
     if mission_present:
         for j in range(r):
             if not withdrawn[j] and attacks[j] > risk_tolerance:
                 withdrawn[j] = True
                 withdrawal_day[j] = day
+    return n_fired
 
 
 @numba.njit(cache=True, nogil=True)

@@ -937,10 +937,11 @@ class CeasefireModel(mesa.Model):
             u_contrite = np.zeros((1, 1))
         sanctions = np.zeros((self.n_principals, self.r))
         identity = np.arange(self.r)
-        args = self._perceive_args(u_contrite, 0, identity, sanctions)
+        rows, cols = np.nonzero(self.acts.fired)
+        args = self._perceive_args(rows, cols, u_contrite, 0, identity, sanctions)
         delay = self.mission.delay
         status = self._kernels.perceive_day(  # type: ignore[union-attr]
-            self.day % delay if delay else 0, *args
+            self.day % delay if delay else 0, len(rows), *args
         )
         if status < 0:  # more perceived violations on an edge than the table of powers holds
             return False
@@ -948,11 +949,23 @@ class CeasefireModel(mesa.Model):
         return True
 
     def _perceive_args(
-        self, u_contrite: np.ndarray, contrite_at: int, ids: np.ndarray, sanctions: np.ndarray
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        u_contrite: np.ndarray,
+        contrite_at: int,
+        ids: np.ndarray,
+        sanctions: np.ndarray,
     ) -> tuple:
-        """:func:`sim.model._compiled.perceive_day`'s arguments after the day's slot."""
+        """:func:`sim.model._compiled.perceive_day`'s arguments after the first two.
+
+        The first two: the day's slot in the ring buffer of corrections and the number of
+        acts that fired (listed in ``rows``, ``cols``).
+        """
         acts, c, ret = self.acts, self.constants, self.slot_retaliation
         return (
+            rows,
+            cols,
             acts.fired,
             acts.blamed,
             acts.weight,
@@ -1045,14 +1058,21 @@ class CeasefireModel(mesa.Model):
         """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`), in place."""
         if not isinstance(getattr(self, "suffered", None), np.ndarray):
             self.suffered = np.zeros((self.n_principals, self.r), np.int64)
+        rows, cols = np.nonzero(self.acts.fired)
         self._kernels.tally_day(  # type: ignore[union-attr]
-            self.day, self.day % len(self.high_window), *self._tally_args()
+            self.day, self.day % len(self.high_window), len(rows), *self._tally_args(rows, cols)
         )
 
-    def _tally_args(self) -> tuple:
-        """:func:`sim.model._compiled.tally_day`'s arguments after the day."""
+    def _tally_args(self, rows: np.ndarray, cols: np.ndarray) -> tuple:
+        """:func:`sim.model._compiled.tally_day`'s arguments after the first three.
+
+        The first three: the day, its slot in the window and the number of acts that
+        fired (listed in ``rows``, ``cols``).
+        """
         acts, c = self.acts, self.constants
         return (
+            rows,
+            cols,
             acts.fired,
             acts.origin,
             acts.theatre,
@@ -1104,38 +1124,39 @@ class CeasefireModel(mesa.Model):
         The phases left to Python (:data:`PY_PHASES`: shifts, the mediator) may bind
         new arrays to the model's state: :meth:`_repin` copies them back.
         """
-        a = self._args if self._args is not None else self._prepare_compiled()
-        k, day = self._kernels, self.day
-        assert k is not None
+        if self._args is None:
+            self._prepare_compiled()
+        a, k, day = self._args, self._calls, self.day
+        assert a is not None
         self.acts.fired[:] = False  # the other fields are written where an act fires
         self._draw_compiled()
         for agents in self._acting["shift"]:
             agents.do("shift")
             self._repin()
-        k.strike_day(*a["strike"])
-        for args in a["accident"]:
-            k.accident_day(*args)
-        for args in a["attack"]:
-            k.attack_day(*args)
-        k.deter_day(*a["deter"])
-        k.decide_gains(day, *a["gains"])
+        k["strike"](*a["strike"])
+        for call, args in zip(k["accident"], a["accident"], strict=True):
+            call(*args)
+        for call, args in zip(k["attack"], a["attack"], strict=True):
+            call(*args)
+        k["deter"](*a["deter"])
+        k["gains"](day, *a["gains"])
         np.exp(self._gain_arg, out=self._growth)  # NumPy's exponential, all in one call
-        k.decide_acts(*a["acts"])
-        k.retaliate_day(*a["retaliate"])
-        k.observe_day(day, *a["observe"])
+        k["acts"](*a["acts"])
+        k["retaliate"](*a["retaliate"])
+        fired = k["observe"](day, *a["observe"])  # the acts that fired, listed
         delay = self.mission.delay
-        if k.perceive_day(day % delay if delay else 0, *a["perceive"]) < 0:
+        if k["perceive"](day % delay if delay else 0, fired, *a["perceive"]) < 0:
             self._hand_out([(plan, plan.shares) for plan in self._draws])
             self._perceive_numpy()
             self._repin()
-        k.tally_day(day, day % len(self.high_window), *a["tally"])
+        k["tally"](day, day % len(self.high_window), fired, *a["tally"])
         for agents in self._acting["mediate"]:
             agents.do("mediate")
             self._repin()
-        k.recover_day(*a["recover"])
+        k["recover"](*a["recover"])
         if self.constants.consolidation_rate > 0:
-            k.consolidate_day(*a["consolidate"])
-        status = k.collapse_day(day, *a["collapse"])
+            k["consolidate"](*a["consolidate"])
+        status = k["collapse"](day, *a["collapse"])
         if status < 0:
             self._collapse_numpy()
         elif status:
@@ -1157,12 +1178,14 @@ class CeasefireModel(mesa.Model):
 
     def _add_daily_compiled(self) -> int:
         """:meth:`_add_daily` of the compiled day; returns the truces holding."""
-        assert self._kernels is not None and self._args is not None
+        assert self._args is not None
         d = self._daily
         w = self.day % len(self.origin_window)
-        live = int(self._kernels.daily_day(self.day, w, *self._args["daily"]))
+        live = int(self._calls["daily"](self.day, w, *self._args["daily"]))
         d["count"][self.day - 1, 0] = live
-        d["trust"][self.day - 1] = self._mean_trust() @ self.alive
+        # ``_mean_trust()``: what ``ndarray.mean`` computes, without its Python wrapper.
+        mean_trust = np.add.reduce(self.trust, 0) / self.trust.shape[0]
+        d["trust"][self.day - 1] = mean_trust @ self.alive
         return live
 
     def _repin(self) -> None:
@@ -1189,6 +1212,11 @@ class CeasefireModel(mesa.Model):
             "correct_today": ((acts.n, r), bool),
             "settled_today": ((acts.n, r), bool),
         }
+        # The acts that fired today, listed by the observe kernel (room for every act): in a
+        # dict, as they are not per-replicate arrays (compaction leaves them alone).
+        listed = getattr(self, "_listed", {})
+        if not listed or listed["rows"].size < acts.n * r:
+            self._listed = {name: np.zeros(acts.n * r, np.int64) for name in ("rows", "cols")}
         for name, (shape, dtype) in scratch.items():
             value = getattr(self, name, None)
             if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
@@ -1221,8 +1249,33 @@ class CeasefireModel(mesa.Model):
             "loop_at": np.array([share(sp, "loophole")[1] for sp in self.sponsors], np.int64),
         }
         self._pinned = {name: getattr(self, name) for name in REBOUND}
-        self._args = self._compiled_args()
-        return self._args
+        self._args = args = self._compiled_args()
+        # Each kernel found once for its arguments' types (``_compiled.entry``); the
+        # arguments that change every day (the day, its slot in a ring buffer) are ints.
+        k = self._kernels
+        assert k is not None
+        leading = {"gains": 1, "observe": 1, "perceive": 2, "tally": 3, "collapse": 1, "daily": 2}
+        kernels_of = {
+            "strike": k.strike_day,
+            "deter": k.deter_day,
+            "gains": k.decide_gains,
+            "acts": k.decide_acts,
+            "retaliate": k.retaliate_day,
+            "observe": k.observe_day,
+            "perceive": k.perceive_day,
+            "tally": k.tally_day,
+            "recover": k.recover_day,
+            "consolidate": k.consolidate_day,
+            "collapse": k.collapse_day,
+            "daily": k.daily_day,
+        }
+        self._calls: dict[str, Any] = {
+            name: k.entry(kernel, (0,) * leading.get(name, 0) + args[name])
+            for name, kernel in kernels_of.items()
+        }
+        self._calls["accident"] = [k.entry(k.accident_day, x) for x in args["accident"]]
+        self._calls["attack"] = [k.entry(k.attack_day, x) for x in args["attack"]]
+        return args
 
     def _share(self, agent: Any, name: str) -> tuple[np.ndarray, int]:
         """The buffer and first row of an agent's draw ``name``; (empty, -1) if not drawn."""
@@ -1463,9 +1516,14 @@ class CeasefireModel(mesa.Model):
             self.detected_today,
             self.correct_today,
             self.settled_today,
+            self._listed["rows"],
+            self._listed["cols"],
         )
-        args["perceive"] = self._perceive_args(*self._share(gov, "contrite"), ids, self._sanctions)
-        args["tally"] = self._tally_args()
+        listed = (self._listed["rows"], self._listed["cols"])
+        args["perceive"] = self._perceive_args(
+            *listed, *self._share(gov, "contrite"), ids, self._sanctions
+        )
+        args["tally"] = self._tally_args(*listed)
         args["recover"] = (
             t["theatre_ptr"],
             t["theatre_list"],
