@@ -177,6 +177,11 @@ class CeasefireModel(mesa.Model):
     #: Human players of a live truce (:class:`sim.model.players.Players` attaches itself);
     #: None: the model plays every role.
     players: Players | None = None
+    #: The day's detections and correct attributions, per act (the mission's observe phase).
+    detected_today: np.ndarray
+    correct_today: np.ndarray
+    #: The compiled day's kernel arguments (:meth:`_compiled_args`); None: to be built.
+    _args: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ set-up
     def _build_structure(self) -> None:
