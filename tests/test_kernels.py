@@ -533,3 +533,95 @@ def test_the_page_workers_use_the_compiled_day_unless_told_otherwise(monkeypatch
     workers._prepare()
     expected = "numba" if kernels.numba_available() else "auto"
     assert kernels.engine() == expected
+
+
+# ---------------------------------------------------------------- the compiled day's shortcuts
+
+
+@pytest.mark.parametrize("case", [1, 2, 3, 4])
+def test_the_compiled_days_arguments_stay_the_models_arrays(case):
+    """The compiled day builds its kernels' arguments once, and again only when an array
+    they hold is replaced (compaction): after every day, arguments built afresh from the
+    model hold the very arrays the cached ones do. Cases with a mediator (it binds new
+    trust and grudge arrays), shifts (a sponsor's shift binds a new restraint), a mission
+    and compaction."""
+    _compiled()
+    rng = np.random.default_rng(1000 + case)
+    scenario = _random_scenario(rng, case)
+    seed = int(rng.integers(2**31))
+    with mock.patch.dict(os.environ, {"TRUCE_ENGINE": "numba"}):
+        model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+    days = compacted = 0
+    while model.running:
+        model.step()
+        days += 1
+        compacted += model.r < model.replicates
+        assert model._stale_arguments() == [], model.day
+    assert days > 5
+    if case == 2:
+        assert compacted  # the case compacts: its arguments were rebuilt, then held
+    # The check sees an array replaced behind the kernels' back.
+    model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+    with mock.patch.dict(os.environ, {"TRUCE_ENGINE": "numba"}):
+        model = CeasefireModel(scenario, replicates=150, seed=seed, collect=False)
+    model.step()
+    model.trust = model.trust.copy()
+    assert model._stale_arguments()
+
+
+def _scramble_unfired(model: CeasefireModel, rng: np.random.Generator) -> dict:
+    """Random valid values in every field of the acts that did not fire; the old values."""
+    acts, fired = model.acts, model.acts.fired
+    n_parties, p = len(model.party_names), model.n_principals
+    ranges = {
+        "actor": (0, n_parties),
+        "target": (0, p),
+        "blamed": (-1, len(model.edge_victim)),
+        "culprit": (-1, p),
+        "origin": (0, len(ORIGINS)),
+        "weight": (1, 6),
+        "theatre": (0, model.n_theatres),
+        "wrong": (0, 2),
+        "admitted": (0, 2),
+    }
+    saved = {}
+    for name, (low, high) in ranges.items():
+        values = getattr(acts, name)
+        saved[name] = values.copy()
+        noise = rng.integers(low, high, size=values.shape).astype(values.dtype)
+        values[~fired] = noise[~fired]
+    return saved
+
+
+@pytest.mark.parametrize("case", [0, 1, 2, 3])
+def test_the_fields_of_acts_that_did_not_fire_are_never_read(case):
+    """What the compiled day relies on to write an act's fields only where it fired: on the
+    NumPy day, every field but ``fired`` of every act that did not fire is replaced by
+    random valid values before the mask, the mission, the commissions, perception and the
+    tally read them (and put back after the tally: channels with a fixed theatre never
+    write it again), and nothing changes."""
+    rng = np.random.default_rng(1000 + case)
+    scenario = _random_scenario(rng, case)
+    seed = int(rng.integers(2**31))
+    expected = _run(scenario, 150, seed, "numpy")
+    noise = np.random.default_rng(case)
+    held: dict = {}
+    mask, tally = CeasefireModel._mask, CeasefireModel._tally
+
+    def scrambled_mask(model):
+        held["saved"] = _scramble_unfired(model, noise)
+        held["fired"] = model.acts.fired.copy()  # before the mask: what the agents wrote
+        mask(model)
+
+    def restored_tally(model):
+        tally(model)
+        unfired = ~held["fired"]
+        for name, values in held["saved"].items():
+            getattr(model.acts, name)[unfired] = values[unfired]
+
+    with (
+        mock.patch.object(CeasefireModel, "_mask", scrambled_mask),
+        mock.patch.object(CeasefireModel, "_tally", restored_tally),
+    ):
+        got = _run(scenario, 150, seed, "numpy")
+    _assert_same(got, expected)

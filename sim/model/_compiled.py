@@ -85,6 +85,24 @@ def _tally(
     return by_cell, by_party, suffered, rets, wrong_rets, det, attr
 
 
+def entry(kernel, args: tuple):
+    """``kernel`` compiled for arguments of the types of ``args``, as a direct call.
+
+    Numba's dispatcher finds the types of every argument again at each call (about
+    0.07 µs an argument); the compiled day calls each kernel every day with the same
+    arrays (:meth:`sim.model.model.CeasefireModel._prepare_compiled`), so it finds the
+    compiled function once and calls it directly. It must then be handed arguments of the
+    same types (the same arrays, and ints where ints were given): nothing checks them.
+    Falls back to the dispatcher itself if numba's internals are not as expected.
+    """
+    try:
+        signature = tuple(kernel.typeof_pyval(value) for value in args)
+        kernel.compile(signature)
+        return kernel.overloads[signature].entry_point
+    except (AttributeError, KeyError, TypeError):  # pragma: no cover - another numba
+        return kernel
+
+
 def tally(*args):
     """Compiled :func:`sim.model.kernels.tally_numpy`: same arguments, same results."""
     return _tally(*args)
@@ -112,6 +130,11 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def tally_day(
+    day,
+    w,
+    n_fired,
+    fired_rows,
+    fired_cols,
     fired,
     origin,
     theatre,
@@ -128,8 +151,6 @@ def tally_day(
     n_origins,
     n_parties,
     n_principals,
-    day,
-    w,
     threshold,
     access_threshold,
     calm_days,
@@ -145,48 +166,50 @@ def tally_day(
     origin_window,
     access_days,
     calm_streak,
+    theatre_violence,
+    violence,
+    calm_today,
+    calm,
+    suffered,
 ):  # pragma: no cover
-    """``CeasefireModel._tally`` in two passes: the arrays it re-binds are returned.
+    """``CeasefireModel._tally`` in two passes, every array written in place.
 
-    The acts table is read row by row (as it lies in memory), then each truce's sums.
+    The acts that fired (the first ``n_fired`` of ``fired_rows``, ``fired_cols``, in the
+    order of the table's rows, then columns), then each truce's sums.
+    ``theatre_violence``, ``violence``, ``calm_today``, ``calm_streak``, ``calm`` and
+    ``suffered`` are today's (the NumPy method binds new arrays to them).
     """
     n, r = fired.shape
     n_t = theatre_alive.shape[0]
     by_cell = origin_window[w]
     by_cell[:] = 0
-    suffered = np.zeros((n_principals, r), np.int64)
-    theatre_violence = np.zeros((n_t, r), np.int64)
-    violence = np.zeros(r, np.int64)
-    calm_today = np.zeros((n_t, r), np.bool_)
-    new_streak = np.zeros((n_t, r), np.int64)
-    calm = np.zeros((n_t, r))
+    suffered[:] = 0
+    theatre_violence[:] = 0
     any_fired = np.zeros(r, np.bool_)
     best = np.zeros(r)
     best_row = np.zeros(r, np.int64)
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = retaliation[i]
-        for j in range(r):
-            if not fired[i, j]:
-                continue
-            x = weight[i, j]
-            by_cell[origin[i, j], theatre[i, j], j] += x
-            party_total[actor[i, j], j] += x
-            suffered[target[i, j], j] += x
-            if answer:
-                retaliations[j] += x
-                if wrong[i, j]:
-                    wrong_retaliations[j] += x
-            if detected[i, j]:
-                detected_total[j] += x
-            if correct[i, j]:
-                attributed[j] += x
-            if not any_fired[j]:
-                any_fired[j] = True
-                best[j] = first_priority[i, j]  # np.argmax: the first of the largest
-                best_row[j] = i
-            elif first_priority[i, j] > best[j]:
-                best[j] = first_priority[i, j]
-                best_row[j] = i
+        x = weight[i, j]
+        by_cell[origin[i, j], theatre[i, j], j] += x
+        party_total[actor[i, j], j] += x
+        suffered[target[i, j], j] += x
+        if answer:
+            retaliations[j] += x
+            if wrong[i, j]:
+                wrong_retaliations[j] += x
+        if detected[i, j]:
+            detected_total[j] += x
+        if correct[i, j]:
+            attributed[j] += x
+        if not any_fired[j]:
+            any_fired[j] = True
+            best[j] = first_priority[i, j]  # np.argmax: the first of the largest
+            best_row[j] = i
+        elif first_priority[i, j] > best[j]:
+            best[j] = first_priority[i, j]
+            best_row[j] = i
     for j in range(r):
         if any_fired[j] and first_violation_day[j] < 0:
             # Every fired act of priority 0: argmax of a column of zeros is row 0.
@@ -209,11 +232,10 @@ def tally_day(
             calm_today[t, j] = quiet
             all_calm = all_calm and quiet
             s = calm_streak[t, j] + 1 if quiet else 0
-            new_streak[t, j] = s
+            calm_streak[t, j] = s
             calm[t, j] = min(1.0, s / calm_days)
         if all_calm:
             access_days[j] += 1
-    return theatre_violence, violence, calm_today, new_streak, calm, suffered
 
 
 @numba.njit(cache=True, nogil=True)
@@ -237,6 +259,10 @@ def _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j):  # pr
 
 @numba.njit(cache=True, nogil=True)
 def perceive_day(
+    slot,
+    n_fired,
+    fired_rows,
+    fired_cols,
     fired,
     blamed,
     weight,
@@ -252,8 +278,9 @@ def perceive_day(
     ret_stop,
     contrition,
     u_contrite,
+    contrite_at,
+    ids,
     delay,
-    slot,
     pending,
     trust,
     baseline,
@@ -271,62 +298,58 @@ def perceive_day(
     powers,
     forgiveness,
     decay,
+    sanctions,
 ):  # pragma: no cover
-    """``CeasefireModel._perceive`` in two passes over the day's acts.
+    """``CeasefireModel._perceive`` in two passes over the day's acts, in place.
 
-    Returns trust, grudge, sanctions and a status: 1 if a verified act was sanctioned,
-    0 if not, -1 if ``powers`` is too short (the caller then runs the NumPy method;
-    nothing has been written).
+    Writes trust, grudge and ``sanctions`` (verified acts per culprit) in place and
+    returns a status: 1 if a verified act was sanctioned, 0 if not, -1 if ``powers`` is
+    too short (the caller then runs the NumPy method; nothing has been written).
 
     ``powers[k]`` is NumPy's ``(1 - trust_loss) ** k``; ``decay`` is
-    ``exp(-1 / grudge_memory)``.
+    ``exp(-1 / grudge_memory)``. Truce ``j`` reads the contrition uniforms of column
+    ``ids[j]`` of ``u_contrite``, one per answer in edge order from row ``contrite_at``.
     """
     n, r = fired.shape
     n_e = trust.shape[0]
     n_p = at_war.shape[0]
     counts = np.zeros((n_e, r), np.int64)
-    later = np.zeros((n_e, r), np.int64)
-    sanctions = np.zeros((n_p, r))
+    later = np.zeros((n_e, r) if delay else (0, 0), np.int64)
+    n_pow = powers.shape[0]
+    sanctions[:] = 0.0
     any_verified = False
     # First pass: what each fired act is perceived as (written nowhere but the counts).
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        for j in range(r):
-            if not fired[i, j]:
+        b = blamed[i, j]
+        c = correct[i, j]
+        if c and culprit[i, j] >= 0:
+            sanctions[culprit[i, j], j] += 1.0
+            any_verified = True
+        if b < 0:
+            continue
+        mis = edge_blamed[b] != culprit[i, j]
+        now = mis and (admitted[i, j] or (c and delay == 0))
+        if mis and c and not now and not settled[i, j]:
+            later[b, j] += weight[i, j]
+        if now or settled[i, j]:
+            continue
+        if answer and contrition > 0:
+            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-            b = blamed[i, j]
-            c = correct[i, j]
-            if c and culprit[i, j] >= 0:
-                sanctions[culprit[i, j], j] += 1.0
-                any_verified = True
-            if b < 0:
-                continue
-            mis = edge_blamed[b] != culprit[i, j]
-            now = mis and (admitted[i, j] or (c and delay == 0))
-            if mis and c and not now and not settled[i, j]:
-                later[b, j] += weight[i, j]
-            if now or settled[i, j]:
-                continue
-            if answer and contrition > 0:
-                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
-                    continue
-            counts[b, j] += weight[i, j]
-    n_pow = powers.shape[0]
-    for e in range(n_e):
-        for j in range(r):
-            if counts[e, j] >= n_pow:
-                return trust, grudge, sanctions, -1
+        counts[b, j] += weight[i, j]
+        if counts[b, j] >= n_pow:  # beyond the table of powers: nothing written yet
+            return -1
     if delay:
         due_any = False
         for e in range(n_e):
             for j in range(r):
                 if pending[slot, e, j] * alive[j] >= n_pow:
-                    return trust, grudge, sanctions, -1
+                    return -1
                 if pending[slot, e, j] * alive[j] != 0:
                     due_any = True
         if due_any:
-            restored_trust = np.empty_like(trust)
-            restored_grudge = np.empty_like(grudge)
             for e in range(n_e):
                 for j in range(r):
                     due = pending[slot, e, j] * alive[j]
@@ -334,14 +357,10 @@ def perceive_day(
                     ceiling = max(baseline[e, j], t)
                     factor = powers[due]
                     restored = t / factor if factor > 0 else ceiling
-                    restored_trust[e, j] = min(restored, ceiling)
+                    trust[e, j] = min(restored, ceiling)
                     grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
-                    restored_grudge[e, j] = max(grudge[e, j] - due, 0.0)
-            trust = restored_trust
-            grudge = restored_grudge
+                    grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
-    new_trust = np.empty_like(trust)
-    new_grudge = np.empty_like(grudge)
     for e in range(n_e):
         row = ret_start + e
         for j in range(r):
@@ -353,32 +372,27 @@ def perceive_day(
                     x = t * powers[k]
                 else:
                     x = t + forgiveness * max(baseline[e, j] - t, 0.0)
-                new_trust[e, j] = min(max(x, 0.0), 1.0)
+                trust[e, j] = min(max(x, 0.0), 1.0)
                 answered = 1.0 if fired[row, j] else 0.0
-                new_grudge[e, j] = max(g - answered, 0.0) * decay + k
-            else:
-                new_trust[e, j] = t
-                new_grudge[e, j] = g
+                grudge[e, j] = max(g - answered, 0.0) * decay + k
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
-    for i in range(n):
+    for q in range(n_fired):
+        i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        for j in range(r):
-            if not fired[i, j]:
+        b = blamed[i, j]
+        if b < 0:
+            continue
+        mis = edge_blamed[b] != culprit[i, j]
+        now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
+        if now or settled[i, j]:
+            continue
+        if answer and contrition > 0:
+            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-            b = blamed[i, j]
-            if b < 0:
-                continue
-            mis = edge_blamed[b] != culprit[i, j]
-            now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
-            if now or settled[i, j]:
-                continue
-            if answer and contrition > 0:
-                if not wrong[i, j] and u_contrite[i - ret_start, j] < contrition:
-                    continue
-            grievance[b, j] = origin[i, j]
-            grievance_wrong[b, j] = mis
-            grievance_theatre[b, j] = theatre[i, j]
+        grievance[b, j] = origin[i, j]
+        grievance_wrong[b, j] = mis
+        grievance_theatre[b, j] = theatre[i, j]
     for i in range(n_p):
         for j in range(r):
             if conditional[i, j] and alive[j]:
@@ -392,7 +406,7 @@ def perceive_day(
             for j in range(r):
                 s = strength[i, j] - sanction_cut[i, j] * sanctions[i, j]
                 strength[i, j] = min(max(s, 0.0), 1.0)
-    return new_trust, new_grudge, sanctions, 1 if any_verified else 0
+    return 1 if any_verified else 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -455,24 +469,26 @@ def collapse_day(
     cause,
     trigger,
     collapse_day,
+    ending,
+    fat,
+    res,
 ):  # pragma: no cover
     """``CeasefireModel._collapse`` but for the escalation days, one truce at a time.
 
-    Writes the theatres' and the truces' collapses in place; returns the truces ending
-    today (``alive`` is not yet cleared for them) and their strength-weighted fatigue and
-    resolve, from which the model draws the escalation days (E15) with NumPy; or
-    ``None``-like status -1 when a truce loses more theatres in a day than
-    ``spill_powers`` covers (the caller then runs the NumPy rule; nothing was written).
+    Writes the theatres' and the truces' collapses in place, and in ``ending``, ``fat``
+    and ``res`` the truces ending today (``alive`` is not yet cleared for them) and their
+    strength-weighted fatigue and resolve, from which the model draws the escalation days
+    (E15) with NumPy. Returns 1 if a truce ends today, 0 if none does, or -1 when a truce
+    loses more theatres in a day than ``spill_powers`` covers (the caller then runs the
+    NumPy rule; nothing was written).
     """
     n_w, n_t, r = high_window.shape
     n_o = origin_window.shape[1]
     n_e = trust.shape[0]
     n_p = edge_ptr.shape[0] - 1
     if n_t >= spill_powers.shape[0]:
-        return np.zeros(r, np.bool_), np.zeros(r), np.zeros(r), -1
-    ending = np.zeros(r, np.bool_)
-    fat = np.zeros(r)
-    res = np.zeros(r)
+        return -1
+    ending[:] = False
     window = np.zeros((n_o, n_t))
     falling = np.zeros(n_t, np.bool_)
     intense = np.zeros(n_t, np.bool_)
@@ -567,7 +583,7 @@ def collapse_day(
         collapse_day[j] = day
         fat[j] = _weighted_mean_column(fatigue, strength, j)
         res[j] = _weighted_mean_column(resolve, strength, j)
-    return ending, fat, res, status
+    return status
 
 
 @numba.njit(cache=True, nogil=True)
@@ -599,6 +615,7 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def decide_gains(
+    day,
     index,
     slot_ptr,
     theatre_list,
@@ -618,7 +635,6 @@ def decide_gains(
     alive,
     at_war,
     offensive_day,
-    day,
     aims,
     offensive,
     regroup_weight,
@@ -627,26 +643,25 @@ def decide_gains(
     reputation_cost,
     sanction_weight,
     gain_sensitivity,
+    arg,
 ):  # pragma: no cover
     """``Principal.decide`` up to the exponential (E2–E4, E2c, E19), for every principal.
 
     Principal ``p`` (``index[p]``) owns the slots ``slot_ptr[p]:slot_ptr[p + 1]``, one per
-    theatre it fights in (``theatre_list``, ``guarantee``; ``starts[p]``, its adversaries'
-    strength at the start, by theatre; its adversaries in slot ``s``,
-    ``adv_flat[adv_ptr[s]:adv_ptr[s + 1]]``). Returns the exponents
-    ``gain_sensitivity · (gain − cost)``, shape (slots, R), which the model exponentiates
-    with NumPy in one call; launches strategic offensives (E19) in place. A principal's
-    gain reads its own ``at_war`` row alone and no act, so computing every principal's
-    before any principal's acts gives the agents' order's numbers.
+    theatre it fights in (``theatre_list``, ``guarantee``; ``starts[s]``, its adversaries'
+    strength at the start in slot ``s``; its adversaries in slot ``s``,
+    ``adv_flat[adv_ptr[s]:adv_ptr[s + 1]]``). Writes the exponents
+    ``gain_sensitivity · (gain − cost)`` to ``arg``, shape (slots, R), which the model
+    exponentiates with NumPy in one call; launches strategic offensives (E19) in place.
+    A principal's gain reads its own ``at_war`` row alone and no act, so computing every
+    principal's before any principal's acts gives the agents' order's numbers.
     """
     n_s = theatre_list.shape[0]
     r = strength.shape[1]
-    arg = np.empty((n_s, r))
     adv_now = np.empty(n_s)
     for p in range(index.shape[0]):
         i = index[p]
         a, b = slot_ptr[p], slot_ptr[p + 1]
-        start_adversary = starts[p]
         for j in range(r):
             s_i = strength[i, j]
             launching = False
@@ -668,14 +683,13 @@ def decide_gains(
             rl = restraint_level[i, j]
             distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j)
             for k in range(a, b):
-                regroup = max(adv_now[k] - start_adversary[k - a, j], 0.0)
+                regroup = max(adv_now[k] - starts[k, j], 0.0)
                 gain = resolve[i, j] * (s_i - adv_now[k] + regroup_weight * regroup)
                 gain = gain + fear_weight * distrust
                 pd = p_detect_today[theatre_list[k], j]
                 cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
                 cost = cost + guarantee[k]
                 arg[k, j] = gain_sensitivity * (gain - cost)
-    return arg
 
 
 @numba.njit(cache=True, nogil=True)
@@ -686,7 +700,9 @@ def decide_acts(
     adv_ptr,
     adv_flat,
     growth,
-    us,
+    u,
+    decide_at,
+    ids,
     strength,
     fatigue,
     p_detect_today,
@@ -708,40 +724,55 @@ def decide_acts(
 ):  # pragma: no cover
     """``Principal.decide`` from the exponential ``growth`` on, for every principal.
 
-    Today's acts of principal ``p``, written to its rows of the acts table, from its
-    uniforms ``us[p]`` (3, its theatres, R); row by row, as the table lies in memory.
+    Today's acts of principal ``p``, written to its rows of the acts table, row by row
+    as the table lies in memory. Its uniforms (3, its theatres) start at row
+    ``decide_at[p]`` of the decisions stream's buffer ``u``; truce ``j`` reads column
+    ``ids[j]``. An act's fields other than ``fired`` are written where it fired alone
+    (nothing reads them elsewhere: :mod:`sim.model.acts`).
     """
     r = strength.shape[1]
     for p in range(index.shape[0]):
         i = index[p]
-        u = us[p]
+        n_slots = slot_ptr[p + 1] - slot_ptr[p]
         for k in range(slot_ptr[p], slot_ptr[p + 1]):
             t = k - slot_ptr[p]
             theatre = theatre_list[k]
             free = 1.0 - buffer[k]
             row = deliberate_start[p] + t
             low = indiscipline_start[p] + t
+            u0, u1, u2 = (
+                decide_at[p] + t,
+                decide_at[p] + n_slots + t,
+                decide_at[p] + 2 * n_slots + t,
+            )
             for j in range(r):
+                c = ids[j]
                 forces = strength[i, j] > 0
                 war = at_war[i, j]
                 p_act = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[i, j]))
                 pd = p_detect_today[theatre, j]
                 p_unauthorised = unauthorised_rate[p] * (1 - pd) * free
-                whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[2, t, j], j)
+                deliberate = ((u[u0, c] < p_act) or war) and forces
+                unauthorised = (u[u1, c] < p_unauthorised) and forces and not war
+                fired[row, j] = deliberate
+                fired[low, j] = unauthorised
+                if not (deliberate or unauthorised):
+                    continue
+                whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[u2, c], j)
                 edge = edge_index[whom, i]
-                fired[row, j] = ((u[0, t, j] < p_act) or war) and forces
-                actor[row, j] = i
-                target[row, j] = whom
-                blamed[row, j] = edge
-                culprit[row, j] = i
-                origin[row, j] = 0  # DELIBERATE
-                weight[row, j] = war_tempo if war else 1
-                fired[low, j] = (u[1, t, j] < p_unauthorised) and forces and not war
-                actor[low, j] = i
-                target[low, j] = whom
-                blamed[low, j] = edge
-                culprit[low, j] = i
-                origin[low, j] = 4  # INDISCIPLINE
+                if deliberate:
+                    actor[row, j] = i
+                    target[row, j] = whom
+                    blamed[row, j] = edge
+                    culprit[row, j] = i
+                    origin[row, j] = 0  # DELIBERATE
+                    weight[row, j] = war_tempo if war else 1
+                if unauthorised:
+                    actor[low, j] = i
+                    target[low, j] = whom
+                    blamed[low, j] = edge
+                    culprit[low, j] = i
+                    origin[low, j] = 4  # INDISCIPLINE
 
 
 @numba.njit(cache=True, nogil=True)
@@ -751,6 +782,8 @@ def retaliate_day(
     edge_list,
     adv_list,
     u,
+    answer_at,
+    ids,
     trust,
     grudge,
     fatigue,
@@ -777,8 +810,10 @@ def retaliate_day(
 ):  # pragma: no cover
     """``Principal.retaliate`` (E9, E9b, E9c, E20) of every principal, in one pass.
 
-    ``u`` holds the principals' answer uniforms stacked in edge order; principal ``i``'s
-    answers are rows ``ans_start[i]`` on of the acts table.
+    The principals' answer uniforms lie in edge order from row ``answer_at`` of the
+    decisions stream's buffer ``u`` (truce ``j`` reads column ``ids[j]``); principal
+    ``i``'s answers are rows ``ans_start[i]`` on of the acts table. Fields other than
+    ``fired`` are written where the answer fired alone.
     """
     n_p = edge_ptr.shape[0] - 1
     r = trust.shape[1]
@@ -802,14 +837,16 @@ def retaliate_day(
                         p = p * (1.0 - generosity)
                     p = _clip01(p)
                 p = p * damping[grievance_theatre[e, j]]
-                fired[row, j] = u[q, j] < p and strength[i, j] > 0
-                actor[row, j] = i
-                target[row, j] = whom
-                blamed[row, j] = blame
-                culprit[row, j] = i
-                origin[row, j] = grievance[e, j]
-                wrong[row, j] = grievance_wrong[e, j]
-                theatre[row, j] = grievance_theatre[e, j]
+                f = u[answer_at + q, ids[j]] < p and strength[i, j] > 0
+                fired[row, j] = f
+                if f:
+                    actor[row, j] = i
+                    target[row, j] = whom
+                    blamed[row, j] = blame
+                    culprit[row, j] = i
+                    origin[row, j] = grievance[e, j]
+                    wrong[row, j] = grievance_wrong[e, j]
+                    theatre[row, j] = grievance_theatre[e, j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -906,9 +943,10 @@ def strike_day(
     client_ptr,
     client_flat,
     u_dissent,
+    dissent_at,
     loop_ptr,
     loop_start,
-    loop_read,
+    loop_at,
     loop_p,
     loop_target,
     loop_blamed,
@@ -917,7 +955,9 @@ def strike_day(
     ground_p,
     ground_target,
     ground_blamed,
+    ground_at,
     u_ground,
+    ids,
     fired,
     actor,
     target,
@@ -928,39 +968,49 @@ def strike_day(
     """The strike phase into the acts table: ground offensives, loopholes, dissent.
 
     The government's ground offensives (E22), then every sponsor's loophole strikes (E6)
-    and off-script strikes from dissent.
-
-    ``u_loop`` stacks the loophole uniforms of the sponsors that read them (``loop_read``),
-    ``u_ground`` the government's ground uniforms (no rows when it has none to read).
+    and off-script strikes from dissent. Uniforms are read from the streams' buffers,
+    column ``ids[j]`` for truce ``j``: sponsor ``s``'s dissent (3) from row
+    ``dissent_at[s]`` of ``u_dissent``, its loopholes from row ``loop_at[s]`` of
+    ``u_loop`` (-1: not drawn, they cannot fire), the ground offensives from row
+    ``ground_at`` of ``u_ground`` (-1: none to read). Fields other than ``fired`` are
+    written where the act fired alone.
     """
     r = strength.shape[1]
     n_ground = ground_p.shape[0]
-    for q in range(n_ground):
-        row = ground_start + q
-        for j in range(r):
-            if u_ground.shape[0]:
-                fired[row, j] = u_ground[q, j] < ground_p[q] and strength[0, j] > 0
-            actor[row, j] = 0
-            target[row, j] = ground_target[q]
-            blamed[row, j] = ground_blamed[q]
-            origin[row, j] = 1  # LOOPHOLE
-    at = 0
-    for s in range(party.shape[0]):
-        for q in range(loop_ptr[s], loop_ptr[s + 1]):
-            row = loop_start[s] + q - loop_ptr[s]
+    if ground_at >= 0:
+        for q in range(n_ground):
+            row = ground_start + q
             for j in range(r):
-                if loop_read[s]:
-                    fired[row, j] = u_loop[at, j] < loop_p[q]
-                actor[row, j] = party[s]
-                target[row, j] = loop_target[q]
-                blamed[row, j] = loop_blamed[q]
-                origin[row, j] = 1  # LOOPHOLE
-            if loop_read[s]:
-                at += 1
+                f = u_ground[ground_at + q, ids[j]] < ground_p[q] and strength[0, j] > 0
+                fired[row, j] = f
+                if f:
+                    actor[row, j] = 0
+                    target[row, j] = ground_target[q]
+                    blamed[row, j] = ground_blamed[q]
+                    origin[row, j] = 1  # LOOPHOLE
+    for s in range(party.shape[0]):
+        if loop_at[s] >= 0:
+            for q in range(loop_ptr[s], loop_ptr[s + 1]):
+                row = loop_start[s] + q - loop_ptr[s]
+                at = loop_at[s] + q - loop_ptr[s]
+                for j in range(r):
+                    f = u_loop[at, ids[j]] < loop_p[q]
+                    fired[row, j] = f
+                    if f:
+                        actor[row, j] = party[s]
+                        target[row, j] = loop_target[q]
+                        blamed[row, j] = loop_blamed[q]
+                        origin[row, j] = 1  # LOOPHOLE
         row = offscript_row[s]
         n_clients = client_ptr[s + 1] - client_ptr[s]
+        at = dissent_at[s]
         for j in range(r):
-            u0, u1, u2 = u_dissent[s, 0, j], u_dissent[s, 1, j], u_dissent[s, 2, j]
+            c = ids[j]
+            f = u_dissent[at, c] < offscript_p[s]
+            fired[row, j] = f
+            if not f:
+                continue
+            u1, u2 = u_dissent[at + 1, c], u_dissent[at + 2, c]
             t = 0 if n_theatres == 1 else min(np.int64(u2 * n_theatres), n_theatres - 1)
             if backs_government[s]:
                 whom = _pick_present(faction_index, strength, present, t, u1, j)
@@ -969,7 +1019,6 @@ def strike_day(
                 whom = 0
                 k = min(np.int64(u1 * n_clients), n_clients - 1)
                 client = client_flat[client_ptr[s] + k]
-            fired[row, j] = u0 < offscript_p[s]
             actor[row, j] = party[s]
             target[row, j] = whom
             blamed[row, j] = edge_index[whom, client]
@@ -1020,6 +1069,8 @@ def _misblame(
 def accident_day(
     row,
     u,
+    at,
+    ids,
     n_theatres,
     principal_all,
     present,
@@ -1040,22 +1091,31 @@ def accident_day(
     origin,
     admitted,
 ):  # pragma: no cover
-    """``ForeignForces.accident`` (E7): one incident a day at most, blamed unless owned up."""
+    """``ForeignForces.accident`` (E7): one incident a day at most, blamed unless owned up.
+
+    Its 7 uniforms start at row ``at`` of the accidents stream's buffer ``u``; truce ``j``
+    reads column ``ids[j]``. Fields other than ``fired`` are written where it fired alone.
+    """
     r = strength.shape[1]
     n_air = air_force_party.shape[0]
     for j in range(r):
-        t = 0 if n_theatres == 1 else min(np.int64(u[6, j] * n_theatres), n_theatres - 1)
-        whom = _pick_present(principal_all, strength, present, t, u[1, j], j)
-        fired[row, j] = u[0, j] < p_accident * (1.0 - buffer[t])
+        c = ids[j]
+        u6 = u[at + 6, c]
+        t = 0 if n_theatres == 1 else min(np.int64(u6 * n_theatres), n_theatres - 1)
+        f = u[at, c] < p_accident * (1.0 - buffer[t])
+        fired[row, j] = f
+        if not f:
+            continue
+        whom = _pick_present(principal_all, strength, present, t, u[at + 1, c], j)
         if n_air:
-            actor[row, j] = air_force_party[min(np.int64(u[2, j] * n_air), n_air - 1)]
+            actor[row, j] = air_force_party[min(np.int64(u[at + 2, c] * n_air), n_air - 1)]
         target[row, j] = whom
         theatre[row, j] = t
         blamed[row, j] = _misblame(
             whom,
             t,
-            u[3, j],
-            u[4, j],
+            u[at + 3, c],
+            u[at + 4, c],
             n_factions,
             blame_base,
             present,
@@ -1065,13 +1125,15 @@ def accident_day(
             j,
         )
         origin[row, j] = 2  # ACCIDENT
-        admitted[row, j] = u[5, j] < level
+        admitted[row, j] = u[at + 5, c] < level
 
 
 @numba.njit(cache=True, nogil=True)
 def attack_day(
     row,
     u,
+    at,
+    ids,
     theatres,
     reach_ptr,
     reach_flat,
@@ -1085,7 +1147,8 @@ def attack_day(
     greedy,
     calm,
     coverage,
-    active,
+    mission_present,
+    withdrawn,
     detection,
     n_factions,
     blame_base,
@@ -1104,22 +1167,31 @@ def attack_day(
 
     ``base_p`` is ``spoiler_rate · strength · intent``, ``factor`` the share of the
     inducement that does not reach a greedy or limited spoiler; a greedy one weighs
-    today's chance of detection (``decisions.spoiler_probability``).
+    today's chance of detection (``decisions.spoiler_probability``; the mission is active
+    where ``mission_present`` and not ``withdrawn``). Its uniforms (4, its theatres) start
+    at row ``at`` of the spoilers stream's buffer ``u``; truce ``j`` reads column
+    ``ids[j]``. Fields other than ``fired`` are written where the attack fired alone.
     """
     r = strength.shape[1]
-    for k in range(theatres.shape[0]):
+    n_k = theatres.shape[0]
+    for k in range(n_k):
         t = theatres[k]
         a, b = reach_ptr[k], reach_ptr[k + 1]
         for j in range(r):
+            c = ids[j]
             if total_kind:
                 p = _clip01(base_p * (1.0 + calm_boost * calm[t, j]))
             elif greedy:
-                p_detect = coverage[t] * (1.0 if active[j] else 0.0) * detection
+                active = mission_present and not withdrawn[j]
+                p_detect = coverage[t] * (1.0 if active else 0.0) * detection
                 p = _clip01(base_p * (factor * (1.0 - p_detect)))
             else:
                 p = _clip01(base_p * factor)
-            whom = _pick_column(reach_flat, a, b, strength, u[1, k, j], j)
-            fired[row + k, j] = u[0, k, j] < p
+            f = u[at + k, c] < p
+            fired[row + k, j] = f
+            if not f:
+                continue
+            whom = _pick_column(reach_flat, a, b, strength, u[at + n_k + k, c], j)
             actor[row + k, j] = party
             target[row + k, j] = whom
             if inside[k]:
@@ -1129,8 +1201,8 @@ def attack_day(
                 blamed[row + k, j] = _misblame(
                     whom,
                     t,
-                    u[2, k, j],
-                    u[3, k, j],
+                    u[at + 2 * n_k + k, c],
+                    u[at + 3 * n_k + k, c],
                     n_factions,
                     blame_base,
                     present,
@@ -1141,3 +1213,141 @@ def attack_day(
                 )
                 culprit[row + k, j] = -1
             origin[row + k, j] = 3  # SPOILER
+
+
+# ---------------------------------------------------------------- the rest of the day
+#
+# What the agents' and the model's NumPy phases do between and after the kernels above,
+# so that a compiled day makes no NumPy call of its own but the draws and one exponential.
+
+
+@numba.njit(cache=True, nogil=True)
+def deter_day(coverage, mission_present, withdrawn, detection, p_detect):  # pragma: no cover
+    """``MonitorMission.deter``: today's chance of detection, shape (T, R), in place."""
+    n_t, r = p_detect.shape
+    for t in range(n_t):
+        for j in range(r):
+            active = 1.0 if mission_present and not withdrawn[j] else 0.0
+            p_detect[t, j] = coverage[t] * active * detection
+
+
+@numba.njit(cache=True, nogil=True)
+def observe_day(
+    day,
+    fired,
+    theatre,
+    origin,
+    alive,
+    theatre_alive,
+    mission_present,
+    coverage,
+    detection,
+    attribution,
+    exposure,
+    risk_tolerance,
+    withdrawn,
+    attacks,
+    withdrawal_day,
+    u_monitoring,
+    monitoring_at,
+    commission,
+    u_commission,
+    settle_at,
+    ids,
+    detected,
+    correct,
+    settled,
+    fired_rows,
+    fired_cols,
+):  # pragma: no cover
+    """The mask, ``MonitorMission.observe`` and ``JointCommissions.observe``, in place.
+
+    Nothing fires in a truce or theatre that has ended (``CeasefireModel._mask``); the
+    mission detects, attributes and counts the attacks on it (its three uniforms per row
+    of the acts table from row ``monitoring_at`` of ``u_monitoring``), and withdraws; the
+    commissions settle incidents (one uniform per row from row ``settle_at`` of
+    ``u_commission``; -1: no commission). Truce ``j`` reads column ``ids[j]``.
+
+    Returns how many acts fired, listed in ``fired_rows`` and ``fired_cols`` in the
+    order of the table's rows, then columns (NumPy's ``np.nonzero(fired)``): the
+    perception and the tally read those acts alone, and ``detected``, ``correct`` and
+    ``settled`` are written for them alone.
+    """
+    n, r = fired.shape
+    n_fired = 0
+    for i in range(n):
+        for j in range(r):
+            if not fired[i, j]:
+                continue
+            f = alive[j] and theatre_alive[theatre[i, j], j]
+            fired[i, j] = f
+            d = False
+            ok = False
+            s = False
+            if f:
+                fired_rows[n_fired] = i
+                fired_cols[n_fired] = j
+                n_fired += 1
+                c = ids[j]
+                t = theatre[i, j]
+                if mission_present and not withdrawn[j]:
+                    cover = coverage[t]
+                    d = u_monitoring[monitoring_at + i, c] < cover * detection
+                    ok = d and u_monitoring[monitoring_at + n + i, c] < attribution
+                    if origin[i, j] != 2:  # ACCIDENT: not hostile
+                        if u_monitoring[monitoring_at + 2 * n + i, c] < exposure * cover:
+                            attacks[j] += 1
+                if settle_at >= 0:
+                    s = u_commission[settle_at + i, c] < commission[t]
+                detected[i, j] = d
+                correct[i, j] = ok
+                settled[i, j] = s
+    if mission_present:
+        for j in range(r):
+            if not withdrawn[j] and attacks[j] > risk_tolerance:
+                withdrawn[j] = True
+                withdrawal_day[j] = day
+    return n_fired
+
+
+@numba.njit(cache=True, nogil=True)
+def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
+    """``CeasefireModel._consolidate`` (E10b) in place (``decisions.consolidate``)."""
+    n_t, r = calm_today.shape
+    for j in range(r):
+        calm = alive[j]
+        for t in range(n_t):
+            calm = calm and calm_today[t, j]
+        x = rate * (1.0 if calm else 0.0)
+        for e in range(baseline.shape[0]):
+            b = baseline[e, j]
+            baseline[e, j] = min(max(b + x * (1.0 - b), 0.0), 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def daily_day(day, w, origin_window, violence, sums, alive):  # pragma: no cover
+    """The integer part of ``CeasefireModel._add_daily``; returns the truces holding."""
+    n_o, n_t, r = origin_window.shape[1:]
+    row = day - 1
+    for o in range(n_o):
+        total = 0
+        squares = 0
+        for j in range(r):
+            x = 0
+            for t in range(n_t):
+                x += origin_window[w, o, t, j]
+            total += x
+            squares += x * x
+        sums[row, 0, o] = total
+        sums[row, 1, o] = squares
+    total = 0
+    squares = 0
+    live = 0
+    for j in range(r):
+        x = violence[j]
+        total += x
+        squares += x * x
+        live += alive[j]
+    sums[row, 0, n_o] = total
+    sums[row, 1, n_o] = squares
+    return live

@@ -3,6 +3,20 @@
 Agents reserve their rows (channels) when they are built; the table is laid
 out once, so every array keeps its shape from day to day and every random
 stream draws the same amount whatever the levers (common random numbers).
+
+Only the fields of the acts that fired are ever read: the mask, the mission, the
+joint commissions, perception, the tally and the trace read ``actor``, ``target``,
+``blamed``, ``culprit``, ``origin``, ``weight``, ``wrong``, ``admitted`` and
+``theatre`` of an act where it fired, or combine them with ``fired`` so that an act
+that did not fire counts for nothing (``tests/test_kernels.py::
+test_the_fields_of_acts_that_did_not_fire_are_never_read`` fills them with random
+values and finds every result unchanged). The agents' methods write every field of
+their rows each day; the compiled day (:mod:`sim.model._compiled`) writes ``fired``
+for every row and the other fields where an act fired alone, and resets ``fired``
+alone (:meth:`Acts.reset` is the agents' day's). One read of an unfired act is left,
+and it reads a constant: the tally's first violator when every act that fired has
+priority 0 (``np.argmax`` of zeros) is ``actor`` of row 0, the government's first
+deliberate act, whose actor is the government (0) whether written or not.
 """
 
 from __future__ import annotations

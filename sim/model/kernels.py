@@ -3,11 +3,14 @@
 Two implementations give the same numbers bit for bit: the NumPy one (the agents'
 methods and the model's ``_<phase>`` methods; always available, the reference) and
 the compiled one (:mod:`sim.model._compiled`, ``cache=True``: compiled once per
-machine, then loaded from numba's on-disk cache). The compiled day runs the phases
-``strike``, ``accident``, ``attack``, ``decide``, ``retaliate``, ``perceive``, ``tally``,
-``recover`` and ``collapse`` as loops over the truces, one pass per phase, reading the
-same pre-drawn uniforms and writing the same state. Its loops only add integers or
-repeat the NumPy path's floating-point operations in the same order (no
+machine, then loaded from numba's on-disk cache). The compiled day
+(:meth:`sim.model.model.CeasefireModel._step_compiled`) runs every phase but the shifts
+and the mediator (Python) as loops over the truces, one kernel call per phase, reading
+the same pre-drawn uniforms (in the streams' buffers, through the live truces' columns
+``ids``) and writing the same state in place; each kernel's arguments are built once
+and again only when compaction replaces the arrays they hold, and each kernel is called
+through its compiled entry point (its argument types resolved once). Its loops only add
+integers or repeat the NumPy path's floating-point operations in the same order (no
 ``fastmath``); the exponentials and powers, for which NumPy's SIMD routines may differ
 from the C library's in the last bit, are NumPy's (computed between two kernels, or
 looked up in tables NumPy computed). ``tests/test_kernels.py`` checks the two paths

@@ -23,6 +23,7 @@ mediates; principals tire and regroup; calm consolidates; the collapse rule.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -38,6 +39,7 @@ from sim.model.agents import (
     DELIBERATE,
     ExcludedGroup,
     ForeignForces,
+    JointCommissions,
     MonitorMission,
     Principal,
     Sponsor,
@@ -71,6 +73,24 @@ PHASES = (
     "collapse",  # model: the collapse rule (E13–E14)
 )
 MODEL_PHASES = ("mask", "perceive", "tally", "consolidate", "collapse")
+#: The agents' phases the compiled day (:meth:`CeasefireModel._step_compiled`) leaves to
+#: their Python methods; it runs every other phase in kernels.
+PY_PHASES = ("shift", "mediate")
+#: Attributes that NumPy code run on a compiled day may bind to a new array (a shift's
+#: restraint, the mediator's trust and grudge, the NumPy fallbacks of perceive and
+#: collapse): the compiled day copies them back into the arrays its kernels were handed
+#: (:meth:`CeasefireModel._repin`).
+REBOUND = (
+    "trust",
+    "grudge",
+    "trust_baseline",
+    "restraint_level",
+    "sanction_cut",
+    "_sanctions",
+    "strength",
+    "fatigue",
+    "resolve",
+)
 
 
 class CeasefireModel(mesa.Model):
@@ -157,6 +177,11 @@ class CeasefireModel(mesa.Model):
     #: Human players of a live truce (:class:`sim.model.players.Players` attaches itself);
     #: None: the model plays every role.
     players: Players | None = None
+    #: The day's detections and correct attributions, per act (the mission's observe phase).
+    detected_today: np.ndarray
+    correct_today: np.ndarray
+    #: The compiled day's kernel arguments (:meth:`_compiled_args`); None: to be built.
+    _args: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ set-up
     def _build_structure(self) -> None:
@@ -310,7 +335,10 @@ class CeasefireModel(mesa.Model):
         self.plan_draws()
         # The phases that anyone acts in, with the model's own method or the agent sets.
         self._day = [
-            (getattr(self, f"_{phase}") if phase in MODEL_PHASES else None, self._acting[phase])
+            (
+                getattr(self, f"_{phase}") if phase in MODEL_PHASES else None,
+                [(agents, phase) for agents in self._acting[phase]],
+            )
             for phase in PHASES
             if phase in MODEL_PHASES or self._acting[phase]
         ]
@@ -393,18 +421,6 @@ class CeasefireModel(mesa.Model):
         self._tables["ans_start"] = np.array(
             [p.answers.slice.start for p in self.principals], np.int64
         )
-        #: Phases of agents that run compiled, as one model method each (a human player, or
-        #: a traced replicate, sends them back to the agents' own methods: :meth:`step`).
-        self._compiled_phases: dict[str, Any] = {}
-        if self._kernels is not None:
-            self._compiled_phases = {
-                "decide": self._decide_compiled,
-                "retaliate": self._retaliate_compiled,
-                "recover": self._recover_compiled,
-                "strike": self._strike_compiled,
-                "accident": self._accident_compiled,
-                "attack": self._attack_compiled,
-            }
         sponsors = self.sponsors
         gov = self.government
         self._tables["strike"] = {
@@ -432,6 +448,26 @@ class CeasefireModel(mesa.Model):
             "ground_target": np.asarray(gov.ground_target[:, 0], np.int64),
             "ground_blamed": np.asarray(gov.ground_blamed[:, 0], np.int64),
         }
+        # Each excluded group's attack (E8, E8b): what its kernel reads beside the day's state.
+        self._tables["groups"] = [
+            (
+                np.asarray(g.theatres, np.int64),
+                np.cumsum([0] + [len(w) for w in g.reachable]).astype(np.int64),
+                np.concatenate([*g.reachable, np.zeros(0, np.int64)]).astype(np.int64),
+                g.inside,
+                g.host,
+                g.party,
+                c.spoiler_rate * g.config.strength * g.config.spoiler_intent,
+                1.0 - dec.INDUCEMENT_REACH[g.config.kind] * g.config.inducement,
+                g.config.kind == "total",
+            )
+            for g in self.excluded_groups
+        ]
+        self._tables["theatre_buffer"] = np.asarray(self.theatre_buffer, np.float64)
+        forces = self.agents_by_type.get(ForeignForces, [])
+        self._tables["air_force_party"] = np.asarray(
+            forces[0].air_force_party if forces else np.zeros(0), np.int64
+        )
         theatres = [np.asarray(p.theatres, np.int64) for p in self.principals]
         self._tables["theatre_ptr"] = np.cumsum([0] + [len(t) for t in theatres]).astype(np.int64)
         self._tables["theatre_list"] = np.concatenate([*theatres, np.zeros(0, np.int64)])
@@ -448,6 +484,7 @@ class CeasefireModel(mesa.Model):
         # The day's draws: per stream, its rows in all, and each agent's share of them
         # (a slice of rows and the shape it is read in), phase by phase, then agent by agent.
         requests: dict[str, list[tuple[Any, str, tuple[int, ...], bool]]] = {}
+        phase_of: dict[tuple[int, str], str] = {}
         for phase in PHASES:
             for agent in self._actors:
                 for name, draw in agent.draws().items():
@@ -455,7 +492,13 @@ class CeasefireModel(mesa.Model):
                         requests.setdefault(draw.stream, []).append(
                             (agent, name, draw.shape, draw.read or read_all)
                         )
+                        phase_of[id(agent.u), name] = phase
         self._draws: list[DayDraws] = []
+        #: Where each drawn share lies, by (agent, name): its stream's buffer and first row
+        #: (what the compiled day reads; :meth:`_step_compiled`).
+        self._share_at: dict[tuple[int, str], tuple[np.ndarray, int]] = {}
+        #: The shares the compiled day hands out: those of the phases it leaves to Python.
+        self._python_shares: list[tuple[DayDraws, list[tuple[dict, str, slice, tuple]]]] = []
         for stream, wanted in requests.items():
             if not any(read for *_, read in wanted):  # nobody reads it: not drawn at all
                 continue
@@ -473,15 +516,20 @@ class CeasefireModel(mesa.Model):
                 else:
                     segments.append([rows, read])
             # Drawn into the same buffer every day (the shares are views of it, valid for the day).
-            self._draws.append(
-                DayDraws(
-                    stream,
-                    self.streams[stream],
-                    np.empty((start, self.r)),
-                    shares,
-                    tuple((int(rows), bool(read)) for rows, read in segments),
-                )
+            plan = DayDraws(
+                stream,
+                self.streams[stream],
+                np.empty((start, self.r)),
+                shares,
+                tuple((int(rows), bool(read)) for rows, read in segments),
             )
+            self._draws.append(plan)
+            for store, name, rows_of, _ in shares:
+                self._share_at[id(store), name] = (plan.buffer, rows_of.start)
+            python = [share for share in shares if phase_of[id(share[0]), share[1]] in PY_PHASES]
+            if python:
+                self._python_shares.append((plan, python))
+        self._args = None  # the compiled day's arguments hold the old buffers
 
     def update_restraint(self) -> None:
         """(E1) Sponsors' restraint on each principal and the sanction it backs, shape (P, R).
@@ -594,25 +642,33 @@ class CeasefireModel(mesa.Model):
 
     # ------------------------------------------------------------------ one day
     def step(self) -> None:
-        """Advance every live replicate truce by one day, phase by phase (:data:`PHASES`)."""
+        """Advance every live replicate truce by one day, phase by phase (:data:`PHASES`).
+
+        Compiled (:meth:`_step_compiled`) when the model's engine is numba and nobody plays
+        or is traced; else the agents' methods and the model's phases, one after the other.
+        """
         self.day += 1
-        self.acts.reset()
-        self._draw_day()
-        compiled = self._compiled_phases if self.players is None and not self.record else {}
-        for (own, agent_sets), phase in zip(self._day, self._phase_names, strict=True):
-            if own is not None:
-                own()
-            if phase in compiled:
-                compiled[phase]()
-                continue
-            for agents in agent_sets:
-                agents.do(phase)
+        compiled = self._kernels is not None and self.players is None and not self.record
+        if compiled:
+            self._step_compiled()
+        else:
+            self._args = None  # rebuilt when the compiled day resumes
+            self.acts.reset()
+            self._draw_day()
+            for own, agent_sets in self._day:
+                if own is not None:
+                    own()
+                for agents, phase in agent_sets:
+                    agents.do(phase)
         if self.record:
             self._record_day(self.acts, self.detected_today, self.correct_today)
         if self.collect:
             self.datacollector.collect(self)
-        live = int(np.count_nonzero(self.alive))
-        self._add_daily(live)
+        if compiled:
+            live = self._add_daily_compiled()
+        else:
+            live = int(np.count_nonzero(self.alive))
+            self._add_daily(live)
         self.running = live > 0 and self.day < self.horizon
         if not self.running:
             self._expand()  # done: every array at full width again, ended truces included
@@ -740,6 +796,7 @@ class CeasefireModel(mesa.Model):
                 setattr(holder, name, np.take(value, keep, axis=-1))
         self.ids = self.ids[keep]
         self.r = self.acts.r = len(keep)
+        self._args = None  # the compiled day's arguments held the old arrays
 
     def _expand(self) -> None:
         """Put the ended truces' columns back: every per-replicate array at full width."""
@@ -761,6 +818,7 @@ class CeasefireModel(mesa.Model):
         self._ended = {}
         self.ids = np.arange(self.replicates)
         self.r = self.acts.r = self.replicates
+        self._args = None
 
     def _mask(self) -> None:
         """Nothing happens in a truce, or a theatre, that has already ended."""
@@ -802,6 +860,10 @@ class CeasefireModel(mesa.Model):
         """
         if self._kernels is not None and not self.record and self._perceive_compiled():
             return
+        self._perceive_numpy()
+
+    def _perceive_numpy(self) -> None:
+        """:meth:`_perceive` in NumPy (the reference)."""
         acts, c = self.acts, self.constants
         rows, cols = np.nonzero(acts.fired)
         blamed, weight = acts.blamed[rows, cols], acts.weight[rows, cols]
@@ -874,14 +936,41 @@ class CeasefireModel(mesa.Model):
 
     def _perceive_compiled(self) -> bool:
         """The compiled :meth:`_perceive`; False (nothing written) if it cannot run today."""
-        acts, c = self.acts, self.constants
-        ret = self.slot_retaliation
-        if c.contrition > 0:
+        if self.constants.contrition > 0:
             u_contrite = np.concatenate([p.u["contrite"] for p in self.principals])
         else:
             u_contrite = np.zeros((1, 1))
+        sanctions = np.zeros((self.n_principals, self.r))
+        identity = np.arange(self.r)
+        rows, cols = np.nonzero(self.acts.fired)
+        args = self._perceive_args(rows, cols, u_contrite, 0, identity, sanctions)
         delay = self.mission.delay
-        trust, grudge, sanctions, status = self._kernels.perceive_day(  # type: ignore[union-attr]
+        status = self._kernels.perceive_day(  # type: ignore[union-attr]
+            self.day % delay if delay else 0, len(rows), *args
+        )
+        if status < 0:  # more perceived violations on an edge than the table of powers holds
+            return False
+        self._sanctions = sanctions if status else np.zeros((self.n_principals, self.r), np.int64)
+        return True
+
+    def _perceive_args(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        u_contrite: np.ndarray,
+        contrite_at: int,
+        ids: np.ndarray,
+        sanctions: np.ndarray,
+    ) -> tuple:
+        """:func:`sim.model._compiled.perceive_day`'s arguments after the first two.
+
+        The first two: the day's slot in the ring buffer of corrections and the number of
+        acts that fired (listed in ``rows``, ``cols``).
+        """
+        acts, c, ret = self.acts, self.constants, self.slot_retaliation
+        return (
+            rows,
+            cols,
             acts.fired,
             acts.blamed,
             acts.weight,
@@ -897,8 +986,9 @@ class CeasefireModel(mesa.Model):
             ret.stop,
             float(c.contrition),
             u_contrite,
-            delay,
-            self.day % delay if delay else 0,
+            contrite_at,
+            ids,
+            self.mission.delay,
             self.pending,
             self.trust,
             self.trust_baseline,
@@ -916,12 +1006,8 @@ class CeasefireModel(mesa.Model):
             self._tables["powers"],
             float(c.forgiveness),
             self._tables["grudge_decay"],
+            sanctions,
         )
-        if status < 0:  # more perceived violations on an edge than the table of powers holds
-            return False
-        self.trust, self.grudge = trust, grudge
-        self._sanctions = sanctions if status else np.zeros((self.n_principals, self.r), np.int64)
-        return True
 
     def _tally(self) -> None:
         """The day's violence by origin, party and theatre; calm; the first violator."""
@@ -974,16 +1060,24 @@ class CeasefireModel(mesa.Model):
         self.suffered = suffered
 
     def _tally_compiled(self) -> None:
-        """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`)."""
+        """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`), in place."""
+        if not isinstance(getattr(self, "suffered", None), np.ndarray):
+            self.suffered = np.zeros((self.n_principals, self.r), np.int64)
+        rows, cols = np.nonzero(self.acts.fired)
+        self._kernels.tally_day(  # type: ignore[union-attr]
+            self.day, self.day % len(self.high_window), len(rows), *self._tally_args(rows, cols)
+        )
+
+    def _tally_args(self, rows: np.ndarray, cols: np.ndarray) -> tuple:
+        """:func:`sim.model._compiled.tally_day`'s arguments after the first three.
+
+        The first three: the day, its slot in the window and the number of acts that
+        fired (listed in ``rows``, ``cols``).
+        """
         acts, c = self.acts, self.constants
-        (
-            self.theatre_violence,
-            self.violence,
-            self.calm_today,
-            self.calm_streak,
-            self.calm,
-            self.suffered,
-        ) = self._kernels.tally_day(  # type: ignore[union-attr]
+        return (
+            rows,
+            cols,
             acts.fired,
             acts.origin,
             acts.theatre,
@@ -1000,8 +1094,6 @@ class CeasefireModel(mesa.Model):
             len(ORIGINS),
             len(self.party_names),
             self.n_principals,
-            self.day,
-            self.day % len(self.high_window),
             self.scenario.truce.collapse.threshold,
             c.access_threshold,
             c.calm_days,
@@ -1017,41 +1109,319 @@ class CeasefireModel(mesa.Model):
             self.origin_window,
             self.access_days,
             self.calm_streak,
+            self.theatre_violence,
+            self.violence,
+            self.calm_today,
+            self.calm,
+            self.suffered,
         )
 
-    def _decide_compiled(self) -> None:
-        """Every principal's ``decide`` (E2–E4, E19), compiled: the same acts, the same state.
+    # ------------------------------------------------------------------ the compiled day
+    def _step_compiled(self) -> None:
+        """One day in kernels (:mod:`sim.model._compiled`), from the draws to the collapse.
 
-        Two kernel calls a day for all the principals: every gain
-        (:func:`sim.model._compiled.decide_gains`), then every principal's acts
-        (:func:`sim.model._compiled.decide_acts`). The exponential of E4 between them is
-        NumPy's, one call for all (its SIMD routine may differ from the C library's in the
-        last bit).
+        The same phases as the agents' methods, in the same order and with the same
+        numbers: a handful of kernel calls, each handed a tuple of arguments built once
+        (:meth:`_compiled_args`) and built again only when an array it holds is replaced
+        (compaction, a day played by a human or traced). The kernels read the agents'
+        uniforms in the streams' buffers (columns ``ids``), write in place, and write an
+        act's fields other than ``fired`` where it fired alone (:mod:`sim.model.acts`).
+        The phases left to Python (:data:`PY_PHASES`: shifts, the mediator) may bind
+        new arrays to the model's state: :meth:`_repin` copies them back.
         """
-        k, c, acts, d = self._kernels, self.constants, self.acts, self._tables["decide"]
+        if self._args is None:
+            self._prepare_compiled()
+        a, k, day = self._args, self._calls, self.day
+        assert a is not None
+        self.acts.fired[:] = False  # the other fields are written where an act fires
+        self._draw_compiled()
+        for agents in self._acting["shift"]:
+            agents.do("shift")
+            self._repin()
+        k["strike"](*a["strike"])
+        for call, args in zip(k["accident"], a["accident"], strict=True):
+            call(*args)
+        for call, args in zip(k["attack"], a["attack"], strict=True):
+            call(*args)
+        k["deter"](*a["deter"])
+        k["gains"](day, *a["gains"])
+        np.exp(self._gain_arg, out=self._growth)  # NumPy's exponential, all in one call
+        k["acts"](*a["acts"])
+        k["retaliate"](*a["retaliate"])
+        fired = k["observe"](day, *a["observe"])  # the acts that fired, listed
+        delay = self.mission.delay
+        if k["perceive"](day % delay if delay else 0, fired, *a["perceive"]) < 0:
+            self._hand_out([(plan, plan.shares) for plan in self._draws])
+            self._perceive_numpy()
+            self._repin()
+        k["tally"](day, day % len(self.high_window), fired, *a["tally"])
+        for agents in self._acting["mediate"]:
+            agents.do("mediate")
+            self._repin()
+        k["recover"](*a["recover"])
+        if self.constants.consolidation_rate > 0:
+            k["consolidate"](*a["consolidate"])
+        status = k["collapse"](day, *a["collapse"])
+        if status < 0:
+            self._collapse_numpy()
+        elif status:
+            self._escalate(self._ending, self._ending_fatigue, self._ending_resolve)
+
+    def _draw_compiled(self) -> None:
+        """The day's draws into the streams' buffers; the Python phases get their shares."""
+        for call, argument in self._draw_ops:
+            call(argument)
+        self._hand_out(self._python_shares)
+
+    def _hand_out(self, plans: list[tuple[DayDraws, list]]) -> None:
+        """Give agents their shares of today's draws (their own columns once compacted)."""
+        r, compacted = self.r, self.r < self.replicates
+        for plan, shares in plans:
+            u = np.take(plan.buffer, self.ids, axis=1) if compacted else plan.buffer
+            for store, name, rows_of, shape in shares:
+                store[name] = u[rows_of].reshape(*shape, r)
+
+    def _add_daily_compiled(self) -> int:
+        """:meth:`_add_daily` of the compiled day; returns the truces holding."""
+        assert self._args is not None
+        d = self._daily
+        w = self.day % len(self.origin_window)
+        live = int(self._calls["daily"](self.day, w, *self._args["daily"]))
+        d["count"][self.day - 1, 0] = live
+        # ``_mean_trust()``: what ``ndarray.mean`` computes, without its Python wrapper.
+        mean_trust = np.add.reduce(self.trust, 0) / self.trust.shape[0]
+        d["trust"][self.day - 1] = mean_trust @ self.alive
+        return live
+
+    def _repin(self) -> None:
+        """Copy state that NumPy code bound to new arrays into the arrays the kernels hold."""
+        for name, pinned in self._pinned.items():
+            value = getattr(self, name)
+            if value is not pinned:
+                pinned[...] = value
+                setattr(self, name, pinned)
+
+    def _prepare_compiled(self) -> dict[str, Any]:
+        """The compiled day's scratch arrays, draw calls and arguments (:meth:`_compiled_args`)."""
+        r, n_p, acts = self.r, self.n_principals, self.acts
+        slots = len(self._tables["decide"]["theatre_list"])
+        scratch = {
+            "_gain_arg": ((slots, r), np.float64),
+            "_growth": ((slots, r), np.float64),
+            "_sanctions": ((n_p, r), np.float64),
+            "_ending": ((r,), bool),
+            "_ending_fatigue": ((r,), np.float64),
+            "_ending_resolve": ((r,), np.float64),
+            "suffered": ((n_p, r), np.int64),
+            "detected_today": ((acts.n, r), bool),
+            "correct_today": ((acts.n, r), bool),
+            "settled_today": ((acts.n, r), bool),
+        }
+        # The acts that fired today, listed by the observe kernel (room for every act): in a
+        # dict, as they are not per-replicate arrays (compaction leaves them alone).
+        listed = getattr(self, "_listed", {})
+        if not listed or listed["rows"].size < acts.n * r:
+            self._listed = {name: np.zeros(acts.n * r, np.int64) for name in ("rows", "cols")}
+        for name, (shape, dtype) in scratch.items():
+            value = getattr(self, name, None)
+            if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
+                setattr(self, name, np.zeros(shape, dtype))
+        if self.correct_today is self.detected_today:  # the absent mission's one array
+            self.correct_today = self.detected_today.copy()
+        if getattr(self, "_start_adversary", None) is None:
+            self._start_adversary = np.concatenate(
+                [p.start_adversary_strength for p in self.principals]
+            )
+        # The draws as calls: ``generator.random(None, out=rows)``, or a jump over unread rows.
+        self._draw_ops: list[tuple[Any, Any]] = []
+        for plan in self._draws:
+            at = 0
+            for rows, read in plan.segments:
+                if read:
+                    view = plan.buffer[at : at + rows]
+                    self._draw_ops.append(
+                        (functools.partial(plan.generator.random, out=view), None)
+                    )
+                    at += rows
+                else:
+                    advance = cast(Any, plan.generator.bit_generator).advance
+                    self._draw_ops.append((advance, rows * self.replicates))
+        # Where each agent's uniforms lie in its stream's buffer (the draws' layout).
+        share = self._share
+        self._offsets = {
+            "decide_at": np.array([share(p, "decide")[1] for p in self.principals], np.int64),
+            "dissent_at": np.array([share(sp, "dissent")[1] for sp in self.sponsors], np.int64),
+            "loop_at": np.array([share(sp, "loophole")[1] for sp in self.sponsors], np.int64),
+        }
+        self._pinned = {name: getattr(self, name) for name in REBOUND}
+        self._args = args = self._compiled_args()
+        # Each kernel found once for its arguments' types (``_compiled.entry``); the
+        # arguments that change every day (the day, its slot in a ring buffer) are ints.
+        k = self._kernels
         assert k is not None
-        principals = self.principals
-        arg = k.decide_gains(
+        leading = {"gains": 1, "observe": 1, "perceive": 2, "tally": 3, "collapse": 1, "daily": 2}
+        kernels_of = {
+            "strike": k.strike_day,
+            "deter": k.deter_day,
+            "gains": k.decide_gains,
+            "acts": k.decide_acts,
+            "retaliate": k.retaliate_day,
+            "observe": k.observe_day,
+            "perceive": k.perceive_day,
+            "tally": k.tally_day,
+            "recover": k.recover_day,
+            "consolidate": k.consolidate_day,
+            "collapse": k.collapse_day,
+            "daily": k.daily_day,
+        }
+        self._calls: dict[str, Any] = {
+            name: k.entry(kernel, (0,) * leading.get(name, 0) + args[name])
+            for name, kernel in kernels_of.items()
+        }
+        self._calls["accident"] = [k.entry(k.accident_day, x) for x in args["accident"]]
+        self._calls["attack"] = [k.entry(k.attack_day, x) for x in args["attack"]]
+        return args
+
+    def _share(self, agent: Any, name: str) -> tuple[np.ndarray, int]:
+        """The buffer and first row of an agent's draw ``name``; (empty, -1) if not drawn."""
+        return self._share_at.get((id(agent.u), name), (self._no_draws, -1))
+
+    #: The buffer handed to a kernel for a draw nobody makes (never read).
+    _no_draws = np.zeros((1, 1))
+
+    def _compiled_args(self) -> dict[str, Any]:
+        """Every kernel's arguments on the compiled day (but the day and what follows it).
+
+        Built from the model's arrays as they are bound now, without allocating any:
+        ``test_kernels`` rebuilds them after every day and checks that each array is the
+        one the kernels were handed.
+        """
+        c, acts, t, mission = self.constants, self.acts, self._tables, self.mission
+        d, st = t["decide"], t["strike"]
+        ids, gov, mc = self.ids, self.government, mission.config
+        u_dissent, _ = self._share(self.sponsors[0], "dissent") if self.sponsors else (None, 0)
+        loops = [self._share(sp, "loophole") for sp in self.sponsors]
+        u_ground, ground_at = self._share(gov, "ground")
+        args: dict[str, Any] = {}
+        args["strike"] = (
+            self.n_theatres,
+            self.present,
+            self.faction_index,
+            self.strength,
+            self.edge_index,
+            st["party"],
+            st["backs_government"],
+            st["offscript_p"],
+            st["offscript_row"],
+            st["client_ptr"],
+            st["client_flat"],
+            self._no_draws if u_dissent is None else u_dissent,
+            self._offsets["dissent_at"],
+            st["loop_ptr"],
+            st["loop_start"],
+            self._offsets["loop_at"],
+            st["loop_p"],
+            st["loop_target"],
+            st["loop_blamed"],
+            next((u for u, at in loops if at >= 0), self._no_draws),
+            st["ground_start"],
+            st["ground_p"],
+            st["ground_target"],
+            st["ground_blamed"],
+            ground_at,
+            u_ground,
+            ids,
+            acts.fired,
+            acts.actor,
+            acts.target,
+            acts.blamed,
+            acts.origin,
+            acts.theatre,
+        )
+        args["accident"] = [
+            (
+                forces.incident.slice.start,
+                *self._share(forces, "accident"),
+                ids,
+                self.n_theatres,
+                self.principal_all,
+                self.present,
+                self.strength,
+                float(forces.p_accident),
+                t["theatre_buffer"],
+                t["air_force_party"],
+                forces.config.level,
+                self.n_factions,
+                self.blame_base,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.theatre,
+                acts.blamed,
+                acts.origin,
+                acts.admitted,
+            )
+            for forces in self.agents_by_type.get(ForeignForces, [])
+        ]
+        detection = mc.detection if mc else 0.0
+        args["attack"] = [
+            (
+                group.spoiler.slice.start,
+                *self._share(group, "attack"),
+                ids,
+                *t["groups"][k],
+                c.spoiler_calm_boost,
+                group.config.kind == "greedy",
+                self.calm,
+                self.theatre_coverage,
+                mission.present,
+                mission.withdrawn,
+                detection,
+                self.n_factions,
+                self.blame_base,
+                self.present,
+                self.strength,
+                self.edge_index,
+                c.blame_bias,
+                acts.fired,
+                acts.actor,
+                acts.target,
+                acts.blamed,
+                acts.culprit,
+                acts.origin,
+            )
+            for k, group in enumerate(self.excluded_groups)
+            if len(group.theatres)  # present in no theatre: nothing to attack
+        ]
+        args["deter"] = (
+            self.theatre_coverage,
+            mission.present,
+            mission.withdrawn,
+            detection,
+            self.p_detect_today,
+        )
+        args["gains"] = (
             d["index"],
             d["slot_ptr"],
             d["theatre_list"],
             d["adv_ptr"],
             d["adv_flat"],
             self.strength,
-            tuple(np.ascontiguousarray(p.start_adversary_strength) for p in principals),
+            self._start_adversary,
             self.resolve,
             self.restraint_level,
             self.p_detect_today,
             d["guarantee"],
             self.trust,
-            self._tables["edge_ptr"],
-            self._tables["edge_list"],
-            self._tables["adv_list"],
+            t["edge_ptr"],
+            t["edge_list"],
+            t["adv_list"],
             self.theatre_alive,
             self.alive,
             self.at_war,
             self.offensive_day,
-            self.day,
             d["aims"],
             d["offensive"],
             c.regroup_weight,
@@ -1060,15 +1430,19 @@ class CeasefireModel(mesa.Model):
             c.reputation_cost,
             c.sanction_weight,
             c.gain_sensitivity,
+            self._gain_arg,
         )
-        k.decide_acts(
+        u_decisions, _ = self._share(gov, "decide")
+        args["acts"] = (
             d["index"],
             d["slot_ptr"],
             d["theatre_list"],
             d["adv_ptr"],
             d["adv_flat"],
-            np.exp(arg),  # every principal's in one call
-            tuple(np.ascontiguousarray(p.u["decide"]) for p in principals),
+            self._growth,
+            u_decisions,
+            self._offsets["decide_at"],
+            ids,
             self.strength,
             self.fatigue,
             self.p_detect_today,
@@ -1088,18 +1462,14 @@ class CeasefireModel(mesa.Model):
             acts.origin,
             acts.weight,
         )
-
-    def _retaliate_compiled(self) -> None:
-        """Every principal's ``retaliate`` (E9, E9b, E9c, E20) in one compiled pass."""
-        k, c, acts, tables = self._kernels, self.constants, self.acts, self._tables
-        assert k is not None
-        u = np.concatenate([p.u["answer"] for p in self.principals])
-        k.retaliate_day(
-            tables["ans_start"],
-            tables["edge_ptr"],
-            tables["edge_list"],
-            tables["adv_list"],
-            u,
+        args["retaliate"] = (
+            t["ans_start"],
+            t["edge_ptr"],
+            t["edge_list"],
+            t["adv_list"],
+            u_decisions,
+            self._share(gov, "answer")[1],
+            ids,
             self.trust,
             self.grudge,
             self.fatigue,
@@ -1124,16 +1494,46 @@ class CeasefireModel(mesa.Model):
             acts.wrong,
             acts.theatre,
         )
-
-    def _recover_compiled(self) -> None:
-        """Every principal's ``recover`` (E11, E12) in one compiled pass."""
-        k, c, tables = self._kernels, self.constants, self._tables
-        assert k is not None
-        k.recover_day(
-            tables["theatre_ptr"],
-            tables["theatre_list"],
-            tables["edge_ptr"],
-            tables["adv_list"],
+        commissions = self.agents_by_type.get(JointCommissions, [])
+        u_settle, settle_at = (
+            self._share(commissions[0], "settle") if commissions else (self._no_draws, -1)
+        )
+        args["observe"] = (
+            acts.fired,
+            acts.theatre,
+            acts.origin,
+            self.alive,
+            self.theatre_alive,
+            mission.present,
+            self.theatre_coverage,
+            detection,
+            mc.attribution if mc else 0.0,
+            c.monitor_exposure,
+            mc.risk_tolerance if mc else 0,
+            mission.withdrawn,
+            mission.attacks,
+            mission.withdrawal_day,
+            *self._share(mission, "observe"),
+            self.theatre_commission,
+            u_settle,
+            settle_at,
+            ids,
+            self.detected_today,
+            self.correct_today,
+            self.settled_today,
+            self._listed["rows"],
+            self._listed["cols"],
+        )
+        listed = (self._listed["rows"], self._listed["cols"])
+        args["perceive"] = self._perceive_args(
+            *listed, *self._share(gov, "contrite"), ids, self._sanctions
+        )
+        args["tally"] = self._tally_args(*listed)
+        args["recover"] = (
+            t["theatre_ptr"],
+            t["theatre_list"],
+            t["edge_ptr"],
+            t["adv_list"],
             self.calm_today,
             self.alive,
             self.suffered,
@@ -1143,120 +1543,41 @@ class CeasefireModel(mesa.Model):
             c.fatigue_recovery,
             c.regroup_rate,
         )
-
-    def _strike_compiled(self) -> None:
-        """The strike phase (E6, E22, dissent) of the government and every sponsor, compiled."""
-        k, t = self._kernels, self._tables["strike"]
-        assert k is not None
-        r = self.r
-        u_loop = [sp.u["loophole"] for sp in self.sponsors if "loophole" in sp.u]
-        gov = self.government
-        k.strike_day(
-            self.n_theatres,
-            self.present,
-            self.faction_index,
-            self.strength,
-            self.edge_index,
-            t["party"],
-            t["backs_government"],
-            t["offscript_p"],
-            t["offscript_row"],
-            t["client_ptr"],
-            t["client_flat"],
-            np.stack([sp.u["dissent"] for sp in self.sponsors])
-            if self.sponsors
-            else np.zeros((0, 3, r)),
-            t["loop_ptr"],
-            t["loop_start"],
-            np.array(["loophole" in sp.u for sp in self.sponsors], bool),  # drawn today
-            t["loop_p"],
-            t["loop_target"],
-            t["loop_blamed"],
-            np.concatenate(u_loop) if u_loop else np.zeros((0, r)),
-            t["ground_start"],
-            t["ground_p"],
-            t["ground_target"],
-            t["ground_blamed"],
-            gov.u["ground"] if "ground" in gov.u else np.zeros((0, r)),
-            self.acts.fired,
-            self.acts.actor,
-            self.acts.target,
-            self.acts.blamed,
-            self.acts.origin,
-            self.acts.theatre,
+        args["consolidate"] = (
+            self.calm_today,
+            self.alive,
+            c.consolidation_rate,
+            self.trust_baseline,
         )
+        args["collapse"] = self._collapse_args(
+            self._ending, self._ending_fatigue, self._ending_resolve
+        )
+        args["daily"] = (self.origin_window, self.violence, self._daily["origin"], self.alive)
+        return args
 
-    def _accident_compiled(self) -> None:
-        """The foreign air forces' accidents (E7), compiled (at most one agent)."""
-        k, c, acts = self._kernels, self.constants, self.acts
-        assert k is not None
-        for forces in self.agents_by_type.get(ForeignForces, []):
-            k.accident_day(
-                forces.incident.slice.start,
-                forces.u["accident"],
-                self.n_theatres,
-                self.principal_all,
-                self.present,
-                self.strength,
-                float(forces.p_accident),
-                np.asarray(self.theatre_buffer, np.float64),
-                np.asarray(forces.air_force_party, np.int64),
-                forces.config.level,
-                self.n_factions,
-                self.blame_base,
-                self.edge_index,
-                c.blame_bias,
-                acts.fired,
-                acts.actor,
-                acts.target,
-                acts.theatre,
-                acts.blamed,
-                acts.origin,
-                acts.admitted,
-            )
+    def _stale_arguments(self) -> list[str]:
+        """The compiled day's arguments that are no longer the model's arrays (for tests)."""
+        if self._args is None:
+            return []
+        stale = []
 
-    def _attack_compiled(self) -> None:
-        """The excluded groups' attacks (E8, E8b), compiled, one group after the other."""
-        k, c, acts, mission = self._kernels, self.constants, self.acts, self.mission
-        assert k is not None
-        active = mission.active()
-        detection = mission.config.detection if mission.config else 0.0
-        for group in self.excluded_groups:
-            if not len(group.theatres):  # present in no theatre: nothing to attack
-                continue
-            cfg = group.config
-            reach = group.reachable
-            k.attack_day(
-                group.spoiler.slice.start,
-                group.u["attack"],
-                np.asarray(group.theatres, np.int64),
-                np.cumsum([0] + [len(w) for w in reach]).astype(np.int64),
-                np.concatenate(reach).astype(np.int64),
-                group.inside,
-                group.host,
-                group.party,
-                c.spoiler_rate * cfg.strength * cfg.spoiler_intent,
-                1.0 - dec.INDUCEMENT_REACH[cfg.kind] * cfg.inducement,
-                cfg.kind == "total",
-                c.spoiler_calm_boost,
-                cfg.kind == "greedy",
-                self.calm,
-                self.theatre_coverage,
-                active,
-                detection,
-                self.n_factions,
-                self.blame_base,
-                self.present,
-                self.strength,
-                self.edge_index,
-                c.blame_bias,
-                acts.fired,
-                acts.actor,
-                acts.target,
-                acts.blamed,
-                acts.culprit,
-                acts.origin,
-            )
+        def compare(name: str, held: Any, now: Any) -> None:
+            if isinstance(now, np.ndarray):
+                if held is not now:
+                    stale.append(name)
+            elif isinstance(now, (tuple, list)):
+                if len(held) != len(now):
+                    stale.append(name)
+                else:
+                    for i, (h, n) in enumerate(zip(held, now, strict=True)):
+                        compare(f"{name}[{i}]", h, n)
+            elif held != now:
+                stale.append(name)
+
+        fresh = self._compiled_args()
+        for name, now in fresh.items():
+            compare(name, self._args[name], now)
+        return stale
 
     def _collapse_compiled(self) -> bool:
         """The compiled :meth:`_collapse` (:func:`sim.model._compiled.collapse_day`).
@@ -1264,9 +1585,28 @@ class CeasefireModel(mesa.Model):
         False (nothing written) if it cannot run today; the escalation days (E15) of the
         truces that end are computed with NumPy, on those truces alone.
         """
+        ending, fatigue, resolve = np.zeros(self.r, bool), np.zeros(self.r), np.zeros(self.r)
+        status = self._kernels.collapse_day(  # type: ignore[union-attr]
+            self.day, *self._collapse_args(ending, fatigue, resolve)
+        )
+        if status < 0:
+            return False
+        if status:
+            self._escalate(ending, fatigue, resolve)
+        return True
+
+    def _escalate(self, ending: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray) -> None:
+        """(E15) The escalation days of the truces ``ending`` today, which then end."""
+        end = np.flatnonzero(ending)
+        self.escalation[end] = dec.escalation_days(
+            self.escalation_u[end], fatigue[end], resolve[end], self.constants.escalation_rate
+        )
+        self.alive[end] = False
+
+    def _collapse_args(self, ending: np.ndarray, fatigue: np.ndarray, resolve: np.ndarray) -> tuple:
+        """:func:`sim.model._compiled.collapse_day`'s arguments after the day."""
         c, rule, t = self.constants, self.scenario.truce.collapse, self._tables
-        ending, fatigue, resolve, status = self._kernels.collapse_day(  # type: ignore[union-attr]
-            self.day,
+        return (
             self.alive,
             self.theatre_alive,
             self.high_window,
@@ -1293,16 +1633,10 @@ class CeasefireModel(mesa.Model):
             self.cause,
             self.trigger,
             self.collapse_day,
+            ending,
+            fatigue,
+            resolve,
         )
-        if status < 0:
-            return False
-        if status:
-            end = np.flatnonzero(ending)
-            self.escalation[end] = dec.escalation_days(
-                self.escalation_u[end], fatigue[end], resolve[end], c.escalation_rate
-            )
-            self.alive[end] = False
-        return True
 
     def _consolidate(self) -> None:
         """(E10b) A calm day raises the trust level that forgiveness heals toward.
@@ -1316,9 +1650,13 @@ class CeasefireModel(mesa.Model):
 
     def _collapse(self) -> None:
         """(E13–E14, E13c) Theatres collapse; the end rule or a withdrawal ends the truce."""
-        c, rule, end = self.constants, self.scenario.truce.collapse, self.scenario.truce.end
         if self._kernels is not None and self._collapse_compiled():
             return
+        self._collapse_numpy()
+
+    def _collapse_numpy(self) -> None:
+        """:meth:`_collapse` in NumPy (the reference)."""
+        c, rule, end = self.constants, self.scenario.truce.collapse, self.scenario.truce.end
         live = self.theatre_alive & self.alive
         violent = dec.collapse_now(self.high_window.sum(0), rule.days_above)
         intense = self.theatre_violence >= rule.intensity
