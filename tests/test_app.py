@@ -432,6 +432,30 @@ def test_shared_tasks_run_once_and_stop_when_nobody_waits(monkeypatch):
 
 
 @pytest.mark.slow
+def test_a_setting_asked_again_while_its_run_stops_runs_again(baseline, monkeypatch):
+    # Issue 16: a slider moved away and back at once. The setting's run was asked to
+    # stop (nobody wanted it); asked again before it had stopped, the page must get a
+    # run of its own, not follow the stopping one to its end (None: no curve, ever).
+    from sim.app import workers
+
+    scenario = validate(_short(baseline))
+    args = (workers.run_stoppable, scenario, 1, 20_000, 1, 50)  # seconds of work
+    with _worker_pool(monkeypatch, 1):
+        workers.warm_up()[0].result(timeout=180)
+        first = workers.submit_shared("setting", workers.LATER, *args)
+        entry = first.entry
+        deadline = time.monotonic() + 60
+        while not entry.task.running():
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.01)
+        assert first.cancel()  # the page moved on: the run is asked to stop...
+        again = workers.submit_shared("setting", workers.LATER, *args)  # ...and back
+        assert entry.task.result(timeout=120) is None  # the old run stopped
+        table = again.result(timeout=300)
+        assert table is not None and len(table) == 20_000
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice: Linux")
 def test_later_tasks_run_niced_in_their_worker(monkeypatch):
     # Issue 16: the rest of an ensemble takes only the CPU that the first curves, the

@@ -304,7 +304,8 @@ _kept: OrderedDict[Hashable, Any] = OrderedDict()
 class _Shared:
     """A task running for every page that asked for its key, and those pages' futures."""
 
-    def __init__(self, task: Task):
+    def __init__(self, key: Hashable, task: Task):
+        self.key = key
         self.task = task
         self.handles: set[_Handle] = set()
 
@@ -326,6 +327,10 @@ class _Handle(Task):
                 return True
             entry.handles.discard(self)
             orphan = not entry.handles
+            if orphan and _shared.get(entry.key) is entry:
+                # Being withdrawn or stopped: a later ask of the key starts a task of its
+                # own rather than follow this one to its stop (a result of None).
+                del _shared[entry.key]
         if orphan:
             entry.task.cancel()
         return True
@@ -351,7 +356,7 @@ def submit_shared(key: Hashable, priority: int, fn: Callable[..., Any], *args: A
             return handle
         entry = _shared.get(key)
         if entry is None:
-            entry = _Shared(Task(0))  # replaced below, outside the lock
+            entry = _Shared(key, Task(0))  # its task submitted below, outside the lock
             _shared[key] = entry
             fresh = True
         else:
