@@ -148,9 +148,7 @@ def measure(
 
     start = time.perf_counter()
     with Children() as children:
-        result = sim.sweep(
-            path, out=tmp / "out", engine="dask", workers=workers, progress=progress
-        )
+        result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers, progress=progress)
     took = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     assert result.path is not None
