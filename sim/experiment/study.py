@@ -338,11 +338,12 @@ def run_study(
 
     Raises:
         ScenarioError: for bad settings, a results root that cannot be
-            written, or a Dask scheduler that does not answer; nothing is
-            written then.
+            written, a Dask scheduler that does not answer, or a LocalCluster
+            whose process does not start; nothing is written then.
         ExperimentFailed: if chunks failed or their parts are missing; the
             finished parts are kept and ``resume`` completes the study.
     """
+    from sim.experiment.cluster import ClusterFailed
     from sim.experiment.executors import (
         ENGINES,
         MAIN_GUARD_HINT,
@@ -459,6 +460,8 @@ def run_study(
                 )
             except SchedulerUnreachable as exc:
                 raise ScenarioError("--scheduler", str(exc)) from None
+            except ClusterFailed as exc:
+                raise ScenarioError("--engine", str(exc)) from None
         if run_dir is None and root is not None:
             run_dir = _new_run_dir(root, resolved.name)
         if run_dir is not None and not per_point:  # per-point batches are written here
