@@ -113,15 +113,65 @@ def merge_batches(run_dir: Path | str, pool: bool) -> Path | None:
     if not paths:
         target.unlink(missing_ok=True)
         return None
-    table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    table = table.sort_values(["point", "day"], kind="stable")  # design order, not finish order
-    merged = pool_points(table) if pool else daily_aggregate([table])
+    if pool:  # a few days at a time: the driver never holds every point's days (issue 14)
+        blocks = [pool_points(_read_days(paths, *days)) for days in _day_blocks(paths)]
+        merged = pd.concat(blocks, ignore_index=True)  # each (arm, day) in one block, summed
+        if merged["arm"].nunique() > 1:  # one arm in a per-point sweep; else as daily_aggregate
+            order = merged["arm"].map({a: i for i, a in enumerate(dict.fromkeys(merged["arm"]))})
+            merged = merged.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    else:
+        table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+        table = table.sort_values(["point", "day"], kind="stable")  # design order
+        merged = daily_aggregate([table])
     storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
     if pool:
         for p in paths:
             p.unlink()
         (run_dir / storage.DAILY_BATCHES).rmdir()
     return target
+
+
+#: Rows of the points' daily sums pooled at once by :func:`merge_batches` (a block of days of
+#: every point; ~20 numbers a row, so a few MB, against the whole table's tens or hundreds).
+BLOCK_ROWS = 25_000
+
+
+def _day_blocks(paths: list[Path], rows: int = BLOCK_ROWS) -> list[tuple[int, int]]:
+    """Ranges of days (first, last) whose rows in the batches ``paths`` number about ``rows``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    total, last = 0, 0
+    for path in paths:
+        total += pq.ParquetFile(path).metadata.num_rows
+        days = pq.read_table(path, columns=["day"]).column("day")
+        if len(days):
+            last = max(last, int(pc.max(days).as_py()))
+    if last < 1:
+        return [(1, 1)]
+    width = max(1, rows * last // max(1, total))
+    return [(first, min(last, first + width - 1)) for first in range(1, last + 1, width)]
+
+
+def _read_days(paths: list[Path], first: int, last: int) -> pd.DataFrame:
+    """The rows of days ``first`` to ``last`` of the batches ``paths``, in the batches' order.
+
+    Read a record batch at a time, so that no batch file is held whole.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tables = []
+    for path in paths:
+        found = pq.ParquetFile(path)
+        kept = []
+        for batch in found.iter_batches(batch_size=BLOCK_ROWS):
+            day = batch.column("day")
+            keep = pc.and_(pc.greater_equal(day, first), pc.less_equal(day, last))
+            kept.append(batch.filter(keep))
+        tables.append(pa.Table.from_batches(kept, schema=found.schema_arrow).to_pandas())
+    return pd.concat(tables, ignore_index=True)
 
 
 def read_daily(run_dir: Path | str) -> pd.DataFrame:

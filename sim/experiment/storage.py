@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,22 +84,49 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (synced to disk) so that the file is either absent or complete."""
+def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces of them) to ``path`` (synced to disk), absent or complete."""
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
 
     atomic_write(path, write)
 
 
+#: Characters of JSON gathered before each write of :func:`write_json`.
+JSON_PIECE = 1 << 16
+
+
 def write_json(path: Path, obj: Mapping[str, Any], compact: bool = False) -> None:
-    """Atomically write a JSON document (``compact``: no indentation, for a full disk)."""
-    text = json.dumps(obj, default=str) if compact else json.dumps(obj, indent=2, default=str)
-    atomic_write_bytes(path, (text + "\n").encode())
+    """Atomically write a JSON document (``compact``: no indentation, for a full disk).
+
+    The indented document is written piece by piece as it is encoded (the same
+    bytes as ``json.dumps(obj, indent=2)``): a sweep's summary of 10,000 points
+    is never a string in memory whole (issue 14: ~12 MB, with the encoder's pieces
+    several times that).
+    """
+    if compact:
+        atomic_write_bytes(path, (json.dumps(obj, default=str) + "\n").encode())
+        return
+
+    def pieces() -> Iterator[bytes]:
+        gathered: list[str] = []
+        size = 0
+        for chunk in json.JSONEncoder(indent=2, default=str).iterencode(obj):
+            gathered.append(chunk)
+            size += len(chunk)
+            if size >= JSON_PIECE:
+                yield "".join(gathered).encode()
+                gathered.clear()
+                size = 0
+        gathered.append("\n")
+        yield "".join(gathered).encode()
+
+    atomic_write_bytes(path, pieces())
 
 
 def reserve_space(run_dir: Path, size: int = RESERVE_BYTES) -> None:

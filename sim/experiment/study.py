@@ -61,19 +61,35 @@ class Study:
         """Whether the study stored per-point aggregates (a sweep with one arm, issue 14)."""
         return str(self.manifest.get("layout", "")).startswith("points")
 
-    def read_points(self) -> pd.DataFrame | None:
-        """The points table (one row per design point), or None when there is none."""
+    def read_points(
+        self, columns: list[str] | None = None, skip: tuple[str, ...] = ()
+    ) -> pd.DataFrame | None:
+        """The points table (one row per design point), or None when there is none.
+
+        Args:
+            columns: only these columns (default: all).
+            skip: not these columns (e.g. ``group``, each point's summary as JSON text,
+                the widest column by far).
+        """
         if not self.per_point:
             return None
         if self.path is not None:
-            if not storage.point_batches(self.path):
+            batches = storage.point_batches(self.path)
+            if not batches:
                 return None
-            return storage.read_points(self.path)
+            if skip:
+                import pyarrow.parquet as pq
+
+                names = columns or pq.read_schema(batches[0]).names
+                columns = [c for c in names if c not in skip]
+            return storage.read_points(self.path, columns)
         if not self.points:
             return None
         from sim.experiment.storage import sort_points_table
 
-        return sort_points_table(pd.DataFrame(self.points))
+        table = sort_points_table(pd.DataFrame(self.points))
+        names = [c for c in (columns or table.columns) if c not in skip]
+        return table[[c for c in names if c in table.columns]]
 
     @property
     def arms(self) -> list[str]:
