@@ -110,10 +110,6 @@ def _wait_gone(processes: list[psutil.Process], seconds: float) -> list[psutil.P
     return left
 
 
-def _square(x: int) -> tuple[int, int]:
-    return os.getpid(), x * x
-
-
 @pytest.mark.slow
 def test_a_local_cluster_runs_in_its_own_process_and_is_closed_after():
     from distributed import Scheduler
@@ -123,11 +119,12 @@ def test_a_local_cluster_runs_in_its_own_process_and_is_closed_after():
     with open_executor("dask", 1) as executor:
         (cluster,) = _cluster_processes(os.getpid())
         scheduler_here = list(Scheduler._instances)  # the scheduler is not in this process
-        results = [executor.submit(_square, i).result(timeout=60) for i in range(4)]
+        # functions the cluster's process can import (it unpickles each task, as do workers)
+        squares = [executor.submit(pow, i, 2).result(timeout=60) for i in range(4)]
+        pids = {executor.submit(os.getpid).result(timeout=60) for _ in range(3)}
         below = cluster.children(recursive=True)
         assert below, "the cluster's worker runs under its process"
-    assert [r[1] for r in results] == [0, 1, 4, 9]
-    pids = {r[0] for r in results}
+    assert squares == [0, 1, 4, 9]
     assert os.getpid() not in pids and cluster.pid not in pids  # run in the worker
     assert not scheduler_here
     # closed with the executor: the cluster's process and its worker are gone
@@ -198,7 +195,7 @@ def test_ctrl_c_on_a_dask_sweep_closes_the_cluster_and_resume_completes(
     assert 0 < len(kept) < 60
 
     resumed = subprocess.run(
-        [*args[:6], "--engine", "serial", "--no-report", "--resume", str(run_dir)],
+        [*args[:7], "--engine", "serial", "--no-report", "--resume", str(run_dir)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -85,7 +85,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write ``data`` (bytes, or pieces of them) to ``path`` (synced to disk), absent or complete."""
+    """Write ``data`` (bytes, or its pieces) to ``path`` (synced), so it is absent or complete."""
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
