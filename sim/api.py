@@ -320,6 +320,8 @@ def summarize_study(study: Study) -> dict[str, Any]:
         summary = point_table.summarize_points(groups)
         del groups  # the groups' text, parsed: not held twice (issue 14)
         light = study.read_points(skip=("group",))
+        if light is None:
+            return {}
     else:
         light = study.read([*summaries.SUMMARY_COLUMNS, *study.swept])
         if light is None or not len(light):
