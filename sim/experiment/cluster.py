@@ -123,7 +123,12 @@ def start_cluster(
     found: list[str] = []
     reader = threading.Thread(target=_read_address, args=(proc.stdout, found), daemon=True)
     reader.start()
-    reader.join(timeout)
+    try:
+        reader.join(timeout)
+    except BaseException:  # interrupted while it starts: it does not outlive the wait
+        proc.kill()
+        proc.wait()
+        raise
     if not found:
         if proc.poll() is None:
             proc.kill()

@@ -287,7 +287,7 @@ def open_executor(
     elif engine == "dask":
         from dask.distributed import Client
 
-        from sim.experiment.cluster import start_cluster
+        from sim.experiment.cluster import ClusterFailed, start_cluster
 
         cluster = None
         if scheduler:
@@ -300,7 +300,8 @@ def open_executor(
                 client = Client(address, timeout=CONNECT_TIMEOUT if scheduler else 60)
             except (OSError, ValueError, TypeError) as exc:
                 if not scheduler:
-                    raise
+                    message = f"the local Dask cluster at {address} did not answer ({exc})"
+                    raise ClusterFailed(message) from None
                 raise SchedulerUnreachable(
                     f"cannot reach the Dask scheduler at {scheduler} "
                     f"within {CONNECT_TIMEOUT} s ({exc})"

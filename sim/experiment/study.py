@@ -681,7 +681,7 @@ def forecast_study(
         A :class:`sim.scenario.cost.Forecast`.
     """
     from sim.experiment.executors import choose_engine, default_workers
-    from sim.experiment.runner import Chunk, PointTask, Task, run_point, run_task
+    from sim.experiment.runner import PointTask, Task, run_point, run_task
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -711,7 +711,7 @@ def forecast_study(
             resolve_scenario(base, row.overrides), seed, cs_[0], row.arm, 0, row.point, params
         )
 
-    warm = task_for(rows[0], [Chunk(0, 0, min(10, replicates))])
+    warm = task_for(rows[0], _warm_chunks(cs[0].size, replicates))
     samples_ = [task_for(rows[i], cs) for i in picks]
     plan = choose_engine(engine, workers, n_tasks)
     n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
@@ -742,6 +742,24 @@ def forecast_study(
         overhead_seconds_per_task=measured.get("overhead", 0.0),
         startup_seconds=measured.get("startup"),
     )
+
+
+def _warm_chunks(width: int, replicates: int) -> list[Any]:
+    """The chunks of the untimed warm-up before a forecast's samples, in each process.
+
+    A few truces load the code. Chunks of at least ``AUTO_CHUNK_WIDTH`` truces also run
+    on the compiled day once a process has asked for ``AUTO_MIN_WIDTH`` truces
+    (:func:`sim.model.kernels.for_width`): a sweep's workers switch after their first
+    few points, so the warm-up runs that many truces first, and the samples are timed
+    as the sweep's other points run (issue 14: with 1,000-truce points, samples timed
+    partly on NumPy and with numba's import were ~4x a compiled point).
+    """
+    from sim.experiment.runner import Chunk
+    from sim.model.kernels import AUTO_CHUNK_WIDTH, AUTO_MIN_WIDTH
+
+    if width < AUTO_CHUNK_WIDTH:
+        return [Chunk(0, 0, min(10, replicates))]
+    return [Chunk(i, i * width, width) for i in range(AUTO_MIN_WIDTH // width + 1)]
 
 
 def _window(per_point: bool, keep_runs: bool, workers: int) -> int:
