@@ -20,7 +20,14 @@ truces a point holds; the truces only set how long the sweep takes. The
 script runs the same number of points at two sizes of point (TRUCES and
 4 × TRUCES) when asked with ``--both`` and prints both figures to show it;
 ``--baseline`` runs 10 points alone, for the driver's memory without the
-points (imports, the in-process Dask scheduler).
+points (imports, the Dask client). ``--no-forecast`` skips the dry run.
+
+Besides the driver's peak RSS (``getrusage``: the driver process alone), it
+prints the driver's resident set at three moments (imports done; the cluster
+up, before the first point; the last point in, before the last writes and the
+summary) and, sampled every 0.2 s, the peak of the LocalCluster's own process
+(scheduler and nannies, ``sim.experiment.cluster``; before issue 14's session 7
+they ran inside the driver) and of the largest Dask worker.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,6 +63,49 @@ def _size(folder: Path) -> int:
 
 def _files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Children:
+    """Peak resident sets of this process's descendants, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.2):
+        self.cluster = 0.0  # the LocalCluster's process (scheduler and nannies)
+        self.worker = 0.0  # the largest Dask worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+
+    def __enter__(self) -> Children:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self, interval: float) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(interval):
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:
+                continue
+            for child in children:
+                try:
+                    command = " ".join(child.cmdline())
+                    mb = child.memory_info().rss / 2**20
+                except psutil.Error:
+                    continue
+                if "sim.experiment.cluster" in command:
+                    self.cluster = max(self.cluster, mb)
+                elif "resource_tracker" not in command:
+                    self.worker = max(self.worker, mb)
 
 
 def measure(
@@ -85,8 +136,19 @@ def measure(
             f"+ work {work:.1f} s + overhead {overhead:.1f} s, "
             f"disk {found['disk_bytes'] / 2**20:.1f} MB ({found['method']})"
         )
+    import sim.api  # noqa: F401 - what the driver imports, before the phases are read
+
+    moments = {"imports": _resident_mb()}
+
+    def progress(done: int, total: int) -> None:
+        if "cluster up" not in moments:
+            moments["cluster up"] = _resident_mb()
+        if done == total:
+            moments["last point in"] = _resident_mb()
+
     start = time.perf_counter()
-    result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers)
+    with Children() as children:
+        result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers, progress=progress)
     took = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     assert result.path is not None
@@ -96,10 +158,14 @@ def measure(
         f"{workers} workers: {took:.0f} s (forecast {seconds:.0f} s, "
         f"{seconds / took:.2f} of it)"
     )
-    print(
-        f"  driver peak RSS {peak:.0f} MB (target < 300 MB; the scheduler runs in the driver "
-        "process and is counted)"
+    phases = ", ".join(f"{k} {v:.0f} MB" for k, v in moments.items())
+    print(f"  driver peak RSS {peak:.0f} MB (target < 300 MB); driver at {phases}")
+    where = (
+        f"cluster process (scheduler, nannies) peak {children.cluster:.0f} MB"
+        if children.cluster
+        else "no cluster process (the scheduler and nannies ran in the driver)"
     )
+    print(f"  {where}; largest worker peak {children.worker:.0f} MB")
     print(
         f"  output {size / 2**20:.1f} MB in {_files(result.path)} files "
         f"(target < 50 MB): points {_size(result.path / 'points') / 2**20:.1f} MB, "
@@ -121,7 +187,8 @@ def main(points: int = 10_000, truces: int = 20, horizon: int = 30, workers: int
         if "--baseline" in sys.argv:  # what the driver takes with a handful of points
             measure(10, truces, horizon, workers, Path(tmp), dry=False)
         else:
-            measure(points, truces, horizon, workers, Path(tmp))
+            dry = "--no-forecast" not in sys.argv
+            measure(points, truces, horizon, workers, Path(tmp), dry=dry)
     print(f"load after: {machine().rsplit(', ', 1)[1]}")
 
 

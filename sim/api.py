@@ -314,10 +314,14 @@ def summarize_study(study: Study) -> dict[str, Any]:
     """
     arms = study.arms
     if study.per_point:  # a sweep with one arm: from the aggregates its workers computed
-        light = study.read_points()
-        if light is None or not len(light):
+        groups = study.read_points(["arm", "point", "group"])
+        if groups is None or not len(groups):
             return {}
-        summary = point_table.summarize_points(light)
+        summary = point_table.summarize_points(groups)
+        del groups  # the groups' text, parsed: not held twice (issue 14)
+        light = study.read_points(skip=("group",))
+        if light is None:
+            return {}
     else:
         light = study.read([*summaries.SUMMARY_COLUMNS, *study.swept])
         if light is None or not len(light):

@@ -9,6 +9,7 @@ points' own truces add up to, on the path the user takes (the CLI, stored, read 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -77,3 +78,67 @@ def test_pooled_daily_sums_equal_the_per_point_sums_added_up(tmp_path):
         assert row["holding"] == later
     # the batches were merged and removed when pooled
     assert not any((tmp_path / "a").rglob("daily/batch-*.parquet"))
+
+
+LHS = """\
+extends: {base}
+name: daily-blocks
+replicates: 6
+truce: {{horizon: 40}}
+sweep:
+  lhs:
+    n: 24
+    bounds:
+      monitors.coverage: {{low: 0.1, high: 0.9}}
+      truce.horizon: {{low: 5, high: 40}}
+"""
+
+
+def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
+    tmp_path, monkeypatch
+):
+    """The driver pools the points' daily sums a block of days at a time (issue 14).
+
+    It never holds every point's days at once, and reads only the row groups of those days.
+    Blocks of about a day (one group each, which pandas alone would add up another way) and
+    row groups of 7 rows, over 24 points of different horizons in batches written as the
+    points finish (``TRUCE_FLUSH_SECONDS=0``), give the table pandas pools at once.
+    """
+    import pyarrow.parquet as pq
+
+    import sim
+    from sim.experiment import daily, storage
+
+    path = tmp_path / "s.yaml"
+    path.write_text(LHS.format(base=BASE))
+    monkeypatch.setenv("TRUCE_FLUSH_SECONDS", "0")
+    whole = sim.sweep(path, out=tmp_path / "whole", engine="serial")
+    monkeypatch.setattr(daily, "BLOCK_ROWS", 24)  # ~1 day of the 24 points
+    monkeypatch.setattr(storage, "DAILY_ROW_GROUP", 7)
+    seen: list[int] = []
+    real = daily._read_days
+
+    def counted(paths, first, last):
+        seen.append(sum(pq.ParquetFile(p).metadata.num_row_groups for p in paths))
+        return real(paths, first, last)
+
+    monkeypatch.setattr(daily, "_read_days", counted)
+    kept = tmp_path / "batches"
+    merge = daily.merge_batches
+
+    def keeping(run_dir, pool):  # the batches as the driver merges them, kept for below
+        shutil.copytree(Path(run_dir) / storage.DAILY_BATCHES, kept)
+        return merge(run_dir, pool)
+
+    monkeypatch.setattr(daily, "merge_batches", keeping)
+    blocks = sim.sweep(path, out=tmp_path / "blocks", engine="serial")
+    assert len(seen) >= 20  # blocks of about a day of 24 points of 5-40 days
+    batches = sorted(kept.glob("batch-*.parquet"))
+    assert len(batches) > 1 and max(seen) > len(batches)  # several row groups a batch
+    # pooled a block at a time against the whole table pooled at once by pandas (as before
+    # issue 14's blocks), from the same batches
+    table = pd.concat([pd.read_parquet(p) for p in batches], ignore_index=True)
+    at_once = daily.pool_points(table.sort_values(["point", "day"], kind="stable"))
+    pd.testing.assert_frame_equal(read_daily(blocks.path), at_once, check_exact=True)
+    assert (blocks.path / daily.DAILY).read_bytes() == (whole.path / daily.DAILY).read_bytes()
+    assert not (blocks.path / storage.DAILY_BATCHES).exists()  # merged and removed

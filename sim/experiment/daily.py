@@ -113,15 +113,115 @@ def merge_batches(run_dir: Path | str, pool: bool) -> Path | None:
     if not paths:
         target.unlink(missing_ok=True)
         return None
-    table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    table = table.sort_values(["point", "day"], kind="stable")  # design order, not finish order
-    merged = pool_points(table) if pool else daily_aggregate([table])
+    if pool:  # a few days at a time: the driver never holds every point's days (issue 14)
+        blocks = _day_blocks(paths)
+        if len(blocks) == 1:  # small enough to pool at once, as it always was
+            merged = pool_points(_read_days(paths, *blocks[0]))
+        else:  # each day is in one block: the same sums, in the same order
+            parts = [_pool_block(_read_days(paths, *days)) for days in blocks]
+            merged = pd.concat(parts, ignore_index=True)
+    else:
+        table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+        table = table.sort_values(["point", "day"], kind="stable")  # design order
+        merged = daily_aggregate([table])
     storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
     if pool:
         for p in paths:
             p.unlink()
         (run_dir / storage.DAILY_BATCHES).rmdir()
     return target
+
+
+#: Rows of the points' daily sums pooled at once by :func:`merge_batches` (a block of days of
+#: every point; ~20 numbers a row, so a few MB, against the whole table's tens or hundreds).
+BLOCK_ROWS = 25_000
+
+
+def _day_blocks(paths: list[Path], rows: int | None = None) -> list[tuple[int, int]]:
+    """Ranges of days (first, last) whose rows in the batches ``paths`` number about ``rows``.
+
+    ``rows`` defaults to :data:`BLOCK_ROWS`.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    rows = BLOCK_ROWS if rows is None else rows
+    total, last = 0, 0
+    for path in paths:
+        total += pq.ParquetFile(path).metadata.num_rows
+        days = pq.read_table(path, columns=["day"]).column("day")
+        if len(days):
+            last = max(last, int(pc.max(days).as_py()))
+    if last < 1:
+        return [(1, 1)]
+    width = max(1, rows * last // max(1, total))
+    return [(first, min(last, first + width - 1)) for first in range(1, last + 1, width)]
+
+
+def _pool_block(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pool_points` of some of the days of every point, with the sums of the whole table.
+
+    pandas adds up a group's floats with a compensated (Kahan) sum, in row order, when the
+    groups' rows are interleaved, as they are in the whole table (point after point, each
+    with its days); a block of one day has one group, which pandas adds up another way, so
+    the floats are added here as pandas adds up the whole table (its ``group_sum``), point
+    after point. Counts (integers) are exact in any order.
+
+    Raises:
+        ValueError: for the days of several arms (a per-point sweep has one).
+    """
+    import numpy as np
+
+    if table["arm"].nunique() > 1:
+        raise ValueError("the daily sums of a per-point sweep have one arm")
+    table = table.sort_values(["point", "day"], kind="stable")
+    merged = pool_points(table)
+    floats = [c for c in merged.columns if c not in KEYS and merged[c].dtype.kind == "f"]
+    if not floats or not len(table):
+        return merged
+    days = table["day"].to_numpy()
+    first = int(days.min())
+    total = np.zeros((int(days.max()) - first + 1, len(floats)))
+    carry = np.zeros_like(total)
+    values = table[floats].to_numpy(dtype=float)
+    points = table["point"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, points[1:] != points[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(points)], strict=True):
+        at = days[a:b] - first  # a point's days: each once
+        value, before, lost = values[a:b], total[at], carry[at]
+        y = value - lost
+        t = before + y
+        compensation = (t - before) - y
+        compensation[np.isnan(compensation)] = 0.0  # an infinite value: not NaN (as pandas)
+        seen = ~np.isnan(value)  # missing values are skipped
+        total[at] = np.where(seen, t, before)
+        carry[at] = np.where(seen, compensation, lost)
+    merged[floats] = total[merged["day"].to_numpy() - first]
+    return merged
+
+
+def _read_days(paths: list[Path], first: int, last: int) -> pd.DataFrame:
+    """The rows of days ``first`` to ``last`` of the batches ``paths``, in the batches' order.
+
+    Only the row groups that may hold those days are read (a batch is written by day, in
+    row groups, :func:`sim.experiment.storage.write_batch`; an older batch is read whole).
+    """
+    import pyarrow.parquet as pq
+
+    tables = []
+    for path in paths:
+        found = pq.ParquetFile(path)
+        meta = found.metadata
+        column = meta.schema.names.index("day")
+        groups = []
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(column).statistics
+            if stats is not None and stats.has_min_max and (stats.max < first or stats.min > last):
+                continue  # none of these days here
+            groups.append(i)
+        table = found.read_row_groups(groups).to_pandas()
+        tables.append(table[(table["day"] >= first) & (table["day"] <= last)])
+    return pd.concat(tables, ignore_index=True)
 
 
 def read_daily(run_dir: Path | str) -> pd.DataFrame:

@@ -10,14 +10,17 @@ Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
   workers or in this process, see :func:`choose_engine`);
 - ``dask``: ``Client(...).get_executor()`` on a running scheduler
   (``scheduler="tcp://host:port"``, e.g. one started by dask-jobqueue on
-  SLURM) or on a ``LocalCluster`` started for the run and closed after it.
+  SLURM) or on a ``LocalCluster`` started for the run in a process of its own
+  and closed after it (:mod:`sim.experiment.cluster`: the scheduler's memory
+  is not the driver's).
 
 Nothing is started at import time; heavy imports happen inside :func:`open_executor`.
 
 Local worker processes watch the process that started them and exit when it
 is gone (:func:`watch_parent`), so a driver killed outright (``kill -9``, the
-OOM killer) leaves no worker running and writing. Dask's own worker
-processes do the same for a LocalCluster.
+OOM killer) leaves no worker running and writing. A LocalCluster's process
+does the same (it exits when its standard input, a pipe from the driver,
+closes), and Dask's worker processes exit with it.
 
 On SLURM, start a cluster with dask-jobqueue (``pip install truce-sim[slurm]``)
 and point the sweep at its scheduler; workers must see the same results
@@ -62,19 +65,20 @@ class SchedulerUnreachable(RuntimeError):
     """The Dask scheduler given by address did not answer in time."""
 
 
-#: Entries kept in a LocalCluster's low-level logs (Dask's default 1,000): the in-process
-#: scheduler's transitions and the recent messages of its streams, which hold each task
-#: pickled; at 1,000 they were ~10-20 MB of the sweep driver's memory (issue 14).
+#: Entries kept in a LocalCluster's low-level logs (Dask's default 1,000): the scheduler's
+#: transitions and the recent messages of its streams, which hold each task pickled; at
+#: 1,000 they were ~10-20 MB of the sweep driver's memory when the scheduler ran in it, and
+#: are still that much of the cluster process's (issue 14).
 DEBUG_LOG_LENGTH = 100
 
 
 def give_back_memory() -> None:
     """Collect, then hand the C heap's free pages back to the system (glibc's ``malloc_trim``).
 
-    After a LocalCluster closes, the in-process scheduler's objects are freed but their
-    pages stay with the process; what the sweep does next (its last Parquet writes, its
-    summary) then adds to the driver's peak instead of reusing them (issue 14). Elsewhere
-    than glibc, only the collection.
+    After a Dask client closes, its objects are freed but their pages stay with the
+    process; what the sweep does next (its last Parquet writes, its summary) then adds to
+    the driver's peak instead of reusing them (issue 14). Elsewhere than glibc, only the
+    collection.
     """
     import ctypes
     import gc
@@ -254,13 +258,15 @@ def open_executor(
         engine: ``"serial"``, ``"local"`` or ``"dask"``.
         workers: processes (``local``) or LocalCluster workers (``dask``).
         scheduler: address of a running Dask scheduler; without it a
-            LocalCluster is started for the run.
+            LocalCluster is started for the run in a child process
+            (:func:`sim.experiment.cluster.start_cluster`).
         start_method: ``"spawn"`` (default) or ``"fork"`` for local processes
             (see :func:`start_method_for`).
 
     Raises:
         SchedulerUnreachable: if ``scheduler`` does not answer within
             :data:`CONNECT_TIMEOUT` seconds or is not a valid address.
+        ClusterFailed: if the LocalCluster's process does not start.
     """
     if engine == "serial":
         yield SerialExecutor()
@@ -279,38 +285,34 @@ def open_executor(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     elif engine == "dask":
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
+
+        from sim.experiment.cluster import ClusterFailed, start_cluster
 
         cluster = None
         if scheduler:
+            address = scheduler
+        else:  # a LocalCluster in a process of its own: its scheduler's memory is not ours
+            cluster = start_cluster(workers or default_workers(), DEBUG_LOG_LENGTH)
+            address = cluster.address
+        try:
             try:
-                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+                client = Client(address, timeout=CONNECT_TIMEOUT if scheduler else 60)
             except (OSError, ValueError, TypeError) as exc:
+                if not scheduler:
+                    message = f"the local Dask cluster at {address} did not answer ({exc})"
+                    raise ClusterFailed(message) from None
                 raise SchedulerUnreachable(
                     f"cannot reach the Dask scheduler at {scheduler} "
                     f"within {CONNECT_TIMEOUT} s ({exc})"
                 ) from None
-        else:
-            if main_reruns_in_workers():  # its spawned workers would re-run the script
-                raise RuntimeError(MAIN_GUARD_HINT)
-            import dask
-
-            # the scheduler runs in this process: its developers' logs (the last 1,000
-            # transitions and messages, each message with its pickled task) are kept short
-            with dask.config.set({"distributed.admin.low-level-log-length": DEBUG_LOG_LENGTH}):
-                cluster = LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-                client = Client(cluster)
-        try:
-            yield client.get_executor(pure=False)
+            try:
+                yield client.get_executor(pure=False)
+            finally:
+                client.close()
         finally:
-            client.close()
             if cluster is not None:
                 cluster.close()
-                give_back_memory()
+            give_back_memory()  # the client's bookkeeping, before the sweep's last writes
     else:
         raise ValueError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")

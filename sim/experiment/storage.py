@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,22 +84,49 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (synced to disk) so that the file is either absent or complete."""
+def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or its pieces) to ``path`` (synced), so it is absent or complete."""
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
 
     atomic_write(path, write)
 
 
+#: Characters of JSON gathered before each write of :func:`write_json`.
+JSON_PIECE = 1 << 16
+
+
 def write_json(path: Path, obj: Mapping[str, Any], compact: bool = False) -> None:
-    """Atomically write a JSON document (``compact``: no indentation, for a full disk)."""
-    text = json.dumps(obj, default=str) if compact else json.dumps(obj, indent=2, default=str)
-    atomic_write_bytes(path, (text + "\n").encode())
+    """Atomically write a JSON document (``compact``: no indentation, for a full disk).
+
+    The indented document is written piece by piece as it is encoded (the same
+    bytes as ``json.dumps(obj, indent=2)``): a sweep's summary of 10,000 points
+    is never a string in memory whole (issue 14: ~12 MB, with the encoder's pieces
+    several times that).
+    """
+    if compact:
+        atomic_write_bytes(path, (json.dumps(obj, default=str) + "\n").encode())
+        return
+
+    def pieces() -> Iterator[bytes]:
+        gathered: list[str] = []
+        size = 0
+        for chunk in json.JSONEncoder(indent=2, default=str).iterencode(obj):
+            gathered.append(chunk)
+            size += len(chunk)
+            if size >= JSON_PIECE:
+                yield "".join(gathered).encode()
+                gathered.clear()
+                size = 0
+        gathered.append("\n")
+        yield "".join(gathered).encode()
+
+    atomic_write_bytes(path, pieces())
 
 
 def reserve_space(run_dir: Path, size: int = RESERVE_BYTES) -> None:
@@ -198,6 +225,10 @@ DAILY_BATCHES = "daily"
 BATCH = "batch-{:06d}.parquet"
 
 
+#: Rows in a row group of a daily batch (~20 numbers a row: about 1.6 MB read at a time).
+DAILY_ROW_GROUP = 10_000
+
+
 def batch_path(run_dir: Path | str, folder: str, index: int) -> Path:
     """Where batch ``index`` of ``folder`` (:data:`POINTS` or :data:`RUNS`) lives."""
     return Path(run_dir) / folder / BATCH.format(index)
@@ -227,7 +258,13 @@ def write_batch(
     if daily is not None:
         (run_dir / DAILY_BATCHES).mkdir(exist_ok=True)
         path = batch_path(run_dir, DAILY_BATCHES, index)
-        atomic_write(path, lambda tmp: daily.to_parquet(tmp, index=False))
+        # by day, in row groups: the merge reads a few days of every batch at a time
+        # (sim.experiment.daily.merge_batches) and skips the row groups of other days
+        if {"day", "point"} <= set(daily.columns):
+            daily = daily.sort_values(["day", "point"], kind="stable")
+        atomic_write(
+            path, lambda tmp: daily.to_parquet(tmp, index=False, row_group_size=DAILY_ROW_GROUP)
+        )
     if runs is not None:
         (run_dir / RUNS).mkdir(exist_ok=True)
         path = batch_path(run_dir, RUNS, index)

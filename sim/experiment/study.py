@@ -12,13 +12,14 @@ study should leave beside its tables (a summary, a report) is the caller's
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 
@@ -61,19 +62,35 @@ class Study:
         """Whether the study stored per-point aggregates (a sweep with one arm, issue 14)."""
         return str(self.manifest.get("layout", "")).startswith("points")
 
-    def read_points(self) -> pd.DataFrame | None:
-        """The points table (one row per design point), or None when there is none."""
+    def read_points(
+        self, columns: list[str] | None = None, skip: tuple[str, ...] = ()
+    ) -> pd.DataFrame | None:
+        """The points table (one row per design point), or None when there is none.
+
+        Args:
+            columns: only these columns (default: all).
+            skip: not these columns (e.g. ``group``, each point's summary as JSON text,
+                the widest column by far).
+        """
         if not self.per_point:
             return None
         if self.path is not None:
-            if not storage.point_batches(self.path):
+            batches = storage.point_batches(self.path)
+            if not batches:
                 return None
-            return storage.read_points(self.path)
+            if skip:
+                import pyarrow.parquet as pq
+
+                names = columns or pq.read_schema(batches[0]).names
+                columns = [c for c in names if c not in skip]
+            return storage.read_points(self.path, columns)
         if not self.points:
             return None
         from sim.experiment.storage import sort_points_table
 
-        return sort_points_table(pd.DataFrame(self.points))
+        table = sort_points_table(pd.DataFrame(self.points))
+        names = [c for c in (columns or table.columns) if c not in skip]
+        return table[[c for c in names if c in table.columns]]
 
     @property
     def arms(self) -> list[str]:
@@ -281,6 +298,41 @@ def _compact(failures: list[dict[str, str]]) -> list[dict[str, str]]:
     return [f if i == 0 else {**f, "traceback": ""} for i, f in enumerate(failures)]
 
 
+@contextlib.contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Arrow's allocations go to the C library's ``malloc`` for the duration (then as before).
+
+    Arrow's default pool (mimalloc) keeps what it frees for its own reuse: in a sweep's
+    driver, whose Arrow work comes in bursts (a batch of points written, the daily sums
+    merged, the summary's columns read), that kept 40-60 MB it would not use again
+    (issue 14: merging 2,000 points' daily sums +59 MB on mimalloc, +18 MB on the system
+    pool). Buffers remember their pool, so those allocated here are freed correctly after.
+    """
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _on_system_memory(function: _F) -> _F:
+    """``function`` run inside :func:`system_memory_pool`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with system_memory_pool():
+            return function(*args, **kwargs)
+
+    return cast(_F, wrapper)
+
+
+@_on_system_memory
 def run_study(
     kind: str,
     scenario: Scenario | str | Path,
@@ -338,11 +390,12 @@ def run_study(
 
     Raises:
         ScenarioError: for bad settings, a results root that cannot be
-            written, or a Dask scheduler that does not answer; nothing is
-            written then.
+            written, a Dask scheduler that does not answer, or a LocalCluster
+            whose process does not start; nothing is written then.
         ExperimentFailed: if chunks failed or their parts are missing; the
             finished parts are kept and ``resume`` completes the study.
     """
+    from sim.experiment.cluster import ClusterFailed
     from sim.experiment.executors import (
         ENGINES,
         MAIN_GUARD_HINT,
@@ -459,6 +512,8 @@ def run_study(
                 )
             except SchedulerUnreachable as exc:
                 raise ScenarioError("--scheduler", str(exc)) from None
+            except ClusterFailed as exc:
+                raise ScenarioError("--engine", str(exc)) from None
         if run_dir is None and root is not None:
             run_dir = _new_run_dir(root, resolved.name)
         if run_dir is not None and not per_point:  # per-point batches are written here
@@ -626,7 +681,7 @@ def forecast_study(
         A :class:`sim.scenario.cost.Forecast`.
     """
     from sim.experiment.executors import choose_engine, default_workers
-    from sim.experiment.runner import Chunk, PointTask, Task, run_point, run_task
+    from sim.experiment.runner import PointTask, Task, run_point, run_task
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -656,7 +711,7 @@ def forecast_study(
             resolve_scenario(base, row.overrides), seed, cs_[0], row.arm, 0, row.point, params
         )
 
-    warm = task_for(rows[0], [Chunk(0, 0, min(10, replicates))])
+    warm = task_for(rows[0], _warm_chunks(cs[0].size, replicates))
     samples_ = [task_for(rows[i], cs) for i in picks]
     plan = choose_engine(engine, workers, n_tasks)
     n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
@@ -687,6 +742,24 @@ def forecast_study(
         overhead_seconds_per_task=measured.get("overhead", 0.0),
         startup_seconds=measured.get("startup"),
     )
+
+
+def _warm_chunks(width: int, replicates: int) -> list[Any]:
+    """The chunks of the untimed warm-up before a forecast's samples, in each process.
+
+    A few truces load the code. Chunks of at least ``AUTO_CHUNK_WIDTH`` truces also run
+    on the compiled day once a process has asked for ``AUTO_MIN_WIDTH`` truces
+    (:func:`sim.model.kernels.for_width`): a sweep's workers switch after their first
+    few points, so the warm-up runs that many truces first, and the samples are timed
+    as the sweep's other points run (issue 14: with 1,000-truce points, samples timed
+    partly on NumPy and with numba's import were ~4x a compiled point).
+    """
+    from sim.experiment.runner import Chunk
+    from sim.model.kernels import AUTO_CHUNK_WIDTH, AUTO_MIN_WIDTH
+
+    if width < AUTO_CHUNK_WIDTH:
+        return [Chunk(0, 0, min(10, replicates))]
+    return [Chunk(i, i * width, width) for i in range(AUTO_MIN_WIDTH // width + 1)]
 
 
 def _window(per_point: bool, keep_runs: bool, workers: int) -> int:

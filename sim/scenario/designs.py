@@ -382,6 +382,25 @@ def _sampled_design(sweep: Sweep) -> Lhs | Sobol | Morris:
     return design
 
 
+def latin_hypercube(d: int, n: int, seed: int) -> Any:
+    """``scipy.stats.qmc.LatinHypercube(d=d, seed=seed).random(n)``, value for value, in NumPy.
+
+    SciPy's algorithm (scrambled, strength 1, no optimisation): a uniform draw
+    per cell, then one shuffled column of strata per dimension, all from one
+    ``numpy.random.default_rng(seed)``. Written out so that a sweep's driver
+    does not import ``scipy.stats`` (about 60 MB of its memory, issue 14);
+    ``tests/test_sweep_driver.py`` checks it equals SciPy's.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    samples = rng.uniform(size=(n, d))
+    perms = np.tile(np.arange(1, n + 1), (d, 1))
+    for i in range(d):
+        rng.shuffle(perms[i, :])
+    return (perms.T - samples) / n
+
+
 def sample_matrix(sweep: Sweep, seed: int) -> Any:
     """The sample of a sampled design, one row per design point, before any rounding.
 
@@ -404,14 +423,14 @@ def sample_matrix(sweep: Sweep, seed: int) -> Any:
     design = _sampled_design(sweep)
     spec = problem_spec(design.bounds)
     if isinstance(design, Lhs):
-        from scipy.stats import qmc
+        import numpy as np
 
-        unit = qmc.LatinHypercube(
-            d=len(design.bounds), seed=design.seed if design.seed is not None else seed
-        ).random(design.n)
-        lows = [b[0] for b in spec["bounds"]]
-        highs = [b[1] for b in spec["bounds"]]
-        return qmc.scale(unit, lows, highs)
+        unit = latin_hypercube(
+            len(design.bounds), design.n, design.seed if design.seed is not None else seed
+        )
+        lows = np.asarray([float(b[0]) for b in spec["bounds"]])
+        highs = np.asarray([float(b[1]) for b in spec["bounds"]])
+        return unit * (highs - lows) + lows  # as scipy.stats.qmc.scale
     if isinstance(design, Sobol):
         from SALib.sample import sobol as sobol_sample
 
