@@ -66,21 +66,6 @@ LOG = logging.getLogger(__name__)
 CSS = Path(__file__).with_name("page.css").read_text(encoding="utf-8")
 
 
-class WidthProbe(ipyvuetify.VuetifyTemplate):
-    """An invisible full-width line that reports its width in pixels to Python.
-
-    Solara's ``FigurePlotly`` draws plotly's FigureWidget, which sizes an
-    autosized figure once, before it is on the page (so at plotly's default
-    700 px), and never follows its container. A probe at the top of a column
-    measures the column with a ``ResizeObserver`` (again whenever the window
-    or the sidebar changes it), and the panel draws its figure that wide
-    (``width_probe.vue``).
-    """
-
-    width = traitlets.Int(0).tag(sync=True)
-    template_file = (__file__, "width_probe.vue")
-
-
 #: Where plotly keeps its plotly.js: served as the page's asset ``/static/assets/plotly.min.js``
 #: (Solara's extra asset locations), for :class:`PlotlyChart`.
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data")

@@ -25,9 +25,9 @@ from sim.present.text import with_text
 TIMELINE_DAY_TITLE = "day of the truce (day 1 = start)"
 ENSEMBLE_DAY_TITLE = "days since the start"
 #: Chart heights in pixels, chosen so both charts and their legends fit a 1280×720
-#: projector screen under the banner. Their widths follow the page's columns
-#: (see :class:`sim.app.components.WidthProbe`); the fallbacks are used until the
-#: browser has measured them.
+#: projector screen under the banner. Their widths follow the page's columns (the
+#: browser fits each chart to its column: :class:`sim.app.components.PlotlyChart`); the
+#: widths below are the figures' own, used where nothing fits them.
 TIMELINE_HEIGHT = 530
 ENSEMBLE_HEIGHT = 450
 TIMELINE_WIDTH = 500

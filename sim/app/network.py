@@ -24,7 +24,7 @@ import solara
 from mesa.visualization.utils import update_counter
 from plotly.colors import sample_colorscale
 
-from sim.app.components import Figure, WidthProbe
+from sim.app.components import Chart
 from sim.model.model import CeasefireModel
 from sim.present.charts.style import FIXED_COLORS, FONT, NEUTRAL
 from sim.present.network import (
@@ -445,13 +445,13 @@ def NetworkPanel(model: CeasefireModel):
     update_counter.get()
     shown = solara.use_reactive(SHOW_AT_START)
     lay = solara.use_memo(lambda: layout(model.scenario), [id(model.scenario)])
-    width, set_width = solara.use_state(0)
-    # In a one-column row, as the page's other charts are (a column the width probe measures).
+    # In a one-column row, as the page's other charts are; drawn as they are (PlotlyChart:
+    # plotly.js from the figure's JSON, as wide as the column), so the page loads one plotly.js.
     with solara.Columns([1], classes=["truce-network"]):
         with solara.Column(gap="0px"):
             solara.Switch(label="Show the actors (network, trust, strikes, blame)", value=shown)
             if shown.value:
                 counts = counters_text(snapshot(model).counters)
                 solara.Div(children=[counts], classes=["truce-counters"])
-                WidthProbe.element(on_width=set_width)
-                Figure(network_figure(model, width or None, lay))
+                figure = network_figure(model, None, lay)
+                Chart(figure.to_json(), name=f"network-{id(model)}-{model.day}")
