@@ -176,20 +176,6 @@ def test_server_hides_solaras_badge(monkeypatch):
     assert server.server_command()[1]["SOLARA_THEME_SHOW_BANNER"] == "true"
 
 
-def test_figures_do_not_count_views():
-    # Plotly's widget would report each removed view to an already closed widget
-    # (console errors when another scenario is picked); None turns the count off.
-    import plotly.graph_objects as go
-    from plotly.graph_objs import FigureWidget
-
-    box, rc = solara.render(components.Figure(go.Figure(go.Scatter(y=[1, 2]))), handle_error=False)
-    try:
-        widget = rc.find(FigureWidget).widget
-        assert widget._view_count is None and len(widget.data) == 1
-    finally:
-        rc.close()
-
-
 def test_lever_bounds_follow_the_schema():
     rows = {r["path"]: r for r in parameters()}
     for lever in lv.LEVERS:

@@ -133,6 +133,11 @@ def test_a_teacher_and_two_students_play_one_truce(tmp_path):
                     "e => /This truce, day by day \\(day [1-9]/.test(e.textContent))",
                     timeout=30_000,
                 )
+                teacher.wait_for_function(
+                    "() => /Your truce among the simulated ones/.test("
+                    "document.querySelector('[data-drawn=\"debrief\"]')?.textContent)",
+                    timeout=30_000,
+                )
                 teacher.wait_for_selector(".class-story p")
                 story = teacher.inner_text(".class-story")
                 _shoot(teacher, tmp_path, "class-debrief.png")

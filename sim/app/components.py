@@ -20,7 +20,6 @@ from pathlib import Path
 
 import ipyvuetify
 import plotly
-import plotly.graph_objects as go
 import solara
 import solara.lab
 import solara.server.settings
@@ -137,25 +136,6 @@ class LeverSlider(ipyvuetify.VuetifyTemplate):
         super().__init__(**kwargs)
 
     template_file = (__file__, "lever_slider.vue")
-
-
-@solara.component
-def Figure(fig: go.Figure):
-    """A plotly figure on the page: Solara's ``FigurePlotly`` without view counting.
-
-    Plotly's FigureWidget asks the browser to count its views (``_view_count =
-    0``) but never reads the count. When a figure leaves the page (another
-    scenario picked) the browser then reports its last view's removal to a
-    widget already closed, an error in the console ("no comm channel
-    defined"). ``None`` is ipywidgets' documented "do not track views".
-    """
-    element = solara.FigurePlotly(fig)
-
-    def no_view_count() -> None:
-        solara.get_widget(element)._view_count = None
-
-    solara.use_effect(no_view_count, [])
-    return element
 
 
 @solara.component

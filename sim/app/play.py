@@ -24,13 +24,14 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import ipyvuetify
 import solara
 import traitlets
 
-from sim.app.components import TITLE, Chart, Figure, Offstage
+from sim.app.components import TITLE, Chart, Offstage
 from sim.app.figures import timeline_json
 from sim.app.play_session import (
     DEFAULT_DAYS,
@@ -228,6 +229,11 @@ def debrief_figure(session: ClassSession):
     return fig
 
 
+def _compared(state: str, debrief: Any) -> bool:
+    """Whether the debrief's simulated truces are in (their chart can be drawn)."""
+    return state == OVER and debrief is not None and debrief.runs is not None
+
+
 def _roles_lines(session: ClassSession) -> list[str]:
     """Who plays what: every role in the lobby, then the played ones on one line."""
     if session.state == LOBBY:
@@ -286,6 +292,10 @@ def TeacherView(session: ClassSession):
         asking = _asking_line(session) if state == PLAYING else ""
         day = session.day
     log, figure = solara.use_memo(lambda: _day_view(session, 6, chart=True), [day, state])
+    compared = solara.use_memo(
+        lambda: debrief_figure(session).to_json() if _compared(state, debrief) else None,
+        [state, id(debrief)],
+    )
     solara.Div(
         children=[f"Session code: {session.code}"],
         classes=["truce-status", "holding", "class-code"],
@@ -314,10 +324,10 @@ def TeacherView(session: ClassSession):
         solara.Div(children=[asking], classes=["truce-ensemble", "class-asking"])
     if state == OVER and debrief is not None:
         solara.Div(children=[debrief.sentence], classes=["truce-ensemble", "class-debrief"])
-    if state == OVER and debrief is not None and debrief.runs is not None and figure is not None:
+    if compared is not None and figure is not None:
         with solara.Columns([1, 1]):  # the class's truce beside the simulated ones
             Chart(figure, name=f"day-{day}")
-            Figure(debrief_figure(session))
+            Chart(compared, name="debrief")
     elif figure is not None:
         Chart(figure, name=f"day-{day}")
     if state == OVER and debrief is not None:
