@@ -441,21 +441,6 @@ def test_a_setting_asked_again_while_its_run_stops_runs_again(baseline, monkeypa
         assert table is not None and len(table) == 20_000
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice: Linux")
-def test_later_tasks_run_niced_in_their_worker(monkeypatch):
-    # Issue 16: the rest of an ensemble takes only the CPU that the first curves, the
-    # server and the browsers leave: a LATER task runs in a thread of lower priority
-    # (os.nice(0) answers for the calling thread), an URGENT one in the worker as it is,
-    # also after a LATER one ran in the same worker.
-    from sim.app import workers
-
-    with _worker_pool(monkeypatch, 1):
-        later = workers.submit(workers.LATER, os.nice, 0).result(timeout=120)
-        urgent = workers.submit(workers.URGENT, os.nice, 0).result(timeout=60)
-        assert later == urgent + workers.NICE and workers.NICE > 0
-
-
 def test_pages_share_the_truces_of_one_setting(baseline, monkeypatch):
     # Issue 16: two students asking for the same setting (or a page going back to one)
     # wait for one run of its truces; the curves are those each page would get alone.
@@ -598,11 +583,9 @@ def test_a_newer_release_stops_the_running_batch(baseline, monkeypatch):
 
 
 def _serve_without_assets(tmp_path):
-    import os
     import signal
     import socket
     import subprocess
-    import sys
     import urllib.error
     import urllib.request
 

@@ -44,7 +44,6 @@ import heapq
 import itertools
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -113,39 +112,6 @@ def _with_token(token: int, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     finally:
         _current.token = 0
-
-
-#: Environment variable: how much lower (``nice``) a worker runs :data:`LATER` tasks.
-NICE_ENV = "TRUCE_APP_NICE"
-#: The nice increment of :data:`LATER` tasks (0: none): the rest of an ensemble takes the
-#: cores the first curves, the server and the browsers leave idle (:func:`_in_background`).
-NICE = int(os.environ.get(NICE_ENV, "10") or 0)
-
-
-def _in_background(token: int, fn: Callable[..., Any], *args: Any) -> Any:
-    """In a worker: :func:`_with_token` in a thread of its own, ``nice`` by :data:`NICE`.
-
-    On Linux a thread has its own nice value, and raising it needs no privilege (a
-    process could not lower its own back for the next, urgent, task). Elsewhere the
-    task runs as it is.
-    """
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            if sys.platform.startswith("linux"):
-                tid = threading.get_native_id()
-                os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICE)
-            outcome["result"] = _with_token(token, fn, *args)
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name="later-task")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("result")
 
 
 def _start_worker(parent: int, flags: Any) -> None:
@@ -264,8 +230,7 @@ def _dispatch(executor: ProcessPoolExecutor) -> None:
             if priority == URGENT:
                 _urgent.add(future.token)
         try:
-            run = _in_background if priority > URGENT and NICE > 0 else _with_token
-            inner = executor.submit(run, future.token, fn, *args)
+            inner = executor.submit(_with_token, future.token, fn, *args)
         except Exception as exc:  # the pool is shut down or broken
             with _lock:
                 _running -= 1
