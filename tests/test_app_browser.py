@@ -370,12 +370,20 @@ def test_bad_scenario_shows_the_message(browser_page, tmp_path):
         _shoot(page, tmp_path, "classroom-bad-scenario.png")
 
 
+#: The banner of a truce that has played a day (held, collapsed or ended), not day 0's.
+STEPPED = "Holding, day [1-9]|Collapsed on day|Held for all"
+
+
 def _move_and_redraw(page, label: str, key: str) -> str:
-    """Step once, press ``key`` on a slider; wait for the new truce's day-0 timeline."""
+    """Step once, press ``key`` on a slider; wait for the new truce's day-0 timeline.
+
+    The step is awaited as the banner and the timeline show a day after day 0 (the
+    banner of day 0, "press Step to start day 1", must not pass for it).
+    """
     _button(page, "Step").click()
-    _wait_status(page, "day 1\\b")
+    _wait_status(page, STEPPED)
     page.wait_for_function(
-        "() => document.querySelector('.js-plotly-plot .gtitle')?.textContent.includes('(day 1)')",
+        "() => /\\(day [1-9]/.test(document.querySelector('.js-plotly-plot .gtitle')?.textContent)",
         timeout=30_000,
     )
     slider = _slider(page, label)
@@ -420,7 +428,7 @@ def test_slider_ends_keep_the_page(browser_page, tmp_path):
         assert _slider(page, "Lead time").get_attribute("aria-valuemin") == "0"
         assert not page.evaluate(before_start)  # redrawn without lead days
         _button(page, "Step").click()
-        _wait_status(page, "day 1\\b")
+        _wait_status(page, STEPPED)
 
         forces = _slider(page, "Foreign air forces")
         assert forces.get_attribute("aria-valuemin") == str(low)
@@ -747,7 +755,7 @@ def test_link_restores_the_setting(browser_page, tmp_path):
         )
         # The new truce steps (its speed is Mesa's play interval, tested in test_app.py).
         _button(page, "Step").click()
-        _wait_status(page, "day 1\\b|Collapsed")
+        _wait_status(page, STEPPED)
 
         link = page.url
         for again in ("reload", "new page"):

@@ -159,7 +159,10 @@ def test_ctrl_c_on_a_dask_sweep_closes_the_cluster_and_resume_completes(
     interrupted: it cancels its tasks, writes the points that finished, closes
     the cluster and says how to resume; nothing is marked complete.
     """
-    path = write_yaml(LHS.format(base=baseline_path, horizon=60, truces=30, points=60))
+    # Enough points that the sweep is still running when the first batch is on disk (at
+    # 60 points the compiled day could finish them all before the interrupt arrived).
+    points = 400
+    path = write_yaml(LHS.format(base=baseline_path, horizon=60, truces=30, points=points))
     out = tmp_path / "out"
     args = [sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out)]
     args += ["--engine", "dask", "--workers", "1", "--no-report"]
@@ -192,7 +195,7 @@ def test_ctrl_c_on_a_dask_sweep_closes_the_cluster_and_resume_completes(
     (run_dir,) = (out / "driver_lhs").iterdir()
     assert storage.read_json(run_dir / storage.MANIFEST)["status"] != "complete"
     kept = set(storage.finished_points(run_dir)[0])
-    assert 0 < len(kept) < 60
+    assert 0 < len(kept) < points
 
     resumed = subprocess.run(
         [*args[:7], "--engine", "serial", "--no-report", "--resume", str(run_dir)],
