@@ -173,6 +173,9 @@ def test_ctrl_c_on_a_dask_sweep_closes_the_cluster_and_resume_completes(
         text=True,
         start_new_session=True,  # a process group of its own, as a shell job has
         env=os.environ | {"TRUCE_FLUSH_SECONDS": "0"},
+        # As a shell starts a job: Ctrl-C not ignored. A test worker of pytest-xdist
+        # ignores SIGINT, and a Python started with it ignored never sees it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
