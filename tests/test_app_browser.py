@@ -691,14 +691,21 @@ def test_fits_a_projector(tmp_path):
                     assert toggle.inner_text().strip().lower() == "hide controls"
                     assert toggle.bounding_box()["y"] < height
                     _shoot(page, tmp_path, f"classroom-projector-{name}.png")
-                    main = (
-                        "() => document.querySelector('.truce-main').getBoundingClientRect().width"
-                    )
+                    width = "document.querySelector('.truce-main').getBoundingClientRect().width"
+                    main = f"() => {width}"
                     narrow = page.evaluate(main)
                     toggle.click()
                     page.wait_for_selector(".truce-controls", state="detached")
-                    # The charts' area takes the controls' width (300 px).
-                    assert page.evaluate(main) > narrow + 250
+                    # The charts' area takes the controls' width (300 px), once the page has
+                    # laid itself out again (the charts redraw at their new width meanwhile).
+                    wider = f"() => {width} > {narrow + 250}"
+                    try:
+                        page.wait_for_function(wider, timeout=15_000)
+                    except Exception:
+                        raise AssertionError(
+                            f"{name}: .truce-main {page.evaluate(main)} px wide with the "
+                            f"controls hidden, {narrow} px beside them"
+                        ) from None
                     page.wait_for_function(_FITTED, timeout=30_000)
                     _fits(page.evaluate(_LAYOUT), f"{name}, controls hidden", controls=False)
                     assert toggle.locator("svg").count() == 1
