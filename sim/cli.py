@@ -343,6 +343,9 @@ def _experiment_command(
             code=1,
         )
     except KeyboardInterrupt:
+        import logging
+
+        logging.disable(logging.CRITICAL)  # exiting: no library's log after the one message
         fail(
             "interrupted; finished chunks are stored. Re-run the same command with --resume "
             "to complete it.",

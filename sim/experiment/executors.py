@@ -90,6 +90,33 @@ def give_back_memory() -> None:
         pass
 
 
+#: The loggers a Dask client's teardown may write a traceback to when its comms are cut
+#: short (an interrupted sweep): tornado's and asyncio's "Exception in callback".
+DASK_LOGGERS = ("distributed", "tornado", "tornado.application", "asyncio")
+
+
+@contextmanager
+def quiet_dask_logs() -> Iterator[None]:
+    """Keep the Dask client's teardown from logging tracebacks while it closes.
+
+    An interrupted sweep closes its client while tasks are being cancelled; tornado
+    and asyncio may then log the cut comms' exceptions, which would bury the one
+    clear message the command line prints (issue 14). The loggers' levels are
+    restored on exit.
+    """
+    import logging
+
+    loggers = [logging.getLogger(name) for name in DASK_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def default_workers() -> int:
     """Cores this process may use."""
     try:
@@ -308,7 +335,11 @@ def open_executor(
                 ) from None
             try:
                 yield client.get_executor(pure=False)
-            finally:
+            except BaseException:  # interrupted, or a task failed: close without the noise
+                with quiet_dask_logs():
+                    client.close()
+                raise
+            else:
                 client.close()
         finally:
             if cluster is not None:
