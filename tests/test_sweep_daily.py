@@ -116,13 +116,13 @@ def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
     monkeypatch.setattr(daily, "BLOCK_ROWS", 24)  # ~1 day of the 24 points
     monkeypatch.setattr(storage, "DAILY_ROW_GROUP", 7)
     seen: list[int] = []
-    real = daily._read_days
+    real = daily._read_between
 
-    def counted(paths, first, last):
+    def counted(paths, column, first, last):
         seen.append(sum(pq.ParquetFile(p).metadata.num_row_groups for p in paths))
-        return real(paths, first, last)
+        return real(paths, column, first, last)
 
-    monkeypatch.setattr(daily, "_read_days", counted)
+    monkeypatch.setattr(daily, "_read_between", counted)
     kept = tmp_path / "batches"
     merge = daily.merge_batches
 
@@ -142,3 +142,67 @@ def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
     pd.testing.assert_frame_equal(read_daily(blocks.path), at_once, check_exact=True)
     assert (blocks.path / daily.DAILY).read_bytes() == (whole.path / daily.DAILY).read_bytes()
     assert not (blocks.path / storage.DAILY_BATCHES).exists()  # merged and removed
+
+
+def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeypatch):
+    """With ``--keep-runs`` the points' daily sums are merged a block of points at a time.
+
+    10,000 points of 365 days are millions of rows: the driver writes them a block at a
+    time, reading only the row groups of those points (the batches are written by point
+    when the runs are kept). The table read back is the one merging every batch at once
+    gave, value for value and in the same order.
+    """
+    import pyarrow.parquet as pq
+
+    import sim
+    from sim.experiment import daily, storage, study
+
+    path = tmp_path / "s.yaml"
+    path.write_text(LHS.format(base=BASE))
+    monkeypatch.setenv("TRUCE_FLUSH_SECONDS", "3600")
+    monkeypatch.setattr(study, "BATCH_POINTS", 6)  # batches of 6 points each
+    monkeypatch.setattr(daily, "BLOCK_ROWS", 60)  # a few points of 5-40 days
+    monkeypatch.setattr(storage, "DAILY_ROW_GROUP", 10)
+    blocks: list[int] = []  # rows of each block of points
+    groups: list[int] = []  # row groups read for each block
+    real_between, real_groups = daily._read_between, pq.ParquetFile.read_row_groups
+
+    def between(paths, column, first, last):
+        groups.append(0)
+        table = real_between(paths, column, first, last)
+        blocks.append(len(table))
+        return table
+
+    def read_groups(self, row_groups, *args, **kwargs):
+        groups[-1] += len(row_groups)
+        return real_groups(self, row_groups, *args, **kwargs)
+
+    monkeypatch.setattr(daily, "_read_between", between)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", read_groups)
+    kept = tmp_path / "batches"
+    merge = daily.merge_batches
+
+    def keeping(run_dir, pool):  # the batches as the driver merges them, kept for below
+        shutil.copytree(Path(run_dir) / storage.DAILY_BATCHES, kept)
+        return merge(run_dir, pool)
+
+    monkeypatch.setattr(daily, "merge_batches", keeping)
+    result = sim.sweep(path, out=tmp_path / "out", engine="serial", keep_runs=True)
+    merged = read_daily(result.path)
+    batches = sorted(kept.glob("batch-*.parquet"))
+    assert len(batches) > 1
+    table = pd.concat([pd.read_parquet(p) for p in batches], ignore_index=True)
+    at_once = daily.daily_aggregate([table.sort_values(["point", "day"], kind="stable")])
+    pd.testing.assert_frame_equal(merged, at_once, check_exact=True)
+    assert sorted(set(merged["point"])) == list(range(24))
+    # Several blocks of points, each a small part of the whole, read from their own row
+    # groups: sorted by point, a group of 10 rows is read by the block of its points alone,
+    # or by the two blocks it straddles. A block's points lie in at most two batches (the
+    # points finish in design order here), so it reads at most 4 groups a neighbour reads
+    # too. Sorted by day, every block would read every group of its points' batches (161
+    # groups against a bound of ~100 here).
+    total = sum(pq.ParquetFile(p).metadata.num_row_groups for p in batches)
+    assert len(blocks) >= 5 and max(blocks) < len(table) / 2
+    assert sum(groups) <= total + 4 * len(blocks), (groups, total)
+    runs = pd.read_parquet(result.path / "runs")
+    assert len(runs) == 24 * 6  # the runs were kept too

@@ -114,17 +114,15 @@ def merge_batches(run_dir: Path | str, pool: bool) -> Path | None:
         target.unlink(missing_ok=True)
         return None
     if pool:  # a few days at a time: the driver never holds every point's days (issue 14)
-        blocks = _day_blocks(paths)
+        blocks = _blocks(paths, "day")
         if len(blocks) == 1:  # small enough to pool at once, as it always was
-            merged = pool_points(_read_days(paths, *blocks[0]))
+            merged = pool_points(_read_between(paths, "day", *blocks[0]))
         else:  # each day is in one block: the same sums, in the same order
-            parts = [_pool_block(_read_days(paths, *days)) for days in blocks]
+            parts = [_pool_block(_read_between(paths, "day", *days)) for days in blocks]
             merged = pd.concat(parts, ignore_index=True)
-    else:
-        table = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-        table = table.sort_values(["point", "day"], kind="stable")  # design order
-        merged = daily_aggregate([table])
-    storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
+        storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
+    else:  # a few points at a time, written as they come: 10,000 points' days are millions
+        storage.atomic_write(target, lambda tmp: _write_by_points(paths, tmp))
     if pool:
         for p in paths:
             p.unlink()
@@ -132,30 +130,65 @@ def merge_batches(run_dir: Path | str, pool: bool) -> Path | None:
     return target
 
 
-#: Rows of the points' daily sums pooled at once by :func:`merge_batches` (a block of days of
-#: every point; ~20 numbers a row, so a few MB, against the whole table's tens or hundreds).
+#: Rows of the points' daily sums merged at once by :func:`merge_batches` (a block of days of
+#: every point, or of points with all their days; ~20 numbers a row, so a few MB, against
+#: the whole table's tens or hundreds).
 BLOCK_ROWS = 25_000
 
 
-def _day_blocks(paths: list[Path], rows: int | None = None) -> list[tuple[int, int]]:
-    """Ranges of days (first, last) whose rows in the batches ``paths`` number about ``rows``.
+def _blocks(paths: list[Path], column: str, rows: int | None = None) -> list[tuple[int, int]]:
+    """Ranges (first, last) of ``column``'s values whose rows in the batches number about ``rows``.
 
-    ``rows`` defaults to :data:`BLOCK_ROWS`.
+    ``column`` is ``day`` or ``point`` (integers); ``rows`` defaults to :data:`BLOCK_ROWS`.
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     rows = BLOCK_ROWS if rows is None else rows
-    total, last = 0, 0
+    total, low, high = 0, None, None
     for path in paths:
         total += pq.ParquetFile(path).metadata.num_rows
-        days = pq.read_table(path, columns=["day"]).column("day")
-        if len(days):
-            last = max(last, int(pc.max(days).as_py()))
-    if last < 1:
+        values = pq.read_table(path, columns=[column]).column(column)
+        if len(values):
+            least, most = (int(v.as_py()) for v in pc.min_max(values).values())
+            low = least if low is None else min(low, least)
+            high = most if high is None else max(high, most)
+    if low is None or high is None:
         return [(1, 1)]
-    width = max(1, rows * last // max(1, total))
-    return [(first, min(last, first + width - 1)) for first in range(1, last + 1, width)]
+    width = max(1, rows * (high - low + 1) // max(1, total))
+    return [(first, min(high, first + width - 1)) for first in range(low, high + 1, width)]
+
+
+def _write_by_points(paths: list[Path], tmp: Path | str) -> None:
+    """Write the per-point daily sums of the batches ``paths`` to ``tmp``, a few points at a time.
+
+    Every point's days are in one batch (a point is one task), so each block is the
+    :func:`daily_aggregate` of its rows: the rows, table and file the whole table merged
+    at once gave, in the same order (point, then day), with a block's rows held at a time.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for first, last in _blocks(paths, "point"):
+            block = _read_between(paths, "point", first, last)
+            if not len(block):
+                continue
+            if block["arm"].nunique() > 1:
+                raise ValueError("the daily sums of a per-point sweep have one arm")
+            table = pa.Table.from_pandas(
+                daily_aggregate([block.sort_values(["point", "day"], kind="stable")]),
+                preserve_index=False,
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no rows at all
+        daily_aggregate(pd.read_parquet(p) for p in paths).to_parquet(tmp, index=False)
 
 
 def _pool_block(table: pd.DataFrame) -> pd.DataFrame:
@@ -200,11 +233,12 @@ def _pool_block(table: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def _read_days(paths: list[Path], first: int, last: int) -> pd.DataFrame:
-    """The rows of days ``first`` to ``last`` of the batches ``paths``, in the batches' order.
+def _read_between(paths: list[Path], column: str, first: int, last: int) -> pd.DataFrame:
+    """The rows of the batches ``paths`` whose ``column`` is from ``first`` to ``last``, in order.
 
-    Only the row groups that may hold those days are read (a batch is written by day, in
-    row groups, :func:`sim.experiment.storage.write_batch`; an older batch is read whole).
+    Only the row groups that may hold those values are read (a batch is written in row
+    groups sorted by day, or by point when the runs are kept:
+    :func:`sim.experiment.storage.write_batch`); an older batch is read whole.
     """
     import pyarrow.parquet as pq
 
@@ -212,15 +246,15 @@ def _read_days(paths: list[Path], first: int, last: int) -> pd.DataFrame:
     for path in paths:
         found = pq.ParquetFile(path)
         meta = found.metadata
-        column = meta.schema.names.index("day")
+        at = meta.schema.names.index(column)
         groups = []
         for i in range(meta.num_row_groups):
-            stats = meta.row_group(i).column(column).statistics
+            stats = meta.row_group(i).column(at).statistics
             if stats is not None and stats.has_min_max and (stats.max < first or stats.min > last):
-                continue  # none of these days here
+                continue  # none of these values here
             groups.append(i)
         table = found.read_row_groups(groups).to_pandas()
-        tables.append(table[(table["day"] >= first) & (table["day"] <= last)])
+        tables.append(table[(table[column] >= first) & (table[column] <= last)])
     return pd.concat(tables, ignore_index=True)
 
 

@@ -258,10 +258,12 @@ def write_batch(
     if daily is not None:
         (run_dir / DAILY_BATCHES).mkdir(exist_ok=True)
         path = batch_path(run_dir, DAILY_BATCHES, index)
-        # by day, in row groups: the merge reads a few days of every batch at a time
-        # (sim.experiment.daily.merge_batches) and skips the row groups of other days
+        # in row groups by day (by point when the runs are kept, and so the points' days):
+        # the merge reads a few days (points) of every batch at a time and skips the row
+        # groups of others (sim.experiment.daily.merge_batches)
         if {"day", "point"} <= set(daily.columns):
-            daily = daily.sort_values(["day", "point"], kind="stable")
+            order = ["point", "day"] if runs is not None else ["day", "point"]
+            daily = daily.sort_values(order, kind="stable")
         atomic_write(
             path, lambda tmp: daily.to_parquet(tmp, index=False, row_group_size=DAILY_ROW_GROUP)
         )
