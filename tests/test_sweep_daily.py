@@ -94,6 +94,20 @@ sweep:
 """
 
 
+def _keep_batches(monkeypatch, kept: Path) -> Path:
+    """Copy the daily batches to ``kept`` as the driver merges them (it then removes them)."""
+    from sim.experiment import daily, storage
+
+    merge = daily.merge_batches
+
+    def keeping(run_dir, pool):
+        shutil.copytree(Path(run_dir) / storage.DAILY_BATCHES, kept)
+        return merge(run_dir, pool)
+
+    monkeypatch.setattr(daily, "merge_batches", keeping)
+    return kept
+
+
 def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
     tmp_path, monkeypatch
 ):
@@ -123,14 +137,7 @@ def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
         return real(paths, column, first, last)
 
     monkeypatch.setattr(daily, "_read_between", counted)
-    kept = tmp_path / "batches"
-    merge = daily.merge_batches
-
-    def keeping(run_dir, pool):  # the batches as the driver merges them, kept for below
-        shutil.copytree(Path(run_dir) / storage.DAILY_BATCHES, kept)
-        return merge(run_dir, pool)
-
-    monkeypatch.setattr(daily, "merge_batches", keeping)
+    kept = _keep_batches(monkeypatch, tmp_path / "batches")
     blocks = sim.sweep(path, out=tmp_path / "blocks", engine="serial")
     assert len(seen) >= 20  # blocks of about a day of 24 points of 5-40 days
     batches = sorted(kept.glob("batch-*.parquet"))
@@ -179,14 +186,7 @@ def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeyp
 
     monkeypatch.setattr(daily, "_read_between", between)
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", read_groups)
-    kept = tmp_path / "batches"
-    merge = daily.merge_batches
-
-    def keeping(run_dir, pool):  # the batches as the driver merges them, kept for below
-        shutil.copytree(Path(run_dir) / storage.DAILY_BATCHES, kept)
-        return merge(run_dir, pool)
-
-    monkeypatch.setattr(daily, "merge_batches", keeping)
+    kept = _keep_batches(monkeypatch, tmp_path / "batches")
     result = sim.sweep(path, out=tmp_path / "out", engine="serial", keep_runs=True)
     merged = read_daily(result.path)
     batches = sorted(kept.glob("batch-*.parquet"))
