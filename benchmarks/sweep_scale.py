@@ -21,6 +21,8 @@ script runs the same number of points at two sizes of point (TRUCES and
 4 × TRUCES) when asked with ``--both`` and prints both figures to show it;
 ``--baseline`` runs 10 points alone, for the driver's memory without the
 points (imports, the Dask client). ``--no-forecast`` skips the dry run.
+``--keep-runs`` keeps one row per truce and the points' daily sums per point
+(the output then grows with the truces and days; its target does not apply).
 
 Besides the driver's peak RSS (``getrusage``: the driver process alone), it
 prints the driver's resident set at three moments (imports done; the cluster
@@ -109,7 +111,13 @@ class Children:
 
 
 def measure(
-    points: int, truces: int, horizon: int, workers: int, tmp: Path, dry: bool = True
+    points: int,
+    truces: int,
+    horizon: int,
+    workers: int,
+    tmp: Path,
+    dry: bool = True,
+    keep_runs: bool = False,
 ) -> None:
     """Forecast, run and measure one sweep; print the figures.
 
@@ -127,6 +135,7 @@ def measure(
 
         command = [sys.executable, "-m", "sim", "sweep", str(path), "--dry-run", "--json"]
         command += ["--engine", "dask", "--workers", str(workers)]
+        command += ["--keep-runs"] if keep_runs else []
         found = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
         seconds = found["seconds"]
         work = found["tasks"] * found["seconds_per_task"] / found["workers"]
@@ -148,7 +157,14 @@ def measure(
 
     start = time.perf_counter()
     with Children() as children:
-        result = sim.sweep(path, out=tmp / "out", engine="dask", workers=workers, progress=progress)
+        result = sim.sweep(
+            path,
+            out=tmp / "out",
+            engine="dask",
+            workers=workers,
+            progress=progress,
+            keep_runs=keep_runs,
+        )
     took = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     assert result.path is not None
@@ -188,7 +204,8 @@ def main(points: int = 10_000, truces: int = 20, horizon: int = 30, workers: int
             measure(10, truces, horizon, workers, Path(tmp), dry=False)
         else:
             dry = "--no-forecast" not in sys.argv
-            measure(points, truces, horizon, workers, Path(tmp), dry=dry)
+            keep = "--keep-runs" in sys.argv
+            measure(points, truces, horizon, workers, Path(tmp), dry=dry, keep_runs=keep)
     print(f"load after: {machine().rsplit(', ', 1)[1]}")
 
 

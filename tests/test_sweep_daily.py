@@ -154,10 +154,11 @@ def test_the_pooled_daily_sums_are_the_same_bytes_merged_a_few_days_at_a_time(
 def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeypatch):
     """With ``--keep-runs`` the points' daily sums are merged a block of points at a time.
 
-    10,000 points of 365 days are millions of rows: the driver writes them a block at a
-    time, reading only the row groups of those points (the batches are written by point
-    when the runs are kept). The table read back is the one merging every batch at once
-    gave, value for value and in the same order.
+    10,000 points of 365 days are millions of rows: the driver writes a batch once its
+    points' days reach a number of rows, and merges them a block of points at a time,
+    reading only the row groups of those points (the batches are written by point when
+    the runs are kept). The table read back is the one merging every batch at once gave,
+    value for value and in the same order.
     """
     import pyarrow.parquet as pq
 
@@ -167,7 +168,7 @@ def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeyp
     path = tmp_path / "s.yaml"
     path.write_text(LHS.format(base=BASE))
     monkeypatch.setenv("TRUCE_FLUSH_SECONDS", "3600")
-    monkeypatch.setattr(study, "BATCH_POINTS", 6)  # batches of 6 points each
+    monkeypatch.setattr(study, "BATCH_DAILY_ROWS", 120)  # batches of ~3-10 points' days
     monkeypatch.setattr(daily, "BLOCK_ROWS", 60)  # a few points of 5-40 days
     monkeypatch.setattr(storage, "DAILY_ROW_GROUP", 10)
     blocks: list[int] = []  # rows of each block of points
@@ -191,6 +192,10 @@ def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeyp
     merged = read_daily(result.path)
     batches = sorted(kept.glob("batch-*.parquet"))
     assert len(batches) > 1
+    # a batch is written once its points' days reach 120 rows: at most one point (of at
+    # most 40 days) beyond that, however many points it holds
+    sizes = [pq.ParquetFile(p).metadata.num_rows for p in batches]
+    assert max(sizes) < 120 + 40 and len(batches) >= sum(sizes) // (120 + 40), sizes
     table = pd.concat([pd.read_parquet(p) for p in batches], ignore_index=True)
     at_once = daily.daily_aggregate([table.sort_values(["point", "day"], kind="stable")])
     pd.testing.assert_frame_equal(merged, at_once, check_exact=True)

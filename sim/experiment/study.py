@@ -267,6 +267,9 @@ def _check_points(run_dir: Path, tasks: list[Any], failed: set[str]) -> list[dic
 BATCH_POINTS = 1000
 #: ... or its kept runs this many rows (about 85 MB in memory) ...
 BATCH_ROWS = 250_000
+#: ... or its points' daily sums this many rows (a point has a row a day: 1,000 points of
+#: 365 days held ~60 MB, and ~3 times that while written; these, ~16 MB) ...
+BATCH_DAILY_ROWS = 100_000
 #: ... or this many seconds have passed since the last write (what --resume can keep).
 FLUSH_SECONDS = 120.0
 #: The daily sums of this many points are put in one table while a batch fills: a small
@@ -550,6 +553,7 @@ def run_study(
             due = (
                 len(points) >= BATCH_POINTS
                 or rows_kept >= BATCH_ROWS
+                or sum(len(t) for t in point_days) >= BATCH_DAILY_ROWS
                 or time.monotonic() - last_flush >= flush_seconds
             )
             if not (force or due):
