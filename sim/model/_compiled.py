@@ -614,6 +614,40 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
+def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain):  # pragma: no cover
+    """:func:`_weighted_trust` of principal ``i`` in every truce, into ``out`` (R,).
+
+    The same operations in the same order for each truce, the truces innermost (so the
+    compiler may compute several at once); ``total`` and ``plain`` are scratch (R,).
+    """
+    r = out.shape[0]
+    a, b = edge_ptr[i], edge_ptr[i + 1]
+    t0 = trust[edge_list[a]]
+    s0 = strength[adv_list[a]]
+    if b - a == 1:
+        for j in range(r):
+            v = t0[j]
+            x = s0[j]
+            out[j] = v * x / x if x > 0 else v
+        return
+    for j in range(r):
+        total[j] = s0[j]
+        plain[j] = t0[j]
+        out[j] = t0[j] * s0[j]
+    for k in range(a + 1, b):
+        tk = trust[edge_list[k]]
+        sk = strength[adv_list[k]]
+        for j in range(r):
+            total[j] += sk[j]
+            plain[j] += tk[j]
+            out[j] += tk[j] * sk[j]
+    n = b - a
+    for j in range(r):
+        p = plain[j] / n
+        out[j] = out[j] / total[j] if total[j] > 0 else p
+
+
+@numba.njit(cache=True, nogil=True)
 def decide_gains(
     day,
     index,
@@ -655,41 +689,63 @@ def decide_gains(
     exponentiates with NumPy in one call; launches strategic offensives (E19) in place.
     A principal's gain reads its own ``at_war`` row alone and no act, so computing every
     principal's before any principal's acts gives the agents' order's numbers.
+
+    Each quantity is computed for every truce at once (the truces innermost, each with
+    the operations of the agents' method in their order), so that the compiler may
+    compute several truces in one instruction.
     """
     n_s = theatre_list.shape[0]
     r = strength.shape[1]
-    adv_now = np.empty(n_s)
+    adv_now = np.empty((n_s, r))
+    distrust = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
     for p in range(index.shape[0]):
         i = index[p]
         a, b = slot_ptr[p], slot_ptr[p + 1]
-        for j in range(r):
-            s_i = strength[i, j]
-            launching = False
-            for k in range(a, b):
-                total = 0.0
-                squares = 0.0
-                for q in range(adv_ptr[k], adv_ptr[k + 1]):
-                    x = strength[adv_flat[q], j]
-                    total += x
-                    squares += x * x
-                adv_now[k] = squares / total if total > 0 else 0.0
-                if offensive[p] and s_i - adv_now[k] > aims[p]:
-                    if theatre_alive[theatre_list[k], j]:
+        s_i = strength[i]
+        for k in range(a, b):
+            now = adv_now[k]
+            for j in range(r):
+                total[j] = 0.0
+                plain[j] = 0.0  # the sum of squares
+            for q in range(adv_ptr[k], adv_ptr[k + 1]):
+                x_q = strength[adv_flat[q]]
+                for j in range(r):
+                    x = x_q[j]
+                    total[j] += x
+                    plain[j] += x * x
+            for j in range(r):
+                now[j] = plain[j] / total[j] if total[j] > 0 else 0.0
+        if offensive[p]:
+            for j in range(r):
+                launching = False
+                for k in range(a, b):
+                    if s_i[j] - adv_now[k, j] > aims[p] and theatre_alive[theatre_list[k], j]:
                         launching = True
-            if offensive[p] and launching and s_i > 0 and alive[j] and not at_war[i, j]:
-                at_war[i, j] = True
-                if offensive_day[j] < 0:
-                    offensive_day[j] = day
-            rl = restraint_level[i, j]
-            distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j)
-            for k in range(a, b):
-                regroup = max(adv_now[k] - starts[k, j], 0.0)
-                gain = resolve[i, j] * (s_i - adv_now[k] + regroup_weight * regroup)
-                gain = gain + fear_weight * distrust
-                pd = p_detect_today[theatre_list[k], j]
-                cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
-                cost = cost + guarantee[k]
-                arg[k, j] = gain_sensitivity * (gain - cost)
+                if launching and s_i[j] > 0 and alive[j] and not at_war[i, j]:
+                    at_war[i, j] = True
+                    if offensive_day[j] < 0:
+                        offensive_day[j] = day
+        _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain)
+        for j in range(r):
+            distrust[j] = 1.0 - distrust[j]
+        res_i = resolve[i]
+        rl_i = restraint_level[i]
+        for k in range(a, b):
+            now = adv_now[k]
+            start = starts[k]
+            pd_k = p_detect_today[theatre_list[k]]
+            g = guarantee[k]
+            out = arg[k]
+            for j in range(r):
+                regroup = max(now[j] - start[j], 0.0)
+                gain = res_i[j] * (s_i[j] - now[j] + regroup_weight * regroup)
+                gain = gain + fear_weight * distrust[j]
+                rl = rl_i[j]
+                cost = restraint_weight * rl + pd_k[j] * (reputation_cost + sanction_weight * rl)
+                cost = cost + g
+                out[j] = gain_sensitivity * (gain - cost)
 
 
 @numba.njit(cache=True, nogil=True)
