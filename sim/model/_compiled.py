@@ -490,82 +490,93 @@ def collapse_day(
         return -1
     ending[:] = False
     window = np.zeros((n_o, n_t))
-    falling = np.zeros(n_t, np.bool_)
-    intense = np.zeros(n_t, np.bool_)
     counts = np.zeros((n_o, 1), np.int64)
+    # The theatres falling today, every truce at once (the truces innermost).
+    falling_all = np.empty((n_t, r), np.bool_)
+    intense_all = np.empty((n_t, r), np.bool_)
+    any_falling_all = np.zeros(r, np.bool_)
+    high = np.empty(r, np.int64)
+    for t in range(n_t):
+        for j in range(r):
+            high[j] = 0
+        for k in range(n_w):
+            above = high_window[k, t]
+            for j in range(r):
+                high[j] += above[j]
+        for j in range(r):
+            intense = theatre_violence[t, j] >= intensity
+            f = alive[j] and theatre_alive[t, j] and (high[j] >= days_above or intense)
+            intense_all[t, j] = intense
+            falling_all[t, j] = f
+            any_falling_all[j] = any_falling_all[j] or f
+    for j in range(r):
+        if not any_falling_all[j]:
+            continue
+        for o in range(n_o):
+            for t in range(n_t):
+                x = 0
+                for k in range(n_w):
+                    x += origin_window[k, o, t, j]
+                window[o, t] = x
+        for t in range(n_t):
+            if not falling_all[t, j]:
+                continue
+            here = 0
+            for o in range(n_o):
+                here += window[o, t]
+            for o in range(n_o):
+                if here > 0:
+                    counts[o, 0] = window[o, t]
+                else:
+                    everywhere = 0
+                    for s in range(n_t):
+                        everywhere += window[o, s]
+                    counts[o, 0] = everywhere
+            theatre_cause[t, j] = _first_largest(counts, 0)
+            theatre_trigger[t, j] = 2 if intense_all[t, j] else 0  # INTENSITY, VIOLENCE
+            theatre_collapse_day[t, j] = day
+            theatre_alive[t, j] = False
+        # Spill-over: trust falls on every edge between the parties of a fallen theatre.
+        for e in range(n_e):
+            hits = 0
+            for t in range(n_t):
+                if theatre_edges[t, e] and falling_all[t, j]:
+                    hits += 1
+            trust[e, j] *= spill_powers[hits]
+    # Withdrawal: a principal's weighted trust below the threshold, every truce at once.
+    withdrawn = np.zeros(r, np.bool_)
+    wt = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
+    for i in range(n_p):
+        _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, wt, total, plain)
+        for j in range(r):
+            withdrawn[j] = withdrawn[j] or wt[j] < withdrawal_trust
     status = 0
     for j in range(r):
         if not alive[j]:
             continue
-        any_falling = False
-        for t in range(n_t):
-            high = 0
-            for k in range(n_w):
-                high += high_window[k, t, j]
-            intense[t] = theatre_violence[t, j] >= intensity
-            falling[t] = theatre_alive[t, j] and (high >= days_above or intense[t])
-            any_falling = any_falling or falling[t]
-        have_window = False
-        if any_falling:
-            have_window = True
-            for o in range(n_o):
-                for t in range(n_t):
-                    x = 0
-                    for k in range(n_w):
-                        x += origin_window[k, o, t, j]
-                    window[o, t] = x
-            for t in range(n_t):
-                if not falling[t]:
-                    continue
-                here = 0
-                for o in range(n_o):
-                    here += window[o, t]
-                for o in range(n_o):
-                    if here > 0:
-                        counts[o, 0] = window[o, t]
-                    else:
-                        everywhere = 0
-                        for s in range(n_t):
-                            everywhere += window[o, s]
-                        counts[o, 0] = everywhere
-                theatre_cause[t, j] = _first_largest(counts, 0)
-                theatre_trigger[t, j] = 2 if intense[t] else 0  # INTENSITY, VIOLENCE
-                theatre_collapse_day[t, j] = day
-                theatre_alive[t, j] = False
-            # Spill-over: trust falls on every edge between the parties of a fallen theatre.
-            for e in range(n_e):
-                hits = 0
-                for t in range(n_t):
-                    if theatre_edges[t, e] and falling[t]:
-                        hits += 1
-                trust[e, j] *= spill_powers[hits]
-        withdrawn = False
-        for i in range(n_p):
-            if _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j) < (
-                withdrawal_trust
-            ):
-                withdrawn = True
         fallen = 0
         for t in range(n_t):
             if not theatre_alive[t, j]:
                 fallen += 1
         over = fallen >= need
-        if not (over or withdrawn):
+        if not (over or withdrawn[j]):
             continue
+        any_falling = any_falling_all[j]
         status = 1
         ending[j] = True
-        if not have_window:
-            for o in range(n_o):
-                for t in range(n_t):
-                    x = 0
-                    for k in range(n_w):
-                        x += origin_window[k, o, t, j]
-                    window[o, t] = x
+        for o in range(n_o):
+            for t in range(n_t):
+                x = 0
+                for k in range(n_w):
+                    x += origin_window[k, o, t, j]
+                window[o, t] = x
         today_total = 0
         for o in range(n_o):
             x = 0
             for t in range(n_t):
-                if not any_falling or falling[t]:
+                if not any_falling or falling_all[t, j]:
                     x += window[o, t]
             counts[o, 0] = x
             today_total += x
@@ -576,7 +587,7 @@ def collapse_day(
         if over and any_falling:
             intense_fall = False
             for t in range(n_t):
-                intense_fall = intense_fall or (intense[t] and falling[t])
+                intense_fall = intense_fall or (intense_all[t, j] and falling_all[t, j])
             trigger[j] = 2 if intense_fall else 0
         else:
             trigger[j] = 1  # WITHDRAWAL
