@@ -215,26 +215,43 @@ def tally_day(
             # Every fired act of priority 0: argmax of a column of zeros is row 0.
             first_violator[j] = actor[best_row[j] if best[j] > 0.0 else 0, j]
             first_violation_day[j] = day
-        total = 0
-        for o in range(n_origins):
-            by_origin = 0
-            for t in range(n_t):
-                by_origin += by_cell[o, t, j]
-                theatre_violence[t, j] += by_cell[o, t, j]
-            origin_total[o, j] += by_origin
-            total += by_origin
-        violence[j] = total
-        all_calm = True
+    # Each truce's sums, every truce at once (the truces innermost; integers but calm).
+    by_origin = np.empty(r, np.int64)
+    all_calm = np.empty(r, np.bool_)
+    for j in range(r):
+        violence[j] = 0
+        all_calm[j] = True
+    for o in range(n_origins):
+        for j in range(r):
+            by_origin[j] = 0
         for t in range(n_t):
-            v = theatre_violence[t, j]
-            high_window[w, t, j] = v >= threshold
-            quiet = v <= access_threshold and theatre_alive[t, j] and alive[j]
-            calm_today[t, j] = quiet
-            all_calm = all_calm and quiet
-            s = calm_streak[t, j] + 1 if quiet else 0
-            calm_streak[t, j] = s
-            calm[t, j] = min(1.0, s / calm_days)
-        if all_calm:
+            cell = by_cell[o, t]
+            here = theatre_violence[t]
+            for j in range(r):
+                by_origin[j] += cell[j]
+                here[j] += cell[j]
+        total_o = origin_total[o]
+        for j in range(r):
+            total_o[j] += by_origin[j]
+            violence[j] += by_origin[j]
+    for t in range(n_t):
+        here = theatre_violence[t]
+        high = high_window[w, t]
+        quiet_t = calm_today[t]
+        streak = calm_streak[t]
+        calm_t = calm[t]
+        open_t = theatre_alive[t]
+        for j in range(r):
+            v = here[j]
+            high[j] = v >= threshold
+            quiet = v <= access_threshold and open_t[j] and alive[j]
+            quiet_t[j] = quiet
+            all_calm[j] = all_calm[j] and quiet
+            s = streak[j] + 1 if quiet else 0
+            streak[j] = s
+            calm_t[j] = min(1.0, s / calm_days)
+    for j in range(r):
+        if all_calm[j]:
             access_days[j] += 1
 
 
