@@ -95,12 +95,56 @@ def entry(kernel, args: tuple):
     same types (the same arrays, and ints where ints were given): nothing checks them.
     Falls back to the dispatcher itself if numba's internals are not as expected.
     """
+    key = _key(kernel, args)
+    found = _entries.get(key) if key is not None else None
+    if found is not None:
+        return found
     try:
         signature = tuple(kernel.typeof_pyval(value) for value in args)
         kernel.compile(signature)
-        return kernel.overloads[signature].entry_point
+        found = kernel.overloads[signature].entry_point
     except (AttributeError, KeyError, TypeError):  # pragma: no cover - another numba
         return kernel
+    if key is not None:
+        _entries[key] = found
+    return found
+
+
+#: :func:`entry`'s answers, by kernel and what decides the arguments' numba types.
+_entries: dict = {}
+
+#: Argument types whose numba type is their Python type's alone (ints here are small).
+_SCALARS = (bool, int, float, np.bool_, np.int64, np.float64)
+
+
+def _key(kernel, args: tuple) -> tuple | None:
+    """What numba's type of each argument depends on, with the kernel; None if unsure.
+
+    An array's numba type is its dtype, dimensions, layout (C, F or any), whether it is
+    read-only and whether it is aligned; a scalar's, its Python type. Finding this is ~5x
+    cheaper than numba's ``typeof`` (the model builds its kernels' arguments again after
+    each compaction: ~400 arguments).
+    """
+    parts: list = [kernel]
+    for value in args:
+        kind = type(value)
+        if kind is np.ndarray:
+            flags = value.flags
+            parts.append(
+                (
+                    value.dtype,
+                    value.ndim,
+                    flags.c_contiguous,
+                    flags.f_contiguous,
+                    flags.writeable,
+                    flags.aligned,
+                )
+            )
+        elif kind in _SCALARS and not (kind is int and not -(2**62) < value < 2**62):
+            parts.append(kind)
+        else:
+            return None
+    return tuple(parts)
 
 
 def tally(*args):
