@@ -422,20 +422,23 @@ def perceive_day(
                     grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
                     grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
-    for e in range(n_e):
-        row = ret_start + e
+    for e in range(n_e):  # every truce at once (the truces innermost)
+        answered_e = fired[ret_start + e]
+        trust_e = trust[e]
+        grudge_e = grudge[e]
+        counts_e = counts[e]
+        base_e = baseline[e]
         for j in range(r):
-            t = trust[e, j]
-            g = grudge[e, j]
-            k = counts[e, j]
-            if alive[j]:
-                if k > 0:
-                    x = t * powers[k]
-                else:
-                    x = t + forgiveness * max(baseline[e, j] - t, 0.0)
-                trust[e, j] = min(max(x, 0.0), 1.0)
-                answered = 1.0 if fired[row, j] else 0.0
-                grudge[e, j] = max(g - answered, 0.0) * decay + k
+            t = trust_e[j]
+            g = grudge_e[j]
+            k = counts_e[j]
+            if k > 0:
+                x = t * powers[k]
+            else:
+                x = t + forgiveness * max(base_e[j] - t, 0.0)
+            answered = 1.0 if answered_e[j] else 0.0
+            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] else t
+            grudge_e[j] = max(g - answered, 0.0) * decay + k if alive[j] else g
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
     for q in range(n_fired):
@@ -686,16 +689,17 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain):  # pragma: no cover
-    """:func:`_weighted_trust` of principal ``i`` in every truce, into ``out`` (R,).
+def _weighted_rows(values, value_rows, weights, weight_rows, a, b, out, total, plain):  # pragma: no cover
+    """``decisions.weighted_mean`` of ``values[value_rows[a:b]]`` weighted by
+    ``weights[weight_rows[a:b]]``, in every truce, into ``out`` (R,).
 
-    The same operations in the same order for each truce, the truces innermost (so the
-    compiler may compute several at once); ``total`` and ``plain`` are scratch (R,).
+    The operations of :func:`_weighted_trust` in the same order for each truce, the truces
+    innermost (so the compiler may compute several at once); ``total`` and ``plain`` are
+    scratch (R,).
     """
     r = out.shape[0]
-    a, b = edge_ptr[i], edge_ptr[i + 1]
-    t0 = trust[edge_list[a]]
-    s0 = strength[adv_list[a]]
+    t0 = values[value_rows[a]]
+    s0 = weights[weight_rows[a]]
     if b - a == 1:
         for j in range(r):
             v = t0[j]
@@ -707,8 +711,8 @@ def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, 
         plain[j] = t0[j]
         out[j] = t0[j] * s0[j]
     for k in range(a + 1, b):
-        tk = trust[edge_list[k]]
-        sk = strength[adv_list[k]]
+        tk = values[value_rows[k]]
+        sk = weights[weight_rows[k]]
         for j in range(r):
             total[j] += sk[j]
             plain[j] += tk[j]
@@ -717,6 +721,14 @@ def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, 
     for j in range(r):
         p = plain[j] / n
         out[j] = out[j] / total[j] if total[j] > 0 else p
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain):  # pragma: no cover
+    """:func:`_weighted_trust` of principal ``i`` in every truce, into ``out`` (R,)."""
+    _weighted_rows(
+        trust, edge_list, strength, adv_list, edge_ptr[i], edge_ptr[i + 1], out, total, plain
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -945,27 +957,43 @@ def retaliate_day(
     """
     n_p = edge_ptr.shape[0] - 1
     r = trust.shape[1]
+    p_all = np.empty(r)
     for i in range(n_p):
         for q in range(edge_ptr[i], edge_ptr[i + 1]):
             e = edge_list[q]
             row = ans_start[i] + q - edge_ptr[i]
             whom = adv_list[q]
             blame = edge_index[whom, i]
+            # The chance of an answer in every truce at once (the truces innermost, each
+            # step of the agents' formula one loop, its conditions outside the loops).
+            trust_e = trust[e]
+            if threshold <= 0:
+                for j in range(r):
+                    p_all[j] = 0.0
+            else:
+                grudge_e = grudge[e]
+                for j in range(r):
+                    p_all[j] = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
+                if hostility_threshold > 0:
+                    for j in range(r):
+                        hostile = _clip01(1.0 - trust_e[j] / hostility_threshold)
+                        p_all[j] = max(p_all[j], hostile)
+                rl_i = restraint_level[i]
+                f_i = fatigue[i]
+                for j in range(r):
+                    level = retaliation_restraint * rl_i[j]
+                    p_all[j] = rate * p_all[j] * (1.0 - f_i[j]) * (1.0 - level)
+                if generosity > 0:
+                    for j in range(r):
+                        p_all[j] = p_all[j] * (1.0 - generosity)
+                for j in range(r):
+                    p_all[j] = _clip01(p_all[j])
+            where = grievance_theatre[e]
             for j in range(r):
-                t = trust[e, j]
-                if threshold <= 0:
-                    p = 0.0
-                else:
-                    answer = _clip01(1.0 - t / threshold) * min(grudge[e, j], 1.0)
-                    if hostility_threshold > 0:
-                        answer = max(answer, _clip01(1.0 - t / hostility_threshold))
-                    level = retaliation_restraint * restraint_level[i, j]
-                    p = rate * answer * (1.0 - fatigue[i, j]) * (1.0 - level)
-                    if generosity > 0:
-                        p = p * (1.0 - generosity)
-                    p = _clip01(p)
-                p = p * damping[grievance_theatre[e, j]]
-                f = u[answer_at + q, ids[j]] < p and strength[i, j] > 0
+                p_all[j] = p_all[j] * damping[where[j]]
+            at = answer_at + q
+            for j in range(r):
+                f = u[at, ids[j]] < p_all[j] and strength[i, j] > 0
                 fired[row, j] = f
                 if f:
                     actor[row, j] = i
@@ -999,37 +1027,35 @@ def recover_day(
     """
     n_p = edge_ptr.shape[0] - 1
     r = alive.shape[0]
-    for i in range(n_p):
-        a, b = edge_ptr[i], edge_ptr[i + 1]
+    calm = np.empty(r, np.bool_)
+    adversary = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
+    for i in range(n_p):  # every truce at once (the truces innermost), principal by principal
         for j in range(r):
-            calm = True
-            for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
-                calm = calm and calm_today[theatre_list[q], j]
-            f = fatigue[i, j]
-            s = strength[i, j]
+            calm[j] = True
+        for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
+            quiet = calm_today[theatre_list[q]]
+            for j in range(r):
+                calm[j] = calm[j] and quiet[j]
+        # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
+        _weighted_rows(
+            strength, adv_list, strength, adv_list, edge_ptr[i], edge_ptr[i + 1], adversary,
+            total, plain,
+        )
+        f_i = fatigue[i]
+        s_i = strength[i]
+        hurt = suffered[i]
+        for j in range(r):
+            f = f_i[j]
+            s = s_i[j]
             new_f = _clip01(
-                f + fatigue_gain * suffered[i, j] - fatigue_recovery * (1.0 if calm else 0.0)
+                f + fatigue_gain * hurt[j] - fatigue_recovery * (1.0 if calm[j] else 0.0)
             )
-            # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
-            if b - a == 1:
-                v = strength[adv_list[a], j]
-                adversary = v * v / v if v > 0 else v
-            else:
-                total = strength[adv_list[a], j]
-                plain = strength[adv_list[a], j]
-                weighted = strength[adv_list[a], j] * strength[adv_list[a], j]
-                for k in range(a + 1, b):
-                    x = strength[adv_list[k], j]
-                    total += x
-                    plain += x
-                    weighted += x * x
-                plain = plain / (b - a)
-                adversary = weighted / total if total > 0 else plain
-            regrouping = 1.0 if calm and s > 0 else 0.0
-            new_s = _clip01(s + regroup_rate * max(adversary - s, 0.0) * regrouping)
-            if alive[j]:
-                fatigue[i, j] = new_f
-                strength[i, j] = new_s
+            regrouping = 1.0 if calm[j] and s > 0 else 0.0
+            new_s = _clip01(s + regroup_rate * max(adversary[j] - s, 0.0) * regrouping)
+            f_i[j] = new_f if alive[j] else f
+            s_i[j] = new_s if alive[j] else s
 
 
 @numba.njit(cache=True, nogil=True)
