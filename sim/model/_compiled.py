@@ -161,6 +161,49 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
     return out
 
 
+
+@numba.njit(cache=True, nogil=True)
+def _compact_columns(value, keep, drop, gone, ended, out):  # pragma: no cover
+    """Columns ``drop`` of ``value`` to columns ``gone`` of ``ended``, ``keep`` to ``out``."""
+    for i in range(value.shape[0]):
+        for k in range(drop.shape[0]):
+            ended[i, gone[k]] = value[i, drop[k]]
+        for k in range(keep.shape[0]):
+            out[i, k] = value[i, keep[k]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _expand_columns(value, ids, full):  # pragma: no cover
+    """Column ``k`` of ``value`` to column ``ids[k]`` of ``full``."""
+    for i in range(value.shape[0]):
+        for k in range(ids.shape[0]):
+            full[i, ids[k]] = value[i, k]
+
+
+def compact(value: np.ndarray, keep, drop, gone, ended: np.ndarray) -> np.ndarray:
+    """``CeasefireModel._compact`` of one array, C-contiguous, as is ``ended``.
+
+    Writes ``value[..., drop]`` to ``ended[..., gone]``; returns ``value[..., keep]``
+    (NumPy's ``take`` and fancy assignment cost ~30 µs an array of a 1,000-truce acts
+    table, mostly their own overhead; this, ~3 µs).
+    """
+    out = np.empty((*value.shape[:-1], keep.shape[0]), value.dtype)
+    _compact_columns(
+        value.reshape(-1, value.shape[-1]),
+        keep,
+        drop,
+        gone,
+        ended.reshape(-1, ended.shape[-1]),
+        out.reshape(-1, keep.shape[0]),
+    )
+    return out
+
+
+def expand(value: np.ndarray, ids, full: np.ndarray) -> None:
+    """``full[..., ids] = value``, both C-contiguous (``CeasefireModel._expand``)."""
+    _expand_columns(value.reshape(-1, value.shape[-1]), ids, full.reshape(-1, full.shape[-1]))
+
+
 # ---------------------------------------------------------------- whole phases of the day
 #
 # Each kernel below is one phase of ``CeasefireModel``'s day as a loop over the truces
@@ -432,8 +475,9 @@ def perceive_day(
             t = trust_e[j]
             g = grudge_e[j]
             k = counts_e[j]
+            power = powers[k]  # read whatever k (k < len(powers)): no branch around a load
             if k > 0:
-                x = t * powers[k]
+                x = t * power
             else:
                 x = t + forgiveness * max(base_e[j] - t, 0.0)
             answered = 1.0 if answered_e[j] else 0.0
