@@ -1512,14 +1512,17 @@ def observe_day(
 def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
     """``CeasefireModel._consolidate`` (E10b) in place (``decisions.consolidate``)."""
     n_t, r = calm_today.shape
+    x = np.empty(r)
     for j in range(r):
         calm = alive[j]
         for t in range(n_t):
             calm = calm and calm_today[t, j]
-        x = rate * (1.0 if calm else 0.0)
-        for e in range(baseline.shape[0]):
-            b = baseline[e, j]
-            baseline[e, j] = min(max(b + x * (1.0 - b), 0.0), 1.0)
+        x[j] = rate * (1.0 if calm else 0.0)
+    for e in range(baseline.shape[0]):  # every truce at once (the truces innermost)
+        base_e = baseline[e]
+        for j in range(r):
+            b = base_e[j]
+            base_e[j] = min(max(b + x[j] * (1.0 - b), 0.0), 1.0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1527,13 +1530,18 @@ def daily_day(day, w, origin_window, violence, sums, alive):  # pragma: no cover
     """The integer part of ``CeasefireModel._add_daily``; returns the truces holding."""
     n_o, n_t, r = origin_window.shape[1:]
     row = day - 1
-    for o in range(n_o):
+    by_origin = np.empty(r, np.int64)
+    for o in range(n_o):  # integer sums, the truces innermost (so they may be vectorised)
+        for j in range(r):
+            by_origin[j] = 0
+        for t in range(n_t):
+            cell = origin_window[w, o, t]
+            for j in range(r):
+                by_origin[j] += cell[j]
         total = 0
         squares = 0
         for j in range(r):
-            x = 0
-            for t in range(n_t):
-                x += origin_window[w, o, t, j]
+            x = by_origin[j]
             total += x
             squares += x * x
         sums[row, 0, o] = total
