@@ -655,3 +655,26 @@ def test_a_kernels_entry_point_is_found_again_only_for_the_same_argument_types()
         assert call is not first, name
         call(*given)
         np.testing.assert_array_equal(given[-1], expected, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 7)])
+@pytest.mark.parametrize("dtype", [bool, np.int64, np.float64])
+def test_compiled_compaction_copies_the_columns_numpy_would(shape, dtype):
+    """``_compiled.compact`` and ``expand`` (the compiled day's compaction) move the same
+    columns as NumPy's ``take`` and fancy assignment, for every kind of per-truce array."""
+    k = _compiled()
+    rng = np.random.default_rng(len(shape))
+    value = (rng.random((*shape[:-1], 7)) * 100).astype(dtype)
+    alive = np.array([True, False, True, True, False, False, True])
+    keep, drop = np.flatnonzero(alive), np.flatnonzero(~alive)
+    ids = np.array([0, 2, 3, 5, 8, 9, 11])  # the live truces' columns in a 12-wide chunk
+    ended = np.zeros((*shape[:-1], 12), dtype)
+    expected = ended.copy()
+    expected[..., ids[drop]] = np.take(value, drop, axis=-1)
+    kept = k.compact(value, keep, drop, ids[drop], ended)
+    np.testing.assert_array_equal(kept, np.take(value, keep, axis=-1))
+    np.testing.assert_array_equal(ended, expected)
+    k.expand(kept, ids[keep], ended)
+    expected[..., ids[keep]] = kept
+    np.testing.assert_array_equal(ended, expected)
+    assert kept.dtype == value.dtype
