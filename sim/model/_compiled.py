@@ -161,7 +161,6 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
     return out
 
 
-
 @numba.njit(cache=True, nogil=True)
 def _compact_columns(value, keep, drop, gone, ended, out):  # pragma: no cover
     """Columns ``drop`` of ``value`` to columns ``gone`` of ``ended``, ``keep`` to ``out``."""
@@ -733,13 +732,15 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _weighted_rows(values, value_rows, weights, weight_rows, a, b, out, total, plain):  # pragma: no cover
-    """``decisions.weighted_mean`` of ``values[value_rows[a:b]]`` weighted by
-    ``weights[weight_rows[a:b]]``, in every truce, into ``out`` (R,).
+def _weighted_rows(
+    values, value_rows, weights, weight_rows, a, b, out, total, plain
+):  # pragma: no cover
+    """``decisions.weighted_mean`` of rows of ``values`` by rows of ``weights``, every truce.
 
-    The operations of :func:`_weighted_trust` in the same order for each truce, the truces
-    innermost (so the compiler may compute several at once); ``total`` and ``plain`` are
-    scratch (R,).
+    Rows ``value_rows[a:b]`` of ``values`` weighted by rows ``weight_rows[a:b]`` of
+    ``weights``, into ``out`` (R,): the operations of :func:`_weighted_trust` in the same
+    order for each truce, the truces innermost (so the compiler may compute several at
+    once); ``total`` and ``plain`` are scratch (R,).
     """
     r = out.shape[0]
     t0 = values[value_rows[a]]
@@ -768,7 +769,9 @@ def _weighted_rows(values, value_rows, weights, weight_rows, a, b, out, total, p
 
 
 @numba.njit(cache=True, nogil=True)
-def _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain):  # pragma: no cover
+def _weighted_trust_row(
+    trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain
+):  # pragma: no cover
     """:func:`_weighted_trust` of principal ``i`` in every truce, into ``out`` (R,)."""
     _weighted_rows(
         trust, edge_list, strength, adv_list, edge_ptr[i], edge_ptr[i + 1], out, total, plain
@@ -855,7 +858,9 @@ def decide_gains(
                     at_war[i, j] = True
                     if offensive_day[j] < 0:
                         offensive_day[j] = day
-        _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain)
+        _weighted_trust_row(
+            trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain
+        )
         for j in range(r):
             distrust[j] = 1.0 - distrust[j]
         res_i = resolve[i]
@@ -1084,8 +1089,15 @@ def recover_day(
                 calm[j] = calm[j] and quiet[j]
         # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
         _weighted_rows(
-            strength, adv_list, strength, adv_list, edge_ptr[i], edge_ptr[i + 1], adversary,
-            total, plain,
+            strength,
+            adv_list,
+            strength,
+            adv_list,
+            edge_ptr[i],
+            edge_ptr[i + 1],
+            adversary,
+            total,
+            plain,
         )
         f_i = fatigue[i]
         s_i = strength[i]

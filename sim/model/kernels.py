@@ -9,7 +9,11 @@ and the mediator (Python) as loops over the truces, one kernel call per phase, r
 the same pre-drawn uniforms (in the streams' buffers, through the live truces' columns
 ``ids``) and writing the same state in place; each kernel's arguments are built once
 and again only when compaction replaces the arrays they hold, and each kernel is called
-through its compiled entry point (its argument types resolved once). Its loops only add
+through its compiled entry point (its argument types resolved once, and remembered by
+what decides them). The heavier kernels compute each quantity for every truce at once,
+the truces innermost with the conditions outside the loop, so that the compiler may
+compute several truces in one instruction (each truce still gets the agents' operations
+in their order); the acts that fired are walked one by one. Its loops only add
 integers or repeat the NumPy path's floating-point operations in the same order (no
 ``fastmath``); the exponentials and powers, for which NumPy's SIMD routines may differ
 from the C library's in the last bit, are NumPy's (computed between two kernels, or

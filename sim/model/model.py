@@ -2014,8 +2014,8 @@ def _per_replicate(value: Any, width: int) -> bool:
 
 
 def _copyable(value: np.ndarray, other: np.ndarray) -> bool:
-    """Whether the compiled compaction may copy ``value``'s columns to or from ``other``:
-    numbers or booleans, both C-contiguous (their reshapes are views)."""
-    return (
-        value.dtype.kind in "biuf" and value.flags.c_contiguous and other.flags.c_contiguous
-    )
+    """Whether the compiled compaction may copy ``value``'s columns to or from ``other``.
+
+    Numbers or booleans, both C-contiguous (their reshapes are views).
+    """
+    return value.dtype.kind in "biuf" and value.flags.c_contiguous and other.flags.c_contiguous
