@@ -97,8 +97,9 @@ def warm(scenarios: list | None = None) -> bool:
     """Compile the day's kernels, or load them from numba's on-disk cache, by using them.
 
     Runs two short truces of each scenario with ``TRUCE_ENGINE=numba`` (restored after),
-    so that a long-lived process (the classroom page's workers) or a fresh install
-    (``make app``, ``make test``) pays for the compilation once, before anyone waits.
+    and compaction's copies of each kind of state, so that a long-lived process (the
+    classroom page's workers) or a fresh install (``make app``, ``make test``) pays for
+    the compilation once, before anyone waits.
 
     Args:
         scenarios: the scenarios to run (validated, or paths); default, the default
@@ -118,6 +119,11 @@ def warm(scenarios: list | None = None) -> bool:
             options = scenario if isinstance(scenario, dict) else {}
             given = None if isinstance(scenario, dict) else scenario
             CeasefireModel(given, replicates=2, seed=0, collect=False, **options).run()
+        # Compaction's copies, which chunks this narrow never make (one per kind of state).
+        fast, some = compiled(), np.arange(1)
+        for dtype in (bool, np.int64, np.float64):
+            value, ended = np.zeros((1, 2), dtype), np.zeros((1, 2), dtype)
+            fast.expand(fast.compact(value, some, some + 1, some + 1, ended), some, ended)
     finally:
         if before is None:
             os.environ.pop("TRUCE_ENGINE", None)
