@@ -470,17 +470,20 @@ def perceive_day(
         grudge_e = grudge[e]
         counts_e = counts[e]
         base_e = baseline[e]
+        # Trust lost to perceived violations (a lookup in the table of powers) on the few
+        # edges that saw one, first; then forgiveness on the others and every grudge, in a
+        # loop without lookups (so that it may be vectorised).
+        for j in range(r):
+            k = counts_e[j]
+            if k > 0 and alive[j]:
+                trust_e[j] = min(max(trust_e[j] * powers[k], 0.0), 1.0)
         for j in range(r):
             t = trust_e[j]
             g = grudge_e[j]
             k = counts_e[j]
-            power = powers[k]  # read whatever k (k < len(powers)): no branch around a load
-            if k > 0:
-                x = t * power
-            else:
-                x = t + forgiveness * max(base_e[j] - t, 0.0)
+            x = t + forgiveness * max(base_e[j] - t, 0.0)
             answered = 1.0 if answered_e[j] else 0.0
-            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] else t
+            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] and k == 0 else t
             grudge_e[j] = max(g - answered, 0.0) * decay + k if alive[j] else g
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
