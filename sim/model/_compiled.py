@@ -1040,9 +1040,14 @@ def retaliate_day(
                         p_all[j] = p_all[j] * (1.0 - generosity)
                 for j in range(r):
                     p_all[j] = _clip01(p_all[j])
-            where = grievance_theatre[e]
-            for j in range(r):
-                p_all[j] = p_all[j] * damping[where[j]]
+            if damping.shape[0] == 1:  # one theatre: no lookup (so it may be vectorised)
+                only = damping[0]
+                for j in range(r):
+                    p_all[j] = p_all[j] * only
+            else:
+                where = grievance_theatre[e]
+                for j in range(r):
+                    p_all[j] = p_all[j] * damping[where[j]]
             at = answer_at + q
             for j in range(r):
                 f = u[at, ids[j]] < p_all[j] and strength[i, j] > 0
