@@ -625,3 +625,56 @@ def test_the_fields_of_acts_that_did_not_fire_are_never_read(case):
     ):
         got = _run(scenario, 150, seed, "numpy")
     _assert_same(got, expected)
+
+
+def test_a_kernels_entry_point_is_found_again_only_for_the_same_argument_types():
+    """``_compiled.entry`` remembers the compiled function by what decides the arguments'
+    numba types: the same for new arrays of the same kind (a compaction's), another for
+    another layout, a read-only array, a view with strides or another dtype — and each
+    found function computes what the kernel does."""
+    k = _compiled()
+    width = 4
+
+    def args(p_detect, coverage=None):
+        coverage = np.array([0.5, 0.25]) if coverage is None else coverage
+        return (coverage, True, np.array([False, True, False, False]), 0.5, p_detect)
+
+    first = k.entry(k.deter_day, args(np.zeros((2, width))))
+    assert k.entry(k.deter_day, args(np.zeros((2, width)))) is first
+    read_only = np.array([0.5, 0.25])
+    read_only.flags.writeable = False
+    others = {
+        "F": args(np.zeros((2, width), order="F")),
+        "strided": args(np.zeros((2, 2 * width))[:, ::2]),
+        "read-only": args(np.zeros((2, width)), read_only),
+        "float32": args(np.zeros((2, width)), np.array([0.5, 0.25], np.float32)),
+    }
+    expected = np.array([[0.25, 0.0, 0.25, 0.25], [0.125, 0.0, 0.125, 0.125]])
+    for name, given in others.items():
+        call = k.entry(k.deter_day, given)
+        assert call is not first, name
+        call(*given)
+        np.testing.assert_array_equal(given[-1], expected, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 7)])
+@pytest.mark.parametrize("dtype", [bool, np.int64, np.float64])
+def test_compiled_compaction_copies_the_columns_numpy_would(shape, dtype):
+    """``_compiled.compact`` and ``expand`` (the compiled day's compaction) move the same
+    columns as NumPy's ``take`` and fancy assignment, for every kind of per-truce array."""
+    k = _compiled()
+    rng = np.random.default_rng(len(shape))
+    value = (rng.random((*shape[:-1], 7)) * 100).astype(dtype)
+    alive = np.array([True, False, True, True, False, False, True])
+    keep, drop = np.flatnonzero(alive), np.flatnonzero(~alive)
+    ids = np.array([0, 2, 3, 5, 8, 9, 11])  # the live truces' columns in a 12-wide chunk
+    ended = np.zeros((*shape[:-1], 12), dtype)
+    expected = ended.copy()
+    expected[..., ids[drop]] = np.take(value, drop, axis=-1)
+    kept = k.compact(value, keep, drop, ids[drop], ended)
+    np.testing.assert_array_equal(kept, np.take(value, keep, axis=-1))
+    np.testing.assert_array_equal(ended, expected)
+    k.expand(kept, ids[keep], ended)
+    expected[..., ids[keep]] = kept
+    np.testing.assert_array_equal(ended, expected)
+    assert kept.dtype == value.dtype

@@ -95,12 +95,56 @@ def entry(kernel, args: tuple):
     same types (the same arrays, and ints where ints were given): nothing checks them.
     Falls back to the dispatcher itself if numba's internals are not as expected.
     """
+    key = _key(kernel, args)
+    found = _entries.get(key) if key is not None else None
+    if found is not None:
+        return found
     try:
         signature = tuple(kernel.typeof_pyval(value) for value in args)
         kernel.compile(signature)
-        return kernel.overloads[signature].entry_point
+        found = kernel.overloads[signature].entry_point
     except (AttributeError, KeyError, TypeError):  # pragma: no cover - another numba
         return kernel
+    if key is not None:
+        _entries[key] = found
+    return found
+
+
+#: :func:`entry`'s answers, by kernel and what decides the arguments' numba types.
+_entries: dict = {}
+
+#: Argument types whose numba type is their Python type's alone (ints here are small).
+_SCALARS = (bool, int, float, np.bool_, np.int64, np.float64)
+
+
+def _key(kernel, args: tuple) -> tuple | None:
+    """What numba's type of each argument depends on, with the kernel; None if unsure.
+
+    An array's numba type is its dtype, dimensions, layout (C, F or any), whether it is
+    read-only and whether it is aligned; a scalar's, its Python type. Finding this is ~5x
+    cheaper than numba's ``typeof`` (the model builds its kernels' arguments again after
+    each compaction: ~400 arguments).
+    """
+    parts: list = [kernel]
+    for value in args:
+        kind = type(value)
+        if kind is np.ndarray:
+            flags = value.flags
+            parts.append(
+                (
+                    value.dtype,
+                    value.ndim,
+                    flags.c_contiguous,
+                    flags.f_contiguous,
+                    flags.writeable,
+                    flags.aligned,
+                )
+            )
+        elif kind in _SCALARS and not (kind is int and not -(2**62) < value < 2**62):
+            parts.append(kind)
+        else:
+            return None
+    return tuple(parts)
 
 
 def tally(*args):
@@ -115,6 +159,48 @@ def count_at(values, cols, weights, size, r):  # pragma: no cover
     for k in range(values.shape[0]):
         out[values[k], cols[k]] += weights[k]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact_columns(value, keep, drop, gone, ended, out):  # pragma: no cover
+    """Columns ``drop`` of ``value`` to columns ``gone`` of ``ended``, ``keep`` to ``out``."""
+    for i in range(value.shape[0]):
+        for k in range(drop.shape[0]):
+            ended[i, gone[k]] = value[i, drop[k]]
+        for k in range(keep.shape[0]):
+            out[i, k] = value[i, keep[k]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _expand_columns(value, ids, full):  # pragma: no cover
+    """Column ``k`` of ``value`` to column ``ids[k]`` of ``full``."""
+    for i in range(value.shape[0]):
+        for k in range(ids.shape[0]):
+            full[i, ids[k]] = value[i, k]
+
+
+def compact(value: np.ndarray, keep, drop, gone, ended: np.ndarray) -> np.ndarray:
+    """``CeasefireModel._compact`` of one array, C-contiguous, as is ``ended``.
+
+    Writes ``value[..., drop]`` to ``ended[..., gone]``; returns ``value[..., keep]``
+    (NumPy's ``take`` and fancy assignment cost ~30 µs an array of a 1,000-truce acts
+    table, mostly their own overhead; this, ~3 µs).
+    """
+    out = np.empty((*value.shape[:-1], keep.shape[0]), value.dtype)
+    _compact_columns(
+        value.reshape(-1, value.shape[-1]),
+        keep,
+        drop,
+        gone,
+        ended.reshape(-1, ended.shape[-1]),
+        out.reshape(-1, keep.shape[0]),
+    )
+    return out
+
+
+def expand(value: np.ndarray, ids, full: np.ndarray) -> None:
+    """``full[..., ids] = value``, both C-contiguous (``CeasefireModel._expand``)."""
+    _expand_columns(value.reshape(-1, value.shape[-1]), ids, full.reshape(-1, full.shape[-1]))
 
 
 # ---------------------------------------------------------------- whole phases of the day
@@ -215,26 +301,43 @@ def tally_day(
             # Every fired act of priority 0: argmax of a column of zeros is row 0.
             first_violator[j] = actor[best_row[j] if best[j] > 0.0 else 0, j]
             first_violation_day[j] = day
-        total = 0
-        for o in range(n_origins):
-            by_origin = 0
-            for t in range(n_t):
-                by_origin += by_cell[o, t, j]
-                theatre_violence[t, j] += by_cell[o, t, j]
-            origin_total[o, j] += by_origin
-            total += by_origin
-        violence[j] = total
-        all_calm = True
+    # Each truce's sums, every truce at once (the truces innermost; integers but calm).
+    by_origin = np.empty(r, np.int64)
+    all_calm = np.empty(r, np.bool_)
+    for j in range(r):
+        violence[j] = 0
+        all_calm[j] = True
+    for o in range(n_origins):
+        for j in range(r):
+            by_origin[j] = 0
         for t in range(n_t):
-            v = theatre_violence[t, j]
-            high_window[w, t, j] = v >= threshold
-            quiet = v <= access_threshold and theatre_alive[t, j] and alive[j]
-            calm_today[t, j] = quiet
-            all_calm = all_calm and quiet
-            s = calm_streak[t, j] + 1 if quiet else 0
-            calm_streak[t, j] = s
-            calm[t, j] = min(1.0, s / calm_days)
-        if all_calm:
+            cell = by_cell[o, t]
+            here = theatre_violence[t]
+            for j in range(r):
+                by_origin[j] += cell[j]
+                here[j] += cell[j]
+        total_o = origin_total[o]
+        for j in range(r):
+            total_o[j] += by_origin[j]
+            violence[j] += by_origin[j]
+    for t in range(n_t):
+        here = theatre_violence[t]
+        high = high_window[w, t]
+        quiet_t = calm_today[t]
+        streak = calm_streak[t]
+        calm_t = calm[t]
+        open_t = theatre_alive[t]
+        for j in range(r):
+            v = here[j]
+            high[j] = v >= threshold
+            quiet = v <= access_threshold and open_t[j] and alive[j]
+            quiet_t[j] = quiet
+            all_calm[j] = all_calm[j] and quiet
+            s = streak[j] + 1 if quiet else 0
+            streak[j] = s
+            calm_t[j] = min(1.0, s / calm_days)
+    for j in range(r):
+        if all_calm[j]:
             access_days[j] += 1
 
 
@@ -361,20 +464,27 @@ def perceive_day(
                     grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
                     grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
-    for e in range(n_e):
-        row = ret_start + e
+    for e in range(n_e):  # every truce at once (the truces innermost)
+        answered_e = fired[ret_start + e]
+        trust_e = trust[e]
+        grudge_e = grudge[e]
+        counts_e = counts[e]
+        base_e = baseline[e]
+        # Trust lost to perceived violations (a lookup in the table of powers) on the few
+        # edges that saw one, first; then forgiveness on the others and every grudge, in a
+        # loop without lookups (so that it may be vectorised).
         for j in range(r):
-            t = trust[e, j]
-            g = grudge[e, j]
-            k = counts[e, j]
-            if alive[j]:
-                if k > 0:
-                    x = t * powers[k]
-                else:
-                    x = t + forgiveness * max(baseline[e, j] - t, 0.0)
-                trust[e, j] = min(max(x, 0.0), 1.0)
-                answered = 1.0 if fired[row, j] else 0.0
-                grudge[e, j] = max(g - answered, 0.0) * decay + k
+            k = counts_e[j]
+            if k > 0 and alive[j]:
+                trust_e[j] = min(max(trust_e[j] * powers[k], 0.0), 1.0)
+        for j in range(r):
+            t = trust_e[j]
+            g = grudge_e[j]
+            k = counts_e[j]
+            x = t + forgiveness * max(base_e[j] - t, 0.0)
+            answered = 1.0 if answered_e[j] else 0.0
+            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] and k == 0 else t
+            grudge_e[j] = max(g - answered, 0.0) * decay + k if alive[j] else g
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
     for q in range(n_fired):
@@ -490,82 +600,93 @@ def collapse_day(
         return -1
     ending[:] = False
     window = np.zeros((n_o, n_t))
-    falling = np.zeros(n_t, np.bool_)
-    intense = np.zeros(n_t, np.bool_)
     counts = np.zeros((n_o, 1), np.int64)
+    # The theatres falling today, every truce at once (the truces innermost).
+    falling_all = np.empty((n_t, r), np.bool_)
+    intense_all = np.empty((n_t, r), np.bool_)
+    any_falling_all = np.zeros(r, np.bool_)
+    high = np.empty(r, np.int64)
+    for t in range(n_t):
+        for j in range(r):
+            high[j] = 0
+        for k in range(n_w):
+            above = high_window[k, t]
+            for j in range(r):
+                high[j] += above[j]
+        for j in range(r):
+            intense = theatre_violence[t, j] >= intensity
+            f = alive[j] and theatre_alive[t, j] and (high[j] >= days_above or intense)
+            intense_all[t, j] = intense
+            falling_all[t, j] = f
+            any_falling_all[j] = any_falling_all[j] or f
+    for j in range(r):
+        if not any_falling_all[j]:
+            continue
+        for o in range(n_o):
+            for t in range(n_t):
+                x = 0
+                for k in range(n_w):
+                    x += origin_window[k, o, t, j]
+                window[o, t] = x
+        for t in range(n_t):
+            if not falling_all[t, j]:
+                continue
+            here = 0
+            for o in range(n_o):
+                here += window[o, t]
+            for o in range(n_o):
+                if here > 0:
+                    counts[o, 0] = window[o, t]
+                else:
+                    everywhere = 0
+                    for s in range(n_t):
+                        everywhere += window[o, s]
+                    counts[o, 0] = everywhere
+            theatre_cause[t, j] = _first_largest(counts, 0)
+            theatre_trigger[t, j] = 2 if intense_all[t, j] else 0  # INTENSITY, VIOLENCE
+            theatre_collapse_day[t, j] = day
+            theatre_alive[t, j] = False
+        # Spill-over: trust falls on every edge between the parties of a fallen theatre.
+        for e in range(n_e):
+            hits = 0
+            for t in range(n_t):
+                if theatre_edges[t, e] and falling_all[t, j]:
+                    hits += 1
+            trust[e, j] *= spill_powers[hits]
+    # Withdrawal: a principal's weighted trust below the threshold, every truce at once.
+    withdrawn = np.zeros(r, np.bool_)
+    wt = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
+    for i in range(n_p):
+        _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, wt, total, plain)
+        for j in range(r):
+            withdrawn[j] = withdrawn[j] or wt[j] < withdrawal_trust
     status = 0
     for j in range(r):
         if not alive[j]:
             continue
-        any_falling = False
-        for t in range(n_t):
-            high = 0
-            for k in range(n_w):
-                high += high_window[k, t, j]
-            intense[t] = theatre_violence[t, j] >= intensity
-            falling[t] = theatre_alive[t, j] and (high >= days_above or intense[t])
-            any_falling = any_falling or falling[t]
-        have_window = False
-        if any_falling:
-            have_window = True
-            for o in range(n_o):
-                for t in range(n_t):
-                    x = 0
-                    for k in range(n_w):
-                        x += origin_window[k, o, t, j]
-                    window[o, t] = x
-            for t in range(n_t):
-                if not falling[t]:
-                    continue
-                here = 0
-                for o in range(n_o):
-                    here += window[o, t]
-                for o in range(n_o):
-                    if here > 0:
-                        counts[o, 0] = window[o, t]
-                    else:
-                        everywhere = 0
-                        for s in range(n_t):
-                            everywhere += window[o, s]
-                        counts[o, 0] = everywhere
-                theatre_cause[t, j] = _first_largest(counts, 0)
-                theatre_trigger[t, j] = 2 if intense[t] else 0  # INTENSITY, VIOLENCE
-                theatre_collapse_day[t, j] = day
-                theatre_alive[t, j] = False
-            # Spill-over: trust falls on every edge between the parties of a fallen theatre.
-            for e in range(n_e):
-                hits = 0
-                for t in range(n_t):
-                    if theatre_edges[t, e] and falling[t]:
-                        hits += 1
-                trust[e, j] *= spill_powers[hits]
-        withdrawn = False
-        for i in range(n_p):
-            if _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j) < (
-                withdrawal_trust
-            ):
-                withdrawn = True
         fallen = 0
         for t in range(n_t):
             if not theatre_alive[t, j]:
                 fallen += 1
         over = fallen >= need
-        if not (over or withdrawn):
+        if not (over or withdrawn[j]):
             continue
+        any_falling = any_falling_all[j]
         status = 1
         ending[j] = True
-        if not have_window:
-            for o in range(n_o):
-                for t in range(n_t):
-                    x = 0
-                    for k in range(n_w):
-                        x += origin_window[k, o, t, j]
-                    window[o, t] = x
+        for o in range(n_o):
+            for t in range(n_t):
+                x = 0
+                for k in range(n_w):
+                    x += origin_window[k, o, t, j]
+                window[o, t] = x
         today_total = 0
         for o in range(n_o):
             x = 0
             for t in range(n_t):
-                if not any_falling or falling[t]:
+                if not any_falling or falling_all[t, j]:
                     x += window[o, t]
             counts[o, 0] = x
             today_total += x
@@ -576,7 +697,7 @@ def collapse_day(
         if over and any_falling:
             intense_fall = False
             for t in range(n_t):
-                intense_fall = intense_fall or (intense[t] and falling[t])
+                intense_fall = intense_fall or (intense_all[t, j] and falling_all[t, j])
             trigger[j] = 2 if intense_fall else 0
         else:
             trigger[j] = 1  # WITHDRAWAL
@@ -611,6 +732,53 @@ def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
                 chosen += 1
         return candidates[a + min(chosen, n - 1)]
     return candidates[a + min(np.int64(u * n), n - 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_rows(
+    values, value_rows, weights, weight_rows, a, b, out, total, plain
+):  # pragma: no cover
+    """``decisions.weighted_mean`` of rows of ``values`` by rows of ``weights``, every truce.
+
+    Rows ``value_rows[a:b]`` of ``values`` weighted by rows ``weight_rows[a:b]`` of
+    ``weights``, into ``out`` (R,): the operations of :func:`_weighted_trust` in the same
+    order for each truce, the truces innermost (so the compiler may compute several at
+    once); ``total`` and ``plain`` are scratch (R,).
+    """
+    r = out.shape[0]
+    t0 = values[value_rows[a]]
+    s0 = weights[weight_rows[a]]
+    if b - a == 1:
+        for j in range(r):
+            v = t0[j]
+            x = s0[j]
+            out[j] = v * x / x if x > 0 else v
+        return
+    for j in range(r):
+        total[j] = s0[j]
+        plain[j] = t0[j]
+        out[j] = t0[j] * s0[j]
+    for k in range(a + 1, b):
+        tk = values[value_rows[k]]
+        sk = weights[weight_rows[k]]
+        for j in range(r):
+            total[j] += sk[j]
+            plain[j] += tk[j]
+            out[j] += tk[j] * sk[j]
+    n = b - a
+    for j in range(r):
+        p = plain[j] / n
+        out[j] = out[j] / total[j] if total[j] > 0 else p
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_trust_row(
+    trust, strength, edge_ptr, edge_list, adv_list, i, out, total, plain
+):  # pragma: no cover
+    """:func:`_weighted_trust` of principal ``i`` in every truce, into ``out`` (R,)."""
+    _weighted_rows(
+        trust, edge_list, strength, adv_list, edge_ptr[i], edge_ptr[i + 1], out, total, plain
+    )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -655,41 +823,65 @@ def decide_gains(
     exponentiates with NumPy in one call; launches strategic offensives (E19) in place.
     A principal's gain reads its own ``at_war`` row alone and no act, so computing every
     principal's before any principal's acts gives the agents' order's numbers.
+
+    Each quantity is computed for every truce at once (the truces innermost, each with
+    the operations of the agents' method in their order), so that the compiler may
+    compute several truces in one instruction.
     """
     n_s = theatre_list.shape[0]
     r = strength.shape[1]
-    adv_now = np.empty(n_s)
+    adv_now = np.empty((n_s, r))
+    distrust = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
     for p in range(index.shape[0]):
         i = index[p]
         a, b = slot_ptr[p], slot_ptr[p + 1]
-        for j in range(r):
-            s_i = strength[i, j]
-            launching = False
-            for k in range(a, b):
-                total = 0.0
-                squares = 0.0
-                for q in range(adv_ptr[k], adv_ptr[k + 1]):
-                    x = strength[adv_flat[q], j]
-                    total += x
-                    squares += x * x
-                adv_now[k] = squares / total if total > 0 else 0.0
-                if offensive[p] and s_i - adv_now[k] > aims[p]:
-                    if theatre_alive[theatre_list[k], j]:
+        s_i = strength[i]
+        for k in range(a, b):
+            now = adv_now[k]
+            for j in range(r):
+                total[j] = 0.0
+                plain[j] = 0.0  # the sum of squares
+            for q in range(adv_ptr[k], adv_ptr[k + 1]):
+                x_q = strength[adv_flat[q]]
+                for j in range(r):
+                    x = x_q[j]
+                    total[j] += x
+                    plain[j] += x * x
+            for j in range(r):
+                now[j] = plain[j] / total[j] if total[j] > 0 else 0.0
+        if offensive[p]:
+            for j in range(r):
+                launching = False
+                for k in range(a, b):
+                    if s_i[j] - adv_now[k, j] > aims[p] and theatre_alive[theatre_list[k], j]:
                         launching = True
-            if offensive[p] and launching and s_i > 0 and alive[j] and not at_war[i, j]:
-                at_war[i, j] = True
-                if offensive_day[j] < 0:
-                    offensive_day[j] = day
-            rl = restraint_level[i, j]
-            distrust = 1.0 - _weighted_trust(trust, strength, edge_ptr, edge_list, adv_list, i, j)
-            for k in range(a, b):
-                regroup = max(adv_now[k] - starts[k, j], 0.0)
-                gain = resolve[i, j] * (s_i - adv_now[k] + regroup_weight * regroup)
-                gain = gain + fear_weight * distrust
-                pd = p_detect_today[theatre_list[k], j]
-                cost = restraint_weight * rl + pd * (reputation_cost + sanction_weight * rl)
-                cost = cost + guarantee[k]
-                arg[k, j] = gain_sensitivity * (gain - cost)
+                if launching and s_i[j] > 0 and alive[j] and not at_war[i, j]:
+                    at_war[i, j] = True
+                    if offensive_day[j] < 0:
+                        offensive_day[j] = day
+        _weighted_trust_row(
+            trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain
+        )
+        for j in range(r):
+            distrust[j] = 1.0 - distrust[j]
+        res_i = resolve[i]
+        rl_i = restraint_level[i]
+        for k in range(a, b):
+            now = adv_now[k]
+            start = starts[k]
+            pd_k = p_detect_today[theatre_list[k]]
+            g = guarantee[k]
+            out = arg[k]
+            for j in range(r):
+                regroup = max(now[j] - start[j], 0.0)
+                gain = res_i[j] * (s_i[j] - now[j] + regroup_weight * regroup)
+                gain = gain + fear_weight * distrust[j]
+                rl = rl_i[j]
+                cost = restraint_weight * rl + pd_k[j] * (reputation_cost + sanction_weight * rl)
+                cost = cost + g
+                out[j] = gain_sensitivity * (gain - cost)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -817,27 +1009,48 @@ def retaliate_day(
     """
     n_p = edge_ptr.shape[0] - 1
     r = trust.shape[1]
+    p_all = np.empty(r)
     for i in range(n_p):
         for q in range(edge_ptr[i], edge_ptr[i + 1]):
             e = edge_list[q]
             row = ans_start[i] + q - edge_ptr[i]
             whom = adv_list[q]
             blame = edge_index[whom, i]
+            # The chance of an answer in every truce at once (the truces innermost, each
+            # step of the agents' formula one loop, its conditions outside the loops).
+            trust_e = trust[e]
+            if threshold <= 0:
+                for j in range(r):
+                    p_all[j] = 0.0
+            else:
+                grudge_e = grudge[e]
+                for j in range(r):
+                    p_all[j] = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
+                if hostility_threshold > 0:
+                    for j in range(r):
+                        hostile = _clip01(1.0 - trust_e[j] / hostility_threshold)
+                        p_all[j] = max(p_all[j], hostile)
+                rl_i = restraint_level[i]
+                f_i = fatigue[i]
+                for j in range(r):
+                    level = retaliation_restraint * rl_i[j]
+                    p_all[j] = rate * p_all[j] * (1.0 - f_i[j]) * (1.0 - level)
+                if generosity > 0:
+                    for j in range(r):
+                        p_all[j] = p_all[j] * (1.0 - generosity)
+                for j in range(r):
+                    p_all[j] = _clip01(p_all[j])
+            if damping.shape[0] == 1:  # one theatre: no lookup (so it may be vectorised)
+                only = damping[0]
+                for j in range(r):
+                    p_all[j] = p_all[j] * only
+            else:
+                where = grievance_theatre[e]
+                for j in range(r):
+                    p_all[j] = p_all[j] * damping[where[j]]
+            at = answer_at + q
             for j in range(r):
-                t = trust[e, j]
-                if threshold <= 0:
-                    p = 0.0
-                else:
-                    answer = _clip01(1.0 - t / threshold) * min(grudge[e, j], 1.0)
-                    if hostility_threshold > 0:
-                        answer = max(answer, _clip01(1.0 - t / hostility_threshold))
-                    level = retaliation_restraint * restraint_level[i, j]
-                    p = rate * answer * (1.0 - fatigue[i, j]) * (1.0 - level)
-                    if generosity > 0:
-                        p = p * (1.0 - generosity)
-                    p = _clip01(p)
-                p = p * damping[grievance_theatre[e, j]]
-                f = u[answer_at + q, ids[j]] < p and strength[i, j] > 0
+                f = u[at, ids[j]] < p_all[j] and strength[i, j] > 0
                 fired[row, j] = f
                 if f:
                     actor[row, j] = i
@@ -871,37 +1084,42 @@ def recover_day(
     """
     n_p = edge_ptr.shape[0] - 1
     r = alive.shape[0]
-    for i in range(n_p):
-        a, b = edge_ptr[i], edge_ptr[i + 1]
+    calm = np.empty(r, np.bool_)
+    adversary = np.empty(r)
+    total = np.empty(r)
+    plain = np.empty(r)
+    for i in range(n_p):  # every truce at once (the truces innermost), principal by principal
         for j in range(r):
-            calm = True
-            for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
-                calm = calm and calm_today[theatre_list[q], j]
-            f = fatigue[i, j]
-            s = strength[i, j]
+            calm[j] = True
+        for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
+            quiet = calm_today[theatre_list[q]]
+            for j in range(r):
+                calm[j] = calm[j] and quiet[j]
+        # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
+        _weighted_rows(
+            strength,
+            adv_list,
+            strength,
+            adv_list,
+            edge_ptr[i],
+            edge_ptr[i + 1],
+            adversary,
+            total,
+            plain,
+        )
+        f_i = fatigue[i]
+        s_i = strength[i]
+        hurt = suffered[i]
+        for j in range(r):
+            f = f_i[j]
+            s = s_i[j]
             new_f = _clip01(
-                f + fatigue_gain * suffered[i, j] - fatigue_recovery * (1.0 if calm else 0.0)
+                f + fatigue_gain * hurt[j] - fatigue_recovery * (1.0 if calm[j] else 0.0)
             )
-            # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
-            if b - a == 1:
-                v = strength[adv_list[a], j]
-                adversary = v * v / v if v > 0 else v
-            else:
-                total = strength[adv_list[a], j]
-                plain = strength[adv_list[a], j]
-                weighted = strength[adv_list[a], j] * strength[adv_list[a], j]
-                for k in range(a + 1, b):
-                    x = strength[adv_list[k], j]
-                    total += x
-                    plain += x
-                    weighted += x * x
-                plain = plain / (b - a)
-                adversary = weighted / total if total > 0 else plain
-            regrouping = 1.0 if calm and s > 0 else 0.0
-            new_s = _clip01(s + regroup_rate * max(adversary - s, 0.0) * regrouping)
-            if alive[j]:
-                fatigue[i, j] = new_f
-                strength[i, j] = new_s
+            regrouping = 1.0 if calm[j] and s > 0 else 0.0
+            new_s = _clip01(s + regroup_rate * max(adversary[j] - s, 0.0) * regrouping)
+            f_i[j] = new_f if alive[j] else f
+            s_i[j] = new_s if alive[j] else s
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1314,14 +1532,17 @@ def observe_day(
 def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
     """``CeasefireModel._consolidate`` (E10b) in place (``decisions.consolidate``)."""
     n_t, r = calm_today.shape
+    x = np.empty(r)
     for j in range(r):
         calm = alive[j]
         for t in range(n_t):
             calm = calm and calm_today[t, j]
-        x = rate * (1.0 if calm else 0.0)
-        for e in range(baseline.shape[0]):
-            b = baseline[e, j]
-            baseline[e, j] = min(max(b + x * (1.0 - b), 0.0), 1.0)
+        x[j] = rate * (1.0 if calm else 0.0)
+    for e in range(baseline.shape[0]):  # every truce at once (the truces innermost)
+        base_e = baseline[e]
+        for j in range(r):
+            b = base_e[j]
+            base_e[j] = min(max(b + x[j] * (1.0 - b), 0.0), 1.0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1329,13 +1550,18 @@ def daily_day(day, w, origin_window, violence, sums, alive):  # pragma: no cover
     """The integer part of ``CeasefireModel._add_daily``; returns the truces holding."""
     n_o, n_t, r = origin_window.shape[1:]
     row = day - 1
-    for o in range(n_o):
+    by_origin = np.empty(r, np.int64)
+    for o in range(n_o):  # integer sums, the truces innermost (so they may be vectorised)
+        for j in range(r):
+            by_origin[j] = 0
+        for t in range(n_t):
+            cell = origin_window[w, o, t]
+            for j in range(r):
+                by_origin[j] += cell[j]
         total = 0
         squares = 0
         for j in range(r):
-            x = 0
-            for t in range(n_t):
-                x += origin_window[w, o, t, j]
+            x = by_origin[j]
             total += x
             squares += x * x
         sums[row, 0, o] = total

@@ -9,7 +9,11 @@ and the mediator (Python) as loops over the truces, one kernel call per phase, r
 the same pre-drawn uniforms (in the streams' buffers, through the live truces' columns
 ``ids``) and writing the same state in place; each kernel's arguments are built once
 and again only when compaction replaces the arrays they hold, and each kernel is called
-through its compiled entry point (its argument types resolved once). Its loops only add
+through its compiled entry point (its argument types resolved once, and remembered by
+what decides them). The heavier kernels compute each quantity for every truce at once,
+the truces innermost with the conditions outside the loop, so that the compiler may
+compute several truces in one instruction (each truce still gets the agents' operations
+in their order); the acts that fired are walked one by one. Its loops only add
 integers or repeat the NumPy path's floating-point operations in the same order (no
 ``fastmath``); the exponentials and powers, for which NumPy's SIMD routines may differ
 from the C library's in the last bit, are NumPy's (computed between two kernels, or
@@ -93,8 +97,9 @@ def warm(scenarios: list | None = None) -> bool:
     """Compile the day's kernels, or load them from numba's on-disk cache, by using them.
 
     Runs two short truces of each scenario with ``TRUCE_ENGINE=numba`` (restored after),
-    so that a long-lived process (the classroom page's workers) or a fresh install
-    (``make app``, ``make test``) pays for the compilation once, before anyone waits.
+    and compaction's copies of each kind of state, so that a long-lived process (the
+    classroom page's workers) or a fresh install (``make app``, ``make test``) pays for
+    the compilation once, before anyone waits.
 
     Args:
         scenarios: the scenarios to run (validated, or paths); default, the default
@@ -114,6 +119,11 @@ def warm(scenarios: list | None = None) -> bool:
             options = scenario if isinstance(scenario, dict) else {}
             given = None if isinstance(scenario, dict) else scenario
             CeasefireModel(given, replicates=2, seed=0, collect=False, **options).run()
+        # Compaction's copies, which chunks this narrow never make (one per kind of state).
+        fast, some = compiled(), np.arange(1)
+        for dtype in (bool, np.int64, np.float64):
+            value, ended = np.zeros((1, 2), dtype), np.zeros((1, 2), dtype)
+            fast.expand(fast.compact(value, some, some + 1, some + 1, ended), some, ended)
     finally:
         if before is None:
             os.environ.pop("TRUCE_ENGINE", None)

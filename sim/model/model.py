@@ -779,6 +779,7 @@ class CeasefireModel(mesa.Model):
         keep = np.flatnonzero(self.alive)
         drop = np.flatnonzero(~self.alive)
         width, gone = self.r, self.ids[drop]
+        fast = self._kernels  # the compiled copies, when the day is compiled
         for holder in self._holders():
             for name, value in list(vars(holder).items()):
                 if (
@@ -792,6 +793,9 @@ class CeasefireModel(mesa.Model):
                 if ended is None:
                     ended = np.zeros((*value.shape[:-1], self.replicates), value.dtype)
                     self._ended[key] = ended
+                if fast and _copyable(value, ended):
+                    setattr(holder, name, fast.compact(value, keep, drop, gone, ended))
+                    continue
                 ended[..., gone] = np.take(value, drop, axis=-1)
                 setattr(holder, name, np.take(value, keep, axis=-1))
         self.ids = self.ids[keep]
@@ -802,6 +806,7 @@ class CeasefireModel(mesa.Model):
         """Put the ended truces' columns back: every per-replicate array at full width."""
         if self.r == self.replicates:
             return
+        fast = self._kernels  # the compiled copies, when the day is compiled
         for holder in self._holders():
             for name, value in list(vars(holder).items()):
                 if (
@@ -813,7 +818,10 @@ class CeasefireModel(mesa.Model):
                 full = self._ended.get((id(holder), name))
                 if full is None or full.shape[:-1] != value.shape[:-1]:
                     full = np.zeros((*value.shape[:-1], self.replicates), value.dtype)
-                full[..., self.ids] = value
+                if fast and _copyable(value, full):
+                    fast.expand(value, self.ids, full)
+                else:
+                    full[..., self.ids] = value
                 setattr(holder, name, full)
         self._ended = {}
         self.ids = np.arange(self.replicates)
@@ -2003,3 +2011,11 @@ class DayDraws(NamedTuple):
 def _per_replicate(value: Any, width: int) -> bool:
     """Whether an attribute is per-replicate state: an array with the replicate axis last."""
     return isinstance(value, np.ndarray) and value.ndim > 0 and value.shape[-1] == width
+
+
+def _copyable(value: np.ndarray, other: np.ndarray) -> bool:
+    """Whether the compiled compaction may copy ``value``'s columns to or from ``other``.
+
+    Numbers or booleans, both C-contiguous (their reshapes are views).
+    """
+    return value.dtype.kind in "biuf" and value.flags.c_contiguous and other.flags.c_contiguous
