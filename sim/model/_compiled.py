@@ -1546,10 +1546,24 @@ def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def daily_day(day, w, origin_window, violence, sums, alive):  # pragma: no cover
-    """The integer part of ``CeasefireModel._add_daily``; returns the truces holding."""
+def daily_day(day, w, origin_window, violence, sums, alive, count, trust, mean):  # pragma: no cover
+    """``CeasefireModel._add_daily`` but the trust's dot product; returns the truces holding.
+
+    Writes the day's integer sums and count, and in ``mean`` each truce's mean trust
+    over the edges (``trust.mean(0)``'s arithmetic: a running sum down the rows, then a
+    division), whose dot product with ``alive`` the model takes with NumPy (BLAS's
+    order of summation).
+    """
     n_o, n_t, r = origin_window.shape[1:]
     row = day - 1
+    n_e = trust.shape[0]
+    for j in range(r):
+        mean[j] = trust[0, j]
+    for e in range(1, n_e):
+        for j in range(r):
+            mean[j] += trust[e, j]
+    for j in range(r):
+        mean[j] /= n_e
     by_origin = np.empty(r, np.int64)
     for o in range(n_o):  # integer sums, the truces innermost (so they may be vectorised)
         for j in range(r):
@@ -1576,4 +1590,39 @@ def daily_day(day, w, origin_window, violence, sums, alive):  # pragma: no cover
         live += alive[j]
     sums[row, 0, n_o] = total
     sums[row, 1, n_o] = squares
+    count[row, 0] = live
     return live
+
+
+@numba.njit(cache=True, nogil=True)
+def escalate_begin(ending, fat, res, escalation_u, rate, ends, neg_u, neg_p):  # pragma: no cover
+    """The first half of ``CeasefireModel._escalate`` (E15), for the truces ``ending``.
+
+    Lists them in ``ends`` and writes, for each, ``-u`` in ``neg_u`` and ``-p`` in
+    ``neg_p`` (``decisions.escalation_days``'s chance, clipped as there), whose ``log1p``
+    the model takes with NumPy (its SIMD routine may differ from the C library's in the
+    last bit); returns how many truces end.
+    """
+    n = 0
+    for j in range(ending.shape[0]):
+        if ending[j]:
+            p = rate * (1.0 - fat[j]) * (0.5 + res[j])
+            ends[n] = j
+            neg_u[n] = -escalation_u[j]
+            neg_p[n] = -min(max(p, 1e-6), 1.0 - 1e-9)
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def escalate_end(n, ends, log_u, log_p, escalation, alive):  # pragma: no cover
+    """The second half of ``CeasefireModel._escalate``: the days, and the truces ended.
+
+    ``max(1, ceil(log1p(-u) / log1p(-p)))`` as ``decisions.escalation_days`` computes it
+    (a division and a ceiling, exact in both), for the ``n`` truces listed in ``ends``.
+    """
+    for i in range(n):
+        j = ends[i]
+        days = np.ceil(log_u[i] / log_p[i])
+        escalation[j] = np.int64(days) if days > 1.0 else 1
+        alive[j] = False

@@ -1172,8 +1172,11 @@ class CeasefireModel(mesa.Model):
         status = k["collapse"](day, *a["collapse"])
         if status < 0:
             self._collapse_numpy()
-        elif status:
-            self._escalate(self._ending, self._ending_fatigue, self._ending_resolve)
+        elif status:  # (E15) the escalation days: NumPy's log1p between two kernels
+            n = k["escalate_begin"](*a["escalate_begin"])
+            log_u = np.log1p(self._neg_u[:n])
+            log_p = np.log1p(self._neg_p[:n])
+            k["escalate_end"](n, self._ends, log_u, log_p, self.escalation, self.alive)
 
     def _draw_compiled(self) -> None:
         """The day's draws into the streams' buffers; the Python phases get their shares."""
@@ -1194,11 +1197,8 @@ class CeasefireModel(mesa.Model):
         assert self._args is not None
         d = self._daily
         w = self.day % len(self.origin_window)
-        live = int(self._calls["daily"](self.day, w, *self._args["daily"]))
-        d["count"][self.day - 1, 0] = live
-        # ``_mean_trust()``: what ``ndarray.mean`` computes, without its Python wrapper.
-        mean_trust = np.add.reduce(self.trust, 0) / self.trust.shape[0]
-        d["trust"][self.day - 1] = mean_trust @ self.alive
+        live = self._calls["daily"](self.day, w, *self._args["daily"])
+        d["trust"][self.day - 1] = self._mean @ self.alive  # ``_mean_trust()`` in ``_mean``
         return live
 
     def _repin(self) -> None:
@@ -1220,6 +1220,10 @@ class CeasefireModel(mesa.Model):
             "_ending": ((r,), bool),
             "_ending_fatigue": ((r,), np.float64),
             "_ending_resolve": ((r,), np.float64),
+            "_ends": ((r,), np.int64),
+            "_neg_u": ((r,), np.float64),
+            "_neg_p": ((r,), np.float64),
+            "_mean": ((r,), np.float64),
             "suffered": ((n_p, r), np.int64),
             "detected_today": ((acts.n, r), bool),
             "correct_today": ((acts.n, r), bool),
@@ -1281,11 +1285,15 @@ class CeasefireModel(mesa.Model):
             "consolidate": k.consolidate_day,
             "collapse": k.collapse_day,
             "daily": k.daily_day,
+            "escalate_begin": k.escalate_begin,
         }
         self._calls: dict[str, Any] = {
             name: k.entry(kernel, (0,) * leading.get(name, 0) + args[name])
             for name, kernel in kernels_of.items()
         }
+        self._calls["escalate_end"] = k.entry(
+            k.escalate_end, (0, self._ends, self._neg_u, self._neg_p, self.escalation, self.alive)
+        )
         self._calls["accident"] = [k.entry(k.accident_day, x) for x in args["accident"]]
         self._calls["attack"] = [k.entry(k.attack_day, x) for x in args["attack"]]
         return args
@@ -1560,7 +1568,25 @@ class CeasefireModel(mesa.Model):
         args["collapse"] = self._collapse_args(
             self._ending, self._ending_fatigue, self._ending_resolve
         )
-        args["daily"] = (self.origin_window, self.violence, self._daily["origin"], self.alive)
+        args["daily"] = (
+            self.origin_window,
+            self.violence,
+            self._daily["origin"],
+            self.alive,
+            self._daily["count"],
+            self.trust,
+            self._mean,
+        )
+        args["escalate_begin"] = (
+            self._ending,
+            self._ending_fatigue,
+            self._ending_resolve,
+            self.escalation_u,
+            c.escalation_rate,
+            self._ends,
+            self._neg_u,
+            self._neg_p,
+        )
         return args
 
     def _stale_arguments(self) -> list[str]:
