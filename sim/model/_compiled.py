@@ -1546,13 +1546,16 @@ def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def daily_day(day, w, origin_window, violence, sums, alive, count, trust, mean):  # pragma: no cover
+def daily_day(
+    day, w, origin_window, violence, sums, alive, count, trust, mean, holding
+):  # pragma: no cover
     """``CeasefireModel._add_daily`` but the trust's dot product; returns the truces holding.
 
     Writes the day's integer sums and count, and in ``mean`` each truce's mean trust
     over the edges (``trust.mean(0)``'s arithmetic: a running sum down the rows, then a
     division), whose dot product with ``alive`` the model takes with NumPy (BLAS's
-    order of summation).
+    order of summation), and in ``holding`` ``alive`` as floats (that product's operand:
+    NumPy would convert it).
     """
     n_o, n_t, r = origin_window.shape[1:]
     row = day - 1
@@ -1588,6 +1591,7 @@ def daily_day(day, w, origin_window, violence, sums, alive, count, trust, mean):
         total += x
         squares += x * x
         live += alive[j]
+        holding[j] = 1.0 if alive[j] else 0.0
     sums[row, 0, n_o] = total
     sums[row, 1, n_o] = squares
     count[row, 0] = live

@@ -1198,7 +1198,8 @@ class CeasefireModel(mesa.Model):
         d = self._daily
         w = self.day % len(self.origin_window)
         live = self._calls["daily"](self.day, w, *self._args["daily"])
-        d["trust"][self.day - 1] = self._mean @ self.alive  # ``_mean_trust()`` in ``_mean``
+        # ``_mean_trust() @ self.alive``, both written by the kernel (``alive`` as floats).
+        d["trust"][self.day - 1] = self._mean @ self._holding
         return live
 
     def _repin(self) -> None:
@@ -1224,6 +1225,7 @@ class CeasefireModel(mesa.Model):
             "_neg_u": ((r,), np.float64),
             "_neg_p": ((r,), np.float64),
             "_mean": ((r,), np.float64),
+            "_holding": ((r,), np.float64),
             "suffered": ((n_p, r), np.int64),
             "detected_today": ((acts.n, r), bool),
             "correct_today": ((acts.n, r), bool),
@@ -1576,6 +1578,7 @@ class CeasefireModel(mesa.Model):
             self._daily["count"],
             self.trust,
             self._mean,
+            self._holding,
         )
         args["escalate_begin"] = (
             self._ending,
