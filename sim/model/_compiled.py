@@ -588,7 +588,7 @@ def collapse_day(
     Writes the theatres' and the truces' collapses in place, and in ``ending``, ``fat``
     and ``res`` the truces ending today (``alive`` is not yet cleared for them) and their
     strength-weighted fatigue and resolve, from which the model draws the escalation days
-    (E15) with NumPy. Returns 1 if a truce ends today, 0 if none does, or -1 when a truce
+    (E15: :func:`escalate_begin`, NumPy's ``log1p``, :func:`escalate_end`). Returns 1 if a truce ends today, 0 if none does, or -1 when a truce
     loses more theatres in a day than ``spill_powers`` covers (the caller then runs the
     NumPy rule; nothing was written).
     """
