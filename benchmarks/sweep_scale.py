@@ -163,7 +163,7 @@ def measure(
             engine="dask",
             workers=workers,
             progress=progress,
-            keep_runs=keep_runs,
+            store_runs=keep_runs,  # as `truce sweep --keep-runs`: stored, not loaded
         )
     took = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
