@@ -588,9 +588,10 @@ def collapse_day(
     Writes the theatres' and the truces' collapses in place, and in ``ending``, ``fat``
     and ``res`` the truces ending today (``alive`` is not yet cleared for them) and their
     strength-weighted fatigue and resolve, from which the model draws the escalation days
-    (E15: :func:`escalate_begin`, NumPy's ``log1p``, :func:`escalate_end`). Returns 1 if a truce ends today, 0 if none does, or -1 when a truce
-    loses more theatres in a day than ``spill_powers`` covers (the caller then runs the
-    NumPy rule; nothing was written).
+    (E15: :func:`escalate_begin`, NumPy's ``log1p``, :func:`escalate_end`). Returns 1
+    if a truce ends today, 0 if none does, or -1 when a truce loses more theatres in a day
+    than ``spill_powers`` covers (the caller then runs the NumPy rule; nothing was
+    written).
     """
     n_w, n_t, r = high_window.shape
     n_o = origin_window.shape[1]
