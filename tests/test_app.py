@@ -565,8 +565,9 @@ def test_a_newer_release_stops_the_running_batch(baseline, monkeypatch):
 
     with _worker_pool(monkeypatch, 1):
         workers.warm_up()[0].result(timeout=180)
-        # 3,000 truces for a year: seconds of work, far more than the wait below.
-        stale = workers.submit(workers.LATER, workers.run_stoppable, baseline, 1, 3000, 1, 50)
+        # 20,000 truces for a year: seconds of work, far more than the wait below (3,000
+        # were ~0.5 s on the compiled day of issue 14's session 8: done before the cancel).
+        stale = workers.submit(workers.LATER, workers.run_stoppable, baseline, 1, 20_000, 1, 50)
         deadline = time.monotonic() + 60
         while not stale.running():
             assert time.monotonic() < deadline, "the batch did not start"

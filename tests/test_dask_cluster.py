@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -230,10 +231,16 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     ~23 kB a point over the first 400 points. Measured after the fixes: ~1.3 kB a point
     once batches are written. Measured side by side on this test's own sweep (quiet):
     c38b69c grew 13.3 and 12.3 kB a point over the second and the third third of the 240
-    points, the fixed driver 5.5 and 1.8. A leak grows in every third; the allocator's and
-    Arrow's one-off steps (arenas of 256 kB, a memory pool's growth: one of 2.8 MB landed in
-    a third under load in a full test run) land in one. So the bound is on the smaller of
-    the two thirds' growth: 8 kB a point, between the two.
+    points, the fixed driver 5.5 and 1.8. A leak grows in every stretch of points; the
+    allocator's and Arrow's one-off steps (arenas of 256 kB, a memory pool's growth)
+    land in a few, and under load in several: the growth over whole thirds then failed
+    a bound of 8 kB a point now and then (beside three other copies of this test: 1 run
+    of 4 with the code of before session 8, 2 of 4 after, 2 of 3 in a scratch copy).
+    So the bound is on the
+    median growth over windows of 10 points after the first third: beside three other
+    copies, 0.6-0.8 kB a point for this driver, 17.2 with a leak of 13 kB a point added
+    on purpose (a scratch copy of DRIVER keeping 13 kB of bytes a point). 8 kB a point
+    lies between.
     """
     points = 240
     path = tmp_path / "sweep.yaml"
@@ -252,6 +259,6 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     assert found["status"] == "complete"
     seen = found["resident_kb"]
     assert len(seen) == points + 1  # once before the first point, then after each
-    third = points // 3
-    grown = [(seen[k + third] - seen[k]) / third for k in (third, 2 * third)]
-    assert min(grown) < 8, f"kB a point over the second and third thirds: {grown}"
+    third, window = points // 3, 10
+    grown = [(seen[k + window] - seen[k]) / window for k in range(third, points, window)]
+    assert statistics.median(grown) < 8, f"kB a point over windows of {window} points: {grown}"
