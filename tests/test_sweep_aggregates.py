@@ -357,7 +357,7 @@ def test_dry_run_on_a_dask_local_cluster_predicts_its_time(baseline_path, tmp_pa
     The points are short (about 0.05–0.2 s), so the per-task overhead the dry run
     measures with tiny tasks through the scheduler is a large part of the time:
     without it the forecast was 0.23–0.45 of the actual. 40%: the overhead is
-    measured over 96 tiny tasks and the work over 5 points, each mean with a
+    measured over 96 tiny tasks and the work over 6 points, two at a time, each mean with a
     few per cent of spread on a quiet machine; the rest is the load of other
     processes, which changes between the two timings (the test retries once).
     """

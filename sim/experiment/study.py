@@ -676,7 +676,8 @@ def forecast_study(
     else one chunk. Nothing is written.
 
     On ``engine="dask"`` the calibration runs on a LocalCluster of the same
-    workers instead (:func:`_calibrate_on_dask`), which also measures the
+    workers instead (:func:`_calibrate_on_dask`), with every worker busy (the
+    samples rounded up to whole rounds of one a worker), which also measures the
     cluster's start-up and each task's overhead (the scheduler's round trip,
     serialisation): with tasks of a fraction of a second these, not the work,
     can set a sweep's time.
@@ -701,6 +702,10 @@ def forecast_study(
     cs = chunks(replicates, chunk_size)
     base = _strip(resolved)
     n_tasks = len(rows) * (1 if per_point else len(cs))
+    plan = choose_engine(engine, workers, n_tasks)
+    n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
+    if plan.engine == "dask":  # timed a round of every worker at a time: whole rounds
+        samples = -(-samples // n_workers) * n_workers
     picks = sorted({round(i * (len(rows) - 1) / max(1, samples - 1)) for i in range(samples)})
 
     def task_for(row: DesignRow, cs_: list[Any]) -> Any:
@@ -717,8 +722,6 @@ def forecast_study(
 
     warm = task_for(rows[0], _warm_chunks(cs[0].size, replicates))
     samples_ = [task_for(rows[i], cs) for i in picks]
-    plan = choose_engine(engine, workers, n_tasks)
-    n_workers = plan.workers if plan.engine != "dask" else (workers or default_workers())
     measured: dict[str, float] = {}
     if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
         window = _window(per_point, keep_runs, n_workers)
@@ -793,7 +796,10 @@ def _calibrate_on_dask(
     """Time a sweep's parts on a LocalCluster of ``workers``, as the sweep will run them.
 
     - start-up: the cluster started, then one small task on each worker (its imports);
-    - work: each sample task run as a Dask task and timed inside its worker;
+    - work: each sample task run as a Dask task and timed inside its worker, in rounds of
+      ``workers`` tasks at once: every worker busy, as in the sweep, so the time a task
+      takes beside the others (two workers on two cores share caches, memory and the
+      cores with the scheduler) is what is scaled up;
     - overhead: :data:`ECHO_WINDOWS` × ``window`` :class:`~sim.experiment.runner.Echo`
       tasks, each carrying a sample task there and its outcome back, run through
       :func:`~sim.experiment.runner.execute` with the sweep's window: their wall time
@@ -812,11 +818,12 @@ def _calibrate_on_dask(
             _check_calibration(future.result()[1])
         startup = time.perf_counter() - started
         elapsed, outcomes = [], []
-        for task in samples:  # one at a time: a sample has a worker to itself
-            took, outcome = executor.submit(timed, task).result()
-            _check_calibration(outcome)
-            elapsed.append(took)
-            outcomes.append(outcome)
+        for at in range(0, len(samples), workers):  # a round: one sample a worker
+            for future in [executor.submit(timed, t) for t in samples[at : at + workers]]:
+                took, outcome = future.result()
+                _check_calibration(outcome)
+                elapsed.append(took)
+                outcomes.append(outcome)
         jobs = [
             Echo(samples[i % len(samples)], outcomes[i % len(samples)])
             for i in range(ECHO_WINDOWS * window)
