@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/sweep_scale.py [POINTS] [TRUCES] [HORIZON] [WORKERS]
+    python benchmarks/sweep_scale.py [POINTS] [TRUCES] [HORIZON] [WORKERS] [--keep-runs]
 
 Defaults: 10,000 points of a Latin hypercube over three levers, 20 truces a
 point, 30 days, a Dask LocalCluster of 2 workers, per-point aggregates only
