@@ -314,11 +314,10 @@ def summarize_study(study: Study) -> dict[str, Any]:
     """
     arms = study.arms
     if study.per_point:  # a sweep with one arm: from the aggregates its workers computed
-        groups = study.read_points(["arm", "point", "group"])
-        if groups is None or not len(groups):
+        # a batch of the groups' text at a time, parsed: not held twice (issue 14)
+        summary = point_table.summarize_points(study.iter_points(["point", "group"]))
+        if not summary["groups"]:
             return {}
-        summary = point_table.summarize_points(groups)
-        del groups  # the groups' text, parsed: not held twice (issue 14)
         light = study.read_points(skip=("group",))
         if light is None:
             return {}

@@ -92,6 +92,17 @@ class Study:
         names = [c for c in (columns or table.columns) if c not in skip]
         return table[[c for c in names if c in table.columns]]
 
+    def iter_points(self, columns: list[str]) -> Iterator[pd.DataFrame]:
+        """The points table's ``columns`` a stored batch at a time (in memory: the whole table).
+
+        The batches hold points in the order they finished, not design order.
+        """
+        if self.path is not None:
+            for path in storage.point_batches(self.path):
+                yield pd.read_parquet(path, columns=columns)
+        elif self.points:
+            yield pd.DataFrame(self.points)[columns]
+
     @property
     def arms(self) -> list[str]:
         """The arms, in the design's order."""
