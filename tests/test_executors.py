@@ -213,3 +213,30 @@ def test_import_sim_is_cheap_and_exports_lazily():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "sim.api"]
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_a_pools_workers_are_told_their_share_of_truces(start_method):
+    # Issue 14: a study's local workers are told how many truces each will run, so that
+    # auto compiles a worker's 1,000-truce chunks from its first when it will run
+    # thousands (not after 2,500 truces on NumPy), and not when it will run one chunk.
+    from sim.experiment.executors import open_executor
+    from sim.model import kernels
+
+    if not kernels.numba_available():
+        pytest.skip("numba is not installed")
+    for share, compiled in ((3000, True), (1000, False), (0, False)):
+        with open_executor("local", 1, start_method=start_method, expect=share) as pool:
+            assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
+
+
+def test_a_study_tells_its_workers_their_share():
+    from sim.experiment.runner import chunks as make_chunks
+    from sim.experiment.study import _share
+
+    class T:
+        size = 1000
+
+    wide, narrow = make_chunks(4000, 1000), make_chunks(4000, 100)
+    assert _share([T()] * 8, wide, 2) == 4000
+    assert _share([T()] * 8, narrow, 2) == 0  # narrow chunks stay on NumPy

@@ -213,6 +213,15 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
+def start_worker(parent: int, expect: int = 0) -> None:
+    """A local pool's worker, as it starts: :func:`watch_parent`, and told its share of truces."""
+    watch_parent(parent)
+    if expect:
+        from sim.model.kernels import expect as tell
+
+        tell(expect)
+
+
 def watch_parent(parent: int, interval: float = 0.2) -> None:
     """In a worker process: exit at once when process ``parent`` is no longer our parent.
 
@@ -278,6 +287,7 @@ def open_executor(
     workers: int | None = None,
     scheduler: str | None = None,
     start_method: str | None = None,
+    expect: int = 0,
 ) -> Iterator[Executor]:
     """An executor for ``engine``, shut down (and its cluster closed) on exit.
 
@@ -289,6 +299,8 @@ def open_executor(
             (:func:`sim.experiment.cluster.start_cluster`).
         start_method: ``"spawn"`` (default) or ``"fork"`` for local processes
             (see :func:`start_method_for`).
+        expect: truces each worker will run (:func:`sim.model.kernels.expect`), told to
+            local workers as they start and to a Dask cluster's workers once connected.
 
     Raises:
         SchedulerUnreachable: if ``scheduler`` does not answer within
@@ -304,8 +316,8 @@ def open_executor(
         pool = ProcessPoolExecutor(
             max_workers=workers or default_workers(),
             mp_context=multiprocessing.get_context(start_method_for(start_method)),
-            initializer=watch_parent,
-            initargs=(os.getpid(),),
+            initializer=start_worker,
+            initargs=(os.getpid(), expect),
         )
         try:
             yield pool
@@ -333,6 +345,10 @@ def open_executor(
                     f"cannot reach the Dask scheduler at {scheduler} "
                     f"within {CONNECT_TIMEOUT} s ({exc})"
                 ) from None
+            if expect:
+                from sim.model.kernels import expect as tell
+
+                client.run(tell, expect)
             try:
                 yield client.get_executor(pure=False)
             except BaseException:  # interrupted, or a task failed: close without the noise

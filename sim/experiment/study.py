@@ -521,8 +521,9 @@ def run_study(
         executor = None
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
+                share = _share(todo, cs, n_workers) if used != "serial" else 0
                 executor = stack.enter_context(
-                    open_executor(used, n_workers, scheduler, start_method)
+                    open_executor(used, n_workers, scheduler, start_method, expect=share)
                 )
             except SchedulerUnreachable as exc:
                 raise ScenarioError("--scheduler", str(exc)) from None
@@ -778,6 +779,19 @@ def _warm_chunks(width: int, replicates: int) -> list[Any]:
     if width < AUTO_CHUNK_WIDTH:
         return [Chunk(0, 0, min(10, replicates))]
     return [Chunk(i, i * width, width) for i in range(AUTO_MIN_WIDTH // width + 1)]
+
+
+def _share(tasks: list[Any], chunks_: list[Any], workers: int) -> int:
+    """Truces each worker will run in chunks wide enough for the compiled day (else 0).
+
+    Told to the workers (:func:`sim.model.kernels.expect`), so that ``auto`` compiles a
+    worker's chunks from its first when it will run thousands of truces.
+    """
+    from sim.model.kernels import AUTO_CHUNK_WIDTH
+
+    if not chunks_ or min(c.size for c in chunks_) < AUTO_CHUNK_WIDTH:
+        return 0
+    return sum(t.size for t in tasks) // max(1, workers)
 
 
 def _window(per_point: bool, keep_runs: bool, workers: int) -> int:

@@ -34,8 +34,10 @@ environment variable ``TRUCE_ENGINE``:
   does earn it back: once it has asked for :data:`AUTO_MIN_WIDTH` truces in chunks of
   at least :data:`AUTO_CHUNK_WIDTH`, its later chunks of that width are compiled too (it
   pays for the import once it has run as many truces as would have paid for it, at
-  most twice what knowing its length in advance would cost). The interactive compare
-  (two chunks of 1,000) stays on NumPy.
+  most twice what knowing its length in advance would cost). A study's workers know it:
+  they are told their share of the study's truces (:func:`expect`) and compile their
+  chunks from the first when the share is that large. The interactive compare (two
+  chunks of 1,000, one a worker) stays on NumPy.
 """
 
 from __future__ import annotations
@@ -60,6 +62,21 @@ AUTO_CHUNK_WIDTH = 500
 #: Truces asked for so far in this process under ``auto``, in chunks of at least
 #: :data:`AUTO_CHUNK_WIDTH` (:func:`for_width`).
 _asked = 0
+#: Truces this process was told it will run in such chunks (:func:`expect`).
+_expected = 0
+
+
+def expect(truces: int) -> None:
+    """Tell ``auto`` this process will run about ``truces`` truces in chunks wide enough.
+
+    Chunks at least :data:`AUTO_CHUNK_WIDTH` wide (a study's worker, told its share of
+    the study). With as many as :data:`AUTO_MIN_WIDTH`, its chunks that wide are compiled from the
+    first, instead of after the first :data:`AUTO_MIN_WIDTH` truces on NumPy: numba's
+    import is paid once either way, and a study's workers each paid that warm-up
+    (issue 14: 2 workers vs 1 fell to 1.3x once the compiled day was fast).
+    """
+    global _expected
+    _expected = max(_expected, int(truces))
 
 
 def engine() -> str:
@@ -85,12 +102,23 @@ def for_width(width: int) -> ModuleType | None:
             raise ImportError("TRUCE_ENGINE=numba needs numba: pip install 'truce-sim[fast]'")
         return compiled()
     global _asked
+    wide = would_compile(width)
     if width >= AUTO_CHUNK_WIDTH:
         _asked += width
-    wide = width >= AUTO_MIN_WIDTH or (width >= AUTO_CHUNK_WIDTH and _asked > AUTO_MIN_WIDTH)
-    if wide and numba_available():
-        return compiled()
-    return None
+    return compiled() if wide else None
+
+
+def would_compile(width: int) -> bool:
+    """Whether a chunk of ``width`` truces built now would run the compiled day.
+
+    What :func:`for_width` decides, without counting the chunk as asked for.
+    """
+    name = engine()
+    if name != "auto":
+        return name == "numba"
+    asked = max(_asked + (width if width >= AUTO_CHUNK_WIDTH else 0), _expected)
+    wide = width >= AUTO_MIN_WIDTH or (width >= AUTO_CHUNK_WIDTH and asked > AUTO_MIN_WIDTH)
+    return wide and numba_available()
 
 
 def warm(scenarios: list | None = None) -> bool:
