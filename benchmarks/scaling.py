@@ -8,7 +8,8 @@ Usage::
 ``local`` engine with ``--workers 1`` and ``--workers 2``, interleaved over
 three rounds (medians), timed end to end (the summary included) and over the
 tasks alone (from the first progress report to the last; both include the
-spawned workers' start-up). Target on an idle 2-core machine: speed-up >= 1.8 (issue 14).
+workers' start-up: forked from this one-thread process since session 9, spawned
+before). Target on an idle 2-core machine: speed-up >= 1.8 (issue 14).
 (2) ``run_one`` timed over replicates and horizon, with a least-squares line
 and its R² for each (cost should grow linearly).
 """
@@ -54,6 +55,12 @@ def _timed_run(scenario, replicates: int, workers: int, tmp: str) -> tuple[float
     return time.perf_counter() - start, marks[-1] - marks[0]
 
 
+def _start_method() -> str:
+    from sim.experiment.executors import choose_engine
+
+    return choose_engine("local", 2, 8).start_method or "spawn"
+
+
 def main(n_chunks: int = 12, rounds: int = 3) -> None:
     from sim.experiment.executors import idle_cores
     from sim.experiment.runner import run_one
@@ -84,9 +91,8 @@ def main(n_chunks: int = 12, rounds: int = 3) -> None:
         "core each: with other jobs running the figure measures the load, not the code)"
     )
     print(
-        "  both include spawning the workers (the pool starts them at the first task; each "
-        "imports NumPy, pandas and Mesa); end to end adds the summary, which runs once in "
-        "the driver whatever the workers"
+        f"  both include starting the workers ({_start_method()}-started, at the pool's first "
+        "task); end to end adds the summary, which runs once in the driver whatever the workers"
     )
 
     run_one(scenario, 1, 100)  # warm up

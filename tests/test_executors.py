@@ -154,6 +154,7 @@ def test_engine_plan_for_small_and_large_jobs(monkeypatch):
     import sim.experiment.executors
 
     monkeypatch.setattr(sim.experiment.executors, "default_workers", lambda: 2)
+    monkeypatch.setattr(sim.experiment.executors, "single_threaded", lambda: False)
     assert choose_engine("local", None, 1) == Plan("serial", 1)
     # Two tasks go to two forked workers only when two cores are idle.
     assert choose_engine("local", None, 2, idle=0) == Plan("serial", 1)
@@ -168,6 +169,29 @@ def test_engine_plan_for_small_and_large_jobs(monkeypatch):
     assert choose_engine("serial", 4, 100) == Plan("serial", 1)
     with pytest.raises(ValueError, match="unknown engine"):
         choose_engine("mpi", None, 1)
+    # a process running one thread forks every local pool's workers, whatever its size
+    monkeypatch.setattr(sim.experiment.executors, "single_threaded", lambda: True)
+    if "fork" in sim.experiment.executors._start_methods():
+        assert choose_engine("local", 2, 100) == Plan("local", 2, "fork")
+        assert choose_engine("local", None, 100) == Plan("local", 1, "fork")
+        assert choose_engine("local", 2, 2, idle=0) == Plan("local", 2, "fork")
+
+
+def test_a_process_with_other_threads_is_not_forked():
+    import threading
+
+    from sim.experiment.executors import single_threaded
+
+    assert single_threaded() is (threading.active_count() == 1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not single_threaded()
+        assert choose_engine("local", 2, 100).start_method == "spawn"
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_idle_cores_is_between_none_and_all():
@@ -233,6 +257,52 @@ def test_a_pools_workers_are_told_their_share_of_truces(start_method, monkeypatc
     for share, compiled in ((3000, True), (1000, False), (0, False)):
         with open_executor("local", 1, start_method=start_method, expect=share) as pool:
             assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
+
+
+def test_a_forked_worker_starts_from_a_fresh_count_of_truces(monkeypatch):
+    # A worker forked from a process that ran thousands of truces decides as a fresh
+    # process told its share would: on NumPy for one chunk of 1,000.
+    import multiprocessing
+
+    from sim.experiment.executors import open_executor
+    from sim.model import kernels
+
+    if "fork" not in multiprocessing.get_all_start_methods() or not kernels.numba_available():
+        pytest.skip("no fork start method or no numba here")
+    monkeypatch.delenv("TRUCE_ENGINE", raising=False)
+    monkeypatch.setattr(kernels, "_asked", 50_000)
+    monkeypatch.setattr(kernels, "_expected", 50_000)
+    assert kernels.would_compile(1000)
+    for share, compiled in ((1000, False), (0, False), (3000, True)):
+        with open_executor("local", 1, start_method="fork", expect=share) as pool:
+            assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
+
+
+def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_path):
+    # The path a command takes: a process running one thread, two workers asked for, more
+    # tasks than two a core; the workers are forked, and the runs are those of serial.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import multiprocessing, sim
+        from sim.scenario.loading import load_scenario
+        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 30}})
+        forked = sim.run(scenario, replicates=2400, out={str(tmp_path / "f")!r}, workers=2,
+                         chunk_size=300)
+        serial = sim.run(scenario, replicates=2400, out={str(tmp_path / "s")!r},
+                         engine="serial", chunk_size=300)
+        expected = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        assert forked.manifest["start_method"] == expected, forked.manifest["start_method"]
+        assert forked.runs.equals(serial.runs)
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
 
 
 def test_a_study_tells_its_workers_their_share():

@@ -4,10 +4,11 @@ Every engine is a :class:`concurrent.futures.Executor`, so the sweep driver
 (:func:`sim.experiment.runner.execute`) does not know which one it is using:
 
 - ``serial``: in this process, one task at a time (:class:`SerialExecutor`);
-- ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` with the
-  ``spawn`` start method (the default engine; ``workers`` defaults to the
-  number of cores available to this process; small jobs run on ``fork``-ed
-  workers or in this process, see :func:`choose_engine`);
+- ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` (the default
+  engine; ``workers`` defaults to the number of cores available to this
+  process), its workers ``fork``-ed from this process where that is safe (one
+  thread running) and ``spawn``-ed otherwise; the smallest jobs run in this
+  process (see :func:`choose_engine`);
 - ``dask``: ``Client(...).get_executor()`` on a running scheduler
   (``scheduler="tcp://host:port"``, e.g. one started by dask-jobqueue on
   SLURM) or on a ``LocalCluster`` started for the run in a process of its own
@@ -168,17 +169,21 @@ def idle_cores() -> int:
 def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None = None) -> Plan:
     """Decide how to run ``tasks`` chunks on ``engine``.
 
-    With ``local`` and no worker count asked for, small jobs are run cheaply.
-    Up to two tasks per core run in ``fork``-started workers, which start in
-    milliseconds because they inherit the loaded model code (``spawn``
-    workers import NumPy, pandas and Mesa afresh, about a second each). One
-    task, and two when fewer than two cores are idle, run in this process
-    (``serial``): forked workers only pay off with a core each to run on (a
-    2-arm, 1,000-replicate comparison took 1.43 s on two forked workers and
-    1.70 s in-process on an idle 2-core machine, but 2.1 s against 1.9 s with
-    both cores busy with other jobs; see ``benchmarks/README.md``). Larger
-    jobs, and any explicit ``workers``, use ``spawn``. Workers are never more
-    than tasks. Results do not depend on the plan.
+    ``local`` workers are ``fork``-started where the platform has ``fork`` and this
+    process runs a single thread (:func:`single_threaded`): they start in
+    milliseconds because they inherit the loaded model code, where ``spawn``-ed
+    workers import NumPy, pandas and Mesa afresh, about a second each, which two
+    workers pay side by side but do not divide (2 workers vs 1 fell from 1.8x to
+    1.3-1.7x once the day was compiled; ``benchmarks/README.md``, session 9).
+    Forking a process that runs other threads (a notebook's kernel, a web server,
+    a Dask client) could copy a lock one of them holds: such processes ``spawn``.
+    With no worker count asked for, small jobs are run cheaply: up to two tasks
+    per core always ``fork``; one task, and two when fewer than two cores are idle,
+    run in this process (``serial``): forked workers only pay off with a core each
+    to run on (a 2-arm, 1,000-replicate comparison took 1.43 s on two forked
+    workers and 1.70 s in-process on an idle 2-core machine, but 2.1 s against
+    1.9 s with both cores busy with other jobs; see ``benchmarks/README.md``).
+    Workers are never more than tasks. Results do not depend on the plan.
 
     Args:
         engine: ``"local"``, ``"serial"`` or ``"dask"``.
@@ -200,7 +205,8 @@ def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None
     if engine == "dask":
         return Plan("dask", n)
     n = max(1, min(n, tasks))
-    fork = workers is None and tasks <= 2 * n and "fork" in _start_methods()
+    small = workers is None and tasks <= 2 * n
+    fork = "fork" in _start_methods() and (small or single_threaded())
     if workers is None and tasks <= 2:
         spare = idle_cores() if idle is None else idle
         return Plan("local", 2, "fork") if fork and n >= 2 and spare >= 2 else Plan("serial", 1)
@@ -213,13 +219,23 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
-def start_worker(parent: int, expect: int = 0) -> None:
-    """A local pool's worker, as it starts: :func:`watch_parent`, and told its share of truces."""
-    watch_parent(parent)
-    if expect:
-        from sim.model.kernels import expect as tell
+def single_threaded() -> bool:
+    """Whether this process runs only its main thread, so that ``fork`` copies no held lock."""
+    return threading.active_count() == 1
 
-        tell(expect)
+
+def start_worker(parent: int, expect: int = 0) -> None:
+    """A local pool's worker, as it starts: :func:`watch_parent`, and told its share of truces.
+
+    A ``fork``-ed worker starts from its parent's count of truces asked for: it is
+    set back to a fresh process's, so that what the worker compiles depends on its
+    share alone, however it was started.
+    """
+    watch_parent(parent)
+    if expect or "sim.model.kernels" in sys.modules:
+        from sim.model.kernels import start_afresh
+
+        start_afresh(expect)
 
 
 def watch_parent(parent: int, interval: float = 0.2) -> None:

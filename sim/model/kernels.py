@@ -79,6 +79,17 @@ def expect(truces: int) -> None:
     _expected = max(_expected, int(truces))
 
 
+def start_afresh(truces: int = 0) -> None:
+    """Forget the truces asked for and expected in this process, then :func:`expect` ``truces``.
+
+    For a worker ``fork``-ed from a process that ran chunks already: it decides as a
+    fresh process told its share would.
+    """
+    global _asked, _expected
+    _asked = _expected = 0
+    expect(truces)
+
+
 def engine() -> str:
     """The engine asked for in ``TRUCE_ENGINE``: ``auto`` (default), ``numpy`` or ``numba``."""
     name = os.environ.get("TRUCE_ENGINE", "auto") or "auto"
