@@ -211,3 +211,34 @@ def test_the_kept_daily_sums_are_merged_a_few_points_at_a_time(tmp_path, monkeyp
     assert sum(groups) <= total + 4 * len(blocks), (groups, total)
     runs = pd.read_parquet(result.path / "runs")
     assert len(runs) == 24 * 6  # the runs were kept too
+
+
+def test_a_batchs_range_of_points_is_read_from_its_row_groups_statistics(tmp_path, monkeypatch):
+    # The merge plans its blocks from each batch's least and greatest point or day: its row
+    # groups' statistics give them without reading the column, and a file written without
+    # statistics (or an empty one) gives the same as reading it.
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.experiment import daily
+
+    rng = np.random.default_rng(7)
+    table = pa.table({"point": rng.integers(3, 900, 5000), "day": np.arange(5000) % 30 + 1})
+    with_stats, without, empty = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "c"
+    pq.write_table(table, with_stats, row_group_size=700)
+    pq.write_table(table, without, row_group_size=700, write_statistics=False)
+    pq.write_table(table.slice(0, 0), empty)
+    expected = (int(table["point"].to_numpy().min()), int(table["point"].to_numpy().max()))
+    reads: list[str] = []
+    real_read = pq.read_table
+    monkeypatch.setattr(
+        pq, "read_table", lambda path, **kw: reads.append(path) or real_read(path, **kw)
+    )
+    for path in (with_stats, without):
+        assert daily._column_range(path, pq.ParquetFile(path).metadata, "point") == expected
+    assert reads == [without]  # the column was read only where no statistics were written
+    assert daily._column_range(empty, pq.ParquetFile(empty).metadata, "point") is None
+    assert daily._blocks([with_stats, empty], "point", rows=1000) == daily._blocks(
+        [without], "point", rows=1000
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -141,22 +142,47 @@ def _blocks(paths: list[Path], column: str, rows: int | None = None) -> list[tup
 
     ``column`` is ``day`` or ``point`` (integers); ``rows`` defaults to :data:`BLOCK_ROWS`.
     """
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     rows = BLOCK_ROWS if rows is None else rows
     total, low, high = 0, None, None
     for path in paths:
-        total += pq.ParquetFile(path).metadata.num_rows
-        values = pq.read_table(path, columns=[column]).column(column)
-        if len(values):
-            least, most = (int(v.as_py()) for v in pc.min_max(values).values())
-            low = least if low is None else min(low, least)
-            high = most if high is None else max(high, most)
+        metadata = pq.ParquetFile(path).metadata
+        total += metadata.num_rows
+        span = _column_range(path, metadata, column)
+        if span is not None:
+            low = span[0] if low is None else min(low, span[0])
+            high = span[1] if high is None else max(high, span[1])
     if low is None or high is None:
         return [(1, 1)]
     width = max(1, rows * (high - low + 1) // max(1, total))
     return [(first, min(high, first + width - 1)) for first in range(low, high + 1, width)]
+
+
+def _column_range(path: Path, metadata: Any, column: str) -> tuple[int, int] | None:
+    """The least and greatest of an integer ``column`` in a Parquet file (None when it is empty).
+
+    From its row groups' statistics, without reading the column; read only where a row
+    group has none (a file written without them).
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    at = metadata.schema.names.index(column)
+    spans = []
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        if group.num_rows == 0:
+            continue
+        stats = group.column(at).statistics
+        if stats is None or not stats.has_min_max:
+            values = pq.read_table(path, columns=[column]).column(column)
+            least, most = (int(v.as_py()) for v in pc.min_max(values).values())
+            return least, most
+        spans.append((int(stats.min), int(stats.max)))
+    if not spans:
+        return None
+    return min(low for low, _ in spans), max(high for _, high in spans)
 
 
 def _write_by_points(paths: list[Path], tmp: Path | str) -> None:
