@@ -1522,45 +1522,61 @@ def observe_day(
     they are read here once, and the kernels that follow read the lists.
     """
     n, r = fired.shape
+    # First the acts that were set to fire, listed: ``fired`` scanned eight cells at a time
+    # (few acts fire). Then, for each, the mask and the fields, the list rewritten in place.
+    cells = fired.reshape(n * r)
+    whole = n * r - n * r % 8
+    words = cells[:whole].view(np.uint64)
+    n_set = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for k in range(8 * w, 8 * w + 8):
+                if cells[k]:
+                    fired_cols[n_set] = k
+                    n_set += 1
+    for k in range(whole, n * r):
+        if cells[k]:
+            fired_cols[n_set] = k
+            n_set += 1
     n_fired = 0
-    for i in range(n):
-        for j in range(r):
-            if not fired[i, j]:
-                continue
-            f = alive[j] and theatre_alive[theatre[i, j], j]
-            fired[i, j] = f
-            d = False
-            ok = False
-            s = False
-            if f:
-                fired_rows[n_fired] = i
-                fired_cols[n_fired] = j
-                n_fired += 1
-                c = ids[j]
-                t = theatre[i, j]
-                if mission_present and not withdrawn[j]:
-                    cover = coverage[t]
-                    d = u_monitoring[monitoring_at + i, c] < cover * detection
-                    ok = d and u_monitoring[monitoring_at + n + i, c] < attribution
-                    if origin[i, j] != 2:  # ACCIDENT: not hostile
-                        if u_monitoring[monitoring_at + 2 * n + i, c] < exposure * cover:
-                            attacks[j] += 1
-                if settle_at >= 0:
-                    s = u_commission[settle_at + i, c] < commission[t]
-                q = n_fired - 1
-                l_origin[q] = origin[i, j]
-                l_theatre[q] = t
-                l_weight[q] = weight[i, j]
-                l_actor[q] = actor[i, j]
-                l_target[q] = target[i, j]
-                l_blamed[q] = blamed[i, j]
-                l_culprit[q] = culprit[i, j]
-                l_wrong[q] = wrong[i, j]
-                l_admitted[q] = admitted[i, j]
-                l_priority[q] = priority[i, j]
-                l_detected[q] = d
-                l_correct[q] = ok
-                l_settled[q] = s
+    for p in range(n_set):
+        k = fired_cols[p]
+        i = k // r
+        j = k - i * r
+        t = theatre[i, j]
+        if not (alive[j] and theatre_alive[t, j]):
+            fired[i, j] = False
+            continue
+        d = False
+        ok = False
+        s = False
+        c = ids[j]
+        if mission_present and not withdrawn[j]:
+            cover = coverage[t]
+            d = u_monitoring[monitoring_at + i, c] < cover * detection
+            ok = d and u_monitoring[monitoring_at + n + i, c] < attribution
+            if origin[i, j] != 2:  # ACCIDENT: not hostile
+                if u_monitoring[monitoring_at + 2 * n + i, c] < exposure * cover:
+                    attacks[j] += 1
+        if settle_at >= 0:
+            s = u_commission[settle_at + i, c] < commission[t]
+        q = n_fired  # never ahead of the act read (p)
+        n_fired += 1
+        fired_rows[q] = i
+        fired_cols[q] = j
+        l_origin[q] = origin[i, j]
+        l_theatre[q] = t
+        l_weight[q] = weight[i, j]
+        l_actor[q] = actor[i, j]
+        l_target[q] = target[i, j]
+        l_blamed[q] = blamed[i, j]
+        l_culprit[q] = culprit[i, j]
+        l_wrong[q] = wrong[i, j]
+        l_admitted[q] = admitted[i, j]
+        l_priority[q] = priority[i, j]
+        l_detected[q] = d
+        l_correct[q] = ok
+        l_settled[q] = s
     if mission_present:
         for j in range(r):
             if not withdrawn[j] and attacks[j] > risk_tolerance:
