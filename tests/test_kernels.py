@@ -432,6 +432,36 @@ def test_a_one_bit_change_in_the_compiled_day_is_caught():
         _assert_same(got, expected)
 
 
+def test_the_compiled_day_falls_back_to_numpy_perception_the_same():
+    """With a table of powers too short for the day, the compiled day perceives with NumPy,
+    which reads the mission's and commissions' verdicts the observe kernel listed
+    (``CeasefireModel._unlist``): the results are NumPy's still."""
+    _compiled()
+    plan, perceive = CeasefireModel._plan_kernels, CeasefireModel._perceive_numpy
+    fallbacks = []
+
+    def short_table(model):
+        plan(model)
+        model._tables["powers"] = model._tables["powers"][:2].copy()
+
+    def counted(model):
+        fallbacks.append(model.day)
+        perceive(model)
+
+    for case in (1, 2):  # both with a mission, so verdicts matter
+        expected = _case(case)["numpy"]
+        rng = np.random.default_rng(1000 + case)
+        scenario = _random_scenario(rng, case)
+        seed = int(rng.integers(2**31))
+        with (
+            mock.patch.object(CeasefireModel, "_plan_kernels", short_table),
+            mock.patch.object(CeasefireModel, "_perceive_numpy", counted),
+        ):
+            got = _run(scenario, 150, seed, "numba")
+        _assert_same(got, expected)
+    assert len(fallbacks) > 10
+
+
 def test_a_traced_run_is_the_same_under_both_engines(baseline, monkeypatch):
     """Tracing a replicate sends the agents' phases back to their methods: same trace, both."""
     _compiled()

@@ -231,7 +231,8 @@ def tally_day(
     wrong,
     detected,
     correct,
-    first_priority,
+    priority,
+    actor_table,
     alive,
     theatre_alive,
     n_origins,
@@ -261,7 +262,9 @@ def tally_day(
     """``CeasefireModel._tally`` in two passes, every array written in place.
 
     The acts that fired (the first ``n_fired`` of ``fired_rows``, ``fired_cols``, in the
-    order of the table's rows, then columns), then each truce's sums.
+    order of the table's rows, then columns, with their fields ``origin`` … ``priority``
+    listed alike: :func:`observe_day`), then each truce's sums. ``actor_table`` is the
+    acts' ``actor`` (row 0 is read for a first violation of priority 0).
     ``theatre_violence``, ``violence``, ``calm_today``, ``calm_streak``, ``calm`` and
     ``suffered`` are today's (the NumPy method binds new arrays to them).
     """
@@ -277,29 +280,29 @@ def tally_day(
     for q in range(n_fired):
         i, j = fired_rows[q], fired_cols[q]
         answer = retaliation[i]
-        x = weight[i, j]
-        by_cell[origin[i, j], theatre[i, j], j] += x
-        party_total[actor[i, j], j] += x
-        suffered[target[i, j], j] += x
+        x = weight[q]
+        by_cell[origin[q], theatre[q], j] += x
+        party_total[actor[q], j] += x
+        suffered[target[q], j] += x
         if answer:
             retaliations[j] += x
-            if wrong[i, j]:
+            if wrong[q]:
                 wrong_retaliations[j] += x
-        if detected[i, j]:
+        if detected[q]:
             detected_total[j] += x
-        if correct[i, j]:
+        if correct[q]:
             attributed[j] += x
         if not any_fired[j]:
             any_fired[j] = True
-            best[j] = first_priority[i, j]  # np.argmax: the first of the largest
+            best[j] = priority[q]  # np.argmax: the first of the largest
             best_row[j] = i
-        elif first_priority[i, j] > best[j]:
-            best[j] = first_priority[i, j]
+        elif priority[q] > best[j]:
+            best[j] = priority[q]
             best_row[j] = i
     for j in range(r):
         if any_fired[j] and first_violation_day[j] < 0:
             # Every fired act of priority 0: argmax of a column of zeros is row 0.
-            first_violator[j] = actor[best_row[j] if best[j] > 0.0 else 0, j]
+            first_violator[j] = actor_table[best_row[j] if best[j] > 0.0 else 0, j]
             first_violation_day[j] = day
     # Each truce's sums, every truce at once (the truces innermost; integers but calm).
     by_origin = np.empty(r, np.int64)
@@ -405,6 +408,9 @@ def perceive_day(
 ):  # pragma: no cover
     """``CeasefireModel._perceive`` in two passes over the day's acts, in place.
 
+    The acts that fired are the first ``n_fired`` of ``fired_rows``, ``fired_cols``, with
+    their fields ``blamed`` … ``settled`` listed alike (:func:`observe_day`).
+
     Writes trust, grudge and ``sanctions`` (verified acts per culprit) in place and
     returns a status: 1 if a verified act was sanctioned, 0 if not, -1 if ``powers`` is
     too short (the caller then runs the NumPy method; nothing has been written).
@@ -425,23 +431,23 @@ def perceive_day(
     for q in range(n_fired):
         i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        b = blamed[i, j]
-        c = correct[i, j]
-        if c and culprit[i, j] >= 0:
-            sanctions[culprit[i, j], j] += 1.0
+        b = blamed[q]
+        c = correct[q]
+        if c and culprit[q] >= 0:
+            sanctions[culprit[q], j] += 1.0
             any_verified = True
         if b < 0:
             continue
-        mis = edge_blamed[b] != culprit[i, j]
-        now = mis and (admitted[i, j] or (c and delay == 0))
-        if mis and c and not now and not settled[i, j]:
-            later[b, j] += weight[i, j]
-        if now or settled[i, j]:
+        mis = edge_blamed[b] != culprit[q]
+        now = mis and (admitted[q] or (c and delay == 0))
+        if mis and c and not now and not settled[q]:
+            later[b, j] += weight[q]
+        if now or settled[q]:
             continue
         if answer and contrition > 0:
-            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
+            if not wrong[q] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-        counts[b, j] += weight[i, j]
+        counts[b, j] += weight[q]
         if counts[b, j] >= n_pow:  # beyond the table of powers: nothing written yet
             return -1
     if delay:
@@ -490,19 +496,19 @@ def perceive_day(
     for q in range(n_fired):
         i, j = fired_rows[q], fired_cols[q]
         answer = ret_start <= i < ret_stop
-        b = blamed[i, j]
+        b = blamed[q]
         if b < 0:
             continue
-        mis = edge_blamed[b] != culprit[i, j]
-        now = mis and (admitted[i, j] or (correct[i, j] and delay == 0))
-        if now or settled[i, j]:
+        mis = edge_blamed[b] != culprit[q]
+        now = mis and (admitted[q] or (correct[q] and delay == 0))
+        if now or settled[q]:
             continue
         if answer and contrition > 0:
-            if not wrong[i, j] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
+            if not wrong[q] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
-        grievance[b, j] = origin[i, j]
+        grievance[b, j] = origin[q]
         grievance_wrong[b, j] = mis
-        grievance_theatre[b, j] = theatre[i, j]
+        grievance_theatre[b, j] = theatre[q]
     for i in range(n_p):
         for j in range(r):
             if conditional[i, j] and alive[j]:
@@ -1473,11 +1479,29 @@ def observe_day(
     u_commission,
     settle_at,
     ids,
-    detected,
-    correct,
-    settled,
+    weight,
+    actor,
+    target,
+    blamed,
+    culprit,
+    wrong,
+    admitted,
+    priority,
     fired_rows,
     fired_cols,
+    l_origin,
+    l_theatre,
+    l_weight,
+    l_actor,
+    l_target,
+    l_blamed,
+    l_culprit,
+    l_wrong,
+    l_admitted,
+    l_priority,
+    l_detected,
+    l_correct,
+    l_settled,
 ):  # pragma: no cover
     """The mask, ``MonitorMission.observe`` and ``JointCommissions.observe``, in place.
 
@@ -1489,38 +1513,70 @@ def observe_day(
 
     Returns how many acts fired, listed in ``fired_rows`` and ``fired_cols`` in the
     order of the table's rows, then columns (NumPy's ``np.nonzero(fired)``): the
-    perception and the tally read those acts alone, and ``detected``, ``correct`` and
-    ``settled`` are written for them alone.
+    perception and the tally read those acts alone. Each listed act's fields (``origin``
+    … ``priority``, the first violator's priority) are copied to the ``l_`` arrays in the
+    list's order, with what the mission and the commissions made of it (``l_detected``,
+    ``l_correct``, ``l_settled``: the model's tables of the acts' shape are written only
+    if the NumPy perception must run). An act's fields lie in ten tables of the acts'
+    shape, so reading them where an act fired costs a cache miss each on a wide chunk:
+    they are read here once, and the kernels that follow read the lists.
     """
     n, r = fired.shape
+    # First the acts that were set to fire, listed: ``fired`` scanned eight cells at a time
+    # (few acts fire). Then, for each, the mask and the fields, the list rewritten in place.
+    cells = fired.reshape(n * r)
+    whole = n * r - n * r % 8
+    words = cells[:whole].view(np.uint64)
+    n_set = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for k in range(8 * w, 8 * w + 8):
+                if cells[k]:
+                    fired_cols[n_set] = k
+                    n_set += 1
+    for k in range(whole, n * r):
+        if cells[k]:
+            fired_cols[n_set] = k
+            n_set += 1
     n_fired = 0
-    for i in range(n):
-        for j in range(r):
-            if not fired[i, j]:
-                continue
-            f = alive[j] and theatre_alive[theatre[i, j], j]
-            fired[i, j] = f
-            d = False
-            ok = False
-            s = False
-            if f:
-                fired_rows[n_fired] = i
-                fired_cols[n_fired] = j
-                n_fired += 1
-                c = ids[j]
-                t = theatre[i, j]
-                if mission_present and not withdrawn[j]:
-                    cover = coverage[t]
-                    d = u_monitoring[monitoring_at + i, c] < cover * detection
-                    ok = d and u_monitoring[monitoring_at + n + i, c] < attribution
-                    if origin[i, j] != 2:  # ACCIDENT: not hostile
-                        if u_monitoring[monitoring_at + 2 * n + i, c] < exposure * cover:
-                            attacks[j] += 1
-                if settle_at >= 0:
-                    s = u_commission[settle_at + i, c] < commission[t]
-                detected[i, j] = d
-                correct[i, j] = ok
-                settled[i, j] = s
+    for p in range(n_set):
+        k = fired_cols[p]
+        i = k // r
+        j = k - i * r
+        t = theatre[i, j]
+        if not (alive[j] and theatre_alive[t, j]):
+            fired[i, j] = False
+            continue
+        d = False
+        ok = False
+        s = False
+        c = ids[j]
+        if mission_present and not withdrawn[j]:
+            cover = coverage[t]
+            d = u_monitoring[monitoring_at + i, c] < cover * detection
+            ok = d and u_monitoring[monitoring_at + n + i, c] < attribution
+            if origin[i, j] != 2:  # ACCIDENT: not hostile
+                if u_monitoring[monitoring_at + 2 * n + i, c] < exposure * cover:
+                    attacks[j] += 1
+        if settle_at >= 0:
+            s = u_commission[settle_at + i, c] < commission[t]
+        q = n_fired  # never ahead of the act read (p)
+        n_fired += 1
+        fired_rows[q] = i
+        fired_cols[q] = j
+        l_origin[q] = origin[i, j]
+        l_theatre[q] = t
+        l_weight[q] = weight[i, j]
+        l_actor[q] = actor[i, j]
+        l_target[q] = target[i, j]
+        l_blamed[q] = blamed[i, j]
+        l_culprit[q] = culprit[i, j]
+        l_wrong[q] = wrong[i, j]
+        l_admitted[q] = admitted[i, j]
+        l_priority[q] = priority[i, j]
+        l_detected[q] = d
+        l_correct[q] = ok
+        l_settled[q] = s
     if mission_present:
         for j in range(r):
             if not withdrawn[j] and attacks[j] > risk_tolerance:

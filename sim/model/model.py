@@ -91,6 +91,26 @@ REBOUND = (
     "fatigue",
     "resolve",
 )
+#: What the compiled perception and tally read of each act that fired, listed in the order
+#: of ``np.nonzero(acts.fired)`` (:meth:`CeasefireModel._list_fired`; on the compiled day
+#: the ``observe`` kernel lists them): the act's row and column, then its fields.
+LISTED = (
+    "rows",
+    "cols",
+    "origin",
+    "theatre",
+    "weight",
+    "actor",
+    "target",
+    "blamed",
+    "culprit",
+    "wrong",
+    "admitted",
+    "priority",
+    "detected",
+    "correct",
+    "settled",
+)
 
 
 class CeasefireModel(mesa.Model):
@@ -950,11 +970,11 @@ class CeasefireModel(mesa.Model):
             u_contrite = np.zeros((1, 1))
         sanctions = np.zeros((self.n_principals, self.r))
         identity = np.arange(self.r)
-        rows, cols = np.nonzero(self.acts.fired)
-        args = self._perceive_args(rows, cols, u_contrite, 0, identity, sanctions)
+        listed = self._list_fired()
+        args = self._perceive_args(listed, u_contrite, 0, identity, sanctions)
         delay = self.mission.delay
         status = self._kernels.perceive_day(  # type: ignore[union-attr]
-            self.day % delay if delay else 0, len(rows), *args
+            self.day % delay if delay else 0, len(listed["rows"]), *args
         )
         if status < 0:  # more perceived violations on an edge than the table of powers holds
             return False
@@ -963,8 +983,7 @@ class CeasefireModel(mesa.Model):
 
     def _perceive_args(
         self,
-        rows: np.ndarray,
-        cols: np.ndarray,
+        listed: dict[str, np.ndarray],
         u_contrite: np.ndarray,
         contrite_at: int,
         ids: np.ndarray,
@@ -973,22 +992,22 @@ class CeasefireModel(mesa.Model):
         """:func:`sim.model._compiled.perceive_day`'s arguments after the first two.
 
         The first two: the day's slot in the ring buffer of corrections and the number of
-        acts that fired (listed in ``rows``, ``cols``).
+        acts that fired (listed in ``listed``: :data:`LISTED`).
         """
         acts, c, ret = self.acts, self.constants, self.slot_retaliation
         return (
-            rows,
-            cols,
+            listed["rows"],
+            listed["cols"],
             acts.fired,
-            acts.blamed,
-            acts.weight,
-            acts.culprit,
-            acts.admitted,
-            acts.origin,
-            acts.theatre,
-            acts.wrong,
-            self.correct_today,
-            self.settled_today,
+            listed["blamed"],
+            listed["weight"],
+            listed["culprit"],
+            listed["admitted"],
+            listed["origin"],
+            listed["theatre"],
+            listed["wrong"],
+            listed["correct"],
+            listed["settled"],
             self.edge_blamed,
             ret.start,
             ret.stop,
@@ -1071,32 +1090,36 @@ class CeasefireModel(mesa.Model):
         """The compiled :meth:`_tally` (:func:`sim.model._compiled.tally_day`), in place."""
         if not isinstance(getattr(self, "suffered", None), np.ndarray):
             self.suffered = np.zeros((self.n_principals, self.r), np.int64)
-        rows, cols = np.nonzero(self.acts.fired)
+        listed = self._list_fired()
         self._kernels.tally_day(  # type: ignore[union-attr]
-            self.day, self.day % len(self.high_window), len(rows), *self._tally_args(rows, cols)
+            self.day,
+            self.day % len(self.high_window),
+            len(listed["rows"]),
+            *self._tally_args(listed),
         )
 
-    def _tally_args(self, rows: np.ndarray, cols: np.ndarray) -> tuple:
+    def _tally_args(self, listed: dict[str, np.ndarray]) -> tuple:
         """:func:`sim.model._compiled.tally_day`'s arguments after the first three.
 
         The first three: the day, its slot in the window and the number of acts that
-        fired (listed in ``rows``, ``cols``).
+        fired (listed in ``listed``: :data:`LISTED`).
         """
         acts, c = self.acts, self.constants
         return (
-            rows,
-            cols,
+            listed["rows"],
+            listed["cols"],
             acts.fired,
-            acts.origin,
-            acts.theatre,
-            acts.weight,
-            acts.actor,
-            acts.target,
+            listed["origin"],
+            listed["theatre"],
+            listed["weight"],
+            listed["actor"],
+            listed["target"],
             acts.retaliation,
-            acts.wrong,
-            self.detected_today,
-            self.correct_today,
-            self.first_priority,
+            listed["wrong"],
+            listed["detected"],
+            listed["correct"],
+            listed["priority"],
+            acts.actor,
             self.alive,
             self.theatre_alive,
             len(ORIGINS),
@@ -1123,6 +1146,33 @@ class CeasefireModel(mesa.Model):
             self.calm,
             self.suffered,
         )
+
+    def _listed_tables(self) -> dict[str, np.ndarray]:
+        """The tables of the acts' shape that :data:`LISTED` copies, by name (not the first two)."""
+        acts = self.acts
+        return {
+            "origin": acts.origin,
+            "theatre": acts.theatre,
+            "weight": acts.weight,
+            "actor": acts.actor,
+            "target": acts.target,
+            "blamed": acts.blamed,
+            "culprit": acts.culprit,
+            "wrong": acts.wrong,
+            "admitted": acts.admitted,
+            "priority": self.first_priority,
+            "detected": self.detected_today,
+            "correct": self.correct_today,
+            "settled": self.settled_today,
+        }
+
+    def _list_fired(self) -> dict[str, np.ndarray]:
+        """The acts that fired today and their fields (:data:`LISTED`), with NumPy."""
+        rows, cols = np.nonzero(self.acts.fired)
+        listed = {"rows": rows, "cols": cols}
+        for name, table in self._listed_tables().items():
+            listed[name] = table[rows, cols]
+        return listed
 
     # ------------------------------------------------------------------ the compiled day
     def _step_compiled(self) -> None:
@@ -1159,6 +1209,7 @@ class CeasefireModel(mesa.Model):
         fired = k["observe"](day, *a["observe"])  # the acts that fired, listed
         delay = self.mission.delay
         if k["perceive"](day % delay if delay else 0, fired, *a["perceive"]) < 0:
+            self._unlist(fired)
             self._hand_out([(plan, plan.shares) for plan in self._draws])
             self._perceive_numpy()
             self._repin()
@@ -1177,6 +1228,16 @@ class CeasefireModel(mesa.Model):
             log_u = np.log1p(self._neg_u[:n])
             log_p = np.log1p(self._neg_p[:n])
             k["escalate_end"](n, self._ends, log_u, log_p, self.escalation, self.alive)
+
+    def _unlist(self, n: int) -> None:
+        """What the observe kernel listed of the ``n`` acts that fired, into the model's tables.
+
+        The mission's and the commissions' verdicts (``detected_today``, ``correct_today``,
+        ``settled_today``), which the NumPy methods read where an act fired.
+        """
+        rows, cols = self._listed["rows"][:n], self._listed["cols"][:n]
+        for name in ("detected", "correct", "settled"):
+            getattr(self, f"{name}_today")[rows, cols] = self._listed[name][:n]
 
     def _draw_compiled(self) -> None:
         """The day's draws into the streams' buffers; the Python phases get their shares."""
@@ -1231,17 +1292,20 @@ class CeasefireModel(mesa.Model):
             "correct_today": ((acts.n, r), bool),
             "settled_today": ((acts.n, r), bool),
         }
-        # The acts that fired today, listed by the observe kernel (room for every act): in a
-        # dict, as they are not per-replicate arrays (compaction leaves them alone).
-        listed = getattr(self, "_listed", {})
-        if not listed or listed["rows"].size < acts.n * r:
-            self._listed = {name: np.zeros(acts.n * r, np.int64) for name in ("rows", "cols")}
         for name, (shape, dtype) in scratch.items():
             value = getattr(self, name, None)
             if not isinstance(value, np.ndarray) or value.shape != shape or value.dtype != dtype:
                 setattr(self, name, np.zeros(shape, dtype))
         if self.correct_today is self.detected_today:  # the absent mission's one array
             self.correct_today = self.detected_today.copy()
+        # The acts that fired today and their fields, listed by the observe kernel (room for
+        # every act): in a dict, as they are not per-replicate arrays (compaction leaves
+        # them alone). Allocated, not filled: only the pages of the acts listed are touched.
+        listed = getattr(self, "_listed", {})
+        if not listed or listed["rows"].size < acts.n * r:
+            dtypes = {"rows": np.int64, "cols": np.int64}
+            dtypes.update({name: v.dtype for name, v in self._listed_tables().items()})
+            self._listed = {name: np.zeros(acts.n * r, dtypes[name]) for name in LISTED}
         if getattr(self, "_start_adversary", None) is None:
             self._start_adversary = np.concatenate(
                 [p.start_adversary_strength for p in self.principals]
@@ -1536,17 +1600,20 @@ class CeasefireModel(mesa.Model):
             u_settle,
             settle_at,
             ids,
-            self.detected_today,
-            self.correct_today,
-            self.settled_today,
-            self._listed["rows"],
-            self._listed["cols"],
+            acts.weight,
+            acts.actor,
+            acts.target,
+            acts.blamed,
+            acts.culprit,
+            acts.wrong,
+            acts.admitted,
+            self.first_priority,
+            *(self._listed[name] for name in LISTED),
         )
-        listed = (self._listed["rows"], self._listed["cols"])
         args["perceive"] = self._perceive_args(
-            *listed, *self._share(gov, "contrite"), ids, self._sanctions
+            self._listed, *self._share(gov, "contrite"), ids, self._sanctions
         )
-        args["tally"] = self._tally_args(*listed)
+        args["tally"] = self._tally_args(self._listed)
         args["recover"] = (
             t["theatre_ptr"],
             t["theatre_list"],
