@@ -1303,7 +1303,7 @@ class CeasefireModel(mesa.Model):
         # them alone). Allocated, not filled: only the pages of the acts listed are touched.
         listed = getattr(self, "_listed", {})
         if not listed or listed["rows"].size < acts.n * r:
-            dtypes = {"rows": np.int64, "cols": np.int64}
+            dtypes: dict[str, Any] = {"rows": np.int64, "cols": np.int64}
             dtypes.update({name: v.dtype for name, v in self._listed_tables().items()})
             self._listed = {name: np.zeros(acts.n * r, dtypes[name]) for name in LISTED}
         if getattr(self, "_start_adversary", None) is None:
