@@ -1641,6 +1641,7 @@ class CeasefireModel(mesa.Model):
             acts.wrong,
             acts.admitted,
             self.first_priority,
+            self.first_violation_day,
             *(self._listed[name] for name in LISTED),
         )
         args["perceive"] = self._perceive_args(
