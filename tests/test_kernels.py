@@ -462,6 +462,38 @@ def test_the_compiled_day_falls_back_to_numpy_perception_the_same():
     assert len(fallbacks) > 10
 
 
+def test_days_alternating_between_compiled_and_agents_days_give_numpy_s_results():
+    """The compiled day holds the acts' integer fields narrow and the agents' day int64
+    (:meth:`~sim.model.acts.Acts.cast`): switching between them every few days, across
+    compactions, changes nothing, on two random cases (one compacted)."""
+    _compiled()
+    step = CeasefireModel.step
+    held: dict[int, object] = {}
+    widths: set = set()
+    compacted = 0
+
+    def alternating(model):
+        if model.day % 7 in (3, 4, 5):  # the agents' day (as when a human plays)
+            held[id(model)] = model._kernels
+            model._kernels = None
+        step(model)
+        if held.get(id(model)) is not None:
+            model._kernels = held.pop(id(model))
+        widths.add(model.acts.actor.dtype)
+
+    for case in (1, 2):
+        expected = _case(case)["numpy"]
+        rng = np.random.default_rng(1000 + case)
+        scenario = _random_scenario(rng, case)
+        seed = int(rng.integers(2**31))
+        with mock.patch.object(CeasefireModel, "step", alternating):
+            got = _run(scenario, 150, seed, "numba")
+        _assert_same(got, expected)
+        compacted += got[3]
+    assert compacted > 0  # case 2 is compacted as its truces end
+    assert widths == {np.dtype(np.int8), np.dtype(np.int64)}
+
+
 def test_a_traced_run_is_the_same_under_both_engines(baseline, monkeypatch):
     """Tracing a replicate sends the agents' phases back to their methods: same trace, both."""
     _compiled()

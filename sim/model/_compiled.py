@@ -264,7 +264,9 @@ def tally_day(
     The acts that fired (the first ``n_fired`` of ``fired_rows``, ``fired_cols``, in the
     order of the table's rows, then columns, with their fields ``origin`` … ``priority``
     listed alike: :func:`observe_day`), then each truce's sums. ``actor_table`` is the
-    acts' ``actor`` (row 0 is read for a first violation of priority 0).
+    acts' ``actor`` (row 0 is read for a first violation of priority 0). The priorities
+    are read only for a truce's first violation (``first_violation_day`` < 0; the compiled
+    day lists them there alone).
     ``theatre_violence``, ``violence``, ``calm_today``, ``calm_streak``, ``calm`` and
     ``suffered`` are today's (the NumPy method binds new arrays to them).
     """
@@ -1487,6 +1489,7 @@ def observe_day(
     wrong,
     admitted,
     priority,
+    first_violation_day,
     fired_rows,
     fired_cols,
     l_origin,
@@ -1517,7 +1520,9 @@ def observe_day(
     … ``priority``, the first violator's priority) are copied to the ``l_`` arrays in the
     list's order, with what the mission and the commissions made of it (``l_detected``,
     ``l_correct``, ``l_settled``: the model's tables of the acts' shape are written only
-    if the NumPy perception must run). An act's fields lie in ten tables of the acts'
+    if the NumPy perception must run). The priority is copied only in a truce with no
+    violation yet (``first_violation_day`` < 0), the only one whose tally reads it; 0.0
+    is listed elsewhere. An act's fields lie in ten tables of the acts'
     shape, so reading them where an act fired costs a cache miss each on a wide chunk:
     they are read here once, and the kernels that follow read the lists.
     """
@@ -1573,7 +1578,8 @@ def observe_day(
         l_culprit[q] = culprit[i, j]
         l_wrong[q] = wrong[i, j]
         l_admitted[q] = admitted[i, j]
-        l_priority[q] = priority[i, j]
+        # Only the tally of a truce's first violation reads the priority (0.0 elsewhere).
+        l_priority[q] = priority[i, j] if first_violation_day[j] < 0 else 0.0
         l_detected[q] = d
         l_correct[q] = ok
         l_settled[q] = s

@@ -17,6 +17,10 @@ alone (:meth:`Acts.reset` is the agents' day's). One read of an unfired act is l
 and it reads a constant: the tally's first violator when every act that fired has
 priority 0 (``np.argmax`` of zeros) is ``actor`` of row 0, the government's first
 deliberate act, whose actor is the government (0) whether written or not.
+
+The integer fields are int64 for the agents' day (NumPy arithmetic on them stays in
+range); the compiled day narrows them (:meth:`Acts.cast`) to the smallest integer type
+that holds every value they can take, so that the tables of a wide chunk stay in cache.
 """
 
 from __future__ import annotations
@@ -107,6 +111,25 @@ class Acts:
             self.kind[channel.slice] = [channel.kind] * channel.rows
             if channel.theatres is not None:
                 self.theatre[channel.slice] = np.asarray(channel.theatres)[:, None]
+
+    #: The integer fields (the others are booleans), in the type :meth:`cast` gives them.
+    INTEGERS = ("actor", "target", "blamed", "culprit", "origin", "theatre", "weight")
+
+    def cast(self, dtype: type[np.signedinteger]) -> bool:
+        """Hold the integer fields (:data:`INTEGERS`) as ``dtype``, values kept.
+
+        The values must fit ``dtype``: the caller picks it from the model's sizes.
+
+        Returns:
+            Whether any field was replaced by a new array.
+        """
+        replaced = False
+        for name in self.INTEGERS:
+            value = getattr(self, name)
+            if value.dtype != dtype:
+                setattr(self, name, value.astype(dtype))
+                replaced = True
+        return replaced
 
     def reset(self) -> None:
         """Clear the per-day fields before a new day."""

@@ -345,6 +345,7 @@ class CeasefireModel(mesa.Model):
         self.acts.lay_out()
         # Fixed random priorities break ties when several violations open a truce on one day.
         self.first_priority = self.streams["order"].random((self.acts.n, self.r))
+        self._act_dtype = self._narrowest_act_type()
         # Who acts in each phase (Mesa's agent sets), and what each reads from which stream.
         by_type = self.agents_by_type
         self._acting = {
@@ -641,6 +642,26 @@ class CeasefireModel(mesa.Model):
         edge = self.edge_index[target, whom]
         return np.where(u_blame < self.constants.blame_bias, edge, -1)
 
+    def _narrowest_act_type(self) -> type[np.signedinteger]:
+        """The narrowest integer type that holds every value of the acts' integer fields.
+
+        Parties (actor, target), edges (blamed), principals (culprit), origins, theatres,
+        and the weight (1 or the war tempo); -1 stands for none. The compiled day holds the
+        acts' tables in it (:meth:`Acts.cast`).
+        """
+        largest = max(
+            len(self.party_names),
+            len(self.edge_victim),
+            self.n_principals,
+            len(ORIGINS),
+            self.n_theatres,
+            self.constants.war_tempo,
+        )
+        for dtype in (np.int8, np.int16, np.int32):
+            if largest <= np.iinfo(dtype).max:
+                return dtype
+        return np.int64
+
     def _pick_weighted(self, weights: np.ndarray, u: np.ndarray) -> np.ndarray:
         """``decisions.pick_weighted``, compiled when the model's engine is numba."""
         if self.kernel_engine == "numba":
@@ -673,6 +694,7 @@ class CeasefireModel(mesa.Model):
             self._step_compiled()
         else:
             self._args = None  # rebuilt when the compiled day resumes
+            self.acts.cast(np.int64)  # the agents' NumPy arithmetic needs the room
             self.acts.reset()
             self._draw_day()
             for own, agent_sets in self._day:
@@ -894,7 +916,9 @@ class CeasefireModel(mesa.Model):
         """:meth:`_perceive` in NumPy (the reference)."""
         acts, c = self.acts, self.constants
         rows, cols = np.nonzero(acts.fired)
-        blamed, weight = acts.blamed[rows, cols], acts.weight[rows, cols]
+        # int64 (a no-op on the agents' day): the compiled day's tables may be narrower.
+        blamed = acts.blamed[rows, cols].astype(np.int64, copy=False)
+        weight = acts.weight[rows, cols].astype(np.int64, copy=False)
         correct = self.correct_today[rows, cols]
         has_blame = blamed >= 0
         blamed_party = np.where(has_blame, self.edge_blamed[blamed], -1)
@@ -952,7 +976,7 @@ class CeasefireModel(mesa.Model):
         # Acts with no culprit (a government's ground offensive under the exemptions, E22)
         # break no term: nobody is sanctioned for them. A principal is the culprit of its own
         # acts and of its inside spoilers' (E8b).
-        culprit = acts.culprit[rows, cols]
+        culprit = acts.culprit[rows, cols].astype(np.int64, copy=False)
         verified = correct & (culprit >= 0)
         if verified.any():
             sanctions = self._count_at(culprit[verified], cols[verified], self.n_principals)
@@ -1298,13 +1322,22 @@ class CeasefireModel(mesa.Model):
                 setattr(self, name, np.zeros(shape, dtype))
         if self.correct_today is self.detected_today:  # the absent mission's one array
             self.correct_today = self.detected_today.copy()
+        # The acts' integer fields in the narrowest type that holds them: a wide chunk's
+        # tables then stay in cache where the kernels scatter an act's fields.
+        acts.cast(self._act_dtype)
         # The acts that fired today and their fields, listed by the observe kernel (room for
         # every act): in a dict, as they are not per-replicate arrays (compaction leaves
         # them alone). Allocated, not filled: only the pages of the acts listed are touched.
         listed = getattr(self, "_listed", {})
         if not listed or listed["rows"].size < acts.n * r:
+            # Integers listed as int64 whatever the tables' type (the agents' day's lists).
             dtypes: dict[str, Any] = {"rows": np.int64, "cols": np.int64}
-            dtypes.update({name: v.dtype for name, v in self._listed_tables().items()})
+            dtypes.update(
+                {
+                    name: np.int64 if v.dtype.kind == "i" else v.dtype
+                    for name, v in self._listed_tables().items()
+                }
+            )
             self._listed = {name: np.zeros(acts.n * r, dtypes[name]) for name in LISTED}
         if getattr(self, "_start_adversary", None) is None:
             self._start_adversary = np.concatenate(
@@ -1608,6 +1641,7 @@ class CeasefireModel(mesa.Model):
             acts.wrong,
             acts.admitted,
             self.first_priority,
+            self.first_violation_day,
             *(self._listed[name] for name in LISTED),
         )
         args["perceive"] = self._perceive_args(
