@@ -239,8 +239,12 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     So the bound is on the
     median growth over windows of 10 points after the first third: beside three other
     copies, 0.6-0.8 kB a point for this driver, 17.2 with a leak of 13 kB a point added
-    on purpose (a scratch copy of DRIVER keeping 13 kB of bytes a point). 8 kB a point
-    lies between.
+    on purpose (a scratch copy of DRIVER keeping 13 kB of bytes a point). On a slower
+    machine (session 9, AMD EPYC), where the points come slower and the 2-s batches, each
+    leaving a step, fall in more windows: 1.0-8.0 kB a point for this driver (five runs,
+    one in a fresh clone's full test run, the others beside one or two copies of it), the
+    8.0 failing the earlier bound of 8; 19.4 and 20.8 with the leak added on purpose. 13
+    kB a point lies between.
     """
     points = 240
     path = tmp_path / "sweep.yaml"
@@ -261,4 +265,4 @@ def test_a_sweep_drivers_memory_per_point_stays_bounded_on_a_local_cluster(basel
     assert len(seen) == points + 1  # once before the first point, then after each
     third, window = points // 3, 10
     grown = [(seen[k + window] - seen[k]) / window for k in range(third, points, window)]
-    assert statistics.median(grown) < 8, f"kB a point over windows of {window} points: {grown}"
+    assert statistics.median(grown) < 13, f"kB a point over windows of {window} points: {grown}"
