@@ -169,7 +169,7 @@ def idle_cores() -> int:
 def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None = None) -> Plan:
     """Decide how to run ``tasks`` chunks on ``engine``.
 
-    ``local`` workers are ``fork``-started where the platform has ``fork`` and this
+    ``local`` workers are ``fork``-started on Linux (:data:`FORK_ANY_SIZE`) where this
     process runs a single thread (:func:`single_threaded`): they start in
     milliseconds because they inherit the loaded model code, where ``spawn``-ed
     workers import NumPy, pandas and Mesa afresh, about a second each, which two
@@ -206,7 +206,7 @@ def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None
         return Plan("dask", n)
     n = max(1, min(n, tasks))
     small = workers is None and tasks <= 2 * n
-    fork = "fork" in _start_methods() and (small or single_threaded())
+    fork = "fork" in _start_methods() and (small or (FORK_ANY_SIZE and single_threaded()))
     if workers is None and tasks <= 2:
         spare = idle_cores() if idle is None else idle
         return Plan("local", 2, "fork") if fork and n >= 2 and spare >= 2 else Plan("serial", 1)
@@ -217,6 +217,12 @@ def _start_methods() -> list[str]:
     import multiprocessing
 
     return multiprocessing.get_all_start_methods()
+
+
+#: Whether jobs of any size may fork their workers (Linux). macOS has ``fork`` too, but
+#: its system libraries are not safe to use in a forked child (Python spawns there by
+#: default since 3.8): only the small jobs fork there, as before session 9.
+FORK_ANY_SIZE = sys.platform.startswith("linux")
 
 
 def single_threaded() -> bool:
