@@ -2,24 +2,34 @@
 
 Usage::
 
-    python benchmarks/scaling.py [CHUNKS]
+    python benchmarks/scaling.py [CHUNKS] [ROUNDS]
 
 (1) A sweep of CHUNKS chunks of 1,000 replicates (180 days) through the
 ``local`` engine with ``--workers 1`` and ``--workers 2``, interleaved over
-three rounds (medians), timed end to end (the summary included) and over the
-tasks alone (from the first progress report to the last; both include the
-workers' start-up: forked from this one-thread process since session 9, spawned
-before). Target on an idle 2-core machine: speed-up >= 1.8 (issue 14).
-(2) ``run_one`` timed over replicates and horizon, with a least-squares line
-and its R² for each (cost should grow linearly).
+ROUNDS rounds (default 3; medians), timed end to end (the summary included) and
+over the tasks alone (from the first progress report to the last):
+
+- in this process, one run after another, as a script or a notebook calling
+  ``sim.run`` runs them: the workers are forked from this one-thread process
+  (since session 9) and inherit the compiled day, which the driver loads once
+  before its first fork (since session 10; the first round's first run pays it);
+- each run a fresh ``truce run`` (``python -m sim run ... --no-report``, timed
+  from here), as from the shell: the imports, the kernels' load included.
+
+Target on an idle 2-core machine: speed-up >= 1.8 (issue 14).
+(2) ``run_one`` timed over replicates and horizon on each engine, with a
+least-squares line and its R² for each (cost should grow linearly).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 from _common import BASELINE, machine
@@ -61,9 +71,17 @@ def _start_method() -> str:
     return choose_engine("local", 2, 8).start_method or "spawn"
 
 
+def _fresh_run(replicates: int, workers: int, tmp: str) -> float:
+    """Wall time of ``truce run`` (no report) in a fresh process, timed from here."""
+    command = [sys.executable, "-m", "sim", "run", str(BASELINE), "-n", str(replicates)]
+    command += ["--set", "truce.horizon=180", "--workers", str(workers), "--out", tmp]
+    start = time.perf_counter()
+    subprocess.run(command + ["--no-report"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def main(n_chunks: int = 12, rounds: int = 3) -> None:
     from sim.experiment.executors import idle_cores
-    from sim.experiment.runner import run_one
     from sim.scenario.loading import load_scenario
 
     print(f"machine: {machine()}")
@@ -94,6 +112,28 @@ def main(n_chunks: int = 12, rounds: int = 3) -> None:
         f"  both include starting the workers ({_start_method()}-started, at the pool's first "
         "task); end to end adds the summary, which runs once in the driver whatever the workers"
     )
+    fresh: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for workers in (1, 2):
+                fresh[workers].append(_fresh_run(n_chunks * 1000, workers, tmp))
+                print(f"truce run, round {r + 1}, {workers} worker(s): {fresh[workers][-1]:.2f} s")
+    cold = {w: statistics.median(v) for w, v in fresh.items()}
+    print(
+        f"speed-up 2 workers vs 1, each a fresh `truce run` (medians of {rounds}): "
+        f"{cold[1] / cold[2]:.2f}x  (the interpreter's start, the imports, the kernels' load "
+        "and the summary are paid once a run whatever the workers)"
+    )
+
+    for engine in ("numpy", "numba"):  # one engine each: under auto the width decides
+        os.environ["TRUCE_ENGINE"] = engine
+        _linearity(engine, scenario)
+    os.environ.pop("TRUCE_ENGINE")
+
+
+def _linearity(engine: str, scenario: Any) -> None:
+    from sim.experiment.runner import run_one
+    from sim.scenario.loading import load_scenario
 
     run_one(scenario, 1, 100)  # warm up
     reps = [250, 500, 1000, 2000, 4000]
@@ -104,7 +144,7 @@ def main(n_chunks: int = 12, rounds: int = 3) -> None:
         cost.append(time.perf_counter() - start)
     slope, intercept, r2 = _fit(reps, cost)
     print(
-        "replicates (180 days): "
+        f"{engine}, replicates (180 days): "
         + ", ".join(f"{r}: {c:.3f} s" for r, c in zip(reps, cost, strict=True))
     )
     print(f"  fit: {intercept * 1e3:.1f} ms + {slope * 1e6:.1f} us per replicate, R^2 = {r2:.3f}")
@@ -117,12 +157,11 @@ def main(n_chunks: int = 12, rounds: int = 3) -> None:
         cost.append(time.perf_counter() - start)
     slope, intercept, r2 = _fit(horizons, cost)
     print(
-        "horizon (1,000 replicates): "
+        f"{engine}, horizon (1,000 replicates): "
         + ", ".join(f"{h}: {c:.3f} s" for h, c in zip(horizons, cost, strict=True))
     )
     print(f"  fit: {intercept * 1e3:.1f} ms + {slope * 1e3:.2f} ms per day, R^2 = {r2:.3f}")
-    print("  (truces that collapse are masked, not removed, so cost per day is ~constant)")
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:2]))
+    main(*(int(a) for a in sys.argv[1:3]))

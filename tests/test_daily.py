@@ -295,3 +295,28 @@ def test_the_daily_chart_draws_in_the_report(browser, tmp_path, write_yaml, base
         ("monitored", "y"),
         ("monitored", "y2"),
     ]
+
+
+def test_parts_read_together_equal_parts_read_one_by_one(tmp_path):
+    # storage.read_files reads every part in one pass: the same rows in the same order, with
+    # the same dtypes, as joining one table per file; parts whose columns differ in type
+    # (written by different versions) are read one by one, as before.
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(12):
+        n = int(rng.integers(0, 40))  # an empty part too, sometimes
+        day = pd.array(rng.integers(0, 90, n), dtype="Int64")
+        day[rng.random(n) < 0.3] = pd.NA
+        cause = pd.array(rng.choice(["deliberate", "spoiler"], n), dtype="string")
+        table = pd.DataFrame({"chunk": i, "x": rng.random(n), "day": day, "cause": cause})
+        paths.append(tmp_path / f"part-{i:03d}.parquet")
+        table.to_parquet(paths[-1], index=False)
+    one_by_one = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    pd.testing.assert_frame_equal(storage.read_files(paths), one_by_one)
+    pd.testing.assert_frame_equal(
+        storage.read_files(paths, ["cause", "chunk"]), one_by_one[["cause", "chunk"]]
+    )
+    odd = tmp_path / "part-999.parquet"  # a column of another type
+    pd.DataFrame({"chunk": ["twelve"], "x": [0.5], "day": [3], "cause": ["x"]}).to_parquet(odd)
+    mixed = pd.concat([one_by_one, pd.read_parquet(odd)], ignore_index=True)
+    pd.testing.assert_frame_equal(storage.read_files([*paths, odd]), mixed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -304,6 +306,46 @@ def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
+    baseline_path, tmp_path
+):
+    # Workers forked for shares of thousands of truces would each import numba and load
+    # the kernels at their first chunk: the driver loads them once before it forks, and
+    # they inherit them. Workers that would run NumPy's day (narrow chunks, small shares)
+    # make the driver load nothing. Runs as a command does: a one-thread process.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import sys, sim
+        from sim.experiment.executors import FORK_ANY_SIZE
+        from sim.model.kernels import numba_available
+        from sim.scenario.loading import load_scenario
+        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 20}})
+        small = sim.run(scenario, replicates=2000, out={str(tmp_path / "a")!r}, workers=2,
+                        chunk_size=500)
+        assert "numba" not in sys.modules  # shares of 1,000 run NumPy's day
+        wide = sim.run(scenario, replicates=6000, out={str(tmp_path / "b")!r}, workers=2,
+                       chunk_size=1000)
+        loaded = "sim.model._compiled" in sys.modules
+        forked = wide.manifest["start_method"] == "fork"
+        assert loaded == (forked and FORK_ANY_SIZE and numba_available()), (loaded, forked)
+        serial = sim.run(scenario, replicates=6000, out={str(tmp_path / "c")!r},
+                         engine="serial", chunk_size=1000)
+        assert wide.runs.equals(serial.runs)
+        print("ok")
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRUCE_ENGINE"}  # auto decides
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
 

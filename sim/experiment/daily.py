@@ -76,7 +76,7 @@ def merge_parts(run_dir: Path | str, names: Iterable[str]) -> Path | None:
     if not paths or not all(p.is_file() for p in paths):
         target.unlink(missing_ok=True)
         return None
-    merged = daily_aggregate(pd.read_parquet(p) for p in paths)
+    merged = daily_aggregate([storage.read_files(paths)])
     storage.atomic_write(target, lambda tmp: merged.to_parquet(tmp, index=False))
     return target
 

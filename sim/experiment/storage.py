@@ -185,6 +185,32 @@ def finished_parts(run_dir: Path | str) -> set[str]:
     return {p.stem for p in (Path(run_dir) / RUNS).glob("*.parquet")}
 
 
+def read_files(paths: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
+    """Parquet files as one table, their rows in the order of ``paths``.
+
+    One read of every file (pyarrow's threads, one conversion to pandas) rather than a
+    table per file joined afterwards: the runs table of a 128-chunk run is read ~4x
+    sooner, the bulk of the driver's work after the tasks (``benchmarks/README.md``,
+    session 10). Files whose columns differ (parts written by different versions) are
+    read one by one and joined as before.
+
+    Args:
+        paths: the files, in the order their rows are wanted.
+        columns: read only these columns (default: all).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(paths) > 1:
+        try:
+            table = pq.read_table([str(p) for p in paths], columns=columns)
+        except pa.ArrowException:
+            pass  # schemas that differ: read one by one below (a real fault is raised there)
+        else:
+            return table.to_pandas()
+    return pd.concat([pd.read_parquet(p, columns=columns) for p in paths], ignore_index=True)
+
+
 def read_runs(run_dir: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
     """The whole runs table of a results folder, parts in name order.
 
@@ -200,14 +226,13 @@ def read_runs(run_dir: Path | str, columns: list[str] | None = None) -> pd.DataF
                 "run the sweep with --keep-runs to store one row per truce"
             )
         raise FileNotFoundError(f"no result parts in {Path(run_dir) / RUNS}")
-    if columns is None:
-        table = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    else:
+    wanted = None
+    if columns is not None:
         import pyarrow.parquet as pq
 
         present = set(pq.read_schema(parts[0]).names)
         wanted = [c for c in dict.fromkeys(columns) if c in present]
-        table = pd.concat([pd.read_parquet(p, columns=wanted) for p in parts], ignore_index=True)
+    table = read_files(parts, wanted)
     if parts[0].stem.startswith("batch-") and {"point", "replicate"} <= set(table.columns):
         # coalesced batches hold points in the order they finished: design order again
         keys = [c for c in ("arm", "point", "replicate") if c in table.columns]
@@ -310,6 +335,8 @@ def read_points(run_dir: Path | str, columns: list[str] | None = None) -> pd.Dat
     parts = point_batches(run_dir)
     if not parts:
         raise FileNotFoundError(f"no per-point aggregates in {Path(run_dir) / POINTS}")
+    # a file at a time, not read_files: a sweep's driver reads these few batches after its
+    # last point, near its peak of memory (benchmarks/README.md, session 10)
     table = pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
     if {"arm", "point"} <= set(table.columns):  # batches hold points in the order they finished
         table = table.sort_values(["arm", "point"], kind="stable").reset_index(drop=True)

@@ -522,6 +522,8 @@ def run_study(
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
                 share = _share(todo, cs, n_workers) if used != "serial" else 0
+                if start_method == "fork" and share:
+                    _load_kernels(resolved, cs, share)
                 executor = stack.enter_context(
                     open_executor(used, n_workers, scheduler, start_method, expect=share)
                 )
@@ -792,6 +794,22 @@ def _share(tasks: list[Any], chunks_: list[Any], workers: int) -> int:
     if not chunks_ or min(c.size for c in chunks_) < AUTO_CHUNK_WIDTH:
         return 0
     return sum(t.size for t in tasks) // max(1, workers)
+
+
+def _load_kernels(scenario: Scenario, chunks_: list[Any], share: int) -> None:
+    """Load the compiled day here, once, when the workers about to be forked would each load it.
+
+    Forked workers inherit what this process has loaded: numba's import and the kernels
+    read from its cache, about 1.4-1.8 s of CPU that each worker otherwise paid at its
+    first chunk, the bulk of a study's fixed cost (``benchmarks/README.md``, session 10).
+    Loaded here, it is paid once for all the workers and for every later study this
+    process runs. A study whose workers would run NumPy's day (``auto`` with shares too
+    small, ``TRUCE_ENGINE=numpy``) loads nothing.
+    """
+    from sim.model import kernels
+
+    if kernels.would_compile_afresh(min(c.size for c in chunks_), share):
+        kernels.warm([scenario])
 
 
 def _window(per_point: bool, keep_runs: bool, workers: int) -> int:

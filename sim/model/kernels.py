@@ -124,10 +124,23 @@ def would_compile(width: int) -> bool:
 
     What :func:`for_width` decides, without counting the chunk as asked for.
     """
+    return _would_compile(width, _asked, _expected)
+
+
+def would_compile_afresh(width: int, truces: int) -> bool:
+    """Whether a fresh process told to expect ``truces`` compiles chunks of ``width``.
+
+    What a study's worker decides for its chunks, decided before it starts: a driver
+    about to ``fork`` such workers loads the kernels first, once, for all of them.
+    """
+    return _would_compile(width, 0, truces)
+
+
+def _would_compile(width: int, asked: int, expected: int) -> bool:
     name = engine()
     if name != "auto":
         return name == "numba"
-    asked = max(_asked + (width if width >= AUTO_CHUNK_WIDTH else 0), _expected)
+    asked = max(asked + (width if width >= AUTO_CHUNK_WIDTH else 0), expected)
     wide = width >= AUTO_MIN_WIDTH or (width >= AUTO_CHUNK_WIDTH and asked > AUTO_MIN_WIDTH)
     return wide and numba_available()
 
