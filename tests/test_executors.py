@@ -281,11 +281,21 @@ def test_a_forked_worker_starts_from_a_fresh_count_of_truces(monkeypatch):
             assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
 
 
+def _run_as_a_command(code: str, env: dict[str, str] | None = None) -> None:
+    """Run ``code`` in a fresh one-thread Python process, as a command runs; it prints "ok"."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
 def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_path):
     # The path a command takes: a process running one thread, two workers asked for, more
     # tasks than two a core; the workers are forked, and the runs are those of serial.
-    import subprocess
-    import sys
     import textwrap
 
     code = textwrap.dedent(
@@ -305,9 +315,7 @@ def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_
         print("ok")
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith("ok")
+    _run_as_a_command(code)
 
 
 def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
@@ -317,8 +325,6 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
     # the kernels at their first chunk: the driver loads them once before it forks, and
     # they inherit them. Workers that would run NumPy's day (narrow chunks, small shares)
     # make the driver load nothing. Runs as a command does: a one-thread process.
-    import subprocess
-    import sys
     import textwrap
 
     code = textwrap.dedent(
@@ -342,12 +348,8 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
         print("ok")
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "TRUCE_ENGINE"}  # auto decides
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith("ok")
+    auto = {k: v for k, v in os.environ.items() if k != "TRUCE_ENGINE"}  # auto decides
+    _run_as_a_command(code, env=auto)
 
 
 def test_a_study_tells_its_workers_their_share():

@@ -166,6 +166,12 @@ def idle_cores() -> int:
     return max(0, min(default_workers(), (os.cpu_count() or 1) - others))
 
 
+#: Whether jobs of any size may fork their workers (Linux). macOS has ``fork`` too, but
+#: its system libraries are not safe to use in a forked child (Python spawns there by
+#: default since 3.8): only the small jobs fork there, as before session 9.
+FORK_ANY_SIZE = sys.platform.startswith("linux")
+
+
 def choose_engine(engine: str, workers: int | None, tasks: int, idle: int | None = None) -> Plan:
     """Decide how to run ``tasks`` chunks on ``engine``.
 
@@ -217,12 +223,6 @@ def _start_methods() -> list[str]:
     import multiprocessing
 
     return multiprocessing.get_all_start_methods()
-
-
-#: Whether jobs of any size may fork their workers (Linux). macOS has ``fork`` too, but
-#: its system libraries are not safe to use in a forked child (Python spawns there by
-#: default since 3.8): only the small jobs fork there, as before session 9.
-FORK_ANY_SIZE = sys.platform.startswith("linux")
 
 
 def single_threaded() -> bool:

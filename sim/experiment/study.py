@@ -522,7 +522,7 @@ def run_study(
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
                 share = _share(todo, cs, n_workers) if used != "serial" else 0
-                if start_method == "fork" and share:
+                if start_method == "fork":
                     _load_kernels(resolved, cs, share)
                 executor = stack.enter_context(
                     open_executor(used, n_workers, scheduler, start_method, expect=share)
@@ -804,7 +804,7 @@ def _load_kernels(scenario: Scenario, chunks_: list[Any], share: int) -> None:
     first chunk, the bulk of a study's fixed cost (``benchmarks/README.md``, session 10).
     Loaded here, it is paid once for all the workers and for every later study this
     process runs. A study whose workers would run NumPy's day (``auto`` with shares too
-    small, ``TRUCE_ENGINE=numpy``) loads nothing.
+    small or chunks too narrow, ``TRUCE_ENGINE=numpy``) loads nothing.
     """
     from sim.model import kernels
 
