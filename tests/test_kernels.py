@@ -571,6 +571,32 @@ def test_the_interactive_path_does_not_import_numba():
     assert out.stdout.split() == ["numpy", "False"]
 
 
+def test_loading_the_compiled_day_skips_scipys_linear_algebra():
+    """A fresh process loads the kernels without importing ``scipy.linalg`` (numba's BLAS
+    check, ~0.4 s), gets the NumPy path's results from them, and can import SciPy's
+    linear algebra afterwards (for the analysis)."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from sim.model.model import CeasefireModel\n"
+        f"path = {str(SCENARIO_DIR / 'baseline.yaml')!r}\n"
+        "def run(engine):\n"
+        "    os.environ['TRUCE_ENGINE'] = engine\n"
+        "    m = CeasefireModel(path, replicates=300, seed=7, collect=False).run()\n"
+        "    return m.kernel_engine, m.results()\n"
+        "engine, compiled = run('numba')\n"
+        "skipped = 'scipy.linalg' not in sys.modules\n"
+        "_, reference = run('numpy')\n"
+        "import scipy.linalg, scipy.stats\n"
+        "print(engine, skipped, compiled.equals(reference), scipy.linalg.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["numba", "True", "True", "scipy.linalg"]
+
+
 def test_warm_compiles_and_leaves_the_engine_as_it_was(monkeypatch):
     """``kernels.warm`` (run by ``make app``/``make test`` and the page's workers) uses the
     compiled day, and leaves ``TRUCE_ENGINE`` as the caller had it."""

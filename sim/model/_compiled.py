@@ -7,8 +7,39 @@ without ``fastmath``: the results are the NumPy path's bit for bit.
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numba
 import numpy as np
+
+
+def _load_array_functions_without_blas() -> None:
+    """Import numba's array functions (``numba.np.arraymath``) without SciPy's linear algebra.
+
+    On import, that module checks that SciPy's BLAS can be loaded, for the ``np.dot``-like
+    routines it compiles, by importing ``scipy.linalg``: 0.37-0.46 s of the 1.1-1.6 s a fresh
+    process takes to load the compiled day, for routines no kernel here calls. numba
+    imports the module when it loads its first kernel; importing it first with
+    ``scipy.linalg`` marked as missing skips that import (numba then compiles those
+    routines, were anything to use them, with its own loops instead of BLAS). Nothing is
+    skipped in a process that has imported ``scipy.linalg`` already, or numba's module, or
+    that runs other threads (a Dask worker's): one of them importing SciPy's linear algebra
+    meanwhile would find it missing.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    if threading.active_count() > 1:
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import: ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
+            del sys.modules["scipy.linalg"]
+
+
+_load_array_functions_without_blas()
 
 
 @numba.njit(cache=True, nogil=True)
