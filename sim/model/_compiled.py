@@ -723,6 +723,22 @@ def _clip01(x):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
+def _row_of(u, at, ids, out):  # pragma: no cover
+    """Row ``at`` of a stream's buffer ``u`` in the truces' order: truce ``j``'s uniform at ``j``.
+
+    The row itself while no truce has been dropped (``ids`` is then ``0 … R-1``, as wide as
+    the buffer), else its columns ``ids`` copied to ``out`` (R,). A loop that reads its
+    uniforms from such a row reads them in order, without an index per truce, so that the
+    compiler may compute several truces in one instruction (it does not, with the index).
+    """
+    if ids.shape[0] == u.shape[1]:
+        return u[at]
+    for j in range(ids.shape[0]):
+        out[j] = u[at, ids[j]]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
     """``model.pick(candidates[a:b], u)`` of truce ``j`` (``decisions.pick_weighted``)."""
     n = b - a
@@ -932,12 +948,17 @@ def decide_acts(
     (nothing reads them elsewhere: :mod:`sim.model.acts`).
     """
     r = strength.shape[1]
+    scratch_act = np.empty(r)
+    scratch_unauthorised = np.empty(r)
     for p in range(index.shape[0]):
         i = index[p]
         n_slots = slot_ptr[p + 1] - slot_ptr[p]
+        s_i = strength[i]
+        war_i = at_war[i]
+        fatigue_i = fatigue[i]
+        rate = unauthorised_rate[p]
         for k in range(slot_ptr[p], slot_ptr[p + 1]):
             t = k - slot_ptr[p]
-            theatre = theatre_list[k]
             free = 1.0 - buffer[k]
             row = deliberate_start[p] + t
             low = indiscipline_start[p] + t
@@ -946,19 +967,34 @@ def decide_acts(
                 decide_at[p] + n_slots + t,
                 decide_at[p] + 2 * n_slots + t,
             )
+            # Which acts fire, every truce at once (no branch, the uniforms read in order);
+            # then the fields of those that fired, truce by truce.
+            u_act = _row_of(u, u0, ids, scratch_act)
+            u_unauthorised = _row_of(u, u1, ids, scratch_unauthorised)
+            growth_k = growth[k]
+            pd_k = p_detect_today[theatre_list[k]]
+            fired_row = fired[row]
+            fired_low = fired[low]
+            n_fired = 0
             for j in range(r):
-                c = ids[j]
-                forces = strength[i, j] > 0
-                war = at_war[i, j]
-                p_act = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[i, j]))
-                pd = p_detect_today[theatre, j]
-                p_unauthorised = unauthorised_rate[p] * (1 - pd) * free
-                deliberate = ((u[u0, c] < p_act) or war) and forces
-                unauthorised = (u[u1, c] < p_unauthorised) and forces and not war
-                fired[row, j] = deliberate
-                fired[low, j] = unauthorised
+                forces = s_i[j] > 0
+                war = war_i[j]
+                p_act = _clip01(base_propensity * growth_k[j] * (1.0 - fatigue_i[j]))
+                p_unauthorised = rate * (1 - pd_k[j]) * free
+                deliberate = ((u_act[j] < p_act) | war) & forces
+                unauthorised = (u_unauthorised[j] < p_unauthorised) & forces & (not war)
+                fired_row[j] = deliberate
+                fired_low[j] = unauthorised
+                n_fired += deliberate | unauthorised
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                deliberate = fired_row[j]
+                unauthorised = fired_low[j]
                 if not (deliberate or unauthorised):
                     continue
+                war = war_i[j]
+                c = ids[j]
                 whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[u2, c], j)
                 edge = edge_index[whom, i]
                 if deliberate:
@@ -1019,36 +1055,35 @@ def retaliate_day(
     n_p = edge_ptr.shape[0] - 1
     r = trust.shape[1]
     p_all = np.empty(r)
+    scratch = np.empty(r)
+    hostile_on = hostility_threshold > 0
+    generous = generosity > 0
+    kept = 1.0 - generosity
     for i in range(n_p):
         for q in range(edge_ptr[i], edge_ptr[i + 1]):
             e = edge_list[q]
             row = ans_start[i] + q - edge_ptr[i]
             whom = adv_list[q]
             blame = edge_index[whom, i]
-            # The chance of an answer in every truce at once (the truces innermost, each
-            # step of the agents' formula one loop, its conditions outside the loops).
+            # The chance of an answer in every truce at once (the truces innermost, the
+            # agents' formula step by step, in one loop).
             trust_e = trust[e]
+            grudge_e = grudge[e]
+            rl_i = restraint_level[i]
+            f_i = fatigue[i]
             if threshold <= 0:
                 for j in range(r):
                     p_all[j] = 0.0
             else:
-                grudge_e = grudge[e]
                 for j in range(r):
-                    p_all[j] = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
-                if hostility_threshold > 0:
-                    for j in range(r):
-                        hostile = _clip01(1.0 - trust_e[j] / hostility_threshold)
-                        p_all[j] = max(p_all[j], hostile)
-                rl_i = restraint_level[i]
-                f_i = fatigue[i]
-                for j in range(r):
+                    p = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
+                    if hostile_on:
+                        p = max(p, _clip01(1.0 - trust_e[j] / hostility_threshold))
                     level = retaliation_restraint * rl_i[j]
-                    p_all[j] = rate * p_all[j] * (1.0 - f_i[j]) * (1.0 - level)
-                if generosity > 0:
-                    for j in range(r):
-                        p_all[j] = p_all[j] * (1.0 - generosity)
-                for j in range(r):
-                    p_all[j] = _clip01(p_all[j])
+                    p = rate * p * (1.0 - f_i[j]) * (1.0 - level)
+                    if generous:
+                        p = p * kept
+                    p_all[j] = _clip01(p)
             if damping.shape[0] == 1:  # one theatre: no lookup (so it may be vectorised)
                 only = damping[0]
                 for j in range(r):
@@ -1057,11 +1092,19 @@ def retaliate_day(
                 where = grievance_theatre[e]
                 for j in range(r):
                     p_all[j] = p_all[j] * damping[where[j]]
-            at = answer_at + q
+            # Which answers fire, every truce at once; then the fields of those that fired.
+            u_answer = _row_of(u, answer_at + q, ids, scratch)
+            s_i = strength[i]
+            fired_row = fired[row]
+            n_fired = 0
             for j in range(r):
-                f = u[at, ids[j]] < p_all[j] and strength[i, j] > 0
-                fired[row, j] = f
-                if f:
+                f = (u_answer[j] < p_all[j]) & (s_i[j] > 0)
+                fired_row[j] = f
+                n_fired += f
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                if fired_row[j]:
                     actor[row, j] = i
                     target[row, j] = whom
                     blamed[row, j] = blame
@@ -1204,13 +1247,25 @@ def strike_day(
     """
     r = strength.shape[1]
     n_ground = ground_p.shape[0]
+    scratch = np.empty(r)
+    # Each row: which acts fire, every truce at once (the uniforms read in order, no
+    # branch); then the fields of those that fired.
     if ground_at >= 0:
+        s_0 = strength[0]
         for q in range(n_ground):
             row = ground_start + q
+            u_row = _row_of(u_ground, ground_at + q, ids, scratch)
+            p_q = ground_p[q]
+            fired_row = fired[row]
+            n_fired = 0
             for j in range(r):
-                f = u_ground[ground_at + q, ids[j]] < ground_p[q] and strength[0, j] > 0
-                fired[row, j] = f
-                if f:
+                f = (u_row[j] < p_q) & (s_0[j] > 0)
+                fired_row[j] = f
+                n_fired += f
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                if fired_row[j]:
                     actor[row, j] = 0
                     target[row, j] = ground_target[q]
                     blamed[row, j] = ground_blamed[q]
@@ -1219,11 +1274,18 @@ def strike_day(
         if loop_at[s] >= 0:
             for q in range(loop_ptr[s], loop_ptr[s + 1]):
                 row = loop_start[s] + q - loop_ptr[s]
-                at = loop_at[s] + q - loop_ptr[s]
+                u_row = _row_of(u_loop, loop_at[s] + q - loop_ptr[s], ids, scratch)
+                p_q = loop_p[q]
+                fired_row = fired[row]
+                n_fired = 0
                 for j in range(r):
-                    f = u_loop[at, ids[j]] < loop_p[q]
-                    fired[row, j] = f
-                    if f:
+                    f = u_row[j] < p_q
+                    fired_row[j] = f
+                    n_fired += f
+                if n_fired == 0:
+                    continue
+                for j in range(r):
+                    if fired_row[j]:
                         actor[row, j] = party[s]
                         target[row, j] = loop_target[q]
                         blamed[row, j] = loop_blamed[q]
@@ -1231,12 +1293,20 @@ def strike_day(
         row = offscript_row[s]
         n_clients = client_ptr[s + 1] - client_ptr[s]
         at = dissent_at[s]
+        u_row = _row_of(u_dissent, at, ids, scratch)
+        p_s = offscript_p[s]
+        fired_row = fired[row]
+        n_fired = 0
         for j in range(r):
-            c = ids[j]
-            f = u_dissent[at, c] < offscript_p[s]
-            fired[row, j] = f
-            if not f:
+            f = u_row[j] < p_s
+            fired_row[j] = f
+            n_fired += f
+        if n_fired == 0:
+            continue
+        for j in range(r):
+            if not fired_row[j]:
                 continue
+            c = ids[j]
             u1, u2 = u_dissent[at + 1, c], u_dissent[at + 2, c]
             t = 0 if n_theatres == 1 else min(np.int64(u2 * n_theatres), n_theatres - 1)
             if backs_government[s]:
