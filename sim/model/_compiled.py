@@ -1395,14 +1395,32 @@ def accident_day(
     """
     r = strength.shape[1]
     n_air = air_force_party.shape[0]
+    # Whether the incident happens, every truce at once (the uniforms read in order); then
+    # the fields of those that happened.
+    u_fire = _row_of(u, at, ids, np.empty(r))
+    fired_row = fired[row]
+    n_fired = 0
+    if n_theatres == 1:
+        p = p_accident * (1.0 - buffer[0])
+        for j in range(r):
+            f = u_fire[j] < p
+            fired_row[j] = f
+            n_fired += f
+    else:
+        u_where = _row_of(u, at + 6, ids, np.empty(r))
+        for j in range(r):
+            t = min(np.int64(u_where[j] * n_theatres), n_theatres - 1)
+            f = u_fire[j] < p_accident * (1.0 - buffer[t])
+            fired_row[j] = f
+            n_fired += f
+    if n_fired == 0:
+        return
     for j in range(r):
+        if not fired_row[j]:
+            continue
         c = ids[j]
         u6 = u[at + 6, c]
         t = 0 if n_theatres == 1 else min(np.int64(u6 * n_theatres), n_theatres - 1)
-        f = u[at, c] < p_accident * (1.0 - buffer[t])
-        fired[row, j] = f
-        if not f:
-            continue
         whom = _pick_present(principal_all, strength, present, t, u[at + 1, c], j)
         if n_air:
             actor[row, j] = air_force_party[min(np.int64(u[at + 2, c] * n_air), n_air - 1)]
@@ -1471,23 +1489,41 @@ def attack_day(
     """
     r = strength.shape[1]
     n_k = theatres.shape[0]
+    scratch = np.empty(r)
     for k in range(n_k):
         t = theatres[k]
         a, b = reach_ptr[k], reach_ptr[k + 1]
-        for j in range(r):
-            c = ids[j]
-            if total_kind:
-                p = _clip01(base_p * (1.0 + calm_boost * calm[t, j]))
-            elif greedy:
+        # Which attacks fire, every truce at once (the uniforms read in order, the kind's
+        # condition outside the loops); then the fields of those that fired.
+        u_row = _row_of(u, at + k, ids, scratch)
+        fired_row = fired[row + k]
+        n_fired = 0
+        if total_kind:
+            calm_t = calm[t]
+            for j in range(r):
+                f = u_row[j] < _clip01(base_p * (1.0 + calm_boost * calm_t[j]))
+                fired_row[j] = f
+                n_fired += f
+        elif greedy:
+            cover = coverage[t]
+            for j in range(r):
                 active = mission_present and not withdrawn[j]
-                p_detect = coverage[t] * (1.0 if active else 0.0) * detection
-                p = _clip01(base_p * (factor * (1.0 - p_detect)))
-            else:
-                p = _clip01(base_p * factor)
-            f = u[at + k, c] < p
-            fired[row + k, j] = f
-            if not f:
+                p_detect = cover * (1.0 if active else 0.0) * detection
+                f = u_row[j] < _clip01(base_p * (factor * (1.0 - p_detect)))
+                fired_row[j] = f
+                n_fired += f
+        else:
+            p = _clip01(base_p * factor)
+            for j in range(r):
+                f = u_row[j] < p
+                fired_row[j] = f
+                n_fired += f
+        if n_fired == 0:
+            continue
+        for j in range(r):
+            if not fired_row[j]:
                 continue
+            c = ids[j]
             whom = _pick_column(reach_flat, a, b, strength, u[at + n_k + k, c], j)
             actor[row + k, j] = party
             target[row + k, j] = whom
