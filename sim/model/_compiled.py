@@ -335,9 +335,9 @@ def tally_day(
         for j in range(r):
             v = here[j]
             high[j] = v >= threshold
-            quiet = v <= access_threshold and open_t[j] and alive[j]
+            quiet = (v <= access_threshold) & open_t[j] & alive[j]
             quiet_t[j] = quiet
-            all_calm[j] = all_calm[j] and quiet
+            all_calm[j] = all_calm[j] & quiet
             s = streak[j] + 1 if quiet else 0
             streak[j] = s
             calm_t[j] = min(1.0, s / calm_days)
@@ -469,7 +469,7 @@ def perceive_day(
                     factor = powers[due]
                     restored = t / factor if factor > 0 else ceiling
                     trust[e, j] = min(restored, ceiling)
-                    grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
+                    grievance_wrong[e, j] = grievance_wrong[e, j] & (due == 0)
                     grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
     for e in range(n_e):  # every truce at once (the truces innermost)
@@ -491,7 +491,7 @@ def perceive_day(
             k = counts_e[j]
             x = t + forgiveness * max(base_e[j] - t, 0.0)
             answered = 1.0 if answered_e[j] else 0.0
-            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] and k == 0 else t
+            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] & (k == 0) else t
             grudge_e[j] = max(g - answered, 0.0) * decay + k if alive[j] else g
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
@@ -624,10 +624,10 @@ def collapse_day(
                 high[j] += above[j]
         for j in range(r):
             intense = theatre_violence[t, j] >= intensity
-            f = alive[j] and theatre_alive[t, j] and (high[j] >= days_above or intense)
+            f = alive[j] & theatre_alive[t, j] & ((high[j] >= days_above) | intense)
             intense_all[t, j] = intense
             falling_all[t, j] = f
-            any_falling_all[j] = any_falling_all[j] or f
+            any_falling_all[j] = any_falling_all[j] | f
     for j in range(r):
         if not any_falling_all[j]:
             continue
@@ -670,7 +670,7 @@ def collapse_day(
     for i in range(n_p):
         _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, wt, total, plain)
         for j in range(r):
-            withdrawn[j] = withdrawn[j] or wt[j] < withdrawal_trust
+            withdrawn[j] = withdrawn[j] | (wt[j] < withdrawal_trust)
     status = 0
     for j in range(r):
         if not alive[j]:
@@ -859,6 +859,7 @@ def decide_gains(
     distrust = np.empty(r)
     total = np.empty(r)
     plain = np.empty(r)
+    launching = np.empty(r, np.bool_)
     for p in range(index.shape[0]):
         i = index[p]
         a, b = slot_ptr[p], slot_ptr[p + 1]
@@ -876,16 +877,19 @@ def decide_gains(
                     plain[j] += x * x
             for j in range(r):
                 now[j] = plain[j] / total[j] if total[j] > 0 else 0.0
-        if offensive[p]:
+        if offensive[p]:  # every truce at once, without a branch
+            war_i = at_war[i]
             for j in range(r):
-                launching = False
-                for k in range(a, b):
-                    if s_i[j] - adv_now[k, j] > aims[p] and theatre_alive[theatre_list[k], j]:
-                        launching = True
-                if launching and s_i[j] > 0 and alive[j] and not at_war[i, j]:
-                    at_war[i, j] = True
-                    if offensive_day[j] < 0:
-                        offensive_day[j] = day
+                launching[j] = False
+            for k in range(a, b):
+                now = adv_now[k]
+                open_k = theatre_alive[theatre_list[k]]
+                for j in range(r):
+                    launching[j] = launching[j] | ((s_i[j] - now[j] > aims[p]) & open_k[j])
+            for j in range(r):
+                go = launching[j] & (s_i[j] > 0) & alive[j] & (not war_i[j])
+                war_i[j] = war_i[j] | go
+                offensive_day[j] = day if go & (offensive_day[j] < 0) else offensive_day[j]
         _weighted_trust_row(
             trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain
         )
@@ -1146,7 +1150,7 @@ def recover_day(
         for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
             quiet = calm_today[theatre_list[q]]
             for j in range(r):
-                calm[j] = calm[j] and quiet[j]
+                calm[j] = calm[j] & quiet[j]
         # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
         _weighted_rows(
             strength,
@@ -1168,7 +1172,7 @@ def recover_day(
             new_f = _clip01(
                 f + fatigue_gain * hurt[j] - fatigue_recovery * (1.0 if calm[j] else 0.0)
             )
-            regrouping = 1.0 if calm[j] and s > 0 else 0.0
+            regrouping = 1.0 if calm[j] & (s > 0) else 0.0
             new_s = _clip01(s + regroup_rate * max(adversary[j] - s, 0.0) * regrouping)
             f_i[j] = new_f if alive[j] else f
             s_i[j] = new_s if alive[j] else s
@@ -1507,7 +1511,7 @@ def attack_day(
         elif greedy:
             cover = coverage[t]
             for j in range(r):
-                active = mission_present and not withdrawn[j]
+                active = mission_present & (not withdrawn[j])
                 p_detect = cover * (1.0 if active else 0.0) * detection
                 f = u_row[j] < _clip01(base_p * (factor * (1.0 - p_detect)))
                 fired_row[j] = f
@@ -1560,7 +1564,7 @@ def deter_day(coverage, mission_present, withdrawn, detection, p_detect):  # pra
     n_t, r = p_detect.shape
     for t in range(n_t):
         for j in range(r):
-            active = 1.0 if mission_present and not withdrawn[j] else 0.0
+            active = 1.0 if mission_present & (not withdrawn[j]) else 0.0
             p_detect[t, j] = coverage[t] * active * detection
 
 
@@ -1705,7 +1709,7 @@ def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
     for j in range(r):
         calm = alive[j]
         for t in range(n_t):
-            calm = calm and calm_today[t, j]
+            calm = calm & calm_today[t, j]
         x[j] = rate * (1.0 if calm else 0.0)
     for e in range(baseline.shape[0]):  # every truce at once (the truces innermost)
         base_e = baseline[e]
