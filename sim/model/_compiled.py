@@ -429,6 +429,9 @@ def perceive_day(
     n_pow = powers.shape[0]
     sanctions[:] = 0.0
     any_verified = False
+    hit_edge = np.empty(n_fired, np.int64)
+    hit_truce = np.empty(n_fired, np.int64)
+    n_hits = 0
     # First pass: what each fired act is perceived as (written nowhere but the counts).
     for q in range(n_fired):
         i, j = fired_rows[q], fired_cols[q]
@@ -449,6 +452,10 @@ def perceive_day(
         if answer and contrition > 0:
             if not wrong[q] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
+        if counts[b, j] == 0:  # the edges and truces with a perceived violation, listed
+            hit_edge[n_hits] = b
+            hit_truce[n_hits] = j
+            n_hits += 1
         counts[b, j] += weight[q]
         if counts[b, j] >= n_pow:  # beyond the table of powers: nothing written yet
             return -1
@@ -472,19 +479,21 @@ def perceive_day(
                     grievance_wrong[e, j] = grievance_wrong[e, j] & (due == 0)
                     grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
+    # Trust lost to perceived violations (a lookup in the table of powers) on the few edges
+    # and truces that saw one (listed above), first; then forgiveness on the others and
+    # every grudge, every truce at once, in loops without lookups (so that they may be
+    # vectorised), which leave the first loop's cells as they are.
+    for m in range(n_hits):
+        e, j = hit_edge[m], hit_truce[m]
+        k = counts[e, j]
+        if k > 0 and alive[j]:
+            trust[e, j] = min(max(trust[e, j] * powers[k], 0.0), 1.0)
     for e in range(n_e):  # every truce at once (the truces innermost)
         answered_e = fired[ret_start + e]
         trust_e = trust[e]
         grudge_e = grudge[e]
         counts_e = counts[e]
         base_e = baseline[e]
-        # Trust lost to perceived violations (a lookup in the table of powers) on the few
-        # edges that saw one, first; then forgiveness on the others and every grudge, in a
-        # loop without lookups (so that it may be vectorised).
-        for j in range(r):
-            k = counts_e[j]
-            if k > 0 and alive[j]:
-                trust_e[j] = min(max(trust_e[j] * powers[k], 0.0), 1.0)
         for j in range(r):
             t = trust_e[j]
             g = grudge_e[j]
