@@ -735,14 +735,16 @@ def _clip01(x):  # pragma: no cover
 def _row_of(u, at, ids, out):  # pragma: no cover
     """Row ``at`` of a stream's buffer ``u`` in the truces' order: truce ``j``'s uniform at ``j``.
 
-    The row itself while no truce has been dropped (``ids`` is then ``0 … R-1``, as wide as
-    the buffer), else its columns ``ids`` copied to ``out`` (R,). A loop that reads its
-    uniforms from such a row reads them in order, without an index per truce, so that the
-    compiler may compute several truces in one instruction (it does not, with the index).
+    The row itself while no truce has been dropped (``ids``, ascending, is then ``0 … R-1``
+    and the buffer R wide), else its columns ``ids`` copied to ``out`` (R,). A loop that
+    reads its uniforms from such a row reads them in order, without an index per truce, so
+    that the compiler may compute several truces in one instruction (it does not, with the
+    index).
     """
-    if ids.shape[0] == u.shape[1]:
+    r = ids.shape[0]
+    if r == u.shape[1] and (r == 0 or ids[r - 1] == r - 1):
         return u[at]
-    for j in range(ids.shape[0]):
+    for j in range(r):
         out[j] = u[at, ids[j]]
     return out
 
