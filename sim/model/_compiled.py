@@ -366,9 +366,9 @@ def tally_day(
         for j in range(r):
             v = here[j]
             high[j] = v >= threshold
-            quiet = v <= access_threshold and open_t[j] and alive[j]
+            quiet = (v <= access_threshold) & open_t[j] & alive[j]
             quiet_t[j] = quiet
-            all_calm[j] = all_calm[j] and quiet
+            all_calm[j] = all_calm[j] & quiet
             s = streak[j] + 1 if quiet else 0
             streak[j] = s
             calm_t[j] = min(1.0, s / calm_days)
@@ -460,6 +460,9 @@ def perceive_day(
     n_pow = powers.shape[0]
     sanctions[:] = 0.0
     any_verified = False
+    hit_edge = np.empty(n_fired, np.int64)
+    hit_truce = np.empty(n_fired, np.int64)
+    n_hits = 0
     # First pass: what each fired act is perceived as (written nowhere but the counts).
     for q in range(n_fired):
         i, j = fired_rows[q], fired_cols[q]
@@ -480,6 +483,10 @@ def perceive_day(
         if answer and contrition > 0:
             if not wrong[q] and u_contrite[contrite_at + i - ret_start, ids[j]] < contrition:
                 continue
+        if counts[b, j] == 0:  # the edges and truces with a perceived violation, listed
+            hit_edge[n_hits] = b
+            hit_truce[n_hits] = j
+            n_hits += 1
         counts[b, j] += weight[q]
         if counts[b, j] >= n_pow:  # beyond the table of powers: nothing written yet
             return -1
@@ -500,29 +507,31 @@ def perceive_day(
                     factor = powers[due]
                     restored = t / factor if factor > 0 else ceiling
                     trust[e, j] = min(restored, ceiling)
-                    grievance_wrong[e, j] = grievance_wrong[e, j] and due == 0
+                    grievance_wrong[e, j] = grievance_wrong[e, j] & (due == 0)
                     grudge[e, j] = max(grudge[e, j] - due, 0.0)
         pending[slot] = later
+    # Trust lost to perceived violations (a lookup in the table of powers) on the few edges
+    # and truces that saw one (listed above), first; then forgiveness on the others and
+    # every grudge, every truce at once, in loops without lookups (so that they may be
+    # vectorised), which leave the first loop's cells as they are.
+    for m in range(n_hits):
+        e, j = hit_edge[m], hit_truce[m]
+        k = counts[e, j]
+        if k > 0 and alive[j]:
+            trust[e, j] = min(max(trust[e, j] * powers[k], 0.0), 1.0)
     for e in range(n_e):  # every truce at once (the truces innermost)
         answered_e = fired[ret_start + e]
         trust_e = trust[e]
         grudge_e = grudge[e]
         counts_e = counts[e]
         base_e = baseline[e]
-        # Trust lost to perceived violations (a lookup in the table of powers) on the few
-        # edges that saw one, first; then forgiveness on the others and every grudge, in a
-        # loop without lookups (so that it may be vectorised).
-        for j in range(r):
-            k = counts_e[j]
-            if k > 0 and alive[j]:
-                trust_e[j] = min(max(trust_e[j] * powers[k], 0.0), 1.0)
         for j in range(r):
             t = trust_e[j]
             g = grudge_e[j]
             k = counts_e[j]
             x = t + forgiveness * max(base_e[j] - t, 0.0)
             answered = 1.0 if answered_e[j] else 0.0
-            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] and k == 0 else t
+            trust_e[j] = min(max(x, 0.0), 1.0) if alive[j] & (k == 0) else t
             grudge_e[j] = max(g - answered, 0.0) * decay + k if alive[j] else g
     # Grievances: the latest perceived violation on each edge (acts in row order, as
     # NumPy's assignment through ``np.nonzero`` leaves them: the last one written wins).
@@ -655,10 +664,10 @@ def collapse_day(
                 high[j] += above[j]
         for j in range(r):
             intense = theatre_violence[t, j] >= intensity
-            f = alive[j] and theatre_alive[t, j] and (high[j] >= days_above or intense)
+            f = alive[j] & theatre_alive[t, j] & ((high[j] >= days_above) | intense)
             intense_all[t, j] = intense
             falling_all[t, j] = f
-            any_falling_all[j] = any_falling_all[j] or f
+            any_falling_all[j] = any_falling_all[j] | f
     for j in range(r):
         if not any_falling_all[j]:
             continue
@@ -701,7 +710,7 @@ def collapse_day(
     for i in range(n_p):
         _weighted_trust_row(trust, strength, edge_ptr, edge_list, adv_list, i, wt, total, plain)
         for j in range(r):
-            withdrawn[j] = withdrawn[j] or wt[j] < withdrawal_trust
+            withdrawn[j] = withdrawn[j] | (wt[j] < withdrawal_trust)
     status = 0
     for j in range(r):
         if not alive[j]:
@@ -751,6 +760,24 @@ def collapse_day(
 def _clip01(x):  # pragma: no cover
     """NumPy's ``clip(x, 0, 1)`` of a finite float."""
     return min(max(x, 0.0), 1.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_of(u, at, ids, out):  # pragma: no cover
+    """Row ``at`` of a stream's buffer ``u`` in the truces' order: truce ``j``'s uniform at ``j``.
+
+    The row itself while no truce has been dropped (``ids``, ascending, is then ``0 … R-1``
+    and the buffer R wide), else its columns ``ids`` copied to ``out`` (R,). A loop that
+    reads its uniforms from such a row reads them in order, without an index per truce, so
+    that the compiler may compute several truces in one instruction (it does not, with the
+    index).
+    """
+    r = ids.shape[0]
+    if r == u.shape[1] and (r == 0 or ids[r - 1] == r - 1):
+        return u[at]
+    for j in range(r):
+        out[j] = u[at, ids[j]]
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -874,6 +901,7 @@ def decide_gains(
     distrust = np.empty(r)
     total = np.empty(r)
     plain = np.empty(r)
+    launching = np.empty(r, np.bool_)
     for p in range(index.shape[0]):
         i = index[p]
         a, b = slot_ptr[p], slot_ptr[p + 1]
@@ -891,16 +919,19 @@ def decide_gains(
                     plain[j] += x * x
             for j in range(r):
                 now[j] = plain[j] / total[j] if total[j] > 0 else 0.0
-        if offensive[p]:
+        if offensive[p]:  # every truce at once, without a branch
+            war_i = at_war[i]
             for j in range(r):
-                launching = False
-                for k in range(a, b):
-                    if s_i[j] - adv_now[k, j] > aims[p] and theatre_alive[theatre_list[k], j]:
-                        launching = True
-                if launching and s_i[j] > 0 and alive[j] and not at_war[i, j]:
-                    at_war[i, j] = True
-                    if offensive_day[j] < 0:
-                        offensive_day[j] = day
+                launching[j] = False
+            for k in range(a, b):
+                now = adv_now[k]
+                open_k = theatre_alive[theatre_list[k]]
+                for j in range(r):
+                    launching[j] = launching[j] | ((s_i[j] - now[j] > aims[p]) & open_k[j])
+            for j in range(r):
+                go = launching[j] & (s_i[j] > 0) & alive[j] & (not war_i[j])
+                war_i[j] = war_i[j] | go
+                offensive_day[j] = day if go & (offensive_day[j] < 0) else offensive_day[j]
         _weighted_trust_row(
             trust, strength, edge_ptr, edge_list, adv_list, i, distrust, total, plain
         )
@@ -963,12 +994,17 @@ def decide_acts(
     (nothing reads them elsewhere: :mod:`sim.model.acts`).
     """
     r = strength.shape[1]
+    scratch_act = np.empty(r)
+    scratch_unauthorised = np.empty(r)
     for p in range(index.shape[0]):
         i = index[p]
         n_slots = slot_ptr[p + 1] - slot_ptr[p]
+        s_i = strength[i]
+        war_i = at_war[i]
+        fatigue_i = fatigue[i]
+        rate = unauthorised_rate[p]
         for k in range(slot_ptr[p], slot_ptr[p + 1]):
             t = k - slot_ptr[p]
-            theatre = theatre_list[k]
             free = 1.0 - buffer[k]
             row = deliberate_start[p] + t
             low = indiscipline_start[p] + t
@@ -977,19 +1013,34 @@ def decide_acts(
                 decide_at[p] + n_slots + t,
                 decide_at[p] + 2 * n_slots + t,
             )
+            # Which acts fire, every truce at once (no branch, the uniforms read in order);
+            # then the fields of those that fired, truce by truce.
+            u_act = _row_of(u, u0, ids, scratch_act)
+            u_unauthorised = _row_of(u, u1, ids, scratch_unauthorised)
+            growth_k = growth[k]
+            pd_k = p_detect_today[theatre_list[k]]
+            fired_row = fired[row]
+            fired_low = fired[low]
+            n_fired = 0
             for j in range(r):
-                c = ids[j]
-                forces = strength[i, j] > 0
-                war = at_war[i, j]
-                p_act = _clip01(base_propensity * growth[k, j] * (1.0 - fatigue[i, j]))
-                pd = p_detect_today[theatre, j]
-                p_unauthorised = unauthorised_rate[p] * (1 - pd) * free
-                deliberate = ((u[u0, c] < p_act) or war) and forces
-                unauthorised = (u[u1, c] < p_unauthorised) and forces and not war
-                fired[row, j] = deliberate
-                fired[low, j] = unauthorised
+                forces = s_i[j] > 0
+                war = war_i[j]
+                p_act = _clip01(base_propensity * growth_k[j] * (1.0 - fatigue_i[j]))
+                p_unauthorised = rate * (1 - pd_k[j]) * free
+                deliberate = ((u_act[j] < p_act) | war) & forces
+                unauthorised = (u_unauthorised[j] < p_unauthorised) & forces & (not war)
+                fired_row[j] = deliberate
+                fired_low[j] = unauthorised
+                n_fired += deliberate | unauthorised
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                deliberate = fired_row[j]
+                unauthorised = fired_low[j]
                 if not (deliberate or unauthorised):
                     continue
+                war = war_i[j]
+                c = ids[j]
                 whom = _pick_column(adv_flat, adv_ptr[k], adv_ptr[k + 1], strength, u[u2, c], j)
                 edge = edge_index[whom, i]
                 if deliberate:
@@ -1050,36 +1101,35 @@ def retaliate_day(
     n_p = edge_ptr.shape[0] - 1
     r = trust.shape[1]
     p_all = np.empty(r)
+    scratch = np.empty(r)
+    hostile_on = hostility_threshold > 0
+    generous = generosity > 0
+    kept = 1.0 - generosity
     for i in range(n_p):
         for q in range(edge_ptr[i], edge_ptr[i + 1]):
             e = edge_list[q]
             row = ans_start[i] + q - edge_ptr[i]
             whom = adv_list[q]
             blame = edge_index[whom, i]
-            # The chance of an answer in every truce at once (the truces innermost, each
-            # step of the agents' formula one loop, its conditions outside the loops).
+            # The chance of an answer in every truce at once (the truces innermost, the
+            # agents' formula step by step, in one loop).
             trust_e = trust[e]
+            grudge_e = grudge[e]
+            rl_i = restraint_level[i]
+            f_i = fatigue[i]
             if threshold <= 0:
                 for j in range(r):
                     p_all[j] = 0.0
             else:
-                grudge_e = grudge[e]
                 for j in range(r):
-                    p_all[j] = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
-                if hostility_threshold > 0:
-                    for j in range(r):
-                        hostile = _clip01(1.0 - trust_e[j] / hostility_threshold)
-                        p_all[j] = max(p_all[j], hostile)
-                rl_i = restraint_level[i]
-                f_i = fatigue[i]
-                for j in range(r):
+                    p = _clip01(1.0 - trust_e[j] / threshold) * min(grudge_e[j], 1.0)
+                    if hostile_on:
+                        p = max(p, _clip01(1.0 - trust_e[j] / hostility_threshold))
                     level = retaliation_restraint * rl_i[j]
-                    p_all[j] = rate * p_all[j] * (1.0 - f_i[j]) * (1.0 - level)
-                if generosity > 0:
-                    for j in range(r):
-                        p_all[j] = p_all[j] * (1.0 - generosity)
-                for j in range(r):
-                    p_all[j] = _clip01(p_all[j])
+                    p = rate * p * (1.0 - f_i[j]) * (1.0 - level)
+                    if generous:
+                        p = p * kept
+                    p_all[j] = _clip01(p)
             if damping.shape[0] == 1:  # one theatre: no lookup (so it may be vectorised)
                 only = damping[0]
                 for j in range(r):
@@ -1088,11 +1138,19 @@ def retaliate_day(
                 where = grievance_theatre[e]
                 for j in range(r):
                     p_all[j] = p_all[j] * damping[where[j]]
-            at = answer_at + q
+            # Which answers fire, every truce at once; then the fields of those that fired.
+            u_answer = _row_of(u, answer_at + q, ids, scratch)
+            s_i = strength[i]
+            fired_row = fired[row]
+            n_fired = 0
             for j in range(r):
-                f = u[at, ids[j]] < p_all[j] and strength[i, j] > 0
-                fired[row, j] = f
-                if f:
+                f = (u_answer[j] < p_all[j]) & (s_i[j] > 0)
+                fired_row[j] = f
+                n_fired += f
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                if fired_row[j]:
                     actor[row, j] = i
                     target[row, j] = whom
                     blamed[row, j] = blame
@@ -1134,7 +1192,7 @@ def recover_day(
         for q in range(theatre_ptr[i], theatre_ptr[i + 1]):
             quiet = calm_today[theatre_list[q]]
             for j in range(r):
-                calm[j] = calm[j] and quiet[j]
+                calm[j] = calm[j] & quiet[j]
         # decisions.weighted_mean of the adversaries' strengths, weighted by themselves
         _weighted_rows(
             strength,
@@ -1156,7 +1214,7 @@ def recover_day(
             new_f = _clip01(
                 f + fatigue_gain * hurt[j] - fatigue_recovery * (1.0 if calm[j] else 0.0)
             )
-            regrouping = 1.0 if calm[j] and s > 0 else 0.0
+            regrouping = 1.0 if calm[j] & (s > 0) else 0.0
             new_s = _clip01(s + regroup_rate * max(adversary[j] - s, 0.0) * regrouping)
             f_i[j] = new_f if alive[j] else f
             s_i[j] = new_s if alive[j] else s
@@ -1235,13 +1293,25 @@ def strike_day(
     """
     r = strength.shape[1]
     n_ground = ground_p.shape[0]
+    scratch = np.empty(r)
+    # Each row: which acts fire, every truce at once (the uniforms read in order, no
+    # branch); then the fields of those that fired.
     if ground_at >= 0:
+        s_0 = strength[0]
         for q in range(n_ground):
             row = ground_start + q
+            u_row = _row_of(u_ground, ground_at + q, ids, scratch)
+            p_q = ground_p[q]
+            fired_row = fired[row]
+            n_fired = 0
             for j in range(r):
-                f = u_ground[ground_at + q, ids[j]] < ground_p[q] and strength[0, j] > 0
-                fired[row, j] = f
-                if f:
+                f = (u_row[j] < p_q) & (s_0[j] > 0)
+                fired_row[j] = f
+                n_fired += f
+            if n_fired == 0:
+                continue
+            for j in range(r):
+                if fired_row[j]:
                     actor[row, j] = 0
                     target[row, j] = ground_target[q]
                     blamed[row, j] = ground_blamed[q]
@@ -1250,11 +1320,18 @@ def strike_day(
         if loop_at[s] >= 0:
             for q in range(loop_ptr[s], loop_ptr[s + 1]):
                 row = loop_start[s] + q - loop_ptr[s]
-                at = loop_at[s] + q - loop_ptr[s]
+                u_row = _row_of(u_loop, loop_at[s] + q - loop_ptr[s], ids, scratch)
+                p_q = loop_p[q]
+                fired_row = fired[row]
+                n_fired = 0
                 for j in range(r):
-                    f = u_loop[at, ids[j]] < loop_p[q]
-                    fired[row, j] = f
-                    if f:
+                    f = u_row[j] < p_q
+                    fired_row[j] = f
+                    n_fired += f
+                if n_fired == 0:
+                    continue
+                for j in range(r):
+                    if fired_row[j]:
                         actor[row, j] = party[s]
                         target[row, j] = loop_target[q]
                         blamed[row, j] = loop_blamed[q]
@@ -1262,12 +1339,20 @@ def strike_day(
         row = offscript_row[s]
         n_clients = client_ptr[s + 1] - client_ptr[s]
         at = dissent_at[s]
+        u_row = _row_of(u_dissent, at, ids, scratch)
+        p_s = offscript_p[s]
+        fired_row = fired[row]
+        n_fired = 0
         for j in range(r):
-            c = ids[j]
-            f = u_dissent[at, c] < offscript_p[s]
-            fired[row, j] = f
-            if not f:
+            f = u_row[j] < p_s
+            fired_row[j] = f
+            n_fired += f
+        if n_fired == 0:
+            continue
+        for j in range(r):
+            if not fired_row[j]:
                 continue
+            c = ids[j]
             u1, u2 = u_dissent[at + 1, c], u_dissent[at + 2, c]
             t = 0 if n_theatres == 1 else min(np.int64(u2 * n_theatres), n_theatres - 1)
             if backs_government[s]:
@@ -1356,14 +1441,32 @@ def accident_day(
     """
     r = strength.shape[1]
     n_air = air_force_party.shape[0]
+    # Whether the incident happens, every truce at once (the uniforms read in order); then
+    # the fields of those that happened.
+    u_fire = _row_of(u, at, ids, np.empty(r))
+    fired_row = fired[row]
+    n_fired = 0
+    if n_theatres == 1:
+        p = p_accident * (1.0 - buffer[0])
+        for j in range(r):
+            f = u_fire[j] < p
+            fired_row[j] = f
+            n_fired += f
+    else:
+        u_where = _row_of(u, at + 6, ids, np.empty(r))
+        for j in range(r):
+            t = min(np.int64(u_where[j] * n_theatres), n_theatres - 1)
+            f = u_fire[j] < p_accident * (1.0 - buffer[t])
+            fired_row[j] = f
+            n_fired += f
+    if n_fired == 0:
+        return
     for j in range(r):
+        if not fired_row[j]:
+            continue
         c = ids[j]
         u6 = u[at + 6, c]
         t = 0 if n_theatres == 1 else min(np.int64(u6 * n_theatres), n_theatres - 1)
-        f = u[at, c] < p_accident * (1.0 - buffer[t])
-        fired[row, j] = f
-        if not f:
-            continue
         whom = _pick_present(principal_all, strength, present, t, u[at + 1, c], j)
         if n_air:
             actor[row, j] = air_force_party[min(np.int64(u[at + 2, c] * n_air), n_air - 1)]
@@ -1432,23 +1535,41 @@ def attack_day(
     """
     r = strength.shape[1]
     n_k = theatres.shape[0]
+    scratch = np.empty(r)
     for k in range(n_k):
         t = theatres[k]
         a, b = reach_ptr[k], reach_ptr[k + 1]
+        # Which attacks fire, every truce at once (the uniforms read in order, the kind's
+        # condition outside the loops); then the fields of those that fired.
+        u_row = _row_of(u, at + k, ids, scratch)
+        fired_row = fired[row + k]
+        n_fired = 0
+        if total_kind:
+            calm_t = calm[t]
+            for j in range(r):
+                f = u_row[j] < _clip01(base_p * (1.0 + calm_boost * calm_t[j]))
+                fired_row[j] = f
+                n_fired += f
+        elif greedy:
+            cover = coverage[t]
+            for j in range(r):
+                active = mission_present & (not withdrawn[j])
+                p_detect = cover * (1.0 if active else 0.0) * detection
+                f = u_row[j] < _clip01(base_p * (factor * (1.0 - p_detect)))
+                fired_row[j] = f
+                n_fired += f
+        else:
+            p = _clip01(base_p * factor)
+            for j in range(r):
+                f = u_row[j] < p
+                fired_row[j] = f
+                n_fired += f
+        if n_fired == 0:
+            continue
         for j in range(r):
-            c = ids[j]
-            if total_kind:
-                p = _clip01(base_p * (1.0 + calm_boost * calm[t, j]))
-            elif greedy:
-                active = mission_present and not withdrawn[j]
-                p_detect = coverage[t] * (1.0 if active else 0.0) * detection
-                p = _clip01(base_p * (factor * (1.0 - p_detect)))
-            else:
-                p = _clip01(base_p * factor)
-            f = u[at + k, c] < p
-            fired[row + k, j] = f
-            if not f:
+            if not fired_row[j]:
                 continue
+            c = ids[j]
             whom = _pick_column(reach_flat, a, b, strength, u[at + n_k + k, c], j)
             actor[row + k, j] = party
             target[row + k, j] = whom
@@ -1485,7 +1606,7 @@ def deter_day(coverage, mission_present, withdrawn, detection, p_detect):  # pra
     n_t, r = p_detect.shape
     for t in range(n_t):
         for j in range(r):
-            active = 1.0 if mission_present and not withdrawn[j] else 0.0
+            active = 1.0 if mission_present & (not withdrawn[j]) else 0.0
             p_detect[t, j] = coverage[t] * active * detection
 
 
@@ -1630,7 +1751,7 @@ def consolidate_day(calm_today, alive, rate, baseline):  # pragma: no cover
     for j in range(r):
         calm = alive[j]
         for t in range(n_t):
-            calm = calm and calm_today[t, j]
+            calm = calm & calm_today[t, j]
         x[j] = rate * (1.0 if calm else 0.0)
     for e in range(baseline.shape[0]):  # every truce at once (the truces innermost)
         base_e = baseline[e]
