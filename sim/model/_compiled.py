@@ -781,6 +781,20 @@ def _row_of(u, at, ids, out):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
+def _fire_below(u_row, p, fired_row):  # pragma: no cover
+    """Which truces' act fires today, its uniform in ``u_row`` below ``p``: into ``fired_row``.
+
+    Every truce at once, the uniforms read in order (:func:`_row_of`); returns how many fired.
+    """
+    n_fired = 0
+    for j in range(fired_row.shape[0]):
+        f = u_row[j] < p
+        fired_row[j] = f
+        n_fired += f
+    return n_fired
+
+
+@numba.njit(cache=True, nogil=True)
 def _pick_column(candidates, a, b, strength, u, j):  # pragma: no cover
     """``model.pick(candidates[a:b], u)`` of truce ``j`` (``decisions.pick_weighted``)."""
     n = b - a
@@ -1323,12 +1337,7 @@ def strike_day(
                 u_row = _row_of(u_loop, loop_at[s] + q - loop_ptr[s], ids, scratch)
                 p_q = loop_p[q]
                 fired_row = fired[row]
-                n_fired = 0
-                for j in range(r):
-                    f = u_row[j] < p_q
-                    fired_row[j] = f
-                    n_fired += f
-                if n_fired == 0:
+                if _fire_below(u_row, p_q, fired_row) == 0:
                     continue
                 for j in range(r):
                     if fired_row[j]:
@@ -1342,12 +1351,7 @@ def strike_day(
         u_row = _row_of(u_dissent, at, ids, scratch)
         p_s = offscript_p[s]
         fired_row = fired[row]
-        n_fired = 0
-        for j in range(r):
-            f = u_row[j] < p_s
-            fired_row[j] = f
-            n_fired += f
-        if n_fired == 0:
+        if _fire_below(u_row, p_s, fired_row) == 0:
             continue
         for j in range(r):
             if not fired_row[j]:
@@ -1447,11 +1451,7 @@ def accident_day(
     fired_row = fired[row]
     n_fired = 0
     if n_theatres == 1:
-        p = p_accident * (1.0 - buffer[0])
-        for j in range(r):
-            f = u_fire[j] < p
-            fired_row[j] = f
-            n_fired += f
+        n_fired = _fire_below(u_fire, p_accident * (1.0 - buffer[0]), fired_row)
     else:
         u_where = _row_of(u, at + 6, ids, np.empty(r))
         for j in range(r):
@@ -1559,11 +1559,7 @@ def attack_day(
                 fired_row[j] = f
                 n_fired += f
         else:
-            p = _clip01(base_p * factor)
-            for j in range(r):
-                f = u_row[j] < p
-                fired_row[j] = f
-                n_fired += f
+            n_fired = _fire_below(u_row, _clip01(base_p * factor), fired_row)
         if n_fired == 0:
             continue
         for j in range(r):
