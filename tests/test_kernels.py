@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -550,12 +552,20 @@ def test_auto_compiles_narrower_chunks_once_a_process_has_run_enough(monkeypatch
     assert kernels.for_width(kernels.AUTO_CHUNK_WIDTH - 1) is None
 
 
+def _fresh_python_prints(code: str, **env: str) -> list[str]:
+    """The words ``code`` prints, run in a fresh interpreter (``env`` added to ours)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
 def test_the_interactive_path_does_not_import_numba():
     """A 1,000-truce chunk under ``auto`` runs on NumPy: numba's import cost is not paid."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from sim.model.model import CeasefireModel\n"
@@ -564,11 +574,7 @@ def test_the_interactive_path_does_not_import_numba():
         "m.step()\n"
         "print(m.kernel_engine, 'numba' in sys.modules)\n"
     )
-    env = {**os.environ, "TRUCE_ENGINE": "auto"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["numpy", "False"]
+    assert _fresh_python_prints(code, TRUCE_ENGINE="auto") == ["numpy", "False"]
 
 
 def test_loading_the_compiled_day_skips_scipys_linear_algebra():
@@ -576,9 +582,6 @@ def test_loading_the_compiled_day_skips_scipys_linear_algebra():
     check, ~0.4 s), gets the NumPy path's results from them, and can import SciPy's
     linear algebra afterwards (for the analysis)."""
     pytest.importorskip("numba", reason="numba not installed: no compiled day")
-    import subprocess
-    import sys
-
     code = (
         "import os, sys\n"
         "from sim.model.model import CeasefireModel\n"
@@ -593,8 +596,7 @@ def test_loading_the_compiled_day_skips_scipys_linear_algebra():
         "import scipy.linalg, scipy.stats\n"
         "print(engine, skipped, compiled.equals(reference), scipy.linalg.__name__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["numba", "True", "True", "scipy.linalg"]
+    assert _fresh_python_prints(code) == ["numba", "True", "True", "scipy.linalg"]
 
 
 def test_warm_compiles_and_leaves_the_engine_as_it_was(monkeypatch):

@@ -1449,10 +1449,10 @@ def accident_day(
     # the fields of those that happened.
     u_fire = _row_of(u, at, ids, np.empty(r))
     fired_row = fired[row]
-    n_fired = 0
     if n_theatres == 1:
         n_fired = _fire_below(u_fire, p_accident * (1.0 - buffer[0]), fired_row)
     else:
+        n_fired = 0
         u_where = _row_of(u, at + 6, ids, np.empty(r))
         for j in range(r):
             t = min(np.int64(u_where[j] * n_theatres), n_theatres - 1)
