@@ -10,9 +10,10 @@ and the same number of truces through the sweep runner (``sim.run``, serial
 engine, chunks of 1,000 replicates stepped in lockstep until all have ended;
 no storage). One process each. Both build the same model class, so both use
 the day engine ``TRUCE_ENGINE`` picks for their width (``auto``, the default:
-NumPy for both, since the runner's chunks of 1,000 are below
-``kernels.AUTO_MIN_WIDTH``; with more than 2,500 truces the runner's chunks after
-the first 2,500 truces are compiled, ``auto`` counting the truces a process runs);
+NumPy for both: ``mesa.batch_run``'s one-truce models never count toward numba's load,
+and the runner's study of 1,000 truces over 180 days would save less than the load
+(``kernels.saving`` < ``kernels.LOAD_SECONDS``); a study of 2,000 or more is compiled
+from its first chunk, the study telling its process its work);
 the last line prints the engine each side's next model would use. ``RUNNER_ENGINES=numba``
 times the runner again under that engine (the same truces: the engines agree bit for
 bit), ``mesa.batch_run`` staying on the default.
@@ -66,9 +67,9 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
 
     ours = float("inf")
     for _ in range(3):  # best of three, each as a fresh process would run it
-        # ``auto`` counts the truces a process has run (kernels.for_width): without this,
-        # the third run (past 2,500 truces) would be compiled, which one run is not.
-        kernels._asked = 0
+        # ``auto`` counts what a process's chunks would have saved (kernels.for_width):
+        # without this, the third run would be compiled, which one run is not.
+        kernels._asked = 0.0
         start = time.perf_counter()
         result = sim.run(scenario, replicates=truces, out=None, engine="serial")
         ours = min(ours, time.perf_counter() - start)

@@ -252,12 +252,13 @@ def test_a_pools_workers_are_told_their_share_of_truces(start_method, monkeypatc
 
     if not kernels.numba_available():
         pytest.skip("numba is not installed")
-    # a forked worker starts with this process's count of truces asked for (earlier tests
-    # in this process ran thousands): as a fresh command's process, none
-    monkeypatch.setattr(kernels, "_asked", 0)
-    monkeypatch.setattr(kernels, "_expected", 0)
+    # a forked worker starts with this process's count of chunks asked for (earlier tests
+    # in this process ran thousands of truces): as a fresh command's process, none
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    monkeypatch.setattr(kernels, "_expected", 0.0)
     monkeypatch.delenv("TRUCE_ENGINE", raising=False)
-    for share, compiled in ((3000, True), (1000, False), (0, False)):
+    one, three = kernels.saving(1000, 180), 3 * kernels.saving(1000, 180)
+    for share, compiled in ((three, True), (one, False), (0.0, False)):
         with open_executor("local", 1, start_method=start_method, expect=share) as pool:
             assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
 
@@ -273,10 +274,11 @@ def test_a_forked_worker_starts_from_a_fresh_count_of_truces(monkeypatch):
     if "fork" not in multiprocessing.get_all_start_methods() or not kernels.numba_available():
         pytest.skip("no fork start method or no numba here")
     monkeypatch.delenv("TRUCE_ENGINE", raising=False)
-    monkeypatch.setattr(kernels, "_asked", 50_000)
-    monkeypatch.setattr(kernels, "_expected", 50_000)
+    monkeypatch.setattr(kernels, "_asked", 30.0)
+    monkeypatch.setattr(kernels, "_expected", 30.0)
     assert kernels.would_compile(1000)
-    for share, compiled in ((1000, False), (0, False), (3000, True)):
+    one, three = kernels.saving(1000, 180), 3 * kernels.saving(1000, 180)
+    for share, compiled in ((one, False), (0.0, False), (three, True)):
         with open_executor("local", 1, start_method="fork", expect=share) as pool:
             assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
 
@@ -321,10 +323,10 @@ def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_
 def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
     baseline_path, tmp_path
 ):
-    # Workers forked for shares of thousands of truces would each import numba and load
-    # the kernels at their first chunk: the driver loads them once before it forks, and
-    # they inherit them. Workers that would run NumPy's day (narrow chunks, small shares)
-    # make the driver load nothing. Runs as a command does: a one-thread process.
+    # Workers forked for shares whose compiled day saves more than numba's load would each
+    # import numba and load the kernels at their first chunk: the driver loads them once
+    # before it forks, and they inherit them. Workers that would run NumPy's day (small
+    # shares) make the driver load nothing. Runs as a command does: a one-thread process.
     import textwrap
 
     code = textwrap.dedent(
@@ -333,10 +335,11 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
         from sim.experiment.executors import FORK_ANY_SIZE
         from sim.model.kernels import numba_available
         from sim.scenario.loading import load_scenario
-        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 20}})
+        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 90}})
         small = sim.run(scenario, replicates=2000, out={str(tmp_path / "a")!r}, workers=2,
                         chunk_size=500)
-        assert "numba" not in sys.modules  # shares of 1,000 run NumPy's day
+        # shares of 1,000 truces over 90 days save less than numba's load: NumPy's day
+        assert "numba" not in sys.modules
         wide = sim.run(scenario, replicates=6000, out={str(tmp_path / "b")!r}, workers=2,
                        chunk_size=1000)
         loaded = "sim.model._compiled" in sys.modules
@@ -353,12 +356,18 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
 
 
 def test_a_study_tells_its_workers_their_share():
+    from sim.experiment.runner import Chunk
     from sim.experiment.runner import chunks as make_chunks
     from sim.experiment.study import _share
+    from sim.model.kernels import saving
 
-    class T:
-        size = 1000
+    class T:  # a chunk's task
+        chunk = Chunk(0, 0, 1000)
 
-    wide, narrow = make_chunks(4000, 1000), make_chunks(4000, 100)
-    assert _share([T()] * 8, wide, 2) == 4000
-    assert _share([T()] * 8, narrow, 2) == 0  # narrow chunks stay on NumPy
+    class P:  # a design point's task: every chunk of the point
+        chunks = tuple(make_chunks(60, 30))
+
+    assert _share([T()] * 8, 2, 180) == pytest.approx(4 * saving(1000, 180))
+    # narrow chunks count too: a sweep of many small points pays for numba
+    assert _share([P()] * 400, 2, 60) == pytest.approx(200 * 2 * saving(30, 60))
+    assert _share([], 2, 180) == 0.0

@@ -528,28 +528,53 @@ def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypat
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
-def test_auto_compiles_only_wide_chunks(monkeypatch):
-    """``auto`` keeps small chunks (the interactive path) on NumPy: numba is not even imported."""
+def test_auto_compiles_a_lone_chunk_only_when_it_pays_for_numba(monkeypatch):
+    """``auto`` keeps a lone small chunk (the interactive path) on NumPy: numba is not even
+    imported; a chunk whose saving pays for numba's load is compiled."""
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
-    monkeypatch.setattr(kernels, "_asked", 0)  # a fresh process
-    assert kernels.for_width(kernels.AUTO_MIN_WIDTH - 1) is None
-    wide = kernels.for_width(kernels.AUTO_MIN_WIDTH)
+    monkeypatch.setattr(kernels, "_asked", 0.0)  # a fresh process
+    monkeypatch.setattr(kernels, "_expected", 0.0)
+    assert kernels.saving(1000, 180) < kernels.LOAD_SECONDS <= kernels.saving(2500, 180)
+    assert kernels.for_width(1000, 180) is None
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    wide = kernels.for_width(2500, 180)
     assert (wide is None) == (not kernels.numba_available())
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    assert kernels.for_width(2500, 30) is None  # a short horizon saves less than the load
 
 
 def test_auto_compiles_narrower_chunks_once_a_process_has_run_enough(monkeypatch):
-    """Chunk after chunk of 1,000: NumPy until the process has asked for more truces than
-    ``AUTO_MIN_WIDTH`` (what would have paid for numba's import), then compiled; narrow
-    chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) never count."""
+    """Chunk after chunk of 1,000: NumPy until the chunks run would have saved numba's load
+    (:data:`kernels.LOAD_SECONDS`), then compiled; narrow chunks (a played or traced truce,
+    ``mesa.batch_run``'s one-truce models) never count."""
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
-    monkeypatch.setattr(kernels, "_asked", 0)
-    assert all(kernels.for_width(1) is None for _ in range(3 * kernels.AUTO_MIN_WIDTH))
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    monkeypatch.setattr(kernels, "_expected", 0.0)
+    assert all(kernels.for_width(1, 180) is None for _ in range(1000))
     chunk = 1000
-    engines = [kernels.for_width(chunk) is not None for _ in range(4)]
-    paid = [(k + 1) * chunk > kernels.AUTO_MIN_WIDTH for k in range(4)]
+    engines = [kernels.for_width(chunk, 180) is not None for _ in range(4)]
+    paid = [(k + 1) * kernels.saving(chunk, 180) >= kernels.LOAD_SECONDS for k in range(4)]
     assert engines == [p and kernels.numba_available() for p in paid]
     assert paid[0] is False and paid[-1] is True  # both engines are seen
-    assert kernels.for_width(kernels.AUTO_CHUNK_WIDTH - 1) is None
+    assert kernels.for_width(kernels.AUTO_CHUNK_WIDTH - 1, 180) is None
+
+
+def test_a_process_told_its_work_compiles_narrow_chunks_from_the_first(monkeypatch):
+    """A study's process told that its chunks, however narrow, save more than numba's load
+    compiles them all; told less, and once the ``with`` block ends, it does not."""
+    monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    monkeypatch.setattr(kernels, "_expected", 0.0)
+    many = 400 * kernels.saving(30, 60)  # a sweep of 400 points of 30 truces, 60 days
+    few = 2 * kernels.saving(30, 60)
+    assert few < kernels.LOAD_SECONDS <= many
+    with kernels.expecting(few):
+        assert not kernels.would_compile(30, 60)
+    with kernels.expecting(many):
+        assert kernels.would_compile(30, 60) == kernels.numba_available()
+        assert kernels.would_compile(1, 60) == kernels.numba_available()
+    assert not kernels.would_compile(30, 60)
+    assert kernels._expected == 0.0
 
 
 def _fresh_python_prints(code: str, **env: str) -> list[str]:
@@ -565,12 +590,13 @@ def _fresh_python_prints(code: str, **env: str) -> list[str]:
 
 
 def test_the_interactive_path_does_not_import_numba():
-    """A 1,000-truce chunk under ``auto`` runs on NumPy: numba's import cost is not paid."""
+    """A lone 1,000-truce chunk of 180 days (the interactive compare's) under ``auto`` runs
+    on NumPy: numba's import cost is not paid."""
     code = (
         "import sys\n"
         "from sim.model.model import CeasefireModel\n"
         f"m = CeasefireModel({str(SCENARIO_DIR / 'baseline.yaml')!r}, replicates=1000,"
-        " collect=False)\n"
+        " collect=False, **{'truce.horizon': 180})\n"
         "m.step()\n"
         "print(m.kernel_engine, 'numba' in sys.modules)\n"
     )

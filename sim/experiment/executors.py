@@ -230,10 +230,10 @@ def single_threaded() -> bool:
     return threading.active_count() == 1
 
 
-def start_worker(parent: int, expect: int = 0) -> None:
-    """A local pool's worker, as it starts: :func:`watch_parent`, and told its share of truces.
+def start_worker(parent: int, expect: float = 0.0) -> None:
+    """A local pool's worker, as it starts: :func:`watch_parent`, and told its share of work.
 
-    A ``fork``-ed worker starts from its parent's count of truces asked for: it is
+    A ``fork``-ed worker starts from its parent's count of chunks asked for: it is
     set back to a fresh process's, so that what the worker compiles depends on its
     share alone, however it was started.
     """
@@ -309,7 +309,7 @@ def open_executor(
     workers: int | None = None,
     scheduler: str | None = None,
     start_method: str | None = None,
-    expect: int = 0,
+    expect: float = 0.0,
 ) -> Iterator[Executor]:
     """An executor for ``engine``, shut down (and its cluster closed) on exit.
 
@@ -321,8 +321,9 @@ def open_executor(
             (:func:`sim.experiment.cluster.start_cluster`).
         start_method: ``"spawn"`` (default) or ``"fork"`` for local processes
             (see :func:`start_method_for`).
-        expect: truces each worker will run (:func:`sim.model.kernels.expect`), told to
-            local workers as they start and to a Dask cluster's workers once connected.
+        expect: CPU seconds the compiled day would save each worker on its share of the
+            work (:func:`sim.model.kernels.expect`), told to local workers as they start
+            and to a Dask cluster's workers once connected.
 
     Raises:
         SchedulerUnreachable: if ``scheduler`` does not answer within

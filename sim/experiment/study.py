@@ -521,9 +521,13 @@ def run_study(
         executor = None
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
-                share = _share(todo, cs, n_workers) if used != "serial" else 0
+                share = _share(todo, n_workers, resolved.truce.horizon)
                 if start_method == "fork":
                     _load_kernels(resolved, cs, share)
+                if used == "serial":  # this process runs the chunks: it is told their work
+                    from sim.model.kernels import expecting
+
+                    stack.enter_context(expecting(share))
                 executor = stack.enter_context(
                     open_executor(used, n_workers, scheduler, start_method, expect=share)
                 )
@@ -701,6 +705,7 @@ def forecast_study(
     """
     from sim.experiment.executors import choose_engine, default_workers
     from sim.experiment.runner import PointTask, Task, run_point, run_task
+    from sim.model.kernels import expecting, saving
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -734,20 +739,23 @@ def forecast_study(
             resolve_scenario(base, row.overrides), seed, cs_[0], row.arm, 0, row.point, params
         )
 
-    warm = task_for(rows[0], _warm_chunks(cs[0].size, replicates))
+    warm = task_for(rows[0], _warm_chunks(replicates))
     samples_ = [task_for(rows[i], cs) for i in picks]
     measured: dict[str, float] = {}
+    # What each of the study's processes would be told its chunks save (run_study's _share).
+    share = len(rows) * sum(saving(c.size, resolved.truce.horizon) for c in cs) / n_workers
     if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
         window = _window(per_point, keep_runs, n_workers)
-        elapsed, measured = _calibrate_on_dask(warm, samples_, n_workers, window)
+        elapsed, measured = _calibrate_on_dask(warm, samples_, n_workers, window, share)
     else:
-        (run_point if per_point else run_task)(warm)  # imports and caches, untimed
-        elapsed = []
-        for task in samples_:
-            started = time.perf_counter()
-            outcome = (run_point if per_point else run_task)(task)
-            elapsed.append(time.perf_counter() - started)
-            _check_calibration(outcome)
+        with expecting(share):
+            (run_point if per_point else run_task)(warm)  # imports and caches, untimed
+            elapsed = []
+            for task in samples_:
+                started = time.perf_counter()
+                outcome = (run_point if per_point else run_task)(task)
+                elapsed.append(time.perf_counter() - started)
+                _check_calibration(outcome)
     seconds = sum(elapsed) / len(elapsed)
     if not per_point:  # one chunk was timed: the mean chunk is replicates / chunks
         seconds *= replicates / len(cs) / cs[0].size
@@ -765,38 +773,35 @@ def forecast_study(
     )
 
 
-def _warm_chunks(width: int, replicates: int) -> list[Any]:
-    """The chunks of the untimed warm-up before a forecast's samples, in each process.
+def _warm_chunks(replicates: int) -> list[Any]:
+    """The chunk of the untimed warm-up before a forecast's samples, in each process.
 
-    A few truces load the code. Chunks of at least ``AUTO_CHUNK_WIDTH`` truces also run
-    on the compiled day once a process has asked for ``AUTO_MIN_WIDTH`` truces
-    (:func:`sim.model.kernels.for_width`): a sweep's workers switch after their first
-    few points, so the warm-up runs that many truces first, and the samples are timed
-    as the sweep's other points run (issue 14: with 1,000-truce points, samples timed
-    partly on NumPy and with numba's import were ~4x a compiled point).
+    A few truces load the code: numba's too when the process is told the study's work
+    would pay for it (:func:`sim.model.kernels.expecting`), so that the samples are timed
+    as the study's chunks run (issue 14: with 1,000-truce points, samples timed partly on
+    NumPy and with numba's import were ~4x a compiled point).
     """
     from sim.experiment.runner import Chunk
-    from sim.model.kernels import AUTO_CHUNK_WIDTH, AUTO_MIN_WIDTH
 
-    if width < AUTO_CHUNK_WIDTH:
-        return [Chunk(0, 0, min(10, replicates))]
-    return [Chunk(i, i * width, width) for i in range(AUTO_MIN_WIDTH // width + 1)]
+    return [Chunk(0, 0, min(10, replicates))]
 
 
-def _share(tasks: list[Any], chunks_: list[Any], workers: int) -> int:
-    """Truces each worker will run in chunks wide enough for the compiled day (else 0).
+def _share(tasks: list[Any], workers: int, days: int) -> float:
+    """CPU seconds the compiled day would save each worker on its share of ``tasks``.
 
-    Told to the workers (:func:`sim.model.kernels.expect`), so that ``auto`` compiles a
-    worker's chunks from its first when it will run thousands of truces.
+    :func:`sim.model.kernels.saving` summed over the tasks' chunks, over ``days`` (the
+    horizon), divided among the workers. Told to the workers (or to this process when
+    it runs the study itself; :func:`sim.model.kernels.expect`), so that ``auto``
+    compiles a worker's chunks from its first when they will pay for numba's load,
+    however narrow they are (a sweep of many small points).
     """
-    from sim.model.kernels import AUTO_CHUNK_WIDTH
+    from sim.model.kernels import saving
 
-    if not chunks_ or min(c.size for c in chunks_) < AUTO_CHUNK_WIDTH:
-        return 0
-    return sum(t.size for t in tasks) // max(1, workers)
+    widths = [c.size for t in tasks for c in getattr(t, "chunks", None) or (t.chunk,)]
+    return sum(saving(w, days) for w in widths) / max(1, workers)
 
 
-def _load_kernels(scenario: Scenario, chunks_: list[Any], share: int) -> None:
+def _load_kernels(scenario: Scenario, chunks_: list[Any], share: float) -> None:
     """Load the compiled day here, once, when the workers about to be forked would each load it.
 
     Forked workers inherit what this process has loaded: numba's import and the kernels
@@ -804,11 +809,12 @@ def _load_kernels(scenario: Scenario, chunks_: list[Any], share: int) -> None:
     first chunk, the bulk of a study's fixed cost (``benchmarks/README.md``, session 10).
     Loaded here, it is paid once for all the workers and for every later study this
     process runs. A study whose workers would run NumPy's day (``auto`` with shares too
-    small or chunks too narrow, ``TRUCE_ENGINE=numpy``) loads nothing.
+    small, ``TRUCE_ENGINE=numpy``) loads nothing.
     """
     from sim.model import kernels
 
-    if kernels.would_compile_afresh(min(c.size for c in chunks_), share):
+    width, days = min(c.size for c in chunks_), scenario.truce.horizon
+    if kernels.would_compile_afresh(width, days, share):
         kernels.warm([scenario])
 
 
@@ -834,7 +840,7 @@ ECHO_WINDOWS = 3
 
 
 def _calibrate_on_dask(
-    warm: Any, samples: list[Any], workers: int, window: int
+    warm: Any, samples: list[Any], workers: int, window: int, share: float = 0.0
 ) -> tuple[list[float], dict[str, float]]:
     """Time a sweep's parts on a LocalCluster of ``workers``, as the sweep will run them.
 
@@ -848,6 +854,9 @@ def _calibrate_on_dask(
       :func:`~sim.experiment.runner.execute` with the sweep's window: their wall time
       per task is what a task costs beyond its work.
 
+    Its workers are told ``share``, the seconds the compiled day would save each of the
+    sweep's (:func:`sim.model.kernels.expect`), as the sweep's workers are.
+
     Returns:
         The samples' seconds in their workers, and ``startup`` and ``overhead`` seconds.
     """
@@ -855,7 +864,7 @@ def _calibrate_on_dask(
     from sim.experiment.runner import Echo, echo, execute, timed
 
     started = time.perf_counter()
-    with open_executor("dask", workers) as executor:
+    with open_executor("dask", workers, expect=share) as executor:
         warmed = [executor.submit(timed, warm) for _ in range(workers)]
         for future in warmed:
             _check_calibration(future.result()[1])

@@ -26,68 +26,99 @@ environment variable ``TRUCE_ENGINE``:
 
 - ``numpy``: always NumPy;
 - ``numba``: always compiled (an error if numba is not installed);
-- ``auto`` (the default): compiled for chunks of at least :data:`AUTO_MIN_WIDTH`
-  truces when numba is installed, NumPy otherwise. Importing numba and loading the
+- ``auto`` (the default): compiled when the process will run enough to pay for numba,
+  NumPy otherwise (or when numba is not installed). Importing numba and loading the
   cached kernels costs about 0.5-0.7 s of CPU (much more the first time, when they are
-  compiled), which a chunk of 1,000 truces does not earn back (``benchmarks/README.md``).
-  A process that runs many narrower chunks (a long run or a sweep, chunk after chunk)
-  does earn it back: once it has asked for :data:`AUTO_MIN_WIDTH` truces in chunks of
-  at least :data:`AUTO_CHUNK_WIDTH`, its later chunks of that width are compiled too (it
-  pays for the import once it has run as many truces as would have paid for it, at
-  most twice what knowing its length in advance would cost). A study's workers know it:
-  they are told their share of the study's truces (:func:`expect`) and compile their
-  chunks from the first when the share is that large. The interactive compare (two
-  chunks of 1,000, one a worker) stays on NumPy.
+  compiled); the compiled day then saves about 2 ms of NumPy's per-call overhead a day
+  of any chunk, and ~1 us a truce-day more (:func:`saving`). A study knows its work in
+  advance: it tells each of its processes (its workers, or itself when it runs serially)
+  the seconds its chunks would save (:func:`expect`, :func:`expecting`), and they compile
+  from the first chunk when that pays for the load, however narrow the chunks (a sweep of
+  thousands of 20-truce points runs ~15x faster compiled). A process that does not know
+  (a script building models in a loop) counts what its chunks of at least
+  :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles once that would have paid
+  for the load (at most twice what knowing in advance would cost); narrower chunks (a
+  played or traced truce, ``mesa.batch_run``'s one-truce models) do not count. A lone
+  chunk of 2,500 truces over 180 days pays for itself; the interactive compare (two
+  chunks of 1,000 over 180 days, one a worker) stays on NumPy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
 
 ENGINES = ("auto", "numpy", "numba")
 
-#: Under ``auto``, chunks at least this wide use the compiled day: a 180-day chunk saves
-#: ~0.25-0.3 ms of CPU a truce, against ~0.65 s to import numba and load the kernels
-#: (``benchmarks/README.md``, "The compiled day").
-AUTO_MIN_WIDTH = 2500
-#: ... and, once a process has asked for that many truces in chunks at least this wide,
-#: its chunks this wide (the compiled day is faster than NumPy's from ~100 truces once
-#: numba is loaded; ``benchmarks/README.md``, "session 6").
+#: CPU seconds numba's import and the cached kernels' load cost a fresh process (0.55-0.65 s
+#: measured; ``benchmarks/README.md``, sessions 10-12).
+LOAD_SECONDS = 0.65
+#: CPU seconds the compiled day saves a day of a chunk, whatever its width (NumPy's ~700
+#: calls a day; ~2.1 ms measured at 10-100 truces), and a truce-day more (1-4 us measured
+#: at 300-2,500 truces; the lower end, so that a lone 1,000-truce chunk stays on NumPy as
+#: measured in fresh processes: ``benchmarks/README.md``, "Sessions 11 and 12", and "Session 13").
+SAVED_A_DAY = 2.0e-3
+SAVED_A_TRUCE_DAY = 1.2e-6
+#: Chunks at least this wide count toward paying for numba in a process that was not
+#: told its work (:func:`for_width`): a script's own chunks, not a played truce or
+#: ``mesa.batch_run``'s one-truce models.
 AUTO_CHUNK_WIDTH = 500
 
-#: Truces asked for so far in this process under ``auto``, in chunks of at least
-#: :data:`AUTO_CHUNK_WIDTH` (:func:`for_width`).
-_asked = 0
-#: Truces this process was told it will run in such chunks (:func:`expect`).
-_expected = 0
+#: Seconds the compiled day would have saved on the chunks asked for so far in this
+#: process under ``auto`` (those at least :data:`AUTO_CHUNK_WIDTH` wide; :func:`for_width`).
+_asked = 0.0
+#: Seconds this process was told its chunks would save (:func:`expect`).
+_expected = 0.0
 
 
-def expect(truces: int) -> None:
-    """Tell ``auto`` this process will run about ``truces`` truces in chunks wide enough.
+def saving(width: int, days: int) -> float:
+    """CPU seconds the compiled day saves on a chunk of ``width`` truces over ``days`` days.
 
-    Chunks at least :data:`AUTO_CHUNK_WIDTH` wide (a study's worker, told its share of
-    the study). With as many as :data:`AUTO_MIN_WIDTH`, its chunks that wide are compiled from the
-    first, instead of after the first :data:`AUTO_MIN_WIDTH` truces on NumPy: numba's
-    import is paid once either way, and a study's workers each paid that warm-up
-    (issue 14: 2 workers vs 1 fell to 1.3x once the compiled day was fast).
+    An estimate from :data:`SAVED_A_DAY` and :data:`SAVED_A_TRUCE_DAY` (the horizon's
+    days: a chunk whose truces all end sooner stops sooner).
+    """
+    return days * (SAVED_A_DAY + SAVED_A_TRUCE_DAY * width)
+
+
+def expect(seconds: float) -> None:
+    """Tell ``auto`` the compiled day would save this process about ``seconds`` of CPU.
+
+    A study's worker, told its share of the study's chunks (:func:`saving` summed). When
+    that pays for the load (:data:`LOAD_SECONDS`), every chunk it runs is compiled from
+    the first, whatever its width, instead of NumPy's day until the chunks run would have
+    paid for it: numba's import is paid once either way, and a study's workers each paid
+    that warm-up (issue 14: 2 workers vs 1 fell to 1.3x once the compiled day was fast).
     """
     global _expected
-    _expected = max(_expected, int(truces))
+    _expected = max(_expected, float(seconds))
 
 
-def start_afresh(truces: int = 0) -> None:
-    """Forget the truces asked for and expected in this process, then :func:`expect` ``truces``.
+@contextlib.contextmanager
+def expecting(seconds: float) -> Iterator[None]:
+    """:func:`expect` for the duration of a ``with`` block: a study run in this process."""
+    global _expected
+    before = _expected
+    expect(seconds)
+    try:
+        yield
+    finally:
+        _expected = before
+
+
+def start_afresh(seconds: float = 0.0) -> None:
+    """Forget the chunks asked for and expected in this process, then :func:`expect` ``seconds``.
 
     For a worker ``fork``-ed from a process that ran chunks already: it decides as a
     fresh process told its share would.
     """
     global _asked, _expected
-    _asked = _expected = 0
-    expect(truces)
+    _asked = _expected = 0.0
+    expect(seconds)
 
 
 def engine() -> str:
@@ -103,8 +134,8 @@ def numba_available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def for_width(width: int) -> ModuleType | None:
-    """The compiled kernels for a chunk of ``width`` truces, or None for the NumPy path."""
+def for_width(width: int, days: int = 180) -> ModuleType | None:
+    """The compiled kernels for a chunk of ``width`` truces over ``days``, or None for NumPy."""
     name = engine()
     if name == "numpy":
         return None
@@ -113,36 +144,36 @@ def for_width(width: int) -> ModuleType | None:
             raise ImportError("TRUCE_ENGINE=numba needs numba: pip install 'truce-sim[fast]'")
         return compiled()
     global _asked
-    wide = would_compile(width)
+    fast = would_compile(width, days)
     if width >= AUTO_CHUNK_WIDTH:
-        _asked += width
-    return compiled() if wide else None
+        _asked += saving(width, days)
+    return compiled() if fast else None
 
 
-def would_compile(width: int) -> bool:
-    """Whether a chunk of ``width`` truces built now would run the compiled day.
+def would_compile(width: int, days: int = 180) -> bool:
+    """Whether a chunk of ``width`` truces over ``days`` built now would run the compiled day.
 
     What :func:`for_width` decides, without counting the chunk as asked for.
     """
-    return _would_compile(width, _asked, _expected)
+    return _would_compile(width, days, _asked, _expected)
 
 
-def would_compile_afresh(width: int, truces: int) -> bool:
-    """Whether a fresh process told to expect ``truces`` compiles chunks of ``width``.
+def would_compile_afresh(width: int, days: int, seconds: float) -> bool:
+    """Whether a fresh process told to expect ``seconds`` saved compiles such chunks.
 
     What a study's worker decides for its chunks, decided before it starts: a driver
     about to ``fork`` such workers loads the kernels first, once, for all of them.
     """
-    return _would_compile(width, 0, truces)
+    return _would_compile(width, days, 0.0, seconds)
 
 
-def _would_compile(width: int, asked: int, expected: int) -> bool:
+def _would_compile(width: int, days: int, asked: float, expected: float) -> bool:
     name = engine()
     if name != "auto":
         return name == "numba"
-    asked = max(asked + (width if width >= AUTO_CHUNK_WIDTH else 0), expected)
-    wide = width >= AUTO_MIN_WIDTH or (width >= AUTO_CHUNK_WIDTH and asked > AUTO_MIN_WIDTH)
-    return wide and numba_available()
+    told = expected >= LOAD_SECONDS  # a study's process, told its work
+    ran = width >= AUTO_CHUNK_WIDTH and asked + saving(width, days) >= LOAD_SECONDS
+    return (told or ran) and numba_available()
 
 
 def warm(scenarios: list | None = None) -> bool:
