@@ -25,3 +25,20 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {load:.1f}"
     )
+
+
+#: The levers of the benchmarks' LHS sweeps, with their bounds (a line of YAML each).
+LEVERS = {
+    "monitors.coverage": "{low: 0.1, high: 0.9}",
+    "truce.loophole_width": "{low: 0.1, high: 0.9}",
+    "deconfliction.level": "{low: 0.0, high: 0.9}",
+}
+
+
+def lhs_sweep(name: str, points: int, truces: int, horizon: int, levers: int = 3) -> str:
+    """The YAML of an LHS sweep of ``baseline.yaml`` over the first ``levers`` of :data:`LEVERS`."""
+    bounds = "".join(f"      {k}: {v}\n" for k, v in list(LEVERS.items())[:levers])
+    return (
+        f"extends: {BASELINE}\nname: {name}\ntruce: {{horizon: {horizon}}}\n"
+        f"replicates: {truces}\nsweep:\n  lhs:\n    n: {points}\n    bounds:\n{bounds}"
+    )

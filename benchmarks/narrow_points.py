@@ -29,20 +29,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _common import BASELINE, machine
-
-SWEEP = """\
-extends: {base}
-name: narrow_points
-truce: {{horizon: {horizon}}}
-replicates: {truces}
-sweep:
-  lhs:
-    n: {points}
-    bounds:
-      monitors.coverage: {{low: 0.1, high: 0.9}}
-      truce.loophole_width: {{low: 0.1, high: 0.9}}
-"""
+from _common import lhs_sweep, machine
 
 
 def sweep(path: Path, out: Path, engine: str, workers: list[str]) -> float:
@@ -67,7 +54,7 @@ def main(points: int = 400, truces: int = 30, horizon: int = 60, rounds: int = 3
     print(f"sweep: {points} points x {truces} truces x {horizon} days, {rounds} rounds, wall time")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sweep.yaml"
-        path.write_text(SWEEP.format(base=BASELINE, points=points, truces=truces, horizon=horizon))
+        path.write_text(lhs_sweep("narrow_points", points, truces, horizon, levers=2))
         for label, workers in (("serial", ["--engine", "serial"]), ("2 workers", ["-w", "2"])):
             times: dict[str, list[float]] = {"numpy": [], "auto": []}
             tables: dict[str, pd.DataFrame] = {}

@@ -42,21 +42,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import BASELINE, machine
-
-SCENARIO = """\
-extends: {base}
-name: sweep_scale
-truce: {{horizon: {horizon}}}
-replicates: {truces}
-sweep:
-  lhs:
-    n: {points}
-    bounds:
-      monitors.coverage: {{low: 0.1, high: 0.9}}
-      truce.loophole_width: {{low: 0.1, high: 0.9}}
-      deconfliction.level: {{low: 0.0, high: 0.9}}
-"""
+from _common import lhs_sweep, machine
 
 
 def _size(folder: Path) -> int:
@@ -127,7 +113,7 @@ def measure(
     import sim
 
     path = tmp / f"sweep_scale_{truces}.yaml"
-    path.write_text(SCENARIO.format(base=BASELINE, points=points, truces=truces, horizon=horizon))
+    path.write_text(lhs_sweep("sweep_scale", points, truces, horizon))
     seconds = float("nan")
     if dry:
         import json
