@@ -161,6 +161,27 @@ def test_chunks_add_up_to_one_model():
     pd.testing.assert_frame_equal(again, merged)
 
 
+@pytest.mark.parametrize("width", [1, 30])
+def test_one_chunks_table_merges_to_the_same_table_as_grouped_sums(width):
+    """A point of one chunk is taken as it is (each key once), not grouped: the same frame,
+    columns, dtypes and order, as the grouped sums give (adding a table of zeros, or the
+    rows out of order, takes the grouping path)."""
+    from sim.experiment.runner import run_chunk
+
+    scenario = load_scenario("scenarios/zones.yaml", {"truce.horizon": 40})
+    _, daily = run_chunk(scenario, 5, width, 0, 0)
+    daily.insert(0, "point", 3)
+    daily.insert(0, "arm", "an arm")
+    alone = daily_aggregate([daily])
+    zeros = daily.copy()
+    sums = [c for c in zeros.columns if c not in ("arm", "point", "day")]
+    zeros[sums] = 0
+    zeros = zeros.astype(daily.dtypes.to_dict())
+    pd.testing.assert_frame_equal(alone, daily_aggregate([daily, zeros]), check_exact=True)
+    shuffled = daily.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(alone, daily_aggregate([shuffled]), check_exact=True)
+
+
 # --------------------------------------------------------------------------- stored, via the CLI
 
 

@@ -52,15 +52,35 @@ def daily_aggregate(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     Returns:
         The merged table, sorted by arm (in order of first appearance), point and day.
     """
-    table = pd.concat(list(parts), ignore_index=True)
+    given = list(parts)
+    table = given[0] if len(given) == 1 else pd.concat(given, ignore_index=True)
     if "chunk" in table.columns:
         table = table.drop(columns="chunk")
-    arms = list(dict.fromkeys(table["arm"]))
     keys = list(KEYS)
+    if _one_row_a_key(table):  # one chunk's table (a design point's): nothing to add up
+        others = [c for c in table.columns if c not in KEYS]
+        return table[[*keys, *others]].reset_index(drop=True)
+    arms = list(dict.fromkeys(table["arm"]))
     merged = table.groupby(keys, sort=False, as_index=False).sum()
     merged["arm_order"] = merged["arm"].map({a: i for i, a in enumerate(arms)})
     merged = merged.sort_values(["arm_order", "point", "day"], kind="stable")
     return merged.drop(columns="arm_order").reset_index(drop=True)
+
+
+def _one_row_a_key(table: pd.DataFrame) -> bool:
+    """Whether ``table`` is one arm's and one point's, each day once and in order.
+
+    Then the sums of :func:`daily_aggregate` are its rows as they are (a sum of one
+    number is that number), in the order it would sort them: a sweep's point of one
+    chunk, ~10 ms of pandas' grouping saved on each (issue 14).
+    """
+    days = table["day"].to_numpy()
+    return (
+        len(table) > 0
+        and bool((days[1:] > days[:-1]).all())
+        and table["arm"].nunique() == 1
+        and table["point"].nunique() == 1
+    )
 
 
 def merge_parts(run_dir: Path | str, names: Iterable[str]) -> Path | None:
