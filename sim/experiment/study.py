@@ -705,7 +705,7 @@ def forecast_study(
     """
     from sim.experiment.executors import choose_engine, default_workers
     from sim.experiment.runner import PointTask, Task, run_point, run_task
-    from sim.model.kernels import expecting, saving
+    from sim.model.kernels import expecting
     from sim.scenario.cost import forecast
     from sim.scenario.designs import expand
 
@@ -742,8 +742,8 @@ def forecast_study(
     warm = task_for(rows[0], _warm_chunks(replicates))
     samples_ = [task_for(rows[i], cs) for i in picks]
     measured: dict[str, float] = {}
-    # What each of the study's processes would be told its chunks save (run_study's _share).
-    share = len(rows) * sum(saving(c.size, resolved.truce.horizon) for c in cs) / n_workers
+    # What each of the study's processes would be told its chunks save (as run_study's _share).
+    share = _saved([c.size for c in cs] * len(rows), n_workers, resolved.truce.horizon)
     if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
         window = _window(per_point, keep_runs, n_workers)
         elapsed, measured = _calibrate_on_dask(warm, samples_, n_workers, window, share)
@@ -795,9 +795,14 @@ def _share(tasks: list[Any], workers: int, days: int) -> float:
     compiles a worker's chunks from its first when they will pay for numba's load,
     however narrow they are (a sweep of many small points).
     """
+    widths = [c.size for t in tasks for c in getattr(t, "chunks", None) or (t.chunk,)]
+    return _saved(widths, workers, days)
+
+
+def _saved(widths: list[int], workers: int, days: int) -> float:
+    """CPU seconds the compiled day would save each worker on chunks of these ``widths``."""
     from sim.model.kernels import saving
 
-    widths = [c.size for t in tasks for c in getattr(t, "chunks", None) or (t.chunk,)]
     return sum(saving(w, days) for w in widths) / max(1, workers)
 
 

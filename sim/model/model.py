@@ -161,7 +161,7 @@ class CeasefireModel(mesa.Model):
         self.replicates = self.r = int(s.replicates if replicates is None else replicates)
         self.ids = np.arange(self.r)
         #: The day's kernels: ``"numba"`` (compiled) or ``"numpy"``, by ``TRUCE_ENGINE`` and the
-        #: width (:func:`sim.model.kernels.for_width`); the results are the same either way.
+        #: work (:func:`sim.model.kernels.for_width`); the results are the same either way.
         self._kernels = kernels.for_width(self.replicates, s.truce.horizon)
         self.kernel_engine = "numpy" if self._kernels is None else "numba"
         self._ended: dict[tuple[int, str], np.ndarray] = {}
