@@ -603,13 +603,15 @@ def test_the_interactive_path_does_not_import_numba():
     assert _fresh_python_prints(code, TRUCE_ENGINE="auto") == ["numpy", "False"]
 
 
-def test_loading_the_compiled_day_skips_scipys_linear_algebra():
-    """A fresh process loads the kernels without importing ``scipy.linalg`` (numba's BLAS
-    check, ~0.4 s), gets the NumPy path's results from them, and can import SciPy's
-    linear algebra afterwards (for the analysis)."""
+def test_cached_kernels_load_without_numbas_registries_or_scipys_linear_algebra():
+    """A fresh process loads the cached kernels without numba's compiler registries (its
+    array functions are not imported, nor ``scipy.linalg``, which numba's BLAS check
+    imports: ~0.1-0.2 s and ~0.4 s), gets the NumPy path's results from them, and can still
+    compile a function that needs those registries, and import SciPy's linear algebra."""
     pytest.importorskip("numba", reason="numba not installed: no compiled day")
     code = (
         "import os, sys\n"
+        "import numpy as np\n"
         "from sim.model.model import CeasefireModel\n"
         f"path = {str(SCENARIO_DIR / 'baseline.yaml')!r}\n"
         "def run(engine):\n"
@@ -617,12 +619,46 @@ def test_loading_the_compiled_day_skips_scipys_linear_algebra():
         "    m = CeasefireModel(path, replicates=300, seed=7, collect=False).run()\n"
         "    return m.kernel_engine, m.results()\n"
         "engine, compiled = run('numba')\n"
-        "skipped = 'scipy.linalg' not in sys.modules\n"
+        "light = not {'numba.np.arraymath', 'numba.typed.typeddict', 'scipy.linalg'}"
+        " & set(sys.modules)\n"
         "_, reference = run('numpy')\n"
+        "import numba\n"
+        "cumsum = numba.njit(lambda a: np.cumsum(a))(np.arange(4.0))\n"
         "import scipy.linalg, scipy.stats\n"
-        "print(engine, skipped, compiled.equals(reference), scipy.linalg.__name__)\n"
+        "print(engine, light, compiled.equals(reference), cumsum.tolist() == [0, 1, 3, 6],"
+        " scipy.linalg.__name__)\n"
     )
-    assert _fresh_python_prints(code) == ["numba", "True", "True", "scipy.linalg"]
+    _fresh_python_prints(code)  # compiles what the cache lacks (as another test may have)
+    assert _fresh_python_prints(code) == ["numba", "True", "True", "True", "scipy.linalg"]
+
+
+def test_a_kernel_missing_from_the_cache_is_compiled_without_blas(monkeypatch):
+    """On a cache miss (the first run on a machine), the loader leaves the kernel to numba's
+    compiler, having imported numba's array functions without SciPy's BLAS first."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    import contextlib
+    from types import SimpleNamespace
+
+    from numba.core.registry import cpu_target
+
+    from sim.model import _compiled
+
+    asked, skipped = [], []
+
+    def load(sig, context):
+        asked.append((sig, context))
+        return None  # not in the cache
+
+    cache = SimpleNamespace(
+        _load_overload=load,
+        _guard_against_spurious_io_errors=contextlib.nullcontext,
+        load_overload=None,
+    )
+    monkeypatch.setattr(_compiled, "_load_array_functions_without_blas", lambda: skipped.append(1))
+    _compiled._load_from_the_cache(SimpleNamespace(_cache=cache))
+    context = cpu_target.target_context
+    assert cache.load_overload("sig", context) is None
+    assert asked == [("sig", context)] and skipped == [1]
 
 
 def test_warm_compiles_and_leaves_the_engine_as_it_was(monkeypatch):

@@ -12,20 +12,23 @@ import threading
 
 import numba
 import numpy as np
+from numba.core.registry import CPUDispatcher
 
 
 def _load_array_functions_without_blas() -> None:
     """Import numba's array functions (``numba.np.arraymath``) without SciPy's linear algebra.
 
     On import, that module checks that SciPy's BLAS can be loaded, for the ``np.dot``-like
-    routines it compiles, by importing ``scipy.linalg``: 0.37-0.46 s of the 1.1-1.6 s a fresh
-    process takes to load the compiled day, for routines no kernel here calls. numba
-    imports the module when it loads its first kernel; importing it first with
-    ``scipy.linalg`` marked as missing skips that import (numba then compiles those
-    routines, were anything to use them, with its own loops instead of BLAS). Nothing is
-    skipped in a process that has imported ``scipy.linalg`` already, or numba's module, or
-    that runs other threads (a Dask worker's): one of them importing SciPy's linear algebra
-    meanwhile would find it missing.
+    routines it compiles, by importing ``scipy.linalg`` (0.37-0.46 s), for routines no
+    kernel here calls. numba imports the module when it refreshes its registries before
+    compiling a kernel; importing it first with ``scipy.linalg`` marked as missing skips
+    that import (numba then compiles those routines, were anything to use them, with its own
+    loops instead of BLAS). Nothing is skipped in a process that has imported
+    ``scipy.linalg`` already, or numba's module, or that runs other threads (a Dask
+    worker's): one of them importing SciPy's linear algebra meanwhile would find it missing.
+
+    Called only when a kernel is about to be compiled (:func:`_load_from_the_cache`): loading
+    cached kernels does not import numba's array functions at all.
     """
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
         return
@@ -37,9 +40,6 @@ def _load_array_functions_without_blas() -> None:
     finally:
         if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
             del sys.modules["scipy.linalg"]
-
-
-_load_array_functions_without_blas()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1841,3 +1841,44 @@ def escalate_end(n, ends, log_u, log_p, escalation, alive):  # pragma: no cover
         days = np.ceil(log_u[i] / log_p[i])
         escalation[j] = np.int64(days) if days > 1.0 else 1
         alive[j] = False
+
+
+def _load_from_the_cache(kernel) -> None:
+    """Make ``kernel`` load its cached machine code without numba's compiler registries.
+
+    Before loading a function from its on-disk cache, numba refreshes its compiler's
+    registries (``BaseContext.refresh``): it imports some thirty modules of typing and
+    lowering rules (numba's array functions, typed containers, random numbers, linear
+    algebra...) and installs them, for rules only a compilation reads: a fresh process's
+    load of the compiled day took 0.1-0.2 s of CPU less without them (median 0.21 s less, 14
+    alternated pairs, ``benchmarks/README.md``, "Session 14"). Running cached machine code
+    needs only numba's runtime (``rtsys.initialize``: the memory management the kernels'
+    arrays use), which is all this loader initialises; a compilation (a kernel not in the
+    cache: the first run on a machine, or new argument types) refreshes the registries
+    itself (``numba.core.compiler.CompilerBase``). Nothing is changed if numba's cache is
+    not as expected (another version): numba's own load is kept.
+    """
+    cache = getattr(kernel, "_cache", None)
+    load = getattr(cache, "_load_overload", None)
+    guard = getattr(cache, "_guard_against_spurious_io_errors", None)
+    if cache is None or load is None or guard is None or not hasattr(cache, "load_overload"):
+        return  # pragma: no cover - another numba
+
+    def load_overload(sig, target_context):
+        from numba.core.runtime import rtsys
+
+        rtsys.initialize(target_context)
+        found = None
+        with guard():  # an unreadable cache file is a miss, as in numba's own load
+            found = load(sig, target_context)
+        if found is None:  # numba compiles it next: its array functions without BLAS
+            _load_array_functions_without_blas()
+        return found
+
+    cache.load_overload = load_overload
+
+
+for _kernel in list(globals().values()):
+    if isinstance(_kernel, CPUDispatcher):
+        _load_from_the_cache(_kernel)
+del _kernel

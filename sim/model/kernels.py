@@ -26,21 +26,22 @@ environment variable ``TRUCE_ENGINE``:
 
 - ``numpy``: always NumPy;
 - ``numba``: always compiled (an error if numba is not installed);
-- ``auto`` (the default): compiled when the process will run enough to pay for numba,
-  NumPy otherwise (or when numba is not installed). Importing numba and loading the
-  cached kernels costs about 0.5-0.7 s of CPU (much more the first time, when they are
-  compiled); the compiled day then saves about 2 ms of NumPy's per-call overhead a day
-  of any chunk, and ~1 us a truce-day more (:func:`saving`). A study knows its work in
-  advance: it tells each of its processes (its workers, or itself when it runs serially)
-  the seconds its chunks would save (:func:`expect`, :func:`expecting`), and they compile
-  from the first chunk when that pays for the load, however narrow the chunks (a sweep of
-  thousands of 20-truce points runs ~15x faster compiled). A process that does not know
-  (a script building models in a loop) counts what its chunks of at least
-  :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles once that would have paid
-  for the load (at most twice what knowing in advance would cost); narrower chunks (a
-  played or traced truce, ``mesa.batch_run``'s one-truce models) do not count. A lone
-  chunk of 2,500 truces over 180 days pays for itself; the interactive compare (two
-  chunks of 1,000 over 180 days, one a worker) stays on NumPy.
+- ``auto`` (the default): compiled when the process will run enough to pay for numba, NumPy
+  otherwise (or when numba is not installed). Importing numba and loading the cached kernels
+  costs about 0.45-0.65 s of CPU (much more the first time, when they are compiled; the
+  cached kernels are loaded without numba's compiler registries:
+  :func:`sim.model._compiled._load_from_the_cache`); the compiled day then saves about 2 ms
+  of NumPy's per-call overhead a day of any chunk, and ~1 us a truce-day more
+  (:func:`saving`). A study knows its work in advance: it tells each of its processes (its
+  workers, or itself when it runs serially) the seconds its chunks would save
+  (:func:`expect`, :func:`expecting`), and they compile from the first chunk when that pays
+  for the load, however narrow the chunks (a sweep of thousands of 20-truce points runs ~15x
+  faster compiled). A process that does not know (a script building models in a loop) counts
+  what its chunks of at least :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles
+  once that would have paid for the load (at most twice what knowing in advance would cost);
+  narrower chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) do not
+  count. A lone chunk of 2,500 truces over 180 days pays for itself; the interactive compare
+  (two chunks of 1,000 over 180 days, one a worker) stays on NumPy.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ import numpy as np
 ENGINES = ("auto", "numpy", "numba")
 
 #: CPU seconds numba's import and the cached kernels' load cost a fresh process (0.55-0.65 s
-#: measured; ``benchmarks/README.md``, sessions 10-12).
+#: measured in sessions 10-12; 0.46-0.65 s since session 14 loads the cached kernels without
+#: numba's compiler registries, ``benchmarks/numba_load.py``). The upper end: a lone
+#: 1,000-truce chunk over 180 days saves about as much (0.53-0.78 s measured), and the
+#: interactive compare it belongs to was not faster compiled, alternated from the shell
+#: (``benchmarks/README.md``, "Session 14").
 LOAD_SECONDS = 0.65
 #: CPU seconds the compiled day saves a day of a chunk, whatever its width (NumPy's ~700
 #: calls a day; ~2.1 ms measured at 10-100 truces), and a truce-day more (1-4 us measured
