@@ -84,7 +84,7 @@ def main(rounds: int = 8, truces: int = 1000, horizon: int = 180) -> None:
         f"compiled is {'faster' if saved > load else 'slower'} for such a lone chunk, "
         f"auto runs it on {'numba' if compiles else 'NumPy'}"
     )
-    print(f"load average after: {machine().rsplit(' ', 1)[-1]}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

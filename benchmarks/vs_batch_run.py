@@ -69,7 +69,7 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
     for _ in range(3):  # best of three, each as a fresh process would run it
         # ``auto`` counts what a process's chunks would have saved (kernels.for_width):
         # without this, the third run would be compiled, which one run is not.
-        kernels._asked = 0.0
+        kernels.start_afresh()
         start = time.perf_counter()
         result = sim.run(scenario, replicates=truces, out=None, engine="serial")
         ours = min(ours, time.perf_counter() - start)
@@ -111,14 +111,13 @@ def main(truces: int = 1000, horizon: int = 180) -> None:
             f"(b) with TRUCE_ENGINE={name}: {seconds:.2f} s = "
             f"{days_b / seconds:,.0f} truce-days/s, ratio {days_b / seconds / rate_batch:,.0f}x"
         )
-    # The engine each side's next model would use (TRUCE_ENGINE, default auto: by chunk
-    # width and the truces this process has run); asking does not count as running.
-    from sim.model import kernels
 
-    asked = kernels._asked
-    engine_a = CeasefireModel(scenario, replicates=1, collect=False).kernel_engine
-    engine_b = CeasefireModel(scenario, replicates=min(truces, 1000), collect=False).kernel_engine
-    kernels._asked = asked
+    # The engine each side's next model would use (TRUCE_ENGINE, default auto: by chunk
+    # width and what this process's chunks would have saved); asking does not count.
+    def engine_for(width: int) -> str:
+        return "numba" if kernels.would_compile(width, horizon) else "numpy"
+
+    engine_a, engine_b = engine_for(1), engine_for(min(truces, 1000))
     print(
         f"day engine: (a) {engine_a} (width 1), (b) {engine_b} (width {min(truces, 1000):,}); "
         f"TRUCE_ENGINE={os.environ.get('TRUCE_ENGINE', 'auto')}; "

@@ -1858,15 +1858,15 @@ def _load_from_the_cache(kernel) -> None:
     itself (``numba.core.compiler.CompilerBase``). Nothing is changed if numba's cache is
     not as expected (another version): numba's own load is kept.
     """
+    from numba.core.runtime import rtsys
+
     cache = getattr(kernel, "_cache", None)
     load = getattr(cache, "_load_overload", None)
     guard = getattr(cache, "_guard_against_spurious_io_errors", None)
-    if cache is None or load is None or guard is None or not hasattr(cache, "load_overload"):
+    if cache is None or load is None or guard is None:
         return  # pragma: no cover - another numba
 
     def load_overload(sig, target_context):
-        from numba.core.runtime import rtsys
-
         rtsys.initialize(target_context)
         found = None
         with guard():  # an unreadable cache file is a miss, as in numba's own load
