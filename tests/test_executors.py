@@ -323,12 +323,20 @@ def test_a_sweep_from_a_one_thread_process_forks_its_workers(baseline_path, tmp_
 def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
     baseline_path, tmp_path
 ):
-    # Workers forked for shares whose compiled day saves more than numba's load would each
-    # import numba and load the kernels at their first chunk: the driver loads them once
-    # before it forks, and they inherit them. Workers that would run NumPy's day (small
-    # shares) make the driver load nothing. Runs as a command does: a one-thread process.
+    # Workers forked for a study whose compiled day saves more than numba's load would
+    # each import numba and load the kernels at their first chunk: the driver loads them
+    # once before it forks, and they inherit them. The load is paid once for all of them, so
+    # the whole study's saving is weighed against it, not a worker's share. A study whose
+    # chunks save less in all makes the driver load nothing. Runs as a command does: a
+    # one-thread process.
     import textwrap
 
+    from sim.model import kernels
+
+    # Two chunks a worker, of 1,000 truces over 90 days: a worker's share saves less than
+    # numba's load, the two shares together more (forked, the kernels are loaded once).
+    assert 2 * kernels.saving(1000, 90) < kernels.LOAD_SECONDS <= 4 * kernels.saving(1000, 90)
+    assert 2 * kernels.saving(500, 90) < kernels.LOAD_SECONDS  # the small study: in all
     code = textwrap.dedent(
         f"""
         import sys, sim
@@ -336,16 +344,16 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
         from sim.model.kernels import numba_available
         from sim.scenario.loading import load_scenario
         scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 90}})
-        small = sim.run(scenario, replicates=2000, out={str(tmp_path / "a")!r}, workers=2,
+        small = sim.run(scenario, replicates=1000, out={str(tmp_path / "a")!r}, workers=2,
                         chunk_size=500)
-        # shares of 1,000 truces over 90 days save less than numba's load: NumPy's day
+        # two chunks of 500 truces over 90 days save less than numba's load: NumPy's day
         assert "numba" not in sys.modules
-        wide = sim.run(scenario, replicates=6000, out={str(tmp_path / "b")!r}, workers=2,
+        wide = sim.run(scenario, replicates=4000, out={str(tmp_path / "b")!r}, workers=2,
                        chunk_size=1000)
         loaded = "sim.model._compiled" in sys.modules
         forked = wide.manifest["start_method"] == "fork"
         assert loaded == (forked and FORK_ANY_SIZE and numba_available()), (loaded, forked)
-        serial = sim.run(scenario, replicates=6000, out={str(tmp_path / "c")!r},
+        serial = sim.run(scenario, replicates=4000, out={str(tmp_path / "c")!r},
                          engine="serial", chunk_size=1000)
         assert wide.runs.equals(serial.runs)
         print("ok")
@@ -368,6 +376,8 @@ def test_a_study_tells_its_workers_their_share():
         chunks = tuple(make_chunks(60, 30))
 
     assert _share([T()] * 8, 2, 180) == pytest.approx(4 * saving(1000, 180))
+    # forked workers share the driver's one load: each is told the whole study's saving
+    assert _share([T()] * 8, 2, 180, forked=True) == pytest.approx(8 * saving(1000, 180))
     # narrow chunks count too: a sweep of many small points pays for numba
     assert _share([P()] * 400, 2, 60) == pytest.approx(200 * 2 * saving(30, 60))
     assert _share([], 2, 180) == 0.0

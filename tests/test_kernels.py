@@ -529,8 +529,8 @@ def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypat
 
 
 def test_auto_compiles_a_lone_chunk_only_when_it_pays_for_numba(monkeypatch):
-    """``auto`` keeps a lone small chunk (the interactive path) on NumPy: numba is not even
-    imported; a chunk whose saving pays for numba's load is compiled."""
+    """``auto`` keeps a lone small chunk (a one-off run of 1,000 truces) on NumPy: numba is
+    not even imported; a chunk whose saving pays for numba's load is compiled."""
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
     monkeypatch.setattr(kernels, "_asked", 0.0)  # a fresh process
     monkeypatch.setattr(kernels, "_expected", 0.0)
@@ -589,9 +589,9 @@ def _fresh_python_prints(code: str, **env: str) -> list[str]:
     return out.stdout.split()
 
 
-def test_the_interactive_path_does_not_import_numba():
-    """A lone 1,000-truce chunk of 180 days (the interactive compare's) under ``auto`` runs
-    on NumPy: numba's import cost is not paid."""
+def test_a_lone_small_chunk_does_not_import_numba():
+    """A lone 1,000-truce chunk of 180 days (a one-off run's) under ``auto`` runs on NumPy:
+    numba's import cost is not paid."""
     code = (
         "import sys\n"
         "from sim.model.model import CeasefireModel\n"

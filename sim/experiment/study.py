@@ -521,8 +521,9 @@ def run_study(
         executor = None
         if todo:  # up before any folder is made: a cluster that is not there leaves nothing
             try:
-                share = _share(todo, n_workers, resolved.truce.horizon)
-                if start_method == "fork":
+                forked = start_method == "fork"
+                share = _share(todo, n_workers, resolved.truce.horizon, forked)
+                if forked:
                     _load_kernels(resolved, cs, share)
                 if used == "serial":  # this process runs the chunks: it is told their work
                     from sim.model.kernels import expecting
@@ -703,7 +704,7 @@ def forecast_study(
     Returns:
         A :class:`sim.scenario.cost.Forecast`.
     """
-    from sim.experiment.executors import choose_engine, default_workers
+    from sim.experiment.executors import choose_engine, default_workers, start_method_for
     from sim.experiment.runner import PointTask, Task, run_point, run_task
     from sim.model.kernels import expecting
     from sim.scenario.cost import forecast
@@ -743,7 +744,8 @@ def forecast_study(
     samples_ = [task_for(rows[i], cs) for i in picks]
     measured: dict[str, float] = {}
     # What each of the study's processes would be told its chunks save (as run_study's _share).
-    share = _saved([c.size for c in cs] * len(rows), n_workers, resolved.truce.horizon)
+    forked = plan.engine == "local" and start_method_for(plan.start_method) == "fork"
+    share = _saved([c.size for c in cs] * len(rows), n_workers, resolved.truce.horizon, forked)
     if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
         window = _window(per_point, keep_runs, n_workers)
         elapsed, measured = _calibrate_on_dask(warm, samples_, n_workers, window, share)
@@ -786,24 +788,32 @@ def _warm_chunks(replicates: int) -> list[Any]:
     return [Chunk(0, 0, min(10, replicates))]
 
 
-def _share(tasks: list[Any], workers: int, days: int) -> float:
-    """CPU seconds the compiled day would save each worker on its share of ``tasks``.
+def _share(tasks: list[Any], workers: int, days: int, forked: bool = False) -> float:
+    """CPU seconds of numba's load the compiled day would pay back each of the study's processes.
 
     :func:`sim.model.kernels.saving` summed over the tasks' chunks, over ``days`` (the
-    horizon), divided among the workers. Told to the workers (or to this process when
-    it runs the study itself; :func:`sim.model.kernels.expect`), so that ``auto``
-    compiles a worker's chunks from its first when they will pay for numba's load,
-    however narrow they are (a sweep of many small points).
+    horizon): divided among the workers when each would load numba itself (spawned
+    workers), the whole of it when ``forked`` (the driver loads the kernels once, before
+    it forks workers that inherit them: :func:`_load_kernels`). Told to the workers (or
+    to this process when it runs the study itself; :func:`sim.model.kernels.expect`),
+    so that ``auto`` compiles a worker's chunks from its first when they pay for the
+    load, however narrow they are (a sweep of many small points).
     """
     widths = [c.size for t in tasks for c in getattr(t, "chunks", None) or (t.chunk,)]
-    return _saved(widths, workers, days)
+    return _saved(widths, workers, days, forked)
 
 
-def _saved(widths: list[int], workers: int, days: int) -> float:
-    """CPU seconds the compiled day would save each worker on chunks of these ``widths``."""
+def _saved(widths: list[int], workers: int, days: int, forked: bool = False) -> float:
+    """:func:`_share` of chunks of these ``widths``.
+
+    Forked workers share one load: two forked workers of one 1,000-truce chunk each (the
+    interactive compare) save ~1.2 s of CPU against one load of ~0.65 s, and ran faster
+    compiled in 8 alternated pairs of 8 (``benchmarks/README.md``, "Session 15").
+    """
     from sim.model.kernels import saving
 
-    return sum(saving(w, days) for w in widths) / max(1, workers)
+    total = sum(saving(w, days) for w in widths)
+    return total if forked else total / max(1, workers)
 
 
 def _load_kernels(scenario: Scenario, chunks_: list[Any], share: float) -> None:

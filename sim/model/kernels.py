@@ -40,8 +40,10 @@ environment variable ``TRUCE_ENGINE``:
   what its chunks of at least :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles
   once that would have paid for the load (at most twice what knowing in advance would cost);
   narrower chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) do not
-  count. A lone chunk of 2,500 truces over 180 days pays for itself; the interactive compare
-  (two chunks of 1,000 over 180 days, one a worker) stays on NumPy.
+  count. A lone chunk of 2,500 truces over 180 days pays for itself, a lone chunk of 1,000
+  does not; workers forked from a study's process share one load (the process loads the
+  kernels before it forks them), so they are told the whole study's saving: the interactive
+  compare (two chunks of 1,000 over 180 days, one a forked worker) is compiled.
 """
 
 from __future__ import annotations
@@ -59,9 +61,8 @@ ENGINES = ("auto", "numpy", "numba")
 #: CPU seconds numba's import and the cached kernels' load cost a fresh process (0.55-0.65 s
 #: measured in sessions 10-12; 0.46-0.65 s since session 14 loads the cached kernels without
 #: numba's compiler registries, ``benchmarks/numba_load.py``). The upper end: a lone
-#: 1,000-truce chunk over 180 days saves about as much (0.53-0.78 s measured), and the
-#: interactive compare it belongs to was not faster compiled, alternated from the shell
-#: (``benchmarks/README.md``, "Session 14").
+#: 1,000-truce chunk over 180 days saves about as much (0.53-0.78 s measured), so it stays
+#: on NumPy (``benchmarks/README.md``, "Session 14").
 LOAD_SECONDS = 0.65
 #: CPU seconds the compiled day saves a day of a chunk, whatever its width (NumPy's ~700
 #: calls a day; ~2.1 ms measured at 10-100 truces), and a truce-day more (1-4 us measured
