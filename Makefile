@@ -47,7 +47,10 @@ lint: $(STAMP_TEST)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# The kernels warmed again (~1 s when numba's cache holds them): after a change to their
+# source the tests of what auto decides find them cached, as an install leaves them.
 test: $(STAMP_TEST) $(STAMP_ASSETS) lint
+	$(BIN)/python -c "from sim.model import kernels; kernels.warm()"
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 format: $(STAMP_TEST)

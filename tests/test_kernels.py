@@ -531,6 +531,7 @@ def test_human_players_get_the_same_truce_under_both_engines(baseline, monkeypat
 def test_auto_compiles_a_lone_chunk_only_when_it_pays_for_numba(monkeypatch):
     """``auto`` keeps a lone small chunk (a one-off run of 1,000 truces) on NumPy: numba is
     not even imported; a chunk whose saving pays for numba's load is compiled."""
+    monkeypatch.setattr(kernels, "cached", lambda: True)  # numba's cache holds them
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
     monkeypatch.setattr(kernels, "_asked", 0.0)  # a fresh process
     monkeypatch.setattr(kernels, "_expected", 0.0)
@@ -547,6 +548,7 @@ def test_auto_compiles_narrower_chunks_once_a_process_has_run_enough(monkeypatch
     """Chunk after chunk of 1,000: NumPy until the chunks run would have saved numba's load
     (:data:`kernels.LOAD_SECONDS`), then compiled; narrow chunks (a played or traced truce,
     ``mesa.batch_run``'s one-truce models) never count."""
+    monkeypatch.setattr(kernels, "cached", lambda: True)  # numba's cache holds them
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
     monkeypatch.setattr(kernels, "_asked", 0.0)
     monkeypatch.setattr(kernels, "_expected", 0.0)
@@ -562,6 +564,7 @@ def test_auto_compiles_narrower_chunks_once_a_process_has_run_enough(monkeypatch
 def test_a_process_told_its_work_compiles_narrow_chunks_from_the_first(monkeypatch):
     """A study's process told that its chunks, however narrow, save more than numba's load
     compiles them all; told less, and once the ``with`` block ends, it does not."""
+    monkeypatch.setattr(kernels, "cached", lambda: True)  # numba's cache holds them
     monkeypatch.setenv("TRUCE_ENGINE", "auto")
     monkeypatch.setattr(kernels, "_asked", 0.0)
     monkeypatch.setattr(kernels, "_expected", 0.0)
@@ -575,6 +578,60 @@ def test_a_process_told_its_work_compiles_narrow_chunks_from_the_first(monkeypat
         assert kernels.would_compile(1, 60) == kernels.numba_available()
     assert not kernels.would_compile(30, 60)
     assert kernels._expected == 0.0
+
+
+def test_auto_compiles_only_work_that_pays_for_a_compilation_where_nothing_is_cached(
+    monkeypatch,
+):
+    """Where numba's cache does not hold the kernels (:func:`kernels.cached`), loading them
+    is compiling them (~30 s): ``auto`` compiles only work that saves more than that."""
+    monkeypatch.setenv("TRUCE_ENGINE", "auto")
+    monkeypatch.setattr(kernels, "_asked", 0.0)
+    monkeypatch.setattr(kernels, "_expected", 0.0)
+    interactive = 2 * kernels.saving(1000, 180)  # two forked workers share one load
+    assert kernels.LOAD_SECONDS <= interactive < kernels.COMPILE_SECONDS
+    available = kernels.numba_available()
+    for cached in (True, False):
+        monkeypatch.setattr(kernels, "cached", lambda cached=cached: cached)
+        with kernels.expecting(interactive):
+            assert kernels.would_compile(1000, 180) == (cached and available)
+        with kernels.expecting(kernels.COMPILE_SECONDS):
+            assert kernels.would_compile(1000, 180) == available
+        with kernels.expecting(kernels.LOAD_SECONDS / 2):
+            assert not kernels.would_compile(1000, 180)
+
+
+def test_the_cache_folder_is_where_numba_caches_the_kernels(tmp_path):
+    """:func:`kernels.cached` looks where numba's cache locators put the kernels, beside
+    the source or in ``NUMBA_CACHE_DIR`` (read by numba at its import: a fresh process)."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    code = (
+        "from pathlib import Path\n"
+        "from sim.model import _compiled, kernels\n"
+        "print(kernels._cache_folder() == Path(_compiled.tally_day._cache._cache_path))\n"
+    )
+    assert _fresh_python_prints(code) == ["True"]
+    assert _fresh_python_prints(code, NUMBA_CACHE_DIR=str(tmp_path)) == ["True"]
+
+
+def test_a_compiled_run_to_its_end_marks_the_cache(monkeypatch, tmp_path):
+    """A compiled run that ends writes the marker :func:`kernels.cached` reads; a change
+    of the kernels' source (or of numba) makes it stale."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    monkeypatch.setattr(kernels, "_cache_folder", lambda: tmp_path)
+    monkeypatch.setattr(kernels, "_marked", False)
+    monkeypatch.setenv("TRUCE_ENGINE", "numba")
+    assert not kernels.cached()
+    model = CeasefireModel(None, replicates=4, seed=1, collect=False, **{"truce.horizon": 20})
+    model.step()
+    assert not (tmp_path / kernels.MARKER).exists()  # not before the run's end
+    model.run()
+    assert kernels.cached()
+    assert list(tmp_path.iterdir()) == [tmp_path / kernels.MARKER]  # no part left behind
+    edited = tmp_path / "_compiled.py"
+    edited.write_text(kernels._source().read_text() + "\n# edited\n")
+    monkeypatch.setattr(kernels, "_source", lambda: edited)
+    assert not kernels.cached()
 
 
 def _fresh_python_prints(code: str, **env: str) -> list[str]:

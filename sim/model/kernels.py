@@ -28,9 +28,11 @@ environment variable ``TRUCE_ENGINE``:
 - ``numba``: always compiled (an error if numba is not installed);
 - ``auto`` (the default): compiled when the process will run enough to pay for numba, NumPy
   otherwise (or when numba is not installed). Importing numba and loading the cached kernels
-  costs about 0.45-0.65 s of CPU (much more the first time, when they are compiled; the
-  cached kernels are loaded without numba's compiler registries:
-  :func:`sim.model._compiled._load_from_the_cache`); the compiled day then saves about 2 ms
+  costs about 0.45-0.65 s of CPU (the cached kernels are loaded without numba's compiler
+  registries: :func:`sim.model._compiled._load_from_the_cache`); where numba's cache does
+  not hold them yet (:func:`cached`: a first run, a new numba, an edited kernel) loading
+  them is compiling them, ~30 s, and only work that saves more than that is compiled (a
+  compiled run to its end, or :func:`warm`, leaves them cached). The compiled day saves about 2 ms
   of NumPy's per-call overhead a day of any chunk, and ~1 us a truce-day more
   (:func:`saving`). A study knows its work in advance: it tells each of its processes (its
   workers, or itself when it runs serially) the seconds its chunks would save
@@ -49,9 +51,12 @@ environment variable ``TRUCE_ENGINE``:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -64,6 +69,13 @@ ENGINES = ("auto", "numpy", "numba")
 #: 1,000-truce chunk over 180 days saves about as much (0.53-0.78 s measured), so it stays
 #: on NumPy (``benchmarks/README.md``, "Session 14").
 LOAD_SECONDS = 0.65
+#: CPU seconds compiling the day's kernels costs where numba's on-disk cache does not hold
+#: them (a machine's first compiled run, another numba, or the kernels' source changed):
+#: 28.2 s measured (``kernels.warm()`` into an empty ``NUMBA_CACHE_DIR``, session 15).
+#: ``auto`` weighs it instead of :data:`LOAD_SECONDS` where :func:`cached` says no.
+COMPILE_SECONDS = 30.0
+#: The file, beside numba's cache of the kernels, that says the cache holds them (:func:`cached`).
+MARKER = "truce-day.cached"
 #: CPU seconds the compiled day saves a day of a chunk, whatever its width (NumPy's ~700
 #: calls a day; ~2.1 ms measured at 10-100 truces), and a truce-day more (1-4 us measured
 #: at 300-2,500 truces; the lower end, so that a lone 1,000-truce chunk stays on NumPy as
@@ -80,6 +92,8 @@ AUTO_CHUNK_WIDTH = 500
 _asked = 0.0
 #: Seconds this process was told its chunks would save (:func:`expect`).
 _expected = 0.0
+#: Whether this process has written :data:`MARKER` (:func:`mark_cached`).
+_marked = False
 
 
 def saving(width: int, days: int) -> float:
@@ -177,9 +191,95 @@ def _would_compile(width: int, days: int, asked: float, expected: float) -> bool
     name = engine()
     if name != "auto":
         return name == "numba"
-    told = expected >= LOAD_SECONDS  # a study's process, told its work
-    ran = width >= AUTO_CHUNK_WIDTH and asked + saving(width, days) >= LOAD_SECONDS
-    return (told or ran) and numba_available()
+    ran = asked + saving(width, days) if width >= AUTO_CHUNK_WIDTH else 0.0
+    saved = max(expected, ran)  # told its work (a study's process), or what its chunks saved
+    if saved < LOAD_SECONDS or not numba_available():
+        return False
+    return saved >= COMPILE_SECONDS or cached()
+
+
+def cached() -> bool:
+    """Whether numba's on-disk cache holds the compiled day here, found without importing numba.
+
+    True where a process ran the compiled day to its end (or :func:`warm`) with this
+    source of the kernels, this numba and this Python, and so left them in numba's cache
+    (:func:`mark_cached`). Else the first compiled run compiles them, ~30 s
+    (:data:`COMPILE_SECONDS`): ``auto`` then keeps work that saves less on NumPy (the
+    interactive compare of a ``pip install 'truce-sim[fast]'`` that nothing warmed).
+    """
+    folder = _cache_folder()
+    if folder is None:
+        return False
+    try:
+        return (folder / MARKER).read_text() == _fingerprint()
+    except (OSError, ValueError):
+        return False
+
+
+def mark_cached() -> None:
+    """Record beside numba's cache that it holds the compiled day (:func:`cached`), once a process.
+
+    Written where numba caches the kernels after a process has loaded (or compiled and
+    saved) them all; nothing is written where that folder cannot be written.
+    """
+    global _marked
+    if _marked:
+        return
+    _marked = True
+    folder = _cache_folder()
+    if folder is None:
+        return
+    marker = folder / MARKER
+    try:
+        text = _fingerprint()
+        if marker.exists() and marker.read_text() == text:
+            return
+        part = folder / f"{MARKER}.{os.getpid()}.part"
+        part.write_text(text)
+        os.replace(part, marker)  # whole, or not at all: processes may write it at once
+    except (OSError, ValueError):
+        pass
+
+
+def _source() -> Path:
+    return Path(__file__).with_name("_compiled.py")
+
+
+def _fingerprint() -> str:
+    """What the kernels' cache depends on: their source, numba's installation, the Python."""
+    spec = importlib.util.find_spec("numba")
+    if spec is None or spec.origin is None:
+        raise ValueError("numba is not installed")
+    numba_init = os.stat(spec.origin)
+    source = hashlib.sha256(_source().read_bytes()).hexdigest()
+    return (
+        f"{source} {spec.origin} {numba_init.st_mtime_ns} {numba_init.st_size} "
+        f"{sys.implementation.cache_tag}"
+    )
+
+
+def _cache_folder() -> Path | None:
+    """Where numba caches the kernels: its cache locators' choice, in their order.
+
+    ``NUMBA_CACHE_DIR`` (a folder named for the source's folder), else ``__pycache__``
+    beside the source where it can be written, else the user's cache directory (Linux and
+    macOS; None elsewhere). ``tests/test_kernels.py`` checks it against numba's own.
+    """
+    folder = _source().parent.absolute()
+    named = f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    if given:
+        return Path(given) / named
+    in_tree = folder / "__pycache__"
+    if os.access(in_tree if in_tree.exists() else folder, os.W_OK):
+        return in_tree
+    if sys.platform.startswith("linux"):
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        return None
+    return base / "numba" / named
 
 
 def warm(scenarios: list | None = None) -> bool:
@@ -213,6 +313,7 @@ def warm(scenarios: list | None = None) -> bool:
         for dtype in (bool, np.int64, np.float64):
             value, ended = np.zeros((1, 2), dtype), np.zeros((1, 2), dtype)
             fast.expand(fast.compact(value, some, some + 1, some + 1, ended), some, ended)
+        mark_cached()
     finally:
         if before is None:
             os.environ.pop("TRUCE_ENGINE", None)

@@ -714,6 +714,8 @@ class CeasefireModel(mesa.Model):
         self.running = live > 0 and self.day < self.horizon
         if not self.running:
             self._expand()  # done: every array at full width again, ended truces included
+            if compiled:  # numba's cache holds the compiled day now (kernels.cached)
+                kernels.mark_cached()
         elif live <= self.r * self.COMPACT_SHARE and self._compactable():
             self._compact()
 
