@@ -71,7 +71,7 @@ ENGINES = ("auto", "numpy", "numba")
 LOAD_SECONDS = 0.65
 #: CPU seconds compiling the day's kernels costs where numba's on-disk cache does not hold
 #: them (a machine's first compiled run, another numba, or the kernels' source changed):
-#: 28.2 s measured (``kernels.warm()`` into an empty ``NUMBA_CACHE_DIR``, session 15).
+#: 28.7 s measured (``kernels.warm()`` into an empty ``NUMBA_CACHE_DIR``, session 15).
 #: ``auto`` weighs it instead of :data:`LOAD_SECONDS` where :func:`cached` says no.
 COMPILE_SECONDS = 30.0
 #: The file, beside numba's cache of the kernels, that says the cache holds them (:func:`cached`).
