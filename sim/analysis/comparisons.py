@@ -26,12 +26,7 @@ from sim.analysis.logrank import (
     observed_expected,
     paired_logrank_variance,
 )
-from sim.analysis.shares import (
-    COLLAPSE_COLUMNS,
-    DEFAULT_HORIZONS,
-    collapsed_mask,
-    collapsed_within,
-)
+from sim.analysis.shares import COLLAPSE_COLUMNS, DEFAULT_HORIZONS, collapse_days
 
 PAIR_COLUMNS: tuple[str, ...] = ("chunk", "replicate")
 """The keys that pair two groups' truces (common random numbers); without them
@@ -157,11 +152,12 @@ def compare_arms(
         statistic, p = logrank_test(oe)
         hr, hr_low, hr_high = hazard_ratio(oe, level)
     common = min(group_horizon(rows_a), group_horizon(rows_b))
+    days_a, days_b = collapse_days(rows_a), collapse_days(rows_b)  # read once, every horizon
     differences = []
     for h in sorted({int(h) for h in horizons if h <= common} | {common}):
         if pairs is not None:
-            x_a = collapsed_mask(rows_a, h)[pairs[0]]
-            x_b = collapsed_mask(rows_b, h)[pairs[1]]
+            x_a = (days_a <= h)[pairs[0]]
+            x_b = (days_b <= h)[pairs[1]]
             d, low, high = newcombe_paired_difference(
                 int((x_a & x_b).sum()),
                 int((x_b & ~x_a).sum()),
@@ -170,7 +166,7 @@ def compare_arms(
                 level,
             )
         else:
-            k_a, k_b = collapsed_within(rows_a, h), collapsed_within(rows_b, h)
+            k_a, k_b = int(np.count_nonzero(days_a <= h)), int(np.count_nonzero(days_b <= h))
             d, low, high = newcombe_difference(k_a, len(rows_a), k_b, len(rows_b), level)
         differences.append({"horizon": h, "difference": d, "low": low, "high": high})
     return Comparison(

@@ -37,7 +37,7 @@ from sim.analysis.grouping import By, by_list, iter_groups, swept_columns, union
 from sim.analysis.intervals import wilson
 from sim.analysis.jsonable import plain, to_jsonable
 from sim.analysis.sensitivity import point_means
-from sim.analysis.shares import CAUSE_COLUMNS, COLLAPSE_COLUMNS, DEFAULT_HORIZONS, collapsed_within
+from sim.analysis.shares import CAUSE_COLUMNS, COLLAPSE_COLUMNS, DEFAULT_HORIZONS, collapsed_counts
 from sim.analysis.summaries import GROUP_COLUMNS, SUMMARY_VERSION, group_summary
 from sim.analysis.survival import SURVIVAL_COLUMNS
 from sim.scenario.schema import ORIGINS
@@ -107,9 +107,10 @@ def point_row(
         "collapse_share": float(means["collapse_share"]),
         "mean_days_held": float(means["mean_days_held"]),
     }
-    row |= {f"collapsed_{d}": collapsed_within(runs, d) for d in chart_horizons(horizons)}
+    days = chart_horizons(horizons)
+    row |= {f"collapsed_{d}": k for d, k in zip(days, collapsed_counts(runs, days), strict=True)}
     by_day = {r["horizon"]: r for r in group["collapse"]}
-    for d in chart_horizons(horizons):
+    for d in days:
         r = by_day.get(d, {})
         row |= {f"collapse_{k}_{d}": r.get(k) for k in ("share", "low", "high")}
     row |= {

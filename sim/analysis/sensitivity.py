@@ -89,13 +89,23 @@ def point_means(runs: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per point found: ``collapse_share``, ``mean_days_held`` and ``replicates``.
     """
-    table = pd.DataFrame(
-        {
-            "point": runs["point"].to_numpy(),
-            "collapse_share": runs["collapsed"].to_numpy(dtype=float),
-            "mean_days_held": runs["days_held"].to_numpy(dtype=float),
-        }
-    )
+    point = runs["point"].to_numpy()
+    collapsed = runs["collapsed"].to_numpy(dtype=float)
+    held = runs["days_held"].to_numpy(dtype=float)
+    if len(point) and runs["days_held"].dtype.kind in "iu" and (point == point[0]).all():
+        # One point (what a sweep's worker reduces): each mean is its sum over the count.
+        # The sums of these integers are exact in floating point, whatever their order, so
+        # the means are the group-by's (compensated sums) to the bit, ~10x faster.
+        n = len(point)
+        return pd.DataFrame(
+            {
+                "collapse_share": [collapsed.sum() / n],
+                "mean_days_held": [held.sum() / n],
+                "replicates": np.array([n], dtype=np.int64),
+            },
+            index=pd.Index(point[:1], name="point"),
+        )
+    table = pd.DataFrame({"point": point, "collapse_share": collapsed, "mean_days_held": held})
     grouped = table.groupby("point")
     return grouped.mean().assign(replicates=grouped.size())
 

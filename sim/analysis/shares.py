@@ -27,6 +27,23 @@ CAUSE_COLUMNS: tuple[str, ...] = ("collapsed", "cause")
 """Columns :func:`cause_shares` needs besides the grouping ones."""
 
 
+def collapse_days(rows: pd.DataFrame) -> np.ndarray:
+    """Each truce's day of collapse, infinite where it did not collapse (or has no day).
+
+    A truce collapsed within ``h`` days where this is at most ``h``
+    (:func:`collapsed_mask`): read once, it answers every horizon.
+
+    Args:
+        rows: runs (columns ``collapsed`` and ``collapse_day``).
+
+    Returns:
+        A float array in the rows' order.
+    """
+    day = rows["collapse_day"].to_numpy(dtype=float, na_value=np.nan)  # any integer dtype
+    collapsed = rows["collapsed"].to_numpy(dtype=bool) & ~np.isnan(day)
+    return np.where(collapsed, day, np.inf)
+
+
 def collapsed_mask(rows: pd.DataFrame, horizon: int) -> np.ndarray:
     """Which truces collapsed within ``horizon`` days (``collapsed`` and ``collapse_day <= h``).
 
@@ -37,8 +54,7 @@ def collapsed_mask(rows: pd.DataFrame, horizon: int) -> np.ndarray:
     Returns:
         A boolean array in the rows' order.
     """
-    day = rows["collapse_day"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
-    return rows["collapsed"].to_numpy(dtype=bool) & (day <= horizon)
+    return collapse_days(rows) <= horizon
 
 
 def collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
@@ -48,7 +64,18 @@ def collapsed_within(rows: pd.DataFrame, horizon: int) -> int:
         rows: runs (columns ``collapsed`` and ``collapse_day``).
         horizon: days after the start of the truce.
     """
-    return int(collapsed_mask(rows, horizon).sum())
+    return collapsed_counts(rows, [horizon])[0]
+
+
+def collapsed_counts(rows: pd.DataFrame, horizons: Sequence[int]) -> list[int]:
+    """:func:`collapsed_within` of each horizon, the rows read once.
+
+    Args:
+        rows: runs (columns ``collapsed`` and ``collapse_day``).
+        horizons: days after the start of the truce.
+    """
+    days = collapse_days(rows)
+    return [int(np.count_nonzero(days <= h)) for h in horizons]
 
 
 def collapse_by_horizon(
@@ -100,9 +127,9 @@ def collapse_rows(
         ``low``, ``high``.
     """
     simulated = group_horizon(rows)
+    days = sorted({int(h) for h in horizons if h <= simulated} | {simulated})
     out = []
-    for h in sorted({int(h) for h in horizons if h <= simulated} | {simulated}):
-        k = collapsed_within(rows, h)
+    for h, k in zip(days, collapsed_counts(rows, days), strict=True):
         share, low, high = wilson(k, len(rows), level)
         out.append(
             {"horizon": h, "n": len(rows), "collapsed": k, "share": share, "low": low, "high": high}

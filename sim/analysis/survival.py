@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim.analysis.grouping import By, by_list, group_horizon, iter_groups
 from sim.analysis.intervals import z_quantile
+from sim.analysis.shares import collapse_days
 
 SURVIVAL_COLUMNS: tuple[str, ...] = ("horizon", "collapsed", "days_held")
 """Columns :func:`survival` and :func:`median_days_held` need besides the grouping ones."""
@@ -183,5 +184,6 @@ def median_collapse_day(runs: pd.DataFrame) -> float:
     Returns:
         The median, or NaN when no truce collapsed.
     """
-    days = runs.loc[runs["collapsed"].astype(bool), "collapse_day"].astype(float)
-    return float(days.median()) if len(days) else math.nan
+    days = collapse_days(runs)
+    days = days[days < np.inf]  # NumPy's median, as pandas' (which skips missing days)
+    return float(np.median(days)) if days.size else math.nan
