@@ -417,7 +417,6 @@ def run_study(
         choose_engine,
         in_worker_bootstrap,
         open_executor,
-        start_method_for,
     )
     from sim.experiment.runner import PointTask, Task, execute
     from sim.scenario.designs import design_table, expand
@@ -515,7 +514,7 @@ def run_study(
     plan = choose_engine(engine, workers, len(todo))
     used, n_workers = plan.engine, plan.workers
     # fork instead of spawn when spawned workers would re-run a script's top-level calls
-    start_method = start_method_for(plan.start_method) if used == "local" else None
+    start_method = _start_method(plan)
 
     with contextlib.ExitStack() as stack:
         executor = None
@@ -704,7 +703,7 @@ def forecast_study(
     Returns:
         A :class:`sim.scenario.cost.Forecast`.
     """
-    from sim.experiment.executors import choose_engine, default_workers, start_method_for
+    from sim.experiment.executors import choose_engine, default_workers
     from sim.experiment.runner import PointTask, Task, run_point, run_task
     from sim.model.kernels import expecting
     from sim.scenario.cost import forecast
@@ -744,7 +743,7 @@ def forecast_study(
     samples_ = [task_for(rows[i], cs) for i in picks]
     measured: dict[str, float] = {}
     # What each of the study's processes would be told its chunks save (as run_study's _share).
-    forked = plan.engine == "local" and start_method_for(plan.start_method) == "fork"
+    forked = _start_method(plan) == "fork"
     share = _saved([c.size for c in cs] * len(rows), n_workers, resolved.truce.horizon, forked)
     if plan.engine == "dask":  # timed on a LocalCluster like the one the sweep will start
         window = _window(per_point, keep_runs, n_workers)
@@ -786,6 +785,17 @@ def _warm_chunks(replicates: int) -> list[Any]:
     from sim.experiment.runner import Chunk
 
     return [Chunk(0, 0, min(10, replicates))]
+
+
+def _start_method(plan: Any) -> str | None:
+    """How a plan's local workers start (``fork`` or ``spawn``), None for another engine.
+
+    ``spawn`` unless forking is asked for or a spawned worker would re-run the caller's
+    script (:func:`sim.experiment.executors.start_method_for`).
+    """
+    from sim.experiment.executors import start_method_for
+
+    return start_method_for(plan.start_method) if plan.engine == "local" else None
 
 
 def _share(tasks: list[Any], workers: int, days: int, forked: bool = False) -> float:

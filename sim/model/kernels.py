@@ -51,6 +51,7 @@ environment variable ``TRUCE_ENGINE``:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import os
@@ -242,11 +243,17 @@ def mark_cached() -> None:
 
 
 def _source() -> Path:
+    """The kernels' source file, whose hash numba's cache is keyed by."""
     return Path(__file__).with_name("_compiled.py")
 
 
+@functools.cache
 def _fingerprint() -> str:
-    """What the kernels' cache depends on: their source, numba's installation, the Python."""
+    """What the kernels' cache depends on: their source, numba's installation, the Python.
+
+    Once a process (``auto`` asks for every model built): the kernels it would load are those
+    of its start.
+    """
     spec = importlib.util.find_spec("numba")
     if spec is None or spec.origin is None:
         raise ValueError("numba is not installed")
