@@ -694,6 +694,58 @@ def test_cached_kernels_load_without_numbas_registries_or_scipys_linear_algebra(
     assert _fresh_python_prints(code) == ["numba", "True", "True", "True", "scipy.linalg"]
 
 
+def test_cached_kernels_load_without_parsing_their_bitcode():
+    """A fresh process loads the kernels' cached libraries without parsing their LLVM bitcode
+    (the names each defines kept beside numba's cache: ~40% of the load), gets the NumPy
+    path's results from them, and a later compilation that links one of them (a new
+    function calling a kernel's helper) parses it then, and runs."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    code = (
+        "import os\n"
+        "import llvmlite.binding as ll\n"
+        "from sim.model.model import CeasefireModel\n"
+        "parsed = []\n"
+        "parse = ll.parse_bitcode\n"
+        "ll.parse_bitcode = lambda data: parsed.append(len(data)) or parse(data)\n"
+        f"path = {str(SCENARIO_DIR / 'monitoring.yaml')!r}\n"
+        "def run(engine):\n"
+        "    os.environ['TRUCE_ENGINE'] = engine\n"
+        "    m = CeasefireModel(path, replicates=300, seed=11, collect=False).run()\n"
+        "    return m.kernel_engine, m.results()\n"
+        "engine, compiled = run('numba')\n"
+        "loading = len(parsed)\n"
+        "_, reference = run('numpy')\n"
+        "import numba\n"
+        "from sim.model import _compiled\n"
+        "clipped = numba.njit(lambda x: _compiled._clip01(x) + 1.0)(2.5)\n"
+        "print(engine, loading, compiled.equals(reference), clipped, len(parsed) > loading)\n"
+    )
+    _fresh_python_prints(code)  # the first process here may keep the names (or compile)
+    assert _fresh_python_prints(code) == ["numba", "0", "True", "2.0", "True"]
+
+
+def test_the_names_a_library_defines_are_kept_whole_or_not_at_all(tmp_path, monkeypatch):
+    """The names kept for a library's bitcode are read back as written; a missing, torn or
+    foreign file reads as not kept (numba's own load then), and an unwritable folder keeps
+    nothing, without an error."""
+    pytest.importorskip("numba", reason="numba not installed: no compiled day")
+    from sim.model import _compiled
+
+    monkeypatch.setattr(_compiled, "_symbols_folder", lambda: tmp_path / "symbols")
+    assert _compiled._defined_names("a" * 64) is None
+    names = frozenset({"cpython.sim.model._compiled.tally_day$1", "_ZN08NumbaEnv.x"})
+    _compiled._keep_names("a" * 64, names)
+    assert _compiled._defined_names("a" * 64) == names
+    assert [p.name for p in (tmp_path / "symbols").iterdir()] == ["a" * 64 + ".json"]
+    for torn in ('["cpython.sim', '{"a": 1}', "[1, 2]"):
+        (tmp_path / "symbols" / ("b" * 64 + ".json")).write_text(torn)
+        assert _compiled._defined_names("b" * 64) is None
+    monkeypatch.setattr(_compiled, "_symbols_folder", lambda: tmp_path / "file" / "symbols")
+    (tmp_path / "file").write_text("not a folder")
+    _compiled._keep_names("c" * 64, names)  # nothing kept, nothing raised
+    assert _compiled._defined_names("c" * 64) is None
+
+
 def test_a_kernel_missing_from_the_cache_is_compiled_without_blas(monkeypatch):
     """On a cache miss (the first run on a machine), the loader leaves the kernel to numba's
     compiler, having imported numba's array functions without SciPy's BLAS first."""

@@ -7,6 +7,9 @@ without ``fastmath``: the results are the NumPy path's bit for bit.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
 import threading
 
@@ -1843,6 +1846,11 @@ def escalate_end(n, ends, log_u, log_p, escalation, alive):  # pragma: no cover
         alive[j] = False
 
 
+#: Set (``active``) in a thread while one of the kernels loads from numba's cache: numba's
+#: code libraries it reads then wait to parse their LLVM bitcode (:func:`_read_lazily`).
+_loading = threading.local()
+
+
 def _load_from_the_cache(kernel) -> None:
     """Make ``kernel`` load its cached machine code without numba's compiler registries.
 
@@ -1855,8 +1863,9 @@ def _load_from_the_cache(kernel) -> None:
     needs only numba's runtime (``rtsys.initialize``: the memory management the kernels'
     arrays use), which is all this loader initialises; a compilation (a kernel not in the
     cache: the first run on a machine, or new argument types) refreshes the registries
-    itself (``numba.core.compiler.CompilerBase``). Nothing is changed if numba's cache is
-    not as expected (another version): numba's own load is kept.
+    itself (``numba.core.compiler.CompilerBase``). The code libraries read meanwhile do
+    not parse their LLVM bitcode either (:func:`_read_lazily`). Nothing is changed if
+    numba's cache is not as expected (another version): numba's own load is kept.
     """
     from numba.core.runtime import rtsys
 
@@ -1869,8 +1878,12 @@ def _load_from_the_cache(kernel) -> None:
     def load_overload(sig, target_context):
         rtsys.initialize(target_context)
         found = None
-        with guard():  # an unreadable cache file is a miss, as in numba's own load
-            found = load(sig, target_context)
+        _loading.active = True
+        try:
+            with guard():  # an unreadable cache file is a miss, as in numba's own load
+                found = load(sig, target_context)
+        finally:
+            _loading.active = False
         if found is None:  # numba compiles it next: its array functions without BLAS
             _load_array_functions_without_blas()
         return found
@@ -1878,6 +1891,120 @@ def _load_from_the_cache(kernel) -> None:
     cache.load_overload = load_overload
 
 
+# ------------------------------------------------------ code libraries read without their IR
+#: Where the names each cached library defines are kept, beside numba's cache of the kernels.
+SYMBOLS = "truce-symbols"
+
+
+def _read_lazily() -> bool:
+    """Let the kernels' cached code libraries load without parsing their LLVM bitcode.
+
+    numba caches a function as its machine code and, for linking it into a later
+    compilation, its LLVM module as bitcode. Loading it parses that bitcode and lists the
+    names it defines (``JitEngine._load_defined_symbols``): numba looks a symbol up only
+    where it is listed, as the execution engine would end the process over one it lacks.
+    That parse and that list were ~40% of the load of the compiled day (0.10-0.15 s of
+    0.24-0.35 s, ``benchmarks/README.md``, "Session 16"), though the machine code is all
+    that runs.
+
+    So a library one of the kernels loads (:func:`_load_from_the_cache`) takes the names it
+    defines from a small file beside numba's cache (:data:`SYMBOLS`, named by the bitcode's
+    hash, written the first time that bitcode was parsed here), and keeps its bitcode unread
+    until a compilation links it (``_get_module_for_linking``). The execution engine lists
+    the same names either way. Nothing is changed where numba's code library is not as
+    this numba's (another version), or for a library no kernel loads.
+
+    Returns:
+        Whether numba's code library was patched.
+    """
+    import llvmlite.binding as ll
+    from numba.core import codegen
+
+    library = codegen.CPUCodeLibrary
+    unserialize = library.__dict__.get("_unserialize")
+    linking = library.__dict__.get("_get_module_for_linking")
+    if not isinstance(unserialize, classmethod) or linking is None:
+        return False  # pragma: no cover - another numba
+    numbas = unserialize.__func__
+
+    def _unserialize(cls, codegen_, state):
+        name, kind, data = state
+        engine = getattr(codegen_, "_engine", None)
+        if kind != "object" or not getattr(_loading, "active", False) or engine is None:
+            return numbas(cls, codegen_, state)
+        object_code, bitcode = data
+        key = hashlib.sha256(bitcode).hexdigest()
+        names = _defined_names(key)
+        if names is None:  # numba's own load, then its names kept for the next process
+            self = numbas(cls, codegen_, state)
+            _keep_names(key, _names_in(self._shared_module))
+            return self
+        self = codegen_.create_library(name)  # numba's load, without the parse
+        self.enable_object_caching()
+        self._set_compiled_object(object_code)
+        self._truce_bitcode = bitcode
+        self._finalize_final_module()
+        engine._defined_symbols |= names
+        return self
+
+    def _get_module_for_linking(self):
+        bitcode = self.__dict__.pop("_truce_bitcode", None)
+        if bitcode is not None:  # a compilation links it: its module now
+            self._shared_module = ll.parse_bitcode(bitcode)
+        return linking(self)
+
+    library._unserialize = classmethod(_unserialize)
+    library._get_module_for_linking = _get_module_for_linking
+    return True
+
+
+def _names_in(module) -> frozenset[str]:
+    """The names an LLVM module defines (``JitEngine._load_defined_symbols``'s)."""
+    return frozenset(
+        value.name
+        for values in (module.functions, module.global_variables)
+        for value in values
+        if not value.is_declaration
+    )
+
+
+def _symbols_folder():
+    """The folder of the libraries' names (None where numba's cache has no folder)."""
+    from sim.model.kernels import _cache_folder
+
+    folder = _cache_folder()
+    return None if folder is None else folder / SYMBOLS
+
+
+def _defined_names(key: str) -> frozenset[str] | None:
+    """The names the library of bitcode hash ``key`` defines, if kept; else None."""
+    folder = _symbols_folder()
+    if folder is None:
+        return None
+    try:
+        names = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return frozenset(names)
+
+
+def _keep_names(key: str, names: frozenset[str]) -> None:
+    """Keep the names a library defines, whole or not at all (nothing where it cannot be)."""
+    folder = _symbols_folder()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f"{key}.{os.getpid()}.part"
+        part.write_text(json.dumps(sorted(names)), encoding="utf-8")
+        os.replace(part, folder / f"{key}.json")  # processes may write it at once
+    except OSError:
+        pass
+
+
+_read_lazily()
 for _kernel in list(globals().values()):
     if isinstance(_kernel, CPUDispatcher):
         _load_from_the_cache(_kernel)
