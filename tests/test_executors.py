@@ -246,7 +246,7 @@ def test_import_sim_is_cheap_and_exports_lazily():
 def test_a_pools_workers_are_told_their_share_of_truces(start_method, monkeypatch):
     # Issue 14: a study's local workers are told how many truces each will run, so that
     # auto compiles a worker's 1,000-truce chunks from its first when it will run
-    # thousands (not after 2,500 truces on NumPy), and not when it will run one chunk.
+    # thousands (not after enough of them on NumPy), and not when it will run one chunk.
     from sim.experiment.executors import open_executor
     from sim.model import kernels
 
@@ -257,15 +257,17 @@ def test_a_pools_workers_are_told_their_share_of_truces(start_method, monkeypatc
     monkeypatch.setattr(kernels, "_asked", 0.0)
     monkeypatch.setattr(kernels, "_expected", 0.0)
     monkeypatch.delenv("TRUCE_ENGINE", raising=False)
-    one, three = kernels.saving(1000, 180), 3 * kernels.saving(1000, 180)
+    # chunks of 1,000 truces over 90 days: one saves less than numba's load, three more
+    one, three = kernels.saving(1000, 90), 3 * kernels.saving(1000, 90)
+    assert one < kernels.LOAD_SECONDS <= three
     for share, compiled in ((three, True), (one, False), (0.0, False)):
         with open_executor("local", 1, start_method=start_method, expect=share) as pool:
-            assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
+            assert pool.submit(kernels.would_compile, 1000, 90).result(timeout=120) is compiled
 
 
 def test_a_forked_worker_starts_from_a_fresh_count_of_truces(monkeypatch):
     # A worker forked from a process that ran thousands of truces decides as a fresh
-    # process told its share would: on NumPy for one chunk of 1,000.
+    # process told its share would: on NumPy for one chunk of 1,000 over 90 days.
     import multiprocessing
 
     from sim.experiment.executors import open_executor
@@ -277,10 +279,10 @@ def test_a_forked_worker_starts_from_a_fresh_count_of_truces(monkeypatch):
     monkeypatch.setattr(kernels, "_asked", 30.0)
     monkeypatch.setattr(kernels, "_expected", 30.0)
     assert kernels.would_compile(1000)
-    one, three = kernels.saving(1000, 180), 3 * kernels.saving(1000, 180)
+    one, three = kernels.saving(1000, 90), 3 * kernels.saving(1000, 90)
     for share, compiled in ((one, False), (0.0, False), (three, True)):
         with open_executor("local", 1, start_method="fork", expect=share) as pool:
-            assert pool.submit(kernels.would_compile, 1000).result(timeout=120) is compiled
+            assert pool.submit(kernels.would_compile, 1000, 90).result(timeout=120) is compiled
 
 
 def _run_as_a_command(code: str, env: dict[str, str] | None = None) -> None:
@@ -333,20 +335,20 @@ def test_a_driver_loads_the_compiled_day_once_before_forking_workers_that_would(
 
     from sim.model import kernels
 
-    # Two chunks a worker, of 1,000 truces over 90 days: a worker's share saves less than
+    # Two chunks a worker, of 1,000 truces over 60 days: a worker's share saves less than
     # numba's load, the two shares together more (forked, the kernels are loaded once).
-    assert 2 * kernels.saving(1000, 90) < kernels.LOAD_SECONDS <= 4 * kernels.saving(1000, 90)
-    assert 2 * kernels.saving(500, 90) < kernels.LOAD_SECONDS  # the small study: in all
+    assert 2 * kernels.saving(1000, 60) < kernels.LOAD_SECONDS <= 4 * kernels.saving(1000, 60)
+    assert 2 * kernels.saving(500, 60) < kernels.LOAD_SECONDS  # the small study: in all
     code = textwrap.dedent(
         f"""
         import sys, sim
         from sim.experiment.executors import FORK_ANY_SIZE
         from sim.model.kernels import numba_available
         from sim.scenario.loading import load_scenario
-        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 90}})
+        scenario = load_scenario({str(baseline_path)!r}, {{"truce.horizon": 60}})
         small = sim.run(scenario, replicates=1000, out={str(tmp_path / "a")!r}, workers=2,
                         chunk_size=500)
-        # two chunks of 500 truces over 90 days save less than numba's load: NumPy's day
+        # two chunks of 500 truces over 60 days save less than numba's load: NumPy's day
         assert "numba" not in sys.modules
         wide = sim.run(scenario, replicates=4000, out={str(tmp_path / "b")!r}, workers=2,
                        chunk_size=1000)

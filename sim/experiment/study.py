@@ -817,7 +817,7 @@ def _saved(widths: list[int], workers: int, days: int, forked: bool = False) -> 
     """:func:`_share` of chunks of these ``widths``.
 
     Forked workers share one load: two forked workers of one 1,000-truce chunk each (the
-    interactive compare) save ~1.2 s of CPU against one load of ~0.65 s; compiled, that
+    interactive compare) save ~1.2 s of CPU against one load of ~0.3-0.45 s; compiled, that
     compare was faster in 22 of 28 alternated pairs (``benchmarks/README.md``, "Session 15").
     """
     from sim.model.kernels import saving

@@ -28,8 +28,8 @@ environment variable ``TRUCE_ENGINE``:
 - ``numba``: always compiled (an error if numba is not installed);
 - ``auto`` (the default): compiled when the process will run enough to pay for numba, NumPy
   otherwise (or when numba is not installed). Importing numba and loading the cached kernels
-  costs about 0.45-0.65 s of CPU (the cached kernels are loaded without numba's compiler
-  registries: :func:`sim.model._compiled._load_from_the_cache`); where numba's cache does
+  costs about 0.3-0.45 s of CPU (the cached kernels are loaded without numba's compiler
+  registries or their LLVM bitcode: :func:`sim.model._compiled._load_from_the_cache`); where numba's cache does
   not hold them yet (:func:`cached`: a first run, a new numba, an edited kernel) loading
   them is compiling them, ~30 s, and only work that saves more than that is compiled (a
   compiled run to its end, or :func:`warm`, leaves them cached). The compiled day saves about 2 ms
@@ -42,8 +42,8 @@ environment variable ``TRUCE_ENGINE``:
   what its chunks of at least :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles
   once that would have paid for the load (at most twice what knowing in advance would cost);
   narrower chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) do not
-  count. A lone chunk of 2,500 truces over 180 days pays for itself, a lone chunk of 1,000
-  does not; workers forked from a study's process share one load (the process loads the
+  count. A lone chunk of 1,000 truces over 180 days pays for itself, one over 90 days does
+  not; workers forked from a study's process share one load (the process loads the
   kernels before it forks them), so they are told the whole study's saving: the interactive
   compare (two chunks of 1,000 over 180 days, one a forked worker) is compiled.
 """
@@ -66,10 +66,11 @@ ENGINES = ("auto", "numpy", "numba")
 
 #: CPU seconds numba's import and the cached kernels' load cost a fresh process (0.55-0.65 s
 #: measured in sessions 10-12; 0.46-0.65 s since session 14 loads the cached kernels without
-#: numba's compiler registries, ``benchmarks/numba_load.py``). The upper end: a lone
-#: 1,000-truce chunk over 180 days saves about as much (0.53-0.78 s measured), so it stays
-#: on NumPy (``benchmarks/README.md``, "Session 14").
-LOAD_SECONDS = 0.65
+#: numba's compiler registries; 0.28-0.44 s since session 16 loads them without parsing their
+#: LLVM bitcode, ``benchmarks/numba_load.py``). The upper end: a lone 1,000-truce chunk over
+#: 180 days saves more (0.42-0.79 s measured), and a one-off ``truce run`` of it was 0.16 s
+#: faster compiled in 8 of 8 alternated pairs (``benchmarks/README.md``, "Session 16").
+LOAD_SECONDS = 0.45
 #: CPU seconds compiling the day's kernels costs where numba's on-disk cache does not hold
 #: them (a machine's first compiled run, another numba, or the kernels' source changed):
 #: 28.7 s measured (``kernels.warm()`` into an empty ``NUMBA_CACHE_DIR``, session 15).
@@ -79,8 +80,8 @@ COMPILE_SECONDS = 30.0
 MARKER = "truce-day.cached"
 #: CPU seconds the compiled day saves a day of a chunk, whatever its width (NumPy's ~700
 #: calls a day; ~2.1 ms measured at 10-100 truces), and a truce-day more (1-4 us measured
-#: at 300-2,500 truces; the lower end, so that a lone 1,000-truce chunk stays on NumPy as
-#: measured in fresh processes: ``benchmarks/README.md``, "Sessions 11 and 12", and "Session 13").
+#: at 300-2,500 truces; the lower end: ``benchmarks/README.md``, "Sessions 11 and 12", and
+#: "Session 13").
 SAVED_A_DAY = 2.0e-3
 SAVED_A_TRUCE_DAY = 1.2e-6
 #: Chunks at least this wide count toward paying for numba in a process that was not
