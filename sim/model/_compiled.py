@@ -1923,21 +1923,32 @@ def _read_lazily() -> bool:
     library = codegen.CPUCodeLibrary
     unserialize = library.__dict__.get("_unserialize")
     linking = library.__dict__.get("_get_module_for_linking")
-    if not isinstance(unserialize, classmethod) or linking is None:
+    used = ("enable_object_caching", "_set_compiled_object", "_finalize_final_module")
+    if (
+        not isinstance(unserialize, classmethod)
+        or linking is None
+        or not all(hasattr(library, name) for name in used)
+    ):
         return False  # pragma: no cover - another numba
     numbas = unserialize.__func__
 
     def _unserialize(cls, codegen_, state):
         name, kind, data = state
         engine = getattr(codegen_, "_engine", None)
-        if kind != "object" or not getattr(_loading, "active", False) or engine is None:
+        if (
+            kind != "object"
+            or not getattr(_loading, "active", False)
+            or not isinstance(getattr(engine, "_defined_symbols", None), set)
+        ):
             return numbas(cls, codegen_, state)
         object_code, bitcode = data
         key = hashlib.sha256(bitcode).hexdigest()
         names = _defined_names(key)
         if names is None:  # numba's own load, then its names kept for the next process
             self = numbas(cls, codegen_, state)
-            _keep_names(key, _names_in(self._shared_module))
+            module = getattr(self, "_shared_module", None)
+            if module is not None:
+                _keep_names(key, _names_in(module))
             return self
         self = codegen_.create_library(name)  # numba's load, without the parse
         self.enable_object_caching()
