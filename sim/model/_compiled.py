@@ -1934,11 +1934,11 @@ def _read_lazily() -> bool:
 
     def _unserialize(cls, codegen_, state):
         name, kind, data = state
-        engine = getattr(codegen_, "_engine", None)
+        defined = getattr(getattr(codegen_, "_engine", None), "_defined_symbols", None)
         if (
             kind != "object"
             or not getattr(_loading, "active", False)
-            or not isinstance(getattr(engine, "_defined_symbols", None), set)
+            or not isinstance(defined, set)
         ):
             return numbas(cls, codegen_, state)
         object_code, bitcode = data
@@ -1955,7 +1955,7 @@ def _read_lazily() -> bool:
         self._set_compiled_object(object_code)
         self._truce_bitcode = bitcode
         self._finalize_final_module()
-        engine._defined_symbols |= names
+        defined.update(names)  # what numba's own load lists
         return self
 
     def _get_module_for_linking(self):
@@ -1964,8 +1964,8 @@ def _read_lazily() -> bool:
             self._shared_module = ll.parse_bitcode(bitcode)
         return linking(self)
 
-    library._unserialize = classmethod(_unserialize)
-    library._get_module_for_linking = _get_module_for_linking
+    library._unserialize = classmethod(_unserialize)  # type: ignore[method-assign, assignment]
+    library._get_module_for_linking = _get_module_for_linking  # type: ignore[method-assign]
     return True
 
 

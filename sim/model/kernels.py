@@ -26,26 +26,28 @@ environment variable ``TRUCE_ENGINE``:
 
 - ``numpy``: always NumPy;
 - ``numba``: always compiled (an error if numba is not installed);
-- ``auto`` (the default): compiled when the process will run enough to pay for numba, NumPy
-  otherwise (or when numba is not installed). Importing numba and loading the cached kernels
-  costs about 0.3-0.45 s of CPU (the cached kernels are loaded without numba's compiler
-  registries or their LLVM bitcode: :func:`sim.model._compiled._load_from_the_cache`); where numba's cache does
-  not hold them yet (:func:`cached`: a first run, a new numba, an edited kernel) loading
-  them is compiling them, ~30 s, and only work that saves more than that is compiled (a
-  compiled run to its end, or :func:`warm`, leaves them cached). The compiled day saves about 2 ms
+- ``auto`` (the default): compiled when the process will run enough to pay for numba,
+  NumPy otherwise (or when numba is not installed). Importing numba and loading the cached
+  kernels costs about 0.3-0.45 s of CPU (the cached kernels are loaded without numba's
+  compiler registries or their LLVM bitcode:
+  :func:`sim.model._compiled._load_from_the_cache`); where numba's cache does not hold
+  them yet (:func:`cached`: a first run, a new numba, an edited kernel) loading them is
+  compiling them, ~30 s, and only work that saves more than that is compiled (a compiled
+  run to its end, or :func:`warm`, leaves them cached). The compiled day saves about 2 ms
   of NumPy's per-call overhead a day of any chunk, and ~1 us a truce-day more
   (:func:`saving`). A study knows its work in advance: it tells each of its processes (its
   workers, or itself when it runs serially) the seconds its chunks would save
-  (:func:`expect`, :func:`expecting`), and they compile from the first chunk when that pays
-  for the load, however narrow the chunks (a sweep of thousands of 20-truce points runs ~15x
-  faster compiled). A process that does not know (a script building models in a loop) counts
-  what its chunks of at least :data:`AUTO_CHUNK_WIDTH` truces would have saved, and compiles
-  once that would have paid for the load (at most twice what knowing in advance would cost);
-  narrower chunks (a played or traced truce, ``mesa.batch_run``'s one-truce models) do not
-  count. A lone chunk of 1,000 truces over 180 days pays for itself, one over 90 days does
-  not; workers forked from a study's process share one load (the process loads the
-  kernels before it forks them), so they are told the whole study's saving: the interactive
-  compare (two chunks of 1,000 over 180 days, one a forked worker) is compiled.
+  (:func:`expect`, :func:`expecting`), and they compile from the first chunk when that
+  pays for the load, however narrow the chunks (a sweep of thousands of 20-truce points
+  runs ~15x faster compiled). A process that does not know (a script building models in a
+  loop) counts what its chunks of at least :data:`AUTO_CHUNK_WIDTH` truces would have
+  saved, and compiles once that would have paid for the load (at most twice what knowing
+  in advance would cost); narrower chunks (a played or traced truce, ``mesa.batch_run``'s
+  one-truce models) do not count. A lone chunk of 1,000 truces over 180 days pays for
+  itself, one over 90 days does not; workers forked from a study's process share one load
+  (the process loads the kernels before it forks them), so they are told the whole study's
+  saving: the interactive compare (two chunks of 1,000 over 180 days, one a forked worker)
+  is compiled.
 """
 
 from __future__ import annotations
