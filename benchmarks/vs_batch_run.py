@@ -1,23 +1,24 @@
 """Truce-days per second: ``mesa.batch_run`` (one truce per model) vs this project's runner.
 
-(a) is what a plain Mesa user would write: ``mesa.batch_run`` over the model
-class with ``replicates=1`` per run, one model per simulated truce, and the
-model's ``seed`` swept over ``range(TRUCES)`` so that the truces differ
-(``batch_run`` itself passes no seed: with ``iterations=TRUCES`` alone every
-run would replay seed 0, one truce copied ``TRUCES`` times). Each model stops
-when its truce collapses or reaches the horizon. (b) runs the same scenario
-and the same number of truces through the sweep runner (``sim.run``, serial
-engine, chunks of 1,000 replicates stepped in lockstep until all have ended;
-no storage), as a one-off run: the best of three fresh processes, each timed from its
-call of ``sim.run`` (its imports not timed). Both build the same model class, so both use
-the day engine ``TRUCE_ENGINE`` picks for their width (``auto``, the default: NumPy for
-``mesa.batch_run``, whose one-truce models never count toward numba's load; compiled for
-the runner since session 16, whose study of 1,000 truces over 180 days saves more than
-the load, ``kernels.saving`` >= ``kernels.LOAD_SECONDS``, the study telling its process
-its work: numba's import and the cached kernels' load are then timed with the run). The
-last line prints the engine each side used. ``RUNNER_ENGINES=numba`` times the runner
-again in this process under that engine, warmed up (a long-lived process's figure: the
-same truces, as the engines agree bit for bit), ``mesa.batch_run`` staying on the default.
+(a) is what a plain Mesa user would write: ``mesa.batch_run`` over the model class with
+``replicates=1`` per run, one model per simulated truce, and the model's ``seed`` swept
+over ``range(TRUCES)`` so that the truces differ (``batch_run`` itself passes no seed:
+with ``iterations=TRUCES`` alone every run would replay seed 0, one truce copied
+``TRUCES`` times). Each model stops when its truce collapses or reaches the horizon. (b)
+runs the same scenario and the same number of truces through the sweep runner
+(``sim.run``, serial engine, chunks of 1,000 replicates stepped in lockstep until all have
+ended; no storage), as a one-off run: the best of three fresh processes, each timed from
+its call of ``sim.run`` (its imports not timed, as (a)'s are not: the modules a run
+imports on first use are imported by a run of 8 truces over 2 days before). Both build the
+same model class, so both use the day engine ``TRUCE_ENGINE`` picks for their width
+(``auto``, the default: NumPy for ``mesa.batch_run``, whose one-truce models never count
+toward numba's load; compiled for the runner since session 16, whose study of 1,000 truces
+over 180 days saves more than the load, ``kernels.saving`` >= ``kernels.LOAD_SECONDS``,
+the study telling its process its work: numba's import and the cached kernels' load are
+then timed with the run). The last line prints the engine each side used.
+``RUNNER_ENGINES=numba`` times the runner again in this process under that engine, warmed
+up (a long-lived process's figure: the same truces, as the engines agree bit for bit),
+``mesa.batch_run`` staying on the default.
 
 Truce-days are the days the truces actually held (``days_held`` summed):
 the same quantity on both sides, so the ratio compares like with like. Both
@@ -42,9 +43,15 @@ from _common import BASELINE, machine
 #: (b) in a fresh process: the runner as a one-off ``sim.run`` of the truces.
 CHILD = """
 import json, sys, time
-import sim, sim.analysis.summaries
+import sim
+from sim.model import kernels
 from sim.scenario.loading import load_scenario
 scenario = load_scenario(sys.argv[1], {"truce.horizon": int(sys.argv[3])})
+# The modules a run imports on first use (Mesa, the model, the runner), imported as (a)'s
+# are before it is timed: a run of 8 truces over 2 days, on NumPy, then forgotten by auto.
+sim.run(scenario, replicates=8, out=None, engine="serial", overrides={"truce.horizon": 2})
+assert "numba" not in sys.modules
+kernels.start_afresh()
 start = time.perf_counter()
 result = sim.run(scenario, replicates=int(sys.argv[2]), out=None, engine="serial")
 seconds = time.perf_counter() - start
