@@ -749,6 +749,28 @@ def test_the_names_a_library_defines_are_kept_whole_or_not_at_all(tmp_path, monk
     assert _compiled._defined_names("c" * 64) is None
 
 
+def test_a_file_written_whole_replaces_the_old_text_and_leaves_no_part(tmp_path, monkeypatch):
+    """``kernels.write_whole`` (the marker, the libraries' names): a reader finds the old
+    text or the new, never a part; a failed write leaves the old text, no part, and raises
+    OSError."""
+    from sim.model import kernels
+
+    path = tmp_path / "marker"
+    kernels.write_whole(path, "old")
+    kernels.write_whole(path, "new text")
+    assert path.read_text(encoding="utf-8") == "new text"
+    assert [p.name for p in tmp_path.iterdir()] == ["marker"]
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(kernels.os, "replace", fail)
+    with pytest.raises(OSError):
+        kernels.write_whole(path, "torn")
+    assert path.read_text(encoding="utf-8") == "new text"
+    assert [p.name for p in tmp_path.iterdir()] == ["marker"]
+
+
 def test_a_kernel_missing_from_the_cache_is_compiled_without_blas(monkeypatch):
     """On a cache miss (the first run on a machine), the loader leaves the kernel to numba's
     compiler, having imported numba's array functions without SciPy's BLAS first."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import threading
 
@@ -2003,14 +2002,14 @@ def _defined_names(key: str) -> frozenset[str] | None:
 
 def _keep_names(key: str, names: frozenset[str]) -> None:
     """Keep the names a library defines, whole or not at all (nothing where it cannot be)."""
+    from sim.model.kernels import write_whole
+
     folder = _symbols_folder()
     if folder is None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        part = folder / f"{key}.{os.getpid()}.part"
-        part.write_text(json.dumps(sorted(names)), encoding="utf-8")
-        os.replace(part, folder / f"{key}.json")  # processes may write it at once
+        write_whole(folder / f"{key}.json", json.dumps(sorted(names)))
     except OSError:
         pass
 

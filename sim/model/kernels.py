@@ -238,11 +238,25 @@ def mark_cached() -> None:
         text = _fingerprint()
         if marker.exists() and marker.read_text() == text:
             return
-        part = folder / f"{MARKER}.{os.getpid()}.part"
-        part.write_text(text)
-        os.replace(part, marker)  # whole, or not at all: processes may write it at once
+        write_whole(marker, text)
     except (OSError, ValueError):
         pass
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all, though processes may write it at once.
+
+    Each process writes its own ``.part`` file beside ``path``, then renames it over
+    ``path`` (atomic on one file system): a reader finds the old text or the new, never a
+    mix. Raises OSError where it cannot be written, with its part removed.
+    """
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _source() -> Path:
