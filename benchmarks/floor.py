@@ -10,7 +10,14 @@ repeats of:
   ``model._draws``, stream by stream into a buffer of the full width), and nothing else.
 
 The ratio step / floor is how many times the cost of the random numbers alone the day
-costs; the issue's target is at most 2.5x at 1,000 truces and 2x at 10,000. Each figure
+costs; the issue's target is at most 2.5x at 1,000 truces and 2x at 10,000.
+
+- **fixed**: the step loop of a chunk of ``--narrow`` truces (16), interleaved with the
+  others, whose day is almost all the cost a day has whatever its width (the kernels'
+  calls and their arguments, the Python between them, the draws' calls). The step less
+  that cost a day, against the floor, bounds what any rewrite of the same work could
+  reach by removing the day's fixed cost (one compiled loop for the whole day): the bound
+  is optimistic, as the narrow chunk's day also holds its 16 truces' own work. Each figure
 is the median of the repeats (and the minimum in brackets), in the process's CPU time
 (``--clock wall`` for the wall clock); the load average is printed before and after,
 since the machine may be shared. Usage::
@@ -98,6 +105,9 @@ def main() -> None:
         "--engines", default="", help="kernel engines to interleave (default: numpy, numba)"
     )
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument(
+        "--narrow", type=int, default=16, help="truces of the chunk whose day is the fixed cost"
+    )
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -126,6 +136,7 @@ def main() -> None:
             os.environ["TRUCE_ENGINE"] = name
             time_step(scenario, min(width, 200), scenario.seed)
         steps: dict[str, list[float]] = {name: [] for name in engines}
+        fixed: dict[str, list[float]] = {name: [] for name in engines}  # seconds a day
         floors, fulls = [], []
         days = per_day = 0
         for k in range(args.repeats):  # interleaved: a change of load hits all alike
@@ -134,6 +145,8 @@ def main() -> None:
                 os.environ["TRUCE_ENGINE"] = name
                 step, days, per_day = time_step(scenario, width, seed)
                 steps[name].append(step)
+                narrow, narrow_days, _ = time_step(scenario, args.narrow, seed)
+                fixed[name].append(narrow / narrow_days)
             floors.append(time_floor(scenario, width, seed, days))
             fulls.append(time_floor(scenario, width, seed, days, full=True))
         floor, full = statistics.median(floors), statistics.median(fulls)
@@ -150,6 +163,13 @@ def main() -> None:
                 f"step / floor median {statistics.median(ratios):.2f}x "
                 f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}); step / every row drawn "
                 f"{step / full:.2f}x; {width * days / step / 1e6:.2f} M replicate-days/s"
+            )
+            daily_fixed = statistics.median(fixed[name])
+            bound = (step - daily_fixed * days) / floor
+            print(
+                f"    fixed cost ({name:5}) {daily_fixed * 1e6:.0f} us a day (the step of "
+                f"{args.narrow} truces), {daily_fixed * days / step:.0%} of the step; "
+                f"step without it / floor {bound:.2f}x"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

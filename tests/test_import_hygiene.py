@@ -171,3 +171,94 @@ def test_a_deferred_module_that_fails_is_not_left_half_loaded(tmp_path, monkeypa
     with pytest.raises(ImportError, match="no such dependency"):
         pkg_failing.heavy.anything  # noqa: B018
     assert "pkg_failing.heavy" not in sys.modules  # as after a failed import
+
+
+# What a fresh process finds of Mesa's loggers: their names, and the line a logged method
+# writes (Model.__init__ is logged), with Mesa imported after sim.model or alone.
+MESA_LOGGERS = """
+import io, json, logging, sys
+{first}
+import mesa
+import mesa.mesa_logging as ml
+stream = io.StringIO()
+handler = logging.StreamHandler(stream)
+handler.setFormatter(logging.Formatter("%(name)s %(funcName)s %(message)s"))
+logger = logging.getLogger(ml.LOGGER_NAME)
+logger.addHandler(handler)
+logger.setLevel(logging.DEBUG)
+mesa.Model(rng=1)
+print(json.dumps({{
+    "loggers": {{name: log.name for name, log in ml._module_loggers.items()}},
+    "model": mesa.model._mesa_logger.name,
+    "logged": stream.getvalue(),
+    "attribute": mesa.mesa_logging is ml,
+    "loader": type(ml.__loader__).__name__,
+    "spec_loader": type(ml.__spec__.loader).__name__,
+    "inspect": type(ml.inspect).__name__,
+}}))
+"""
+
+
+def test_mesas_loggers_are_named_as_mesa_names_them_without_reading_the_stack(tmp_path):
+    """Mesa's logging helpers, imported after sim.model, ask FramesOnly instead of inspect
+    (no source read, no scan of sys.modules: ~80 ms of a compare's imports), and name the
+    same loggers and methods as when Mesa is imported alone."""
+
+    def found(first: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", MESA_LOGGERS.format(first=first)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    alone, after = found(""), found("import sim.model")
+    assert alone["inspect"] == "module" and after["inspect"] == "FramesOnly"
+    assert after["loggers"] == alone["loggers"]
+    assert after["loggers"]["mesa.model"] == after["model"] == "MESA.mesa.model"
+    assert after["logged"] == alone["logged"]
+    assert after["logged"].startswith("MESA.mesa.model wrapper calling Model.__init__ with ()")
+    for found_ in (alone, after):  # the package's attribute and Mesa's own loader, as usual
+        assert found_["attribute"] is True
+        assert found_["loader"] == found_["spec_loader"] == "SourceFileLoader"
+
+
+def test_frames_only_gives_the_frames_and_modules_inspect_gives():
+    import inspect
+
+    from sim.model.mesa_parts import FramesOnly
+
+    frames_only = FramesOnly()
+
+    def called():
+        return frames_only.stack(), inspect.stack(), frames_only.currentframe()
+
+    def caller():
+        return called()
+
+    quick, full, here = called(), None, None
+    quick, full, here = caller()
+    assert [f.frame for f in quick] == [f.frame for f in full]
+    assert [(f.function, f.lineno, f.filename) for f in quick] == [
+        (f.function, f.lineno, f.filename) for f in full
+    ]
+    assert quick[1].function == "caller" and quick[0].frame is here
+    outer = frames_only.getouterframes(here)
+    assert [f.function for f in outer] == [f.function for f in inspect.getouterframes(here)]
+    for info in full:
+        assert frames_only.getmodule(info.frame) is inspect.getmodule(info.frame)
+    assert frames_only.getmodule(inspect) is inspect  # not a frame: inspect's own answer
+    assert frames_only.signature is inspect.signature  # anything else: inspect's
+
+
+def test_frames_only_logging_does_nothing_once_mesa_is_imported():
+    import mesa  # noqa: F401
+
+    from sim.model import mesa_parts
+
+    before = list(sys.meta_path)
+    assert mesa_parts.frames_only_logging() is False
+    assert sys.meta_path == before
