@@ -7,22 +7,22 @@ repeats of:
   every truce has ended or the horizon (180 days) is reached, as the runner does it;
 - **floor**: the same streams (the same seed and chunk), drawing every day, for as many days
   as the step loop ran, exactly the numbers the model draws each day (its draw plan:
-  ``model._draws``, stream by stream into a buffer of the full width), and nothing else.
-
-The ratio step / floor is how many times the cost of the random numbers alone the day
-costs; the issue's target is at most 2.5x at 1,000 truces and 2x at 10,000.
-
+  ``model._draws``, stream by stream into a buffer of the full width), and nothing else;
 - **fixed**: the step loop of a chunk of ``--narrow`` truces (16), interleaved with the
   others, whose day is almost all the cost a day has whatever its width (the kernels'
   calls and their arguments, the Python between them, the draws' calls). The step less
   that cost a day, against the floor, bounds what any rewrite of the same work could
   reach by removing the day's fixed cost (one compiled loop for the whole day): the bound
-  is optimistic, as the narrow chunk's day also holds its 16 truces' own work. Each figure
-is the median of the repeats (and the minimum in brackets), in the process's CPU time
-(``--clock wall`` for the wall clock); the load average is printed before and after,
+  is optimistic, as the narrow chunk's day also holds its 16 truces' own work.
+
+The ratio step / floor is how many times the cost of the random numbers alone the day
+costs; the issue's target is at most 2.5x at 1,000 truces and 2x at 10,000. Each
+figure is the median of the repeats (and the minimum in brackets), in the process's CPU
+time (``--clock wall`` for the wall clock); the load average is printed before and after,
 since the machine may be shared. Usage::
 
     python benchmarks/floor.py [REPEATS] [WIDTH ...] [--scenario FILE] [--horizon DAYS]
+        [--engines numpy,numba] [--clock cpu|wall] [--narrow TRUCES]
 """
 
 from __future__ import annotations

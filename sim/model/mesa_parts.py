@@ -1,4 +1,4 @@
-"""Mesa without the two subpackages the model never uses, until something uses them.
+"""Mesa as the model imports it: two unused subpackages deferred, loggers named cheaply.
 
 ``import mesa`` runs Mesa's ``__init__``, which imports every part of Mesa:
 ``mesa.experimental`` (whose continuous space imports ``scipy.spatial``, with
